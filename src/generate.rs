@@ -1,0 +1,946 @@
+//! A seeded synthetic district, realistic enough to exercise every rule: an urban street of compounds
+//! with many-household buildings, a rural town of scattered houses, a concave (L-shaped) community, a
+//! multi-part community with an enclave, a village with a lake, a community too small for one grid
+//! (120 households), one whose count fits no whole number of grids (550), a 640-household tower, and a
+//! few households in the river between the towns (outside every leaf).
+//!
+//! The geometry is built in metres in CGCS2000 / 3-degree Gauss–Krüger CM 120E (EPSG:4549) around
+//! Liuhe, Nanjing (district code 320116), and written in WGS84 through PROJ. Larger data repeats the
+//! district's two towns across a wider county ("replicas"). The same seed gives byte-identical files.
+//!
+//! The grids file is a naive guillotine partition (recursive straight cuts between buildings) with three
+//! injected faults in the first replica: an overlap strip, a gap strip, and a grid reaching into its
+//! neighbours. It is what the demo `check` finds fault with; the real partition engine lives elsewhere.
+
+use crate::crs::{Crs, Transform, WGS84};
+use crate::error::Result;
+use crate::geometry;
+use crate::output::{FeatureWriter, Shape};
+use geo::{BooleanOps, BoundingRect, Coord, LineString, MultiPolygon, Polygon, Rect};
+use serde_json::{Map, Value, json};
+use std::path::Path;
+
+/// The metric CRS the district is built in.
+pub const BUILD_CRS: Crs = Crs(4549);
+/// Where the first replica's south-west corner lies (lon, lat): Liuhe, Nanjing.
+const ORIGIN_LON_LAT: (f64, f64) = (118.80, 32.30);
+/// Size of an urban lattice cell (m).
+const URBAN_CELL: f64 = 900.0;
+/// Size of a rural lattice cell (m).
+const RURAL_CELL: f64 = 2500.0;
+/// Width of the river between the two towns (m).
+const RIVER: f64 = 300.0;
+/// Space between replicas (m).
+const REPLICA_GAP: f64 = 500.0;
+/// Households in one replica, about.
+pub const HOUSEHOLDS_PER_REPLICA: u64 = 24_000;
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub seed: u64,
+    pub replicas: usize,
+}
+
+impl Spec {
+    /// The demo district (one replica), or enough replicas for about `households`.
+    pub fn new(seed: u64, households: Option<u64>) -> Spec {
+        let replicas = households
+            .map(|h| (h as f64 / HOUSEHOLDS_PER_REPLICA as f64).round().max(1.0) as usize)
+            .unwrap_or(1);
+        Spec { seed, replicas }
+    }
+}
+
+/// SplitMix64: small, seeded, good enough for synthetic data.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.unit()
+    }
+    pub fn int(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next_u64() % (hi - lo + 1)
+    }
+}
+
+/// One generated boundary unit.
+pub struct Unit {
+    pub code: String,
+    pub name: String,
+    pub level: &'static str,
+    pub parent: Option<String>,
+    pub kind: Option<&'static str>,
+    pub geometry: MultiPolygon,
+}
+
+/// One generated household point (one household each).
+pub struct Point {
+    pub pos: Coord,
+    pub building: String,
+    pub entrance: Option<u32>,
+    pub community: Option<String>,
+    pub population: u32,
+    pub elderly_alone: u32,
+    pub key_persons: u32,
+    pub vulnerable: u32,
+}
+
+/// A generated district in the build CRS.
+pub struct District {
+    pub units: Vec<Unit>,
+    pub points: Vec<Point>,
+    pub grids: Vec<(String, String, MultiPolygon)>,
+}
+
+/// What [`write`] wrote.
+pub struct Written {
+    pub leaves: usize,
+    pub households: usize,
+    pub points: usize,
+    pub grids: usize,
+}
+
+const PLACE_NAMES: &[&str] = &[
+    "雄州", "龙池", "金牛", "长芦", "瓜埠", "程桥", "马鞍", "冶山", "竹镇", "横梁", "新篁", "八百",
+    "玉带", "葛塘", "大厂", "灵岩", "方山", "平山", "东沟", "西陵",
+];
+
+fn place(i: usize) -> String {
+    let base = PLACE_NAMES[i % PLACE_NAMES.len()];
+    if i < PLACE_NAMES.len() {
+        base.to_string()
+    } else {
+        format!("{base}{}", i / PLACE_NAMES.len() + 1)
+    }
+}
+
+/// A lattice of cells whose shared edges are jittered polylines: neighbouring cells share their edge
+/// exactly, so the cells tile the block with no gap and no overlap.
+struct Lattice {
+    cell: f64,
+    n: usize,
+    vertices: Vec<Vec<Coord>>,
+    /// Horizontal edges: from vertex (i, j) to (i + 1, j), intermediate points.
+    h_edges: Vec<Vec<Vec<Coord>>>,
+    /// Vertical edges: from vertex (i, j) to (i, j + 1).
+    v_edges: Vec<Vec<Vec<Coord>>>,
+}
+
+impl Lattice {
+    fn new(rng: &mut Rng, origin: Coord, cell: f64, n: usize) -> Lattice {
+        let jitter = cell * 0.12;
+        let vertices: Vec<Vec<Coord>> = (0..=n)
+            .map(|i| {
+                (0..=n)
+                    .map(|j| {
+                        let interior_x = i > 0 && i < n;
+                        let interior_y = j > 0 && j < n;
+                        let dx = if interior_x {
+                            rng.range(-jitter, jitter)
+                        } else {
+                            0.0
+                        };
+                        let dy = if interior_y {
+                            rng.range(-jitter, jitter)
+                        } else {
+                            0.0
+                        };
+                        Coord {
+                            x: origin.x + i as f64 * cell + dx,
+                            y: origin.y + j as f64 * cell + dy,
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let wiggle = |rng: &mut Rng, a: Coord, b: Coord, on_border: bool| -> Vec<Coord> {
+            const STEPS: usize = 4;
+            let (dx, dy) = (b.x - a.x, b.y - a.y);
+            let len = dx.hypot(dy);
+            let (nx, ny) = (-dy / len, dx / len);
+            (1..STEPS)
+                .map(|s| {
+                    let t = s as f64 / STEPS as f64;
+                    let off = if on_border {
+                        0.0
+                    } else {
+                        rng.range(-0.05, 0.05) * cell
+                    };
+                    Coord {
+                        x: a.x + t * dx + off * nx,
+                        y: a.y + t * dy + off * ny,
+                    }
+                })
+                .collect()
+        };
+        let h_edges = (0..n)
+            .map(|i| {
+                (0..=n)
+                    .map(|j| wiggle(rng, vertices[i][j], vertices[i + 1][j], j == 0 || j == n))
+                    .collect()
+            })
+            .collect();
+        let v_edges = (0..=n)
+            .map(|i| {
+                (0..n)
+                    .map(|j| wiggle(rng, vertices[i][j], vertices[i][j + 1], i == 0 || i == n))
+                    .collect()
+            })
+            .collect();
+        Lattice {
+            cell,
+            n,
+            vertices,
+            h_edges,
+            v_edges,
+        }
+    }
+
+    /// The polyline of the lattice edge from vertex `a` to vertex `b` (neighbours), both ends included.
+    fn edge(&self, a: (usize, usize), b: (usize, usize)) -> Vec<Coord> {
+        let mut line = vec![self.vertices[a.0][a.1]];
+        let inner: Vec<Coord> = if a.1 == b.1 {
+            let i = a.0.min(b.0);
+            let e = &self.h_edges[i][a.1];
+            if a.0 < b.0 {
+                e.clone()
+            } else {
+                e.iter().rev().copied().collect()
+            }
+        } else {
+            let j = a.1.min(b.1);
+            let e = &self.v_edges[a.0][j];
+            if a.1 < b.1 {
+                e.clone()
+            } else {
+                e.iter().rev().copied().collect()
+            }
+        };
+        line.extend(inner);
+        line.push(self.vertices[b.0][b.1]);
+        line
+    }
+
+    /// The outline of a set of cells, counter-clockwise, built from the lattice's own edges (no boolean
+    /// operation, so neighbouring outlines share their edges bit for bit). The cells must form one
+    /// simply connected region.
+    fn outline(&self, cells: &[(usize, usize)]) -> Polygon {
+        type V = (usize, usize);
+        let mut edges: Vec<(V, V)> = Vec::new();
+        for &(i, j) in cells {
+            let corners = [(i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1)];
+            for k in 0..4 {
+                edges.push((corners[k], corners[(k + 1) % 4]));
+            }
+        }
+        let boundary: Vec<(V, V)> = edges
+            .iter()
+            .filter(|(a, b)| !edges.contains(&(*b, *a)))
+            .copied()
+            .collect();
+        let next: std::collections::HashMap<V, V> = boundary.iter().copied().collect();
+        let start = boundary.iter().map(|e| e.0).min().unwrap_or((0, 0));
+        let mut ring = vec![self.vertices[start.0][start.1]];
+        let mut at = start;
+        for _ in 0..boundary.len() {
+            let Some(&to) = next.get(&at) else { break };
+            ring.extend(self.edge(at, to).into_iter().skip(1));
+            at = to;
+            if at == start {
+                break;
+            }
+        }
+        Polygon::new(LineString(ring), vec![])
+    }
+
+    /// Cell (i, j) as a counter-clockwise polygon.
+    fn cell(&self, i: usize, j: usize) -> MultiPolygon {
+        MultiPolygon(vec![self.outline(&[(i, j)])])
+    }
+
+    fn all_cells(&self) -> Vec<(usize, usize)> {
+        (0..self.n)
+            .flat_map(|i| (0..self.n).map(move |j| (i, j)))
+            .collect()
+    }
+
+    fn extent(&self) -> f64 {
+        self.cell * self.n as f64
+    }
+}
+
+fn rect_polygon(min: Coord, max: Coord) -> MultiPolygon {
+    MultiPolygon(vec![Rect::new(min, max).to_polygon()])
+}
+
+fn union(a: &MultiPolygon, b: &MultiPolygon) -> MultiPolygon {
+    geometry::normalized(a.union(b))
+}
+
+fn square(c: Coord, half: f64) -> MultiPolygon {
+    rect_polygon(
+        Coord {
+            x: c.x - half,
+            y: c.y - half,
+        },
+        Coord {
+            x: c.x + half,
+            y: c.y + half,
+        },
+    )
+}
+
+/// An irregular closed blob (a lake) around `c`.
+fn blob(rng: &mut Rng, c: Coord, radius: f64) -> LineString {
+    const N: usize = 14;
+    let mut pts: Vec<Coord> = (0..N)
+        .map(|k| {
+            let a = std::f64::consts::TAU * k as f64 / N as f64;
+            let r = radius * rng.range(0.7, 1.1);
+            Coord {
+                x: c.x + r * a.cos(),
+                y: c.y + r * a.sin(),
+            }
+        })
+        .collect();
+    pts.push(pts[0]);
+    // Holes run clockwise.
+    pts.reverse();
+    LineString(pts)
+}
+
+/// Builds the district in the build CRS.
+pub fn district(spec: &Spec) -> Result<District> {
+    let to_build = Transform::new(WGS84, BUILD_CRS)?;
+    let origin = to_build.point(Coord {
+        x: ORIGIN_LON_LAT.0,
+        y: ORIGIN_LON_LAT.1,
+    })?;
+    let mut rng = Rng::new(spec.seed);
+    let mut d = District {
+        units: Vec::new(),
+        points: Vec::new(),
+        grids: Vec::new(),
+    };
+    let width = 3.0 * URBAN_CELL + RIVER + 3.0 * RURAL_CELL + REPLICA_GAP;
+    let height = 3.0 * RURAL_CELL + REPLICA_GAP;
+    let cols = (spec.replicas as f64).sqrt().ceil() as usize;
+    let district_code = "320116000000".to_string();
+    let first_unit = d.units.len();
+    d.units.push(Unit {
+        code: district_code.clone(),
+        name: "六合区 (synthetic)".to_string(),
+        level: "district",
+        parent: None,
+        kind: None,
+        geometry: MultiPolygon(vec![]),
+    });
+    for r in 0..spec.replicas {
+        let base = Coord {
+            x: origin.x + (r % cols) as f64 * width,
+            y: origin.y + (r / cols) as f64 * height,
+        };
+        replica(&mut rng, &mut d, r, base, &district_code);
+    }
+    // The district is its towns' outlines, one part each (the river and the gaps between replicas divide them).
+    let parts: Vec<Polygon> = d
+        .units
+        .iter()
+        .filter(|u| u.parent.as_deref() == Some(district_code.as_str()))
+        .flat_map(|u| u.geometry.0.iter().cloned())
+        .collect();
+    d.units[first_unit].geometry = MultiPolygon(parts);
+    Ok(d)
+}
+
+struct LeafPlan {
+    code: String,
+    geometry: MultiPolygon,
+    households: u64,
+    urban: bool,
+    tower: bool,
+}
+
+fn replica(rng: &mut Rng, d: &mut District, r: usize, base: Coord, district_code: &str) {
+    let street = format!("320116{:03}000", 1 + r);
+    let town = format!("320116{:03}000", 101 + r);
+    let urban = Lattice::new(rng, base, URBAN_CELL, 3);
+    let rural_origin = Coord {
+        x: base.x + urban.extent() + RIVER,
+        y: base.y,
+    };
+    let rural = Lattice::new(rng, rural_origin, RURAL_CELL, 3);
+
+    // Urban street: seven communities from nine cells.
+    let l_shape = MultiPolygon(vec![urban.outline(&[(0, 0), (1, 0), (0, 1)])]);
+    let mut c11 = urban.cell(1, 1);
+    let enclave_centre = {
+        let b = c11.bounding_rect().map(|r| r.center()).unwrap_or(base);
+        Coord {
+            x: b.x + 120.0,
+            y: b.y + 60.0,
+        }
+    };
+    let enclave = square(enclave_centre, 110.0).0.remove(0);
+    // The enclave is a hole of one community and a second part of another: the same ring, both ways.
+    let mut hole = enclave.exterior().clone();
+    hole.0.reverse();
+    c11.0[0].interiors_push(hole);
+    let c11_with_hole = c11;
+    let c22_with_enclave = MultiPolygon(vec![urban.outline(&[(2, 2)]), enclave]);
+    let urban_plan: Vec<(MultiPolygon, u64, bool, Option<&'static str>)> = vec![
+        (l_shape, 4_200, false, None),
+        (urban.cell(2, 0), 120, false, None),
+        (c11_with_hole, rng.int(2_200, 2_800), false, None),
+        (urban.cell(2, 1), rng.int(2_000, 2_400), true, None),
+        (
+            urban.cell(0, 2),
+            rng.int(1_000, 1_400),
+            false,
+            Some("rural"),
+        ),
+        (urban.cell(1, 2), 550, false, None),
+        (c22_with_enclave, rng.int(1_300, 1_600), false, None),
+    ];
+    let mut leaves = Vec::new();
+    let street_first = d.units.len();
+    d.units.push(Unit {
+        code: street.clone(),
+        name: format!("{}街道", place(2 * r)),
+        level: "street",
+        parent: Some(district_code.to_string()),
+        kind: Some("urban"),
+        geometry: MultiPolygon(vec![]),
+    });
+    for (k, (geom, households, tower, kind)) in urban_plan.into_iter().enumerate() {
+        let code = format!("{}{:03}", &street[..9], k + 1);
+        let geometry = geometry::normalized(geom);
+        d.units.push(Unit {
+            code: code.clone(),
+            name: format!("{}社区", place(7 * r + k + 3)),
+            level: "community",
+            parent: Some(street.clone()),
+            kind,
+            geometry: geometry.clone(),
+        });
+        leaves.push(LeafPlan {
+            code,
+            geometry,
+            households,
+            urban: kind.is_none(),
+            tower,
+        });
+    }
+    d.units[street_first].geometry = MultiPolygon(vec![urban.outline(&urban.all_cells())]);
+
+    // Rural town: nine villages, one with a lake.
+    let town_first = d.units.len();
+    d.units.push(Unit {
+        code: town.clone(),
+        name: format!("{}镇", place(2 * r + 1)),
+        level: "town",
+        parent: Some(district_code.to_string()),
+        kind: Some("rural"),
+        geometry: MultiPolygon(vec![]),
+    });
+    for k in 0..9 {
+        let (i, j) = (k % 3, k / 3);
+        let mut geom = rural.cell(i, j);
+        if (i, j) == (1, 1) {
+            let c = geom
+                .bounding_rect()
+                .map(|r| r.center())
+                .unwrap_or(rural_origin);
+            let lake = blob(rng, c, 420.0);
+            geom.0[0].interiors_push(lake);
+        }
+        let code = format!("{}{:03}", &town[..9], 201 + k);
+        let geometry = geometry::normalized(geom);
+        d.units.push(Unit {
+            code: code.clone(),
+            name: format!("{}村", place(9 * r + k + 5)),
+            level: "village",
+            parent: Some(town.clone()),
+            kind: None,
+            geometry: geometry.clone(),
+        });
+        leaves.push(LeafPlan {
+            code,
+            geometry,
+            households: rng.int(350, 1_300),
+            urban: false,
+            tower: false,
+        });
+    }
+    d.units[town_first].geometry = MultiPolygon(vec![rural.outline(&rural.all_cells())]);
+
+    for leaf in &leaves {
+        if leaf.urban || leaf.tower {
+            compounds(rng, d, leaf);
+        } else {
+            hamlets(rng, d, leaf);
+        }
+    }
+    // A few households in the river: outside every leaf.
+    for k in 0..3 {
+        d.points.push(Point {
+            pos: Coord {
+                x: base.x + urban.extent() + RIVER / 2.0,
+                y: base.y + 500.0 + 700.0 * k as f64,
+            },
+            building: format!("{street}-boat{k}"),
+            entrance: None,
+            community: None,
+            population: 2,
+            elderly_alone: 0,
+            key_persons: 0,
+            vulnerable: 0,
+        });
+    }
+    let faults = r == 0;
+    for (n, leaf) in leaves.iter().enumerate() {
+        let fault = if !faults {
+            Fault::None
+        } else {
+            match n {
+                2 => Fault::Overlap(30.0),
+                9 => Fault::Gap(40.0),
+                _ => Fault::None,
+            }
+        };
+        naive_grids(d, leaf, fault);
+    }
+    if faults {
+        // One grid of the L-shaped community reaches out of it: a square around a point of its outline
+        // that lies on the community's boundary, far from its sibling grids.
+        let l = &leaves[0];
+        let siblings: Vec<usize> = (0..d.grids.len())
+            .filter(|&g| d.grids[g].1 == l.code)
+            .collect();
+        // A point of the outline with a neighbouring community just across it.
+        let on_boundary = |v: Coord| {
+            [(1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0)]
+                .iter()
+                .any(|(dx, dy)| {
+                    let p = Coord {
+                        x: v.x + dx,
+                        y: v.y + dy,
+                    };
+                    !geometry::contains(&l.geometry, p)
+                        && leaves[1..]
+                            .iter()
+                            .any(|o| geometry::contains(&o.geometry, p))
+                })
+        };
+        let mut best: Option<(f64, usize, Coord)> = None;
+        for &g in &siblings {
+            for &v in d.grids[g].2.0.iter().flat_map(|p| p.exterior().0.iter()) {
+                if !on_boundary(v) {
+                    continue;
+                }
+                let clearance = siblings
+                    .iter()
+                    .filter(|&&o| o != g)
+                    .map(|&o| distance_to(&d.grids[o].2, v))
+                    .fold(f64::INFINITY, f64::min);
+                if best.is_none_or(|b| clearance > b.0) {
+                    best = Some((clearance, g, v));
+                }
+            }
+        }
+        if let Some((_, g, v)) = best {
+            d.grids[g].2 = union(&d.grids[g].2, &square(v, 50.0));
+        }
+    }
+}
+
+fn distance_to(mp: &MultiPolygon, c: Coord) -> f64 {
+    mp.0.iter()
+        .flat_map(|p| p.exterior().0.iter())
+        .map(|v| (v.x - c.x).hypot(v.y - c.y))
+        .fold(f64::INFINITY, f64::min)
+}
+
+fn random_inside(rng: &mut Rng, geom: &MultiPolygon, margin: f64) -> Option<Coord> {
+    let r = geom.bounding_rect()?;
+    for _ in 0..500 {
+        let c = Coord {
+            x: rng.range(r.min().x + margin, r.max().x - margin),
+            y: rng.range(r.min().y + margin, r.max().y - margin),
+        };
+        let ok = [
+            (0.0, 0.0),
+            (-margin, -margin),
+            (margin, -margin),
+            (margin, margin),
+            (-margin, margin),
+        ]
+        .iter()
+        .all(|(dx, dy)| {
+            geometry::contains(
+                geom,
+                Coord {
+                    x: c.x + dx,
+                    y: c.y + dy,
+                },
+            )
+        });
+        if ok {
+            return Some(c);
+        }
+    }
+    None
+}
+
+fn people(rng: &mut Rng, urban: bool) -> Point {
+    let population = if urban {
+        rng.int(1, 4) as u32
+    } else {
+        rng.int(1, 5) as u32
+    };
+    let elderly_alone = (population == 1 && rng.unit() < if urban { 0.15 } else { 0.3 }) as u32;
+    Point {
+        pos: Coord { x: 0.0, y: 0.0 },
+        building: String::new(),
+        entrance: None,
+        community: None,
+        population,
+        elderly_alone,
+        key_persons: (rng.unit() < 0.004) as u32,
+        vulnerable: (rng.unit() < 0.02) as u32,
+    }
+}
+
+/// Urban compounds: buildings of several entrances, every household of a building at one point.
+fn compounds(rng: &mut Rng, d: &mut District, leaf: &LeafPlan) {
+    let mut left = leaf.households;
+    let mut building = 0;
+    if leaf.tower {
+        // The 640-household tower: eight entrances of eighty households.
+        if let Some(pos) = random_inside(rng, &leaf.geometry, 30.0) {
+            for h in 0..640 {
+                let mut p = people(rng, true);
+                p.pos = pos;
+                p.building = format!("{}-T1", leaf.code);
+                p.entrance = Some(1 + h / 80);
+                d.points.push(p);
+            }
+            left = left.saturating_sub(640);
+        }
+    }
+    let mut attempts = 0;
+    while left > 0 && attempts < 1_000 {
+        attempts += 1;
+        let Some(centre) = random_inside(rng, &leaf.geometry, 60.0) else {
+            continue;
+        };
+        let rows = rng.int(1, 3);
+        let cols = rng.int(2, 4);
+        for a in 0..rows {
+            for b in 0..cols {
+                if left == 0 {
+                    break;
+                }
+                let pos = Coord {
+                    x: centre.x - 45.0 + b as f64 * 30.0,
+                    y: centre.y - 30.0 + a as f64 * 30.0,
+                };
+                if !geometry::contains(&leaf.geometry, pos) {
+                    continue;
+                }
+                building += 1;
+                let entrances = rng.int(2, 4) as u32;
+                let per_entrance = rng.int(10, 30);
+                let size = (entrances as u64 * per_entrance).min(left);
+                for h in 0..size {
+                    let mut p = people(rng, true);
+                    p.pos = pos;
+                    p.building = format!("{}-B{building:03}", leaf.code);
+                    p.entrance = Some(1 + (h / per_entrance) as u32);
+                    d.points.push(p);
+                }
+                left -= size;
+            }
+        }
+    }
+}
+
+/// Rural hamlets: houses scattered around a few centres, one household per house.
+fn hamlets(rng: &mut Rng, d: &mut District, leaf: &LeafPlan) {
+    let n_hamlets = rng.int(3, 7);
+    let centres: Vec<Coord> = (0..n_hamlets)
+        .filter_map(|_| random_inside(rng, &leaf.geometry, 150.0))
+        .collect();
+    if centres.is_empty() {
+        return;
+    }
+    let mut house = 0;
+    let mut placed = 0;
+    let mut attempts = 0;
+    while placed < leaf.households && attempts < leaf.households * 20 {
+        attempts += 1;
+        let c = centres[rng.int(0, centres.len() as u64 - 1) as usize];
+        let pos = Coord {
+            x: c.x + rng.range(-160.0, 160.0),
+            y: c.y + rng.range(-160.0, 160.0),
+        };
+        if !geometry::contains(&leaf.geometry, pos) {
+            continue;
+        }
+        house += 1;
+        let mut p = people(rng, false);
+        p.pos = pos;
+        p.building = format!("{}-H{house:04}", leaf.code);
+        p.community = Some(leaf.code.clone());
+        d.points.push(p);
+        placed += 1;
+    }
+}
+
+enum Fault {
+    None,
+    /// The first cut's low side reaches this many metres past the cut: an overlap strip.
+    Overlap(f64),
+    /// The first cut's high side starts this many metres past the cut: a gap strip.
+    Gap(f64),
+}
+
+/// Naive grids by recursive straight cuts between buildings (a baseline, not the partition engine).
+fn naive_grids(d: &mut District, leaf: &LeafPlan, fault: Fault) {
+    let mut atoms: Vec<(Coord, u64)> = Vec::new();
+    {
+        let mut by_building: std::collections::BTreeMap<&str, (Coord, u64)> = Default::default();
+        for p in d
+            .points
+            .iter()
+            .filter(|p| p.building.starts_with(&leaf.code))
+        {
+            let e = by_building.entry(&p.building).or_insert((p.pos, 0));
+            e.1 += 1;
+        }
+        atoms.extend(by_building.into_values());
+    }
+    let total: u64 = atoms.iter().map(|a| a.1).sum();
+    let target = if leaf.urban || leaf.tower {
+        400.0
+    } else {
+        250.0
+    };
+    let k = ((total as f64 / target).round() as usize).max(1);
+    let mut out = Vec::new();
+    cut(leaf.geometry.clone(), &mut atoms, k, &mut out, fault);
+    for (n, g) in out.into_iter().enumerate() {
+        d.grids
+            .push((format!("{}-G{:02}", leaf.code, n + 1), leaf.code.clone(), g));
+    }
+}
+
+fn cut(
+    region: MultiPolygon,
+    atoms: &mut [(Coord, u64)],
+    k: usize,
+    out: &mut Vec<MultiPolygon>,
+    fault: Fault,
+) {
+    if k <= 1 || atoms.len() <= 1 {
+        out.push(region);
+        return;
+    }
+    let Some(r) = region.bounding_rect() else {
+        return;
+    };
+    let xs = atoms
+        .iter()
+        .map(|a| a.0.x)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |m, x| {
+            (m.0.min(x), m.1.max(x))
+        });
+    let ys = atoms
+        .iter()
+        .map(|a| a.0.y)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |m, y| {
+            (m.0.min(y), m.1.max(y))
+        });
+    let vertical = xs.1 - xs.0 >= ys.1 - ys.0;
+    let key = |c: &Coord| if vertical { (c.x, c.y) } else { (c.y, c.x) };
+    atoms.sort_by(|a, b| {
+        key(&a.0)
+            .partial_cmp(&key(&b.0))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let k1 = k / 2;
+    let total: u64 = atoms.iter().map(|a| a.1).sum();
+    let want = total as f64 * k1 as f64 / k as f64;
+    let mut best: Option<(f64, usize)> = None;
+    let mut prefix = 0u64;
+    for i in 1..atoms.len() {
+        prefix += atoms[i - 1].1;
+        if key(&atoms[i - 1].0).0 < key(&atoms[i].0).0 {
+            let miss = (prefix as f64 - want).abs();
+            if best.is_none_or(|b| miss < b.0) {
+                best = Some((miss, i));
+            }
+        }
+    }
+    let Some((_, i)) = best else {
+        out.push(region);
+        return;
+    };
+    let c = (key(&atoms[i - 1].0).0 + key(&atoms[i].0).0) / 2.0;
+    let (lo_end, hi_start) = match fault {
+        Fault::None => (c, c),
+        Fault::Overlap(w) => (c + w, c),
+        Fault::Gap(w) => (c, c + w),
+    };
+    let pad = 10.0;
+    let (min, max) = (
+        Coord {
+            x: r.min().x - pad,
+            y: r.min().y - pad,
+        },
+        Coord {
+            x: r.max().x + pad,
+            y: r.max().y + pad,
+        },
+    );
+    let (lo_rect, hi_rect) = if vertical {
+        (
+            rect_polygon(
+                min,
+                Coord {
+                    x: lo_end,
+                    y: max.y,
+                },
+            ),
+            rect_polygon(
+                Coord {
+                    x: hi_start,
+                    y: min.y,
+                },
+                max,
+            ),
+        )
+    } else {
+        (
+            rect_polygon(
+                min,
+                Coord {
+                    x: max.x,
+                    y: lo_end,
+                },
+            ),
+            rect_polygon(
+                Coord {
+                    x: min.x,
+                    y: hi_start,
+                },
+                max,
+            ),
+        )
+    };
+    let lo = geometry::normalized(region.intersection(&lo_rect));
+    let hi = geometry::normalized(region.intersection(&hi_rect));
+    let (a, b) = atoms.split_at_mut(i);
+    cut(lo, a, k1, out, Fault::None);
+    cut(hi, b, k - k1, out, Fault::None);
+}
+
+/// Writes `boundaries.geojson`, `households.geojson` and `grids.geojson` into `dir`.
+pub fn write(
+    spec: &Spec,
+    dir: &Path,
+    households_crs: Option<Crs>,
+    progress: bool,
+) -> Result<Written> {
+    std::fs::create_dir_all(dir).map_err(|source| crate::error::Error::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let bar = progress.then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_message("generating the district");
+        b.enable_steady_tick(std::time::Duration::from_millis(120));
+        b
+    });
+    let d = district(spec)?;
+    let mut w = FeatureWriter::create(&dir.join("boundaries.geojson"), BUILD_CRS, WGS84)?;
+    let mut leaves = 0;
+    for u in &d.units {
+        let mut props = Map::new();
+        props.insert("code".into(), u.code.clone().into());
+        props.insert("name".into(), u.name.clone().into());
+        props.insert("level".into(), u.level.into());
+        if let Some(p) = &u.parent {
+            props.insert("parent".into(), p.clone().into());
+        }
+        if let Some(k) = u.kind {
+            props.insert("kind".into(), k.into());
+        }
+        leaves += (u.level == "community" || u.level == "village") as usize;
+        w.feature(None, Shape::Areal(&u.geometry), &props)?;
+    }
+    w.finish()?;
+
+    if let Some(b) = &bar {
+        b.set_message("writing households");
+    }
+    let mut w = FeatureWriter::create(
+        &dir.join("households.geojson"),
+        BUILD_CRS,
+        households_crs.unwrap_or(WGS84),
+    )?;
+    for p in &d.points {
+        let mut props = Map::new();
+        props.insert("building".into(), p.building.clone().into());
+        if let Some(e) = p.entrance {
+            props.insert("entrance".into(), e.into());
+        }
+        if let Some(c) = &p.community {
+            props.insert("community".into(), c.clone().into());
+        }
+        props.insert("population".into(), p.population.into());
+        for (name, v) in [
+            ("elderly_alone", p.elderly_alone),
+            ("key_persons", p.key_persons),
+            ("vulnerable", p.vulnerable),
+        ] {
+            if v > 0 {
+                props.insert(name.into(), Value::from(v));
+            }
+        }
+        w.feature(None, Shape::Point(p.pos), &props)?;
+    }
+    w.finish()?;
+
+    let mut w = FeatureWriter::create(&dir.join("grids.geojson"), BUILD_CRS, WGS84)?;
+    for (id, community, g) in &d.grids {
+        let props = json!({"id": id, "community": community});
+        let props = props.as_object().cloned().unwrap_or_default();
+        w.feature(Some(id), Shape::Areal(g), &props)?;
+    }
+    w.finish()?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(Written {
+        leaves,
+        households: d.points.len(),
+        points: d.points.len(),
+        grids: d.grids.len(),
+    })
+}

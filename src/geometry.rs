@@ -1,0 +1,290 @@
+//! Planar geometry in the working CRS (metres): point-in-polygon with a deterministic rule for shared
+//! edges, areas, compactness, and the polygon checks that say *where* a polygon is invalid.
+
+use geo::orient::{Direction, Orient};
+use geo::{Area, BooleanOps, BoundingRect, Coord, LineString, MultiPolygon, Polygon, Rect};
+
+/// True when `p` lies inside the multipolygon (even–odd over all rings, so holes are outside).
+///
+/// Points on an edge follow the half-open rule: an edge counts when the point is strictly left of it.
+/// Edges are evaluated with their endpoints in a canonical order, so two polygons that share an edge
+/// compute the same crossing and a point on that edge belongs to exactly one of them.
+pub fn contains(mp: &MultiPolygon, p: Coord) -> bool {
+    let mut inside = false;
+    for polygon in &mp.0 {
+        for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
+            if ring_crossings_odd(ring, p) {
+                inside = !inside;
+            }
+        }
+    }
+    inside
+}
+
+fn ring_crossings_odd(ring: &LineString, p: Coord) -> bool {
+    let mut odd = false;
+    for w in ring.0.windows(2) {
+        let (a, b) = if w[0].y <= w[1].y {
+            (w[0], w[1])
+        } else {
+            (w[1], w[0])
+        };
+        // Straddles the horizontal line through p, half-open in y: [a.y, b.y).
+        if a.y <= p.y && p.y < b.y {
+            let x = a.x + (p.y - a.y) * (b.x - a.x) / (b.y - a.y);
+            if p.x < x {
+                odd = !odd;
+            }
+        }
+    }
+    odd
+}
+
+/// Area in square metres (the working CRS is metric).
+pub fn area_m2(mp: &MultiPolygon) -> f64 {
+    mp.unsigned_area()
+}
+
+/// Perimeter in metres, holes included.
+pub fn perimeter_m(mp: &MultiPolygon) -> f64 {
+    mp.0.iter()
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        .map(|ring| {
+            ring.0
+                .windows(2)
+                .map(|w| (w[1].x - w[0].x).hypot(w[1].y - w[0].y))
+                .sum::<f64>()
+        })
+        .sum()
+}
+
+/// Polsby–Popper compactness, 4πA/P²: 1 for a disc, about 0.785 for a square, towards 0 for slivers.
+pub fn polsby_popper(mp: &MultiPolygon) -> f64 {
+    let p = perimeter_m(mp);
+    if p <= 0.0 {
+        return 0.0;
+    }
+    (4.0 * std::f64::consts::PI * area_m2(mp) / (p * p)).clamp(0.0, 1.0)
+}
+
+/// Orients rings the way the boolean operations expect (exterior counter-clockwise, holes clockwise).
+pub fn normalized(mp: MultiPolygon) -> MultiPolygon {
+    mp.orient(Direction::Default)
+}
+
+/// Bounding rectangle, or `None` for an empty geometry.
+pub fn bbox(mp: &MultiPolygon) -> Option<Rect> {
+    mp.bounding_rect()
+}
+
+/// Area of the intersection of two multipolygons, in m².
+pub fn intersection_area(a: &MultiPolygon, b: &MultiPolygon) -> f64 {
+    match (bbox(a), bbox(b)) {
+        (Some(ra), Some(rb)) if rects_overlap(&ra, &rb) => area_m2(&a.intersection(b)),
+        _ => 0.0,
+    }
+}
+
+pub fn rects_overlap(a: &Rect, b: &Rect) -> bool {
+    a.min().x <= b.max().x
+        && b.min().x <= a.max().x
+        && a.min().y <= b.max().y
+        && b.min().y <= a.max().y
+}
+
+/// Where a polygon's rings cross or touch themselves or each other.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RingCrossing {
+    /// Ring index: 0 is the exterior, 1.. the holes.
+    pub ring_a: usize,
+    pub ring_b: usize,
+    /// Where the rings meet, in the polygon's CRS.
+    pub at: Coord,
+}
+
+/// Finds one place where the polygon's rings intersect improperly: a ring crossing or touching itself
+/// (other than at consecutive segments), or two rings crossing or sharing a segment. Rings touching at a
+/// single point are allowed, as in OGC simple features.
+pub fn find_ring_crossing(polygon: &Polygon) -> Option<RingCrossing> {
+    struct Seg {
+        ring: usize,
+        index: usize,
+        ring_len: usize,
+        a: Coord,
+        b: Coord,
+        min_x: f64,
+        max_x: f64,
+    }
+    let mut segs = Vec::new();
+    for (ring, ls) in std::iter::once(polygon.exterior())
+        .chain(polygon.interiors())
+        .enumerate()
+    {
+        // Repeated consecutive positions are harmless; drop them so adjacency is judged on real segments.
+        let mut pts = ls.0.clone();
+        pts.dedup();
+        let n = pts.len().saturating_sub(1);
+        for (index, w) in pts.windows(2).enumerate() {
+            segs.push(Seg {
+                ring,
+                index,
+                ring_len: n,
+                a: w[0],
+                b: w[1],
+                min_x: w[0].x.min(w[1].x),
+                max_x: w[0].x.max(w[1].x),
+            });
+        }
+    }
+    segs.sort_by(|s, t| s.min_x.total_cmp(&t.min_x));
+    for i in 0..segs.len() {
+        let s = &segs[i];
+        for t in &segs[i + 1..] {
+            if t.min_x > s.max_x {
+                break;
+            }
+            let adjacent = s.ring == t.ring
+                && (s.index.abs_diff(t.index) == 1
+                    || (s.index == 0 && t.index + 1 == t.ring_len)
+                    || (t.index == 0 && s.index + 1 == s.ring_len));
+            match segment_contact(s.a, s.b, t.a, t.b) {
+                Contact::None => {}
+                Contact::Point(at) => {
+                    if adjacent {
+                        continue;
+                    }
+                    // A touch at one point is a self-touch within a ring (invalid), a tangent between rings (valid).
+                    let proper = !(at == s.a || at == s.b || at == t.a || at == t.b);
+                    if s.ring == t.ring || proper {
+                        return Some(RingCrossing {
+                            ring_a: s.ring,
+                            ring_b: t.ring,
+                            at,
+                        });
+                    }
+                }
+                Contact::Overlap(at) => {
+                    return Some(RingCrossing {
+                        ring_a: s.ring,
+                        ring_b: t.ring,
+                        at,
+                    });
+                }
+            }
+        }
+    }
+    None
+}
+
+enum Contact {
+    None,
+    Point(Coord),
+    Overlap(Coord),
+}
+
+fn orient2d(a: Coord, b: Coord, c: Coord) -> f64 {
+    (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x)
+}
+
+fn on_segment(a: Coord, b: Coord, p: Coord) -> bool {
+    p.x >= a.x.min(b.x) && p.x <= a.x.max(b.x) && p.y >= a.y.min(b.y) && p.y <= a.y.max(b.y)
+}
+
+fn segment_contact(a: Coord, b: Coord, c: Coord, d: Coord) -> Contact {
+    let d1 = orient2d(c, d, a);
+    let d2 = orient2d(c, d, b);
+    let d3 = orient2d(a, b, c);
+    let d4 = orient2d(a, b, d);
+    if ((d1 > 0.0 && d2 < 0.0) || (d1 < 0.0 && d2 > 0.0))
+        && ((d3 > 0.0 && d4 < 0.0) || (d3 < 0.0 && d4 > 0.0))
+    {
+        let t = d1 / (d1 - d2);
+        return Contact::Point(Coord {
+            x: a.x + t * (b.x - a.x),
+            y: a.y + t * (b.y - a.y),
+        });
+    }
+    if d1 == 0.0 && d2 == 0.0 {
+        // Collinear: overlapping in more than a point?
+        let mut shared: Vec<Coord> = [a, b]
+            .into_iter()
+            .filter(|&p| on_segment(c, d, p))
+            .chain([c, d].into_iter().filter(|&p| on_segment(a, b, p)))
+            .collect();
+        shared.dedup();
+        return match shared.len() {
+            0 => Contact::None,
+            1 => Contact::Point(shared[0]),
+            _ => {
+                if shared.iter().all(|&p| p == shared[0]) {
+                    Contact::Point(shared[0])
+                } else {
+                    Contact::Overlap(shared[0])
+                }
+            }
+        };
+    }
+    for (p, o, s, e) in [(a, d1, c, d), (b, d2, c, d), (c, d3, a, b), (d, d4, a, b)] {
+        if o == 0.0 && on_segment(s, e, p) {
+            return Contact::Point(p);
+        }
+    }
+    Contact::None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{MultiPolygon, polygon};
+
+    fn square(x0: f64, y0: f64, s: f64) -> MultiPolygon {
+        MultiPolygon(vec![polygon![
+            (x: x0, y: y0), (x: x0 + s, y: y0), (x: x0 + s, y: y0 + s), (x: x0, y: y0 + s), (x: x0, y: y0)
+        ]])
+    }
+
+    #[test]
+    fn a_point_on_a_shared_edge_belongs_to_exactly_one_side() {
+        let left = square(0.0, 0.0, 10.0);
+        let right = square(10.0, 0.0, 10.0);
+        let below = square(0.0, -10.0, 10.0);
+        for p in [
+            Coord { x: 10.0, y: 5.0 },
+            Coord { x: 5.0, y: 0.0 },
+            Coord { x: 10.0, y: 0.0 },
+        ] {
+            let n = [&left, &right, &below]
+                .iter()
+                .filter(|mp| contains(mp, p))
+                .count();
+            assert_eq!(n, 1, "{p:?}");
+        }
+    }
+
+    #[test]
+    fn holes_are_outside() {
+        let mut mp = square(0.0, 0.0, 10.0);
+        mp.0[0].interiors_push(vec![
+            (4.0, 4.0),
+            (4.0, 6.0),
+            (6.0, 6.0),
+            (6.0, 4.0),
+            (4.0, 4.0),
+        ]);
+        assert!(!contains(&mp, Coord { x: 5.0, y: 5.0 }));
+        assert!(contains(&mp, Coord { x: 2.0, y: 5.0 }));
+    }
+
+    #[test]
+    fn bow_tie_is_found_where_it_crosses() {
+        let bow = polygon![(x: 0.0, y: 0.0), (x: 10.0, y: 10.0), (x: 10.0, y: 0.0), (x: 0.0, y: 10.0), (x: 0.0, y: 0.0)];
+        let c = find_ring_crossing(&bow).expect("crossing");
+        assert!((c.at.x - 5.0).abs() < 1e-9 && (c.at.y - 5.0).abs() < 1e-9);
+        assert!(find_ring_crossing(&square(0.0, 0.0, 1.0).0[0]).is_none());
+    }
+
+    #[test]
+    fn compactness_of_a_square() {
+        assert!((polsby_popper(&square(0.0, 0.0, 3.0)) - std::f64::consts::PI / 4.0).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,105 @@
+//! R-tree over polygons (leaves or grids): which polygons contain a point, which may meet a rectangle.
+
+use crate::geometry;
+use geo::{Coord, MultiPolygon, Rect};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree};
+
+type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
+
+/// An R-tree of polygon envelopes with exact containment tests. Items are referred to by their position
+/// in the slice the index was built from.
+pub struct PolygonIndex<'a> {
+    polygons: Vec<&'a MultiPolygon>,
+    tree: RTree<Entry>,
+}
+
+impl<'a> PolygonIndex<'a> {
+    /// Bulk-loads the envelopes of `polygons`.
+    pub fn new(polygons: Vec<&'a MultiPolygon>) -> Self {
+        let entries = polygons
+            .iter()
+            .enumerate()
+            .filter_map(|(i, mp)| {
+                geometry::bbox(mp).map(|r| {
+                    GeomWithData::new(
+                        Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                        i,
+                    )
+                })
+            })
+            .collect();
+        PolygonIndex {
+            polygons,
+            tree: RTree::bulk_load(entries),
+        }
+    }
+
+    /// Every polygon containing `p`, in ascending item order. On shared edges the half-open rule of
+    /// [`geometry::contains`] gives each point to exactly one of the polygons sharing the edge.
+    pub fn containing(&self, p: Coord) -> Vec<usize> {
+        let mut hits: Vec<usize> = self
+            .tree
+            .locate_all_at_point([p.x, p.y])
+            .map(|e| e.data)
+            .filter(|&i| geometry::contains(self.polygons[i], p))
+            .collect();
+        hits.sort_unstable();
+        hits
+    }
+
+    /// Items whose envelope meets `r`, in ascending order.
+    pub fn candidates(&self, r: &Rect) -> Vec<usize> {
+        let env = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+        let mut hits: Vec<usize> = self
+            .tree
+            .locate_in_envelope_intersecting(env)
+            .map(|e| e.data)
+            .collect();
+        hits.sort_unstable();
+        hits
+    }
+
+    pub fn polygon(&self, i: usize) -> &MultiPolygon {
+        self.polygons[i]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::polygon;
+
+    /// Seeded xorshift, enough for test data.
+    fn rng(seed: &mut u64) -> f64 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        (*seed >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    #[test]
+    fn index_agrees_with_a_brute_force_scan() {
+        let mut seed = 0x9e3779b97f4a7c15u64;
+        let polys: Vec<MultiPolygon> = (0..200)
+            .map(|_| {
+                let (x, y) = (rng(&mut seed) * 1000.0, rng(&mut seed) * 1000.0);
+                let (w, h) = (10.0 + rng(&mut seed) * 80.0, 10.0 + rng(&mut seed) * 80.0);
+                MultiPolygon(vec![polygon![
+                    (x: x, y: y), (x: x + w, y: y + h * 0.2), (x: x + w * 0.8, y: y + h), (x: x, y: y), 
+                ]])
+            })
+            .collect();
+        let index = PolygonIndex::new(polys.iter().collect());
+        for _ in 0..5000 {
+            let p = Coord {
+                x: rng(&mut seed) * 1100.0,
+                y: rng(&mut seed) * 1100.0,
+            };
+            let brute: Vec<usize> = (0..polys.len())
+                .filter(|&i| geometry::contains(&polys[i], p))
+                .collect();
+            assert_eq!(index.containing(p), brute);
+        }
+    }
+}

@@ -1,0 +1,491 @@
+//! Reading inputs: GeoJSON households, boundaries and grids, in any CRS PROJ knows, into the working CRS.
+//!
+//! Each reader parses its file once, streaming the features (see [`raw`]), checks every feature and
+//! collects every problem, then reprojects the coordinates into the working CRS in place. A file with
+//! errors gives [`Error::Invalid`] listing all of them; warnings come back beside the data.
+
+pub mod geom;
+pub mod raw;
+
+use crate::crs::{Crs, Transform, WGS84};
+use crate::error::{Error, Result};
+use crate::geometry;
+use crate::model::{Area, GridShape, Household, Sensitive};
+use crate::problem::{Problem, Problems};
+use geo::{BoundingRect, Coord, MultiPolygon};
+use raw::{RawFeature, count, id_text, read_collection, text};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::path::Path;
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// The CRS of a file: `--crs` when given, else the legacy `crs` member, else WGS84 (RFC 7946).
+fn resolve_crs(file: &str, member: Option<&Value>, flag: Option<Crs>) -> Result<Crs, Problem> {
+    if let Some(c) = flag {
+        return Ok(c);
+    }
+    match member {
+        None | Some(Value::Null) => Ok(WGS84),
+        Some(m) => Crs::from_member(m).map_err(|e| Problem::error(file, e).field("crs")),
+    }
+}
+
+fn finish<T>(items: T, problems: Problems) -> Result<(T, Problems)> {
+    if problems.has_errors() {
+        Err(Error::Invalid(problems.0))
+    } else {
+        Ok((items, problems))
+    }
+}
+
+/// The text of a feature's id: the `id` member, else the `id` property.
+fn feature_id(member: Option<&Value>, property: Option<&Value>) -> Option<String> {
+    member
+        .and_then(id_text)
+        .or_else(|| property.and_then(id_text))
+}
+
+fn check_feature_type(
+    file: &str,
+    index: usize,
+    id: Option<&str>,
+    kind: Option<&str>,
+) -> Option<Problem> {
+    match kind {
+        Some("Feature") => None,
+        Some(other) => Some(
+            Problem::error(file, format!("type is \"{other}\"; expected \"Feature\""))
+                .at(index, id)
+                .field("type"),
+        ),
+        None => Some(
+            Problem::error(file, "has no `type`; expected \"Feature\"")
+                .at(index, id)
+                .field("type"),
+        ),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct HouseholdProps {
+    id: Option<Value>,
+    households: Option<Value>,
+    population: Option<Value>,
+    building: Option<Value>,
+    entrance: Option<Value>,
+    community: Option<Value>,
+    elderly_alone: Option<Value>,
+    key_persons: Option<Value>,
+    vulnerable: Option<Value>,
+}
+
+/// Reads a households file (SPEC §1) into the working CRS.
+pub fn read_households(
+    path: &Path,
+    crs_flag: Option<Crs>,
+    working: Crs,
+) -> Result<(Vec<Household>, Problems)> {
+    let file = display(path);
+    let bytes = read_bytes(path)?;
+    let mut problems = Problems::default();
+    let mut out: Vec<Household> = Vec::new();
+    let mut ids: HashMap<Box<str>, usize> = HashMap::new();
+    let header = read_collection::<HouseholdProps, _>(&file, &bytes, |index, f| {
+        if let Some(h) = household(&file, index, f, &mut problems) {
+            if let Some(id) = &h.id {
+                if let Some(first) = ids.insert(id.clone(), index) {
+                    problems.push(
+                        Problem::error(&file, format!("duplicate id (also feature {first})"))
+                            .at(index, Some(id))
+                            .field("id"),
+                    );
+                }
+            }
+            out.push(h);
+        }
+    })
+    .map_err(|p| Error::Invalid(vec![p]))?;
+    drop(ids);
+    drop(bytes);
+    if header.feature_count == 0 {
+        problems.push(Problem::error(&file, "the collection holds no features").field("features"));
+    }
+    let crs =
+        resolve_crs(&file, header.crs.as_ref(), crs_flag).map_err(|p| Error::Invalid(vec![p]))?;
+    for h in &out {
+        if let Some(m) = crs.implausible(h.pos) {
+            problems.push(
+                Problem::error(&file, m)
+                    .at(h.feature, h.id.as_deref())
+                    .field("geometry.coordinates"),
+            );
+        }
+    }
+    if problems.has_errors() {
+        return Err(Error::Invalid(problems.0));
+    }
+    let transform = Transform::new(crs, working)?;
+    if !transform.is_identity() {
+        let mut coords: Vec<Coord> = out.iter().map(|h| h.pos).collect();
+        transform.apply(&mut coords)?;
+        for (h, c) in out.iter_mut().zip(coords) {
+            h.pos = c;
+        }
+    }
+    finish(out, problems)
+}
+
+fn household(
+    file: &str,
+    index: usize,
+    f: RawFeature<HouseholdProps>,
+    problems: &mut Problems,
+) -> Option<Household> {
+    let props = f.properties.unwrap_or_default();
+    let id = feature_id(f.id.as_ref(), props.id.as_ref());
+    let idr = id.as_deref();
+    let before = problems.0.len();
+    if let Some(p) = check_feature_type(file, index, idr, f.kind.as_deref()) {
+        problems.push(p);
+    }
+    let pos = match &f.geometry {
+        None => {
+            problems.push(
+                Problem::error(file, "has no geometry; a household needs a Point")
+                    .at(index, idr)
+                    .field("geometry"),
+            );
+            None
+        }
+        Some(g) if g.kind.as_deref() != Some("Point") => {
+            problems.push(
+                Problem::error(
+                    file,
+                    format!(
+                        "geometry type is {}; a household is a Point",
+                        g.kind.as_deref().unwrap_or("missing")
+                    ),
+                )
+                .at(index, idr)
+                .field("geometry.type"),
+            );
+            None
+        }
+        Some(g) => match g.coordinates.as_ref().map(geom::position) {
+            Some(Ok(c)) => Some(c),
+            Some(Err(e)) => {
+                problems.push(
+                    Problem::error(file, e)
+                        .at(index, idr)
+                        .field("geometry.coordinates"),
+                );
+                None
+            }
+            None => {
+                problems.push(
+                    Problem::error(file, "Point has no coordinates")
+                        .at(index, idr)
+                        .field("geometry.coordinates"),
+                );
+                None
+            }
+        },
+    };
+    let mut get_count = |name: &str, v: &Option<Value>| -> Option<u32> {
+        let v = v.as_ref()?;
+        match count(v) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                problems.push(Problem::error(file, e).at(index, idr).field(name));
+                None
+            }
+        }
+    };
+    let households = get_count("households", &props.households);
+    let population = get_count("population", &props.population);
+    let sensitive = Sensitive {
+        elderly_alone: get_count("elderly_alone", &props.elderly_alone).unwrap_or(0),
+        key_persons: get_count("key_persons", &props.key_persons).unwrap_or(0),
+        vulnerable: get_count("vulnerable", &props.vulnerable).unwrap_or(0),
+    };
+    if households == Some(0) {
+        problems.push(
+            Problem::error(file, "0 households; a point must carry at least 1")
+                .at(index, idr)
+                .field("households"),
+        );
+    }
+    let mut get_text = |name: &str, v: &Option<Value>| -> Option<Box<str>> {
+        let v = v.as_ref()?;
+        match text(v) {
+            Ok(s) => Some(s.into_boxed_str()),
+            Err(e) => {
+                problems.push(Problem::error(file, e).at(index, idr).field(name));
+                None
+            }
+        }
+    };
+    let building = get_text("building", &props.building);
+    let entrance = get_text("entrance", &props.entrance);
+    let community = get_text("community", &props.community);
+    if problems.0.len() > before {
+        return None;
+    }
+    Some(Household {
+        feature: index,
+        id: id.map(String::into_boxed_str),
+        pos: pos?,
+        households: households.unwrap_or(1),
+        population,
+        building,
+        entrance,
+        community,
+        sensitive,
+    })
+}
+
+/// A polygon feature before reprojection.
+struct AreaFeature {
+    index: usize,
+    id: Option<String>,
+    props: Map<String, Value>,
+    geometry: MultiPolygon,
+}
+
+/// Reads the polygon features of a file, checks them, and reprojects them into the working CRS chosen by
+/// `choose_working` from the file's own CRS and its geometries.
+fn read_areal(
+    path: &Path,
+    crs_flag: Option<Crs>,
+    id_property: &str,
+    choose_working: impl FnOnce(Crs, &[AreaFeature]) -> Crs,
+) -> Result<(Vec<AreaFeature>, Crs, Problems)> {
+    let file = display(path);
+    let bytes = read_bytes(path)?;
+    let mut problems = Problems::default();
+    let mut out = Vec::new();
+    let header = read_collection::<Map<String, Value>, _>(&file, &bytes, |index, f| {
+        let props = f.properties.unwrap_or_default();
+        let id = feature_id(f.id.as_ref(), props.get(id_property));
+        let idr = id.as_deref();
+        if let Some(p) = check_feature_type(&file, index, idr, f.kind.as_deref()) {
+            problems.push(p);
+            return;
+        }
+        let Some(g) = f.geometry else {
+            problems.push(
+                Problem::error(&file, "has no geometry; expected a Polygon or MultiPolygon")
+                    .at(index, idr)
+                    .field("geometry"),
+            );
+            return;
+        };
+        let kind = g.kind.as_deref().unwrap_or("missing");
+        let Some(coordinates) = g.coordinates.as_ref() else {
+            let message = if kind == "Polygon" || kind == "MultiPolygon" {
+                format!("{kind} has no coordinates")
+            } else {
+                format!("geometry type is {kind}; expected Polygon or MultiPolygon")
+            };
+            problems.push(
+                Problem::error(&file, message)
+                    .at(index, idr)
+                    .field("geometry"),
+            );
+            return;
+        };
+        match geom::areal(kind, coordinates) {
+            Ok(geometry) => out.push(AreaFeature {
+                index,
+                id,
+                props,
+                geometry,
+            }),
+            Err(e) => problems.push(Problem::error(&file, e).at(index, idr).field("geometry")),
+        }
+    })
+    .map_err(|p| Error::Invalid(vec![p]))?;
+    drop(bytes);
+    if header.feature_count == 0 {
+        problems.push(Problem::error(&file, "the collection holds no features").field("features"));
+    }
+    let crs =
+        resolve_crs(&file, header.crs.as_ref(), crs_flag).map_err(|p| Error::Invalid(vec![p]))?;
+    for f in &out {
+        let bad = f
+            .geometry
+            .0
+            .iter()
+            .flat_map(|p| p.exterior().0.iter())
+            .find_map(|&c| crs.implausible(c));
+        if let Some(m) = bad {
+            problems.push(
+                Problem::error(&file, m)
+                    .at(f.index, f.id.as_deref())
+                    .field("geometry.coordinates"),
+            );
+            continue;
+        }
+        for (pi, polygon) in f.geometry.0.iter().enumerate() {
+            if let Some(c) = geometry::find_ring_crossing(polygon) {
+                let part = if f.geometry.0.len() > 1 {
+                    format!("polygon {pi}, ")
+                } else {
+                    String::new()
+                };
+                let what = if c.ring_a == c.ring_b {
+                    format!("{part}ring {} crosses or touches itself", c.ring_a)
+                } else {
+                    format!("{part}rings {} and {} cross", c.ring_a, c.ring_b)
+                };
+                problems.push(
+                    Problem::error(
+                        &file,
+                        format!(
+                            "invalid polygon: {what} at ({}, {}) in {crs}",
+                            c.at.x, c.at.y
+                        ),
+                    )
+                    .at(f.index, f.id.as_deref())
+                    .field("geometry"),
+                );
+            }
+        }
+    }
+    if problems.has_errors() {
+        return Err(Error::Invalid(problems.0));
+    }
+    let working = choose_working(crs, &out);
+    let transform = Transform::new(crs, working)?;
+    for f in &mut out {
+        geom::for_each_ring_mut(&mut f.geometry, |ring| transform.apply(ring))?;
+        f.geometry = geometry::normalized(std::mem::replace(&mut f.geometry, MultiPolygon(vec![])));
+    }
+    Ok((out, working, problems))
+}
+
+fn prop_text(file: &str, f: &AreaFeature, name: &str, problems: &mut Problems) -> Option<String> {
+    let v = f.props.get(name)?;
+    if v.is_null() {
+        return None;
+    }
+    match text(v) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            problems.push(
+                Problem::error(file, e)
+                    .at(f.index, f.id.as_deref())
+                    .field(name),
+            );
+            None
+        }
+    }
+}
+
+/// The working CRS for boundaries in `crs`: that CRS when it is projected, else the CGCS2000 3-degree
+/// Gauss–Krüger zone nearest the boundaries' centre.
+fn working_crs_for(crs: Crs, features: &[AreaFeature]) -> Crs {
+    if !crs.is_geographic() {
+        return crs;
+    }
+    let lon = features
+        .iter()
+        .filter_map(|f| f.geometry.bounding_rect())
+        .map(|r| r.center().x)
+        .fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
+    if lon.1 == 0 {
+        return Crs::gauss_kruger_for(120.0);
+    }
+    Crs::gauss_kruger_for(lon.0 / lon.1 as f64)
+}
+
+/// Reads a boundaries file (SPEC §1). Returns the areas in the working CRS, which it chooses (see
+/// [`crate::crs`]) unless `working` names one.
+pub fn read_boundaries(
+    path: &Path,
+    crs_flag: Option<Crs>,
+    working: Option<Crs>,
+) -> Result<(Vec<Area>, Crs, Problems)> {
+    let file = display(path);
+    let (features, working, mut problems) = read_areal(path, crs_flag, "code", |crs, fs| {
+        working.unwrap_or_else(|| working_crs_for(crs, fs))
+    })?;
+    let mut areas = Vec::with_capacity(features.len());
+    for f in features {
+        let code = prop_text(&file, &f, "code", &mut problems);
+        let name = prop_text(&file, &f, "name", &mut problems);
+        let level = prop_text(&file, &f, "level", &mut problems);
+        let parent = prop_text(&file, &f, "parent", &mut problems);
+        let kind = prop_text(&file, &f, "kind", &mut problems);
+        let Some(code) = code.filter(|c| !c.is_empty()) else {
+            problems.push(
+                Problem::error(&file, "every boundary needs a `code`")
+                    .at(f.index, None)
+                    .field("code"),
+            );
+            continue;
+        };
+        areas.push(Area {
+            feature: f.index,
+            code,
+            name,
+            level,
+            parent,
+            kind,
+            geometry: f.geometry,
+        });
+    }
+    let (areas, problems) = finish(areas, problems)?;
+    Ok((areas, working, problems))
+}
+
+/// Reads a grids file (SPEC §3 layout; only `id` and `community` are read: counts are always recounted).
+pub fn read_grids(
+    path: &Path,
+    crs_flag: Option<Crs>,
+    working: Crs,
+) -> Result<(Vec<GridShape>, Problems)> {
+    let file = display(path);
+    let (features, _, mut problems) = read_areal(path, crs_flag, "id", |_, _| working)?;
+    let mut grids = Vec::with_capacity(features.len());
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for f in features {
+        let community = prop_text(&file, &f, "community", &mut problems);
+        let id = match &f.id {
+            Some(id) => id.clone(),
+            None => {
+                problems.push(
+                    Problem::warning(&file, "grid has no `id`; it is called by its feature index")
+                        .at(f.index, None)
+                        .field("id"),
+                );
+                format!("feature-{}", f.index)
+            }
+        };
+        if let Some(first) = seen.insert(id.clone(), f.index) {
+            problems.push(
+                Problem::error(&file, format!("duplicate id (also feature {first})"))
+                    .at(f.index, Some(&id))
+                    .field("id"),
+            );
+        }
+        grids.push(GridShape {
+            feature: f.index,
+            id,
+            community,
+            geometry: f.geometry,
+        });
+    }
+    finish(grids, problems)
+}

@@ -1,0 +1,48 @@
+//! # gridplan
+//!
+//! Draws, checks and staffs the grids (网格) into which Chinese towns and districts divide every village
+//! and residents' community. The library is the product; the `gridplan` binary is a thin layer over it.
+//!
+//! ## Pipeline
+//!
+//! ```text
+//! households.geojson ─┐
+//! boundaries.geojson ─┼─> io (read + validate) ─> crs (PROJ → metres) ─> tree + index ─> check ─> report
+//! rules.toml ─────────┘
+//! ```
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`problem`] | every input problem as a value (file, feature, field) |
+//! | [`error`] | the library's error type |
+//! | [`crs`] | CRS names, the metric working CRS, PROJ transformations |
+//! | [`io`] | streaming GeoJSON readers for households, boundaries and grids |
+//! | [`model`] | households, areas, grids: plain data in the working CRS |
+//! | [`tree`] | the boundary tree: parents, leaves, inherited kinds |
+//! | [`index`] | R-trees over polygons; point-in-leaf with a rule for shared edges |
+//! | [`geometry`] | planar geometry in metres: containment, areas, compactness, ring checks |
+//! | [`rules`] | household bands per kind, alerts, workload weights; TOML overrides |
+//! | [`dataset`] | boundaries and households loaded together, households placed in leaves |
+//! | [`check`] | compliance of existing grids: every violation as data |
+//! | [`generate`] | the seeded synthetic district used for the demo, tests and benchmarks |
+//! | [`output`] | writing GeoJSON in WGS84 |
+
+pub mod check;
+pub mod crs;
+pub mod dataset;
+pub mod error;
+pub mod generate;
+pub mod geometry;
+pub mod index;
+pub mod io;
+pub mod model;
+pub mod output;
+pub mod problem;
+pub mod rules;
+pub mod tree;
+
+pub use check::{CheckReport, check};
+pub use crs::Crs;
+pub use dataset::Dataset;
+pub use error::{Error, Result};
+pub use rules::Rules;

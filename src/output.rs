@@ -1,0 +1,147 @@
+//! Writing GeoJSON: geometries go from the working CRS back to WGS84 (RFC 7946), coordinates rounded to
+//! 1e-8 degrees (about a millimetre), properties as given. Output is deterministic: the same input gives
+//! byte-identical files.
+
+use crate::crs::{Crs, Transform, WGS84};
+use crate::error::{Error, Result};
+use crate::io::geom::for_each_ring_mut;
+use geo::{Coord, MultiPolygon};
+use serde_json::{Map, Value};
+use std::io::Write;
+use std::path::Path;
+
+/// Decimal places of degrees written.
+const DEGREE_DECIMALS: i32 = 8;
+/// Decimal places of metres written (projected output).
+const METRE_DECIMALS: i32 = 3;
+
+/// A geometry to write, in the working CRS.
+pub enum Shape<'a> {
+    Point(Coord),
+    Areal(&'a MultiPolygon),
+}
+
+/// Streams a FeatureCollection to a file, reprojecting from `from` to `to`.
+pub struct FeatureWriter {
+    out: std::io::BufWriter<std::fs::File>,
+    path: std::path::PathBuf,
+    transform: Transform,
+    to: Crs,
+    first: bool,
+}
+
+impl FeatureWriter {
+    /// Creates the file. When `to` is not WGS84, a legacy `crs` member names it.
+    pub fn create(path: &Path, from: Crs, to: Crs) -> Result<FeatureWriter> {
+        let file = std::fs::File::create(path).map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut w = FeatureWriter {
+            out: std::io::BufWriter::with_capacity(1 << 20, file),
+            path: path.to_path_buf(),
+            transform: Transform::new(from, to)?,
+            to,
+            first: true,
+        };
+        let header = if to == WGS84 {
+            "{\"type\":\"FeatureCollection\",\"features\":[\n".to_string()
+        } else {
+            format!(
+                "{{\"type\":\"FeatureCollection\",\"crs\":{{\"type\":\"name\",\"properties\":{{\"name\":\"urn:ogc:def:crs:EPSG::{}\"}}}},\"features\":[\n",
+                to.0
+            )
+        };
+        w.raw(header.as_bytes())?;
+        Ok(w)
+    }
+
+    fn raw(&mut self, bytes: &[u8]) -> Result<()> {
+        self.out.write_all(bytes).map_err(|source| Error::Write {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    fn round(&self, v: f64) -> f64 {
+        let decimals = if self.to.is_geographic() {
+            DEGREE_DECIMALS
+        } else {
+            METRE_DECIMALS
+        };
+        let f = 10f64.powi(decimals);
+        (v * f).round() / f
+    }
+
+    /// Writes one feature.
+    pub fn feature(
+        &mut self,
+        id: Option<&str>,
+        shape: Shape,
+        properties: &Map<String, Value>,
+    ) -> Result<()> {
+        let geometry = match shape {
+            Shape::Point(c) => {
+                let c = self.transform.point(c)?;
+                serde_json::json!({"type": "Point", "coordinates": [self.round(c.x), self.round(c.y)]})
+            }
+            Shape::Areal(mp) => {
+                let mut mp = mp.clone();
+                for_each_ring_mut(&mut mp, |ring| self.transform.apply(ring))?;
+                let polygons: Vec<Value> =
+                    mp.0.iter()
+                        .map(|p| {
+                            Value::Array(
+                                std::iter::once(p.exterior())
+                                    .chain(p.interiors())
+                                    .map(|ring| {
+                                        Value::Array(
+                                            ring.0
+                                                .iter()
+                                                .map(|c| {
+                                                    serde_json::json!([
+                                                        self.round(c.x),
+                                                        self.round(c.y)
+                                                    ])
+                                                })
+                                                .collect(),
+                                        )
+                                    })
+                                    .collect(),
+                            )
+                        })
+                        .collect();
+                if polygons.len() == 1 {
+                    serde_json::json!({"type": "Polygon", "coordinates": polygons[0]})
+                } else {
+                    serde_json::json!({"type": "MultiPolygon", "coordinates": polygons})
+                }
+            }
+        };
+        let mut feature = Map::new();
+        feature.insert("type".into(), "Feature".into());
+        if let Some(id) = id {
+            feature.insert("id".into(), id.into());
+        }
+        feature.insert("geometry".into(), geometry);
+        feature.insert("properties".into(), Value::Object(properties.clone()));
+        let text = serde_json::to_string(&feature).map_err(|e| Error::Write {
+            path: self.path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        if !self.first {
+            self.raw(b",\n")?;
+        }
+        self.first = false;
+        self.raw(text.as_bytes())
+    }
+
+    /// Closes the collection and flushes the file.
+    pub fn finish(mut self) -> Result<()> {
+        self.raw(b"\n]}\n")?;
+        self.out.flush().map_err(|source| Error::Write {
+            path: self.path.clone(),
+            source,
+        })
+    }
+}

@@ -1,0 +1,122 @@
+//! Problems found in input data, as values.
+//!
+//! Validation never stops at the first problem: readers collect every [`Problem`] they find, each naming
+//! the file, the feature (index and id, when known) and the field. Errors stop the work (exit status 2);
+//! warnings are counted and reported but let the work go on.
+
+use serde::Serialize;
+use std::fmt;
+
+/// How serious a problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The input cannot be used as it is.
+    Error,
+    /// The input can be used; what could not be used is counted and reported.
+    Warning,
+}
+
+/// The feature a problem is about: its position in the file (0-based) and its id, when it has one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FeatureRef {
+    pub index: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// One problem in one input file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Problem {
+    pub severity: Severity,
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feature: Option<FeatureRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn error(file: &str, message: impl Into<String>) -> Self {
+        Problem {
+            severity: Severity::Error,
+            file: file.to_string(),
+            feature: None,
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn warning(file: &str, message: impl Into<String>) -> Self {
+        Problem {
+            severity: Severity::Warning,
+            ..Problem::error(file, message)
+        }
+    }
+
+    /// Names the feature the problem is about.
+    pub fn at(mut self, index: usize, id: Option<&str>) -> Self {
+        self.feature = Some(FeatureRef {
+            index,
+            id: id.map(str::to_string),
+        });
+        self
+    }
+
+    /// Names the field (a property name, or `geometry`, `geometry.coordinates`, …).
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let label = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{label}: {}", self.file)?;
+        if let Some(feature) = &self.feature {
+            write!(f, ": feature {}", feature.index)?;
+            if let Some(id) = &feature.id {
+                write!(f, " (id {id})")?;
+            }
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": field `{field}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Collected problems of one reading step.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Problems(pub Vec<Problem>);
+
+impl Problems {
+    pub fn push(&mut self, problem: Problem) {
+        self.0.push(problem);
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(Problem::is_error)
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &Problem> {
+        self.0.iter().filter(|p| p.is_error())
+    }
+
+    pub fn warnings(&self) -> impl Iterator<Item = &Problem> {
+        self.0.iter().filter(|p| !p.is_error())
+    }
+
+    pub fn extend(&mut self, other: Problems) {
+        self.0.extend(other.0);
+    }
+}

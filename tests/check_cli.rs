@@ -1,0 +1,334 @@
+//! `gridplan check` run as a binary on hand-made fixtures with known answers.
+
+mod common;
+use common::*;
+use serde_json::{Value, json};
+
+struct Case {
+    dir: tempfile::TempDir,
+}
+
+impl Case {
+    fn new() -> Case {
+        Case {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn check(&self, grids: Vec<Value>) -> (i32, Value, String) {
+        let d = self.dir.path();
+        let b = write(d, "boundaries.geojson", &two_leaves());
+        let h = write(d, "households.geojson", &hand_households());
+        let g = write(d, "grids.geojson", &collection_4549(grids));
+        let r = d.join("report.json");
+        let out = run(&[
+            "check",
+            "--grids",
+            g.to_str().unwrap(),
+            "--households",
+            h.to_str().unwrap(),
+            "--boundaries",
+            b.to_str().unwrap(),
+            "--report",
+            r.to_str().unwrap(),
+        ]);
+        assert!(out.status.code().is_some_and(|c| c < 2), "{}", stderr(&out));
+        (out.status.code().unwrap_or(-1), report(&r), stdout(&out))
+    }
+}
+
+fn exact_grids() -> Vec<Value> {
+    vec![
+        grid("A-G01", "A", rect(0.0, 0.0, 500.0, 1000.0)),
+        grid("A-G02", "A", rect(500.0, 0.0, 1000.0, 1000.0)),
+        grid("B-G01", "B", rect(1000.0, 0.0, 2000.0, 1000.0)),
+    ]
+}
+
+fn within_a_thousandth(got: f64, want: f64) -> bool {
+    (got - want).abs() <= want * 1e-3
+}
+
+#[test]
+fn compliant_grids_exit_zero_and_counts_equal_the_hand_count() {
+    let (code, r, text) = Case::new().check(exact_grids());
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(r["summary"]["compliant"], true);
+    let households: Vec<(String, u64)> = r["grids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["id"].as_str().unwrap().to_string(),
+                g["households"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        households,
+        vec![
+            ("A-G01".into(), 350),
+            ("A-G02".into(), 350),
+            ("B-G01".into(), 400)
+        ]
+    );
+    assert_eq!(r["grids"][0]["population"], 800);
+    assert_eq!(r["grids"][1]["population"], 700);
+    assert_eq!(r["grids"][0]["buildings"], 10);
+    assert_eq!(r["summary"]["households_total"], 1100);
+    assert_eq!(r["summary"]["households_unassigned"], 0);
+    assert!(r["summary"]["gap_area_m2"].as_f64().unwrap() < 1.0);
+    assert!(text.contains("COMPLIANT"));
+}
+
+#[test]
+fn a_gap_of_known_area_is_reported_within_a_thousandth() {
+    let mut grids = exact_grids();
+    grids[1] = grid("A-G02", "A", rect(520.0, 0.0, 1000.0, 1000.0));
+    let (code, r, _) = Case::new().check(grids);
+    assert_eq!(code, 1);
+    let gaps = violations(&r, "gap");
+    assert_eq!(gaps.len(), 1);
+    assert_eq!(gaps[0]["leaf"], "A");
+    assert!(
+        within_a_thousandth(gaps[0]["value"].as_f64().unwrap(), 20_000.0),
+        "{}",
+        gaps[0]
+    );
+    assert!(within_a_thousandth(
+        r["summary"]["gap_area_m2"].as_f64().unwrap(),
+        20_000.0
+    ));
+}
+
+#[test]
+fn an_overlap_of_known_area_is_reported_within_a_thousandth() {
+    let mut grids = exact_grids();
+    grids[0] = grid("A-G01", "A", rect(0.0, 0.0, 530.0, 1000.0));
+    let (code, r, _) = Case::new().check(grids);
+    assert_eq!(code, 1);
+    let overlaps = violations(&r, "overlap");
+    assert_eq!(overlaps.len(), 1);
+    assert!(
+        within_a_thousandth(overlaps[0]["value"].as_f64().unwrap(), 30_000.0),
+        "{}",
+        overlaps[0]
+    );
+    assert!(violations(&r, "gap").is_empty());
+}
+
+#[test]
+fn a_grid_crossing_into_the_next_leaf_is_named_with_the_area_outside() {
+    let mut grids = exact_grids();
+    grids[1] = grid("A-G02", "A", rect(500.0, 0.0, 1100.0, 1000.0));
+    let (code, r, text) = Case::new().check(grids);
+    assert_eq!(code, 1);
+    let crossing = violations(&r, "crosses_leaf");
+    assert_eq!(crossing.len(), 1, "{text}");
+    assert_eq!(crossing[0]["grid"], "A-G02");
+    assert!(within_a_thousandth(
+        crossing[0]["value"].as_f64().unwrap(),
+        100_000.0
+    ));
+    assert!(crossing[0]["message"].as_str().unwrap().contains("into B"));
+    assert!(text.contains("A-G02"));
+    // The strip it took from B is also covered by B's own grid.
+    assert!(within_a_thousandth(
+        violations(&r, "overlap")[0]["value"].as_f64().unwrap(),
+        100_000.0
+    ));
+}
+
+#[test]
+fn band_status_multi_part_empty_split_and_uncovered_are_reported() {
+    let grids = vec![
+        // A-left holds 350 but is drawn in two separate parts.
+        grid(
+            "A-G01",
+            "A",
+            json!([
+                rect(0.0, 0.0, 500.0, 400.0)[0],
+                rect(0.0, 400.0, 500.0, 1000.0)[0]
+            ]),
+        ),
+        grid("A-G02", "A", rect(500.0, 0.0, 1000.0, 1000.0)),
+        // B split in two: the west grid holds b0 and half a building, the east one is empty.
+        grid("B-G01", "B", rect(1000.0, 0.0, 1400.0, 1000.0)),
+        grid("B-G02", "B", rect(1400.0, 0.0, 2000.0, 1000.0)),
+    ];
+    // Make A-G01 a real MultiPolygon with a gap between its parts.
+    let mut grids = grids;
+    grids[0]["geometry"] = json!({"type": "MultiPolygon", "coordinates": [rect(0.0, 0.0, 500.0, 400.0), rect(0.0, 420.0, 500.0, 1000.0)]});
+    let (code, r, _) = Case::new().check(grids);
+    assert_eq!(code, 1);
+    assert_eq!(violations(&r, "multi_part").len(), 1);
+    let under: Vec<&str> = violations(&r, "band_under")
+        .iter()
+        .map(|v| v["grid"].as_str().unwrap())
+        .collect();
+    assert_eq!(under, vec!["B-G01"]);
+    // b0..b3 sit at x = 1200, 1350, 1500, 1650: B-G01 holds two (200), B-G02 two (200).
+    assert_eq!(r["grids"][2]["households"], 200);
+    assert_eq!(r["grids"][3]["households"], 200);
+}
+
+#[test]
+fn a_building_split_across_grids_and_households_in_no_grid_are_reported() {
+    let d = tempfile::tempdir().unwrap();
+    let b = write(d.path(), "b.geojson", &two_leaves());
+    let mut h = hand_households();
+    // Building "a0" gets a second entrance east of the cut, inside A-G02.
+    h["features"].as_array_mut().unwrap().push(point_feature(
+        json!({"households": 5, "building": "a0", "population": 9}),
+        600.0,
+        900.0,
+    ));
+    let h = write(d.path(), "h.geojson", &h);
+    let g = write(
+        d.path(),
+        "g.geojson",
+        &collection_4549(vec![
+            grid("A-G01", "A", rect(0.0, 0.0, 500.0, 1000.0)),
+            grid("A-G02", "A", rect(500.0, 0.0, 1000.0, 1000.0)),
+        ]),
+    );
+    let r = d.path().join("r.json");
+    let out = run(&[
+        "check",
+        "--grids",
+        g.to_str().unwrap(),
+        "--households",
+        h.to_str().unwrap(),
+        "--boundaries",
+        b.to_str().unwrap(),
+        "--report",
+        r.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let r = report(&r);
+    let split = violations(&r, "split_building");
+    assert_eq!(split.len(), 1);
+    assert!(split[0]["message"].as_str().unwrap().contains("\"a0\""));
+    assert_eq!(violations(&r, "leaf_without_grid")[0]["leaf"], "B");
+    assert_eq!(
+        violations(&r, "households_outside_grids")[0]["value"],
+        400.0
+    );
+    assert_eq!(r["summary"]["households_unassigned"], 400);
+}
+
+#[test]
+fn population_alert_and_unknown_population_are_reported() {
+    let d = tempfile::tempdir().unwrap();
+    let b = write(d.path(), "b.geojson", &two_leaves());
+    let h = write(
+        d.path(),
+        "h.geojson",
+        &collection_4549(vec![
+            point_feature(json!({"households": 400, "population": 2100}), 100.0, 100.0),
+            point_feature(json!({"households": 400}), 1500.0, 100.0),
+        ]),
+    );
+    let g = write(
+        d.path(),
+        "g.geojson",
+        &collection_4549(vec![
+            grid("A-G01", "A", rect(0.0, 0.0, 1000.0, 1000.0)),
+            grid("B-G01", "B", rect(1000.0, 0.0, 2000.0, 1000.0)),
+        ]),
+    );
+    let r = d.path().join("r.json");
+    let out = run(&[
+        "check",
+        "--grids",
+        g.to_str().unwrap(),
+        "--households",
+        h.to_str().unwrap(),
+        "--boundaries",
+        b.to_str().unwrap(),
+        "--report",
+        r.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let r = report(&r);
+    assert_eq!(violations(&r, "population_alert")[0]["grid"], "A-G01");
+    assert_eq!(r["summary"]["population_known"], false);
+    assert_eq!(r["grids"][1]["population"], Value::Null);
+    assert!(r["warnings"].to_string().contains("population"));
+}
+
+#[test]
+fn infeasible_leaves_are_explained() {
+    let d = tempfile::tempdir().unwrap();
+    let b = write(d.path(), "b.geojson", &two_leaves());
+    let h = write(
+        d.path(),
+        "h.geojson",
+        &collection_4549(vec![
+            point_feature(json!({"households": 550}), 100.0, 100.0),
+            point_feature(json!({"households": 120}), 1500.0, 100.0),
+        ]),
+    );
+    let g = write(
+        d.path(),
+        "g.geojson",
+        &collection_4549(vec![
+            grid("A-G01", "A", rect(0.0, 0.0, 1000.0, 1000.0)),
+            grid("B-G01", "B", rect(1000.0, 0.0, 2000.0, 1000.0)),
+        ]),
+    );
+    let r = d.path().join("r.json");
+    let out = run(&[
+        "check",
+        "--grids",
+        g.to_str().unwrap(),
+        "--households",
+        h.to_str().unwrap(),
+        "--boundaries",
+        b.to_str().unwrap(),
+        "--report",
+        r.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let r = report(&r);
+    let inf = r["summary"]["leaves_infeasible"].as_array().unwrap();
+    assert_eq!(inf.len(), 2);
+    assert!(inf[0]["why"].as_str().unwrap().contains("no whole number"));
+    assert!(
+        inf[1]["why"]
+            .as_str()
+            .unwrap()
+            .contains("fewer than one grid")
+    );
+    assert_eq!(r["grids"][0]["status"], "over");
+    assert_eq!(r["grids"][1]["status"], "under");
+}
+
+#[test]
+fn rules_file_changes_the_band() {
+    let d = tempfile::tempdir().unwrap();
+    let rules = d.path().join("rules.toml");
+    std::fs::write(&rules, "[kinds.urban]\nmin_households = 360\n").unwrap();
+    let b = write(d.path(), "b.geojson", &two_leaves());
+    let h = write(d.path(), "h.geojson", &hand_households());
+    let g = write(d.path(), "g.geojson", &collection_4549(exact_grids()));
+    let r = d.path().join("r.json");
+    let out = run(&[
+        "check",
+        "--grids",
+        g.to_str().unwrap(),
+        "--households",
+        h.to_str().unwrap(),
+        "--boundaries",
+        b.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--report",
+        r.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(violations(&report(&r), "band_under").len(), 2);
+    let printed = run(&["rules", "--rules", rules.to_str().unwrap()]);
+    assert!(stdout(&printed).contains("min_households = 360"));
+}
