@@ -105,10 +105,8 @@ impl Dataset {
                 outside.households += h.households as u64;
             }
             overlaps += p.overlap as usize;
-            if p.bad_code {
-                if let Some(c) = &h.community {
-                    *bad_codes.entry(c).or_default() += 1;
-                }
+            if let (true, Some(c)) = (p.bad_code, &h.community) {
+                *bad_codes.entry(c).or_default() += 1;
             }
         }
         if outside.points > 0 {

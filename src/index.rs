@@ -86,7 +86,7 @@ mod tests {
                 let (x, y) = (rng(&mut seed) * 1000.0, rng(&mut seed) * 1000.0);
                 let (w, h) = (10.0 + rng(&mut seed) * 80.0, 10.0 + rng(&mut seed) * 80.0);
                 MultiPolygon(vec![polygon![
-                    (x: x, y: y), (x: x + w, y: y + h * 0.2), (x: x + w * 0.8, y: y + h), (x: x, y: y), 
+                    (x: x, y: y), (x: x + w, y: y + h * 0.2), (x: x + w * 0.8, y: y + h), (x: x, y: y),
                 ]])
             })
             .collect();

@@ -86,24 +86,22 @@ impl AreaTree {
             }
         }
         let has_cycle = problems.has_errors();
-        let mut kinds = vec![None; areas.len()];
-        for i in 0..areas.len() {
-            let mut at = i;
-            let mut steps = 0;
-            loop {
-                if let Some(k) = &areas[at].kind {
-                    kinds[i] = Some(k.clone());
-                    break;
-                }
-                match parent[at] {
-                    Some(p) if steps <= areas.len() && !has_cycle => {
-                        at = p;
-                        steps += 1;
+        let kinds: Vec<Option<String>> = (0..areas.len())
+            .map(|i| {
+                // The own kind, else the nearest ancestor's (no walking when the chain loops).
+                let mut at = i;
+                for _ in 0..=areas.len() {
+                    if let Some(k) = &areas[at].kind {
+                        return Some(k.clone());
                     }
-                    _ => break,
+                    match parent[at] {
+                        Some(p) if !has_cycle => at = p,
+                        _ => return None,
+                    }
                 }
-            }
-        }
+                None
+            })
+            .collect();
         let mut leaves: Vec<usize> = (0..areas.len())
             .filter(|&i| children[i].is_empty())
             .collect();

@@ -153,9 +153,10 @@ fn band_status_multi_part_empty_split_and_uncovered_are_reported() {
             ]),
         ),
         grid("A-G02", "A", rect(500.0, 0.0, 1000.0, 1000.0)),
-        // B split in two: the west grid holds b0 and half a building, the east one is empty.
+        // B in three: west and east hold two buildings (200) each, a thin strip between them none.
         grid("B-G01", "B", rect(1000.0, 0.0, 1400.0, 1000.0)),
-        grid("B-G02", "B", rect(1400.0, 0.0, 2000.0, 1000.0)),
+        grid("B-G02", "B", rect(1400.0, 0.0, 1450.0, 1000.0)),
+        grid("B-G03", "B", rect(1450.0, 0.0, 2000.0, 1000.0)),
     ];
     // Make A-G01 a real MultiPolygon with a gap between its parts.
     let mut grids = grids;
@@ -167,10 +168,18 @@ fn band_status_multi_part_empty_split_and_uncovered_are_reported() {
         .iter()
         .map(|v| v["grid"].as_str().unwrap())
         .collect();
-    assert_eq!(under, vec!["B-G01"]);
-    // b0..b3 sit at x = 1200, 1350, 1500, 1650: B-G01 holds two (200), B-G02 two (200).
+    assert_eq!(under, vec!["B-G01", "B-G03"]);
+    assert_eq!(violations(&r, "empty_grid")[0]["grid"], "B-G02");
+    // b0..b3 sit at x = 1200, 1350, 1500, 1650.
     assert_eq!(r["grids"][2]["households"], 200);
-    assert_eq!(r["grids"][3]["households"], 200);
+    assert_eq!(r["grids"][3]["households"], 0);
+    assert_eq!(r["grids"][4]["households"], 200);
+    assert_eq!(r["grids"][0]["parts"], 2);
+    // The gap between A-G01's two parts is a gap of leaf A: 20 m × 500 m.
+    assert!(within_a_thousandth(
+        violations(&r, "gap")[0]["value"].as_f64().unwrap(),
+        10_000.0
+    ));
 }
 
 #[test]

@@ -103,14 +103,14 @@ pub fn read_households(
     let mut ids: HashMap<Box<str>, usize> = HashMap::new();
     let header = read_collection::<HouseholdProps, _>(&file, &bytes, |index, f| {
         if let Some(h) = household(&file, index, f, &mut problems) {
-            if let Some(id) = &h.id {
-                if let Some(first) = ids.insert(id.clone(), index) {
-                    problems.push(
-                        Problem::error(&file, format!("duplicate id (also feature {first})"))
-                            .at(index, Some(id))
-                            .field("id"),
-                    );
-                }
+            if let Some(id) = &h.id
+                && let Some(first) = ids.insert(id.clone(), index)
+            {
+                problems.push(
+                    Problem::error(&file, format!("duplicate id (also feature {first})"))
+                        .at(index, Some(id))
+                        .field("id"),
+                );
             }
             out.push(h);
         }
