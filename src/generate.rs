@@ -33,7 +33,7 @@ const RIVER: f64 = 300.0;
 /// Space between replicas (m).
 const REPLICA_GAP: f64 = 500.0;
 /// Households in one replica, about.
-pub const HOUSEHOLDS_PER_REPLICA: u64 = 24_000;
+pub const HOUSEHOLDS_PER_REPLICA: u64 = 19_500;
 
 /// What to generate.
 #[derive(Debug, Clone)]

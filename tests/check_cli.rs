@@ -341,3 +341,55 @@ fn rules_file_changes_the_band() {
     let printed = run(&["rules", "--rules", rules.to_str().unwrap()]);
     assert!(stdout(&printed).contains("min_households = 360"));
 }
+
+#[test]
+fn data_problems_that_need_not_stop_the_work_are_warnings() {
+    let d = tempfile::tempdir().unwrap();
+    let mut b = two_leaves();
+    // B pokes 50 m out of its street, and overlaps A by 10 m.
+    b["features"][2]["geometry"]["coordinates"] = rect(990.0, 0.0, 2050.0, 1000.0);
+    let b = write(d.path(), "b.geojson", &b);
+    let mut h = hand_households();
+    let extra = h["features"].as_array_mut().unwrap();
+    // Outside every leaf; inside both A and B; naming a community that does not exist; 3-D coordinates.
+    extra.push(point_feature(json!({"households": 2}), 5000.0, 5000.0));
+    extra.push(point_feature(json!({"households": 3}), 995.0, 50.0));
+    extra.push(point_feature(
+        json!({"households": 4, "community": "ZZZ"}),
+        100.0,
+        100.0,
+    ));
+    extra.push(json!({"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [X0 + 1700.0, Y0 + 900.0, 12.5]}}));
+    let h = write(d.path(), "h.geojson", &h);
+    let g = write(d.path(), "g.geojson", &collection_4549(exact_grids()));
+    let r = d.path().join("r.json");
+    let out = run(&[
+        "check",
+        "--grids",
+        g.to_str().unwrap(),
+        "--households",
+        h.to_str().unwrap(),
+        "--boundaries",
+        b.to_str().unwrap(),
+        "--report",
+        r.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let r = report(&r);
+    let warnings = r["warnings"].to_string();
+    assert!(warnings.contains("pokes out of its parent"), "{warnings}");
+    assert!(
+        warnings.contains("1 household point(s) holding 2 household(s) lie outside every leaf"),
+        "{warnings}"
+    );
+    assert!(warnings.contains("overlapping leaves"), "{warnings}");
+    assert!(warnings.contains("\\\"ZZZ\\\""), "{warnings}");
+    assert_eq!(r["summary"]["households_outside_leaves"]["households"], 2);
+    assert_eq!(r["summary"]["households_total"], 1100 + 2 + 3 + 4 + 1);
+    // Nothing dropped: every household is in a grid or counted as in none.
+    assert_eq!(
+        r["summary"]["households_assigned"].as_u64().unwrap()
+            + r["summary"]["households_unassigned"].as_u64().unwrap(),
+        1110
+    );
+}
