@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # The main job: builds gridplan and checks the bundled demo district's grids, printing the report.
-# Exit status is the check's: 1 here, because the demo grids carry known violations.
+# The demo grids carry known violations, so the check's "violations found" (1) is the expected outcome
+# here and the script exits 0; bad input (2) or a failure (3) still fails it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo build --release --quiet
 mkdir -p target/demo
-exec target/release/gridplan check \
+status=0
+target/release/gridplan check \
   --grids data/grids.geojson \
   --households data/households.geojson \
   --boundaries data/boundaries.geojson \
-  --report target/demo/report.json
+  --report target/demo/report.json || status=$?
+if [ "$status" -eq 1 ]; then
+  echo
+  echo "demo: the check found the demo grids' known violations (exit status 1 from gridplan check)."
+  exit 0
+fi
+exit "$status"
