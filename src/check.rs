@@ -132,6 +132,16 @@ pub struct InfeasibleLeaf {
     pub why: String,
 }
 
+/// A building larger than a grid's maximum, divided between grids (by entrance): required, so reported
+/// as a note rather than a violation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OversizeSplit {
+    pub leaf: Option<String>,
+    pub building: Option<String>,
+    pub households: u64,
+    pub grids: Vec<String>,
+}
+
 /// The full compliance report (`report.json`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckReport {
@@ -139,6 +149,8 @@ pub struct CheckReport {
     pub violations: Vec<Violation>,
     pub grids: Vec<GridRow>,
     pub leaves: Vec<LeafRow>,
+    /// Oversize buildings divided between grids.
+    pub oversize_buildings_split: Vec<OversizeSplit>,
     /// Data problems that did not stop the check.
     pub warnings: Vec<Problem>,
 }
@@ -257,6 +269,7 @@ pub fn check(data: &Dataset, grids: &[GridShape], rules: &Rules) -> CheckReport 
     let mut pop_known = vec![true; grids.len()];
     let mut buildings: Vec<BTreeSet<BuildingKey>> = vec![BTreeSet::new(); grids.len()];
     let mut building_grids: HashMap<BuildingKey, BTreeSet<usize>> = HashMap::new();
+    let mut building_households: HashMap<BuildingKey, u64> = HashMap::new();
     let mut leaf_hh = vec![0u64; leaves.len()];
     let mut leaf_unassigned = vec![0u64; leaves.len()];
     let (mut assigned, mut unassigned) = (0u64, 0u64);
@@ -267,6 +280,7 @@ pub fn check(data: &Dataset, grids: &[GridShape], rules: &Rules) -> CheckReport 
             leaf_hh[lp] += h.households as u64;
         }
         let key = building_key(h, leaf);
+        *building_households.entry(key).or_default() += h.households as u64;
         match grid_of[i] {
             Some(g) => {
                 assigned += h.households as u64;
@@ -426,7 +440,8 @@ pub fn check(data: &Dataset, grids: &[GridShape], rules: &Rules) -> CheckReport 
         });
     }
 
-    // Buildings split across grids.
+    // Buildings split across grids: a fault, unless the building is larger than a grid may be.
+    let mut oversize_splits = Vec::new();
     let mut split: Vec<(&BuildingKey, &BTreeSet<usize>)> = building_grids
         .iter()
         .filter(|(_, gs)| gs.len() > 1)
@@ -438,11 +453,32 @@ pub fn check(data: &Dataset, grids: &[GridShape], rules: &Rules) -> CheckReport 
             BuildingKey::At(l, _, _) => (*l, "a building (points at one position)".to_string()),
         };
         let names: Vec<&str> = gs.iter().map(|&g| grids[g].id.as_str()).collect();
+        let size = building_households.get(*key).copied().unwrap_or(0);
+        let max = leaf
+            .and_then(|l| tree.kind(l))
+            .and_then(|k| rules.kind(k))
+            .map(|b| b.max_households as u64);
+        if max.is_some_and(|m| size > m) {
+            // Larger than any grid may be: splitting it (by entrance) is required, not a fault.
+            oversize_splits.push(OversizeSplit {
+                leaf: leaf.map(|l| tree.areas[l].code.clone()),
+                building: match key {
+                    BuildingKey::Named(_, b) => Some(b.to_string()),
+                    BuildingKey::At(..) => None,
+                },
+                households: size,
+                grids: names.iter().map(|n| n.to_string()).collect(),
+            });
+            continue;
+        }
         violations.push(Violation {
             rule: Rule::SplitBuilding,
             grid: Some(names.join(",")),
             leaf: leaf.map(|l| tree.areas[l].code.clone()),
-            message: format!("{what} is split across grids {}", names.join(", ")),
+            message: format!(
+                "{what} ({size} households) is split across grids {}",
+                names.join(", ")
+            ),
             value: Some(gs.len() as f64),
         });
     }
@@ -584,6 +620,7 @@ pub fn check(data: &Dataset, grids: &[GridShape], rules: &Rules) -> CheckReport 
         violations,
         grids: rows,
         leaves: leaf_rows,
+        oversize_buildings_split: oversize_splits,
         warnings,
     }
 }

@@ -632,10 +632,14 @@ fn compounds(rng: &mut Rng, d: &mut District, leaf: &LeafPlan) {
     let mut building = 0;
     if leaf.tower {
         // The 640-household tower: eight entrances of eighty households.
-        if let Some(pos) = random_inside(rng, &leaf.geometry, 30.0) {
+        if let Some(pos) = random_inside(rng, &leaf.geometry, 50.0) {
             for h in 0..640 {
                 let mut p = people(rng, true);
-                p.pos = pos;
+                // Entrances 9 m apart along the tower, an address point each.
+                p.pos = Coord {
+                    x: pos.x - 31.5 + 9.0 * (h / 80) as f64,
+                    y: pos.y,
+                };
                 p.building = format!("{}-T1", leaf.code);
                 p.entrance = Some(1 + h / 80);
                 d.points.push(p);

@@ -7,8 +7,8 @@
 //!
 //! ```text
 //! households.geojson ─┐
-//! boundaries.geojson ─┼─> io (read + validate) ─> crs (PROJ → metres) ─> tree + index ─> check ─> report
-//! rules.toml ─────────┘
+//! boundaries.geojson ─┼─> io (read + validate) ─> crs (PROJ → metres) ─> tree + index ─┬─> partition ─> grids ─┐
+//! rules.toml ─────────┘                                                               └──────────────> check ─┴─> report
 //! ```
 //!
 //! | module | owns |
@@ -25,6 +25,7 @@
 //! | [`dataset`] | boundaries and households loaded together, households placed in leaves |
 //! | [`check`] | compliance of existing grids: every violation as data |
 //! | [`generate`] | the seeded synthetic district used for the demo, tests and benchmarks |
+//! | [`partition`] | draws the grids of every leaf: atoms, grid counts, recursive bisection |
 //! | [`output`] | writing GeoJSON in WGS84 |
 
 pub mod check;
@@ -37,6 +38,7 @@ pub mod index;
 pub mod io;
 pub mod model;
 pub mod output;
+pub mod partition;
 pub mod problem;
 pub mod rules;
 pub mod tree;

@@ -50,6 +50,30 @@ enum Command {
         #[arg(long, value_parser = parse_crs)]
         crs: Option<Crs>,
     },
+    /// Draw the grids of every leaf (community/village) from the households and the rules.
+    ///
+    /// Writes one feature per grid (SPEC §3) and, with --report, the check of its own output plus what
+    /// was decided per leaf (grid counts, infeasible leaves and why, oversize buildings split).
+    Partition {
+        /// Household points (GeoJSON Point features; see SPEC §1).
+        #[arg(long)]
+        households: PathBuf,
+        /// Community/village boundaries with `code`, `parent` and `kind` (GeoJSON polygons).
+        #[arg(long)]
+        boundaries: PathBuf,
+        /// Rules file (TOML) overriding the national defaults; `gridplan rules` prints them.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Where to write the grids (GeoJSON, WGS84).
+        #[arg(long)]
+        out: PathBuf,
+        /// Write the report (summary, violations, quality, per-leaf decisions) as JSON here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// CRS of input files that do not name one in a `crs` member (default WGS84), e.g. EPSG:4549.
+        #[arg(long, value_parser = parse_crs)]
+        crs: Option<Crs>,
+    },
     /// Print the rules in force (the defaults, or a rules file over them) as a commented TOML file.
     Rules {
         /// Rules file (TOML) to read over the defaults.
@@ -121,6 +145,93 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             } else {
                 EXIT_VIOLATIONS
             })
+        }
+        Command::Partition {
+            households,
+            boundaries,
+            rules,
+            out,
+            report,
+            crs,
+        } => {
+            let rules = Rules::load(rules.as_deref())?;
+            let data = Dataset::load(&boundaries, &households, &rules, crs)?;
+            let bar = std::io::stderr().is_terminal().then(|| {
+                let b = indicatif::ProgressBar::new(data.tree.leaves().len() as u64);
+                b.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:40} {pos}/{len} leaves {elapsed}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                b
+            });
+            let tick = || {
+                if let Some(b) = &bar {
+                    b.inc(1);
+                }
+            };
+            let plan = gridplan::partition::partition(&data, &rules, &tick);
+            if let Some(b) = &bar {
+                b.finish_and_clear();
+            }
+            let checked = gridplan::check(&data, &plan.grids, &rules);
+            gridplan::output::write_grids(&out, data.working, &plan.grids, &checked.grids)?;
+            let quality = gridplan::partition::Quality::measure(&checked);
+            if let Some(path) = &report {
+                write_json(
+                    path,
+                    &gridplan::partition::PartitionReport {
+                        check: &checked,
+                        quality: quality.clone(),
+                        leaf_plans: &plan.leaves,
+                        building_splits: &plan.splits,
+                    },
+                )?;
+            }
+            println!(
+                "gridplan partition: {} grids in {} leaves written to {}\n",
+                plan.grids.len(),
+                plan.leaves.len(),
+                out.display()
+            );
+            println!(
+                "  in band where reachable            {:.1} % of {} grids",
+                100.0 * quality.share_in_band_where_reachable,
+                quality.grids_where_band_reachable
+            );
+            println!(
+                "  multi-part grids                   {}",
+                quality.multi_part_grids
+            );
+            println!(
+                "  compactness (Polsby–Popper)        mean {:.3}, 10th percentile {:.3}",
+                quality.mean_compactness, quality.p10_compactness
+            );
+            for s in &plan.splits {
+                if s.separated {
+                    println!(
+                        "  note: building {} of {} ({} households) split by {} into {:?}",
+                        s.building, s.leaf, s.households, s.by, s.pieces
+                    );
+                } else {
+                    println!(
+                        "  note: building {} of {} ({} households) is larger than a grid, but its {}s share one location and could not be divided",
+                        s.building, s.leaf, s.households, s.by
+                    );
+                }
+            }
+            println!();
+            print!(
+                "{}",
+                checked
+                    .render_text()
+                    .replacen("gridplan check", "check of the new grids", 1)
+            );
+            if let Some(path) = &report {
+                println!("\n  report written to {}", path.display());
+            }
+            Ok(0)
         }
         Command::Rules { rules } => {
             let rules = Rules::load(rules.as_deref())?;

@@ -1,0 +1,827 @@
+//! The partition engine: draws the grids of every leaf from its households and the rules.
+//!
+//! ## Method: recursive bisection by straight cuts, scored on the land
+//!
+//! 1. **Atoms.** A leaf's households are grouped into buildings (the `building` property, else identical
+//!    coordinates). A building larger than the band's maximum is split by `entrance` into the fewest
+//!    balanced pieces, else by point; each split is reported. Atoms are never divided further.
+//! 2. **How many grids.** The feasible counts are `{k : k·min ≤ H ≤ k·max}`; the rules' count policy picks
+//!    the one nearest `H / target` or the fewest. With none, the least-bad `k` (smallest worst deviation
+//!    from the band) is used and the leaf is reported with the reason.
+//! 3. **Bisection.** A region holding `W` households that must become `k` grids is cut by a straight line
+//!    into `k1 = ⌊k/2⌋` (or `⌈k/2⌉`) and `k2 = k − k1` grids, the first side's weight within the exact
+//!    bounds `[max(k1·min, W − k2·max), min(k1·max, W − k2·min)]`. Twelve directions are swept; in each,
+//!    atoms are sorted by projection and every gap between them that no building straddles is a candidate.
+//!    Candidates are scored on **land samples** (a lattice of points covering the leaf, so empty land,
+//!    lakes and concave outlines count): the normalised second moment of each side's land, relative to the
+//!    ideal for the number of grids it will hold. The best cut is clipped from the region with one
+//!    half-plane (`∩` and `−` with the same polygon, so the two sides share their edge exactly).
+//! 4. **Clean-up.** Pieces of a grid holding no households that clipping cut off join the neighbouring
+//!    grid they share the longest edge with.
+//!
+//! Every grid is the leaf intersected with half-planes, so the grids of a leaf tile it exactly, land
+//! without households included, with straight edges a planner can describe ("from this road to that
+//! wall"). Leaves are independent and run in parallel.
+
+use crate::dataset::Dataset;
+use crate::geometry;
+use crate::model::{GridShape, Household};
+use crate::rules::{CountPolicy, KindRules, Rules};
+use geo::{BooleanOps, BoundingRect, Coord, LineString, MultiPolygon, Polygon};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Directions swept at every cut (evenly over 180°).
+const DIRECTIONS: usize = 12;
+/// Directions swept again when none of the first sweep's cuts meets the band.
+const DIRECTIONS_RETRY: usize = 72;
+/// Other cuts tried at a node whose first choice leaves a grid out of the band.
+const MAX_ALTERNATIVES: usize = 8;
+/// Extra subtrees tried per leaf while backtracking.
+const BACKTRACK_BUDGET: usize = 400;
+/// Land samples per grid to be drawn: enough to judge shapes, few enough to stay fast.
+const SAMPLES_PER_GRID: f64 = 160.0;
+/// Least clearance (m) between a cut and the nearest household point of either side.
+const MIN_CLEARANCE_M: f64 = 0.05;
+
+/// A unit the partition never divides: a building, a piece of an oversize building, or a lone point.
+#[derive(Debug, Clone)]
+pub struct Atom {
+    /// Household-weighted centre of its points.
+    pub centre: Coord,
+    /// Largest distance from the centre to one of its points.
+    pub radius: f64,
+    pub households: u64,
+    /// Indexes into the dataset's households.
+    pub members: Vec<usize>,
+}
+
+/// A building larger than a grid's maximum, split into pieces.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BuildingSplit {
+    pub leaf: String,
+    pub building: String,
+    pub households: u64,
+    pub pieces: Vec<u64>,
+    /// `entrance` when split along entrances (单元), `count` when the building had none to split by.
+    pub by: &'static str,
+    /// Whether the pieces ended in different grids. They cannot when all its entrances share one
+    /// location: no boundary can pass between them, and the building stays whole, over the band.
+    pub separated: bool,
+}
+
+/// What the partition decided for one leaf.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeafPlan {
+    pub leaf: String,
+    pub kind: String,
+    pub households: u64,
+    pub grids: usize,
+    /// The feasible grid counts, when any.
+    pub feasible: Option<(u64, u64)>,
+    /// Why no whole number of grids fits, or why the band could not be met.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub infeasible: Option<String>,
+}
+
+/// The grids of every leaf, with what was decided along the way.
+pub struct Partition {
+    pub grids: Vec<GridShape>,
+    pub leaves: Vec<LeafPlan>,
+    pub splits: Vec<BuildingSplit>,
+}
+
+/// Builds the atoms of one leaf's households (`members` index `data.households`).
+pub fn atoms(
+    households: &[Household],
+    members: &[usize],
+    leaf_code: &str,
+    band: &KindRules,
+) -> (Vec<Atom>, Vec<BuildingSplit>) {
+    let mut groups: BTreeMap<BuildingKey, Vec<usize>> = BTreeMap::new();
+    for &i in members {
+        let h = &households[i];
+        let key = match &h.building {
+            Some(b) => BuildingKey::Named(b.to_string()),
+            None => BuildingKey::At(h.pos.x.to_bits(), h.pos.y.to_bits()),
+        };
+        groups.entry(key).or_default().push(i);
+    }
+    let max = band.max_households.max(1) as u64;
+    let mut atoms = Vec::with_capacity(groups.len());
+    let mut splits = Vec::new();
+    for (key, group) in groups {
+        let total: u64 = group.iter().map(|&i| households[i].households as u64).sum();
+        if total <= max || group.len() == 1 {
+            atoms.push(atom(households, group));
+            continue;
+        }
+        // Split an oversize building: by entrance when it has them, else point by point, into the fewest
+        // pieces, balanced.
+        let pieces_wanted = total.div_ceil(max) as usize;
+        let mut units: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let by_entrance = group.iter().any(|&i| households[i].entrance.is_some());
+        for &i in &group {
+            let unit = if by_entrance {
+                households[i].entrance.as_deref().unwrap_or("").to_string()
+            } else {
+                format!("{i:012}")
+            };
+            units.entry(unit).or_default().push(i);
+        }
+        let mut units: Vec<Vec<usize>> = units.into_values().collect();
+        if by_entrance {
+            // Entrances in natural order ("2" before "10").
+            units.sort_by_key(|u| {
+                let e = households[u[0]].entrance.as_deref().unwrap_or("");
+                (e.parse::<u64>().unwrap_or(u64::MAX), e.to_string())
+            });
+        }
+        let share = total as f64 / pieces_wanted as f64;
+        let mut pieces: Vec<Vec<usize>> = vec![Vec::new()];
+        let mut acc = 0u64;
+        let mut done = 0u64;
+        for unit in units {
+            let w: u64 = unit.iter().map(|&i| households[i].households as u64).sum();
+            let boundary = share * pieces.len() as f64;
+            if !pieces.last().is_some_and(Vec::is_empty)
+                && pieces.len() < pieces_wanted
+                && ((done + acc) as f64 + w as f64 / 2.0) > boundary
+            {
+                done += acc;
+                acc = 0;
+                pieces.push(Vec::new());
+            }
+            acc += w;
+            if let Some(p) = pieces.last_mut() {
+                p.extend(unit);
+            }
+        }
+        let name = match &key {
+            BuildingKey::Named(b) => b.clone(),
+            BuildingKey::At(..) => "(unnamed building)".to_string(),
+        };
+        let built: Vec<Atom> = pieces
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| atom(households, p))
+            .collect();
+        splits.push(BuildingSplit {
+            leaf: leaf_code.to_string(),
+            building: name,
+            households: total,
+            pieces: built.iter().map(|a| a.households).collect(),
+            by: if by_entrance { "entrance" } else { "count" },
+            separated: false,
+        });
+        atoms.extend(built);
+    }
+    (atoms, splits)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum BuildingKey {
+    Named(String),
+    At(u64, u64),
+}
+
+fn atom(households: &[Household], members: Vec<usize>) -> Atom {
+    let w: f64 = members
+        .iter()
+        .map(|&i| households[i].households as f64)
+        .sum::<f64>()
+        .max(1.0);
+    let (sx, sy) = members.iter().fold((0.0, 0.0), |(x, y), &i| {
+        let h = &households[i];
+        (
+            x + h.pos.x * h.households as f64,
+            y + h.pos.y * h.households as f64,
+        )
+    });
+    let centre = Coord {
+        x: sx / w,
+        y: sy / w,
+    };
+    let radius = members
+        .iter()
+        .map(|&i| (households[i].pos.x - centre.x).hypot(households[i].pos.y - centre.y))
+        .fold(0.0, f64::max);
+    Atom {
+        centre,
+        radius,
+        households: members
+            .iter()
+            .map(|&i| households[i].households as u64)
+            .sum(),
+        members,
+    }
+}
+
+/// The number of grids for `households` under `band` and the policy, and why the band cannot be met
+/// when it cannot.
+pub fn grid_count(
+    band: &KindRules,
+    households: u64,
+    policy: CountPolicy,
+) -> (usize, Option<String>) {
+    if households == 0 {
+        return (1, crate::check::infeasibility(band, 0));
+    }
+    let feasible = band.feasible_counts(households);
+    if !feasible.is_empty() {
+        let k = match policy {
+            CountPolicy::Fewest => *feasible.start(),
+            CountPolicy::NearestTarget => {
+                let ideal = households as f64 / band.target();
+                feasible
+                    .min_by(|&a, &b| {
+                        (a as f64 - ideal)
+                            .abs()
+                            .total_cmp(&(b as f64 - ideal).abs())
+                            .then(a.cmp(&b))
+                    })
+                    .unwrap_or(1)
+            }
+        };
+        return (k as usize, None);
+    }
+    // Least bad: the smallest worst deviation of an even split from the band; fewer grids on a tie.
+    let (min, max) = (band.min_households as f64, band.max_households as f64);
+    let lo = (households as f64 / max).floor().max(1.0) as u64;
+    let k = (lo..=lo + 1)
+        .min_by(|&a, &b| {
+            let dev = |k: u64| {
+                let each = households as f64 / k as f64;
+                (each - max).max(min - each).max(0.0)
+            };
+            dev(a).total_cmp(&dev(b)).then(a.cmp(&b))
+        })
+        .unwrap_or(1);
+    (k as usize, crate::check::infeasibility(band, households))
+}
+
+/// A land sample: a point of the leaf standing for `area` m² around it.
+#[derive(Clone, Copy)]
+struct Sample {
+    at: Coord,
+}
+
+fn land_samples(leaf: &MultiPolygon, grids: usize) -> Vec<Sample> {
+    let area = geometry::area_m2(leaf);
+    let Some(r) = leaf.bounding_rect() else {
+        return Vec::new();
+    };
+    let wanted = (grids as f64 * SAMPLES_PER_GRID).max(64.0);
+    let step = (area / wanted).sqrt().max(1.0);
+    let mut out = Vec::new();
+    let mut y = r.min().y + step / 2.0;
+    while y < r.max().y {
+        let mut x = r.min().x + step / 2.0;
+        while x < r.max().x {
+            let at = Coord { x, y };
+            if geometry::contains(leaf, at) {
+                out.push(Sample { at });
+            }
+            x += step;
+        }
+        y += step;
+    }
+    out
+}
+
+/// Second-moment sums of a set of points: n, Σx, Σy, Σ(x²+y²).
+#[derive(Clone, Copy, Default)]
+struct Moments {
+    n: f64,
+    x: f64,
+    y: f64,
+    r2: f64,
+}
+
+impl Moments {
+    fn add(&mut self, c: Coord) {
+        self.n += 1.0;
+        self.x += c.x;
+        self.y += c.y;
+        self.r2 += c.x * c.x + c.y * c.y;
+    }
+    fn minus(self, o: Moments) -> Moments {
+        Moments {
+            n: self.n - o.n,
+            x: self.x - o.x,
+            y: self.y - o.y,
+            r2: self.r2 - o.r2,
+        }
+    }
+    /// Normalised polar moment I/A² (in sample units): 1/(2π) for a disc, 1/6 for a square.
+    fn shape(self) -> f64 {
+        if self.n < 1.0 {
+            return 0.0;
+        }
+        let inertia = self.r2 - (self.x * self.x + self.y * self.y) / self.n;
+        inertia.max(0.0) / (self.n * self.n)
+    }
+}
+
+/// The normalised polar moment of `k` unit squares in a row: the shape a region of `k` grids can have
+/// at best when it is cut into squares.
+fn ideal_shape(k: usize) -> f64 {
+    let k = k.max(1) as f64;
+    (k + 1.0 / k) / 12.0
+}
+
+struct Cut {
+    normal: Coord,
+    offset: f64,
+    /// Grids on the low side.
+    k_low: usize,
+    violation: f64,
+    score: f64,
+}
+
+/// Grids with their household counts and whether their households sit in separate parts.
+type Pieces = Vec<(MultiPolygon, u64, bool)>;
+
+/// How far pieces are from a good answer: households outside the band, then grids whose households
+/// sit in separate parts.
+fn badness(pieces: &Pieces, band: &KindRules) -> (u64, usize) {
+    let (min, max) = (band.min_households as u64, band.max_households as u64);
+    let outside = pieces
+        .iter()
+        .map(|(_, w, _)| min.saturating_sub(*w) + w.saturating_sub(max))
+        .sum();
+    (outside, pieces.iter().filter(|p| p.2).count())
+}
+
+/// True when the atoms of `region` lie in more than one of its parts.
+fn fragmented(region: &MultiPolygon, atoms: &[&Atom]) -> bool {
+    if region.0.len() <= 1 {
+        return false;
+    }
+    let mut holding = 0;
+    for part in &region.0 {
+        let part = MultiPolygon(vec![part.clone()]);
+        if atoms.iter().any(|a| geometry::contains(&part, a.centre)) {
+            holding += 1;
+        }
+    }
+    holding > 1
+}
+
+/// Recursive bisection of `region` holding `atoms` (with `samples` of its land) into `k` grids.
+///
+/// When the best cut leaves a grid below out of the band although the node's count fits it, or leaves a
+/// grid's households in separate parts of a single-part leaf, the next best cuts (other directions) are
+/// tried, within `budget` extra subtrees per leaf.
+#[allow(clippy::too_many_arguments)]
+fn bisect(
+    region: MultiPolygon,
+    atoms: Vec<&Atom>,
+    samples: Vec<Sample>,
+    k: usize,
+    band: &KindRules,
+    single_part_leaf: bool,
+    budget: &mut usize,
+) -> Pieces {
+    let weight: u64 = atoms.iter().map(|a| a.households).sum();
+    if k <= 1 || atoms.len() <= 1 {
+        let split = single_part_leaf && fragmented(&region, &atoms);
+        return vec![(region, weight, split)];
+    }
+    let mut cands = cuts(&atoms, &samples, k, band, DIRECTIONS);
+    if cands.first().is_some_and(|c| c.violation > 0.0) {
+        cands = cuts(&atoms, &samples, k, band, DIRECTIONS_RETRY);
+    }
+    let reachable = band.feasible_counts(weight).contains(&(k as u64));
+    let mut best: Option<((u64, usize), Pieces)> = None;
+    for (n, cut) in cands.iter().enumerate() {
+        if n > 0 {
+            let bad = best.as_ref().map_or((0, 0), |b| b.0);
+            let worth = (reachable && bad.0 > 0) || bad.1 > 0;
+            if !worth || cut.violation > 0.0 || *budget == 0 || n > MAX_ALTERNATIVES {
+                break;
+            }
+            *budget -= 1;
+        }
+        let (low_poly, high_poly) = split_region(&region, cut);
+        let side = |c: Coord| c.x * cut.normal.x + c.y * cut.normal.y < cut.offset;
+        let (low_atoms, high_atoms): (Vec<&Atom>, Vec<&Atom>) =
+            atoms.iter().copied().partition(|a| side(a.centre));
+        let (low_samples, high_samples): (Vec<Sample>, Vec<Sample>) =
+            samples.iter().copied().partition(|s| side(s.at));
+        let mut pieces = bisect(
+            low_poly,
+            low_atoms,
+            low_samples,
+            cut.k_low,
+            band,
+            single_part_leaf,
+            budget,
+        );
+        pieces.extend(bisect(
+            high_poly,
+            high_atoms,
+            high_samples,
+            k - cut.k_low,
+            band,
+            single_part_leaf,
+            budget,
+        ));
+        let bad = badness(&pieces, band);
+        if best.as_ref().is_none_or(|b| bad < b.0) {
+            best = Some((bad, pieces));
+        }
+        if bad == (0, 0) {
+            break;
+        }
+    }
+    match best {
+        Some((_, pieces)) => pieces,
+        None => vec![(region, weight, false)],
+    }
+}
+
+/// The best cut in each direction, best first (by band violation, then shape score).
+fn cuts(
+    atoms: &[&Atom],
+    samples: &[Sample],
+    k: usize,
+    band: &KindRules,
+    directions: usize,
+) -> Vec<Cut> {
+    let total: u64 = atoms.iter().map(|a| a.households).sum();
+    let (min, max) = (band.min_households as f64, band.max_households as f64);
+    let mut splits = vec![k / 2];
+    if k % 2 == 1 {
+        splits.push(k - k / 2);
+    }
+    let mut found: Vec<Cut> = Vec::with_capacity(directions);
+    let mut proj: Vec<(f64, f64, u64)> = Vec::with_capacity(atoms.len());
+    let mut sproj: Vec<(f64, Coord)> = Vec::with_capacity(samples.len());
+    for d in 0..directions {
+        let mut best: Option<Cut> = None;
+        let theta = std::f64::consts::PI * d as f64 / directions as f64;
+        let normal = Coord {
+            x: theta.cos(),
+            y: theta.sin(),
+        };
+        let dot = |c: Coord| c.x * normal.x + c.y * normal.y;
+        proj.clear();
+        proj.extend(atoms.iter().map(|a| {
+            let p = dot(a.centre);
+            (p - a.radius, p + a.radius, a.households)
+        }));
+        proj.sort_by(|a, b| a.0.total_cmp(&b.0));
+        sproj.clear();
+        sproj.extend(samples.iter().map(|s| (dot(s.at), s.at)));
+        sproj.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let all = sproj.iter().fold(Moments::default(), |mut m, s| {
+            m.add(s.1);
+            m
+        });
+        let mut low_m = Moments::default();
+        let mut s_at = 0;
+        let mut upper = f64::NEG_INFINITY;
+        let mut weight = 0u64;
+        for i in 1..proj.len() {
+            upper = upper.max(proj[i - 1].1);
+            weight += proj[i - 1].2;
+            if proj[i].0 - upper < 2.0 * MIN_CLEARANCE_M {
+                continue;
+            }
+            let offset = (upper + proj[i].0) / 2.0;
+            while s_at < sproj.len() && sproj[s_at].0 < offset {
+                low_m.add(sproj[s_at].1);
+                s_at += 1;
+            }
+            let high_m = all.minus(low_m);
+            for &k_low in &splits {
+                let k_high = k - k_low;
+                let lo = (k_low as f64 * min).max(total as f64 - k_high as f64 * max);
+                let hi = (k_low as f64 * max).min(total as f64 - k_high as f64 * min);
+                let w = weight as f64;
+                let violation = if lo <= hi {
+                    (lo - w).max(w - hi).max(0.0)
+                } else {
+                    (w - total as f64 * k_low as f64 / k as f64).abs()
+                };
+                let score =
+                    low_m.shape() / ideal_shape(k_low) + high_m.shape() / ideal_shape(k_high);
+                let better = match &best {
+                    None => true,
+                    Some(b) => (violation, score) < (b.violation, b.score),
+                };
+                if better {
+                    best = Some(Cut {
+                        normal,
+                        offset,
+                        k_low,
+                        violation,
+                        score,
+                    });
+                }
+            }
+        }
+        found.extend(best);
+    }
+    found.sort_by(|a, b| {
+        (a.violation, a.score)
+            .partial_cmp(&(b.violation, b.score))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    found
+}
+
+/// The two sides of `region` on either side of the cut line, sharing their edge exactly.
+fn split_region(region: &MultiPolygon, cut: &Cut) -> (MultiPolygon, MultiPolygon) {
+    let Some(r) = region.bounding_rect() else {
+        return (region.clone(), MultiPolygon(vec![]));
+    };
+    // A half-plane as a large polygon covering the low side of the region.
+    let span = (r.width() + r.height()) * 2.0 + 100.0;
+    let c = r.center();
+    let along = Coord {
+        x: -cut.normal.y,
+        y: cut.normal.x,
+    };
+    let at = cut.offset - (c.x * cut.normal.x + c.y * cut.normal.y);
+    let base = Coord {
+        x: c.x + cut.normal.x * at,
+        y: c.y + cut.normal.y * at,
+    };
+    let p = |s: f64, t: f64| Coord {
+        x: base.x + along.x * s + cut.normal.x * t,
+        y: base.y + along.y * s + cut.normal.y * t,
+    };
+    let ring = vec![
+        p(-span, 0.0),
+        p(span, 0.0),
+        p(span, -span),
+        p(-span, -span),
+        p(-span, 0.0),
+    ];
+    let half = MultiPolygon(vec![Polygon::new(LineString(ring), vec![])]);
+    let half = geometry::normalized(half);
+    let low = geometry::normalized(region.intersection(&half));
+    let high = geometry::normalized(region.difference(&half));
+    (low, high)
+}
+
+/// Partitions one leaf into grid geometries.
+fn partition_leaf(
+    data: &Dataset,
+    leaf: usize,
+    members: &[usize],
+    band: &KindRules,
+    policy: CountPolicy,
+) -> (Vec<MultiPolygon>, LeafPlan, Vec<BuildingSplit>) {
+    let area = &data.tree.areas[leaf];
+    let (atoms, splits) = atoms(&data.households, members, &area.code, band);
+    let households: u64 = atoms.iter().map(|a| a.households).sum();
+    let (k, infeasible) = grid_count(band, households, policy);
+    let samples = land_samples(&area.geometry, k);
+    let mut budget = BACKTRACK_BUDGET;
+    let single_part = area.geometry.0.len() == 1;
+    let pieces = bisect(
+        area.geometry.clone(),
+        atoms.iter().collect(),
+        samples,
+        k,
+        band,
+        single_part,
+        &mut budget,
+    );
+    let pieces = tidy(
+        pieces.into_iter().map(|p| p.0).collect(),
+        &data.households,
+        members,
+    );
+    let mut splits = splits;
+    if !splits.is_empty() {
+        let index = crate::index::PolygonIndex::new(pieces.iter().collect());
+        for split in &mut splits {
+            let grids: std::collections::BTreeSet<usize> = members
+                .iter()
+                .filter(|&&i| {
+                    data.households[i].building.as_deref() == Some(split.building.as_str())
+                })
+                .filter_map(|&i| index.containing(data.households[i].pos).first().copied())
+                .collect();
+            split.separated = grids.len() > 1;
+        }
+    }
+    let feasible = band.feasible_counts(households);
+    let plan = LeafPlan {
+        leaf: area.code.clone(),
+        kind: data.tree.kind(leaf).unwrap_or_default().to_string(),
+        households,
+        grids: pieces.len(),
+        feasible: (!feasible.is_empty()).then(|| (*feasible.start(), *feasible.end())),
+        infeasible,
+    };
+    (pieces, plan, splits)
+}
+
+/// Gives pieces of a grid that hold no households (cut off by clipping) to the neighbouring grid they
+/// share the longest edge with; drops empty geometries.
+fn tidy(
+    pieces: Vec<MultiPolygon>,
+    households: &[Household],
+    members: &[usize],
+) -> Vec<MultiPolygon> {
+    let mut grids: Vec<Vec<Polygon>> = pieces.into_iter().map(|mp| mp.0).collect();
+    let holds = |p: &Polygon| {
+        let mp = MultiPolygon(vec![p.clone()]);
+        members
+            .iter()
+            .any(|&i| geometry::contains(&mp, households[i].pos))
+    };
+    let mut orphans = Vec::new();
+    for (g, parts) in grids.iter_mut().enumerate() {
+        if parts.len() <= 1 {
+            continue;
+        }
+        let keep_main = parts
+            .iter()
+            .enumerate()
+            .max_by(|a, b| {
+                (
+                    holds(a.1),
+                    geometry::area_m2(&MultiPolygon(vec![a.1.clone()])),
+                )
+                    .partial_cmp(&(
+                        holds(b.1),
+                        geometry::area_m2(&MultiPolygon(vec![b.1.clone()])),
+                    ))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        let mut kept = Vec::new();
+        for (i, p) in parts.drain(..).enumerate() {
+            if i == keep_main || holds(&p) {
+                kept.push(p);
+            } else {
+                orphans.push((g, p));
+            }
+        }
+        *parts = kept;
+    }
+    for (owner, part) in orphans {
+        let part_mp = MultiPolygon(vec![part.clone()]);
+        let part_perimeter = geometry::perimeter_m(&part_mp);
+        let mut best: Option<(f64, usize)> = None;
+        for (g, parts) in grids.iter().enumerate() {
+            if g == owner || parts.is_empty() {
+                continue;
+            }
+            let other = MultiPolygon(parts.clone());
+            let (Some(a), Some(b)) = (geometry::bbox(&part_mp), geometry::bbox(&other)) else {
+                continue;
+            };
+            if !geometry::rects_overlap(&a, &b) {
+                continue;
+            }
+            let merged = geometry::normalized(other.union(&part_mp));
+            let shared = (part_perimeter + geometry::perimeter_m(&other)
+                - geometry::perimeter_m(&merged))
+                / 2.0;
+            if shared > 1e-6 && best.is_none_or(|b| shared > b.0) {
+                best = Some((shared, g));
+            }
+        }
+        match best {
+            Some((_, g)) => {
+                let merged = geometry::normalized(MultiPolygon(grids[g].clone()).union(&part_mp));
+                grids[g] = merged.0;
+            }
+            None => grids[owner].push(part),
+        }
+    }
+    grids
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| geometry::normalized(MultiPolygon(p)))
+        .collect()
+}
+
+/// Partitions every leaf of the dataset. `progress` is told each finished leaf.
+pub fn partition(data: &Dataset, rules: &Rules, progress: &(dyn Fn() + Sync)) -> Partition {
+    let leaves = data.tree.leaves();
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); data.tree.areas.len()];
+    for (i, leaf) in data.leaf_of.iter().enumerate() {
+        if let Some(l) = leaf {
+            members[*l].push(i);
+        }
+    }
+    let results: Vec<(Vec<MultiPolygon>, LeafPlan, Vec<BuildingSplit>)> = leaves
+        .par_iter()
+        .filter_map(|&l| {
+            let kind = data.tree.kind(l)?;
+            let band = rules.kind(kind)?;
+            let r = partition_leaf(data, l, &members[l], band, rules.partition.count_policy);
+            progress();
+            Some(r)
+        })
+        .collect();
+    let mut grids = Vec::new();
+    let mut plans = Vec::new();
+    let mut splits = Vec::new();
+    for (pieces, plan, s) in results {
+        // Stable ids in spatial order: north to south, then west to east, by centroid.
+        let mut ordered: Vec<(Coord, MultiPolygon)> = pieces
+            .into_iter()
+            .map(|p| {
+                let c = geo::Centroid::centroid(&p)
+                    .map(|c| c.0)
+                    .unwrap_or(Coord { x: 0.0, y: 0.0 });
+                (c, p)
+            })
+            .collect();
+        ordered.sort_by(|a, b| b.0.y.total_cmp(&a.0.y).then(a.0.x.total_cmp(&b.0.x)));
+        for (n, (_, geometry)) in ordered.into_iter().enumerate() {
+            grids.push(GridShape {
+                feature: grids.len(),
+                id: format!("{}-G{:02}", plan.leaf, n + 1),
+                community: Some(plan.leaf.clone()),
+                geometry,
+            });
+        }
+        plans.push(plan);
+        splits.extend(s);
+    }
+    Partition {
+        grids,
+        leaves: plans,
+        splits,
+    }
+}
+
+/// How good a partition is, by the measures planners and the issue care about.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Quality {
+    /// Grids in leaves where some whole number of grids fits the band.
+    pub grids_where_band_reachable: usize,
+    /// Share of those grids inside the band (goal 1.0).
+    pub share_in_band_where_reachable: f64,
+    /// Grids in several parts where their leaf is one part (goal 0).
+    pub multi_part_grids: usize,
+    /// Mean Polsby–Popper compactness (goal ≥ 0.60).
+    pub mean_compactness: f64,
+    /// 10th percentile of Polsby–Popper compactness (goal ≥ 0.40).
+    pub p10_compactness: f64,
+}
+
+impl Quality {
+    /// Measures a partition from the check of its own output.
+    pub fn measure(report: &crate::check::CheckReport) -> Quality {
+        let reachable: std::collections::HashSet<&str> = report
+            .leaves
+            .iter()
+            .filter(|l| l.infeasible.is_none())
+            .map(|l| l.code.as_str())
+            .collect();
+        let in_reach: Vec<&crate::check::GridRow> = report
+            .grids
+            .iter()
+            .filter(|g| {
+                g.community
+                    .as_deref()
+                    .is_some_and(|c| reachable.contains(c))
+            })
+            .collect();
+        let ok = in_reach
+            .iter()
+            .filter(|g| g.status == Some(crate::rules::BandStatus::Ok))
+            .count();
+        let mut pp: Vec<f64> = report.grids.iter().map(|g| g.compactness).collect();
+        pp.sort_by(f64::total_cmp);
+        let p10 = if pp.is_empty() {
+            0.0
+        } else {
+            pp[(pp.len() - 1) / 10]
+        };
+        Quality {
+            grids_where_band_reachable: in_reach.len(),
+            share_in_band_where_reachable: if in_reach.is_empty() {
+                1.0
+            } else {
+                ok as f64 / in_reach.len() as f64
+            },
+            multi_part_grids: report.summary.multi_part_grids,
+            mean_compactness: report.summary.mean_compactness,
+            p10_compactness: p10,
+        }
+    }
+}
+
+/// `report.json` of `gridplan partition`: the check of its own output, plus what the partition decided.
+#[derive(Debug, Serialize)]
+pub struct PartitionReport<'a> {
+    #[serde(flatten)]
+    pub check: &'a crate::check::CheckReport,
+    pub quality: Quality,
+    pub leaf_plans: &'a [LeafPlan],
+    pub building_splits: &'a [BuildingSplit],
+}
