@@ -948,3 +948,54 @@ pub fn write(
         grids: d.grids.len(),
     })
 }
+
+/// The district as an in-memory dataset in the build CRS (no files, no reprojection): for tests and
+/// benchmarks of the planning steps alone.
+pub fn dataset(spec: &Spec, rules: &crate::rules::Rules) -> Result<crate::dataset::Dataset> {
+    let d = district(spec)?;
+    let areas = d
+        .units
+        .into_iter()
+        .enumerate()
+        .map(|(feature, u)| crate::model::Area {
+            feature,
+            code: u.code,
+            name: Some(u.name),
+            level: Some(u.level.to_string()),
+            parent: u.parent,
+            kind: u.kind.map(str::to_string),
+            geometry: geometry::normalized(u.geometry),
+        })
+        .collect();
+    let (tree, problems) = crate::tree::AreaTree::build("generated boundaries", areas, rules);
+    if problems.has_errors() {
+        return Err(crate::error::Error::Invalid(problems.0));
+    }
+    let households = d
+        .points
+        .into_iter()
+        .enumerate()
+        .map(|(feature, p)| crate::model::Household {
+            feature,
+            id: None,
+            pos: p.pos,
+            households: 1,
+            population: Some(p.population),
+            building: Some(p.building.into_boxed_str()),
+            entrance: p.entrance.map(|e| e.to_string().into_boxed_str()),
+            community: p.community.map(String::into_boxed_str),
+            sensitive: crate::model::Sensitive {
+                elderly_alone: p.elderly_alone,
+                key_persons: p.key_persons,
+                vulnerable: p.vulnerable,
+            },
+        })
+        .collect();
+    Ok(crate::dataset::Dataset::new(
+        "generated households",
+        BUILD_CRS,
+        tree,
+        households,
+        problems,
+    ))
+}
