@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job: builds gridplan and checks the bundled demo district's grids, printing the report.
+# The main job: builds gridplan, draws the grids of the bundled demo district (target/demo/grids.geojson)
+# and checks the district's existing, hand-drawn-style grids, printing both reports.
 # The demo grids carry known violations, so the check's "violations found" (1) is the expected outcome
 # here and the script exits 0; bad input (2) or a failure (3) still fails it.
 set -euo pipefail
@@ -7,6 +8,13 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo build --release --quiet
 mkdir -p target/demo
+target/release/gridplan partition \
+  --households data/households.geojson \
+  --boundaries data/boundaries.geojson \
+  --out target/demo/grids.geojson \
+  --report target/demo/partition-report.json
+echo
+echo "=== the district's existing grids (data/grids.geojson) ==="
 status=0
 target/release/gridplan check \
   --grids data/grids.geojson \
