@@ -16,7 +16,9 @@ fn bench(c: &mut Criterion) {
     let out = dir.path().join("out.geojson");
 
     let mut group = c.benchmark_group("county_400k");
-    group.sample_size(10).measurement_time(Duration::from_secs(25));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(25));
     group.bench_function("partition_only", |bench| {
         bench.iter(|| partition::partition(&data, &rules, &|| {}))
     });

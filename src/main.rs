@@ -98,6 +98,20 @@ enum Command {
     },
 }
 
+/// `println!` that does not panic when stdout is closed (`gridplan … | head`): output is best effort.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!` with the same tolerance.
+fn say_raw(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().write_all(text.as_bytes());
+}
+
 fn parse_crs(s: &str) -> Result<Crs, String> {
     Crs::parse(s).ok_or_else(|| format!("unknown CRS \"{s}\"; use EPSG:NNNN, e.g. EPSG:4549"))
 }
@@ -136,9 +150,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             if let Some(path) = &report {
                 write_json(path, &result)?;
             }
-            print!("{}", result.render_text());
+            say_raw(&result.render_text());
             if let Some(path) = &report {
-                println!("\n  report written to {}", path.display());
+                say!("\n  report written to {}", path.display());
             }
             Ok(if result.summary.compliant {
                 0
@@ -189,53 +203,60 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     },
                 )?;
             }
-            println!(
+            say!(
                 "gridplan partition: {} grids in {} leaves written to {}\n",
                 plan.grids.len(),
                 plan.leaves.len(),
                 out.display()
             );
-            println!(
+            say!(
                 "  in band where reachable            {:.1} % of {} grids",
                 100.0 * quality.share_in_band_where_reachable,
                 quality.grids_where_band_reachable
             );
-            println!(
+            say!(
                 "  multi-part grids                   {}",
                 quality.multi_part_grids
             );
-            println!(
+            say!(
                 "  compactness (Polsby–Popper)        mean {:.3}, 10th percentile {:.3}",
-                quality.mean_compactness, quality.p10_compactness
+                quality.mean_compactness,
+                quality.p10_compactness
             );
             for s in &plan.splits {
                 if s.separated {
-                    println!(
+                    say!(
                         "  note: building {} of {} ({} households) split by {} into {:?}",
-                        s.building, s.leaf, s.households, s.by, s.pieces
+                        s.building,
+                        s.leaf,
+                        s.households,
+                        s.by,
+                        s.pieces
                     );
                 } else {
-                    println!(
+                    say!(
                         "  note: building {} of {} ({} households) is larger than a grid, but its {}s share one location and could not be divided",
-                        s.building, s.leaf, s.households, s.by
+                        s.building,
+                        s.leaf,
+                        s.households,
+                        s.by
                     );
                 }
             }
-            println!();
-            print!(
-                "{}",
-                checked
+            say!();
+            say_raw(
+                &checked
                     .render_text()
-                    .replacen("gridplan check", "check of the new grids", 1)
+                    .replacen("gridplan check", "check of the new grids", 1),
             );
             if let Some(path) = &report {
-                println!("\n  report written to {}", path.display());
+                say!("\n  report written to {}", path.display());
             }
             Ok(0)
         }
         Command::Rules { rules } => {
             let rules = Rules::load(rules.as_deref())?;
-            print!("{}", rules.to_commented_toml());
+            say_raw(&rules.to_commented_toml());
             Ok(0)
         }
         Command::Generate {
@@ -247,7 +268,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let spec = gridplan::generate::Spec::new(seed, households);
             let progress = std::io::stderr().is_terminal();
             let written = gridplan::generate::write(&spec, &out, households_crs, progress)?;
-            println!(
+            say!(
                 "wrote {} leaves, {} households in {} points, {} grids to {}",
                 written.leaves,
                 written.households,

@@ -14,8 +14,9 @@
 //!    atoms are sorted by projection and every gap between them that no building straddles is a candidate.
 //!    Candidates are scored on **land samples** (a lattice of points covering the leaf, so empty land,
 //!    lakes and concave outlines count): the normalised second moment of each side's land, relative to the
-//!    ideal for the number of grids it will hold. The best cut is clipped from the region with one
-//!    half-plane (`∩` and `−` with the same polygon, so the two sides share their edge exactly).
+//!    ideal for the number of grids it will hold. The cell is clipped by the cut line (exact
+//!    floating-point Sutherland–Hodgman; both sides share the points on the line), and each final cell is
+//!    intersected with the leaf once: one boolean operation per grid, every one against the same leaf.
 //! 4. **Clean-up.** Pieces of a grid holding no households that clipping cut off join the neighbouring
 //!    grid they share the longest edge with.
 //!
@@ -369,24 +370,78 @@ fn fragmented(region: &MultiPolygon, atoms: &[&Atom]) -> bool {
     holding > 1
 }
 
-/// Recursive bisection of `region` holding `atoms` (with `samples` of its land) into `k` grids.
+/// A convex cell of the plane (counter-clockwise, not closed): the intersection of the half-planes on a
+/// path of the bisection, within the leaf's bounding box.
+type Cell = Vec<Coord>;
+
+/// The part of a convex cell on one side of the line `normal · p = offset` (Sutherland–Hodgman). Both
+/// sides compute the points on the line from the same edges in the same order, so they share them
+/// exactly.
+fn clip(cell: &Cell, normal: Coord, offset: f64, low: bool) -> Cell {
+    let side = |c: &Coord| {
+        let d = c.x * normal.x + c.y * normal.y - offset;
+        if low { -d } else { d }
+    };
+    let mut out = Vec::with_capacity(cell.len() + 1);
+    for i in 0..cell.len() {
+        let a = cell[i];
+        let b = cell[(i + 1) % cell.len()];
+        let (da, db) = (side(&a), side(&b));
+        if da >= 0.0 {
+            out.push(a);
+        }
+        if (da >= 0.0) != (db >= 0.0) {
+            // Always interpolate from the edge's first point, whichever side keeps it.
+            let (ea, eb) = (
+                a.x * normal.x + a.y * normal.y - offset,
+                b.x * normal.x + b.y * normal.y - offset,
+            );
+            let t = ea / (ea - eb);
+            out.push(Coord {
+                x: a.x + t * (b.x - a.x),
+                y: a.y + t * (b.y - a.y),
+            });
+        }
+    }
+    out
+}
+
+fn cell_polygon(cell: &Cell) -> MultiPolygon {
+    if cell.len() < 3 {
+        return MultiPolygon(vec![]);
+    }
+    let mut ring = cell.clone();
+    ring.push(cell[0]);
+    MultiPolygon(vec![Polygon::new(LineString(ring), vec![])])
+}
+
+/// What every node of one leaf's bisection shares.
+struct LeafContext<'a> {
+    leaf: &'a MultiPolygon,
+    band: &'a KindRules,
+    single_part: bool,
+}
+
+/// Recursive bisection of the leaf's land within `cell`, holding `atoms` (with `samples` of its land),
+/// into `k` grids. Each grid is the leaf intersected with its cell: one boolean operation per grid, all
+/// on the same leaf, so the grids share their edges.
 ///
 /// When the best cut leaves a grid below out of the band although the node's count fits it, or leaves a
 /// grid's households in separate parts of a single-part leaf, the next best cuts (other directions) are
 /// tried, within `budget` extra subtrees per leaf.
-#[allow(clippy::too_many_arguments)]
 fn bisect(
-    region: MultiPolygon,
+    ctx: &LeafContext,
+    cell: Cell,
     atoms: Vec<&Atom>,
     samples: Vec<Sample>,
     k: usize,
-    band: &KindRules,
-    single_part_leaf: bool,
     budget: &mut usize,
 ) -> Pieces {
+    let band = ctx.band;
     let weight: u64 = atoms.iter().map(|a| a.households).sum();
     if k <= 1 || atoms.len() <= 1 {
-        let split = single_part_leaf && fragmented(&region, &atoms);
+        let region = geometry::normalized(ctx.leaf.intersection(&cell_polygon(&cell)));
+        let split = ctx.single_part && fragmented(&region, &atoms);
         return vec![(region, weight, split)];
     }
     let mut cands = cuts(&atoms, &samples, k, band, DIRECTIONS);
@@ -404,28 +459,20 @@ fn bisect(
             }
             *budget -= 1;
         }
-        let (low_poly, high_poly) = split_region(&region, cut);
         let side = |c: Coord| c.x * cut.normal.x + c.y * cut.normal.y < cut.offset;
         let (low_atoms, high_atoms): (Vec<&Atom>, Vec<&Atom>) =
             atoms.iter().copied().partition(|a| side(a.centre));
         let (low_samples, high_samples): (Vec<Sample>, Vec<Sample>) =
             samples.iter().copied().partition(|s| side(s.at));
-        let mut pieces = bisect(
-            low_poly,
-            low_atoms,
-            low_samples,
-            cut.k_low,
-            band,
-            single_part_leaf,
-            budget,
-        );
+        let low_cell = clip(&cell, cut.normal, cut.offset, true);
+        let high_cell = clip(&cell, cut.normal, cut.offset, false);
+        let mut pieces = bisect(ctx, low_cell, low_atoms, low_samples, cut.k_low, budget);
         pieces.extend(bisect(
-            high_poly,
+            ctx,
+            high_cell,
             high_atoms,
             high_samples,
             k - cut.k_low,
-            band,
-            single_part_leaf,
             budget,
         ));
         let bad = badness(&pieces, band);
@@ -438,7 +485,10 @@ fn bisect(
     }
     match best {
         Some((_, pieces)) => pieces,
-        None => vec![(region, weight, false)],
+        None => {
+            let region = geometry::normalized(ctx.leaf.intersection(&cell_polygon(&cell)));
+            vec![(region, weight, false)]
+        }
     }
 }
 
@@ -533,41 +583,6 @@ fn cuts(
     found
 }
 
-/// The two sides of `region` on either side of the cut line, sharing their edge exactly.
-fn split_region(region: &MultiPolygon, cut: &Cut) -> (MultiPolygon, MultiPolygon) {
-    let Some(r) = region.bounding_rect() else {
-        return (region.clone(), MultiPolygon(vec![]));
-    };
-    // A half-plane as a large polygon covering the low side of the region.
-    let span = (r.width() + r.height()) * 2.0 + 100.0;
-    let c = r.center();
-    let along = Coord {
-        x: -cut.normal.y,
-        y: cut.normal.x,
-    };
-    let at = cut.offset - (c.x * cut.normal.x + c.y * cut.normal.y);
-    let base = Coord {
-        x: c.x + cut.normal.x * at,
-        y: c.y + cut.normal.y * at,
-    };
-    let p = |s: f64, t: f64| Coord {
-        x: base.x + along.x * s + cut.normal.x * t,
-        y: base.y + along.y * s + cut.normal.y * t,
-    };
-    let ring = vec![
-        p(-span, 0.0),
-        p(span, 0.0),
-        p(span, -span),
-        p(-span, -span),
-        p(-span, 0.0),
-    ];
-    let half = MultiPolygon(vec![Polygon::new(LineString(ring), vec![])]);
-    let half = geometry::normalized(half);
-    let low = geometry::normalized(region.intersection(&half));
-    let high = geometry::normalized(region.difference(&half));
-    (low, high)
-}
-
 /// Partitions one leaf into grid geometries.
 fn partition_leaf(
     data: &Dataset,
@@ -582,16 +597,27 @@ fn partition_leaf(
     let (k, infeasible) = grid_count(band, households, policy);
     let samples = land_samples(&area.geometry, k);
     let mut budget = BACKTRACK_BUDGET;
-    let single_part = area.geometry.0.len() == 1;
-    let pieces = bisect(
-        area.geometry.clone(),
-        atoms.iter().collect(),
-        samples,
-        k,
+    let ctx = LeafContext {
+        leaf: &area.geometry,
         band,
-        single_part,
-        &mut budget,
-    );
+        single_part: area.geometry.0.len() == 1,
+    };
+    let cell: Cell = match area.geometry.bounding_rect() {
+        Some(r) => vec![
+            r.min(),
+            Coord {
+                x: r.max().x,
+                y: r.min().y,
+            },
+            r.max(),
+            Coord {
+                x: r.min().x,
+                y: r.max().y,
+            },
+        ],
+        None => Vec::new(),
+    };
+    let pieces = bisect(&ctx, cell, atoms.iter().collect(), samples, k, &mut budget);
     let pieces = tidy(
         pieces.into_iter().map(|p| p.0).collect(),
         &data.households,
