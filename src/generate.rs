@@ -105,10 +105,21 @@ pub struct District {
     pub units: Vec<Unit>,
     pub points: Vec<Point>,
     pub grids: Vec<(String, String, MultiPolygon)>,
+    pub workers: Vec<GenWorker>,
+}
+
+/// One generated grid worker.
+pub struct GenWorker {
+    pub id: String,
+    pub kind: &'static str,
+    pub town: String,
+    pub home: Coord,
+    pub exited: bool,
 }
 
 /// What [`write`] wrote.
 pub struct Written {
+    pub workers: usize,
     pub leaves: usize,
     pub households: usize,
     pub points: usize,
@@ -336,6 +347,7 @@ pub fn district(spec: &Spec) -> Result<District> {
         units: Vec::new(),
         points: Vec::new(),
         grids: Vec::new(),
+        workers: Vec::new(),
     };
     let width = 3.0 * URBAN_CELL + RIVER + 3.0 * RURAL_CELL + REPLICA_GAP;
     let height = 3.0 * RURAL_CELL + REPLICA_GAP;
@@ -511,6 +523,48 @@ fn replica(rng: &mut Rng, d: &mut District, r: usize, base: Coord, district_code
             key_persons: 0,
             vulnerable: 0,
         });
+    }
+    // Workers: fewer full-time workers than grids in the street (a shortfall to report), part-timers and
+    // village cadres in the town, and a few who exited.
+    let first_rural = leaves
+        .iter()
+        .position(|l| l.code.starts_with(&town[..9]))
+        .unwrap_or(leaves.len());
+    for (code, leaf_range, mix) in [
+        (
+            &street,
+            0..first_rural,
+            [("full_time", 0.82), ("part_time", 0.12), ("cadre", 0.0)],
+        ),
+        (
+            &town,
+            first_rural..leaves.len(),
+            [("full_time", 0.8), ("part_time", 0.1), ("cadre", 0.25)],
+        ),
+    ] {
+        let households: u64 = leaves[leaf_range.clone()]
+            .iter()
+            .map(|l| l.households)
+            .sum();
+        let grids_about = households as f64 / if code == &street { 400.0 } else { 250.0 };
+        let mut n = 0;
+        for (kind, share) in mix {
+            for _ in 0..(grids_about * share).round() as usize {
+                n += 1;
+                let leaf =
+                    &leaves[leaf_range.start + rng.int(0, (leaf_range.len() - 1) as u64) as usize];
+                let Some(home) = random_inside(rng, &leaf.geometry, 20.0) else {
+                    continue;
+                };
+                d.workers.push(GenWorker {
+                    id: format!("W{}-{n:03}", &code[6..9]),
+                    kind,
+                    town: code.clone(),
+                    home,
+                    exited: n % 17 == 0,
+                });
+            }
+        }
     }
     let faults = r == 0;
     for (n, leaf) in leaves.iter().enumerate() {
@@ -864,7 +918,7 @@ fn cut(
     cut(hi, b, k - k1, out, Fault::None);
 }
 
-/// Writes `boundaries.geojson`, `households.geojson` and `grids.geojson` into `dir`.
+/// Writes `boundaries.geojson`, `households.geojson`, `grids.geojson` and `workers.geojson` into `dir`.
 pub fn write(
     spec: &Spec,
     dir: &Path,
@@ -938,10 +992,25 @@ pub fn write(
         w.feature(Some(id), Shape::Areal(g), &props)?;
     }
     w.finish()?;
+
+    let mut w = FeatureWriter::create(&dir.join("workers.geojson"), BUILD_CRS, WGS84)?;
+    for worker in &d.workers {
+        let mut props = Map::new();
+        props.insert("id".into(), worker.id.clone().into());
+        props.insert("type".into(), worker.kind.into());
+        props.insert("town".into(), worker.town.clone().into());
+        props.insert(
+            "status".into(),
+            if worker.exited { "exited" } else { "active" }.into(),
+        );
+        w.feature(None, Shape::Point(worker.home), &props)?;
+    }
+    w.finish()?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     Ok(Written {
+        workers: d.workers.len(),
         leaves,
         households: d.points.len(),
         points: d.points.len(),

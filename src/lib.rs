@@ -26,8 +26,11 @@
 //! | [`check`] | compliance of existing grids: every violation as data |
 //! | [`generate`] | the seeded synthetic district used for the demo, tests and benchmarks |
 //! | [`partition`] | draws the grids of every leaf: atoms, grid counts, recursive bisection |
+//! | [`workers`] | grid workers from GeoJSON or CSV |
+//! | [`assign`] | workload per grid, the HiGHS assignment per town, staffing |
 //! | [`output`] | writing GeoJSON in WGS84 |
 
+pub mod assign;
 pub mod check;
 pub mod crs;
 pub mod dataset;
@@ -42,6 +45,7 @@ pub mod partition;
 pub mod problem;
 pub mod rules;
 pub mod tree;
+pub mod workers;
 
 pub use check::{CheckReport, check};
 pub use crs::Crs;

@@ -74,6 +74,35 @@ enum Command {
         #[arg(long, value_parser = parse_crs)]
         crs: Option<Crs>,
     },
+    /// Give every grid its responsible grid worker (a mixed-integer model on HiGHS, per town) and tell
+    /// each town how many workers it lacks.
+    Assign {
+        /// The grids (GeoJSON polygons with `id` and 12-digit `community` codes, or pass --boundaries).
+        #[arg(long)]
+        grids: PathBuf,
+        /// Household points: the workload of each grid is recounted from them.
+        #[arg(long)]
+        households: PathBuf,
+        /// Workers: GeoJSON points, or CSV with `lon,lat` columns; fields id, type, hours, town, status,
+        /// previous_grids.
+        #[arg(long)]
+        workers: PathBuf,
+        /// Boundaries, to find each grid's town through the boundary tree instead of its code.
+        #[arg(long)]
+        boundaries: Option<PathBuf>,
+        /// Rules file (TOML): workload weights, worker hours, solver settings.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Where to write the grids with `workers`, `primary_worker` and `workload_hours` (GeoJSON).
+        #[arg(long)]
+        out: PathBuf,
+        /// Write the staffing report (per town: workload, workers, shortfall, solver status) here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// CRS of input files that do not name one in a `crs` member (default WGS84).
+        #[arg(long, value_parser = parse_crs)]
+        crs: Option<Crs>,
+    },
     /// Print the rules in force (the defaults, or a rules file over them) as a commented TOML file.
     Rules {
         /// Rules file (TOML) to read over the defaults.
@@ -254,6 +283,95 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(0)
         }
+        Command::Assign {
+            grids,
+            households,
+            workers,
+            boundaries,
+            rules,
+            out,
+            report,
+            crs,
+        } => {
+            let rules = Rules::load(rules.as_deref())?;
+            let (tree, working) = match &boundaries {
+                Some(b) => {
+                    let (areas, working, _) = gridplan::io::read_boundaries(b, crs, None)?;
+                    let (tree, problems) =
+                        gridplan::tree::AreaTree::build(&b.display().to_string(), areas, &rules);
+                    if problems.has_errors() {
+                        return Err(Error::Invalid(problems.0).into());
+                    }
+                    (Some(tree), Some(working))
+                }
+                None => (None, None),
+            };
+            let (shapes, working, _) = gridplan::io::read_grids_in(&grids, crs, working)?;
+            let towns =
+                gridplan::assign::grid_towns(&grids.display().to_string(), &shapes, tree.as_ref())?;
+            let (points, _) = gridplan::io::read_households(&households, crs, working)?;
+            let known: std::collections::BTreeSet<String> = towns.iter().cloned().collect();
+            let (people, _) = gridplan::workers::read_workers(
+                &workers,
+                crs,
+                working,
+                &rules.worker_hours,
+                &known,
+            )?;
+            let loads = gridplan::assign::grid_loads(&shapes, &towns, &points, &rules);
+            let result = gridplan::assign::assign(&loads, &people, &rules)
+                .map_err(|e| anyhow::anyhow!("the solver failed: {e}"))?;
+            gridplan::output::write_assignment(&out, working, &shapes, &loads, &result.primary)?;
+            if let Some(path) = &report {
+                write_json(path, &result.staffing)?;
+            }
+            let s = &result.staffing;
+            say!(
+                "gridplan assign: {} grids, {:.0} workload hours a week, {} towns (solver: {})\n",
+                s.total_grids,
+                s.total_workload_hours,
+                s.towns.len(),
+                s.solver
+            );
+            say!(
+                "  {:<14} {:>5} {:>8} {:>9} {:>5} {:>9} {:>10} {:>9} {:>8}",
+                "town",
+                "grids",
+                "hours",
+                "available",
+                "used",
+                "uncovered",
+                "shortfall",
+                "status",
+                "gap"
+            );
+            for t in &s.towns {
+                say!(
+                    "  {:<14} {:>5} {:>8.0} {:>9} {:>5} {:>9} {:>10} {:>9} {:>7.3}%",
+                    t.town,
+                    t.grids,
+                    t.workload_hours,
+                    t.workers_available,
+                    t.workers_used,
+                    t.grids_uncovered.len(),
+                    t.shortfall_workers,
+                    serde_json::to_value(t.solver_status)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    100.0 * t.mip_gap
+                );
+            }
+            say!(
+                "\n  workers to recruit in all: {}",
+                s.total_shortfall_workers
+            );
+            say!("  assignment written to {}", out.display());
+            if let Some(path) = &report {
+                say!("  staffing report written to {}", path.display());
+            }
+            Ok(0)
+        }
         Command::Rules { rules } => {
             let rules = Rules::load(rules.as_deref())?;
             say_raw(&rules.to_commented_toml());
@@ -269,11 +387,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let progress = std::io::stderr().is_terminal();
             let written = gridplan::generate::write(&spec, &out, households_crs, progress)?;
             say!(
-                "wrote {} leaves, {} households in {} points, {} grids to {}",
+                "wrote {} leaves, {} households in {} points, {} grids, {} workers to {}",
                 written.leaves,
                 written.households,
                 written.points,
                 written.grids,
+                written.workers,
                 out.display()
             );
             Ok(0)

@@ -184,3 +184,33 @@ pub fn write_grids(
     }
     w.finish()
 }
+
+/// Writes grids with their responsible worker and weekly workload (SPEC §3): workload is public as
+/// hours; the sensitive counts behind it are not written.
+pub fn write_assignment(
+    path: &Path,
+    working: Crs,
+    grids: &[crate::model::GridShape],
+    loads: &[crate::assign::GridLoad],
+    primary: &[Option<String>],
+) -> Result<()> {
+    let mut w = FeatureWriter::create(path, working, WGS84)?;
+    for ((g, load), worker) in grids.iter().zip(loads).zip(primary) {
+        let mut props = Map::new();
+        props.insert("id".into(), g.id.clone().into());
+        props.insert("community".into(), g.community.clone().into());
+        props.insert("town".into(), load.town.clone().into());
+        props.insert("households".into(), load.households.into());
+        props.insert(
+            "workload_hours".into(),
+            ((load.workload_hours * 10.0).round() / 10.0).into(),
+        );
+        props.insert("primary_worker".into(), worker.clone().into());
+        props.insert(
+            "workers".into(),
+            Value::Array(worker.iter().map(|w| Value::from(w.clone())).collect()),
+        );
+        w.feature(Some(&g.id), Shape::Areal(&g.geometry), &props)?;
+    }
+    w.finish()
+}

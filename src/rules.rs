@@ -116,6 +116,39 @@ impl Default for WorkerHours {
     }
 }
 
+/// Settings of the worker assignment (`gridplan assign`). Penalties are in metres of travel, so the
+/// objective reads as "metres, plus metres-equivalent penalties".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AssignRules {
+    /// Worker types that may be a grid's responsible worker.
+    pub allowed_types: Vec<String>,
+    /// Nearest eligible workers considered per grid (previous holders are always considered).
+    pub candidates_per_grid: usize,
+    /// Penalty for moving a worker off a grid they held before, in metres of travel.
+    pub move_penalty_m: f64,
+    /// Penalty per weekly hour of workload left uncovered, in metres of travel: large, so that
+    /// uncovering is the last resort and becomes the shortfall.
+    pub uncovered_penalty_m_per_hour: f64,
+    /// Time limit per town for the solver, in seconds.
+    pub time_limit_s: f64,
+    /// Relative MIP gap at which the solver may stop (0.001 = 0.1 %).
+    pub mip_rel_gap: f64,
+}
+
+impl Default for AssignRules {
+    fn default() -> Self {
+        AssignRules {
+            allowed_types: vec!["full_time".into(), "part_time".into(), "cadre".into()],
+            candidates_per_grid: 12,
+            move_penalty_m: 50_000.0,
+            uncovered_penalty_m_per_hour: 10_000_000.0,
+            time_limit_s: 10.0,
+            mip_rel_gap: 0.001,
+        }
+    }
+}
+
 /// How the partition chooses the number of grids in a leaf.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -171,6 +204,7 @@ pub struct Rules {
     pub worker_hours: WorkerHours,
     pub partition: PartitionRules,
     pub check: CheckRules,
+    pub assign: AssignRules,
 }
 
 /// National default: a grid of more than 2,000 residents is flagged.
@@ -205,6 +239,7 @@ impl Default for Rules {
             worker_hours: WorkerHours::default(),
             partition: PartitionRules::default(),
             check: CheckRules::default(),
+            assign: AssignRules::default(),
         }
     }
 }
@@ -219,6 +254,7 @@ struct RulesFile {
     worker_hours: Option<WorkerHours>,
     partition: Option<PartitionRules>,
     check: Option<CheckRules>,
+    assign: Option<AssignRules>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -318,6 +354,30 @@ impl Rules {
         }
         if let Some(p) = file.partition {
             rules.partition = p;
+        }
+        if let Some(a) = file.assign {
+            for t in &a.allowed_types {
+                if crate::workers::WorkerType::parse(t).is_none() {
+                    return Err(format!("assign.allowed_types: unknown type \"{t}\""));
+                }
+            }
+            for (name, v) in [
+                ("move_penalty_m", a.move_penalty_m),
+                (
+                    "uncovered_penalty_m_per_hour",
+                    a.uncovered_penalty_m_per_hour,
+                ),
+                ("time_limit_s", a.time_limit_s),
+                ("mip_rel_gap", a.mip_rel_gap),
+            ] {
+                if !(v.is_finite() && v >= 0.0) {
+                    return Err(format!("assign.{name}: {v} must be a number ≥ 0"));
+                }
+            }
+            if a.candidates_per_grid == 0 {
+                return Err("assign.candidates_per_grid must be at least 1".to_string());
+            }
+            rules.assign = a;
         }
         if let Some(c) = file.check {
             for (name, v) in [
@@ -419,6 +479,33 @@ impl Rules {
         };
         out.push_str(&format!(
             "count_policy = \"{policy}\"   # nearest_target | fewest: how many grids a community gets\n\n"
+        ));
+        let a = &self.assign;
+        out.push_str("# Worker assignment. Penalties are in metres of travel.\n[assign]\n");
+        out.push_str(&format!(
+            "allowed_types = [{}]   # who may be a grid's responsible worker\n",
+            a.allowed_types
+                .iter()
+                .map(|t| format!("\"{t}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        out.push_str(&format!(
+            "candidates_per_grid = {}   # nearest eligible workers considered per grid\n",
+            a.candidates_per_grid
+        ));
+        out.push_str(&format!(
+            "move_penalty_m = {:?}   # moving a worker off a grid they held\n",
+            a.move_penalty_m
+        ));
+        out.push_str(&format!("uncovered_penalty_m_per_hour = {:?}   # per weekly hour left uncovered (the shortfall)\n", a.uncovered_penalty_m_per_hour));
+        out.push_str(&format!(
+            "time_limit_s = {:?}   # solver time limit per town\n",
+            a.time_limit_s
+        ));
+        out.push_str(&format!(
+            "mip_rel_gap = {:?}   # the solver may stop within this relative gap\n\n",
+            a.mip_rel_gap
         ));
         out.push_str("[check]\n");
         out.push_str(&format!(

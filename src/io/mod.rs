@@ -456,8 +456,20 @@ pub fn read_grids(
     crs_flag: Option<Crs>,
     working: Crs,
 ) -> Result<(Vec<GridShape>, Problems)> {
+    read_grids_in(path, crs_flag, Some(working)).map(|(g, _, p)| (g, p))
+}
+
+/// Reads a grids file into `working`, or, when `None`, into a working CRS chosen from the grids as for
+/// boundaries (for commands that take no boundaries, such as `assign`).
+pub fn read_grids_in(
+    path: &Path,
+    crs_flag: Option<Crs>,
+    working: Option<Crs>,
+) -> Result<(Vec<GridShape>, Crs, Problems)> {
     let file = display(path);
-    let (features, _, mut problems) = read_areal(path, crs_flag, "id", |_, _| working)?;
+    let (features, working, mut problems) = read_areal(path, crs_flag, "id", |crs, fs| {
+        working.unwrap_or_else(|| working_crs_for(crs, fs))
+    })?;
     let mut grids = Vec::with_capacity(features.len());
     let mut seen: HashMap<String, usize> = HashMap::new();
     for f in features {
@@ -487,5 +499,6 @@ pub fn read_grids(
             geometry: f.geometry,
         });
     }
-    finish(grids, problems)
+    let (grids, problems) = finish(grids, problems)?;
+    Ok((grids, working, problems))
 }

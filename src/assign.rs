@@ -1,0 +1,531 @@
+//! Grid workers: workload per grid, the assignment as a mixed-integer model solved with HiGHS (through
+//! `good_lp`), and the staffing answer per town.
+//!
+//! ## The model, per town (workers serve their own town only)
+//!
+//! - `x[g,w] ∈ {0,1}` for candidate pairs: worker `w` is grid `g`'s responsible worker. Candidates are the
+//!   `candidates_per_grid` nearest active workers of the town whose type the rules allow and whose hours
+//!   can hold the grid, plus the grid's previous holders.
+//! - `u[g] ∈ [0,1]`: grid `g` is left uncovered.
+//! - every grid: `Σ_w x[g,w] + u[g] = 1`;
+//! - every worker: `Σ_g load[g]·x[g,w] ≤ hours[w]`;
+//! - minimise `Σ dist[g,w]·x[g,w] + move_penalty·Σ_{g held by w before}(1 − x[g,w])
+//!   + uncovered_penalty·Σ load[g]·u[g]` (metres, and metres-equivalent penalties).
+//!
+//! Uncovered grids are not a failure: they are the **shortfall**, turned into the number of full-time
+//! workers to recruit (their workloads packed first-fit-decreasing into full-time hours).
+
+use crate::model::{GridShape, Household, Sensitive};
+use crate::rules::{Rules, Workload};
+use crate::workers::{Worker, WorkerType};
+use geo::{Centroid, Coord};
+use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, highs, variable};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The managing town of each grid: with a boundary tree, the town or street above the grid's community;
+/// without, the town part of its 12-digit community code (the first nine digits, then `000`).
+pub fn grid_towns(
+    file: &str,
+    grids: &[GridShape],
+    tree: Option<&crate::tree::AreaTree>,
+) -> Result<Vec<String>, crate::error::Error> {
+    use crate::problem::Problem;
+    let mut problems = Vec::new();
+    let mut out = Vec::with_capacity(grids.len());
+    for g in grids {
+        let community = g.community.as_deref().unwrap_or("");
+        let town = match tree {
+            Some(t) => t
+                .get(community)
+                .and_then(|i| t.town_of(i))
+                .map(|i| t.areas[i].code.clone()),
+            None => (community.len() == 12 && community.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| format!("{}000", &community[..9])),
+        };
+        match town {
+            Some(t) => out.push(t),
+            None => {
+                problems.push(
+                    Problem::error(
+                        file,
+                        format!(
+                            "cannot tell which town manages this grid from its community \"{community}\"; give 12-digit community codes or pass --boundaries"
+                        ),
+                    )
+                    .at(g.feature, Some(&g.id))
+                    .field("community"),
+                );
+                out.push(String::new());
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(crate::error::Error::Invalid(problems))
+    }
+}
+
+/// A grid as the assignment sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridLoad {
+    pub id: String,
+    pub town: String,
+    pub centre: Coord,
+    pub households: u64,
+    /// Sensitive counts behind the workload: never written to an open output.
+    pub sensitive: Sensitive,
+    /// Weekly hours of work the grid needs.
+    pub workload_hours: f64,
+}
+
+/// Weekly workload of a grid from its households and people needing visits (weights from the rules).
+pub fn workload_hours(w: &Workload, households: u64, s: &Sensitive) -> f64 {
+    w.patrol_hours_per_grid
+        + households as f64 * w.hours_per_household
+        + s.elderly_alone as f64 * w.hours_per_elderly_alone
+        + s.key_persons as f64 * w.hours_per_key_person
+        + s.vulnerable as f64 * w.hours_per_vulnerable
+}
+
+/// Recounts households and sensitive counts per grid from the points and turns them into workload.
+pub fn grid_loads(
+    grids: &[GridShape],
+    towns: &[String],
+    households: &[Household],
+    rules: &Rules,
+) -> Vec<GridLoad> {
+    let index = crate::index::PolygonIndex::new(grids.iter().map(|g| &g.geometry).collect());
+    let hits: Vec<Option<usize>> = households
+        .par_iter()
+        .map(|h| index.containing(h.pos).first().copied())
+        .collect();
+    let mut count = vec![0u64; grids.len()];
+    let mut sens = vec![Sensitive::default(); grids.len()];
+    for (h, g) in households.iter().zip(hits) {
+        if let Some(g) = g {
+            count[g] += h.households as u64;
+            sens[g] += h.sensitive;
+        }
+    }
+    grids
+        .iter()
+        .enumerate()
+        .map(|(g, grid)| GridLoad {
+            id: grid.id.clone(),
+            town: towns[g].clone(),
+            centre: grid
+                .geometry
+                .centroid()
+                .map(|p| p.0)
+                .unwrap_or(Coord { x: 0.0, y: 0.0 }),
+            households: count[g],
+            sensitive: sens[g],
+            workload_hours: workload_hours(&rules.workload, count[g], &sens[g]),
+        })
+        .collect()
+}
+
+/// One town's assignment problem: its grids and its workers (all of them; exited ones are never used).
+#[derive(Debug, Clone)]
+pub struct TownProblem<'a> {
+    pub town: String,
+    pub grids: Vec<&'a GridLoad>,
+    pub workers: Vec<&'a Worker>,
+}
+
+/// Cost terms of the objective, from the rules.
+#[derive(Debug, Clone, Copy)]
+pub struct Costs {
+    pub move_penalty_m: f64,
+    pub uncovered_penalty_m_per_hour: f64,
+}
+
+impl Costs {
+    pub fn from_rules(rules: &Rules) -> Costs {
+        Costs {
+            move_penalty_m: rules.assign.move_penalty_m,
+            uncovered_penalty_m_per_hour: rules.assign.uncovered_penalty_m_per_hour,
+        }
+    }
+}
+
+fn distance(a: Coord, b: Coord) -> f64 {
+    (a.x - b.x).hypot(a.y - b.y)
+}
+
+fn held_before(w: &Worker, grid: &GridLoad) -> bool {
+    w.previous_grids.contains(&grid.id)
+}
+
+/// Whether `w` may hold grid `g` at all: active, of an allowed type, with the hours for it.
+pub fn eligible(w: &Worker, g: &GridLoad, allowed: &BTreeSet<WorkerType>) -> bool {
+    w.active && allowed.contains(&w.kind) && g.workload_hours <= w.hours + 1e-9
+}
+
+/// The objective of an assignment (`choice[g]` = index into the town's workers, or `None` uncovered),
+/// computed the same way for the solver's answer and for brute force.
+pub fn objective(p: &TownProblem, choice: &[Option<usize>], costs: Costs) -> f64 {
+    let mut total = 0.0;
+    for (gi, g) in p.grids.iter().enumerate() {
+        match choice[gi] {
+            Some(wi) => total += distance(p.workers[wi].home, g.centre),
+            None => total += costs.uncovered_penalty_m_per_hour * g.workload_hours,
+        }
+        for (wi, w) in p.workers.iter().enumerate() {
+            if held_before(w, g) && choice[gi] != Some(wi) {
+                total += costs.move_penalty_m;
+            }
+        }
+    }
+    total
+}
+
+/// True when the assignment keeps every rule: eligible workers only, hours respected.
+pub fn feasible(p: &TownProblem, choice: &[Option<usize>], allowed: &BTreeSet<WorkerType>) -> bool {
+    let mut used = vec![0.0; p.workers.len()];
+    for (gi, c) in choice.iter().enumerate() {
+        if let Some(wi) = *c {
+            if !eligible(p.workers[wi], p.grids[gi], allowed) {
+                return false;
+            }
+            used[wi] += p.grids[gi].workload_hours;
+        }
+    }
+    used.iter()
+        .zip(&p.workers)
+        .all(|(u, w)| *u <= w.hours + 1e-6)
+}
+
+/// How the solver ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SolveStatus {
+    /// Proven optimal (within HiGHS's default tolerance).
+    Optimal,
+    /// Stopped within the configured relative gap.
+    GapLimit,
+    /// Stopped at the time limit with a feasible assignment.
+    TimeLimit,
+    /// Nothing to solve: no grids, or no eligible worker for any grid.
+    Trivial,
+}
+
+/// One town's solution.
+#[derive(Debug, Clone)]
+pub struct TownSolution {
+    /// For each grid of the problem, the index of its worker in the problem, or `None`.
+    pub choice: Vec<Option<usize>>,
+    pub objective: f64,
+    pub status: SolveStatus,
+    /// Upper bound on the relative optimality gap: 0 when optimal, else from the LP relaxation.
+    pub mip_gap: f64,
+    pub seconds: f64,
+    pub variables: usize,
+}
+
+/// Solves one town with HiGHS.
+pub fn solve_town(p: &TownProblem, rules: &Rules) -> Result<TownSolution, String> {
+    let started = std::time::Instant::now();
+    let costs = Costs::from_rules(rules);
+    let allowed: BTreeSet<WorkerType> = rules
+        .assign
+        .allowed_types
+        .iter()
+        .filter_map(|t| WorkerType::parse(t))
+        .collect();
+    // Candidate pairs.
+    let mut pairs: Vec<(usize, usize, f64)> = Vec::new();
+    for (gi, g) in p.grids.iter().enumerate() {
+        let mut near: Vec<(f64, usize)> = p
+            .workers
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| eligible(w, g, &allowed))
+            .map(|(wi, w)| (distance(w.home, g.centre), wi))
+            .collect();
+        near.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut chosen: BTreeSet<usize> = near
+            .iter()
+            .take(rules.assign.candidates_per_grid)
+            .map(|x| x.1)
+            .collect();
+        chosen.extend(
+            near.iter()
+                .filter(|(_, wi)| held_before(p.workers[*wi], g))
+                .map(|x| x.1),
+        );
+        for wi in chosen {
+            let mut cost = distance(p.workers[wi].home, g.centre);
+            if held_before(p.workers[wi], g) {
+                cost -= costs.move_penalty_m;
+            }
+            pairs.push((gi, wi, cost));
+        }
+    }
+    // The constant part: every previous holding counts as moved until kept.
+    let moved_all: f64 = p
+        .grids
+        .iter()
+        .map(|g| {
+            p.workers.iter().filter(|w| held_before(w, g)).count() as f64 * costs.move_penalty_m
+        })
+        .sum();
+    if pairs.is_empty() {
+        let choice = vec![None; p.grids.len()];
+        return Ok(TownSolution {
+            objective: objective(p, &choice, costs),
+            choice,
+            status: SolveStatus::Trivial,
+            mip_gap: 0.0,
+            seconds: started.elapsed().as_secs_f64(),
+            variables: 0,
+        });
+    }
+    let build = |integer: bool| {
+        let mut vars = ProblemVariables::new();
+        let x: Vec<Variable> = pairs
+            .iter()
+            .map(|_| {
+                if integer {
+                    vars.add(variable().binary())
+                } else {
+                    vars.add(variable().min(0.0).max(1.0))
+                }
+            })
+            .collect();
+        let u: Vec<Variable> = p
+            .grids
+            .iter()
+            .map(|_| vars.add(variable().min(0.0).max(1.0)))
+            .collect();
+        let mut obj = Expression::from(moved_all);
+        for (k, &(_, _, cost)) in pairs.iter().enumerate() {
+            obj += cost * x[k];
+        }
+        for (gi, g) in p.grids.iter().enumerate() {
+            obj += costs.uncovered_penalty_m_per_hour * g.workload_hours * u[gi];
+        }
+        (vars, x, u, obj)
+    };
+    let constrain =
+        |mut model: good_lp::solvers::highs::HighsProblem, x: &[Variable], u: &[Variable]| {
+            let mut per_grid: Vec<Expression> = u.iter().map(|&v| Expression::from(v)).collect();
+            let mut per_worker: Vec<Expression> = vec![Expression::from(0.0); p.workers.len()];
+            for (k, &(gi, wi, _)) in pairs.iter().enumerate() {
+                per_grid[gi] += x[k];
+                per_worker[wi] += p.grids[gi].workload_hours * x[k];
+            }
+            for e in per_grid {
+                model.add_constraint(e.eq(1.0));
+            }
+            for (wi, e) in per_worker.into_iter().enumerate() {
+                model.add_constraint(e.leq(p.workers[wi].hours));
+            }
+            model
+        };
+    let (vars, x, u, obj) = build(true);
+    let model = vars
+        .minimise(obj)
+        .using(highs)
+        .set_mip_rel_gap(rules.assign.mip_rel_gap as f32)
+        .map_err(|e| format!("HiGHS rejected the MIP gap: {e}"))?
+        .set_time_limit(rules.assign.time_limit_s)
+        .set_threads(1);
+    let model = constrain(model, &x, &u);
+    let solution = model.solve().map_err(|e| format!("HiGHS: {e}"))?;
+    let status = match solution.status() {
+        good_lp::SolutionStatus::Optimal => SolveStatus::Optimal,
+        good_lp::SolutionStatus::GapLimit => SolveStatus::GapLimit,
+        good_lp::SolutionStatus::TimeLimit => SolveStatus::TimeLimit,
+    };
+    let mut choice = vec![None; p.grids.len()];
+    for (k, &(gi, wi, _)) in pairs.iter().enumerate() {
+        if solution.value(x[k]) > 0.5 {
+            choice[gi] = Some(wi);
+        }
+    }
+    let value = objective(p, &choice, costs);
+    let mip_gap = if status == SolveStatus::Optimal {
+        0.0
+    } else {
+        // A bound from the LP relaxation: the true gap is no larger.
+        let (vars, x, u, obj) = build(false);
+        let lp = constrain(
+            vars.minimise(obj.clone()).using(highs).set_threads(1),
+            &x,
+            &u,
+        );
+        match lp.solve() {
+            Ok(s) => {
+                let bound = obj.eval_with(&s);
+                ((value - bound) / value.abs().max(1.0)).max(0.0)
+            }
+            Err(_) => f64::NAN,
+        }
+    };
+    Ok(TownSolution {
+        choice,
+        objective: value,
+        status,
+        mip_gap,
+        seconds: started.elapsed().as_secs_f64(),
+        variables: pairs.len() + p.grids.len(),
+    })
+}
+
+/// How many full-time workers must be recruited to cover `loads` (first-fit decreasing into full-time
+/// hours; a grid needing more than one full-time week counts as several).
+pub fn recruits(loads: &[f64], full_time_hours: f64) -> usize {
+    if full_time_hours <= 0.0 {
+        return if loads.is_empty() { 0 } else { usize::MAX };
+    }
+    let mut sorted: Vec<f64> = loads.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let mut bins: Vec<f64> = Vec::new();
+    let mut extra = 0;
+    for mut l in sorted {
+        while l > full_time_hours {
+            extra += 1;
+            l -= full_time_hours;
+        }
+        match bins.iter_mut().find(|b| **b + l <= full_time_hours + 1e-9) {
+            Some(b) => *b += l,
+            None => bins.push(l),
+        }
+    }
+    bins.len() + extra
+}
+
+/// One worker's share of the plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkerLoad {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: WorkerType,
+    pub hours: f64,
+    pub hours_assigned: f64,
+    pub grids: Vec<String>,
+}
+
+/// The staffing answer of one town (`staffing.json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TownStaffing {
+    pub town: String,
+    pub grids: usize,
+    pub workload_hours: f64,
+    pub workers_available: usize,
+    pub workers_exited: usize,
+    pub workers_used: usize,
+    pub grids_uncovered: Vec<String>,
+    pub uncovered_hours: f64,
+    /// Full-time workers to recruit to cover what is uncovered.
+    pub shortfall_workers: usize,
+    pub solver_status: SolveStatus,
+    pub objective: f64,
+    pub mip_gap: f64,
+    pub solve_seconds: f64,
+    pub variables: usize,
+    pub workers: Vec<WorkerLoad>,
+}
+
+/// The whole staffing report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Staffing {
+    pub towns: Vec<TownStaffing>,
+    pub total_grids: usize,
+    pub total_workload_hours: f64,
+    pub total_shortfall_workers: usize,
+    pub solver: &'static str,
+}
+
+/// Each grid's responsible worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assignment {
+    /// For each grid (in the order given), its responsible worker's id.
+    pub primary: Vec<Option<String>>,
+    pub staffing: Staffing,
+}
+
+/// Assigns workers to grids, town by town, in parallel.
+pub fn assign(loads: &[GridLoad], workers: &[Worker], rules: &Rules) -> Result<Assignment, String> {
+    let towns: BTreeSet<&str> = loads.iter().map(|g| g.town.as_str()).collect();
+    let problems: Vec<(TownProblem, Vec<usize>)> = towns
+        .iter()
+        .map(|&t| {
+            let idx: Vec<usize> = (0..loads.len()).filter(|&g| loads[g].town == t).collect();
+            let p = TownProblem {
+                town: t.to_string(),
+                grids: idx.iter().map(|&g| &loads[g]).collect(),
+                workers: workers.iter().filter(|w| w.town == t).collect(),
+            };
+            (p, idx)
+        })
+        .collect();
+    let solved: Vec<Result<TownSolution, String>> = problems
+        .par_iter()
+        .map(|(p, _)| solve_town(p, rules))
+        .collect();
+    let mut primary = vec![None; loads.len()];
+    let mut towns_out = Vec::new();
+    for ((p, idx), s) in problems.iter().zip(solved) {
+        let s = s.map_err(|e| format!("town {}: {e}", p.town))?;
+        let mut per_worker: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        let mut uncovered = Vec::new();
+        for (gi, c) in s.choice.iter().enumerate() {
+            match c {
+                Some(wi) => {
+                    primary[idx[gi]] = Some(p.workers[*wi].id.clone());
+                    per_worker.entry(*wi).or_default().push(gi);
+                }
+                None => uncovered.push(gi),
+            }
+        }
+        let uncovered_loads: Vec<f64> = uncovered
+            .iter()
+            .map(|&gi| p.grids[gi].workload_hours)
+            .collect();
+        towns_out.push(TownStaffing {
+            town: p.town.clone(),
+            grids: p.grids.len(),
+            workload_hours: p.grids.iter().map(|g| g.workload_hours).sum(),
+            workers_available: p.workers.iter().filter(|w| w.active).count(),
+            workers_exited: p.workers.iter().filter(|w| !w.active).count(),
+            workers_used: per_worker.len(),
+            grids_uncovered: uncovered.iter().map(|&gi| p.grids[gi].id.clone()).collect(),
+            uncovered_hours: uncovered_loads.iter().sum(),
+            shortfall_workers: recruits(&uncovered_loads, rules.worker_hours.full_time),
+            solver_status: s.status,
+            objective: s.objective,
+            mip_gap: s.mip_gap,
+            solve_seconds: s.seconds,
+            variables: s.variables,
+            workers: p
+                .workers
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| w.active)
+                .map(|(wi, w)| {
+                    let gs = per_worker.get(&wi).cloned().unwrap_or_default();
+                    WorkerLoad {
+                        id: w.id.clone(),
+                        kind: w.kind,
+                        hours: w.hours,
+                        hours_assigned: gs.iter().map(|&gi| p.grids[gi].workload_hours).sum(),
+                        grids: gs.iter().map(|&gi| p.grids[gi].id.clone()).collect(),
+                    }
+                })
+                .collect(),
+        });
+    }
+    let staffing = Staffing {
+        total_grids: loads.len(),
+        total_workload_hours: loads.iter().map(|g| g.workload_hours).sum(),
+        total_shortfall_workers: towns_out.iter().map(|t| t.shortfall_workers).sum(),
+        towns: towns_out,
+        solver: "HiGHS (good_lp)",
+    };
+    Ok(Assignment { primary, staffing })
+}

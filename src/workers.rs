@@ -1,0 +1,423 @@
+//! Grid workers (网格员): reading them from GeoJSON points or CSV, validated, into the working CRS.
+
+use crate::crs::{Crs, Transform, WGS84};
+use crate::error::{Error, Result};
+use crate::io::raw::{RawFeature, id_text, read_collection, text};
+use crate::problem::{Problem, Problems};
+use crate::rules::WorkerHours;
+use geo::Coord;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+/// What kind of grid worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerType {
+    /// Full-time grid worker (专职), the policy direction.
+    FullTime,
+    /// Part-time worker.
+    PartTime,
+    /// Village cadre holding the post alongside their own (兼任).
+    Cadre,
+}
+
+impl WorkerType {
+    pub fn parse(s: &str) -> Option<WorkerType> {
+        match s
+            .trim()
+            .to_ascii_lowercase()
+            .replace(['-', ' '], "_")
+            .as_str()
+        {
+            "full_time" | "fulltime" => Some(WorkerType::FullTime),
+            "part_time" | "parttime" => Some(WorkerType::PartTime),
+            "cadre" => Some(WorkerType::Cadre),
+            _ => None,
+        }
+    }
+
+    /// Default weekly hours of this type, from the rules.
+    pub fn default_hours(self, h: &WorkerHours) -> f64 {
+        match self {
+            WorkerType::FullTime => h.full_time,
+            WorkerType::PartTime => h.part_time,
+            WorkerType::Cadre => h.cadre,
+        }
+    }
+}
+
+/// One grid worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Worker {
+    /// Feature index (GeoJSON) or data row (CSV, 1-based after the header) in its file.
+    pub feature: usize,
+    pub id: String,
+    pub kind: WorkerType,
+    /// Weekly hours available for grid work.
+    pub hours: f64,
+    /// Code of the managing town or street.
+    pub town: String,
+    /// `false` for workers who exited: never assigned.
+    pub active: bool,
+    /// Grid ids held before.
+    pub previous_grids: Vec<String>,
+    /// Base or home location, in the working CRS.
+    pub home: Coord,
+}
+
+/// Normalises a town code: 9-digit town codes gain the `000` of their 12-digit form.
+pub fn town_code(code: &str) -> String {
+    let c = code.trim();
+    if c.len() == 9 && c.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{c}000")
+    } else {
+        c.to_string()
+    }
+}
+
+/// One worker's fields before validation, whatever the file format.
+struct RawWorker {
+    index: usize,
+    id: Option<String>,
+    kind: Option<String>,
+    hours: Option<Value>,
+    town: Option<String>,
+    status: Option<String>,
+    previous: Vec<String>,
+    at: Result<Coord, String>,
+}
+
+/// Reads workers from GeoJSON (`.geojson`, `.json`) or CSV (anything else, with `lon,lat` columns).
+/// `towns` are the known town codes: a worker naming another town is an error.
+pub fn read_workers(
+    path: &Path,
+    crs_flag: Option<Crs>,
+    working: Crs,
+    hours: &WorkerHours,
+    towns: &BTreeSet<String>,
+) -> Result<(Vec<Worker>, Problems)> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let is_json = matches!(
+        path.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("geojson" | "json")
+    ) || bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let mut problems = Problems::default();
+    let (raw, crs, what) = if is_json {
+        let (raw, crs) = read_geojson(&file, &bytes, crs_flag, &mut problems)?;
+        (raw, crs, "feature")
+    } else {
+        (
+            read_csv(&file, &bytes, &mut problems)?,
+            crs_flag.unwrap_or(WGS84),
+            "row",
+        )
+    };
+    let at = |p: Problem, index: usize, id: Option<&str>| {
+        let p = p.at(index, id);
+        if what == "row" {
+            Problem {
+                message: format!("(CSV row {index}) {}", p.message),
+                ..p
+            }
+        } else {
+            p
+        }
+    };
+    let mut workers = Vec::with_capacity(raw.len());
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for r in raw {
+        let before = problems.0.len();
+        let id = match r.id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(id) => id.to_string(),
+            None => {
+                problems.push(at(
+                    Problem::error(&file, "every worker needs an `id`").field("id"),
+                    r.index,
+                    None,
+                ));
+                continue;
+            }
+        };
+        let idr = Some(id.as_str());
+        if let Some(first) = seen.insert(id.clone(), r.index) {
+            problems.push(at(
+                Problem::error(&file, format!("duplicate id (also {what} {first})")).field("id"),
+                r.index,
+                idr,
+            ));
+        }
+        let kind = match r.kind.as_deref() {
+            None => WorkerType::FullTime,
+            Some(k) => match WorkerType::parse(k) {
+                Some(t) => t,
+                None => {
+                    problems.push(at(
+                        Problem::error(
+                            &file,
+                            format!("unknown type \"{k}\"; use full_time, part_time or cadre"),
+                        )
+                        .field("type"),
+                        r.index,
+                        idr,
+                    ));
+                    WorkerType::FullTime
+                }
+            },
+        };
+        let hours = match &r.hours {
+            None => kind.default_hours(hours),
+            Some(v) => match crate::io::raw::number(v) {
+                Ok(h) if h >= 0.0 => h,
+                Ok(h) => {
+                    problems.push(at(
+                        Problem::error(&file, format!("{h} hours is negative")).field("hours"),
+                        r.index,
+                        idr,
+                    ));
+                    0.0
+                }
+                Err(e) => {
+                    problems.push(at(Problem::error(&file, e).field("hours"), r.index, idr));
+                    0.0
+                }
+            },
+        };
+        let town = match r.town.as_deref().map(town_code) {
+            Some(t) if towns.contains(&t) => t,
+            Some(t) => {
+                problems.push(at(
+                    Problem::error(
+                        &file,
+                        format!(
+                            "town \"{t}\" manages none of the grids (known towns: {})",
+                            towns.iter().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                    .field("town"),
+                    r.index,
+                    idr,
+                ));
+                String::new()
+            }
+            None => {
+                problems.push(at(
+                    Problem::error(&file, "every worker needs the `town` that manages them")
+                        .field("town"),
+                    r.index,
+                    idr,
+                ));
+                String::new()
+            }
+        };
+        let active = match r.status.as_deref().map(|s| s.trim().to_ascii_lowercase()) {
+            None => true,
+            Some(s) if s == "active" || s.is_empty() => true,
+            Some(s) if s == "exited" => false,
+            Some(s) => {
+                problems.push(at(
+                    Problem::error(
+                        &file,
+                        format!("unknown status \"{s}\"; use active or exited"),
+                    )
+                    .field("status"),
+                    r.index,
+                    idr,
+                ));
+                true
+            }
+        };
+        let home = match r.at {
+            Ok(c) => c,
+            Err(e) => {
+                problems.push(at(Problem::error(&file, e).field("geometry"), r.index, idr));
+                Coord { x: 0.0, y: 0.0 }
+            }
+        };
+        if problems.0.len() == before {
+            if let Some(m) = crs.implausible(home) {
+                problems.push(at(
+                    Problem::error(&file, m).field("geometry.coordinates"),
+                    r.index,
+                    idr,
+                ));
+                continue;
+            }
+            workers.push(Worker {
+                feature: r.index,
+                id,
+                kind,
+                hours,
+                town,
+                active,
+                previous_grids: r.previous,
+                home,
+            });
+        }
+    }
+    if workers.is_empty() && !problems.has_errors() {
+        problems.push(Problem::error(&file, "the file holds no workers"));
+    }
+    if problems.has_errors() {
+        return Err(Error::Invalid(problems.0));
+    }
+    let transform = Transform::new(crs, working)?;
+    let mut homes: Vec<Coord> = workers.iter().map(|w| w.home).collect();
+    transform.apply(&mut homes)?;
+    for (w, h) in workers.iter_mut().zip(homes) {
+        w.home = h;
+    }
+    Ok((workers, problems))
+}
+
+fn previous_list(v: &Value) -> Vec<String> {
+    match v {
+        Value::Array(a) => a.iter().filter_map(id_text).collect(),
+        Value::String(s) => split_list(s),
+        _ => Vec::new(),
+    }
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split([';', '|', ' ', ','])
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn read_geojson(
+    file: &str,
+    bytes: &[u8],
+    crs_flag: Option<Crs>,
+    problems: &mut Problems,
+) -> Result<(Vec<RawWorker>, Crs)> {
+    let mut out = Vec::new();
+    let header = read_collection::<Map<String, Value>, _>(
+        file,
+        bytes,
+        |index, f: RawFeature<Map<String, Value>>| {
+            let p = f.properties.unwrap_or_default();
+            let get = |k: &str| p.get(k).filter(|v| !v.is_null());
+            let id =
+                f.id.as_ref()
+                    .and_then(id_text)
+                    .or_else(|| get("id").and_then(id_text));
+            let mut str_field = |k: &str| match get(k).map(text) {
+                Some(Ok(s)) => Some(s),
+                Some(Err(e)) => {
+                    problems.push(Problem::error(file, e).at(index, id.as_deref()).field(k));
+                    None
+                }
+                None => None,
+            };
+            let kind = str_field("type");
+            let town = str_field("town");
+            let status = str_field("status");
+            let at = match &f.geometry {
+                Some(g) if g.kind.as_deref() == Some("Point") => g
+                    .coordinates
+                    .as_ref()
+                    .ok_or_else(|| "Point has no coordinates".to_string())
+                    .and_then(crate::io::geom::position),
+                Some(g) => Err(format!(
+                    "geometry type is {}; a worker's base is a Point",
+                    g.kind.as_deref().unwrap_or("missing")
+                )),
+                None => Err("has no geometry; a worker's base is a Point".to_string()),
+            };
+            out.push(RawWorker {
+                index,
+                id,
+                kind,
+                hours: get("hours").cloned(),
+                town,
+                status,
+                previous: get("previous_grids").map(previous_list).unwrap_or_default(),
+                at,
+            });
+        },
+    )
+    .map_err(|p| Error::Invalid(vec![p]))?;
+    let crs = match (crs_flag, header.crs.as_ref()) {
+        (Some(c), _) => c,
+        (None, None) => WGS84,
+        (None, Some(m)) => Crs::from_member(m)
+            .map_err(|e| Error::Invalid(vec![Problem::error(file, e).field("crs")]))?,
+    };
+    Ok((out, crs))
+}
+
+fn read_csv(file: &str, bytes: &[u8], problems: &mut Problems) -> Result<Vec<RawWorker>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(bytes);
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| Error::Invalid(vec![Problem::error(file, format!("not a CSV file: {e}"))]))?
+        .iter()
+        .map(|h| h.to_ascii_lowercase())
+        .collect();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let (Some(lon), Some(lat)) = (col("lon").or(col("x")), col("lat").or(col("y"))) else {
+        return Err(Error::Invalid(vec![
+            Problem::error(file, "a workers CSV needs `lon` and `lat` columns").field("lon"),
+        ]));
+    };
+    let mut out = Vec::new();
+    for (n, record) in reader.records().enumerate() {
+        let index = n + 1;
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(
+                    Problem::error(file, format!("(CSV row {index}) cannot be read: {e}"))
+                        .at(index, None),
+                );
+                continue;
+            }
+        };
+        let get = |name: &str| {
+            col(name)
+                .and_then(|i| record.get(i))
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let coord = |i: usize, name: &str| -> Result<f64, String> {
+            let s = record.get(i).unwrap_or("");
+            s.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("{name} \"{s}\" is not a finite number"))
+        };
+        let at = coord(lon, "lon").and_then(|x| coord(lat, "lat").map(|y| Coord { x, y }));
+        let hours = get("hours").map(|h| match h.parse::<f64>() {
+            Ok(v) => serde_json::Number::from_f64(v)
+                .map(Value::Number)
+                .unwrap_or(Value::String(h)),
+            Err(_) => Value::String(h),
+        });
+        out.push(RawWorker {
+            index,
+            id: get("id"),
+            kind: get("type"),
+            hours,
+            town: get("town"),
+            status: get("status"),
+            previous: get("previous_grids")
+                .map(|s| split_list(&s))
+                .unwrap_or_default(),
+            at,
+        });
+    }
+    Ok(out)
+}
