@@ -34,7 +34,12 @@ fn the_bundled_data_is_what_the_seeded_generator_writes() {
     let d = tempfile::tempdir().unwrap();
     let out = run(&["generate", "--out", d.path().to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    for name in ["boundaries.geojson", "households.geojson", "grids.geojson"] {
+    for name in [
+        "boundaries.geojson",
+        "households.geojson",
+        "grids.geojson",
+        "workers.geojson",
+    ] {
         let fresh = std::fs::read(d.path().join(name)).unwrap();
         let bundled = std::fs::read(data().join(name)).unwrap();
         assert!(
