@@ -4,24 +4,25 @@ use crate::geometry;
 use geo::{Coord, MultiPolygon, Rect};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
+use std::borrow::Borrow;
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
 /// An R-tree of polygon envelopes with exact containment tests. Items are referred to by their position
-/// in the slice the index was built from.
-pub struct PolygonIndex<'a> {
-    polygons: Vec<&'a MultiPolygon>,
+/// in the vector the index was built from; the index holds the polygons or references to them.
+pub struct PolygonIndex<P: Borrow<MultiPolygon>> {
+    polygons: Vec<P>,
     tree: RTree<Entry>,
 }
 
-impl<'a> PolygonIndex<'a> {
+impl<P: Borrow<MultiPolygon>> PolygonIndex<P> {
     /// Bulk-loads the envelopes of `polygons`.
-    pub fn new(polygons: Vec<&'a MultiPolygon>) -> Self {
+    pub fn new(polygons: Vec<P>) -> Self {
         let entries = polygons
             .iter()
             .enumerate()
             .filter_map(|(i, mp)| {
-                geometry::bbox(mp).map(|r| {
+                geometry::bbox(mp.borrow()).map(|r| {
                     GeomWithData::new(
                         Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
                         i,
@@ -42,7 +43,7 @@ impl<'a> PolygonIndex<'a> {
             .tree
             .locate_all_at_point([p.x, p.y])
             .map(|e| e.data)
-            .filter(|&i| geometry::contains(self.polygons[i], p))
+            .filter(|&i| geometry::contains(self.polygons[i].borrow(), p))
             .collect();
         hits.sort_unstable();
         hits
@@ -61,7 +62,15 @@ impl<'a> PolygonIndex<'a> {
     }
 
     pub fn polygon(&self, i: usize) -> &MultiPolygon {
-        self.polygons[i]
+        self.polygons[i].borrow()
+    }
+
+    pub fn len(&self) -> usize {
+        self.polygons.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.polygons.is_empty()
     }
 }
 

@@ -28,6 +28,8 @@
 //! | [`partition`] | draws the grids of every leaf: atoms, grid counts, recursive bisection |
 //! | [`workers`] | grid workers from GeoJSON or CSV |
 //! | [`assign`] | workload per grid, the HiGHS assignment per town, staffing |
+//! | [`store`] | SQLite persistence of datasets, plans and assignments |
+//! | [`service`] | the HTTP service: OGC API – Features, the planning API, the map page |
 //! | [`output`] | writing GeoJSON in WGS84 |
 
 pub mod assign;
@@ -44,6 +46,8 @@ pub mod output;
 pub mod partition;
 pub mod problem;
 pub mod rules;
+pub mod service;
+pub mod store;
 pub mod tree;
 pub mod workers;
 

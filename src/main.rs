@@ -103,6 +103,40 @@ enum Command {
         #[arg(long, value_parser = parse_crs)]
         crs: Option<Crs>,
     },
+    /// Run the HTTP service: OGC API – Features at the root (QGIS and GDAL open it directly), the
+    /// planning API under /api, the map page for browsers. State lives in the database file.
+    Serve {
+        /// Directory of households.geojson, boundaries.geojson and optionally workers.geojson (or
+        /// .csv) and rules.toml, loaded and planned at start when the database has no data yet.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// The SQLite database file (created if missing).
+        #[arg(long, default_value = "gridplan.db")]
+        db: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// A tokens file: lines of `TOKEN ROLE` (planner or viewer). GRIDPLAN_PLANNER_TOKEN adds one
+        /// planner token; with none, every write is refused.
+        #[arg(long)]
+        tokens: Option<PathBuf>,
+        /// Base-map tile URL template for the map page, e.g. https://tile.example/{z}/{x}/{y}.png
+        /// (optional: the page works without one, and without internet).
+        #[arg(long)]
+        tiles: Option<String>,
+        /// Largest request body accepted, in MiB.
+        #[arg(long, default_value_t = 512)]
+        max_body_mb: usize,
+    },
+    /// Serve the bundled demo district (data/) on 127.0.0.1:8080 and print the URL.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// The demo data directory.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
     /// Print the rules in force (the defaults, or a rules file over them) as a commented TOML file.
     Rules {
         /// Rules file (TOML) to read over the defaults.
@@ -372,6 +406,56 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(0)
         }
+        Command::Serve {
+            data,
+            db,
+            addr,
+            tokens,
+            tiles,
+            max_body_mb,
+        } => {
+            let tokens = gridplan::service::auth::Tokens::load(
+                std::env::var("GRIDPLAN_PLANNER_TOKEN").ok(),
+                tokens.as_deref(),
+            )
+            .map_err(|e| Error::Invalid(vec![gridplan::problem::Problem::error("tokens", e)]))?;
+            let config = gridplan::service::Config {
+                data,
+                db,
+                tokens,
+                tiles,
+                max_body_bytes: max_body_mb.saturating_mul(1024 * 1024),
+                request_timeout: gridplan::service::DEFAULT_REQUEST_TIMEOUT,
+            };
+            run_service(config, &addr)
+        }
+        Command::Demo { addr, data } => {
+            let tokens = gridplan::service::auth::Tokens::load(
+                std::env::var("GRIDPLAN_PLANNER_TOKEN").ok(),
+                None,
+            )
+            .map_err(|e| {
+                Error::Invalid(vec![gridplan::problem::Problem::error(
+                    "GRIDPLAN_PLANNER_TOKEN",
+                    e,
+                )])
+            })?;
+            // A fresh database each run, so the demo always shows the bundled data.
+            let db = std::env::temp_dir().join(format!("gridplan-demo-{}.db", std::process::id()));
+            let config = gridplan::service::Config {
+                data: Some(data),
+                db: db.clone(),
+                tokens,
+                tiles: None,
+                max_body_bytes: gridplan::service::DEFAULT_MAX_BODY_BYTES,
+                request_timeout: gridplan::service::DEFAULT_REQUEST_TIMEOUT,
+            };
+            let result = run_service(config, &addr);
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+            }
+            result
+        }
         Command::Rules { rules } => {
             let rules = Rules::load(rules.as_deref())?;
             say_raw(&rules.to_commented_toml());
@@ -398,6 +482,15 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
     }
+}
+
+fn run_service(config: gridplan::service::Config, addr: &str) -> anyhow::Result<u8> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(gridplan::service::serve(config, addr))?;
+    Ok(0)
 }
 
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {

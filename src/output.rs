@@ -22,9 +22,9 @@ pub enum Shape<'a> {
     Areal(&'a MultiPolygon),
 }
 
-/// Streams a FeatureCollection to a file, reprojecting from `from` to `to`.
-pub struct FeatureWriter {
-    out: std::io::BufWriter<std::fs::File>,
+/// Streams a FeatureCollection to a file or into memory, reprojecting from `from` to `to`.
+pub struct FeatureWriter<W: Write = std::io::BufWriter<std::fs::File>> {
+    out: W,
     path: std::path::PathBuf,
     transform: Transform,
     to: Crs,
@@ -38,8 +38,26 @@ impl FeatureWriter {
             path: path.to_path_buf(),
             source,
         })?;
+        FeatureWriter::new(
+            std::io::BufWriter::with_capacity(1 << 20, file),
+            path,
+            from,
+            to,
+        )
+    }
+}
+
+impl FeatureWriter<Vec<u8>> {
+    /// Writes into memory; `finish` returns the bytes.
+    pub fn in_memory(from: Crs, to: Crs) -> Result<FeatureWriter<Vec<u8>>> {
+        FeatureWriter::new(Vec::new(), Path::new("(memory)"), from, to)
+    }
+}
+
+impl<W: Write> FeatureWriter<W> {
+    fn new(out: W, path: &Path, from: Crs, to: Crs) -> Result<FeatureWriter<W>> {
         let mut w = FeatureWriter {
-            out: std::io::BufWriter::with_capacity(1 << 20, file),
+            out,
             path: path.to_path_buf(),
             transform: Transform::new(from, to)?,
             to,
@@ -137,13 +155,14 @@ impl FeatureWriter {
         self.raw(text.as_bytes())
     }
 
-    /// Closes the collection and flushes the file.
-    pub fn finish(mut self) -> Result<()> {
+    /// Closes the collection and flushes the output, handing it back.
+    pub fn finish(mut self) -> Result<W> {
         self.raw(b"\n]}\n")?;
         self.out.flush().map_err(|source| Error::Write {
             path: self.path.clone(),
             source,
-        })
+        })?;
+        Ok(self.out)
     }
 }
 
@@ -155,6 +174,26 @@ pub fn write_grids(
     rows: &[crate::check::GridRow],
 ) -> Result<()> {
     let mut w = FeatureWriter::create(path, working, WGS84)?;
+    grid_features(&mut w, grids, rows)?;
+    w.finish().map(|_| ())
+}
+
+/// [`write_grids`] into a string.
+pub fn grids_geojson(
+    working: Crs,
+    grids: &[crate::model::GridShape],
+    rows: &[crate::check::GridRow],
+) -> Result<String> {
+    let mut w = FeatureWriter::in_memory(working, WGS84)?;
+    grid_features(&mut w, grids, rows)?;
+    Ok(String::from_utf8_lossy(&w.finish()?).into_owned())
+}
+
+fn grid_features<W: Write>(
+    w: &mut FeatureWriter<W>,
+    grids: &[crate::model::GridShape],
+    rows: &[crate::check::GridRow],
+) -> Result<()> {
     for (g, row) in grids.iter().zip(rows) {
         let mut props = Map::new();
         props.insert("id".into(), row.id.clone().into());
@@ -182,7 +221,7 @@ pub fn write_grids(
         );
         w.feature(Some(&row.id), Shape::Areal(&g.geometry), &props)?;
     }
-    w.finish()
+    Ok(())
 }
 
 /// Writes grids with their responsible worker and weekly workload (SPEC §3): workload is public as
@@ -195,6 +234,28 @@ pub fn write_assignment(
     primary: &[Option<String>],
 ) -> Result<()> {
     let mut w = FeatureWriter::create(path, working, WGS84)?;
+    assignment_features(&mut w, grids, loads, primary)?;
+    w.finish().map(|_| ())
+}
+
+/// [`write_assignment`] into a string.
+pub fn assignment_geojson(
+    working: Crs,
+    grids: &[crate::model::GridShape],
+    loads: &[crate::assign::GridLoad],
+    primary: &[Option<String>],
+) -> Result<String> {
+    let mut w = FeatureWriter::in_memory(working, WGS84)?;
+    assignment_features(&mut w, grids, loads, primary)?;
+    Ok(String::from_utf8_lossy(&w.finish()?).into_owned())
+}
+
+fn assignment_features<W: Write>(
+    w: &mut FeatureWriter<W>,
+    grids: &[crate::model::GridShape],
+    loads: &[crate::assign::GridLoad],
+    primary: &[Option<String>],
+) -> Result<()> {
     for ((g, load), worker) in grids.iter().zip(loads).zip(primary) {
         let mut props = Map::new();
         props.insert("id".into(), g.id.clone().into());
@@ -212,5 +273,5 @@ pub fn write_assignment(
         );
         w.feature(Some(&g.id), Shape::Areal(&g.geometry), &props)?;
     }
-    w.finish()
+    Ok(())
 }

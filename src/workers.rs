@@ -98,25 +98,38 @@ pub fn read_workers(
     hours: &WorkerHours,
     towns: &BTreeSet<String>,
 ) -> Result<(Vec<Worker>, Problems)> {
-    let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let is_json = matches!(
-        path.extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .as_deref(),
-        Some("geojson" | "json")
-    ) || bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    parse_workers(
+        &path.display().to_string(),
+        &bytes,
+        crs_flag,
+        working,
+        hours,
+        towns,
+    )
+}
+
+/// [`read_workers`] from bytes already in memory: GeoJSON when they start with `{`, else CSV.
+pub fn parse_workers(
+    file: &str,
+    bytes: &[u8],
+    crs_flag: Option<Crs>,
+    working: Crs,
+    hours: &WorkerHours,
+    towns: &BTreeSet<String>,
+) -> Result<(Vec<Worker>, Problems)> {
+    let file = file.to_string();
+    let is_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     let mut problems = Problems::default();
     let (raw, crs, what) = if is_json {
-        let (raw, crs) = read_geojson(&file, &bytes, crs_flag, &mut problems)?;
+        let (raw, crs) = read_geojson(&file, bytes, crs_flag, &mut problems)?;
         (raw, crs, "feature")
     } else {
         (
-            read_csv(&file, &bytes, &mut problems)?,
+            read_csv(&file, bytes, &mut problems)?,
             crs_flag.unwrap_or(WGS84),
             "row",
         )

@@ -96,8 +96,17 @@ pub fn read_households(
     crs_flag: Option<Crs>,
     working: Crs,
 ) -> Result<(Vec<Household>, Problems)> {
-    let file = display(path);
-    let bytes = read_bytes(path)?;
+    parse_households(&display(path), read_bytes(path)?, crs_flag, working)
+}
+
+/// [`read_households`] from bytes already in memory; `file` names them in messages.
+pub fn parse_households(
+    file: &str,
+    bytes: Vec<u8>,
+    crs_flag: Option<Crs>,
+    working: Crs,
+) -> Result<(Vec<Household>, Problems)> {
+    let file = file.to_string();
     let mut problems = Problems::default();
     let mut out: Vec<Household> = Vec::new();
     let mut ids: HashMap<Box<str>, usize> = HashMap::new();
@@ -266,13 +275,13 @@ struct AreaFeature {
 /// Reads the polygon features of a file, checks them, and reprojects them into the working CRS chosen by
 /// `choose_working` from the file's own CRS and its geometries.
 fn read_areal(
-    path: &Path,
+    file: &str,
+    bytes: Vec<u8>,
     crs_flag: Option<Crs>,
     id_property: &str,
     choose_working: impl FnOnce(Crs, &[AreaFeature]) -> Crs,
 ) -> Result<(Vec<AreaFeature>, Crs, Problems)> {
-    let file = display(path);
-    let bytes = read_bytes(path)?;
+    let file = file.to_string();
     let mut problems = Problems::default();
     let mut out = Vec::new();
     let header = read_collection::<Map<String, Value>, _>(&file, &bytes, |index, f| {
@@ -417,10 +426,21 @@ pub fn read_boundaries(
     crs_flag: Option<Crs>,
     working: Option<Crs>,
 ) -> Result<(Vec<Area>, Crs, Problems)> {
-    let file = display(path);
-    let (features, working, mut problems) = read_areal(path, crs_flag, "code", |crs, fs| {
-        working.unwrap_or_else(|| working_crs_for(crs, fs))
-    })?;
+    parse_boundaries(&display(path), read_bytes(path)?, crs_flag, working)
+}
+
+/// [`read_boundaries`] from bytes already in memory; `file` names them in messages.
+pub fn parse_boundaries(
+    file: &str,
+    bytes: Vec<u8>,
+    crs_flag: Option<Crs>,
+    working: Option<Crs>,
+) -> Result<(Vec<Area>, Crs, Problems)> {
+    let file = file.to_string();
+    let (features, working, mut problems) =
+        read_areal(&file, bytes, crs_flag, "code", |crs, fs| {
+            working.unwrap_or_else(|| working_crs_for(crs, fs))
+        })?;
     let mut areas = Vec::with_capacity(features.len());
     for f in features {
         let code = prop_text(&file, &f, "code", &mut problems);
@@ -466,8 +486,18 @@ pub fn read_grids_in(
     crs_flag: Option<Crs>,
     working: Option<Crs>,
 ) -> Result<(Vec<GridShape>, Crs, Problems)> {
-    let file = display(path);
-    let (features, working, mut problems) = read_areal(path, crs_flag, "id", |crs, fs| {
+    parse_grids(&display(path), read_bytes(path)?, crs_flag, working)
+}
+
+/// [`read_grids_in`] from bytes already in memory; `file` names them in messages.
+pub fn parse_grids(
+    file: &str,
+    bytes: Vec<u8>,
+    crs_flag: Option<Crs>,
+    working: Option<Crs>,
+) -> Result<(Vec<GridShape>, Crs, Problems)> {
+    let file = file.to_string();
+    let (features, working, mut problems) = read_areal(&file, bytes, crs_flag, "id", |crs, fs| {
         working.unwrap_or_else(|| working_crs_for(crs, fs))
     })?;
     let mut grids = Vec::with_capacity(features.len());

@@ -1,0 +1,340 @@
+//! OGC API – Features, Part 1 Core with GeoJSON and OpenAPI 3.0: landing page, conformance, collections,
+//! items with `bbox`, `limit`, `offset` and `datetime`, and single items.
+
+use super::AppState;
+use super::error::AppError;
+use super::published::Collection;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Items per page when the client gives no `limit`.
+pub const DEFAULT_LIMIT: usize = 100;
+/// Most items per page; a larger `limit` is clamped to it, not refused.
+pub const MAX_LIMIT: usize = 1000;
+
+pub const GEOJSON: &str = "application/geo+json";
+const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+
+pub const CONFORMANCE: &[&str] = &[
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+];
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(landing))
+        .route("/conformance", get(conformance))
+        .route("/collections", get(collections))
+        .route("/collections/{id}", get(collection))
+        .route("/collections/{id}/items", get(items))
+        .route("/collections/{id}/items/{fid}", get(item))
+}
+
+/// The base URL clients reach us at, from the Host header.
+pub fn base(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
+}
+
+async fn landing(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let Query(q) = q.map_err(|e| AppError::bad_request(e.body_text()))?;
+    let format = q.get("f").map(String::as_str);
+    if format == Some("html") || (format.is_none() && wants_html(&headers)) {
+        return Ok(super::map::page(&s).into_response());
+    }
+    only_params(&q, &["f"])?;
+    let b = base(&headers);
+    Ok(Json(json!({
+        "title": "gridplan",
+        "description": "Grids (网格) of communities and villages: household counts, band compliance and grid workers, as OGC API – Features.",
+        "links": [
+            {"href": format!("{b}/"), "rel": "self", "type": "application/json", "title": "This document"},
+            {"href": format!("{b}/?f=html"), "rel": "alternate", "type": "text/html", "title": "The map page"},
+            {"href": format!("{b}/api/openapi.json"), "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0", "title": "The API definition"},
+            {"href": format!("{b}/conformance"), "rel": "conformance", "type": "application/json", "title": "Conformance classes"},
+            {"href": format!("{b}/collections"), "rel": "data", "type": "application/json", "title": "The collections"}
+        ]
+    }))
+    .into_response())
+}
+
+async fn conformance(
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let Query(q) = q.map_err(|e| AppError::bad_request(e.body_text()))?;
+    only_params(&q, &["f"])?;
+    Ok(Json(json!({"conformsTo": CONFORMANCE})).into_response())
+}
+
+fn collection_json(c: &Collection, b: &str) -> Value {
+    json!({
+        "id": c.id,
+        "title": c.title,
+        "description": c.description,
+        "itemType": "feature",
+        "crs": [CRS84],
+        "extent": {"spatial": {"bbox": [c.bbox], "crs": CRS84}},
+        "links": [
+            {"href": format!("{b}/collections/{}", c.id), "rel": "self", "type": "application/json", "title": c.title},
+            {"href": format!("{b}/collections/{}/items", c.id), "rel": "items", "type": GEOJSON, "title": c.title}
+        ]
+    })
+}
+
+async fn collections(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let Query(q) = q.map_err(|e| AppError::bad_request(e.body_text()))?;
+    only_params(&q, &["f"])?;
+    let b = base(&headers);
+    let p = s.published();
+    Ok(Json(json!({
+        "links": [{"href": format!("{b}/collections"), "rel": "self", "type": "application/json", "title": "Collections"}],
+        "collections": p.collections().iter().map(|c| collection_json(c, &b)).collect::<Vec<_>>()
+    }))
+    .into_response())
+}
+
+async fn collection(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let Query(q) = q.map_err(|e| AppError::bad_request(e.body_text()))?;
+    only_params(&q, &["f"])?;
+    let p = s.published();
+    let c = p
+        .collection(&id)
+        .ok_or_else(|| AppError::not_found(format!("no collection \"{id}\"")))?;
+    Ok(Json(collection_json(c, &base(&headers))).into_response())
+}
+
+fn only_params(q: &HashMap<String, String>, allowed: &[&str]) -> Result<(), AppError> {
+    let mut unknown: Vec<&str> = q
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !allowed.contains(k))
+        .collect();
+    unknown.sort_unstable();
+    if let Some(k) = unknown.first() {
+        return Err(AppError::bad_request(format!(
+            "unknown query parameter \"{k}\"; allowed here: {}",
+            allowed.join(", ")
+        )));
+    }
+    if let Some(f) = q.get("f")
+        && !["json", "geojson"].contains(&f.as_str())
+    {
+        return Err(AppError::bad_request(format!(
+            "format f={f} is not offered here; use f=json"
+        )));
+    }
+    Ok(())
+}
+
+/// Validated items parameters.
+struct ItemsQuery {
+    limit: usize,
+    offset: usize,
+    bbox: Option<[f64; 4]>,
+}
+
+fn parse_items_query(q: &HashMap<String, String>) -> Result<ItemsQuery, AppError> {
+    only_params(q, &["limit", "offset", "bbox", "bbox-crs", "datetime", "f"])?;
+    let limit = match q.get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(l) => match l.trim().parse::<usize>() {
+            Ok(0) | Err(_) => {
+                return Err(AppError::bad_request(format!(
+                    "limit \"{l}\" must be a whole number ≥ 1"
+                )));
+            }
+            Ok(n) => n.min(MAX_LIMIT),
+        },
+    };
+    let offset = match q.get("offset") {
+        None => 0,
+        Some(o) => o.trim().parse::<usize>().map_err(|_| {
+            AppError::bad_request(format!("offset \"{o}\" must be a whole number ≥ 0"))
+        })?,
+    };
+    if let Some(c) = q.get("bbox-crs")
+        && c != CRS84
+    {
+        return Err(AppError::bad_request(format!(
+            "bbox-crs {c} is not supported; use {CRS84}"
+        )));
+    }
+    let bbox = match q.get("bbox") {
+        None => None,
+        Some(b) => {
+            let nums: Result<Vec<f64>, _> = b.split(',').map(|x| x.trim().parse::<f64>()).collect();
+            let nums = nums
+                .ok()
+                .filter(|n| (n.len() == 4 || n.len() == 6) && n.iter().all(|v| v.is_finite()))
+                .ok_or_else(|| {
+                    AppError::bad_request(format!(
+                        "bbox \"{b}\" must be 4 (or 6) comma-separated numbers"
+                    ))
+                })?;
+            let (minx, miny, maxx, maxy) = if nums.len() == 4 {
+                (nums[0], nums[1], nums[2], nums[3])
+            } else {
+                (nums[0], nums[1], nums[3], nums[4])
+            };
+            if minx > maxx || miny > maxy {
+                return Err(AppError::bad_request(
+                    "bbox: the lower corner must come first (minx,miny,maxx,maxy)",
+                ));
+            }
+            Some([minx, miny, maxx, maxy])
+        }
+    };
+    if let Some(d) = q.get("datetime")
+        && d.trim().is_empty()
+    {
+        return Err(AppError::bad_request("datetime must not be empty"));
+    }
+    Ok(ItemsQuery {
+        limit,
+        offset,
+        bbox,
+    })
+}
+
+fn geojson_response(body: Vec<u8>) -> Response {
+    let mut r = body.into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON));
+    r
+}
+
+fn page_href(
+    b: &str,
+    id: &str,
+    q: &ItemsQuery,
+    offset: usize,
+    raw: &HashMap<String, String>,
+) -> String {
+    let mut href = format!(
+        "{b}/collections/{id}/items?limit={}&offset={offset}",
+        q.limit
+    );
+    if let Some(bbox) = raw.get("bbox") {
+        href.push_str(&format!("&bbox={}", bbox.replace(' ', "")));
+    }
+    if let Some(dt) = raw.get("datetime") {
+        href.push_str(&format!("&datetime={}", dt.replace(' ', "%20")));
+    }
+    href
+}
+
+async fn items(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let Query(raw) = q.map_err(|e| AppError::bad_request(e.body_text()))?;
+    let p = s.published();
+    let c = p
+        .collection(&id)
+        .ok_or_else(|| AppError::not_found(format!("no collection \"{id}\"")))?;
+    let q = parse_items_query(&raw)?;
+    let b = base(&headers);
+    let matching: Vec<&super::published::Entry> = match q.bbox {
+        None => c.entries.iter().collect(),
+        Some(bb) => c
+            .entries
+            .iter()
+            .filter(|e| {
+                e.bbox[0] <= bb[2] && bb[0] <= e.bbox[2] && e.bbox[1] <= bb[3] && bb[1] <= e.bbox[3]
+            })
+            .collect(),
+    };
+    let matched = matching.len();
+    let page: Vec<&super::published::Entry> =
+        matching.into_iter().skip(q.offset).take(q.limit).collect();
+    let mut links = vec![
+        json!({"href": page_href(&b, &id, &q, q.offset, &raw), "rel": "self", "type": GEOJSON, "title": "This page"}),
+        json!({"href": format!("{b}/collections/{id}"), "rel": "collection", "type": "application/json", "title": c.title}),
+    ];
+    if q.offset + page.len() < matched {
+        links.push(json!({"href": page_href(&b, &id, &q, q.offset + page.len(), &raw), "rel": "next", "type": GEOJSON, "title": "Next page"}));
+    }
+    if q.offset > 0 {
+        links.push(json!({"href": page_href(&b, &id, &q, q.offset.saturating_sub(q.limit), &raw), "rel": "prev", "type": GEOJSON, "title": "Previous page"}));
+    }
+    let head = format!(
+        "{{\"type\":\"FeatureCollection\",\"numberMatched\":{matched},\"numberReturned\":{},\"links\":{},\"features\":[",
+        page.len(),
+        Value::Array(links)
+    );
+    let mut body =
+        Vec::with_capacity(head.len() + page.iter().map(|e| e.json.len() + 1).sum::<usize>() + 2);
+    body.extend_from_slice(head.as_bytes());
+    for (i, e) in page.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(e.json.as_bytes());
+    }
+    body.extend_from_slice(b"]}");
+    Ok(geojson_response(body))
+}
+
+async fn item(
+    State(s): State<Arc<AppState>>,
+    Path((id, fid)): Path<(String, String)>,
+    headers: HeaderMap,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let Query(raw) = q.map_err(|e| AppError::bad_request(e.body_text()))?;
+    only_params(&raw, &["f"])?;
+    let p = s.published();
+    let c = p
+        .collection(&id)
+        .ok_or_else(|| AppError::not_found(format!("no collection \"{id}\"")))?;
+    let e = c
+        .get(&fid)
+        .ok_or_else(|| AppError::not_found(format!("no feature \"{fid}\" in {id}")))?;
+    let b = base(&headers);
+    let links = json!([
+        {"href": format!("{b}/collections/{id}/items/{fid}"), "rel": "self", "type": GEOJSON, "title": "This feature"},
+        {"href": format!("{b}/collections/{id}"), "rel": "collection", "type": "application/json", "title": c.title}
+    ]);
+    // The stored feature ends with its closing brace: add the links before it.
+    let json = e.json.trim_end();
+    let mut body = json.strip_suffix('}').unwrap_or(json).to_string();
+    body.push_str(&format!(",\"links\":{links}}}"));
+    Ok(geojson_response(body.into_bytes()))
+}

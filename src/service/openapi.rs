@@ -1,0 +1,142 @@
+//! The OpenAPI 3.0 description at `/api/openapi.json`: self-contained (no external `$ref`), with
+//! `components.parameters.limit` carrying `default` and `maximum`, where QGIS reads the page size.
+
+use super::ogc::{DEFAULT_LIMIT, MAX_LIMIT};
+use serde_json::{Value, json};
+
+fn ok(description: &str, media: &str) -> Value {
+    json!({"description": description, "content": {media: {"schema": {"type": "object"}}}})
+}
+
+fn err(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+/// The document.
+pub fn document() -> Value {
+    let geo = "application/geo+json";
+    let js = "application/json";
+    let planner = json!([{"planner": []}]);
+    let errors = json!({
+        "400": err("Bad input: the message names the file, feature and field"),
+        "401": err("A planner token is needed"),
+        "403": err("This token may not do this"),
+        "404": err("Not found"),
+        "413": err("The body is too large"),
+        "422": err("Cannot be done with the data in force")
+    });
+    let with_errors = |mut responses: Value| {
+        if let (Some(r), Some(e)) = (responses.as_object_mut(), errors.as_object()) {
+            for (k, v) in e {
+                r.insert(k.clone(), v.clone());
+            }
+        }
+        responses
+    };
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "gridplan",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Grids (网格) of communities and villages as OGC API – Features, and the planning API. Reading grids and aggregates is open; writing and household-level or sensitive data need a planner's bearer token."
+        },
+        "servers": [{"url": "/"}],
+        "paths": {
+            "/": {"get": {"summary": "Landing page (JSON; HTML map page for browsers)", "operationId": "getLandingPage", "parameters": [{"$ref": "#/components/parameters/f"}], "responses": {"200": ok("Landing page", js)}}},
+            "/conformance": {"get": {"summary": "Conformance classes", "operationId": "getConformanceDeclaration", "responses": {"200": ok("Conformance", js)}}},
+            "/collections": {"get": {"summary": "Collections", "operationId": "getCollections", "responses": {"200": ok("Collections", js)}}},
+            "/collections/{collectionId}": {"get": {"summary": "One collection", "operationId": "describeCollection", "parameters": [{"$ref": "#/components/parameters/collectionId"}], "responses": with_errors(json!({"200": ok("Collection", js)}))}},
+            "/collections/{collectionId}/items": {"get": {
+                "summary": "Features of a collection", "operationId": "getFeatures",
+                "parameters": [
+                    {"$ref": "#/components/parameters/collectionId"},
+                    {"$ref": "#/components/parameters/limit"},
+                    {"$ref": "#/components/parameters/offset"},
+                    {"$ref": "#/components/parameters/bbox"},
+                    {"$ref": "#/components/parameters/datetime"}
+                ],
+                "responses": with_errors(json!({"200": ok("A page of features", geo)}))
+            }},
+            "/collections/{collectionId}/items/{featureId}": {"get": {
+                "summary": "One feature", "operationId": "getFeature",
+                "parameters": [{"$ref": "#/components/parameters/collectionId"}, {"$ref": "#/components/parameters/featureId"}],
+                "responses": with_errors(json!({"200": ok("The feature", geo)}))
+            }},
+            "/api/locate": {"get": {
+                "summary": "The community, grid and responsible worker at a WGS84 point",
+                "parameters": [
+                    {"name": "lon", "in": "query", "required": true, "schema": {"type": "number", "minimum": -180, "maximum": 180}},
+                    {"name": "lat", "in": "query", "required": true, "schema": {"type": "number", "minimum": -90, "maximum": 90}}
+                ],
+                "responses": with_errors(json!({"200": ok("Where the point is", js)}))
+            }},
+            "/api/datasets": {"get": {"summary": "Dataset versions (metadata only)", "responses": {"200": ok("Datasets", js)}}},
+            "/api/datasets/{kind}": {"post": {
+                "summary": "Upload a new version of households, boundaries, workers (GeoJSON or CSV) or rules (TOML)", "security": planner,
+                "parameters": [{"name": "kind", "in": "path", "required": true, "schema": {"type": "string", "enum": ["households", "boundaries", "workers", "rules"]}}],
+                "requestBody": {"required": true, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                "responses": with_errors(json!({"201": ok("Stored", js)}))
+            }},
+            "/api/datasets/{kind}/latest": {"get": {
+                "summary": "The newest uploaded file of a kind (household-level: planners only)", "security": planner,
+                "parameters": [{"name": "kind", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": with_errors(json!({"200": {"description": "The file as uploaded"}}))
+            }},
+            "/api/boundaries": {"post": {
+                "summary": "Replace the boundaries and re-plan", "security": planner,
+                "requestBody": {"required": true, "content": {geo: {"schema": {"type": "object"}}}},
+                "responses": with_errors(json!({"201": ok("New boundaries version and plan", js)}))
+            }},
+            "/api/plans": {
+                "get": {"summary": "Plans, newest first", "responses": {"200": ok("Plans", js)}},
+                "post": {
+                    "summary": "Run a partition with the data in force and optional rules (TOML text)", "security": planner,
+                    "requestBody": {"required": false, "content": {js: {"schema": {"type": "object", "properties": {"rules": {"type": "string"}, "note": {"type": "string"}}}}}},
+                    "responses": with_errors(json!({"201": ok("The new plan, published", js)}))
+                }
+            },
+            "/api/plans/{planId}": {"get": {"summary": "A plan: inputs, summary, quality", "parameters": [{"$ref": "#/components/parameters/planId"}], "responses": with_errors(json!({"200": ok("Plan", js)}))}},
+            "/api/plans/{planId}/grids": {"get": {"summary": "A plan's grids", "parameters": [{"$ref": "#/components/parameters/planId"}], "responses": with_errors(json!({"200": ok("Grids", geo)}))}},
+            "/api/plans/{planId}/report": {"get": {"summary": "A plan's report (building ids withheld)", "parameters": [{"$ref": "#/components/parameters/planId"}], "responses": with_errors(json!({"200": ok("Report", js)}))}},
+            "/api/plans/{planId}/sensitive": {"get": {"summary": "Per-grid counts of people needing visits (planners only)", "security": planner, "parameters": [{"$ref": "#/components/parameters/planId"}], "responses": with_errors(json!({"200": ok("Counts", js)}))}},
+            "/api/check": {"post": {
+                "summary": "Check uploaded grids against the data in force",
+                "requestBody": {"required": true, "content": {geo: {"schema": {"type": "object"}}}},
+                "responses": with_errors(json!({"200": ok("Compliance report", js)}))
+            }},
+            "/api/assignments": {"post": {
+                "summary": "Assign the workers in force to a plan's grids (HiGHS)", "security": planner,
+                "requestBody": {"required": false, "content": {js: {"schema": {"type": "object", "properties": {"plan": {"type": "integer"}}}}}},
+                "responses": with_errors(json!({"201": ok("Staffing", js)}))
+            }},
+            "/api/assignments/{assignmentId}": {"get": {
+                "summary": "An assignment's staffing report",
+                "parameters": [{"name": "assignmentId", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "responses": with_errors(json!({"200": ok("Staffing", js)}))
+            }},
+            "/api/openapi.json": {"get": {"summary": "This document", "responses": {"200": ok("OpenAPI", "application/vnd.oai.openapi+json;version=3.0")}}}
+        },
+        "components": {
+            "securitySchemes": {"planner": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error", "status"], "properties": {
+                    "error": {"type": "string"}, "status": {"type": "integer"},
+                    "problems": {"type": "array", "items": {"type": "object"}}
+                }}
+            },
+            "parameters": {
+                "f": {"name": "f", "in": "query", "required": false, "schema": {"type": "string", "enum": ["json", "html"]}},
+                "collectionId": {"name": "collectionId", "in": "path", "required": true, "schema": {"type": "string", "enum": ["communities", "grids"]}},
+                "featureId": {"name": "featureId", "in": "path", "required": true, "schema": {"type": "string"}},
+                "planId": {"name": "planId", "in": "path", "required": true, "schema": {"type": "integer"}},
+                "limit": {"name": "limit", "in": "query", "required": false, "style": "form", "explode": false,
+                    "description": "Most features per page; larger values are clamped to the maximum.",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}},
+                "offset": {"name": "offset", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                "bbox": {"name": "bbox", "in": "query", "required": false, "style": "form", "explode": false,
+                    "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}},
+                "datetime": {"name": "datetime", "in": "query", "required": false, "style": "form", "explode": false, "schema": {"type": "string"}}
+            }
+        }
+    })
+}

@@ -1,0 +1,264 @@
+//! What the service publishes: the current plan's grids (with their workers) and communities as OGC API
+//! collections, pre-serialised so that a page of items is a concatenation, and a locator for points.
+//! Everything here is public: aggregates per grid and community, nothing per household.
+
+use crate::index::PolygonIndex;
+use geo::{BoundingRect, Coord, MultiPolygon};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+/// One feature, ready to send.
+pub struct Entry {
+    pub id: String,
+    pub bbox: [f64; 4],
+    /// The Feature object, serialised.
+    pub json: String,
+}
+
+/// One OGC API collection.
+pub struct Collection {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub bbox: [f64; 4],
+    pub entries: Vec<Entry>,
+    by_id: HashMap<String, usize>,
+}
+
+impl Collection {
+    fn new(
+        id: &'static str,
+        title: &'static str,
+        description: &'static str,
+        entries: Vec<Entry>,
+    ) -> Collection {
+        let bbox = entries.iter().fold(
+            [
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+            ],
+            |b, e| {
+                [
+                    b[0].min(e.bbox[0]),
+                    b[1].min(e.bbox[1]),
+                    b[2].max(e.bbox[2]),
+                    b[3].max(e.bbox[3]),
+                ]
+            },
+        );
+        let bbox = if entries.is_empty() {
+            [-180.0, -90.0, 180.0, 90.0]
+        } else {
+            bbox
+        };
+        let by_id = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.id.clone(), i))
+            .collect();
+        Collection {
+            id,
+            title,
+            description,
+            bbox,
+            entries,
+            by_id,
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Entry> {
+        self.by_id.get(id).map(|&i| &self.entries[i])
+    }
+}
+
+/// The served state of one plan.
+pub struct Published {
+    pub plan: Option<i64>,
+    pub assignment: Option<i64>,
+    pub grids: Collection,
+    pub communities: Collection,
+    grid_index: PolygonIndex<MultiPolygon>,
+    grid_props: Vec<Map<String, Value>>,
+    leaf_index: PolygonIndex<MultiPolygon>,
+    leaf_props: Vec<Map<String, Value>>,
+}
+
+/// Properties of a grid that the locator answers with.
+const GRID_KEYS: &[&str] = &[
+    "id",
+    "status",
+    "households",
+    "population",
+    "workers",
+    "primary_worker",
+    "workload_hours",
+];
+/// Properties of a community that the locator answers with.
+const LEAF_KEYS: &[&str] = &["code", "name", "kind", "households", "grids"];
+
+fn features(text: &str) -> Vec<Value> {
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| v.get("features").and_then(Value::as_array).cloned())
+        .unwrap_or_default()
+}
+
+fn geometry_of(f: &Value) -> Option<MultiPolygon> {
+    let g = f.get("geometry")?;
+    crate::io::geom::areal(g.get("type")?.as_str()?, g.get("coordinates")?).ok()
+}
+
+fn entries(
+    features: &[Value],
+    id_key: &str,
+) -> (Vec<Entry>, Vec<MultiPolygon>, Vec<Map<String, Value>>) {
+    let mut entries = Vec::with_capacity(features.len());
+    let mut shapes = Vec::with_capacity(features.len());
+    let mut props = Vec::with_capacity(features.len());
+    for f in features {
+        let Some(mp) = geometry_of(f) else { continue };
+        let p = f
+            .get("properties")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let id = p
+            .get(id_key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let bbox = mp
+            .bounding_rect()
+            .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
+            .unwrap_or([0.0; 4]);
+        let mut feature = Map::new();
+        feature.insert("type".into(), "Feature".into());
+        feature.insert("id".into(), id.clone().into());
+        feature.insert(
+            "geometry".into(),
+            f.get("geometry").cloned().unwrap_or(Value::Null),
+        );
+        feature.insert("properties".into(), Value::Object(p.clone()));
+        entries.push(Entry {
+            id,
+            bbox,
+            json: Value::Object(feature).to_string(),
+        });
+        shapes.push(mp);
+        props.push(p);
+    }
+    (entries, shapes, props)
+}
+
+impl Published {
+    /// Nothing planned yet.
+    pub fn empty() -> Published {
+        Published::build(None, "{}", "{}", None)
+    }
+
+    /// Builds the served state from a plan's stored grids and communities and, when there is one, its
+    /// assignment (whose `workers`, `primary_worker` and `workload_hours` join the grids).
+    pub fn build(
+        plan: Option<i64>,
+        grids: &str,
+        communities: &str,
+        assignment: Option<(i64, &str)>,
+    ) -> Published {
+        let mut grid_features = features(grids);
+        let mut by_id: HashMap<String, Map<String, Value>> = HashMap::new();
+        if let Some((_, text)) = assignment {
+            for f in features(text) {
+                if let Some(p) = f.get("properties").and_then(Value::as_object)
+                    && let Some(id) = p.get("id").and_then(Value::as_str)
+                {
+                    by_id.insert(id.to_string(), p.clone());
+                }
+            }
+        }
+        for f in &mut grid_features {
+            let Some(p) = f.get_mut("properties").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let id = p
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let a = by_id.get(&id);
+            for key in ["workers", "primary_worker", "workload_hours", "town"] {
+                let v = a.and_then(|a| a.get(key)).cloned().unwrap_or(match key {
+                    "workers" => Value::Array(vec![]),
+                    _ => Value::Null,
+                });
+                p.insert(key.into(), v);
+            }
+        }
+        let (g_entries, g_shapes, g_props) = entries(&grid_features, "id");
+        let (c_entries, c_shapes, c_props) = entries(&features(communities), "code");
+        Published {
+            plan,
+            assignment: assignment.map(|a| a.0),
+            grids: Collection::new(
+                "grids",
+                "Grids (网格)",
+                "The grids of the current plan: households, population, band status, workers and weekly workload hours. Aggregates per grid only.",
+                g_entries,
+            ),
+            communities: Collection::new(
+                "communities",
+                "Communities and villages",
+                "The leaves of the boundary tree, with their households and number of grids.",
+                c_entries,
+            ),
+            grid_index: PolygonIndex::new(g_shapes),
+            grid_props: g_props,
+            leaf_index: PolygonIndex::new(c_shapes),
+            leaf_props: c_props,
+        }
+    }
+
+    pub fn collection(&self, id: &str) -> Option<&Collection> {
+        match id {
+            "grids" => Some(&self.grids),
+            "communities" => Some(&self.communities),
+            _ => None,
+        }
+    }
+
+    pub fn collections(&self) -> [&Collection; 2] {
+        [&self.communities, &self.grids]
+    }
+
+    /// The community, grid and responsible worker at a WGS84 point.
+    pub fn locate(&self, lon: f64, lat: f64) -> Value {
+        let p = Coord { x: lon, y: lat };
+        let pick =
+            |index: &PolygonIndex<MultiPolygon>, props: &[Map<String, Value>], keys: &[&str]| {
+                index.containing(p).first().map(|&i| {
+                    let mut m = Map::new();
+                    for k in keys {
+                        if let Some(v) = props[i].get(*k) {
+                            m.insert((*k).to_string(), v.clone());
+                        }
+                    }
+                    Value::Object(m)
+                })
+            };
+        let grid = pick(&self.grid_index, &self.grid_props, GRID_KEYS);
+        let worker = grid
+            .as_ref()
+            .and_then(|g| g.get("primary_worker"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        serde_json::json!({
+            "lon": lon,
+            "lat": lat,
+            "community": pick(&self.leaf_index, &self.leaf_props, LEAF_KEYS),
+            "grid": grid,
+            "worker": worker,
+            "plan": self.plan,
+        })
+    }
+}

@@ -1,0 +1,394 @@
+//! State that survives restarts: datasets (the uploaded files, each upload a new version), plans and
+//! assignments, in one SQLite file.
+//!
+//! Durability: write-ahead log with `synchronous = FULL`, every write one transaction. A write is
+//! acknowledged only after its transaction commits, so a process killed mid-write leaves the last
+//! acknowledged state intact (SQLite rolls the unfinished transaction back on the next open).
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use std::path::Path;
+
+/// Errors of the store, with what was being done.
+#[derive(Debug, thiserror::Error)]
+#[error("database {what}: {source}")]
+pub struct StoreError {
+    pub what: String,
+    #[source]
+    pub source: rusqlite::Error,
+}
+
+fn ctx<T>(what: &str, r: rusqlite::Result<T>) -> Result<T, StoreError> {
+    r.map_err(|source| StoreError {
+        what: what.to_string(),
+        source,
+    })
+}
+
+/// Which input a dataset is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatasetKind {
+    Households,
+    Boundaries,
+    Workers,
+    Rules,
+}
+
+impl DatasetKind {
+    pub fn parse(s: &str) -> Option<DatasetKind> {
+        match s {
+            "households" => Some(DatasetKind::Households),
+            "boundaries" => Some(DatasetKind::Boundaries),
+            "workers" => Some(DatasetKind::Workers),
+            "rules" => Some(DatasetKind::Rules),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            DatasetKind::Households => "households",
+            DatasetKind::Boundaries => "boundaries",
+            DatasetKind::Workers => "workers",
+            DatasetKind::Rules => "rules",
+        }
+    }
+}
+
+/// A stored dataset version (without its content).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DatasetInfo {
+    pub id: i64,
+    pub kind: DatasetKind,
+    pub version: i64,
+    pub created: String,
+    pub bytes: i64,
+    pub filename: String,
+}
+
+/// A stored plan: its inputs and its outputs (public GeoJSON and report).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanInfo {
+    pub id: i64,
+    pub created: String,
+    pub households: i64,
+    pub boundaries: i64,
+    pub rules: Option<i64>,
+    pub grids: i64,
+    pub note: String,
+}
+
+/// The SQLite store.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (or creates) the database file; `:memory:` for a throwaway store.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = ctx("open", Connection::open(path))?;
+        ctx(
+            "configure",
+            conn.execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = FULL;
+                 PRAGMA foreign_keys = ON;
+                 PRAGMA busy_timeout = 5000;
+                 CREATE TABLE IF NOT EXISTS datasets (
+                     id INTEGER PRIMARY KEY AUTOINCREMENT,
+                     kind TEXT NOT NULL,
+                     version INTEGER NOT NULL,
+                     created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+                     filename TEXT NOT NULL,
+                     content BLOB NOT NULL,
+                     UNIQUE (kind, version)
+                 );
+                 CREATE TABLE IF NOT EXISTS plans (
+                     id INTEGER PRIMARY KEY AUTOINCREMENT,
+                     created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+                     households INTEGER NOT NULL REFERENCES datasets(id),
+                     boundaries INTEGER NOT NULL REFERENCES datasets(id),
+                     rules INTEGER REFERENCES datasets(id),
+                     grid_count INTEGER NOT NULL,
+                     note TEXT NOT NULL,
+                     grids TEXT NOT NULL,
+                     communities TEXT NOT NULL,
+                     report TEXT NOT NULL
+                 );
+                 CREATE TABLE IF NOT EXISTS assignments (
+                     id INTEGER PRIMARY KEY AUTOINCREMENT,
+                     created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+                     plan INTEGER NOT NULL REFERENCES plans(id),
+                     workers INTEGER NOT NULL REFERENCES datasets(id),
+                     assignment TEXT NOT NULL,
+                     staffing TEXT NOT NULL
+                 );",
+            ),
+        )?;
+        Ok(Store { conn })
+    }
+
+    /// Stores a new version of a dataset; returns it.
+    pub fn add_dataset(
+        &mut self,
+        kind: DatasetKind,
+        filename: &str,
+        content: &[u8],
+    ) -> Result<DatasetInfo, StoreError> {
+        let tx = ctx("begin", self.conn.transaction())?;
+        let version: i64 = ctx(
+            "next version",
+            tx.query_row(
+                "SELECT COALESCE(MAX(version), 0) + 1 FROM datasets WHERE kind = ?1",
+                params![kind.name()],
+                |r| r.get(0),
+            ),
+        )?;
+        ctx(
+            "insert dataset",
+            tx.execute(
+                "INSERT INTO datasets (kind, version, filename, content) VALUES (?1, ?2, ?3, ?4)",
+                params![kind.name(), version, filename, content],
+            ),
+        )?;
+        let id = tx.last_insert_rowid();
+        ctx("commit", tx.commit())?;
+        self.dataset_info(id).map(|d| d.expect("just inserted"))
+    }
+
+    fn dataset_info(&self, id: i64) -> Result<Option<DatasetInfo>, StoreError> {
+        ctx(
+            "read dataset",
+            self.conn
+                .query_row(
+                    "SELECT id, kind, version, created, length(content), filename FROM datasets WHERE id = ?1",
+                    params![id],
+                    |r| {
+                        let kind: String = r.get(1)?;
+                        Ok(DatasetInfo {
+                            id: r.get(0)?,
+                            kind: DatasetKind::parse(&kind).unwrap_or(DatasetKind::Rules),
+                            version: r.get(2)?,
+                            created: r.get(3)?,
+                            bytes: r.get(4)?,
+                            filename: r.get(5)?,
+                        })
+                    },
+                )
+                .optional(),
+        )
+    }
+
+    /// The newest version of a dataset kind, with its content.
+    pub fn latest_dataset(
+        &self,
+        kind: DatasetKind,
+    ) -> Result<Option<(DatasetInfo, Vec<u8>)>, StoreError> {
+        let row: Option<(i64, Vec<u8>)> = ctx(
+            "read latest dataset",
+            self.conn
+                .query_row(
+                    "SELECT id, content FROM datasets WHERE kind = ?1 ORDER BY version DESC LIMIT 1",
+                    params![kind.name()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional(),
+        )?;
+        match row {
+            None => Ok(None),
+            Some((id, content)) => Ok(self.dataset_info(id)?.map(|i| (i, content))),
+        }
+    }
+
+    /// A dataset version's content.
+    pub fn dataset_content(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        ctx(
+            "read dataset content",
+            self.conn
+                .query_row(
+                    "SELECT content FROM datasets WHERE id = ?1",
+                    params![id],
+                    |r| r.get(0),
+                )
+                .optional(),
+        )
+    }
+
+    /// Every dataset version, newest first.
+    pub fn datasets(&self) -> Result<Vec<DatasetInfo>, StoreError> {
+        let mut stmt = ctx(
+            "list datasets",
+            self.conn
+                .prepare("SELECT id FROM datasets ORDER BY id DESC"),
+        )?;
+        let ids: Vec<i64> = ctx(
+            "list datasets",
+            stmt.query_map([], |r| r.get(0))
+                .and_then(|rows| rows.collect()),
+        )?;
+        let mut out = Vec::new();
+        for id in ids {
+            out.extend(self.dataset_info(id)?);
+        }
+        Ok(out)
+    }
+
+    /// Stores a plan; returns its id.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_plan(
+        &mut self,
+        households: i64,
+        boundaries: i64,
+        rules: Option<i64>,
+        grid_count: usize,
+        note: &str,
+        grids: &str,
+        communities: &str,
+        report: &str,
+    ) -> Result<i64, StoreError> {
+        let tx = ctx("begin", self.conn.transaction())?;
+        ctx(
+            "insert plan",
+            tx.execute(
+                "INSERT INTO plans (households, boundaries, rules, grid_count, note, grids, communities, report)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![households, boundaries, rules, grid_count as i64, note, grids, communities, report],
+            ),
+        )?;
+        let id = tx.last_insert_rowid();
+        ctx("commit", tx.commit())?;
+        Ok(id)
+    }
+
+    /// Every plan, newest first.
+    pub fn plans(&self) -> Result<Vec<PlanInfo>, StoreError> {
+        let mut stmt = ctx(
+            "list plans",
+            self.conn.prepare(
+                "SELECT id, created, households, boundaries, rules, grid_count, note FROM plans ORDER BY id DESC",
+            ),
+        )?;
+        ctx(
+            "list plans",
+            stmt.query_map([], |r| {
+                Ok(PlanInfo {
+                    id: r.get(0)?,
+                    created: r.get(1)?,
+                    households: r.get(2)?,
+                    boundaries: r.get(3)?,
+                    rules: r.get(4)?,
+                    grids: r.get(5)?,
+                    note: r.get(6)?,
+                })
+            })
+            .and_then(|rows| rows.collect()),
+        )
+    }
+
+    /// One plan's stored outputs: (grids GeoJSON, communities GeoJSON, report JSON).
+    pub fn plan_outputs(&self, id: i64) -> Result<Option<(String, String, String)>, StoreError> {
+        ctx(
+            "read plan",
+            self.conn
+                .query_row(
+                    "SELECT grids, communities, report FROM plans WHERE id = ?1",
+                    params![id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional(),
+        )
+    }
+
+    /// Stores an assignment of a plan; returns its id.
+    pub fn add_assignment(
+        &mut self,
+        plan: i64,
+        workers: i64,
+        assignment: &str,
+        staffing: &str,
+    ) -> Result<i64, StoreError> {
+        let tx = ctx("begin", self.conn.transaction())?;
+        ctx(
+            "insert assignment",
+            tx.execute(
+                "INSERT INTO assignments (plan, workers, assignment, staffing) VALUES (?1, ?2, ?3, ?4)",
+                params![plan, workers, assignment, staffing],
+            ),
+        )?;
+        let id = tx.last_insert_rowid();
+        ctx("commit", tx.commit())?;
+        Ok(id)
+    }
+
+    /// The newest assignment of a plan: (id, assignment GeoJSON, staffing JSON).
+    pub fn latest_assignment(
+        &self,
+        plan: i64,
+    ) -> Result<Option<(i64, String, String)>, StoreError> {
+        ctx(
+            "read assignment",
+            self.conn
+                .query_row(
+                    "SELECT id, assignment, staffing FROM assignments WHERE plan = ?1 ORDER BY id DESC LIMIT 1",
+                    params![plan],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional(),
+        )
+    }
+
+    /// An assignment by id: (plan, assignment GeoJSON, staffing JSON).
+    pub fn assignment(&self, id: i64) -> Result<Option<(i64, String, String)>, StoreError> {
+        ctx(
+            "read assignment",
+            self.conn
+                .query_row(
+                    "SELECT plan, assignment, staffing FROM assignments WHERE id = ?1",
+                    params![id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_count_up_per_kind_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.db");
+        {
+            let mut s = Store::open(&path).unwrap();
+            assert_eq!(
+                s.add_dataset(DatasetKind::Households, "h.geojson", b"{}")
+                    .unwrap()
+                    .version,
+                1
+            );
+            assert_eq!(
+                s.add_dataset(DatasetKind::Households, "h2.geojson", b"{ }")
+                    .unwrap()
+                    .version,
+                2
+            );
+            assert_eq!(
+                s.add_dataset(DatasetKind::Boundaries, "b.geojson", b"[]")
+                    .unwrap()
+                    .version,
+                1
+            );
+            let id = s
+                .add_plan(2, 3, None, 7, "first", "{}", "{}", "{}")
+                .unwrap();
+            s.add_assignment(id, 1, "{}", "{\"towns\":[]}").unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        let (info, content) = s.latest_dataset(DatasetKind::Households).unwrap().unwrap();
+        assert_eq!((info.version, content.as_slice()), (2, b"{ }".as_slice()));
+        assert_eq!(s.plans().unwrap()[0].grids, 7);
+        assert!(s.latest_assignment(1).unwrap().is_some());
+    }
+}
