@@ -1,0 +1,567 @@
+//! The service in-process (no socket): OGC API – Features as clients need it, the planning API, access
+//! control, limits, and privacy on every open route.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use gridplan::service::auth::Tokens;
+use gridplan::service::{Config, prepare, router};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+const PLANNER: &str = "planner-token-0123456789";
+const VIEWER: &str = "viewer-token-0123456789";
+
+struct App {
+    _dir: tempfile::TempDir,
+    router: axum::Router,
+}
+
+fn data_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data"))
+}
+
+fn app_with(tokens: Tokens, max_body_bytes: usize) -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        data: Some(data_dir()),
+        db: dir.path().join("g.db"),
+        tokens,
+        tiles: None,
+        max_body_bytes,
+        request_timeout: std::time::Duration::from_secs(60),
+    };
+    let state = prepare(&config).unwrap_or_else(|e| panic!("prepare: {}", e.message));
+    App {
+        router: router(Arc::new(state), &config),
+        _dir: dir,
+    }
+}
+
+fn tokens() -> Tokens {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("tokens");
+    std::fs::write(&f, format!("# test tokens\n{VIEWER} viewer\n")).unwrap();
+    Tokens::load(Some(PLANNER.to_string()), Some(&f)).unwrap()
+}
+
+fn app() -> App {
+    app_with(tokens(), 64 * 1024 * 1024)
+}
+
+struct Reply {
+    status: StatusCode,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+async fn send(app: &App, req: Request<Body>) -> Reply {
+    let res = app.router.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let content_type = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    Reply {
+        status,
+        content_type,
+        body,
+    }
+}
+
+async fn get(app: &App, uri: &str) -> Reply {
+    send(
+        app,
+        Request::get(uri)
+            .header(header::HOST, "example.test:8080")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+async fn post(app: &App, uri: &str, token: Option<&str>, body: impl Into<Body>) -> Reply {
+    let mut req = Request::post(uri).header(header::HOST, "example.test:8080");
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    send(app, req.body(body.into()).unwrap()).await
+}
+
+#[tokio::test]
+async fn landing_page_is_json_for_clients_and_the_map_for_browsers() {
+    let app = app();
+    let r = get(&app, "/").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.content_type.starts_with("application/json"));
+    let rels: Vec<String> = r.json()["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["rel"].as_str().unwrap().to_string())
+        .collect();
+    for rel in ["self", "service-desc", "conformance", "data"] {
+        assert!(rels.contains(&rel.to_string()), "{rels:?}");
+    }
+    assert!(
+        r.text()
+            .contains("http://example.test:8080/api/openapi.json")
+    );
+    let html = send(
+        &app,
+        Request::get("/")
+            .header(header::ACCEPT, "text/html,application/xhtml+xml")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(html.content_type.starts_with("text/html"));
+    assert!(html.text().contains("/assets/leaflet.js"));
+    let js = get(&app, "/assets/leaflet.js").await;
+    assert_eq!(js.status, StatusCode::OK);
+    assert!(js.body.len() > 100_000);
+}
+
+#[tokio::test]
+async fn conformance_and_collections() {
+    let app = app();
+    let c = get(&app, "/conformance").await.json();
+    let classes = c["conformsTo"].as_array().unwrap();
+    for k in ["conf/core", "conf/geojson", "conf/oas30"] {
+        assert!(classes.iter().any(|x| x.as_str().unwrap().ends_with(k)));
+    }
+    let cols = get(&app, "/collections").await.json();
+    let ids: Vec<&str> = cols["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["communities", "grids"]);
+    let grids = get(&app, "/collections/grids").await.json();
+    let bbox = grids["extent"]["spatial"]["bbox"][0].as_array().unwrap();
+    assert_eq!(bbox.len(), 4);
+    assert!(bbox[0].as_f64().unwrap() > 118.0 && bbox[0].as_f64().unwrap() < 119.0);
+    let items = grids["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "items")
+        .unwrap();
+    assert_eq!(items["type"], "application/geo+json");
+    assert_eq!(
+        get(&app, "/collections/nope").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn items_page_with_limit_offset_bbox_and_next_links() {
+    let app = app();
+    let r = get(&app, "/collections/grids/items?limit=10").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.content_type, "application/geo+json");
+    let page = r.json();
+    assert_eq!(page["numberMatched"], 62);
+    assert_eq!(page["numberReturned"], 10);
+    let next = page["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "next")
+        .unwrap();
+    assert_eq!(next["type"], "application/geo+json");
+    assert!(next["href"].as_str().unwrap().contains("offset=10"));
+    // Walking the next links visits every grid once.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut url = Some("/collections/grids/items?limit=25".to_string());
+    while let Some(u) = url {
+        let p = get(&app, &u).await.json();
+        for f in p["features"].as_array().unwrap() {
+            assert!(seen.insert(f["id"].as_str().unwrap().to_string()));
+        }
+        url = p["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "next")
+            .map(|l| {
+                l["href"]
+                    .as_str()
+                    .unwrap()
+                    .replace("http://example.test:8080", "")
+            });
+    }
+    assert_eq!(seen.len(), 62);
+    // A limit above the maximum is clamped, not refused.
+    let big = get(&app, "/collections/grids/items?limit=100000").await;
+    assert_eq!(big.status, StatusCode::OK);
+    assert_eq!(big.json()["numberReturned"], 62);
+    // bbox filters; datetime is accepted.
+    let some = get(
+        &app,
+        "/collections/grids/items?bbox=118.79,32.29,118.83,32.33&datetime=2026-01-01T00:00:00Z",
+    )
+    .await
+    .json();
+    let n = some["numberMatched"].as_u64().unwrap();
+    assert!(n > 0 && n < 62, "{n}");
+    let none = get(&app, "/collections/grids/items?offset=500")
+        .await
+        .json();
+    assert_eq!(none["numberReturned"], 0);
+    // Unknown or invalid parameters answer 400 with a JSON message.
+    for bad in [
+        "limit=abc",
+        "limit=0",
+        "offset=-1",
+        "bbox=1,2,3",
+        "bbox=3,2,1,0",
+        "foo=1",
+        "bbox-crs=EPSG:4326",
+    ] {
+        let r = get(&app, &format!("/collections/grids/items?{bad}")).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(r.json()["error"].as_str().unwrap().len() > 5);
+    }
+}
+
+#[tokio::test]
+async fn a_single_item_has_its_id_and_links() {
+    let app = app();
+    let r = get(&app, "/collections/grids/items/320116001003-G01").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.content_type, "application/geo+json");
+    let f = r.json();
+    assert_eq!(f["id"], "320116001003-G01");
+    assert_eq!(f["type"], "Feature");
+    assert!(
+        f["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["rel"] == "self")
+    );
+    assert_eq!(f["properties"]["community"], "320116001003");
+    let c = get(&app, "/collections/communities/items/320116101205")
+        .await
+        .json();
+    assert_eq!(c["properties"]["code"], "320116101205");
+    let missing = get(&app, "/collections/grids/items/nope").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.content_type.starts_with("application/json"));
+}
+
+fn refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                if k == "$ref" {
+                    out.push(x.as_str().unwrap_or_default().to_string());
+                }
+                refs(x, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn openapi_is_self_contained_and_gives_the_page_size() {
+    let app = app();
+    let r = get(&app, "/api/openapi.json").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let doc = r.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.0"));
+    let limit = &doc["components"]["parameters"]["limit"]["schema"];
+    assert_eq!(limit["default"], 100);
+    assert_eq!(limit["maximum"], 1000);
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(!all.is_empty());
+    for r in &all {
+        assert!(r.starts_with("#/"), "external $ref {r}");
+        let path: Vec<&str> = r[2..].split('/').collect();
+        let mut at = &doc;
+        for p in path {
+            at = &at[p];
+        }
+        assert!(!at.is_null(), "dangling $ref {r}");
+    }
+}
+
+#[tokio::test]
+async fn writes_need_a_planner_token() {
+    let app = app();
+    assert_eq!(
+        post(&app, "/api/plans", None, "").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        post(&app, "/api/plans", Some("wrong-token-0000000"), "")
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        post(&app, "/api/plans", Some(VIEWER), "").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let made = post(
+        &app,
+        "/api/plans",
+        Some(PLANNER),
+        r#"{"note": "second", "rules": "[kinds.urban]\nmax_households = 450\n"}"#,
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+    assert_eq!(made.json()["plan"], 2);
+    let plans = get(&app, "/api/plans").await.json();
+    assert_eq!(plans["plans"].as_array().unwrap().len(), 2);
+    assert_eq!(plans["published"], 2);
+    // The new plan is what the collections serve now, with the new band.
+    let g = get(&app, "/collections/grids/items/320116001003-G01")
+        .await
+        .json();
+    assert_eq!(g["properties"]["max"], 450);
+    // Household-level and sensitive data need the token too.
+    assert_eq!(
+        get(&app, "/api/datasets/households/latest").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        get(&app, "/api/plans/1/sensitive").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let sens = send(
+        &app,
+        Request::get("/api/plans/1/sensitive")
+            .header(header::AUTHORIZATION, format!("Bearer {PLANNER}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(sens.status, StatusCode::OK);
+    assert!(sens.text().contains("elderly_alone"));
+    // A bad plan request is 400, not 500.
+    let bad = post(
+        &app,
+        "/api/plans",
+        Some(PLANNER),
+        r#"{"rules": "[kinds.urban]\nmin_households = 900\n"}"#,
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text());
+}
+
+#[tokio::test]
+async fn with_no_token_configured_every_write_is_refused() {
+    let app = app_with(Tokens::default(), 1 << 20);
+    let r = post(&app, "/api/plans", Some(PLANNER), "").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("GRIDPLAN_PLANNER_TOKEN")
+    );
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_413_and_bad_files_are_400() {
+    let app = app_with(tokens(), 4096);
+    let r = post(&app, "/api/check", None, vec![b' '; 10_000]).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(r.json()["error"].as_str().unwrap().contains("larger"));
+    let r = post(&app, "/api/check", None, "not json").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.json()["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON")
+    );
+    let r = post(
+        &app,
+        "/api/datasets/boundaries",
+        Some(PLANNER),
+        r#"{"type":"FeatureCollection","features":[]}"#,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        post(&app, "/api/datasets/nonsense", Some(PLANNER), "x")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&app, "/no/such/route").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn check_an_uploaded_grids_file() {
+    let app = app();
+    let grids = std::fs::read(data_dir().join("grids.geojson")).unwrap();
+    let r = post(&app, "/api/check", None, grids).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let report = r.json();
+    assert_eq!(report["summary"]["compliant"], false);
+    assert!(
+        report["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["rule"] == "overlap")
+    );
+}
+
+#[tokio::test]
+async fn locate_a_point() {
+    let app = app();
+    let r = get(&app, "/api/locate?lon=118.81&lat=32.31").await.json();
+    assert_eq!(r["community"]["code"], "320116001003");
+    assert!(
+        r["grid"]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("320116001003-G")
+    );
+    assert!(r["worker"].is_string(), "{r}");
+    let out = get(&app, "/api/locate?lon=100&lat=20").await.json();
+    assert!(out["community"].is_null() && out["grid"].is_null());
+    assert_eq!(
+        get(&app, "/api/locate?lon=118.8").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        get(&app, "/api/locate?lon=918.8&lat=1").await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn replacing_boundaries_makes_a_new_plan_and_workers_can_be_reassigned() {
+    let app = app();
+    let b = std::fs::read(data_dir().join("boundaries.geojson")).unwrap();
+    let r = post(&app, "/api/boundaries", Some(PLANNER), b).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["dataset"]["version"], 2);
+    let csv = "id,lon,lat,type,town\nnew1,118.81,32.31,full_time,320116001000\n";
+    let r = post(&app, "/api/datasets/workers", Some(PLANNER), csv).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let r = post(&app, "/api/assignments", Some(PLANNER), "").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["assignment"].as_i64().unwrap();
+    let s = get(&app, &format!("/api/assignments/{id}")).await.json();
+    assert!(s["staffing"]["total_shortfall_workers"].as_u64().unwrap() > 0);
+    let grids = get(&app, "/collections/grids/items?limit=1000")
+        .await
+        .json();
+    let held: Vec<&Value> = grids["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["primary_worker"] == "new1")
+        .collect();
+    assert_eq!(held.len(), 1);
+}
+
+/// Strings that must never appear on an open route: sensitive fields, building and household ids, and
+/// household positions.
+fn forbidden() -> Vec<String> {
+    let mut out: Vec<String> = [
+        "elderly_alone",
+        "key_persons",
+        "vulnerable",
+        "-H0001",
+        "-B001",
+        "-T1",
+        "-boat",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let h: Value =
+        serde_json::from_slice(&std::fs::read(data_dir().join("households.geojson")).unwrap())
+            .unwrap();
+    for f in h["features"].as_array().unwrap().iter().step_by(97) {
+        let c = &f["geometry"]["coordinates"];
+        out.push(format!("{},{}", c[0], c[1]));
+    }
+    out
+}
+
+#[tokio::test]
+async fn no_open_route_shows_household_level_or_sensitive_data() {
+    let app = app();
+    let mut routes: Vec<String> = vec![
+        "/".into(),
+        "/?f=html".into(),
+        "/conformance".into(),
+        "/collections".into(),
+        "/collections/grids".into(),
+        "/collections/communities".into(),
+        "/collections/grids/items?limit=1000".into(),
+        "/collections/communities/items?limit=1000".into(),
+        "/api/openapi.json".into(),
+        "/api/plans".into(),
+        "/api/plans/1".into(),
+        "/api/plans/1/grids".into(),
+        "/api/plans/1/report".into(),
+        "/api/datasets".into(),
+        "/api/assignments/1".into(),
+        "/api/locate?lon=118.81&lat=32.31".into(),
+        "/api/locate?lon=118.86&lat=32.33".into(),
+    ];
+    let grids = get(&app, "/collections/grids/items?limit=1000")
+        .await
+        .json();
+    for f in grids["features"].as_array().unwrap() {
+        routes.push(format!(
+            "/collections/grids/items/{}",
+            f["id"].as_str().unwrap()
+        ));
+    }
+    let forbidden = forbidden();
+    let mut checked = 0;
+    for r in &routes {
+        let reply = get(&app, r).await;
+        assert_eq!(reply.status, StatusCode::OK, "{r}: {}", reply.text());
+        let text = reply.text();
+        for f in &forbidden {
+            assert!(!text.contains(f.as_str()), "{r} shows {f}");
+        }
+        checked += 1;
+    }
+    let uploaded = post(
+        &app,
+        "/api/check",
+        None,
+        std::fs::read(data_dir().join("grids.geojson")).unwrap(),
+    )
+    .await
+    .text();
+    for f in &forbidden {
+        assert!(!uploaded.contains(f.as_str()), "/api/check shows {f}");
+    }
+    assert!(checked > 70);
+}
