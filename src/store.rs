@@ -352,6 +352,17 @@ impl Store {
     }
 }
 
+impl Store {
+    /// SQLite's own consistency check: `ok` when the file is sound.
+    pub fn integrity_check(&self) -> Result<String, StoreError> {
+        ctx(
+            "integrity check",
+            self.conn
+                .query_row("PRAGMA integrity_check", [], |r| r.get(0)),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
