@@ -70,7 +70,33 @@ enum Command {
         /// Write the report (summary, violations, quality, per-leaf decisions) as JSON here.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// The grids in force before: leaves that did not change keep their grids exactly; changed
+        /// leaves keep households in their old grids wherever the band allows.
+        #[arg(long)]
+        previous: Option<PathBuf>,
         /// CRS of input files that do not name one in a `crs` member (default WGS84), e.g. EPSG:4549.
+        #[arg(long, value_parser = parse_crs)]
+        crs: Option<Crs>,
+    },
+    /// What changed between two grid layers, household by household: moves per pair of grids, grids
+    /// created, removed, kept and reshaped, workers whose grids changed (when the layers are assignments).
+    Diff {
+        /// The old grids (or assignment) file.
+        #[arg(long)]
+        old: PathBuf,
+        /// The new grids (or assignment) file.
+        #[arg(long)]
+        new: PathBuf,
+        /// Household points.
+        #[arg(long)]
+        households: PathBuf,
+        /// Write diff.json here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// List every household that changed grid (feature index and id): planners only.
+        #[arg(long)]
+        include_ids: bool,
+        /// CRS of input files that do not name one in a `crs` member (default WGS84).
         #[arg(long, value_parser = parse_crs)]
         crs: Option<Crs>,
     },
@@ -96,6 +122,9 @@ enum Command {
         /// Where to write the grids with `workers`, `primary_worker` and `workload_hours` (GeoJSON).
         #[arg(long)]
         out: PathBuf,
+        /// The assignment in force before: workers keep the grids that kept their id.
+        #[arg(long)]
+        previous_assignment: Option<PathBuf>,
         /// Write the staffing report (per town: workload, workers, shortfall, solver status) here.
         #[arg(long)]
         report: Option<PathBuf>,
@@ -229,6 +258,133 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             rules,
             out,
             report,
+            previous: Some(previous),
+            crs,
+        } => {
+            let rules = Rules::load(rules.as_deref())?;
+            let data = Dataset::load(&boundaries, &households, &rules, crs)?;
+            let (before, _) = gridplan::io::read_grids(&previous, crs, data.working)?;
+            let plan = gridplan::replan::replan(&data, &rules, &before);
+            let checked = gridplan::check(&data, &plan.grids, &rules);
+            gridplan::output::write_grids(&out, data.working, &plan.grids, &checked.grids)?;
+            let quality = gridplan::partition::Quality::measure(&checked);
+            if let Some(path) = &report {
+                write_json(
+                    path,
+                    &gridplan::replan::ReplanReport {
+                        check: &checked,
+                        quality: quality.clone(),
+                        changes: &plan.leaves,
+                        removed_leaves: &plan.removed_leaves,
+                        building_splits: &plan.splits,
+                    },
+                )?;
+            }
+            let count =
+                |c: gridplan::replan::Change| plan.leaves.iter().filter(|l| l.change == c).count();
+            say!(
+                "gridplan partition --previous: {} grids in {} leaves written to {}\n",
+                plan.grids.len(),
+                plan.leaves.len(),
+                out.display()
+            );
+            say!(
+                "  leaves unchanged {}, reshaped {}, new {}, removed {}",
+                count(gridplan::replan::Change::Unchanged),
+                count(gridplan::replan::Change::Reshaped),
+                count(gridplan::replan::Change::New),
+                plan.removed_leaves.len()
+            );
+            for l in plan
+                .leaves
+                .iter()
+                .filter(|l| l.change != gridplan::replan::Change::Unchanged)
+            {
+                say!(
+                    "    {:<14} {:?}: kept {}, redrawn {}, removed {}",
+                    l.leaf,
+                    l.change,
+                    l.grids_kept.len(),
+                    l.grids_redrawn.len(),
+                    l.grids_removed.len()
+                );
+            }
+            for code in &plan.removed_leaves {
+                say!("    {code:<14} removed");
+            }
+            say!(
+                "  in band where reachable {:.1} %, multi-part grids {}, mean compactness {:.3}\n",
+                100.0 * quality.share_in_band_where_reachable,
+                quality.multi_part_grids,
+                quality.mean_compactness
+            );
+            say_raw(
+                &checked
+                    .render_text()
+                    .replacen("gridplan check", "check of the new grids", 1),
+            );
+            Ok(0)
+        }
+        Command::Diff {
+            old,
+            new,
+            households,
+            out,
+            include_ids,
+            crs,
+        } => {
+            let (before, working, _) = gridplan::io::read_grids_in(&old, crs, None)?;
+            let (after, _) = gridplan::io::read_grids(&new, crs, working)?;
+            let (points, _) = gridplan::io::read_households(&households, crs, working)?;
+            let d = gridplan::diff::diff(&points, &before, &after, include_ids);
+            if let Some(path) = &out {
+                write_json(path, &d)?;
+            }
+            let s = &d.summary;
+            say!("gridplan diff: {} → {}\n", old.display(), new.display());
+            say!(
+                "  households kept in their grid      {} of {} ({:.1} %)",
+                s.households_kept,
+                s.households,
+                100.0 * s.share_kept
+            );
+            say!(
+                "  household-weighted agreement       {:.1} %",
+                100.0 * s.agreement
+            );
+            say!(
+                "  grids old / new                    {} / {}",
+                s.grids_old,
+                s.grids_new
+            );
+            say!(
+                "  kept / reshaped / created / removed {} / {} / {} / {}",
+                s.kept,
+                s.reshaped,
+                s.created,
+                s.removed
+            );
+            say!("  workers whose grids changed        {}", s.workers_changed);
+            for m in d.moves.iter().take(15) {
+                say!(
+                    "    {:>6} households  {} → {}",
+                    m.households,
+                    m.from.as_deref().unwrap_or("(none)"),
+                    m.to.as_deref().unwrap_or("(none)")
+                );
+            }
+            if let Some(path) = &out {
+                say!("\n  diff written to {}", path.display());
+            }
+            Ok(0)
+        }
+        Command::Partition {
+            households,
+            boundaries,
+            rules,
+            out,
+            report,
+            previous: None,
             crs,
         } => {
             let rules = Rules::load(rules.as_deref())?;
@@ -324,6 +480,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             boundaries,
             rules,
             out,
+            previous_assignment,
             report,
             crs,
         } => {
@@ -345,13 +502,27 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 gridplan::assign::grid_towns(&grids.display().to_string(), &shapes, tree.as_ref())?;
             let (points, _) = gridplan::io::read_households(&households, crs, working)?;
             let known: std::collections::BTreeSet<String> = towns.iter().cloned().collect();
-            let (people, _) = gridplan::workers::read_workers(
+            let (mut people, _) = gridplan::workers::read_workers(
                 &workers,
                 crs,
                 working,
                 &rules.worker_hours,
                 &known,
             )?;
+            if let Some(prev) = &previous_assignment {
+                // Workers keep the grids that kept their id.
+                let (held, _) = gridplan::io::read_grids(prev, crs, working)?;
+                for w in &mut people {
+                    for g in held
+                        .iter()
+                        .filter(|g| g.primary_worker.as_deref() == Some(w.id.as_str()))
+                    {
+                        if !w.previous_grids.contains(&g.id) {
+                            w.previous_grids.push(g.id.clone());
+                        }
+                    }
+                }
+            }
             let loads = gridplan::assign::grid_loads(&shapes, &towns, &points, &rules);
             let result = gridplan::assign::assign(&loads, &people, &rules)
                 .map_err(|e| anyhow::anyhow!("the solver failed: {e}"))?;

@@ -59,4 +59,8 @@ pub struct GridShape {
     /// The community code the file gives, if any.
     pub community: Option<String>,
     pub geometry: MultiPolygon,
+    /// The `households` count the file declares, if any (informative only: counts are recounted).
+    pub declared_households: Option<u64>,
+    /// The `primary_worker` the file gives (an assignment file), if any.
+    pub primary_worker: Option<String>,
 }

@@ -583,26 +583,22 @@ fn cuts(
     found
 }
 
-/// Partitions one leaf into grid geometries.
-fn partition_leaf(
-    data: &Dataset,
-    leaf: usize,
-    members: &[usize],
+/// Cuts `region` (a leaf, or the part of a leaf being re-drawn) holding `atoms` into `k` grids.
+pub fn partition_region(
+    region: &MultiPolygon,
+    atoms: &[Atom],
+    k: usize,
     band: &KindRules,
-    policy: CountPolicy,
-) -> (Vec<MultiPolygon>, LeafPlan, Vec<BuildingSplit>) {
-    let area = &data.tree.areas[leaf];
-    let (atoms, splits) = atoms(&data.households, members, &area.code, band);
-    let households: u64 = atoms.iter().map(|a| a.households).sum();
-    let (k, infeasible) = grid_count(band, households, policy);
-    let samples = land_samples(&area.geometry, k);
+    households: &[Household],
+) -> Vec<MultiPolygon> {
+    let samples = land_samples(region, k);
     let mut budget = BACKTRACK_BUDGET;
     let ctx = LeafContext {
-        leaf: &area.geometry,
+        leaf: region,
         band,
-        single_part: area.geometry.0.len() == 1,
+        single_part: region.0.len() == 1,
     };
-    let cell: Cell = match area.geometry.bounding_rect() {
+    let cell: Cell = match region.bounding_rect() {
         Some(r) => vec![
             r.min(),
             Coord {
@@ -618,11 +614,30 @@ fn partition_leaf(
         None => Vec::new(),
     };
     let pieces = bisect(&ctx, cell, atoms.iter().collect(), samples, k, &mut budget);
-    let pieces = tidy(
+    let members: Vec<usize> = atoms
+        .iter()
+        .flat_map(|a| a.members.iter().copied())
+        .collect();
+    tidy(
         pieces.into_iter().map(|p| p.0).collect(),
-        &data.households,
-        members,
-    );
+        households,
+        &members,
+    )
+}
+
+/// Partitions one leaf into grid geometries.
+fn partition_leaf(
+    data: &Dataset,
+    leaf: usize,
+    members: &[usize],
+    band: &KindRules,
+    policy: CountPolicy,
+) -> (Vec<MultiPolygon>, LeafPlan, Vec<BuildingSplit>) {
+    let area = &data.tree.areas[leaf];
+    let (atoms, splits) = atoms(&data.households, members, &area.code, band);
+    let households: u64 = atoms.iter().map(|a| a.households).sum();
+    let (k, infeasible) = grid_count(band, households, policy);
+    let pieces = partition_region(&area.geometry, &atoms, k, band, &data.households);
     let mut splits = splits;
     if !splits.is_empty() {
         let index = crate::index::PolygonIndex::new(pieces.iter().collect());
@@ -772,6 +787,8 @@ pub fn partition(data: &Dataset, rules: &Rules, progress: &(dyn Fn() + Sync)) ->
                 id: format!("{}-G{:02}", plan.leaf, n + 1),
                 community: Some(plan.leaf.clone()),
                 geometry,
+                declared_households: None,
+                primary_worker: None,
             });
         }
         plans.push(plan);

@@ -522,11 +522,21 @@ pub fn parse_grids(
                     .field("id"),
             );
         }
+        // The count a grids file declares (never trusted by `check`; `--previous` compares it).
+        let declared_households = f
+            .props
+            .get("households")
+            .and_then(|v| count(v).ok())
+            .map(u64::from);
+        // An assignment's responsible worker, when the file is one.
+        let primary_worker = f.props.get("primary_worker").and_then(id_text);
         grids.push(GridShape {
             feature: f.index,
             id,
             community,
             geometry: f.geometry,
+            declared_households,
+            primary_worker,
         });
     }
     let (grids, problems) = finish(grids, problems)?;
