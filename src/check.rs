@@ -392,13 +392,20 @@ pub fn check(data: &Dataset, grids: &[GridShape], rules: &Rules) -> CheckReport 
             }
             _ => {}
         }
-        let parts = grid.geometry.0.len();
+        // Parts smaller than the sliver tolerance are rounding noise, not parts.
+        let real_parts: Vec<MultiPolygon> = grid
+            .geometry
+            .0
+            .iter()
+            .map(|p| MultiPolygon(vec![p.clone()]))
+            .filter(|p| grid.geometry.0.len() == 1 || geometry::area_m2(p) > tol)
+            .collect();
+        let parts = real_parts.len().max(1);
         if let (true, Some(l)) = (parts > 1, leaf) {
             let leaf_geom = &tree.areas[l].geometry;
             let mut homes = BTreeSet::new();
             let mut distinct = true;
-            for part in &grid.geometry.0 {
-                let part = MultiPolygon(vec![part.clone()]);
+            for part in real_parts {
                 let best = (0..leaf_geom.0.len()).max_by(|&a, &b| {
                     let ia = geometry::intersection_area(
                         &part,

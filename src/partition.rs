@@ -666,7 +666,7 @@ fn partition_leaf(
 
 /// Gives pieces of a grid that hold no households (cut off by clipping) to the neighbouring grid they
 /// share the longest edge with; drops empty geometries.
-fn tidy(
+pub fn tidy(
     pieces: Vec<MultiPolygon>,
     households: &[Household],
     members: &[usize],

@@ -197,6 +197,14 @@ fn replan_leaf(
         .iter()
         .filter_map(|&g| {
             let clipped = geometry::normalized(previous[g].geometry.intersection(&leaf.geometry));
+            // Slivers that clipping leaves along the new boundary are dropped (below the tolerance).
+            let clipped = MultiPolygon(
+                clipped
+                    .0
+                    .into_iter()
+                    .filter(|p| geometry::area_m2(&MultiPolygon(vec![p.clone()])) > tol)
+                    .collect(),
+            );
             let area = geometry::area_m2(&clipped);
             (area > tol).then(|| Piece {
                 id: previous[g].id.clone(),
@@ -374,6 +382,7 @@ fn replan_leaf(
     let grids_kept: Vec<String> = grids.iter().map(|g| g.id.clone()).collect();
     let grids_redrawn: Vec<String> = redrawn.iter().map(|g| g.id.clone()).collect();
     grids.extend(redrawn);
+    let mut grids = tidied(grids, data, members);
     grids.sort_by(|a, b| a.id.cmp(&b.id));
     let removed = removed_ids(previous, prev, &grids);
     let change = LeafChange {
@@ -384,6 +393,25 @@ fn replan_leaf(
         grids_removed: removed,
     };
     (grids, change, splits)
+}
+
+/// Parts of grids that hold no households (left by clipping) join the neighbour they share most edge with.
+fn tidied(grids: Vec<GridShape>, data: &Dataset, members: &[usize]) -> Vec<GridShape> {
+    let ids: Vec<(String, Option<String>)> = grids
+        .iter()
+        .map(|g| (g.id.clone(), g.community.clone()))
+        .collect();
+    let shapes = partition::tidy(
+        grids.into_iter().map(|g| g.geometry).collect(),
+        &data.households,
+        members,
+    );
+    ids.into_iter()
+        .zip(shapes)
+        .map(|((id, community), geometry)| {
+            shape(id, community.as_deref().unwrap_or_default(), geometry)
+        })
+        .collect()
 }
 
 fn removed_ids(previous: &[GridShape], prev: &[usize], now: &[GridShape]) -> Vec<String> {
