@@ -161,6 +161,17 @@ fn replan_leaf(
 ) -> (Vec<GridShape>, LeafChange, Vec<BuildingSplit>) {
     let leaf = &data.tree.areas[l];
     let code = leaf.code.as_str();
+    if !prev.is_empty() && unchanged(data, leaf, members, previous, prev, prev_grid) {
+        let grids: Vec<GridShape> = prev.iter().map(|&g| previous[g].clone()).collect();
+        let change = LeafChange {
+            leaf: code.to_string(),
+            change: Change::Unchanged,
+            grids_kept: grids.iter().map(|g| g.id.clone()).collect(),
+            grids_redrawn: vec![],
+            grids_removed: vec![],
+        };
+        return (grids, change, vec![]);
+    }
     let (atoms, splits) = partition::atoms(&data.households, members, code, band);
     let total: u64 = atoms.iter().map(|a| a.households).sum();
     let policy = rules.partition.count_policy;
@@ -173,17 +184,6 @@ fn replan_leaf(
             change: Change::New,
             grids_kept: vec![],
             grids_redrawn: grids.iter().map(|g| g.id.clone()).collect(),
-            grids_removed: vec![],
-        };
-        return (grids, change, splits);
-    }
-    if unchanged(data, leaf, members, previous, prev, prev_grid) {
-        let grids: Vec<GridShape> = prev.iter().map(|&g| previous[g].clone()).collect();
-        let change = LeafChange {
-            leaf: code.to_string(),
-            change: Change::Unchanged,
-            grids_kept: grids.iter().map(|g| g.id.clone()).collect(),
-            grids_redrawn: vec![],
             grids_removed: vec![],
         };
         return (grids, change, splits);

@@ -465,6 +465,26 @@ async fn replacing_boundaries_makes_a_new_plan_and_workers_can_be_reassigned() {
     let r = post(&app, "/api/boundaries", Some(PLANNER), b).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     assert_eq!(r.json()["dataset"]["version"], 2);
+    // Re-drawn from the plan in force: nothing changed, so every grid and household stays.
+    let changes = r.json()["plan"]["changes"].clone();
+    assert!(
+        changes
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["change"] == "unchanged"),
+        "{changes}"
+    );
+    let d = get(&app, "/api/plans/1/diff/2").await;
+    assert_eq!(d.status, StatusCode::OK, "{}", d.text());
+    let d = d.json();
+    assert_eq!(d["summary"]["share_kept"], 1.0);
+    assert_eq!(d["summary"]["kept"], 62);
+    assert!(d.get("household_moves").is_none());
+    assert_eq!(
+        get(&app, "/api/plans/1/diff/99").await.status,
+        StatusCode::NOT_FOUND
+    );
     let csv = "id,lon,lat,type,town\nnew1,118.81,32.31,full_time,320116001000\n";
     let r = post(&app, "/api/datasets/workers", Some(PLANNER), csv).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());

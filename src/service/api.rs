@@ -30,6 +30,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/plans/{id}/grids", get(plan_grids))
         .route("/api/plans/{id}/report", get(plan_report))
         .route("/api/plans/{id}/sensitive", get(plan_sensitive))
+        .route("/api/plans/{a}/diff/{b}", get(plan_diff))
         .route("/api/check", post(check))
         .route("/api/assignments", post(create_assignment))
         .route("/api/assignments/{id}", get(assignment))
@@ -212,8 +213,10 @@ async fn replace_boundaries(
         let inputs = state
             .inputs()
             .ok_or_else(|| AppError::unprocessable("households are needed to plan"))?;
+        // Re-drawn from the plan in force, so that what did not change stays as it was.
+        let previous = state.published().plan;
         let plan = state.with_store(|st| {
-            planning::run_plan(st, &inputs, &inputs.rules, "boundaries replaced")
+            planning::run_plan(st, &inputs, &inputs.rules, "boundaries replaced", previous)
         })?;
         state.publish(Some(plan.id))?;
         Ok(json!({"dataset": info, "plan": plan.summary}))
@@ -236,6 +239,8 @@ async fn plans(State(s): State<Arc<AppState>>) -> Result<Response, AppError> {
 struct PlanRequest {
     rules: Option<String>,
     note: Option<String>,
+    /// Re-draw from this plan, keeping what did not change.
+    previous: Option<i64>,
 }
 
 async fn create_plan(
@@ -265,7 +270,8 @@ async fn create_plan(
         let note = req
             .note
             .unwrap_or_else(|| "planned through the API".to_string());
-        let plan = state.with_store(|st| planning::run_plan(st, &inputs, &inputs.rules, &note))?;
+        let plan = state
+            .with_store(|st| planning::run_plan(st, &inputs, &inputs.rules, &note, req.previous))?;
         state.publish(Some(plan.id))?;
         Ok(plan.summary)
     })
@@ -356,6 +362,21 @@ async fn plan_sensitive(
     })
     .await?;
     Ok(Json(json!({"plan": id, "grids": out})).into_response())
+}
+
+async fn plan_diff(
+    State(s): State<Arc<AppState>>,
+    Path((a, b)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let (a, b) = (id_param(&a)?, id_param(&b)?);
+    let out = blocking(&s, move |state| {
+        let inputs = state
+            .inputs()
+            .ok_or_else(|| AppError::unprocessable("no households in force"))?;
+        state.with_store(|st| planning::diff_plans(st, &inputs, a, b))
+    })
+    .await?;
+    Ok(Json(out).into_response())
 }
 
 async fn check(

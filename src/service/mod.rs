@@ -165,7 +165,13 @@ pub fn prepare(config: &Config) -> Result<AppState, AppError> {
     if store.plans()?.is_empty()
         && let Some(inputs) = &inputs
     {
-        let plan = planning::run_plan(&mut store, inputs, &inputs.rules, "initial plan at start")?;
+        let plan = planning::run_plan(
+            &mut store,
+            inputs,
+            &inputs.rules,
+            "initial plan at start",
+            None,
+        )?;
         if store.latest_dataset(DatasetKind::Workers)?.is_some() {
             planning::run_assignment(&mut store, inputs, plan.id)?;
         }

@@ -91,13 +91,18 @@ pub fn document() -> Value {
                 "get": {"summary": "Plans, newest first", "responses": {"200": ok("Plans", js)}},
                 "post": {
                     "summary": "Run a partition with the data in force and optional rules (TOML text)", "security": planner,
-                    "requestBody": {"required": false, "content": {js: {"schema": {"type": "object", "properties": {"rules": {"type": "string"}, "note": {"type": "string"}}}}}},
+                    "requestBody": {"required": false, "content": {js: {"schema": {"type": "object", "properties": {"rules": {"type": "string"}, "note": {"type": "string"}, "previous": {"type": "integer"}}}}}},
                     "responses": with_errors(json!({"201": ok("The new plan, published", js)}))
                 }
             },
             "/api/plans/{planId}": {"get": {"summary": "A plan: inputs, summary, quality", "parameters": [{"$ref": "#/components/parameters/planId"}], "responses": with_errors(json!({"200": ok("Plan", js)}))}},
             "/api/plans/{planId}/grids": {"get": {"summary": "A plan's grids", "parameters": [{"$ref": "#/components/parameters/planId"}], "responses": with_errors(json!({"200": ok("Grids", geo)}))}},
             "/api/plans/{planId}/report": {"get": {"summary": "A plan's report (building ids withheld)", "parameters": [{"$ref": "#/components/parameters/planId"}], "responses": with_errors(json!({"200": ok("Report", js)}))}},
+            "/api/plans/{planId}/diff/{otherPlanId}": {"get": {
+                "summary": "What changed between two plans, household by household (counts only)",
+                "parameters": [{"$ref": "#/components/parameters/planId"}, {"name": "otherPlanId", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "responses": with_errors(json!({"200": ok("Diff", js)}))
+            }},
             "/api/plans/{planId}/sensitive": {"get": {"summary": "Per-grid counts of people needing visits (planners only)", "security": planner, "parameters": [{"$ref": "#/components/parameters/planId"}], "responses": with_errors(json!({"200": ok("Counts", js)}))}},
             "/api/check": {"post": {
                 "summary": "Check uploaded grids against the data in force",

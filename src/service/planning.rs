@@ -80,40 +80,89 @@ pub struct PlanOutcome {
     pub summary: Value,
 }
 
-/// Partitions the inputs, checks the result and stores the plan.
+/// Partitions the inputs (re-drawing from `previous`, a stored plan, when given), checks the result and
+/// stores the plan.
 pub fn run_plan(
     store: &mut Store,
     inputs: &Inputs,
     rules: &Rules,
     note: &str,
+    previous: Option<i64>,
 ) -> Result<PlanOutcome, AppError> {
     let data = &inputs.dataset;
-    let plan = crate::partition::partition(data, rules, &|| {});
-    let checked = crate::check::check(data, &plan.grids, rules);
-    let quality = Quality::measure(&checked);
-    let grids = crate::output::grids_geojson(data.working, &plan.grids, &checked.grids)?;
-    let communities = communities_geojson(data, &checked)?;
-    let report = PartitionReport {
-        check: &checked,
-        quality: quality.clone(),
-        leaf_plans: &plan.leaves,
-        building_splits: &plan.splits,
+    let (grids, report) = match previous {
+        None => {
+            let plan = crate::partition::partition(data, rules, &|| {});
+            let checked = crate::check::check(data, &plan.grids, rules);
+            let report = PartitionReport {
+                check: &checked,
+                quality: Quality::measure(&checked),
+                leaf_plans: &plan.leaves,
+                building_splits: &plan.splits,
+            };
+            let report = serde_json::to_value(&report).map_err(AppError::internal)?;
+            (plan.grids, (checked, report))
+        }
+        Some(id) => {
+            let before = plan_grids(store, data, id)?;
+            let plan = crate::replan::replan(data, rules, &before);
+            let checked = crate::check::check(data, &plan.grids, rules);
+            let report = crate::replan::ReplanReport {
+                check: &checked,
+                quality: Quality::measure(&checked),
+                changes: &plan.leaves,
+                removed_leaves: &plan.removed_leaves,
+                building_splits: &plan.splits,
+            };
+            let mut report = serde_json::to_value(&report).map_err(AppError::internal)?;
+            report["previous_plan"] = json!(id);
+            (plan.grids, (checked, report))
+        }
     };
-    let report = serde_json::to_string(&report).map_err(AppError::internal)?;
+    let (checked, report) = report;
+    let quality = Quality::measure(&checked);
+    let grids_text = crate::output::grids_geojson(data.working, &grids, &checked.grids)?;
+    let communities = communities_geojson(data, &checked)?;
     let id = store.add_plan(
         inputs.households,
         inputs.boundaries,
         inputs.rules_id,
-        plan.grids.len(),
+        grids.len(),
         note,
-        &grids,
+        &grids_text,
         &communities,
-        &report,
+        &report.to_string(),
     )?;
     Ok(PlanOutcome {
         id,
-        summary: json!({"plan": id, "grids": plan.grids.len(), "summary": checked.summary, "quality": quality}),
+        summary: json!({"plan": id, "grids": grids.len(), "summary": checked.summary, "quality": quality, "changes": report.get("changes")}),
     })
+}
+
+/// A stored plan's grids, read back into the working CRS.
+pub fn plan_grids(
+    store: &Store,
+    data: &Dataset,
+    id: i64,
+) -> Result<Vec<crate::model::GridShape>, AppError> {
+    let (text, _, _) = store
+        .plan_outputs(id)?
+        .ok_or_else(|| AppError::not_found(format!("no plan {id}")))?;
+    let (grids, _, _) =
+        crate::io::parse_grids("plan grids", text.into_bytes(), None, Some(data.working))?;
+    Ok(grids)
+}
+
+/// Household-by-household comparison of two stored plans over the households in force (counts only).
+pub fn diff_plans(store: &Store, inputs: &Inputs, a: i64, b: i64) -> Result<Value, AppError> {
+    let data = &inputs.dataset;
+    let old = plan_grids(store, data, a)?;
+    let new = plan_grids(store, data, b)?;
+    let d = crate::diff::diff(&data.households, &old, &new, false);
+    let mut v = serde_json::to_value(&d).map_err(AppError::internal)?;
+    v["old_plan"] = json!(a);
+    v["new_plan"] = json!(b);
+    Ok(v)
 }
 
 /// The leaves with their codes, names, kinds and counts (public aggregates), in WGS84.

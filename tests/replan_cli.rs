@@ -1,0 +1,129 @@
+//! `gridplan partition --previous` and `gridplan diff` as a binary.
+
+mod common;
+use common::*;
+use std::path::Path;
+
+fn data(name: &str) -> String {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data"))
+        .join(name)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn re_partition_with_nothing_changed_keeps_every_grid_and_diff_says_so() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |n: &str| d.path().join(n).to_str().unwrap().to_string();
+    let o = run(&[
+        "partition",
+        "--households",
+        &data("households.geojson"),
+        "--boundaries",
+        &data("boundaries.geojson"),
+        "--out",
+        &p("g1.geojson"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&[
+        "partition",
+        "--households",
+        &data("households.geojson"),
+        "--boundaries",
+        &data("boundaries.geojson"),
+        "--out",
+        &p("g2.geojson"),
+        "--previous",
+        &p("g1.geojson"),
+        "--report",
+        &p("r.json"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("leaves unchanged 16, reshaped 0, new 0, removed 0"),
+        "{}",
+        stdout(&o)
+    );
+    let r = report(&d.path().join("r.json"));
+    assert_eq!(r["changes"].as_array().unwrap().len(), 16);
+    let o = run(&[
+        "diff",
+        "--old",
+        &p("g1.geojson"),
+        "--new",
+        &p("g2.geojson"),
+        "--households",
+        &data("households.geojson"),
+        "--out",
+        &p("diff.json"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let diff = report(&d.path().join("diff.json"));
+    assert_eq!(diff["summary"]["households_moved"], 0);
+    assert_eq!(diff["summary"]["kept"], 62);
+    assert!(diff.get("household_moves").is_none());
+}
+
+#[test]
+fn diff_between_two_different_layers_counts_moves_and_lists_ids_only_when_asked() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |n: &str| d.path().join(n).to_str().unwrap().to_string();
+    let o = run(&[
+        "partition",
+        "--households",
+        &data("households.geojson"),
+        "--boundaries",
+        &data("boundaries.geojson"),
+        "--out",
+        &p("new.geojson"),
+    ]);
+    assert!(o.status.success());
+    // The demo's existing (departmental-style) grids against the comprehensive plan: 多网合一.
+    let o = run(&[
+        "diff",
+        "--old",
+        &data("grids.geojson"),
+        "--new",
+        &p("new.geojson"),
+        "--households",
+        &data("households.geojson"),
+        "--out",
+        &p("d.json"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let diff = report(&d.path().join("d.json"));
+    let s = &diff["summary"];
+    assert_eq!(s["households"], 19150);
+    assert_eq!(
+        s["households_kept"].as_u64().unwrap() + s["households_moved"].as_u64().unwrap(),
+        19150
+    );
+    let moved: u64 = diff["moves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["households"].as_u64().unwrap())
+        .sum();
+    assert_eq!(moved, s["households_moved"].as_u64().unwrap());
+    let agreement = s["agreement"].as_f64().unwrap();
+    assert!(agreement > 0.3 && agreement <= 1.0, "{agreement}");
+    let o = run(&[
+        "diff",
+        "--old",
+        &data("grids.geojson"),
+        "--new",
+        &p("new.geojson"),
+        "--households",
+        &data("households.geojson"),
+        "--out",
+        &p("d2.json"),
+        "--include-ids",
+    ]);
+    assert!(o.status.success());
+    let full = report(&d.path().join("d2.json"));
+    assert_eq!(
+        full["household_moves"].as_array().unwrap().len() as u64,
+        s["households_moved"].as_u64().unwrap()
+    );
+}
