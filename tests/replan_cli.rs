@@ -127,3 +127,93 @@ fn diff_between_two_different_layers_counts_moves_and_lists_ids_only_when_asked(
         s["households_moved"].as_u64().unwrap()
     );
 }
+
+#[test]
+fn re_assignment_keeps_workers_on_grids_that_kept_their_id() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |n: &str| d.path().join(n).to_str().unwrap().to_string();
+    let h = data("households.geojson");
+    let b = data("boundaries.geojson");
+    let w = data("workers.geojson");
+    assert!(
+        run(&[
+            "partition",
+            "--households",
+            &h,
+            "--boundaries",
+            &b,
+            "--out",
+            &p("g1.geojson")
+        ])
+        .status
+        .success()
+    );
+    assert!(
+        run(&[
+            "assign",
+            "--grids",
+            &p("g1.geojson"),
+            "--households",
+            &h,
+            "--workers",
+            &w,
+            "--out",
+            &p("a1.geojson")
+        ])
+        .status
+        .success()
+    );
+    assert!(
+        run(&[
+            "partition",
+            "--households",
+            &h,
+            "--boundaries",
+            &b,
+            "--out",
+            &p("g2.geojson"),
+            "--previous",
+            &p("g1.geojson")
+        ])
+        .status
+        .success()
+    );
+    let o = run(&[
+        "assign",
+        "--grids",
+        &p("g2.geojson"),
+        "--households",
+        &h,
+        "--workers",
+        &w,
+        "--out",
+        &p("a2.geojson"),
+        "--previous-assignment",
+        &p("a1.geojson"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&[
+        "diff",
+        "--old",
+        &p("a1.geojson"),
+        "--new",
+        &p("a2.geojson"),
+        "--households",
+        &h,
+        "--out",
+        &p("d.json"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let diff = report(&d.path().join("d.json"));
+    assert_eq!(diff["summary"]["workers_changed"], 0, "{}", diff["workers"]);
+    let a1 = report(&d.path().join("a1.geojson"));
+    assert!(
+        a1["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["properties"]["primary_worker"].is_string())
+            .count()
+            > 20
+    );
+}
