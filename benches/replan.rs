@@ -2,9 +2,7 @@
 //! its neighbour), against partitioning it from scratch.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use geo::{BooleanOps, BoundingRect, Coord, MultiPolygon, Rect};
 use gridplan::dataset::Dataset;
-use gridplan::geometry::normalized;
 use gridplan::tree::AreaTree;
 use gridplan::{Rules, check, generate, partition, replan};
 use std::time::Duration;
@@ -20,38 +18,7 @@ fn bench(c: &mut Criterion) {
     }
     // Move a compound-sized corner of one community to its neighbour.
     let mut areas = data.tree.areas.clone();
-    let x = areas
-        .iter()
-        .position(|a| a.code == "320116001003")
-        .expect("community");
-    let y = areas
-        .iter()
-        .position(|a| a.code == "320116001006")
-        .expect("neighbour");
-    let (bx, by) = (
-        areas[x].geometry.bounding_rect().unwrap(),
-        areas[y].geometry.bounding_rect().unwrap(),
-    );
-    let centre = Coord {
-        x: (bx.center().x + by.center().x) / 2.0,
-        y: bx.max().y.min(by.max().y).max(by.min().y),
-    };
-    let cut = MultiPolygon(vec![
-        Rect::new(
-            Coord {
-                x: centre.x - 250.0,
-                y: centre.y - 160.0,
-            },
-            Coord {
-                x: centre.x + 250.0,
-                y: centre.y + 20.0,
-            },
-        )
-        .to_polygon(),
-    ]);
-    let moved = normalized(areas[x].geometry.intersection(&cut));
-    areas[x].geometry = normalized(areas[x].geometry.difference(&moved));
-    areas[y].geometry = normalized(areas[y].geometry.union(&moved));
+    generate::move_compound(&mut areas, "320116001003", "320116001006").expect("communities exist");
     let (tree, _) = AreaTree::build("changed", areas, &rules);
     let changed = Dataset::new(
         "households",

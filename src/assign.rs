@@ -226,16 +226,21 @@ pub struct TownSolution {
     pub variables: usize,
 }
 
-/// Solves one town with HiGHS.
-pub fn solve_town(p: &TownProblem, rules: &Rules) -> Result<TownSolution, String> {
-    let started = std::time::Instant::now();
-    let costs = Costs::from_rules(rules);
-    let allowed: BTreeSet<WorkerType> = rules
+/// The worker types the rules allow as a grid's responsible worker.
+pub fn allowed_types(rules: &Rules) -> BTreeSet<WorkerType> {
+    rules
         .assign
         .allowed_types
         .iter()
         .filter_map(|t| WorkerType::parse(t))
-        .collect();
+        .collect()
+}
+
+/// Solves one town with HiGHS.
+pub fn solve_town(p: &TownProblem, rules: &Rules) -> Result<TownSolution, String> {
+    let started = std::time::Instant::now();
+    let costs = Costs::from_rules(rules);
+    let allowed = allowed_types(rules);
     // Candidate pairs.
     let mut pairs: Vec<(usize, usize, f64)> = Vec::new();
     for (gi, g) in p.grids.iter().enumerate() {

@@ -1068,3 +1068,32 @@ pub fn dataset(spec: &Spec, rules: &crate::rules::Rules) -> Result<crate::datase
         problems,
     ))
 }
+
+/// A scripted boundary change for tests and benchmarks: the land of community `from` around its shared
+/// corner with `to` (a compound's worth, 500 m × 180 m at most) moves to `to`. Returns the area moved (m²).
+pub fn move_compound(areas: &mut [crate::model::Area], from: &str, to: &str) -> Option<f64> {
+    let x = areas.iter().position(|a| a.code == from)?;
+    let y = areas.iter().position(|a| a.code == to)?;
+    let (bx, by) = (
+        areas[x].geometry.bounding_rect()?,
+        areas[y].geometry.bounding_rect()?,
+    );
+    let centre = Coord {
+        x: (bx.center().x + by.center().x) / 2.0,
+        y: bx.max().y.min(by.max().y).max(by.min().y),
+    };
+    let cut = rect_polygon(
+        Coord {
+            x: centre.x - 250.0,
+            y: centre.y - 160.0,
+        },
+        Coord {
+            x: centre.x + 250.0,
+            y: centre.y + 20.0,
+        },
+    );
+    let moved = geometry::normalized(areas[x].geometry.intersection(&cut));
+    areas[x].geometry = geometry::normalized(areas[x].geometry.difference(&moved));
+    areas[y].geometry = geometry::normalized(areas[y].geometry.union(&moved));
+    Some(geometry::area_m2(&moved))
+}

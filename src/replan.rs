@@ -277,6 +277,16 @@ fn replan_leaf(
             .map(|p| p.0)
             .unwrap_or(Coord { x: 0.0, y: 0.0 })
     };
+    // The land being re-drawn: the grids marked for it and the land no previous grid covered.
+    let region_parts = |in_region: &[bool]| -> Vec<&MultiPolygon> {
+        pieces
+            .iter()
+            .zip(in_region)
+            .filter(|(_, r)| **r)
+            .map(|(p, _)| &p.geometry)
+            .chain(new_land.iter())
+            .collect()
+    };
     loop {
         let w = region_weight(&in_region);
         let fits = w > 0 && !band.feasible_counts(w).is_empty();
@@ -284,42 +294,22 @@ fn replan_leaf(
         if (fits && any_region) || in_region.iter().all(|r| *r) || (!reachable && any_region) {
             break;
         }
-        let parts: Vec<&MultiPolygon> = pieces
-            .iter()
-            .zip(&in_region)
-            .filter(|(_, r)| **r)
-            .map(|(p, _)| &p.geometry)
-            .chain(new_land.iter())
-            .collect();
-        let c = centre_of(&parts);
+        let c = centre_of(&region_parts(&in_region));
+        let away = |i: usize| {
+            pieces[i]
+                .geometry
+                .centroid()
+                .map_or(f64::INFINITY, |p| (p.x() - c.x).hypot(p.y() - c.y))
+        };
         let next = (0..pieces.len())
             .filter(|&i| !in_region[i])
-            .min_by(|&a, &b| {
-                let da = pieces[a]
-                    .geometry
-                    .centroid()
-                    .map(|p| (p.x() - c.x).hypot(p.y() - c.y))
-                    .unwrap_or(f64::INFINITY);
-                let db = pieces[b]
-                    .geometry
-                    .centroid()
-                    .map(|p| (p.x() - c.x).hypot(p.y() - c.y))
-                    .unwrap_or(f64::INFINITY);
-                da.total_cmp(&db)
-            });
+            .min_by(|&a, &b| away(a).total_cmp(&away(b)));
         match next {
             Some(i) => in_region[i] = true,
             None => break,
         }
     }
-    let region_parts: Vec<&MultiPolygon> = pieces
-        .iter()
-        .zip(&in_region)
-        .filter(|(_, r)| **r)
-        .map(|(p, _)| &p.geometry)
-        .chain(new_land.iter())
-        .collect();
-    let region = geometry::normalized(geo::unary_union(region_parts));
+    let region = geometry::normalized(geo::unary_union(region_parts(&in_region)));
     let region_atoms: Vec<usize> = pieces
         .iter()
         .zip(&in_region)

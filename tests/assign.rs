@@ -3,11 +3,12 @@
 
 use geo::Coord;
 use gridplan::Rules;
-use gridplan::assign::{Costs, GridLoad, TownProblem, assign, feasible, objective, solve_town};
+use gridplan::assign::{
+    Costs, GridLoad, TownProblem, allowed_types, assign, feasible, objective, solve_town,
+};
 use gridplan::generate::Rng;
 use gridplan::model::Sensitive;
 use gridplan::workers::{Worker, WorkerType};
-use std::collections::BTreeSet;
 
 fn grid(id: &str, town: &str, x: f64, y: f64, load: f64) -> GridLoad {
     GridLoad {
@@ -41,12 +42,7 @@ fn exact_rules() -> Rules {
 
 /// Every assignment of grids to eligible workers (or none), the cheapest feasible one.
 fn brute_force(p: &TownProblem, rules: &Rules) -> f64 {
-    let allowed: BTreeSet<WorkerType> = rules
-        .assign
-        .allowed_types
-        .iter()
-        .filter_map(|t| WorkerType::parse(t))
-        .collect();
+    let allowed = allowed_types(rules);
     let options = p.workers.len() + 1;
     let mut best = f64::INFINITY;
     let mut choice = vec![None; p.grids.len()];
@@ -113,12 +109,7 @@ fn highs_finds_the_brute_force_optimum_on_tiny_instances() {
             workers: workers.iter().collect(),
         };
         let s = solve_town(&p, &rules).expect("HiGHS solves");
-        let allowed: BTreeSet<WorkerType> = rules
-            .assign
-            .allowed_types
-            .iter()
-            .filter_map(|t| WorkerType::parse(t))
-            .collect();
+        let allowed = allowed_types(&rules);
         assert!(
             feasible(&p, &s.choice, &allowed),
             "case {case}: infeasible answer {:?}",

@@ -146,30 +146,8 @@ fn a_compound_moves_to_the_next_community() {
     let (data, old) = base();
     let mut a = areas(&data);
     // 320116001003 gives the land around its shared corner with 320116001006 to its neighbour.
-    let (x, y) = (find(&a, "320116001003"), find(&a, "320116001006"));
-    let bx = a[x].geometry.bounding_rect().unwrap();
-    let by = a[y].geometry.bounding_rect().unwrap();
-    let centre = Coord {
-        x: (bx.center().x + by.center().x) / 2.0,
-        y: bx.max().y.min(by.max().y).max(by.min().y),
-    };
-    let cut = MultiPolygon(vec![
-        Rect::new(
-            Coord {
-                x: centre.x - 250.0,
-                y: centre.y - 160.0,
-            },
-            Coord {
-                x: centre.x + 250.0,
-                y: centre.y + 20.0,
-            },
-        )
-        .to_polygon(),
-    ]);
-    let moved = normalized(a[x].geometry.intersection(&cut));
-    assert!(gridplan::geometry::area_m2(&moved) > 10_000.0);
-    a[x].geometry = normalized(a[x].geometry.difference(&moved));
-    a[y].geometry = normalized(a[y].geometry.union(&moved));
+    let moved = generate::move_compound(&mut a, "320116001003", "320116001006").unwrap();
+    assert!(moved > 10_000.0);
     let new_data = rebuild(&data, a);
     let o = run(&data, &old, new_data);
     unchanged_leaves_keep_everything(&data, &o, &["320116001003", "320116001006"]);

@@ -250,12 +250,7 @@ async fn create_plan(
 ) -> Result<Response, AppError> {
     require(&s.tokens, &headers)?;
     let body = body?;
-    let req: PlanRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        PlanRequest::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| AppError::bad_request(format!("plan request: {e}")))?
-    };
+    let req: PlanRequest = optional_json(&body, "plan request")?;
     let out = blocking(&s, move |state| {
         if let Some(r) = &req.rules {
             planning::parse_rules(Some(r.as_bytes()))?;
@@ -277,6 +272,17 @@ async fn create_plan(
     })
     .await?;
     Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+/// A JSON request body that may be left empty (then every field takes its default).
+fn optional_json<T: serde::de::DeserializeOwned + Default>(
+    body: &[u8],
+    what: &str,
+) -> Result<T, AppError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| AppError::bad_request(format!("{what}: {e}")))
 }
 
 fn plan_texts(s: &AppState, id: i64) -> Result<(String, String, String), AppError> {
@@ -419,12 +425,7 @@ async fn create_assignment(
 ) -> Result<Response, AppError> {
     require(&s.tokens, &headers)?;
     let body = body?;
-    let req: AssignRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        AssignRequest::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| AppError::bad_request(format!("assignment request: {e}")))?
-    };
+    let req: AssignRequest = optional_json(&body, "assignment request")?;
     let out = blocking(&s, move |state| {
         let inputs = state
             .inputs()

@@ -201,16 +201,9 @@ pub fn run_assignment(
             "no workers dataset: upload one to POST /api/datasets/workers first",
         ));
     };
-    let (grids_text, _, _) = store
-        .plan_outputs(plan)?
-        .ok_or_else(|| AppError::not_found(format!("no plan {plan}")))?;
     let data = &inputs.dataset;
-    let (shapes, working, _) = crate::io::parse_grids(
-        "plan grids",
-        grids_text.into_bytes(),
-        None,
-        Some(data.working),
-    )?;
+    let shapes = plan_grids(store, data, plan)?;
+    let working = data.working;
     let towns = assign::grid_towns("plan grids", &shapes, Some(&data.tree))?;
     let known = towns.iter().cloned().collect();
     let (people, _) = crate::workers::parse_workers(
@@ -234,16 +227,8 @@ pub fn run_assignment(
 
 /// Per-grid sensitive counts of a plan: for planners only.
 pub fn sensitive_counts(store: &Store, inputs: &Inputs, plan: i64) -> Result<Value, AppError> {
-    let (grids_text, _, _) = store
-        .plan_outputs(plan)?
-        .ok_or_else(|| AppError::not_found(format!("no plan {plan}")))?;
     let data = &inputs.dataset;
-    let (shapes, _, _) = crate::io::parse_grids(
-        "plan grids",
-        grids_text.into_bytes(),
-        None,
-        Some(data.working),
-    )?;
+    let shapes = plan_grids(store, data, plan)?;
     let towns = vec![String::new(); shapes.len()];
     let loads = assign::grid_loads(&shapes, &towns, &data.households, &inputs.rules);
     Ok(Value::Array(
