@@ -241,26 +241,28 @@ pub fn solve_town(p: &TownProblem, rules: &Rules) -> Result<TownSolution, String
     let started = std::time::Instant::now();
     let costs = Costs::from_rules(rules);
     let allowed = allowed_types(rules);
-    // Candidate pairs.
-    let mut pairs: Vec<(usize, usize, f64)> = Vec::new();
-    for (gi, g) in p.grids.iter().enumerate() {
-        let mut near: Vec<(f64, usize)> = p
-            .workers
+    // Candidate pairs: the nearest eligible workers through an R-tree of the town's active workers of
+    // an allowed type, plus each grid's previous holders.
+    let homes = rstar::RTree::bulk_load(
+        p.workers
             .iter()
             .enumerate()
-            .filter(|(_, w)| eligible(w, g, &allowed))
-            .map(|(wi, w)| (distance(w.home, g.centre), wi))
-            .collect();
-        near.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let mut chosen: BTreeSet<usize> = near
-            .iter()
+            .filter(|(_, w)| w.active && allowed.contains(&w.kind))
+            .map(|(wi, w)| rstar::primitives::GeomWithData::new([w.home.x, w.home.y], wi))
+            .collect(),
+    );
+    let mut pairs: Vec<(usize, usize, f64)> = Vec::new();
+    for (gi, g) in p.grids.iter().enumerate() {
+        let mut chosen: BTreeSet<usize> = homes
+            .nearest_neighbor_iter([g.centre.x, g.centre.y])
+            .map(|e| e.data)
+            .filter(|&wi| eligible(p.workers[wi], g, &allowed))
             .take(rules.assign.candidates_per_grid)
-            .map(|x| x.1)
             .collect();
         chosen.extend(
-            near.iter()
-                .filter(|(_, wi)| held_before(p.workers[*wi], g))
-                .map(|x| x.1),
+            (0..p.workers.len()).filter(|&wi| {
+                held_before(p.workers[wi], g) && eligible(p.workers[wi], g, &allowed)
+            }),
         );
         for wi in chosen {
             let mut cost = distance(p.workers[wi].home, g.centre);
