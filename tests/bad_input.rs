@@ -289,3 +289,33 @@ fn a_bad_rules_file_is_named() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("kinds.urban"));
 }
+
+#[test]
+fn truncated_and_garbled_files_never_panic() {
+    let households = hand_households().to_string();
+    let boundaries = two_leaves().to_string();
+    for (which, text) in [("households", &households), ("boundaries", &boundaries)] {
+        let n = text.len();
+        for k in 1..24 {
+            let cut = n * k / 24;
+            let (code, err) = check_with(which, &text[..cut]);
+            assert_eq!(code, Some(2), "{which} cut at {cut}: {err}");
+            assert!(err.contains(&format!("bad-{which}.geojson")), "{err}");
+        }
+        // Swapped brackets and stray values inside the features.
+        for (from, to) in [
+            ("[", "{"),
+            ("]", "}"),
+            ("\"Feature\"", "17"),
+            ("coordinates", "coords"),
+            (":", ":null,\"x\":"),
+        ] {
+            let garbled = text.replacen(from, to, 3);
+            let (code, err) = check_with(which, &garbled);
+            assert!(
+                code == Some(2) || code == Some(0) || code == Some(1),
+                "{which} {from}->{to}: {err}"
+            );
+        }
+    }
+}
