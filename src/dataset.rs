@@ -43,21 +43,37 @@ impl Dataset {
         rules: &Rules,
         crs: Option<Crs>,
     ) -> Result<Dataset> {
-        let (areas, working, mut warnings) = io::read_boundaries(boundaries, crs, None)?;
-        let (tree, problems) = AreaTree::build(&boundaries.display().to_string(), areas, rules);
+        let read = |path: &Path| {
+            std::fs::read(path).map_err(|source| Error::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        };
+        Dataset::parse(
+            (&boundaries.display().to_string(), read(boundaries)?),
+            (&households.display().to_string(), read(households)?),
+            rules,
+            crs,
+        )
+    }
+
+    /// [`Dataset::load`] from file contents already in memory, each with the name used in messages.
+    pub fn parse(
+        boundaries: (&str, Vec<u8>),
+        households: (&str, Vec<u8>),
+        rules: &Rules,
+        crs: Option<Crs>,
+    ) -> Result<Dataset> {
+        let (areas, working, mut warnings) =
+            io::parse_boundaries(boundaries.0, boundaries.1, crs, None)?;
+        let (tree, problems) = AreaTree::build(boundaries.0, areas, rules);
         if problems.has_errors() {
             return Err(Error::Invalid(problems.0));
         }
         warnings.extend(problems);
-        let (points, problems) = io::read_households(households, crs, working)?;
+        let (points, problems) = io::parse_households(households.0, households.1, crs, working)?;
         warnings.extend(problems);
-        Ok(Dataset::new(
-            &households.display().to_string(),
-            working,
-            tree,
-            points,
-            warnings,
-        ))
+        Ok(Dataset::new(households.0, working, tree, points, warnings))
     }
 
     /// Places households in leaves: by their `community` property when it names a leaf, else by

@@ -33,22 +33,19 @@ fn assign(
 ) -> (Option<i32>, String, String) {
     let out = dir.join("assignment.geojson");
     let rep = dir.join("staffing.json");
+    let households = data("households.geojson");
     let mut args = vec![
         "assign",
         "--grids",
         grids.to_str().unwrap(),
         "--households",
-        data("households.geojson")
-            .to_str()
-            .unwrap()
-            .to_owned()
-            .leak(),
+        households.to_str().unwrap(),
         "--workers",
         workers.to_str().unwrap(),
         "--out",
-        out.to_str().unwrap().to_owned().leak(),
+        out.to_str().unwrap(),
         "--report",
-        rep.to_str().unwrap().to_owned().leak(),
+        rep.to_str().unwrap(),
     ];
     args.extend(extra);
     let o = run(&args);
@@ -60,18 +57,12 @@ fn assign(
 fn the_demo_district_gets_its_workers_and_a_staffing_answer() {
     let d = tempfile::tempdir().unwrap();
     let g = demo_grids(d.path());
+    let boundaries = data("boundaries.geojson");
     let (code, out, err) = assign(
         d.path(),
         &g,
         &data("workers.geojson"),
-        &[
-            "--boundaries",
-            data("boundaries.geojson")
-                .to_str()
-                .unwrap()
-                .to_owned()
-                .leak(),
-        ],
+        &["--boundaries", boundaries.to_str().unwrap()],
     );
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("workers to recruit"));

@@ -3,6 +3,7 @@
 mod common;
 use common::*;
 use serde_json::{Value, json};
+use std::path::Path;
 
 struct Case {
     dir: tempfile::TempDir,
@@ -20,21 +21,30 @@ impl Case {
         let b = write(d, "boundaries.geojson", &two_leaves());
         let h = write(d, "households.geojson", &hand_households());
         let g = write(d, "grids.geojson", &collection_4549(grids));
-        let r = d.join("report.json");
-        let out = run(&[
-            "check",
-            "--grids",
-            g.to_str().unwrap(),
-            "--households",
-            h.to_str().unwrap(),
-            "--boundaries",
-            b.to_str().unwrap(),
-            "--report",
-            r.to_str().unwrap(),
-        ]);
-        assert!(out.status.code().is_some_and(|c| c < 2), "{}", stderr(&out));
-        (out.status.code().unwrap_or(-1), report(&r), stdout(&out))
+        let (code, report, out) = check_files(&b, &h, &g, &[]);
+        (code.unwrap_or(-1), report, out)
     }
+}
+
+/// Runs `gridplan check` on the files, the report beside the grids; returns (status, report, stdout).
+/// The run must end in a verdict (0 or 1), never bad input.
+fn check_files(b: &Path, h: &Path, g: &Path, extra: &[&str]) -> (Option<i32>, Value, String) {
+    let r = g.with_extension("report.json");
+    let mut args = vec![
+        "check",
+        "--grids",
+        g.to_str().unwrap(),
+        "--households",
+        h.to_str().unwrap(),
+        "--boundaries",
+        b.to_str().unwrap(),
+        "--report",
+        r.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    assert!(out.status.code().is_some_and(|c| c < 2), "{}", stderr(&out));
+    (out.status.code(), report(&r), stdout(&out))
 }
 
 fn exact_grids() -> Vec<Value> {
@@ -202,20 +212,8 @@ fn a_building_split_across_grids_and_households_in_no_grid_are_reported() {
             grid("A-G02", "A", rect(500.0, 0.0, 1000.0, 1000.0)),
         ]),
     );
-    let r = d.path().join("r.json");
-    let out = run(&[
-        "check",
-        "--grids",
-        g.to_str().unwrap(),
-        "--households",
-        h.to_str().unwrap(),
-        "--boundaries",
-        b.to_str().unwrap(),
-        "--report",
-        r.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let r = report(&r);
+    let (code, r, _) = check_files(&b, &h, &g, &[]);
+    assert_eq!(code, Some(1));
     let split = violations(&r, "split_building");
     assert_eq!(split.len(), 1);
     assert!(split[0]["message"].as_str().unwrap().contains("\"a0\""));
@@ -247,20 +245,8 @@ fn population_alert_and_unknown_population_are_reported() {
             grid("B-G01", "B", rect(1000.0, 0.0, 2000.0, 1000.0)),
         ]),
     );
-    let r = d.path().join("r.json");
-    let out = run(&[
-        "check",
-        "--grids",
-        g.to_str().unwrap(),
-        "--households",
-        h.to_str().unwrap(),
-        "--boundaries",
-        b.to_str().unwrap(),
-        "--report",
-        r.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    let r = report(&r);
+    let (code, r, _) = check_files(&b, &h, &g, &[]);
+    assert_eq!(code, Some(1));
     assert_eq!(violations(&r, "population_alert")[0]["grid"], "A-G01");
     assert_eq!(r["summary"]["population_known"], false);
     assert_eq!(r["grids"][1]["population"], Value::Null);
@@ -287,20 +273,8 @@ fn infeasible_leaves_are_explained() {
             grid("B-G01", "B", rect(1000.0, 0.0, 2000.0, 1000.0)),
         ]),
     );
-    let r = d.path().join("r.json");
-    let out = run(&[
-        "check",
-        "--grids",
-        g.to_str().unwrap(),
-        "--households",
-        h.to_str().unwrap(),
-        "--boundaries",
-        b.to_str().unwrap(),
-        "--report",
-        r.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    let r = report(&r);
+    let (code, r, _) = check_files(&b, &h, &g, &[]);
+    assert_eq!(code, Some(1));
     let inf = r["summary"]["leaves_infeasible"].as_array().unwrap();
     assert_eq!(inf.len(), 2);
     assert!(inf[0]["why"].as_str().unwrap().contains("no whole number"));
@@ -322,22 +296,9 @@ fn rules_file_changes_the_band() {
     let b = write(d.path(), "b.geojson", &two_leaves());
     let h = write(d.path(), "h.geojson", &hand_households());
     let g = write(d.path(), "g.geojson", &collection_4549(exact_grids()));
-    let r = d.path().join("r.json");
-    let out = run(&[
-        "check",
-        "--grids",
-        g.to_str().unwrap(),
-        "--households",
-        h.to_str().unwrap(),
-        "--boundaries",
-        b.to_str().unwrap(),
-        "--rules",
-        rules.to_str().unwrap(),
-        "--report",
-        r.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(violations(&report(&r), "band_under").len(), 2);
+    let (code, r, _) = check_files(&b, &h, &g, &["--rules", rules.to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert_eq!(violations(&r, "band_under").len(), 2);
     let printed = run(&["rules", "--rules", rules.to_str().unwrap()]);
     assert!(stdout(&printed).contains("min_households = 360"));
 }
@@ -362,20 +323,8 @@ fn data_problems_that_need_not_stop_the_work_are_warnings() {
     extra.push(json!({"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [X0 + 1700.0, Y0 + 900.0, 12.5]}}));
     let h = write(d.path(), "h.geojson", &h);
     let g = write(d.path(), "g.geojson", &collection_4549(exact_grids()));
-    let r = d.path().join("r.json");
-    let out = run(&[
-        "check",
-        "--grids",
-        g.to_str().unwrap(),
-        "--households",
-        h.to_str().unwrap(),
-        "--boundaries",
-        b.to_str().unwrap(),
-        "--report",
-        r.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let r = report(&r);
+    let (code, r, _) = check_files(&b, &h, &g, &[]);
+    assert_eq!(code, Some(1));
     let warnings = r["warnings"].to_string();
     assert!(warnings.contains("pokes out of its parent"), "{warnings}");
     assert!(

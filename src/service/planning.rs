@@ -9,7 +9,6 @@ use crate::output::{FeatureWriter, Shape};
 use crate::partition::{PartitionReport, Quality};
 use crate::rules::Rules;
 use crate::store::{DatasetKind, Store};
-use crate::tree::AreaTree;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
@@ -30,16 +29,12 @@ pub fn build_dataset(
     households: Vec<u8>,
     rules: &Rules,
 ) -> Result<Dataset, Error> {
-    let (areas, working, mut warnings) =
-        crate::io::parse_boundaries("boundaries", boundaries, None, None)?;
-    let (tree, problems) = AreaTree::build("boundaries", areas, rules);
-    if problems.has_errors() {
-        return Err(Error::Invalid(problems.0));
-    }
-    warnings.extend(problems);
-    let (points, problems) = crate::io::parse_households("households", households, None, working)?;
-    warnings.extend(problems);
-    Ok(Dataset::new("households", working, tree, points, warnings))
+    Dataset::parse(
+        ("boundaries", boundaries),
+        ("households", households),
+        rules,
+        None,
+    )
 }
 
 /// Rules from a stored rules dataset (TOML), or the defaults.
