@@ -3,56 +3,105 @@
 # the PROJ bindings), PROJ (coordinates) and pkg-config. Says exactly what to run where it cannot.
 #   --e2e   also the real clients the end-to-end tests drive: GDAL (ogrinfo) and Chromium
 #   --load  also wrk, for scripts/load.sh
+# Sourced (`source scripts/setup.sh`), it only defines its functions, so tests can call them.
 set -euo pipefail
-e2e=0
-load=0
-for arg in "$@"; do
-  case "$arg" in
-    --e2e) e2e=1 ;;
-    --load) load=1 ;;
-    *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
-  esac
-done
 
-if ! command -v cargo >/dev/null 2>&1; then
-  echo "gridplan needs the Rust toolchain (cargo). Install it from https://rustup.rs, then run this again." >&2
-  exit 1
-fi
+# has_libclang DIR...: succeeds when one of DIRs holds the C library that bindgen (clang-sys) loads:
+# libclang.so, libclang-<version>.so or libclang.so.<version>. libclang-cpp (the C++ interface, which
+# Debian's base image ships on its own) is not it.
+has_libclang() {
+  local dir file name
+  for dir in "$@"; do
+    [ -d "$dir" ] || continue
+    for file in "$dir"/libclang.so "$dir"/libclang-*.so "$dir"/libclang.so.*; do
+      [ -e "$file" ] || continue
+      name="$(basename "$file")"
+      case "$name" in
+        libclang-cpp*) continue ;;
+      esac
+      return 0
+    done
+  done
+  return 1
+}
 
-need=()
-command -v cmake >/dev/null 2>&1 || need+=(cmake)
-command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
-pkg-config --exists proj 2>/dev/null || need+=(libproj-dev)
-[ -f /usr/share/proj/proj.db ] || need+=(proj-data)
-if ! ls /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1; then
-  need+=(libclang-dev)
-fi
+# libclang_dirs: where clang-sys looks for libclang on Linux.
+libclang_dirs() {
+  local dirs=()
+  [ -n "${LIBCLANG_PATH:-}" ] && dirs+=("$LIBCLANG_PATH")
+  if command -v llvm-config >/dev/null 2>&1; then
+    dirs+=("$(llvm-config --libdir 2>/dev/null || true)")
+  fi
+  local d
+  for d in /usr/lib/llvm-*/lib /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib \
+    /usr/local/lib /usr/local/llvm/lib; do
+    [ -d "$d" ] && dirs+=("$d")
+  done
+  printf '%s\n' "${dirs[@]}"
+}
 
-if ((e2e)); then
-  command -v ogrinfo >/dev/null 2>&1 || need+=(gdal-bin)
-  command -v chromium >/dev/null 2>&1 || need+=(chromium)
-fi
-if ((load)); then
-  command -v wrk >/dev/null 2>&1 || need+=(wrk)
-fi
+main() {
+  local e2e=0 load=0 arg
+  for arg in "$@"; do
+    case "$arg" in
+      --e2e) e2e=1 ;;
+      --load) load=1 ;;
+      *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
+    esac
+  done
 
-if ((${#need[@]})); then
-  if [ "$(id -u)" = 0 ]; then
-    sudo=()
-  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    sudo=(sudo)
-  else
-    echo "gridplan needs these system packages: ${need[*]}" >&2
-    echo "Run:  sudo apt-get update && sudo apt-get install -y ${need[*]}" >&2
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "gridplan needs the Rust toolchain (cargo). Install it from https://rustup.rs, then run this again." >&2
     exit 1
   fi
-  echo "setup: installing ${need[*]}" >&2
-  "${sudo[@]}" apt-get update -qq >/dev/null || true
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
-fi
 
-if ! pkg-config --atleast-version 9.0.0 proj; then
-  echo "gridplan needs PROJ 9.0 or newer; pkg-config finds $(pkg-config --modversion proj)." >&2
-  echo "On Debian 12 / Ubuntu 22.04+ run: sudo apt-get install -y libproj-dev proj-data" >&2
-  exit 1
+  local need=()
+  command -v cmake >/dev/null 2>&1 || need+=(cmake)
+  command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+  pkg-config --exists proj 2>/dev/null || need+=(libproj-dev)
+  [ -f /usr/share/proj/proj.db ] || need+=(proj-data)
+  local dirs=()
+  mapfile -t dirs < <(libclang_dirs)
+  has_libclang "${dirs[@]}" || need+=(libclang-dev)
+
+  if ((e2e)); then
+    command -v ogrinfo >/dev/null 2>&1 || need+=(gdal-bin)
+    command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  fi
+  if ((load)); then
+    command -v wrk >/dev/null 2>&1 || need+=(wrk)
+  fi
+
+  if ((${#need[@]})); then
+    local sudo=()
+    if [ "$(id -u)" = 0 ]; then
+      sudo=()
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+      sudo=(sudo)
+    else
+      echo "gridplan needs these system packages: ${need[*]}" >&2
+      echo "Run:  sudo apt-get update && sudo apt-get install -y ${need[*]}" >&2
+      exit 1
+    fi
+    echo "setup: installing ${need[*]}" >&2
+    "${sudo[@]}" apt-get update -qq >/dev/null || true
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+
+  mapfile -t dirs < <(libclang_dirs)
+  if ! has_libclang "${dirs[@]}"; then
+    echo "gridplan needs libclang (the C library bindgen loads: libclang.so or libclang-<N>.so) and none was found." >&2
+    echo "Run:  sudo apt-get install -y libclang-dev   (or set LIBCLANG_PATH to the directory holding it)" >&2
+    exit 1
+  fi
+
+  if ! pkg-config --atleast-version 9.0.0 proj; then
+    echo "gridplan needs PROJ 9.0 or newer; pkg-config finds $(pkg-config --modversion proj)." >&2
+    echo "On Debian 12 / Ubuntu 22.04+ run: sudo apt-get install -y libproj-dev proj-data" >&2
+    exit 1
+  fi
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  main "$@"
 fi
