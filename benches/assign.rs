@@ -6,7 +6,7 @@ use geo::Coord;
 use gridplan::Rules;
 use gridplan::assign::{GridLoad, assign};
 use gridplan::generate::Rng;
-use gridplan::model::Sensitive;
+use gridplan::model::{Sensitive, TownCode};
 use gridplan::workers::{Worker, WorkerType};
 use std::time::Duration;
 
@@ -16,11 +16,12 @@ pub fn county(seed: u64) -> (Vec<GridLoad>, Vec<Worker>) {
     let mut grids = Vec::new();
     let mut workers = Vec::new();
     for t in 0..30 {
-        let town = format!("320116{:03}000", t + 1);
+        let code = format!("320116{:03}000", t + 1);
+        let town = TownCode::new(&code);
         let (ox, oy) = ((t % 6) as f64 * 12_000.0, (t / 6) as f64 * 12_000.0);
         for g in 0..40 {
             grids.push(GridLoad {
-                id: format!("{}{:03}-G{g:02}", &town[..9], 1 + g / 8),
+                id: format!("{}{:03}-G{g:02}", &code[..9], 1 + g / 8),
                 town: town.clone(),
                 centre: Coord {
                     x: ox + rng.range(0.0, 10_000.0),

@@ -15,6 +15,7 @@
 //! Uncovered grids are not a failure: they are the **shortfall**, turned into the number of full-time
 //! workers to recruit (their workloads packed first-fit-decreasing into full-time hours).
 
+use crate::model::TownCode;
 use crate::model::{GridShape, Household, Sensitive};
 use crate::rules::{Rules, Workload};
 use crate::workers::{Worker, WorkerType};
@@ -25,12 +26,13 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The managing town of each grid: with a boundary tree, the town or street above the grid's community;
-/// without, the town part of its 12-digit community code (the first nine digits, then `000`).
+/// without, the town part of its 12-digit community code (the first nine digits). Both go through
+/// [`TownCode::new`], as the workers' towns do.
 pub fn grid_towns(
     file: &str,
     grids: &[GridShape],
     tree: Option<&crate::tree::AreaTree>,
-) -> Result<Vec<String>, crate::error::Error> {
+) -> Result<Vec<TownCode>, crate::error::Error> {
     use crate::problem::Problem;
     let mut problems = Vec::new();
     let mut out = Vec::with_capacity(grids.len());
@@ -40,9 +42,8 @@ pub fn grid_towns(
             Some(t) => t
                 .get(community)
                 .and_then(|i| t.town_of(i))
-                .map(|i| t.areas[i].code.clone()),
-            None => (community.len() == 12 && community.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| format!("{}000", &community[..9])),
+                .map(|i| TownCode::new(&t.areas[i].code)),
+            None => TownCode::of_community(community),
         };
         match town {
             Some(t) => out.push(t),
@@ -57,7 +58,7 @@ pub fn grid_towns(
                     .at(g.feature, Some(&g.id))
                     .field("community"),
                 );
-                out.push(String::new());
+                out.push(TownCode::default());
             }
         }
     }
@@ -72,7 +73,7 @@ pub fn grid_towns(
 #[derive(Debug, Clone, PartialEq)]
 pub struct GridLoad {
     pub id: String,
-    pub town: String,
+    pub town: TownCode,
     pub centre: Coord,
     pub households: u64,
     /// Sensitive counts behind the workload: never written to an open output.
@@ -93,7 +94,7 @@ pub fn workload_hours(w: &Workload, households: u64, s: &Sensitive) -> f64 {
 /// Recounts households and sensitive counts per grid from the points and turns them into workload.
 pub fn grid_loads(
     grids: &[GridShape],
-    towns: &[String],
+    towns: &[TownCode],
     households: &[Household],
     rules: &Rules,
 ) -> Vec<GridLoad> {
@@ -131,7 +132,7 @@ pub fn grid_loads(
 /// One town's assignment problem: its grids and its workers (all of them; exited ones are never used).
 #[derive(Debug, Clone)]
 pub struct TownProblem<'a> {
-    pub town: String,
+    pub town: TownCode,
     pub grids: Vec<&'a GridLoad>,
     pub workers: Vec<&'a Worker>,
 }
@@ -211,6 +212,9 @@ pub enum SolveStatus {
     TimeLimit,
     /// Nothing to solve: no grids, or no eligible worker for any grid.
     Trivial,
+    /// The solver stopped (at the time limit) before it found any assignment: every grid of the town
+    /// is reported uncovered. Raise `assign.time_limit_s` in the rules.
+    NoSolution,
 }
 
 /// One town's solution.
@@ -342,7 +346,23 @@ pub fn solve_town(p: &TownProblem, rules: &Rules) -> Result<TownSolution, String
         .set_time_limit(rules.assign.time_limit_s)
         .set_threads(1);
     let model = constrain(model, &x, &u);
-    let solution = model.solve().map_err(|e| format!("HiGHS: {e}"))?;
+    let solution = match model.solve() {
+        Ok(solution) => solution,
+        // The model always has a solution (any grid may stay uncovered), so "none found" means the
+        // solver ran out of time: an outcome to report, not a failure.
+        Err(good_lp::ResolutionError::Other("NoSolutionFound")) => {
+            let choice = vec![None; p.grids.len()];
+            return Ok(TownSolution {
+                objective: objective(p, &choice, costs),
+                choice,
+                status: SolveStatus::NoSolution,
+                mip_gap: f64::NAN,
+                seconds: started.elapsed().as_secs_f64(),
+                variables: pairs.len() + p.grids.len(),
+            });
+        }
+        Err(e) => return Err(format!("HiGHS: {e}")),
+    };
     let status = match solution.status() {
         good_lp::SolutionStatus::Optimal => SolveStatus::Optimal,
         good_lp::SolutionStatus::GapLimit => SolveStatus::GapLimit,
@@ -420,7 +440,7 @@ pub struct WorkerLoad {
 /// The staffing answer of one town (`staffing.json`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TownStaffing {
-    pub town: String,
+    pub town: TownCode,
     pub grids: usize,
     pub workload_hours: f64,
     pub workers_available: usize,
@@ -446,6 +466,9 @@ pub struct Staffing {
     pub total_workload_hours: f64,
     pub total_shortfall_workers: usize,
     pub solver: &'static str,
+    /// Warnings from reading the grids, households and workers (the caller adds them): counted, never
+    /// dropped.
+    pub warnings: Vec<crate::problem::Problem>,
 }
 
 /// Each grid's responsible worker.
@@ -458,15 +481,15 @@ pub struct Assignment {
 
 /// Assigns workers to grids, town by town, in parallel.
 pub fn assign(loads: &[GridLoad], workers: &[Worker], rules: &Rules) -> Result<Assignment, String> {
-    let towns: BTreeSet<&str> = loads.iter().map(|g| g.town.as_str()).collect();
+    let towns: BTreeSet<&TownCode> = loads.iter().map(|g| &g.town).collect();
     let problems: Vec<(TownProblem, Vec<usize>)> = towns
         .iter()
         .map(|&t| {
-            let idx: Vec<usize> = (0..loads.len()).filter(|&g| loads[g].town == t).collect();
+            let idx: Vec<usize> = (0..loads.len()).filter(|&g| &loads[g].town == t).collect();
             let p = TownProblem {
-                town: t.to_string(),
+                town: t.clone(),
                 grids: idx.iter().map(|&g| &loads[g]).collect(),
-                workers: workers.iter().filter(|w| w.town == t).collect(),
+                workers: workers.iter().filter(|w| &w.town == t).collect(),
             };
             (p, idx)
         })
@@ -531,6 +554,7 @@ pub fn assign(loads: &[GridLoad], workers: &[Worker], rules: &Rules) -> Result<A
         total_grids: loads.len(),
         total_workload_hours: loads.iter().map(|g| g.workload_hours).sum(),
         total_shortfall_workers: towns_out.iter().map(|t| t.shortfall_workers).sum(),
+        warnings: Vec::new(),
         towns: towns_out,
         solver: "HiGHS (good_lp)",
     };

@@ -95,7 +95,7 @@ pub struct LeafRow {
     pub infeasible: Option<String>,
 }
 
-/// The report's summary (SPEC §3).
+/// The report's summary.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
     pub compliant: bool,
@@ -735,13 +735,7 @@ impl CheckReport {
         if !s.leaves_infeasible.is_empty() {
             out.push('\n');
         }
-        let warnings = self.warnings.len();
-        if warnings > 0 {
-            out.push_str(&format!("\n  {warnings} data warning(s):\n"));
-            for w in self.warnings.iter().take(10) {
-                out.push_str(&format!("    {w}\n"));
-            }
-        }
+        out.push_str(&crate::problem::render_warnings(&self.warnings, 10));
         out
     }
 }

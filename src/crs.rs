@@ -39,6 +39,41 @@ impl Crs {
         digits.parse::<u32>().ok().filter(|&c| c > 0).map(Crs)
     }
 
+    /// Parses a CRS name (as [`Crs::parse`]) and makes sure PROJ knows it, learning whether it is
+    /// geographic. The error says which name is unknown and why.
+    pub fn known(name: &str) -> std::result::Result<Crs, String> {
+        let crs = Crs::parse(name).ok_or_else(|| {
+            format!(
+                "unknown CRS name \"{}\"; use EPSG:NNNN, e.g. EPSG:4549",
+                name.trim()
+            )
+        })?;
+        crs.verify()?;
+        Ok(crs)
+    }
+
+    /// Asks PROJ (once per code) whether it knows this CRS and whether it is geographic; the codes
+    /// gridplan knows already (WGS84, CGCS2000 and its Gauss–Krüger zones) need no asking.
+    pub fn verify(self) -> std::result::Result<(), String> {
+        if GEOGRAPHIC.contains(&self.0) || (4491..=4554).contains(&self.0) {
+            return Ok(());
+        }
+        let learned = LEARNED.get_or_init(Default::default);
+        if let Some(known) = learned
+            .lock()
+            .map(|m| m.get(&self.0).cloned())
+            .ok()
+            .flatten()
+        {
+            return known.map(|_| ());
+        }
+        let probed = probe(self);
+        if let Ok(mut m) = learned.lock() {
+            m.insert(self.0, probed.clone());
+        }
+        probed.map(|_| ())
+    }
+
     /// Reads a legacy GeoJSON `crs` member: `{"type":"name","properties":{"name":"…"}}`.
     pub fn from_member(member: &Value) -> std::result::Result<Crs, String> {
         let name = member
@@ -49,11 +84,17 @@ impl Crs {
                 "the `crs` member has no properties.name; use {\"type\":\"name\",\"properties\":{\"name\":\"EPSG:4549\"}}"
                     .to_string()
             })?;
-        Crs::parse(name).ok_or_else(|| format!("unknown CRS name \"{name}\"; use EPSG:NNNN"))
+        Crs::known(name)
     }
 
+    /// Whether coordinates are degrees: the codes gridplan knows, else what PROJ said when the CRS was
+    /// verified ([`Crs::verify`]).
     pub fn is_geographic(self) -> bool {
         GEOGRAPHIC.contains(&self.0)
+            || LEARNED
+                .get()
+                .and_then(|m| m.lock().ok().and_then(|m| m.get(&self.0).cloned()))
+                .is_some_and(|k| k == Ok(true))
     }
 
     /// The CGCS2000 3-degree Gauss–Krüger zone (no zone prefix) whose central meridian is nearest `lon`.
@@ -83,6 +124,43 @@ impl Crs {
         }
         None
     }
+}
+
+/// What PROJ said of each code asked about: `Ok(geographic?)` or why it does not know it.
+type Learned = std::sync::Mutex<std::collections::HashMap<u32, std::result::Result<bool, String>>>;
+static LEARNED: std::sync::OnceLock<Learned> = std::sync::OnceLock::new();
+
+/// Asks PROJ for a CRS: unknown → the error; known → whether it is geographic. A geographic CRS maps a
+/// WGS84 point of its area of use to (nearly) the same longitude and latitude; a projected one to metres.
+fn probe(crs: Crs) -> std::result::Result<bool, String> {
+    let name = crs.to_string();
+    // PROJ's own error text for an unknown code is "Unknown error (code 4096)": say it plainly instead.
+    let unknown = |_| {
+        format!(
+            "PROJ does not know {name}: its database has no such CRS; name one it has, e.g. EPSG:4490 \
+             (CGCS2000) or EPSG:4549 (CGCS2000 / 3-degree Gauss–Krüger CM 120E)"
+        )
+    };
+    let object = proj::Proj::new(&name).map_err(unknown)?;
+    let (west, south, east, north) = match object.area_of_use() {
+        Ok((Some(a), _)) => (a.west, a.south, a.east, a.north),
+        _ => (-180.0, -80.0, 180.0, 80.0),
+    };
+    let to = proj::Proj::new_known_crs("EPSG:4326", &name, None).map_err(unknown)?;
+    // Two points of the area of use, neither at the origin (where a world-wide projection such as Web
+    // Mercator maps (0°, 0°) to (0 m, 0 m)).
+    let mut geographic = true;
+    for share in [0.3, 0.7] {
+        let (lon, lat) = (
+            west + share * (east - west),
+            south + share * (north - south),
+        );
+        let (x, y) = to
+            .convert((lon, lat))
+            .map_err(|e| format!("PROJ cannot place a point of {name}'s area of use: {e}"))?;
+        geographic &= (x - lon).abs() < 1.0 && (y - lat).abs() < 1.0;
+    }
+    Ok(geographic)
 }
 
 impl fmt::Display for Crs {
@@ -174,6 +252,20 @@ mod tests {
         );
         assert_eq!(Crs::parse("urn:ogc:def:crs:OGC:1.3:CRS84"), Some(WGS84));
         assert_eq!(Crs::parse("EPSG:abc"), None);
+    }
+
+    #[test]
+    fn proj_tells_unknown_geographic_and_projected_codes() {
+        assert!(Crs::known("EPSG:999999").is_err());
+        // Xian 1980 (geographic) and its Gauss–Krüger zone 40 (projected): not in gridplan's own lists.
+        assert_eq!(Crs::known("EPSG:4610"), Ok(Crs(4610)));
+        assert!(Crs(4610).is_geographic());
+        let web_mercator = Crs::known("EPSG:3857").expect("PROJ knows EPSG:3857");
+        assert!(!web_mercator.is_geographic());
+        let gda94 = Crs::known("EPSG:4283").expect("PROJ knows EPSG:4283");
+        assert!(gda94.is_geographic());
+        let utm = Crs::known("EPSG:32650").expect("PROJ knows EPSG:32650");
+        assert!(!utm.is_geographic());
     }
 
     #[test]

@@ -84,6 +84,8 @@ pub struct Diff {
     pub workers: Vec<WorkerChange>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub household_moves: Vec<HouseholdMove>,
+    /// Warnings from reading the layers and households (the caller adds them): counted, never dropped.
+    pub warnings: Vec<crate::problem::Problem>,
 }
 
 /// Compares two grid layers (in the same working CRS) over the households.
@@ -237,6 +239,7 @@ pub fn diff(
         agreement,
         workers,
         household_moves,
+        warnings: Vec::new(),
     }
 }
 

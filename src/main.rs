@@ -34,7 +34,7 @@ enum Command {
         /// The grids to check (GeoJSON Polygon/MultiPolygon features with an `id`, optionally `community`).
         #[arg(long)]
         grids: PathBuf,
-        /// Household points (GeoJSON Point features; see SPEC §1).
+        /// Household points (GeoJSON Point features).
         #[arg(long)]
         households: PathBuf,
         /// Community/village boundaries with `code`, `parent` and `kind` (GeoJSON polygons).
@@ -52,10 +52,10 @@ enum Command {
     },
     /// Draw the grids of every leaf (community/village) from the households and the rules.
     ///
-    /// Writes one feature per grid (SPEC §3) and, with --report, the check of its own output plus what
+    /// Writes one feature per grid and, with --report, the check of its own output plus what
     /// was decided per leaf (grid counts, infeasible leaves and why, oversize buildings split).
     Partition {
-        /// Household points (GeoJSON Point features; see SPEC §1).
+        /// Household points (GeoJSON Point features).
         #[arg(long)]
         households: PathBuf,
         /// Community/village boundaries with `code`, `parent` and `kind` (GeoJSON polygons).
@@ -205,7 +205,7 @@ fn say_raw(text: &str) {
 }
 
 fn parse_crs(s: &str) -> Result<Crs, String> {
-    Crs::parse(s).ok_or_else(|| format!("unknown CRS \"{s}\"; use EPSG:NNNN, e.g. EPSG:4549"))
+    Crs::known(s)
 }
 
 fn main() -> ExitCode {
@@ -263,9 +263,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         } => {
             let rules = Rules::load(rules.as_deref())?;
             let data = Dataset::load(&boundaries, &households, &rules, crs)?;
-            let (before, _) = gridplan::io::read_grids(&previous, crs, data.working)?;
+            let (before, read_warnings) = gridplan::io::read_grids(&previous, crs, data.working)?;
             let plan = gridplan::replan::replan(&data, &rules, &before);
-            let checked = gridplan::check(&data, &plan.grids, &rules);
+            let mut checked = gridplan::check(&data, &plan.grids, &rules);
+            checked.warnings.extend(read_warnings.0);
             gridplan::output::write_grids(&out, data.working, &plan.grids, &checked.grids)?;
             let quality = gridplan::partition::Quality::measure(&checked);
             if let Some(path) = &report {
@@ -333,10 +334,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             include_ids,
             crs,
         } => {
-            let (before, working, _) = gridplan::io::read_grids_in(&old, crs, None)?;
-            let (after, _) = gridplan::io::read_grids(&new, crs, working)?;
-            let (points, _) = gridplan::io::read_households(&households, crs, working)?;
-            let d = gridplan::diff::diff(&points, &before, &after, include_ids);
+            let (before, working, mut warnings) = gridplan::io::read_grids_in(&old, crs, None)?;
+            let (after, more) = gridplan::io::read_grids(&new, crs, working)?;
+            warnings.extend(more);
+            let (points, more) = gridplan::io::read_households(&households, crs, working)?;
+            warnings.extend(more);
+            let mut d = gridplan::diff::diff(&points, &before, &after, include_ids);
+            d.warnings = warnings.0;
             if let Some(path) = &out {
                 write_json(path, &d)?;
             }
@@ -365,6 +369,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 s.removed
             );
             say!("  workers whose grids changed        {}", s.workers_changed);
+            say_raw(&gridplan::problem::render_warnings(&d.warnings, 10));
             for m in d.moves.iter().take(15) {
                 say!(
                     "    {:>6} households  {} → {}",
@@ -485,33 +490,41 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             crs,
         } => {
             let rules = Rules::load(rules.as_deref())?;
+            let mut warnings = gridplan::problem::Problems::default();
             let (tree, working) = match &boundaries {
                 Some(b) => {
-                    let (areas, working, _) = gridplan::io::read_boundaries(b, crs, None)?;
+                    let (areas, working, more) = gridplan::io::read_boundaries(b, crs, None)?;
+                    warnings.extend(more);
                     let (tree, problems) =
                         gridplan::tree::AreaTree::build(&b.display().to_string(), areas, &rules);
                     if problems.has_errors() {
                         return Err(Error::Invalid(problems.0).into());
                     }
+                    warnings.extend(problems);
                     (Some(tree), Some(working))
                 }
                 None => (None, None),
             };
-            let (shapes, working, _) = gridplan::io::read_grids_in(&grids, crs, working)?;
+            let (shapes, working, more) = gridplan::io::read_grids_in(&grids, crs, working)?;
+            warnings.extend(more);
             let towns =
                 gridplan::assign::grid_towns(&grids.display().to_string(), &shapes, tree.as_ref())?;
-            let (points, _) = gridplan::io::read_households(&households, crs, working)?;
-            let known: std::collections::BTreeSet<String> = towns.iter().cloned().collect();
-            let (mut people, _) = gridplan::workers::read_workers(
+            let (points, more) = gridplan::io::read_households(&households, crs, working)?;
+            warnings.extend(more);
+            let known: std::collections::BTreeSet<gridplan::model::TownCode> =
+                towns.iter().cloned().collect();
+            let (mut people, more) = gridplan::workers::read_workers(
                 &workers,
                 crs,
                 working,
                 &rules.worker_hours,
                 &known,
             )?;
+            warnings.extend(more);
             if let Some(prev) = &previous_assignment {
                 // Workers keep the grids that kept their id.
-                let (held, _) = gridplan::io::read_grids(prev, crs, working)?;
+                let (held, more) = gridplan::io::read_grids(prev, crs, working)?;
+                warnings.extend(more);
                 for w in &mut people {
                     for g in held
                         .iter()
@@ -524,8 +537,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 }
             }
             let loads = gridplan::assign::grid_loads(&shapes, &towns, &points, &rules);
-            let result = gridplan::assign::assign(&loads, &people, &rules)
+            let mut result = gridplan::assign::assign(&loads, &people, &rules)
                 .map_err(|e| anyhow::anyhow!("the solver failed: {e}"))?;
+            result.staffing.warnings = warnings.0;
             gridplan::output::write_assignment(&out, working, &shapes, &loads, &result.primary)?;
             if let Some(path) = &report {
                 write_json(path, &result.staffing)?;
@@ -539,7 +553,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 s.solver
             );
             say!(
-                "  {:<14} {:>5} {:>8} {:>9} {:>5} {:>9} {:>10} {:>9} {:>8}",
+                "  {:<14} {:>5} {:>8} {:>9} {:>5} {:>9} {:>10} {:>11} {:>8}",
                 "town",
                 "grids",
                 "hours",
@@ -552,7 +566,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             );
             for t in &s.towns {
                 say!(
-                    "  {:<14} {:>5} {:>8.0} {:>9} {:>5} {:>9} {:>10} {:>9} {:>7.3}%",
+                    "  {:<14} {:>5} {:>8.0} {:>9} {:>5} {:>9} {:>10} {:>11} {:>8}",
                     t.town,
                     t.grids,
                     t.workload_hours,
@@ -564,13 +578,30 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                         .ok()
                         .and_then(|v| v.as_str().map(str::to_string))
                         .unwrap_or_default(),
-                    100.0 * t.mip_gap
+                    if t.mip_gap.is_finite() {
+                        format!("{:.3}%", 100.0 * t.mip_gap)
+                    } else {
+                        "unknown".to_string()
+                    }
                 );
             }
             say!(
                 "\n  workers to recruit in all: {}",
                 s.total_shortfall_workers
             );
+            let unsolved = s
+                .towns
+                .iter()
+                .filter(|t| t.solver_status == gridplan::assign::SolveStatus::NoSolution)
+                .count();
+            if unsolved > 0 {
+                say!(
+                    "  note: in {unsolved} town(s) the solver found no assignment within assign.time_limit_s \
+                     ({} s): their grids are reported uncovered; raise the limit in the rules",
+                    rules.assign.time_limit_s
+                );
+            }
+            say_raw(&gridplan::problem::render_warnings(&s.warnings, 10));
             say!("  assignment written to {}", out.display());
             if let Some(path) = &report {
                 say!("  staffing report written to {}", path.display());

@@ -2,9 +2,54 @@
 
 use geo::{Coord, MultiPolygon};
 use serde::Serialize;
+use std::fmt;
+
+/// The code of a town or street (镇/街道), the unit that manages grid workers, in one form whatever its
+/// source: a 9-digit statistical town code (`320116002`, common in county data) becomes its 12-digit form
+/// (`320116002000`); any other code is kept as written (trimmed). Boundary trees, grid community codes and
+/// workers files all go through [`TownCode::new`], so the same town is the same code on every side.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct TownCode(String);
+
+impl TownCode {
+    /// Normalises a town code as written in a file.
+    pub fn new(code: &str) -> Self {
+        let c = code.trim();
+        if c.len() == 9 && c.bytes().all(|b| b.is_ascii_digit()) {
+            TownCode(format!("{c}000"))
+        } else {
+            TownCode(c.to_string())
+        }
+    }
+
+    /// The town of a community from its statistical code alone: the first nine digits of a 12-digit
+    /// (or 15-digit) community code. `None` for any other code.
+    pub fn of_community(community: &str) -> Option<Self> {
+        let c = community.trim();
+        ((c.len() == 12 || c.len() == 15) && c.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| TownCode::new(&c[..9]))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for TownCode {
+    fn from(code: &str) -> Self {
+        TownCode::new(code)
+    }
+}
+
+impl fmt::Display for TownCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// Counts of people who need visits. Sensitive: they leave the process only as workload hours, unless a
-/// planner asks for them (SPEC §5).
+/// planner asks for them (see the README, "Privacy").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Sensitive {
     pub elderly_alone: u32,
@@ -63,4 +108,25 @@ pub struct GridShape {
     pub declared_households: Option<u64>,
     /// The `primary_worker` the file gives (an assignment file), if any.
     pub primary_worker: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TownCode;
+
+    #[test]
+    fn nine_and_twelve_digit_town_codes_are_one_code() {
+        assert_eq!(TownCode::new("320116002"), TownCode::new("320116002000"));
+        assert_eq!(TownCode::new(" 320116002 ").as_str(), "320116002000");
+        assert_eq!(TownCode::new("street-7").as_str(), "street-7");
+        assert_eq!(
+            TownCode::of_community("320116002203"),
+            Some(TownCode::new("320116002"))
+        );
+        assert_eq!(
+            TownCode::of_community("320116002203001"),
+            Some(TownCode::new("320116002"))
+        );
+        assert_eq!(TownCode::of_community("village-3"), None);
+    }
 }

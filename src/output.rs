@@ -166,7 +166,7 @@ impl<W: Write> FeatureWriter<W> {
     }
 }
 
-/// Writes grids with their recounted figures (SPEC §3): aggregates only, never sensitive counts.
+/// Writes grids with their recounted figures: aggregates only, never sensitive counts.
 pub fn write_grids(
     path: &Path,
     working: Crs,
@@ -224,7 +224,7 @@ fn grid_features<W: Write>(
     Ok(())
 }
 
-/// Writes grids with their responsible worker and weekly workload (SPEC §3): workload is public as
+/// Writes grids with their responsible worker and weekly workload: workload is public as
 /// hours; the sensitive counts behind it are not written.
 pub fn write_assignment(
     path: &Path,
@@ -260,7 +260,7 @@ fn assignment_features<W: Write>(
         let mut props = Map::new();
         props.insert("id".into(), g.id.clone().into());
         props.insert("community".into(), g.community.clone().into());
-        props.insert("town".into(), load.town.clone().into());
+        props.insert("town".into(), load.town.as_str().into());
         props.insert("households".into(), load.households.into());
         props.insert(
             "workload_hours".into(),

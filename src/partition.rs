@@ -637,7 +637,27 @@ fn partition_leaf(
     let (atoms, splits) = atoms(&data.households, members, &area.code, band);
     let households: u64 = atoms.iter().map(|a| a.households).sum();
     let (k, infeasible) = grid_count(band, households, policy);
-    let pieces = partition_region(&area.geometry, &atoms, k, band, &data.households);
+    let mut pieces = partition_region(&area.geometry, &atoms, k, band, &data.households);
+    if infeasible.is_some() && households > 0 {
+        // No whole number of grids fits: the least-bad count is judged on the grids each candidate
+        // actually produces (buildings are never divided, so an even split is not what one gets).
+        let lo = households.div_ceil(u64::from(band.max_households)).max(1) - 1;
+        for other in [lo.max(1), lo + 1] {
+            let other = other as usize;
+            if other == k {
+                continue;
+            }
+            let alternative =
+                partition_region(&area.geometry, &atoms, other, band, &data.households);
+            let (now, then) = (
+                band_miss(&pieces, &atoms, band),
+                band_miss(&alternative, &atoms, band),
+            );
+            if then < now || (then == now && alternative.len() < pieces.len()) {
+                pieces = alternative;
+            }
+        }
+    }
     let mut splits = splits;
     if !splits.is_empty() {
         let index = crate::index::PolygonIndex::new(pieces.iter().collect());
@@ -662,6 +682,26 @@ fn partition_leaf(
         infeasible,
     };
     (pieces, plan, splits)
+}
+
+/// How far `pieces` miss the band: the worst grid's distance from it in households, then the sum over
+/// all grids. Atoms count in the piece holding their centre.
+fn band_miss(pieces: &[MultiPolygon], atoms: &[Atom], band: &KindRules) -> (u64, u64) {
+    let index = crate::index::PolygonIndex::new(pieces.iter().collect());
+    let mut held = vec![0u64; pieces.len()];
+    for atom in atoms {
+        if let Some(&g) = index.containing(atom.centre).first() {
+            held[g] += atom.households;
+        }
+    }
+    let (min, max) = (
+        u64::from(band.min_households),
+        u64::from(band.max_households),
+    );
+    let misses = held
+        .iter()
+        .map(|&h| min.saturating_sub(h) + h.saturating_sub(max));
+    (misses.clone().max().unwrap_or(0), misses.sum())
 }
 
 /// Gives pieces of a grid that hold no households (cut off by clipping) to the neighbouring grid they

@@ -120,3 +120,22 @@ impl Problems {
         self.0.extend(other.0);
     }
 }
+
+/// The warnings as terminal text: a count, the first `shown` in full, and how many more the report has.
+/// Empty when there are none.
+pub fn render_warnings(warnings: &[Problem], shown: usize) -> String {
+    if warnings.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("\n  {} data warning(s):\n", warnings.len());
+    for w in warnings.iter().take(shown) {
+        out.push_str(&format!("    {w}\n"));
+    }
+    if warnings.len() > shown {
+        out.push_str(&format!(
+            "    … and {} more (all of them are in the report)\n",
+            warnings.len() - shown
+        ));
+    }
+    out
+}

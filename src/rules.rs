@@ -1,5 +1,6 @@
 //! The rules in force: household bands per kind of area, population alerts, workload weights and worker
-//! hours. Built-in defaults follow national practice (see `DOMAIN.md`); a TOML file overrides any number,
+//! hours. Built-in defaults follow national practice (urban 300–500 households, rural
+//! 200–300, a population alert above 2,000 people); a TOML file overrides any number,
 //! per kind, and may add kinds. Every number has a name and a documented meaning; none is hidden in code.
 
 use crate::error::{Error, Result};
@@ -65,8 +66,8 @@ pub enum BandStatus {
     Over,
 }
 
-/// Weekly workload weights, in hours. These are **assumptions** the field gives no number for
-/// (`DOMAIN.md`, "Assumptions"): adjust them in the rules file.
+/// Weekly workload weights, in hours. These are **assumptions**: the national rules give no number
+/// for them. Adjust them in the rules file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Workload {
@@ -267,6 +268,23 @@ struct KindOverride {
     population_alert: Option<u32>,
 }
 
+/// Hours in a week: no weekly workload weight or worker's hours can exceed it.
+const HOURS_IN_A_WEEK: f64 = 168.0;
+/// The largest penalty (in metres of travel) the assignment accepts: far above any town's distances,
+/// far below what the solver would read as infinite.
+const MAX_PENALTY_M: f64 = 1e12;
+/// The largest sliver tolerance (m² or m) the check accepts.
+const MAX_TOLERANCE: f64 = 1e9;
+
+/// `Ok` when `v` is a finite number in `[lo, hi]`; else a message naming the key and the range.
+fn within(key: &str, v: f64, lo: f64, hi: f64) -> std::result::Result<(), String> {
+    if v.is_finite() && (lo..=hi).contains(&v) {
+        Ok(())
+    } else {
+        Err(format!("{key}: {v} must be a number from {lo} to {hi}"))
+    }
+}
+
 impl Rules {
     /// Reads a rules file over the defaults.
     pub fn from_file(path: &Path) -> Result<Rules> {
@@ -334,9 +352,7 @@ impl Rules {
                 ("hours_per_vulnerable", w.hours_per_vulnerable),
                 ("patrol_hours_per_grid", w.patrol_hours_per_grid),
             ] {
-                if !(v.is_finite() && v >= 0.0) {
-                    return Err(format!("workload.{name}: {v} must be a number ≥ 0"));
-                }
+                within(&format!("workload.{name}"), v, 0.0, HOURS_IN_A_WEEK)?;
             }
             rules.workload = w;
         }
@@ -346,9 +362,7 @@ impl Rules {
                 ("part_time", h.part_time),
                 ("cadre", h.cadre),
             ] {
-                if !(v.is_finite() && v >= 0.0) {
-                    return Err(format!("worker_hours.{name}: {v} must be a number ≥ 0"));
-                }
+                within(&format!("worker_hours.{name}"), v, 0.0, HOURS_IN_A_WEEK)?;
             }
             rules.worker_hours = h;
         }
@@ -361,21 +375,33 @@ impl Rules {
                     return Err(format!("assign.allowed_types: unknown type \"{t}\""));
                 }
             }
-            for (name, v) in [
-                ("move_penalty_m", a.move_penalty_m),
-                (
-                    "uncovered_penalty_m_per_hour",
-                    a.uncovered_penalty_m_per_hour,
-                ),
-                ("time_limit_s", a.time_limit_s),
-                ("mip_rel_gap", a.mip_rel_gap),
-            ] {
-                if !(v.is_finite() && v >= 0.0) {
-                    return Err(format!("assign.{name}: {v} must be a number ≥ 0"));
-                }
+            // Ranges the solver can work with: HiGHS takes coefficients of 1e20 and more as infinite,
+            // and a zero time limit lets it find nothing.
+            within(
+                "assign.move_penalty_m",
+                a.move_penalty_m,
+                0.0,
+                MAX_PENALTY_M,
+            )?;
+            within(
+                "assign.uncovered_penalty_m_per_hour",
+                a.uncovered_penalty_m_per_hour,
+                0.0,
+                MAX_PENALTY_M,
+            )?;
+            within("assign.mip_rel_gap", a.mip_rel_gap, 0.0, 1.0)?;
+            within("assign.time_limit_s", a.time_limit_s, 0.0, 86_400.0)?;
+            if a.time_limit_s <= 0.0 {
+                return Err(format!(
+                    "assign.time_limit_s: {} must be more than 0 seconds (at most 86400)",
+                    a.time_limit_s
+                ));
             }
-            if a.candidates_per_grid == 0 {
-                return Err("assign.candidates_per_grid must be at least 1".to_string());
+            if !(1..=1_000).contains(&a.candidates_per_grid) {
+                return Err(format!(
+                    "assign.candidates_per_grid: {} must be between 1 and 1000",
+                    a.candidates_per_grid
+                ));
             }
             rules.assign = a;
         }
@@ -384,9 +410,7 @@ impl Rules {
                 ("area_tolerance_m2", c.area_tolerance_m2),
                 ("sliver_width_m", c.sliver_width_m),
             ] {
-                if !(v.is_finite() && v >= 0.0) {
-                    return Err(format!("check.{name}: {v} must be a number ≥ 0"));
-                }
+                within(&format!("check.{name}"), v, 0.0, MAX_TOLERANCE)?;
             }
             rules.check = c;
         }

@@ -3,6 +3,7 @@
 use crate::crs::{Crs, Transform, WGS84};
 use crate::error::{Error, Result};
 use crate::io::raw::{RawFeature, id_text, read_collection, text};
+use crate::model::TownCode;
 use crate::problem::{Problem, Problems};
 use crate::rules::WorkerHours;
 use geo::Coord;
@@ -58,23 +59,13 @@ pub struct Worker {
     /// Weekly hours available for grid work.
     pub hours: f64,
     /// Code of the managing town or street.
-    pub town: String,
+    pub town: TownCode,
     /// `false` for workers who exited: never assigned.
     pub active: bool,
     /// Grid ids held before.
     pub previous_grids: Vec<String>,
     /// Base or home location, in the working CRS.
     pub home: Coord,
-}
-
-/// Normalises a town code: 9-digit town codes gain the `000` of their 12-digit form.
-pub fn town_code(code: &str) -> String {
-    let c = code.trim();
-    if c.len() == 9 && c.bytes().all(|b| b.is_ascii_digit()) {
-        format!("{c}000")
-    } else {
-        c.to_string()
-    }
 }
 
 /// One worker's fields before validation, whatever the file format.
@@ -96,7 +87,7 @@ pub fn read_workers(
     crs_flag: Option<Crs>,
     working: Crs,
     hours: &WorkerHours,
-    towns: &BTreeSet<String>,
+    towns: &BTreeSet<TownCode>,
 ) -> Result<(Vec<Worker>, Problems)> {
     let bytes = std::fs::read(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
@@ -119,9 +110,10 @@ pub fn parse_workers(
     crs_flag: Option<Crs>,
     working: Crs,
     hours: &WorkerHours,
-    towns: &BTreeSet<String>,
+    towns: &BTreeSet<TownCode>,
 ) -> Result<(Vec<Worker>, Problems)> {
     let file = file.to_string();
+    let bytes = crate::io::raw::strip_bom(bytes);
     let is_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     let mut problems = Problems::default();
     let (raw, crs, what) = if is_json {
@@ -204,7 +196,7 @@ pub fn parse_workers(
                 }
             },
         };
-        let town = match r.town.as_deref().map(town_code) {
+        let town = match r.town.as_deref().map(TownCode::new) {
             Some(t) if towns.contains(&t) => t,
             Some(t) => {
                 problems.push(at(
@@ -212,14 +204,18 @@ pub fn parse_workers(
                         &file,
                         format!(
                             "town \"{t}\" manages none of the grids (known towns: {})",
-                            towns.iter().cloned().collect::<Vec<_>>().join(", ")
+                            towns
+                                .iter()
+                                .map(TownCode::as_str)
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                     )
                     .field("town"),
                     r.index,
                     idr,
                 ));
-                String::new()
+                TownCode::default()
             }
             None => {
                 problems.push(at(
@@ -228,7 +224,7 @@ pub fn parse_workers(
                     r.index,
                     idr,
                 ));
-                String::new()
+                TownCode::default()
             }
         };
         let active = match r.status.as_deref().map(|s| s.trim().to_ascii_lowercase()) {

@@ -177,7 +177,12 @@ fn exited_workers_are_never_used_and_workers_never_cross_towns() {
         0
     );
     assert!(!a.primary[1..].iter().any(|p| p.as_deref() == Some("a")));
-    let tb = a.staffing.towns.iter().find(|t| t.town == "TB").unwrap();
+    let tb = a
+        .staffing
+        .towns
+        .iter()
+        .find(|t| t.town.as_str() == "TB")
+        .unwrap();
     assert_eq!(tb.workers_exited, 1);
     assert_eq!(tb.shortfall_workers, 1);
 }

@@ -259,7 +259,11 @@ fn a_kill_in_the_middle_of_writes_loses_nothing_acknowledged() {
             }
         })
     };
-    std::thread::sleep(Duration::from_millis(1500));
+    // Kill once a few writes were acknowledged (however busy the machine), mid-stream.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acked.lock().unwrap().len() < 10 && Instant::now() < deadline && !writer.is_finished() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let mut server = server;
     server.child.kill().unwrap();
     server.child.wait().unwrap();

@@ -90,7 +90,7 @@ struct HouseholdProps {
     vulnerable: Option<Value>,
 }
 
-/// Reads a households file (SPEC §1) into the working CRS.
+/// Reads a households file into the working CRS.
 pub fn read_households(
     path: &Path,
     crs_flag: Option<Crs>,
@@ -419,7 +419,7 @@ fn working_crs_for(crs: Crs, features: &[AreaFeature]) -> Crs {
     Crs::gauss_kruger_for(lon.0 / lon.1 as f64)
 }
 
-/// Reads a boundaries file (SPEC §1). Returns the areas in the working CRS, which it chooses (see
+/// Reads a boundaries file. Returns the areas in the working CRS, which it chooses (see
 /// [`crate::crs`]) unless `working` names one.
 pub fn read_boundaries(
     path: &Path,
@@ -470,7 +470,7 @@ pub fn parse_boundaries(
     Ok((areas, working, problems))
 }
 
-/// Reads a grids file (SPEC §3 layout; only `id` and `community` are read: counts are always recounted).
+/// Reads a grids file (the layout `partition` writes; only `id` and `community` are read: counts are always recounted).
 pub fn read_grids(
     path: &Path,
     crs_flag: Option<Crs>,
@@ -508,11 +508,15 @@ pub fn parse_grids(
             Some(id) => id.clone(),
             None => {
                 problems.push(
-                    Problem::warning(&file, "grid has no `id`; it is called by its feature index")
-                        .at(f.index, None)
-                        .field("id"),
+                    Problem::error(
+                        &file,
+                        "grid has no usable `id`: every grid needs one, a string or a number, as the \
+                         feature's `id` member or an `id` property (an object, array, boolean or null is not one)",
+                    )
+                    .at(f.index, None)
+                    .field("id"),
                 );
-                format!("feature-{}", f.index)
+                continue;
             }
         };
         if let Some(first) = seen.insert(id.clone(), f.index) {

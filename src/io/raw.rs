@@ -58,7 +58,7 @@ where
     F: FnMut(usize, RawFeature<P>),
 {
     let current = Cell::new(None::<usize>);
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut de = serde_json::Deserializer::from_slice(strip_bom(bytes));
     let visitor = CollectionVisitor {
         on_feature: &mut on_feature,
         current: &current,
@@ -185,6 +185,12 @@ where
         }
         Ok(index)
     }
+}
+
+/// The bytes after a UTF-8 byte-order mark, which spreadsheet and Windows tools put at the start of
+/// text files (RFC 8259 lets a parser ignore it).
+pub fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
 }
 
 /// A feature's id as text: its `id` member, else the `id` property given by the reader.

@@ -137,7 +137,7 @@ fn validate_upload(state: &AppState, kind: DatasetKind, bytes: &[u8]) -> Result<
                 .leaves()
                 .iter()
                 .filter_map(|&l| tree.town_of(l))
-                .map(|t| tree.areas[t].code.clone())
+                .map(|t| crate::model::TownCode::new(&tree.areas[t].code))
                 .collect();
             let (_, warnings) = crate::workers::parse_workers(
                 "workers",

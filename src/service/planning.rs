@@ -224,7 +224,7 @@ pub fn run_assignment(
 pub fn sensitive_counts(store: &Store, inputs: &Inputs, plan: i64) -> Result<Value, AppError> {
     let data = &inputs.dataset;
     let shapes = plan_grids(store, data, plan)?;
-    let towns = vec![String::new(); shapes.len()];
+    let towns = vec![crate::model::TownCode::default(); shapes.len()];
     let loads = assign::grid_loads(&shapes, &towns, &data.households, &inputs.rules);
     Ok(Value::Array(
         loads
