@@ -4,9 +4,10 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use geo::Coord;
 use gridplan::Rules;
-use gridplan::assign::{GridLoad, assign};
+use gridplan::assign::{GridLoad, Residents, assign};
 use gridplan::generate::Rng;
 use gridplan::model::{Sensitive, TownCode};
+use gridplan::rules::StaffingPolicy;
 use gridplan::workers::{Worker, WorkerType};
 use std::time::Duration;
 
@@ -29,7 +30,9 @@ pub fn county(seed: u64) -> (Vec<GridLoad>, Vec<Worker>) {
                 },
                 households: 350,
                 sensitive: Sensitive::default(),
+                residents: Residents::default(),
                 workload_hours: rng.range(18.0, 39.0),
+                policy: StaffingPolicy::ByHours,
             });
         }
         let n = if t < 20 { 47 } else { 46 };

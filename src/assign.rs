@@ -8,16 +8,24 @@
 //!   can hold the grid, plus the grid's previous holders.
 //! - `u[g] ∈ [0,1]`: grid `g` is left uncovered.
 //! - every grid: `Σ_w x[g,w] + u[g] = 1`;
-//! - every worker: `Σ_g load[g]·x[g,w] ≤ hours[w]`;
+//! - every worker: `Σ_g load[g]·x[g,w] ≤ hours[w]` over the grids staffed `by_hours`;
+//! - grids staffed `one_full_time_per_grid` (by default the urban ones) take full-time workers only,
+//!   and a worker holding one holds nothing else: `M·Σ_{dedicated g} x[g,w] + Σ_{other g} x[g,w] ≤ M`
+//!   (`M` = the worker's candidate grids);
 //! - minimise `Σ dist[g,w]·x[g,w] + move_penalty·Σ_{g held by w before}(1 − x[g,w])
-//!   + uncovered_penalty·Σ load[g]·u[g]` (metres, and metres-equivalent penalties).
+//!   + uncovered_penalty·Σ max(load[g], 1 h)·u[g]` (metres, and metres-equivalent penalties).
+//!
+//! A grid's weekly load comes from the visits its residents need at their cadence (`[visits]`) plus
+//! patrol; it is sensitive (it is a function of the counts of people needing visits).
 //!
 //! Uncovered grids are not a failure: they are the **shortfall**, turned into the number of full-time
-//! workers to recruit (their workloads packed first-fit-decreasing into full-time hours).
+//! workers to recruit (one per uncovered dedicated grid; the by-hours workloads packed
+//! first-fit-decreasing into full-time hours). A grid whose responsible worker is a village cadre is
+//! flagged (`cadre_responsible`).
 
 use crate::model::TownCode;
 use crate::model::{GridShape, Household, Sensitive};
-use crate::rules::{Rules, Workload};
+use crate::rules::{Rules, StaffingPolicy, VisitRules, WorkloadModel};
 use crate::workers::{Worker, WorkerType};
 use geo::{Centroid, Coord};
 use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, highs, variable};
@@ -78,20 +86,103 @@ pub struct GridLoad {
     pub households: u64,
     /// Sensitive counts behind the workload: never written to an open output.
     pub sensitive: Sensitive,
-    /// Weekly hours of work the grid needs.
+    /// Residents needing visits, per category (sensitive too).
+    pub residents: Residents,
+    /// Weekly hours of work the grid needs (sensitive: a function of the counts above).
     pub workload_hours: f64,
+    /// Who may hold the grid (from its kind and `[staffing]`).
+    pub policy: StaffingPolicy,
 }
 
-/// Weekly workload of a grid from its households and people needing visits (weights from the rules).
-pub fn workload_hours(w: &Workload, households: u64, s: &Sensitive) -> f64 {
-    w.patrol_hours_per_grid
-        + households as f64 * w.hours_per_household
-        + s.elderly_alone as f64 * w.hours_per_elderly_alone
-        + s.key_persons as f64 * w.hours_per_key_person
-        + s.vulnerable as f64 * w.hours_per_vulnerable
+/// Residents needing visits in a grid: household points with a count above 0 in each category, and
+/// the other households.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Residents {
+    pub elderly_alone: u64,
+    pub key_persons: u64,
+    pub vulnerable: u64,
+    pub others: u64,
+}
+
+impl Residents {
+    /// The residents one household point stands for.
+    pub fn of(h: &Household) -> Residents {
+        let s = &h.sensitive;
+        let resident = s.elderly_alone > 0 || s.key_persons > 0 || s.vulnerable > 0;
+        Residents {
+            elderly_alone: u64::from(s.elderly_alone > 0),
+            key_persons: u64::from(s.key_persons > 0),
+            vulnerable: u64::from(s.vulnerable > 0),
+            others: u64::from(h.households) - u64::from(resident),
+        }
+    }
+
+    /// Visits these residents need in a month at the cadences of the rules.
+    pub fn visits_per_month(&self, v: &VisitRules) -> f64 {
+        self.elderly_alone as f64 * v.elderly_alone.visits_per_month()
+            + self.key_persons as f64 * v.key_persons.visits_per_month()
+            + self.vulnerable as f64 * v.vulnerable.visits_per_month()
+            + self.others as f64 * v.others.visits_per_month()
+    }
+}
+
+impl std::ops::AddAssign for Residents {
+    fn add_assign(&mut self, o: Residents) {
+        self.elderly_alone += o.elderly_alone;
+        self.key_persons += o.key_persons;
+        self.vulnerable += o.vulnerable;
+        self.others += o.others;
+    }
+}
+
+/// Weeks in a month on average (52 / 12): monthly visits become weekly hours with it.
+pub const WEEKS_PER_MONTH: f64 = 52.0 / 12.0;
+
+/// Weekly workload of a grid. With the `visits` model (the default): patrol plus the visits its
+/// residents need at their cadence × minutes per visit. With `weights`: patrol plus assumed hours per
+/// household and per person needing visits.
+pub fn workload_hours(rules: &Rules, households: u64, s: &Sensitive, r: &Residents) -> f64 {
+    let w = &rules.workload;
+    match w.model {
+        WorkloadModel::Visits => {
+            w.patrol_hours_per_grid
+                + r.visits_per_month(&rules.visits) / WEEKS_PER_MONTH
+                    * rules.visits.minutes_per_visit
+                    / 60.0
+        }
+        WorkloadModel::Weights => {
+            w.patrol_hours_per_grid
+                + households as f64 * w.hours_per_household
+                + s.elderly_alone as f64 * w.hours_per_elderly_alone
+                + s.key_persons as f64 * w.hours_per_key_person
+                + s.vulnerable as f64 * w.hours_per_vulnerable
+        }
+    }
+}
+
+/// The staffing policy of each grid from the kind of its community (`None` when unknown: the rules'
+/// default policy).
+pub fn grid_policies(
+    grids: &[GridShape],
+    tree: Option<&crate::tree::AreaTree>,
+    rules: &Rules,
+) -> Vec<StaffingPolicy> {
+    grids
+        .iter()
+        .map(|g| {
+            let kind = tree.and_then(|t| {
+                g.community
+                    .as_deref()
+                    .and_then(|c| t.get(c))
+                    .and_then(|i| t.kind(i))
+            });
+            rules.staffing.for_kind(kind)
+        })
+        .collect()
 }
 
 /// Recounts households and sensitive counts per grid from the points and turns them into workload.
+/// Every grid gets the rules' default staffing policy; [`grid_policies`] gives the policy per kind.
 pub fn grid_loads(
     grids: &[GridShape],
     towns: &[TownCode],
@@ -105,10 +196,12 @@ pub fn grid_loads(
         .collect();
     let mut count = vec![0u64; grids.len()];
     let mut sens = vec![Sensitive::default(); grids.len()];
+    let mut residents = vec![Residents::default(); grids.len()];
     for (h, g) in households.iter().zip(hits) {
         if let Some(g) = g {
             count[g] += h.households as u64;
             sens[g] += h.sensitive;
+            residents[g] += Residents::of(h);
         }
     }
     grids
@@ -124,7 +217,9 @@ pub fn grid_loads(
                 .unwrap_or(Coord { x: 0.0, y: 0.0 }),
             households: count[g],
             sensitive: sens[g],
-            workload_hours: workload_hours(&rules.workload, count[g], &sens[g]),
+            residents: residents[g],
+            workload_hours: workload_hours(rules, count[g], &sens[g], &residents[g]),
+            policy: rules.staffing.policy,
         })
         .collect()
 }
@@ -161,9 +256,29 @@ fn held_before(w: &Worker, grid: &GridLoad) -> bool {
     w.previous_grids.contains(&grid.id)
 }
 
-/// Whether `w` may hold grid `g` at all: active, of an allowed type, with the hours for it.
+/// Whether `w` may hold grid `g` at all: active, and under the grid's policy either a full-time worker
+/// (`one_full_time_per_grid`: the grid is their whole week) or of an allowed type with the hours for it
+/// (`by_hours`).
 pub fn eligible(w: &Worker, g: &GridLoad, allowed: &BTreeSet<WorkerType>) -> bool {
-    w.active && allowed.contains(&w.kind) && g.workload_hours <= w.hours + 1e-9
+    w.active
+        && match g.policy {
+            StaffingPolicy::OneFullTimePerGrid => w.kind == WorkerType::FullTime,
+            StaffingPolicy::ByHours => {
+                allowed.contains(&w.kind) && g.workload_hours <= w.hours + 1e-9
+            }
+        }
+}
+
+/// Whether a grid's workload counts against its worker's hours: only under `by_hours` (a full-time
+/// worker holding a `one_full_time_per_grid` grid holds nothing else).
+fn uses_hours(g: &GridLoad) -> bool {
+    g.policy == StaffingPolicy::ByHours
+}
+
+/// What leaving a grid uncovered costs in the objective: its workload (at least one hour, so that an
+/// empty grid is never left uncovered for free) × the penalty per hour.
+fn uncovered_cost(g: &GridLoad, costs: Costs) -> f64 {
+    costs.uncovered_penalty_m_per_hour * g.workload_hours.max(1.0)
 }
 
 /// The objective of an assignment (`choice[g]` = index into the town's workers, or `None` uncovered),
@@ -173,7 +288,7 @@ pub fn objective(p: &TownProblem, choice: &[Option<usize>], costs: Costs) -> f64
     for (gi, g) in p.grids.iter().enumerate() {
         match choice[gi] {
             Some(wi) => total += distance(p.workers[wi].home, g.centre),
-            None => total += costs.uncovered_penalty_m_per_hour * g.workload_hours,
+            None => total += uncovered_cost(g, costs),
         }
         for (wi, w) in p.workers.iter().enumerate() {
             if held_before(w, g) && choice[gi] != Some(wi) {
@@ -184,20 +299,28 @@ pub fn objective(p: &TownProblem, choice: &[Option<usize>], costs: Costs) -> f64
     total
 }
 
-/// True when the assignment keeps every rule: eligible workers only, hours respected.
+/// True when the assignment keeps every rule: eligible workers only, hours respected under
+/// `by_hours`, and a worker holding a `one_full_time_per_grid` grid holds no other grid.
 pub fn feasible(p: &TownProblem, choice: &[Option<usize>], allowed: &BTreeSet<WorkerType>) -> bool {
     let mut used = vec![0.0; p.workers.len()];
+    let mut held = vec![0usize; p.workers.len()];
+    let mut dedicated = vec![false; p.workers.len()];
     for (gi, c) in choice.iter().enumerate() {
         if let Some(wi) = *c {
-            if !eligible(p.workers[wi], p.grids[gi], allowed) {
+            let g = p.grids[gi];
+            if !eligible(p.workers[wi], g, allowed) {
                 return false;
             }
-            used[wi] += p.grids[gi].workload_hours;
+            held[wi] += 1;
+            if uses_hours(g) {
+                used[wi] += g.workload_hours;
+            } else {
+                dedicated[wi] = true;
+            }
         }
     }
-    used.iter()
-        .zip(&p.workers)
-        .all(|(u, w)| *u <= w.hours + 1e-6)
+    (0..p.workers.len())
+        .all(|wi| used[wi] <= p.workers[wi].hours + 1e-6 && (!dedicated[wi] || held[wi] == 1))
 }
 
 /// How the solver ended.
@@ -245,13 +368,13 @@ pub fn solve_town(p: &TownProblem, rules: &Rules) -> Result<TownSolution, String
     let started = std::time::Instant::now();
     let costs = Costs::from_rules(rules);
     let allowed = allowed_types(rules);
-    // Candidate pairs: the nearest eligible workers through an R-tree of the town's active workers of
-    // an allowed type, plus each grid's previous holders.
+    // Candidate pairs: the nearest eligible workers (for the grid's policy) through an R-tree of the
+    // town's active workers, plus each grid's previous holders.
     let homes = rstar::RTree::bulk_load(
         p.workers
             .iter()
             .enumerate()
-            .filter(|(_, w)| w.active && allowed.contains(&w.kind))
+            .filter(|(_, w)| w.active)
             .map(|(wi, w)| rstar::primitives::GeomWithData::new([w.home.x, w.home.y], wi))
             .collect(),
     );
@@ -317,7 +440,7 @@ pub fn solve_town(p: &TownProblem, rules: &Rules) -> Result<TownSolution, String
             obj += cost * x[k];
         }
         for (gi, g) in p.grids.iter().enumerate() {
-            obj += costs.uncovered_penalty_m_per_hour * g.workload_hours * u[gi];
+            obj += uncovered_cost(g, costs) * u[gi];
         }
         (vars, x, u, obj)
     };
@@ -325,15 +448,35 @@ pub fn solve_town(p: &TownProblem, rules: &Rules) -> Result<TownSolution, String
         |mut model: good_lp::solvers::highs::HighsProblem, x: &[Variable], u: &[Variable]| {
             let mut per_grid: Vec<Expression> = u.iter().map(|&v| Expression::from(v)).collect();
             let mut per_worker: Vec<Expression> = vec![Expression::from(0.0); p.workers.len()];
+            // A worker holding a one-full-time-per-grid grid holds nothing else:
+            // M·Σ_dedicated x + Σ_other x ≤ M, with M the worker's number of candidate grids.
+            let mut candidates = vec![0usize; p.workers.len()];
+            for &(_, wi, _) in &pairs {
+                candidates[wi] += 1;
+            }
+            let mut exclusive: Vec<Expression> = vec![Expression::from(0.0); p.workers.len()];
+            let mut has_dedicated = vec![false; p.workers.len()];
             for (k, &(gi, wi, _)) in pairs.iter().enumerate() {
+                let g = p.grids[gi];
                 per_grid[gi] += x[k];
-                per_worker[wi] += p.grids[gi].workload_hours * x[k];
+                if uses_hours(g) {
+                    per_worker[wi] += g.workload_hours * x[k];
+                    exclusive[wi] += x[k];
+                } else {
+                    has_dedicated[wi] = true;
+                    exclusive[wi] += candidates[wi] as f64 * x[k];
+                }
             }
             for e in per_grid {
                 model.add_constraint(e.eq(1.0));
             }
             for (wi, e) in per_worker.into_iter().enumerate() {
                 model.add_constraint(e.leq(p.workers[wi].hours));
+            }
+            for (wi, e) in exclusive.into_iter().enumerate() {
+                if has_dedicated[wi] {
+                    model.add_constraint(e.leq(candidates[wi] as f64));
+                }
             }
             model
         };
@@ -448,8 +591,17 @@ pub struct TownStaffing {
     pub workers_used: usize,
     pub grids_uncovered: Vec<String>,
     pub uncovered_hours: f64,
-    /// Full-time workers to recruit to cover what is uncovered.
+    /// Full-time workers to recruit to cover what is uncovered: one per uncovered
+    /// `one_full_time_per_grid` grid, plus the uncovered `by_hours` workload in full-time weeks.
     pub shortfall_workers: usize,
+    /// How many of the town's grids fall under each staffing policy.
+    pub grids_by_policy: BTreeMap<String, usize>,
+    /// Grids whose responsible worker is a village cadre holding the post alongside their own: a flag
+    /// (the one who finds a problem should not be the one who closes it), not a norm.
+    pub cadre_responsible: Vec<String>,
+    /// Grids held by a worker whose weekly hours are below the grid's workload (possible only under
+    /// `one_full_time_per_grid`, where the grid is the worker's whole week).
+    pub overloaded: Vec<String>,
     pub solver_status: SolveStatus,
     pub objective: f64,
     pub mip_gap: f64,
@@ -465,6 +617,8 @@ pub struct Staffing {
     pub total_grids: usize,
     pub total_workload_hours: f64,
     pub total_shortfall_workers: usize,
+    /// Grids in all whose responsible worker is a cadre.
+    pub total_cadre_responsible: usize,
     pub solver: &'static str,
     /// Warnings from reading the grids, households and workers (the caller adds them): counted, never
     /// dropped.
@@ -476,6 +630,8 @@ pub struct Staffing {
 pub struct Assignment {
     /// For each grid (in the order given), its responsible worker's id.
     pub primary: Vec<Option<String>>,
+    /// For each grid, its responsible worker's type.
+    pub primary_kind: Vec<Option<WorkerType>>,
     pub staffing: Staffing,
 }
 
@@ -499,6 +655,7 @@ pub fn assign(loads: &[GridLoad], workers: &[Worker], rules: &Rules) -> Result<A
         .map(|(p, _)| solve_town(p, rules))
         .collect();
     let mut primary = vec![None; loads.len()];
+    let mut primary_kind = vec![None; loads.len()];
     let mut towns_out = Vec::new();
     for ((p, idx), s) in problems.iter().zip(solved) {
         let s = s.map_err(|e| format!("town {}: {e}", p.town))?;
@@ -508,15 +665,44 @@ pub fn assign(loads: &[GridLoad], workers: &[Worker], rules: &Rules) -> Result<A
             match c {
                 Some(wi) => {
                     primary[idx[gi]] = Some(p.workers[*wi].id.clone());
+                    primary_kind[idx[gi]] = Some(p.workers[*wi].kind);
                     per_worker.entry(*wi).or_default().push(gi);
                 }
                 None => uncovered.push(gi),
             }
         }
+        // Shortfall: one full-time recruit per uncovered one-full-time-per-grid grid; the uncovered
+        // workload of by-hours grids packed into full-time weeks.
         let uncovered_loads: Vec<f64> = uncovered
             .iter()
             .map(|&gi| p.grids[gi].workload_hours)
             .collect();
+        let by_hours_loads: Vec<f64> = uncovered
+            .iter()
+            .filter(|&&gi| uses_hours(p.grids[gi]))
+            .map(|&gi| p.grids[gi].workload_hours)
+            .collect();
+        let dedicated_uncovered = uncovered.len() - by_hours_loads.len();
+        let cadre_responsible: Vec<String> = s
+            .choice
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.is_some_and(|wi| p.workers[wi].kind == WorkerType::Cadre))
+            .map(|(gi, _)| p.grids[gi].id.clone())
+            .collect();
+        let overloaded: Vec<String> = s
+            .choice
+            .iter()
+            .enumerate()
+            .filter(|(gi, c)| {
+                c.is_some_and(|wi| p.grids[*gi].workload_hours > p.workers[wi].hours + 1e-9)
+            })
+            .map(|(gi, _)| p.grids[gi].id.clone())
+            .collect();
+        let mut policies: BTreeMap<&'static str, usize> = BTreeMap::new();
+        for g in &p.grids {
+            *policies.entry(g.policy.name()).or_default() += 1;
+        }
         towns_out.push(TownStaffing {
             town: p.town.clone(),
             grids: p.grids.len(),
@@ -526,7 +712,14 @@ pub fn assign(loads: &[GridLoad], workers: &[Worker], rules: &Rules) -> Result<A
             workers_used: per_worker.len(),
             grids_uncovered: uncovered.iter().map(|&gi| p.grids[gi].id.clone()).collect(),
             uncovered_hours: uncovered_loads.iter().sum(),
-            shortfall_workers: recruits(&uncovered_loads, rules.worker_hours.full_time),
+            shortfall_workers: recruits(&by_hours_loads, rules.worker_hours.full_time)
+                .saturating_add(dedicated_uncovered),
+            grids_by_policy: policies
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            cadre_responsible,
+            overloaded,
             solver_status: s.status,
             objective: s.objective,
             mip_gap: s.mip_gap,
@@ -554,9 +747,14 @@ pub fn assign(loads: &[GridLoad], workers: &[Worker], rules: &Rules) -> Result<A
         total_grids: loads.len(),
         total_workload_hours: loads.iter().map(|g| g.workload_hours).sum(),
         total_shortfall_workers: towns_out.iter().map(|t| t.shortfall_workers).sum(),
+        total_cadre_responsible: towns_out.iter().map(|t| t.cadre_responsible.len()).sum(),
         warnings: Vec::new(),
         towns: towns_out,
         solver: "HiGHS (good_lp)",
     };
-    Ok(Assignment { primary, staffing })
+    Ok(Assignment {
+        primary,
+        primary_kind,
+        staffing,
+    })
 }

@@ -113,15 +113,23 @@ enum Command {
         /// previous_grids.
         #[arg(long)]
         workers: PathBuf,
-        /// Boundaries, to find each grid's town through the boundary tree instead of its code.
+        /// Boundaries, to find each grid's town and kind (hence its staffing policy) through the
+        /// boundary tree; without them the town comes from the 12-digit community code and every grid
+        /// takes the default `[staffing] policy`.
         #[arg(long)]
         boundaries: Option<PathBuf>,
-        /// Rules file (TOML): workload weights, worker hours, solver settings.
+        /// Rules file (TOML): staffing policy per kind, visits and their cadence, worker hours, solver
+        /// settings.
         #[arg(long)]
         rules: Option<PathBuf>,
-        /// Where to write the grids with `workers`, `primary_worker` and `workload_hours` (GeoJSON).
+        /// Where to write the grids with `workers`, `primary_worker`, `staffing_policy` and
+        /// `cadre_responsible` (GeoJSON).
         #[arg(long)]
         out: PathBuf,
+        /// Also write each grid's `workload_hours` into --out. Workload is computed from the counts
+        /// of people needing visits, so it is sensitive: a file with it is for planners only.
+        #[arg(long)]
+        include_sensitive: bool,
         /// The assignment in force before: workers keep the grids that kept their id.
         #[arg(long)]
         previous_assignment: Option<PathBuf>,
@@ -485,6 +493,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             boundaries,
             rules,
             out,
+            include_sensitive,
             previous_assignment,
             report,
             crs,
@@ -536,11 +545,22 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     }
                 }
             }
-            let loads = gridplan::assign::grid_loads(&shapes, &towns, &points, &rules);
+            let mut loads = gridplan::assign::grid_loads(&shapes, &towns, &points, &rules);
+            let policies = gridplan::assign::grid_policies(&shapes, tree.as_ref(), &rules);
+            for (load, policy) in loads.iter_mut().zip(policies) {
+                load.policy = policy;
+            }
             let mut result = gridplan::assign::assign(&loads, &people, &rules)
                 .map_err(|e| anyhow::anyhow!("the solver failed: {e}"))?;
             result.staffing.warnings = warnings.0;
-            gridplan::output::write_assignment(&out, working, &shapes, &loads, &result.primary)?;
+            gridplan::output::write_assignment(
+                &out,
+                working,
+                &shapes,
+                &loads,
+                &result,
+                include_sensitive,
+            )?;
             if let Some(path) = &report {
                 write_json(path, &result.staffing)?;
             }
@@ -589,6 +609,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 "\n  workers to recruit in all: {}",
                 s.total_shortfall_workers
             );
+            if s.total_cadre_responsible > 0 {
+                say!(
+                    "  grids whose responsible worker is a village cadre (flagged): {}",
+                    s.total_cadre_responsible
+                );
+            }
             let unsolved = s
                 .towns
                 .iter()

@@ -224,17 +224,17 @@ fn grid_features<W: Write>(
     Ok(())
 }
 
-/// Writes grids with their responsible worker and weekly workload: workload is public as
-/// hours; the sensitive counts behind it are not written.
+/// Writes grids with their responsible worker (and, for planners, the weekly workload).
 pub fn write_assignment(
     path: &Path,
     working: Crs,
     grids: &[crate::model::GridShape],
     loads: &[crate::assign::GridLoad],
-    primary: &[Option<String>],
+    assignment: &crate::assign::Assignment,
+    include_sensitive: bool,
 ) -> Result<()> {
     let mut w = FeatureWriter::create(path, working, WGS84)?;
-    assignment_features(&mut w, grids, loads, primary)?;
+    assignment_features(&mut w, grids, loads, assignment, include_sensitive)?;
     w.finish().map(|_| ())
 }
 
@@ -243,28 +243,45 @@ pub fn assignment_geojson(
     working: Crs,
     grids: &[crate::model::GridShape],
     loads: &[crate::assign::GridLoad],
-    primary: &[Option<String>],
+    assignment: &crate::assign::Assignment,
+    include_sensitive: bool,
 ) -> Result<String> {
     let mut w = FeatureWriter::in_memory(working, WGS84)?;
-    assignment_features(&mut w, grids, loads, primary)?;
+    assignment_features(&mut w, grids, loads, assignment, include_sensitive)?;
     Ok(String::from_utf8_lossy(&w.finish()?).into_owned())
 }
 
+/// One feature per grid: its responsible worker, the staffing policy, whether a cadre holds it, and,
+/// only when `include_sensitive` (a planner's file), the weekly workload: it is a function of the
+/// counts of people needing visits, so it never goes into a file meant to be shared.
 fn assignment_features<W: Write>(
     w: &mut FeatureWriter<W>,
     grids: &[crate::model::GridShape],
     loads: &[crate::assign::GridLoad],
-    primary: &[Option<String>],
+    assignment: &crate::assign::Assignment,
+    include_sensitive: bool,
 ) -> Result<()> {
-    for ((g, load), worker) in grids.iter().zip(loads).zip(primary) {
+    let rows = grids
+        .iter()
+        .zip(loads)
+        .zip(&assignment.primary)
+        .zip(&assignment.primary_kind);
+    for (((g, load), worker), kind) in rows {
         let mut props = Map::new();
         props.insert("id".into(), g.id.clone().into());
         props.insert("community".into(), g.community.clone().into());
         props.insert("town".into(), load.town.as_str().into());
         props.insert("households".into(), load.households.into());
+        if include_sensitive {
+            props.insert(
+                "workload_hours".into(),
+                ((load.workload_hours * 10.0).round() / 10.0).into(),
+            );
+        }
+        props.insert("staffing_policy".into(), load.policy.name().into());
         props.insert(
-            "workload_hours".into(),
-            ((load.workload_hours * 10.0).round() / 10.0).into(),
+            "cadre_responsible".into(),
+            (*kind == Some(crate::workers::WorkerType::Cadre)).into(),
         );
         props.insert("primary_worker".into(), worker.clone().into());
         props.insert(

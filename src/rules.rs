@@ -71,6 +71,9 @@ pub enum BandStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Workload {
+    /// How a grid's weekly workload is reckoned: `visits` (patrol plus the visits its residents need at
+    /// their cadence, `[visits]`) or `weights` (patrol plus the hours per household and per person below).
+    pub model: WorkloadModel,
     /// Hours per week per household (routine visits and information upkeep).
     pub hours_per_household: f64,
     /// Hours per week per elderly person living alone (regular check-in visits).
@@ -86,12 +89,146 @@ pub struct Workload {
 impl Default for Workload {
     fn default() -> Self {
         Workload {
+            model: WorkloadModel::Visits,
             hours_per_household: 0.05,
             hours_per_elderly_alone: 0.5,
             hours_per_key_person: 0.75,
             hours_per_vulnerable: 0.25,
             patrol_hours_per_grid: 8.0,
         }
+    }
+}
+
+/// How a grid's weekly workload is reckoned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkloadModel {
+    /// Patrol plus visits × minutes per visit, from `[visits]`.
+    #[default]
+    Visits,
+    /// Patrol plus assumed hours per household and per person needing visits (the weights).
+    Weights,
+}
+
+/// How often a resident of a category must be visited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cadence {
+    /// Once in each of days 1–7, 8–14, 15–21 and 22–end of every month.
+    Weekly,
+    /// Once a month.
+    Monthly,
+    /// Once in three months.
+    Quarterly,
+    /// Not visited on a schedule.
+    None,
+}
+
+impl Cadence {
+    /// Visits in one month (a weekly resident is visited in each of the month's four windows).
+    pub fn visits_per_month(self) -> f64 {
+        match self {
+            Cadence::Weekly => 4.0,
+            Cadence::Monthly => 1.0,
+            Cadence::Quarterly => 1.0 / 3.0,
+            Cadence::None => 0.0,
+        }
+    }
+
+    /// The longest a resident may go without a visit, in days; `None` when not scheduled.
+    pub fn days(self) -> Option<i64> {
+        match self {
+            Cadence::Weekly => Some(7),
+            Cadence::Monthly => Some(31),
+            Cadence::Quarterly => Some(92),
+            Cadence::None => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Cadence::Weekly => "weekly",
+            Cadence::Monthly => "monthly",
+            Cadence::Quarterly => "quarterly",
+            Cadence::None => "none",
+        }
+    }
+}
+
+/// Visits to residents: cadence per category (current elderly-care guidance: high-risk elderly people
+/// living alone weekly, other priority groups monthly, the rest quarterly) and the time one visit takes.
+/// A resident is a household point with a count above 0 in the category; `others` are every other
+/// household.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VisitRules {
+    pub elderly_alone: Cadence,
+    pub key_persons: Cadence,
+    pub vulnerable: Cadence,
+    /// Every household that is not a resident of a category above.
+    pub others: Cadence,
+    /// Minutes one visit takes, travel within the grid included (an ASSUMPTION: no national number).
+    pub minutes_per_visit: f64,
+}
+
+impl Default for VisitRules {
+    fn default() -> Self {
+        VisitRules {
+            elderly_alone: Cadence::Weekly,
+            key_persons: Cadence::Monthly,
+            vulnerable: Cadence::Monthly,
+            others: Cadence::Quarterly,
+            minutes_per_visit: 20.0,
+        }
+    }
+}
+
+/// Who may hold a grid, and how many grids a worker may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffingPolicy {
+    /// Every grid has its own full-time worker (专职化): a full-time worker holding such a grid holds
+    /// no other; the shortfall is the number of grids without one.
+    OneFullTimePerGrid,
+    /// A worker of an allowed type holds grids as long as their weekly hours cover the workload; the
+    /// shortfall is the uncovered workload packed into full-time weeks.
+    ByHours,
+}
+
+impl StaffingPolicy {
+    pub fn name(self) -> &'static str {
+        match self {
+            StaffingPolicy::OneFullTimePerGrid => "one_full_time_per_grid",
+            StaffingPolicy::ByHours => "by_hours",
+        }
+    }
+}
+
+/// The staffing policy per kind of area.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StaffingRules {
+    /// The policy for grids whose kind is not listed in `kinds` (or not known).
+    pub policy: StaffingPolicy,
+    /// The policy per kind: by default full-time workers for urban grids, as the policy asks.
+    pub kinds: BTreeMap<String, StaffingPolicy>,
+}
+
+impl Default for StaffingRules {
+    fn default() -> Self {
+        StaffingRules {
+            policy: StaffingPolicy::ByHours,
+            kinds: BTreeMap::from([("urban".to_string(), StaffingPolicy::OneFullTimePerGrid)]),
+        }
+    }
+}
+
+impl StaffingRules {
+    /// The policy for a grid of this kind.
+    pub fn for_kind(&self, kind: Option<&str>) -> StaffingPolicy {
+        kind.and_then(|k| self.kinds.get(k))
+            .copied()
+            .unwrap_or(self.policy)
     }
 }
 
@@ -206,6 +343,8 @@ pub struct Rules {
     pub partition: PartitionRules,
     pub check: CheckRules,
     pub assign: AssignRules,
+    pub staffing: StaffingRules,
+    pub visits: VisitRules,
 }
 
 /// National default: a grid of more than 2,000 residents is flagged.
@@ -241,6 +380,8 @@ impl Default for Rules {
             partition: PartitionRules::default(),
             check: CheckRules::default(),
             assign: AssignRules::default(),
+            staffing: StaffingRules::default(),
+            visits: VisitRules::default(),
         }
     }
 }
@@ -256,6 +397,8 @@ struct RulesFile {
     partition: Option<PartitionRules>,
     check: Option<CheckRules>,
     assign: Option<AssignRules>,
+    staffing: Option<StaffingRules>,
+    visits: Option<VisitRules>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -414,6 +557,18 @@ impl Rules {
             }
             rules.check = c;
         }
+        if let Some(st) = file.staffing {
+            rules.staffing = st;
+        }
+        if let Some(v) = file.visits {
+            within(
+                "visits.minutes_per_visit",
+                v.minutes_per_visit,
+                0.0,
+                24.0 * 60.0,
+            )?;
+            rules.visits = v;
+        }
         Ok(rules)
     }
 
@@ -478,9 +633,52 @@ impl Rules {
             w.hours_per_vulnerable
         ));
         out.push_str(&format!(
-            "patrol_hours_per_grid = {}   # patrol, the main duty, per grid\n\n",
+            "patrol_hours_per_grid = {}   # patrol, the main duty, per grid\n",
             w.patrol_hours_per_grid
         ));
+        let model = match w.model {
+            WorkloadModel::Visits => "visits",
+            WorkloadModel::Weights => "weights",
+        };
+        out.push_str(&format!(
+            "model = \"{model}\"   # visits: patrol + [visits] at their cadence | weights: patrol + the hours above\n\n"
+        ));
+        let v = &self.visits;
+        out.push_str("# Visits: how often a resident of each category is visited (weekly | monthly | quarterly | none).\n");
+        out.push_str("# Defaults follow current elderly-care guidance. A resident is a household point with a count > 0.\n");
+        out.push_str("[visits]\n");
+        out.push_str(&format!(
+            "elderly_alone = \"{}\"   # elderly people living alone (high risk)\n",
+            v.elderly_alone.name()
+        ));
+        out.push_str(&format!(
+            "key_persons = \"{}\"    # key persons (community correction, …)\n",
+            v.key_persons.name()
+        ));
+        out.push_str(&format!(
+            "vulnerable = \"{}\"     # other vulnerable people\n",
+            v.vulnerable.name()
+        ));
+        out.push_str(&format!(
+            "others = \"{}\"       # every other household\n",
+            v.others.name()
+        ));
+        out.push_str(&format!(
+            "minutes_per_visit = {:?}   # ASSUMPTION: one visit, walking within the grid included\n\n",
+            v.minutes_per_visit
+        ));
+        let st = &self.staffing;
+        out.push_str("# Staffing policy: one_full_time_per_grid (every grid its own full-time worker) | by_hours\n");
+        out.push_str("[staffing]\n");
+        out.push_str(&format!(
+            "policy = \"{}\"   # for kinds not listed below\n",
+            st.policy.name()
+        ));
+        out.push_str("[staffing.kinds]\n");
+        for (kind, policy) in &st.kinds {
+            out.push_str(&format!("{kind} = \"{}\"\n", policy.name()));
+        }
+        out.push('\n');
         let h = &self.worker_hours;
         out.push_str("# Weekly hours a worker has for grid work when the workers file gives none: ASSUMPTIONS.\n");
         out.push_str("[worker_hours]\n");

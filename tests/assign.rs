@@ -4,10 +4,11 @@
 use geo::Coord;
 use gridplan::Rules;
 use gridplan::assign::{
-    Costs, GridLoad, TownProblem, allowed_types, assign, feasible, objective, solve_town,
+    Costs, GridLoad, Residents, TownProblem, allowed_types, assign, feasible, objective, solve_town,
 };
 use gridplan::generate::Rng;
 use gridplan::model::Sensitive;
+use gridplan::rules::StaffingPolicy;
 use gridplan::workers::{Worker, WorkerType};
 
 fn grid(id: &str, town: &str, x: f64, y: f64, load: f64) -> GridLoad {
@@ -17,7 +18,9 @@ fn grid(id: &str, town: &str, x: f64, y: f64, load: f64) -> GridLoad {
         centre: Coord { x, y },
         households: 300,
         sensitive: Sensitive::default(),
+        residents: Residents::default(),
         workload_hours: load,
+        policy: StaffingPolicy::ByHours,
     }
 }
 
@@ -63,20 +66,40 @@ fn brute_force(p: &TownProblem, rules: &Rules) -> f64 {
 
 #[test]
 fn highs_finds_the_brute_force_optimum_on_tiny_instances() {
+    brute_force_cases(20261122, |_| StaffingPolicy::ByHours);
+}
+
+/// The same with grids under `one_full_time_per_grid` (alone and mixed with `by_hours` grids): full-time
+/// workers only, and a worker holding such a grid holds no other.
+#[test]
+fn highs_finds_the_brute_force_optimum_under_each_staffing_policy() {
+    brute_force_cases(20261123, |_| StaffingPolicy::OneFullTimePerGrid);
+    brute_force_cases(20261124, |rng| {
+        if rng.unit() < 0.5 {
+            StaffingPolicy::OneFullTimePerGrid
+        } else {
+            StaffingPolicy::ByHours
+        }
+    });
+}
+
+fn brute_force_cases(seed: u64, mut policy: impl FnMut(&mut Rng) -> StaffingPolicy) {
     let rules = exact_rules();
-    let mut rng = Rng::new(20261122);
+    let mut rng = Rng::new(seed);
     for case in 0..150 {
         let n_grids = 1 + (rng.next_u64() % 6) as usize;
         let n_workers = 1 + (rng.next_u64() % 4) as usize;
         let grids: Vec<GridLoad> = (0..n_grids)
             .map(|g| {
-                grid(
+                let mut gl = grid(
                     &format!("G{g}"),
                     "T",
                     rng.range(0.0, 5000.0),
                     rng.range(0.0, 5000.0),
                     rng.range(5.0, 40.0),
-                )
+                );
+                gl.policy = policy(&mut rng);
+                gl
             })
             .collect();
         let kinds = [
@@ -227,4 +250,48 @@ fn with_previous_grids_and_nothing_changed_nobody_moves() {
     }
     let second = assign(&grids, &workers, &rules).unwrap();
     assert_eq!(first.primary, second.primary);
+}
+
+/// Under `one_full_time_per_grid` the shortfall is the number of grids without a full-time worker, a
+/// full-time worker holds one grid, and a cadre never holds such a grid; under `by_hours` a cadre who
+/// holds a grid is flagged `cadre_responsible`.
+#[test]
+fn staffing_policies_give_their_own_shortfall_and_flag_cadres() {
+    let rules = Rules::default();
+    let mut grids: Vec<GridLoad> = (0..4)
+        .map(|g| grid(&format!("U{g}"), "T", 1000.0 * g as f64, 0.0, 12.0))
+        .collect();
+    for g in &mut grids {
+        g.policy = StaffingPolicy::OneFullTimePerGrid;
+    }
+    let workers = vec![
+        worker("F1", "T", 0.0, 0.0, WorkerType::FullTime, 40.0),
+        worker("C1", "T", 1000.0, 0.0, WorkerType::Cadre, 40.0),
+        worker("P1", "T", 2000.0, 0.0, WorkerType::PartTime, 40.0),
+    ];
+    let a = assign(&grids, &workers, &rules).unwrap();
+    let t = &a.staffing.towns[0];
+    // One full-time worker for four dedicated grids of 12 h: one grid held, three to recruit.
+    assert_eq!(a.primary.iter().flatten().count(), 1);
+    assert_eq!(a.primary[0].as_deref(), Some("F1"));
+    assert_eq!(t.shortfall_workers, 3);
+    assert!(t.cadre_responsible.is_empty());
+    // The same grids by hours: F1 holds three (36 h), the cadre and the part-timer may hold grids,
+    // and the grid a cadre holds is flagged.
+    for g in &mut grids {
+        g.policy = StaffingPolicy::ByHours;
+    }
+    let b = assign(&grids, &workers, &rules).unwrap();
+    let t = &b.staffing.towns[0];
+    assert_eq!(t.shortfall_workers, 0);
+    assert_eq!(b.primary.iter().flatten().count(), 4);
+    let by_cadre: Vec<&String> = grids
+        .iter()
+        .zip(&b.primary)
+        .filter(|(_, p)| p.as_deref() == Some("C1"))
+        .map(|(g, _)| &g.id)
+        .collect();
+    assert!(!by_cadre.is_empty());
+    assert_eq!(t.cadre_responsible.iter().collect::<Vec<_>>(), by_cadre);
+    assert_eq!(b.staffing.total_cadre_responsible, by_cadre.len());
 }

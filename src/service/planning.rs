@@ -209,9 +209,13 @@ pub fn run_assignment(
         &inputs.rules.worker_hours,
         &known,
     )?;
-    let loads = assign::grid_loads(&shapes, &towns, &data.households, &inputs.rules);
+    let mut loads = assign::grid_loads(&shapes, &towns, &data.households, &inputs.rules);
+    let policies = assign::grid_policies(&shapes, Some(&data.tree), &inputs.rules);
+    for (load, policy) in loads.iter_mut().zip(policies) {
+        load.policy = policy;
+    }
     let result = assign::assign(&loads, &people, &inputs.rules).map_err(AppError::internal)?;
-    let geojson = crate::output::assignment_geojson(working, &shapes, &loads, &result.primary)?;
+    let geojson = crate::output::assignment_geojson(working, &shapes, &loads, &result, true)?;
     let staffing = serde_json::to_string(&result.staffing).map_err(AppError::internal)?;
     let id = store.add_assignment(plan, workers.id, &geojson, &staffing)?;
     Ok((
