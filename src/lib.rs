@@ -27,7 +27,8 @@
 //! | [`generate`] | the seeded synthetic district used for the demo, tests and benchmarks |
 //! | [`partition`] | draws the grids of every leaf: atoms, grid counts, recursive bisection |
 //! | [`workers`] | grid workers from GeoJSON or CSV |
-//! | [`assign`] | workload per grid, the HiGHS assignment per town, staffing |
+//! | [`assign`] | workload per grid, staffing policies, the HiGHS assignment per town, staffing |
+//! | [`visits`] | monthly visit schedules and walking routes, overdue alerts from a visit log (planner-only) |
 //! | [`store`] | SQLite persistence of datasets, plans and assignments |
 //! | [`service`] | the HTTP service: OGC API – Features, the planning API, the map page |
 //! | [`output`] | writing GeoJSON in WGS84 |
@@ -51,6 +52,7 @@ pub mod rules;
 pub mod service;
 pub mod store;
 pub mod tree;
+pub mod visits;
 pub mod workers;
 
 pub use check::{CheckReport, check};

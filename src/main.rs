@@ -140,6 +140,39 @@ enum Command {
         #[arg(long, value_parser = parse_crs)]
         crs: Option<Crs>,
     },
+    /// Each worker's visits for a month: whom (resident ids: a planner-only file), on which day, in
+    /// which walking order, within their hours; with --log, the residents past their cadence (most
+    /// overdue first; an error beyond twice the cadence) and the visit lists handed over to a new worker.
+    Visits {
+        /// The assignment (`gridplan assign --out`): grids with their `primary_worker`.
+        #[arg(long)]
+        assignment: PathBuf,
+        /// Household points: residents are points with `elderly_alone`, `key_persons` or `vulnerable`
+        /// above 0 (the rest are visited as `others`); their `id` names them.
+        #[arg(long)]
+        households: PathBuf,
+        /// Workers (as for `assign`): base location and weekly hours.
+        #[arg(long)]
+        workers: PathBuf,
+        /// Boundaries, to find each grid's town (else the 12-digit community code is used).
+        #[arg(long)]
+        boundaries: Option<PathBuf>,
+        /// Rules file (TOML): `[visits]` cadence per category and minutes per visit, patrol hours.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// The month to schedule, YYYY-MM.
+        #[arg(long, value_parser = gridplan::visits::Month::parse)]
+        month: gridplan::visits::Month,
+        /// Visit log: CSV with columns resident,worker,time (ISO 8601), or a JSON array of such objects.
+        #[arg(long)]
+        log: Option<PathBuf>,
+        /// Where to write visits.json (planner-only: it names residents).
+        #[arg(long)]
+        out: PathBuf,
+        /// CRS of input files that do not name one in a `crs` member (default WGS84).
+        #[arg(long, value_parser = parse_crs)]
+        crs: Option<Crs>,
+    },
     /// Run the HTTP service: OGC API – Features at the root (QGIS and GDAL open it directly), the
     /// planning API under /api, the map page for browsers. State lives in the database file.
     Serve {
@@ -333,6 +366,115 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     .replacen("gridplan check", "check of the new grids", 1),
             );
             Ok(0)
+        }
+        Command::Visits {
+            assignment,
+            households,
+            workers,
+            boundaries,
+            rules,
+            month,
+            log,
+            out,
+            crs,
+        } => {
+            let rules = Rules::load(rules.as_deref())?;
+            let mut warnings = gridplan::problem::Problems::default();
+            let (tree, working) = match &boundaries {
+                Some(b) => {
+                    let (areas, working, more) = gridplan::io::read_boundaries(b, crs, None)?;
+                    warnings.extend(more);
+                    let (tree, problems) =
+                        gridplan::tree::AreaTree::build(&b.display().to_string(), areas, &rules);
+                    if problems.has_errors() {
+                        return Err(Error::Invalid(problems.0).into());
+                    }
+                    (Some(tree), Some(working))
+                }
+                None => (None, None),
+            };
+            let (shapes, working, more) = gridplan::io::read_grids_in(&assignment, crs, working)?;
+            warnings.extend(more);
+            let towns = gridplan::assign::grid_towns(
+                &assignment.display().to_string(),
+                &shapes,
+                tree.as_ref(),
+            )?;
+            let (points, more) = gridplan::io::read_households(&households, crs, working)?;
+            warnings.extend(more);
+            let known: std::collections::BTreeSet<gridplan::model::TownCode> =
+                towns.into_iter().collect();
+            let (people, more) = gridplan::workers::read_workers(
+                &workers,
+                crs,
+                working,
+                &rules.worker_hours,
+                &known,
+            )?;
+            warnings.extend(more);
+            let entries = log.as_deref().map(gridplan::visits::read_log).transpose()?;
+            let mut plan = gridplan::visits::plan(
+                &shapes,
+                &points,
+                &people,
+                entries.as_deref(),
+                &rules,
+                month,
+            );
+            plan.warnings.extend(warnings.0);
+            write_json(&out, &plan)?;
+            let visits: usize = plan.workers.iter().map(|w| w.visits.len()).sum();
+            say!(
+                "gridplan visits {month}: {visits} visits for {} workers, {} not placed",
+                plan.workers.len(),
+                plan.unassigned.len()
+            );
+            for (category, n) in &plan.residents {
+                say!("  residents {category:<14} {n}");
+            }
+            if let Some(overdue) = &plan.overdue {
+                let errors = overdue
+                    .iter()
+                    .filter(|o| o.level == gridplan::visits::Level::Error)
+                    .count();
+                say!(
+                    "  overdue: {} ({errors} errors: more than one cadence late or never visited)",
+                    overdue.len()
+                );
+                for o in overdue.iter().take(10) {
+                    say!(
+                        "    {:?} {} in {} ({}): {}",
+                        o.level,
+                        o.resident,
+                        o.grid,
+                        o.worker.as_deref().unwrap_or("no worker"),
+                        match o.days_overdue {
+                            Some(d) => format!("{d} days past the cadence"),
+                            None => "never visited".to_string(),
+                        }
+                    );
+                }
+                say!(
+                    "  visit lists handed over to a new worker: {}",
+                    plan.handovers.len()
+                );
+            }
+            say_raw(&gridplan::problem::render_warnings(&plan.warnings, 10));
+            say!(
+                "  written to {} (planner-only: it names residents)",
+                out.display()
+            );
+            Ok(
+                if plan
+                    .overdue
+                    .as_ref()
+                    .is_some_and(|o| o.iter().any(|o| o.level == gridplan::visits::Level::Error))
+                {
+                    EXIT_VIOLATIONS
+                } else {
+                    0
+                },
+            )
         }
         Command::Diff {
             old,
