@@ -19,16 +19,26 @@ pub struct Crs(pub u32);
 pub const WGS84: Crs = Crs(4326);
 /// CGCS2000 geographic, China's national datum.
 pub const CGCS2000: Crs = Crs(4490);
+/// GCJ-02, the offset lon/lat of Chinese web and phone maps (no EPSG code: a number of gridplan's own,
+/// outside EPSG's range). Read only, converted to WGS84 by [`crate::webmap`].
+pub const GCJ02: Crs = Crs(900_002);
+/// BD-09, Baidu's offset of GCJ-02 (likewise).
+pub const BD09: Crs = Crs(900_009);
 
 /// Geographic (degree) CRSs recognised without asking PROJ; every other code is taken as projected metres.
 const GEOGRAPHIC: &[u32] = &[4326, 4490, 4214, 4610, 4555, 4979, 4480, 4258, 4269];
 
 impl Crs {
     /// Parses `EPSG:4549`, `urn:ogc:def:crs:EPSG::4549`, `http://www.opengis.net/def/crs/EPSG/0/4549`,
-    /// or `CRS84`/`urn:ogc:def:crs:OGC:1.3:CRS84` (WGS84).
+    /// `CRS84`/`urn:ogc:def:crs:OGC:1.3:CRS84` (WGS84), or `GCJ02` / `BD09` (Chinese web maps).
     pub fn parse(name: &str) -> Option<Crs> {
         let name = name.trim();
         let upper = name.to_ascii_uppercase();
+        match upper.replace(['-', '_'], "").as_str() {
+            "GCJ02" => return Some(GCJ02),
+            "BD09" | "BD09LL" => return Some(BD09),
+            _ => {}
+        }
         if upper.ends_with("CRS84") {
             return Some(WGS84);
         }
@@ -55,7 +65,7 @@ impl Crs {
     /// Asks PROJ (once per code) whether it knows this CRS and whether it is geographic; the codes
     /// gridplan knows already (WGS84, CGCS2000 and its Gauss–Krüger zones) need no asking.
     pub fn verify(self) -> std::result::Result<(), String> {
-        if GEOGRAPHIC.contains(&self.0) || (4491..=4554).contains(&self.0) {
+        if GEOGRAPHIC.contains(&self.0) || (4491..=4554).contains(&self.0) || self.is_web_map() {
             return Ok(());
         }
         let learned = LEARNED.get_or_init(Default::default);
@@ -89,8 +99,14 @@ impl Crs {
 
     /// Whether coordinates are degrees: the codes gridplan knows, else what PROJ said when the CRS was
     /// verified ([`Crs::verify`]).
+    /// GCJ-02 or BD-09: offset lon/lat, converted to WGS84 before PROJ sees them.
+    pub fn is_web_map(self) -> bool {
+        self == GCJ02 || self == BD09
+    }
+
     pub fn is_geographic(self) -> bool {
-        GEOGRAPHIC.contains(&self.0)
+        self.is_web_map()
+            || GEOGRAPHIC.contains(&self.0)
             || LEARNED
                 .get()
                 .and_then(|m| m.lock().ok().and_then(|m| m.get(&self.0).cloned()))
@@ -165,7 +181,11 @@ fn probe(crs: Crs) -> std::result::Result<bool, String> {
 
 impl fmt::Display for Crs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "EPSG:{}", self.0)
+        match *self {
+            GCJ02 => f.write_str("GCJ02"),
+            BD09 => f.write_str("BD09"),
+            Crs(code) => write!(f, "EPSG:{code}"),
+        }
     }
 }
 
@@ -179,30 +199,57 @@ impl serde::Serialize for Crs {
 pub struct Transform {
     from: Crs,
     to: Crs,
+    /// GCJ-02 or BD-09 input: undone to WGS84 first.
+    web_map: Option<Crs>,
     proj: Option<proj::Proj>,
 }
 
 impl Transform {
-    /// Builds the transformation with PROJ; the identity when both CRSs are the same.
+    /// Builds the transformation with PROJ; the identity when both CRSs are the same. GCJ-02 and BD-09
+    /// are converted to WGS84 first ([`crate::webmap`]), then by PROJ; they cannot be written.
     pub fn new(from: Crs, to: Crs) -> Result<Transform> {
-        let proj = if from == to {
+        if to.is_web_map() && from != to {
+            return Err(Error::Crs(format!(
+                "gridplan reads {to} but does not write it; write WGS84 or a CGCS2000 CRS"
+            )));
+        }
+        let (web_map, proj_from) = if from.is_web_map() && from != to {
+            (Some(from), WGS84)
+        } else {
+            (None, from)
+        };
+        let proj = if proj_from == to {
             None
         } else {
             Some(
-                proj::Proj::new_known_crs(&from.to_string(), &to.to_string(), None).map_err(
-                    |e| Error::Crs(format!("PROJ cannot transform {from} to {to}: {e}")),
+                proj::Proj::new_known_crs(&proj_from.to_string(), &to.to_string(), None).map_err(
+                    |e| Error::Crs(format!("PROJ cannot transform {proj_from} to {to}: {e}")),
                 )?,
             )
         };
-        Ok(Transform { from, to, proj })
+        Ok(Transform {
+            from,
+            to,
+            web_map,
+            proj,
+        })
     }
 
     pub fn is_identity(&self) -> bool {
-        self.proj.is_none()
+        self.proj.is_none() && self.web_map.is_none()
     }
 
     /// Transforms the coordinates in place.
     pub fn apply(&self, coords: &mut [Coord]) -> Result<()> {
+        match self.web_map {
+            Some(GCJ02) => coords
+                .iter_mut()
+                .for_each(|c| *c = crate::webmap::gcj02_to_wgs84(*c)),
+            Some(_) => coords
+                .iter_mut()
+                .for_each(|c| *c = crate::webmap::bd09_to_wgs84(*c)),
+            None => {}
+        }
         let Some(proj) = &self.proj else {
             return Ok(());
         };

@@ -16,6 +16,7 @@
 //! | [`problem`] | every input problem as a value (file, feature, field) |
 //! | [`error`] | the library's error type |
 //! | [`crs`] | CRS names, the metric working CRS, PROJ transformations |
+//! | [`webmap`] | Chinese web-map coordinates (GCJ-02, BD-09) to WGS84 |
 //! | [`io`] | streaming GeoJSON readers for households, boundaries and grids |
 //! | [`model`] | households, areas, grids: plain data in the working CRS |
 //! | [`tree`] | the boundary tree: parents, leaves, inherited kinds |
@@ -53,6 +54,7 @@ pub mod service;
 pub mod store;
 pub mod tree;
 pub mod visits;
+pub mod webmap;
 pub mod workers;
 
 pub use check::{CheckReport, check};

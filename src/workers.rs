@@ -362,6 +362,7 @@ fn read_geojson(
         (None, Some(m)) => Crs::from_member(m)
             .map_err(|e| Error::Invalid(vec![Problem::error(file, e).field("crs")]))?,
     };
+    crate::io::note_web_map(file, crs, problems);
     Ok((out, crs))
 }
 

@@ -41,6 +41,20 @@ fn resolve_crs(file: &str, member: Option<&Value>, flag: Option<Crs>) -> Result<
     }
 }
 
+/// Says in the report how a Chinese web-map CRS was read (a note at warning level: never silent).
+pub fn note_web_map(file: &str, crs: Crs, problems: &mut Problems) {
+    if crs.is_web_map() {
+        problems.push(Problem::warning(
+            file,
+            format!(
+                "coordinates read as {crs} (Chinese web-map offset) and converted to WGS84 with the published \
+                 GCJ-02 offset formulas{}, inverted by iteration to under a millimetre",
+                if crs == crate::crs::BD09 { " after Baidu's BD-09 → GCJ-02 inverse" } else { "" }
+            ),
+        ));
+    }
+}
+
 fn finish<T>(items: T, problems: Problems) -> Result<(T, Problems)> {
     if problems.has_errors() {
         Err(Error::Invalid(problems.0))
@@ -132,6 +146,7 @@ pub fn parse_households(
     }
     let crs =
         resolve_crs(&file, header.crs.as_ref(), crs_flag).map_err(|p| Error::Invalid(vec![p]))?;
+    note_web_map(&file, crs, &mut problems);
     for h in &out {
         if let Some(m) = crs.implausible(h.pos) {
             problems.push(
@@ -331,6 +346,7 @@ fn read_areal(
     }
     let crs =
         resolve_crs(&file, header.crs.as_ref(), crs_flag).map_err(|p| Error::Invalid(vec![p]))?;
+    note_web_map(&file, crs, &mut problems);
     for f in &out {
         let bad = f
             .geometry
