@@ -5,6 +5,7 @@
 //! errors gives [`Error::Invalid`] listing all of them; warnings come back beside the data.
 
 pub mod geom;
+pub mod ledger;
 pub mod raw;
 
 use crate::crs::{Crs, Transform, WGS84};
@@ -92,7 +93,7 @@ fn check_feature_type(
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct HouseholdProps {
+pub(crate) struct HouseholdProps {
     id: Option<Value>,
     households: Option<Value>,
     population: Option<Value>,
@@ -104,7 +105,8 @@ struct HouseholdProps {
     vulnerable: Option<Value>,
 }
 
-/// Reads a households file into the working CRS.
+/// Reads a households file into the working CRS: GeoJSON, or a household ledger (`.csv`) with
+/// longitude/latitude columns (see [`ledger`]).
 pub fn read_households(
     path: &Path,
     crs_flag: Option<Crs>,
@@ -113,13 +115,17 @@ pub fn read_households(
     parse_households(&display(path), read_bytes(path)?, crs_flag, working)
 }
 
-/// [`read_households`] from bytes already in memory; `file` names them in messages.
+/// [`read_households`] from bytes already in memory; `file` names them in messages. A ledger (CSV) is
+/// told from GeoJSON by its extension or its first line.
 pub fn parse_households(
     file: &str,
     bytes: Vec<u8>,
     crs_flag: Option<Crs>,
     working: Crs,
 ) -> Result<(Vec<Household>, Problems)> {
+    if ledger::is_ledger(file, &bytes) {
+        return ledger::parse_ledger(file, &bytes, crs_flag, working);
+    }
     let file = file.to_string();
     let mut problems = Problems::default();
     let mut out: Vec<Household> = Vec::new();
@@ -146,6 +152,19 @@ pub fn parse_households(
     }
     let crs =
         resolve_crs(&file, header.crs.as_ref(), crs_flag).map_err(|p| Error::Invalid(vec![p]))?;
+    place_households(&file, out, problems, crs, working)
+}
+
+/// The last steps of reading households, whatever the format: the CRS noted, implausible coordinates
+/// named, the points reprojected into `working`.
+fn place_households(
+    file: &str,
+    mut out: Vec<Household>,
+    mut problems: Problems,
+    crs: Crs,
+    working: Crs,
+) -> Result<(Vec<Household>, Problems)> {
+    let file = file.to_string();
     note_web_map(&file, crs, &mut problems);
     for h in &out {
         if let Some(m) = crs.implausible(h.pos) {
@@ -170,7 +189,7 @@ pub fn parse_households(
     finish(out, problems)
 }
 
-fn household(
+pub(crate) fn household(
     file: &str,
     index: usize,
     f: RawFeature<HouseholdProps>,

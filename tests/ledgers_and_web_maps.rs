@@ -87,3 +87,86 @@ fn gcj02_and_bd09_points_recount_as_their_true_positions() {
     let r = check(&wrong, &d.path().join("wrong.json"));
     assert_ne!(counts(&r), counts(&truth));
 }
+
+/// The demo households as a planner's ledger (CSV with a byte-order mark and Chinese column names):
+/// the same recount as the GeoJSON file.
+#[test]
+fn a_household_ledger_recounts_as_the_geojson_file() {
+    let d = tempfile::tempdir().unwrap();
+    let h: Value =
+        serde_json::from_str(&std::fs::read_to_string(data("households.geojson")).unwrap())
+            .unwrap();
+    let mut csv = String::from("\u{feff}编号,经度,纬度,户数,人口,楼栋,单元,备注\n");
+    for (i, f) in h["features"].as_array().unwrap().iter().enumerate() {
+        let c = &f["geometry"]["coordinates"];
+        let p = &f["properties"];
+        let text = |v: &Value| match v {
+            Value::Null => String::new(),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        csv.push_str(&format!(
+            "H{i},{},{},{},{},{},{},note\n",
+            c[0],
+            c[1],
+            text(&p["households"]),
+            text(&p["population"]),
+            text(&p["building"]),
+            text(&p["entrance"]),
+        ));
+    }
+    let ledger = d.path().join("ledger.csv");
+    std::fs::write(&ledger, csv).unwrap();
+    let truth = check(&data("households.geojson"), &d.path().join("truth.json"));
+    let r = check(&ledger, &d.path().join("ledger.json"));
+    let rows = |r: &Value| -> Vec<(u64, Value)> {
+        r["grids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| (g["households"].as_u64().unwrap(), g["population"].clone()))
+            .collect()
+    };
+    assert_eq!(rows(&r), rows(&truth));
+}
+
+#[test]
+fn bad_ledger_rows_are_named_by_row_and_column() {
+    let d = tempfile::tempdir().unwrap();
+    let ledger = d.path().join("ledger.csv");
+    std::fs::write(
+        &ledger,
+        "户号,经度,纬度,户数\nA1,118.80,32.30,2\nA2,118.80,北纬32度,1\nA3,118.81,32.31,-4\nA1,118.82,32.32,1\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "check",
+        "--grids",
+        data("grids.geojson").to_str().unwrap(),
+        "--households",
+        ledger.to_str().unwrap(),
+        "--boundaries",
+        data("boundaries.geojson").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("ledger.csv: feature 2") && err.contains("`纬度`"),
+        "{err}"
+    );
+    assert!(err.contains("feature 3") && err.contains("户数"), "{err}");
+    assert!(err.contains("duplicate id (also row 1)"), "{err}");
+    // No longitude column at all.
+    std::fs::write(&ledger, "id,latitude\n1,32.3\n").unwrap();
+    let o = run(&[
+        "check",
+        "--grids",
+        data("grids.geojson").to_str().unwrap(),
+        "--households",
+        ledger.to_str().unwrap(),
+        "--boundaries",
+        data("boundaries.geojson").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no lon column"), "{}", stderr(&o));
+}
