@@ -923,10 +923,9 @@ async fn an_assignment_the_solver_cannot_finish_is_422_with_the_reason() {
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let r = post(&app, "/api/assignments", Some(PLANNER), "").await;
-    assert_ne!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.text());
-    if r.status != StatusCode::CREATED {
-        assert_json_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "staffing");
-    }
+    // HiGHS given no time finds no solution: the rules in force cannot staff the grids.
+    assert_json_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "staffing");
+    assert!(r.json()["error"].as_str().unwrap().contains("HiGHS"));
 }
 
 #[test]
