@@ -51,9 +51,16 @@ struct App {
 }
 
 fn app_on(data: Option<PathBuf>) -> App {
+    app_with(data, Limits::default())
+}
+
+fn app_with(data: Option<PathBuf>, limits: Limits) -> App {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("g.db");
-    let cfg = config(&db, data);
+    let cfg = Config {
+        limits,
+        ..config(&db, data)
+    };
     let state = Arc::new(prepare(&cfg).unwrap_or_else(|e| panic!("prepare: {}", e.message)));
     App {
         router: router(state.clone(), &cfg),
@@ -723,7 +730,7 @@ fn the_default_body_limit_is_proportionate() {
 }
 
 async fn serve_with(limits: Limits) -> (u16, tokio::sync::oneshot::Sender<()>, App) {
-    let app = demo();
+    let app = app_with(Some(data_dir()), limits.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -749,10 +756,11 @@ async fn read_to_close(s: &mut tokio::net::TcpStream) -> Vec<u8> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+async fn slow_clients_are_cut_off_headers_bodies_and_idle_connections() {
     use tokio::io::AsyncWriteExt;
     let limits = Limits {
         header_read_timeout: Duration::from_millis(300),
+        body_idle_timeout: Duration::from_millis(300),
         ..Limits::default()
     };
     let (port, _stop, _app) = serve_with(limits).await;
@@ -768,6 +776,20 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
         answer.is_empty() || text.starts_with("HTTP/1.1 408"),
         "{text}"
     );
+    // A client that stops in the middle of its body gets a JSON 408.
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    s.write_all(
+        format!("POST /api/check HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {PLANNER}\r\nContent-Length: 1000\r\n\r\n{{\"type\":")
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let answer = read_to_close(&mut s).await;
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("\"status\":408"), "{text}");
     // An idle keep-alive connection is closed too, after a complete exchange.
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
