@@ -315,6 +315,7 @@ async fn a_lattice_of_small_squares_recovers_no_household_counts_through_the_ope
 }
 
 /// Least-squares fit of `y` on the columns of `x` (with an intercept): the fitted values.
+#[allow(clippy::needless_range_loop)] // Gauss–Jordan elimination reads best with indices.
 fn least_squares(x: &[Vec<f64>], y: &[f64]) -> Vec<f64> {
     let n = y.len();
     // Standardise the columns; drop the constant ones.
