@@ -146,7 +146,8 @@ async fn upload(
     let info = job(&s, move |state| {
         // Validated with the other datasets in force exactly as a restart will load them; written only
         // when valid, in one transaction that fails if the data in force changed meanwhile.
-        let cand = state.with_store(|st| planning::candidate(st, kind, &body))?;
+        let cand = state
+            .with_store(|st| planning::candidate(st, kind, &body, state.inputs().as_deref()))?;
         let name = format!("{}-upload", kind.name());
         let write = Write {
             datasets: vec![(kind, name, body.to_vec())],
@@ -246,7 +247,9 @@ async fn replace_boundaries(
     let body = body?;
     let out = job(&s, move |state| {
         let cand =
-            state.with_store(|st| planning::candidate(st, DatasetKind::Boundaries, &body))?;
+            state.with_store(|st| {
+                planning::candidate(st, DatasetKind::Boundaries, &body, None)
+            })?;
         let expected = cand.expected;
         let warnings = cand.warnings.clone();
         let inputs = cand
@@ -304,8 +307,14 @@ async fn create_plan(
         let needed = || AppError::unprocessable("households and boundaries are needed to plan");
         let (inputs, datasets, expected) = match &req.rules {
             Some(r) => {
-                let cand = state
-                    .with_store(|st| planning::candidate(st, DatasetKind::Rules, r.as_bytes()))?;
+                let cand = state.with_store(|st| {
+                    planning::candidate(
+                        st,
+                        DatasetKind::Rules,
+                        r.as_bytes(),
+                        state.inputs().as_deref(),
+                    )
+                })?;
                 let expected = cand.expected;
                 let inputs = cand.inputs.ok_or_else(needed)?;
                 let datasets = vec![(
@@ -425,11 +434,16 @@ async fn plan_sensitive(
         let inputs = state
             .inputs()
             .ok_or_else(|| AppError::unprocessable("no data in force"))?;
-        let (shapes, _) = state.with_store(|st| planning::plan_grids(st, &inputs.dataset, id))?;
-        Ok(planning::sensitive_counts(&inputs, &shapes))
+        let (shapes, warnings) =
+            state.with_store(|st| planning::plan_grids(st, &inputs.dataset, id))?;
+        Ok((planning::sensitive_counts(&inputs, &shapes), warnings))
     })
     .await?;
-    Ok(Json(json!({"plan": id, "grids": out})).into_response())
+    let (grids, warnings) = out;
+    Ok(
+        Json(json!({"plan": id, "grids": grids, "warnings": warnings_json(&warnings)}))
+            .into_response(),
+    )
 }
 
 async fn plan_diff(

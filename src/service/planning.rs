@@ -127,8 +127,42 @@ impl Candidate {
 /// Validates an upload of `kind` together with the other datasets in force, exactly as a restart would
 /// load them: rules against the boundaries' kinds, boundaries with the households, households in the
 /// boundaries' working CRS, workers against the towns. Nothing is written.
-pub fn candidate(store: &Store, kind: DatasetKind, bytes: &[u8]) -> Result<Candidate, AppError> {
+///
+/// `in_force` are the inputs the server holds: a rules upload over the same households and boundaries
+/// re-validates the boundary tree under the new rules and reuses the parsed households (rules do not
+/// change where households lie), instead of reading every household again.
+pub fn candidate(
+    store: &Store,
+    kind: DatasetKind,
+    bytes: &[u8],
+    in_force: Option<&Inputs>,
+) -> Result<Candidate, AppError> {
     let latest = store.latest()?;
+    if kind == DatasetKind::Rules
+        && let Some(current) = in_force
+        && latest.households == Some(current.households)
+        && latest.boundaries == Some(current.boundaries)
+        && let Some(b) = content(store, latest.boundaries)?
+    {
+        let rules = parse_rules(Some(bytes))?;
+        let (areas, _, mut warnings) = crate::io::parse_boundaries("boundaries", b, None, None)?;
+        let (_, problems) = crate::tree::AreaTree::build("boundaries", areas, &rules);
+        if problems.has_errors() {
+            return Err(Error::Invalid(problems.0).into());
+        }
+        warnings.extend(problems);
+        return Ok(Candidate {
+            expected: latest,
+            inputs: Some(Inputs {
+                households: current.households,
+                boundaries: current.boundaries,
+                rules_id: Some(0),
+                rules,
+                dataset: current.dataset.clone(),
+            }),
+            warnings: warnings.0,
+        });
+    }
     let pick = |k: DatasetKind| -> Result<Option<Vec<u8>>, AppError> {
         if k == kind {
             Ok(Some(bytes.to_vec()))
