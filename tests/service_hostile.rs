@@ -602,6 +602,39 @@ async fn a_refused_upload_leaves_no_trace_and_the_database_restarts() {
     );
 }
 
+#[test]
+fn a_database_left_inconsistent_by_an_older_version_still_starts() {
+    use gridplan::store::{DatasetKind, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("g.db");
+    {
+        // What the previous version stored: rules with a kind, boundaries using it, a plan, then rules
+        // without that kind (answered 400 but committed).
+        let cfg = config(&db, Some(data_dir()));
+        drop(prepare(&cfg).unwrap_or_else(|e| panic!("{}", e.message)));
+        let mut st = Store::open(&db).unwrap();
+        st.add_dataset(DatasetKind::Rules, "r", MOUNTAIN_RULES.as_bytes())
+            .unwrap();
+        st.add_dataset(
+            DatasetKind::Boundaries,
+            "b",
+            &demo_boundaries_with_mountain(),
+        )
+        .unwrap();
+        st.add_dataset(
+            DatasetKind::Rules,
+            "r2",
+            b"[kinds.urban]\nmax_households = 450\n",
+        )
+        .unwrap();
+    }
+    let state = prepare(&config(&db, None)).unwrap_or_else(|e| panic!("restart: {}", e.message));
+    // It serves the newest plan on that plan's own inputs.
+    assert_eq!(state.published().plan, Some(1));
+    let inputs = state.inputs().expect("the newest plan's inputs");
+    assert_eq!(inputs.rules_id, None);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_database_is_loaded_through_the_api_alone() {
     let app = app_on(None);
