@@ -111,7 +111,6 @@ pub async fn serve_connections(
         let service = TowerToHyperService::new(app.clone());
         tokio::spawn(async move {
             let _permit = permit;
-            let _ = stream.set_nodelay(true);
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
