@@ -209,7 +209,7 @@ fn household_numbers(v: &Value, out: &mut Vec<u64>) {
     match v {
         Value::Object(m) => {
             for (k, x) in m {
-                if (k == "households" || k == "numberMatched")
+                if k == "households"
                     && let Some(n) = x.as_u64()
                 {
                     out.push(n);
@@ -305,10 +305,16 @@ async fn a_lattice_of_small_squares_recovers_no_household_counts_through_the_ope
             recovered += 1;
         }
     }
-    // A cell's count equals an open number only where the cell holds a whole published grid (the
-    // published aggregate itself) or by coincidence: far from the planner's 90 %+.
-    assert!(
-        recovered * 20 < nonempty.len(),
+    eprintln!(
+        "lattice: a planner's check counts {exact} of {} non-empty cells exactly; the open routes {recovered}",
+        nonempty.len()
+    );
+    // A cell's count could equal an open household number only where the cell holds exactly a whole
+    // published grid or community (the published aggregate itself) or by coincidence: on the demo,
+    // never.
+    assert_eq!(
+        recovered,
+        0,
         "{recovered} of {} cells recovered through the open routes",
         nonempty.len()
     );
