@@ -311,8 +311,23 @@ pub fn prepare(config: &Config) -> Result<AppState, AppError> {
             (written.plan, store.latest_dataset(DatasetKind::Workers)?)
         {
             let (shapes, warnings) = planning::plan_grids(&store, &inputs.dataset, plan_id)?;
-            let a = planning::compute_assignment(inputs, (w.id, &wbytes), &shapes, warnings)?;
-            store.add_assignment(plan_id, a.workers, &a.geojson, &a.staffing.to_string())?;
+            // Staffing that cannot be computed (the solver finds nothing in its time limit) does not
+            // stop the service: the plan is served without workers, and a planner can assign later.
+            match planning::compute_assignment(inputs, (w.id, &wbytes), &shapes, warnings) {
+                Ok(a) => {
+                    store.add_assignment(
+                        plan_id,
+                        a.workers,
+                        &a.geojson,
+                        &a.staffing.to_string(),
+                    )?;
+                }
+                Err(e) => eprintln!(
+                    "gridplan serve: no assignment at start: {}{}",
+                    e.message,
+                    problems_text(&e.problems)
+                ),
+            }
         }
     }
     let state = AppState {
