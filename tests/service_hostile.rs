@@ -769,6 +769,16 @@ fn the_default_body_limit_is_proportionate() {
     assert!((16..=128).contains(&mb), "{mb}");
 }
 
+#[tokio::test]
+async fn a_body_declared_over_the_limit_is_refused_before_it_is_read() {
+    let app = demo();
+    let mut req = request("POST", "/api/check", Some(PLANNER), "{}");
+    req.headers_mut()
+        .insert(header::CONTENT_LENGTH, "600000000".parse().unwrap());
+    let r = send(&app.router, req).await;
+    assert_json_error(&r, StatusCode::PAYLOAD_TOO_LARGE, "larger");
+}
+
 async fn serve_with(limits: Limits) -> (u16, tokio::sync::oneshot::Sender<()>, App) {
     let app = app_with(Some(data_dir()), limits.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

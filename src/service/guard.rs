@@ -77,6 +77,28 @@ pub async fn query_guard(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// Refuses at once (413) a request whose declared `Content-Length` is over `limit`, before anything
+/// reads its body: otherwise the server would wait for bytes it will refuse anyway.
+pub async fn declared_length(limit: usize, req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(n) = declared
+        && n > limit as u64
+    {
+        return AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the request body ({n} bytes) is larger than this server accepts ({limit} bytes; --max-body-mb)"
+            ),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
 /// The router's answer to a known path asked with the wrong method.
 pub async fn method_not_allowed(req: Request) -> Response {
     AppError::new(

@@ -346,6 +346,7 @@ pub fn prepare(config: &Config) -> Result<AppState, AppError> {
 
 /// The whole application.
 pub fn router(state: Arc<AppState>, config: &Config) -> Router {
+    let max_body = config.max_body_bytes;
     Router::new()
         .merge(ogc::routes())
         .merge(api::routes())
@@ -356,6 +357,9 @@ pub fn router(state: Arc<AppState>, config: &Config) -> Router {
         .method_not_allowed_fallback(guard::method_not_allowed)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(axum::middleware::from_fn(guard::query_guard))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            guard::declared_length(max_body, req, next)
+        }))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             config.limits.body_idle_timeout,
         ))
