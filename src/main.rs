@@ -194,8 +194,9 @@ enum Command {
         /// (optional: the page works without one, and without internet).
         #[arg(long)]
         tiles: Option<String>,
-        /// Largest request body accepted, in MiB.
-        #[arg(long, default_value_t = 512)]
+        /// Largest request body accepted, in MiB (a district's households file is tens of MB; raise
+        /// it for a county's).
+        #[arg(long, default_value_t = gridplan::service::DEFAULT_MAX_BODY_MB)]
         max_body_mb: usize,
     },
     /// Serve the bundled demo district (data/) on 127.0.0.1:8080 and print the URL.
@@ -796,6 +797,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 tiles,
                 max_body_bytes: max_body_mb.saturating_mul(1024 * 1024),
                 request_timeout: gridplan::service::DEFAULT_REQUEST_TIMEOUT,
+                limits: Default::default(),
             };
             run_service(config, &addr)
         }
@@ -819,6 +821,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 tiles: None,
                 max_body_bytes: gridplan::service::DEFAULT_MAX_BODY_BYTES,
                 request_timeout: gridplan::service::DEFAULT_REQUEST_TIMEOUT,
+                limits: Default::default(),
             };
             let result = run_service(config, &addr);
             for suffix in ["", "-wal", "-shm"] {

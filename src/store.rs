@@ -153,7 +153,10 @@ impl Store {
         )?;
         let id = tx.last_insert_rowid();
         ctx("commit", tx.commit())?;
-        self.dataset_info(id).map(|d| d.expect("just inserted"))
+        self.dataset_info(id)?.ok_or_else(|| StoreError {
+            what: "read the dataset just written".into(),
+            source: rusqlite::Error::QueryReturnedNoRows,
+        })
     }
 
     fn dataset_info(&self, id: i64) -> Result<Option<DatasetInfo>, StoreError> {
@@ -350,6 +353,180 @@ impl Store {
                 .optional(),
         )
     }
+}
+
+/// The newest version of each dataset kind (its row id), as a write saw the data in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Latest {
+    pub households: Option<i64>,
+    pub boundaries: Option<i64>,
+    pub workers: Option<i64>,
+    pub rules: Option<i64>,
+}
+
+impl Latest {
+    pub fn get(&self, kind: DatasetKind) -> Option<i64> {
+        match kind {
+            DatasetKind::Households => self.households,
+            DatasetKind::Boundaries => self.boundaries,
+            DatasetKind::Workers => self.workers,
+            DatasetKind::Rules => self.rules,
+        }
+    }
+    pub fn set(&mut self, kind: DatasetKind, id: i64) {
+        match kind {
+            DatasetKind::Households => self.households = Some(id),
+            DatasetKind::Boundaries => self.boundaries = Some(id),
+            DatasetKind::Workers => self.workers = Some(id),
+            DatasetKind::Rules => self.rules = Some(id),
+        }
+    }
+}
+
+/// A plan to store. Its inputs are the datasets in force when the write commits: those written in the
+/// same [`Write`], else the newest stored ones.
+#[derive(Debug, Clone)]
+pub struct NewPlan {
+    pub grid_count: usize,
+    pub note: String,
+    pub grids: String,
+    pub communities: String,
+    pub report: String,
+}
+
+/// Everything one request writes, committed in one transaction or not at all.
+#[derive(Debug, Clone, Default)]
+pub struct Write {
+    /// New dataset versions: (kind, file name, content).
+    pub datasets: Vec<(DatasetKind, String, Vec<u8>)>,
+    pub plan: Option<NewPlan>,
+    /// The data in force the write was validated against: when another writer changed it meanwhile,
+    /// nothing is written.
+    pub expected: Option<Latest>,
+}
+
+/// What a [`Write`] stored.
+#[derive(Debug, Clone, Default)]
+pub struct Written {
+    pub datasets: Vec<DatasetInfo>,
+    pub plan: Option<i64>,
+}
+
+/// Why a [`Store::write`] wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("the data in force changed while this request was validated; send it again")]
+    Conflict,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Store {
+    /// The newest version of each dataset kind.
+    pub fn latest(&self) -> Result<Latest, StoreError> {
+        latest_in(&self.conn)
+    }
+
+    /// Writes datasets and a plan in one transaction: all of it is stored, or (on an error, a conflict
+    /// or a crash) none of it.
+    pub fn write(&mut self, w: Write) -> Result<Written, WriteError> {
+        let tx = ctx(
+            "begin",
+            self.conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate),
+        )?;
+        let mut latest = latest_in(&tx)?;
+        // Workers do not change what households, boundaries and rules mean together.
+        if let Some(expected) = w.expected
+            && (expected.households, expected.boundaries, expected.rules)
+                != (latest.households, latest.boundaries, latest.rules)
+        {
+            return Err(WriteError::Conflict);
+        }
+        let mut ids = Vec::new();
+        for (kind, filename, content) in &w.datasets {
+            let version: i64 = ctx(
+                "next version",
+                tx.query_row(
+                    "SELECT COALESCE(MAX(version), 0) + 1 FROM datasets WHERE kind = ?1",
+                    params![kind.name()],
+                    |r| r.get(0),
+                ),
+            )?;
+            ctx(
+                "insert dataset",
+                tx.execute(
+                    "INSERT INTO datasets (kind, version, filename, content) VALUES (?1, ?2, ?3, ?4)",
+                    params![kind.name(), version, filename, content],
+                ),
+            )?;
+            let id = tx.last_insert_rowid();
+            latest.set(*kind, id);
+            ids.push(id);
+        }
+        let mut plan_id = None;
+        if let Some(p) = &w.plan {
+            let (Some(h), Some(b)) = (latest.households, latest.boundaries) else {
+                return Err(WriteError::Conflict);
+            };
+            ctx(
+                "insert plan",
+                tx.execute(
+                    "INSERT INTO plans (households, boundaries, rules, grid_count, note, grids, communities, report)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![h, b, latest.rules, p.grid_count as i64, p.note, p.grids, p.communities, p.report],
+                ),
+            )?;
+            plan_id = Some(tx.last_insert_rowid());
+        }
+        ctx("commit", tx.commit())?;
+        let mut datasets = Vec::new();
+        for id in ids {
+            datasets.extend(self.dataset_info(id)?);
+        }
+        Ok(Written {
+            datasets,
+            plan: plan_id,
+        })
+    }
+
+    /// A plan's stored inputs: (households, boundaries, rules) dataset ids.
+    pub fn plan_inputs(&self, id: i64) -> Result<Option<(i64, i64, Option<i64>)>, StoreError> {
+        ctx(
+            "read plan inputs",
+            self.conn
+                .query_row(
+                    "SELECT households, boundaries, rules FROM plans WHERE id = ?1",
+                    params![id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional(),
+        )
+    }
+}
+
+fn latest_in(conn: &Connection) -> Result<Latest, StoreError> {
+    let mut out = Latest::default();
+    for kind in [
+        DatasetKind::Households,
+        DatasetKind::Boundaries,
+        DatasetKind::Workers,
+        DatasetKind::Rules,
+    ] {
+        let id: Option<i64> = ctx(
+            "read latest ids",
+            conn.query_row(
+                "SELECT id FROM datasets WHERE kind = ?1 ORDER BY version DESC LIMIT 1",
+                params![kind.name()],
+                |r| r.get(0),
+            )
+            .optional(),
+        )?;
+        if let Some(id) = id {
+            out.set(kind, id);
+        }
+    }
+    Ok(out)
 }
 
 impl Store {

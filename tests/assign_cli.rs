@@ -91,7 +91,9 @@ fn the_demo_district_gets_its_workers_and_a_staffing_answer() {
     };
     for f in features {
         let p = &f["properties"];
-        assert!(p["workload_hours"].as_f64().unwrap() > 0.0);
+        // Workload is a function of the sensitive counts: only in a planner's file (--include-sensitive).
+        assert!(p.get("workload_hours").is_none());
+        assert!(p["cadre_responsible"].is_boolean());
         if let Some(w) = p["primary_worker"].as_str() {
             assert!(!exited.contains(&w), "exited worker {w} assigned");
             assert_eq!(
@@ -101,7 +103,7 @@ fn the_demo_district_gets_its_workers_and_a_staffing_answer() {
             );
             assert_eq!(p["workers"], json!([w]));
         }
-        // Workload is public as hours; the sensitive counts behind it are not.
+        // Nor the counts themselves.
         for k in ["elderly_alone", "key_persons", "vulnerable"] {
             assert!(p.get(k).is_none());
         }
@@ -122,8 +124,39 @@ fn the_demo_district_gets_its_workers_and_a_staffing_answer() {
             .map(|f| f["properties"]["primary_worker"].clone())
             .collect()
     };
+    // (Without boundaries the grids' kinds are unknown: every grid takes the default policy, so both
+    // runs use one policy for every kind.)
+    let rules = d.path().join("by-hours.toml");
+    std::fs::write(
+        &rules,
+        "[staffing]\npolicy = \"by_hours\"\n[staffing.kinds]\n",
+    )
+    .unwrap();
+    let (code, _, err) = assign(
+        d.path(),
+        &g,
+        &data("workers.geojson"),
+        &[
+            "--boundaries",
+            boundaries.to_str().unwrap(),
+            "--rules",
+            rules.to_str().unwrap(),
+            "--include-sensitive",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let a = report(&d.path().join("assignment.geojson"));
     let with_boundaries = primaries(&a);
-    let (code, _, err) = assign(d.path(), &g, &data("workers.geojson"), &[]);
+    // A planner's file carries the workload.
+    for f in a["features"].as_array().unwrap() {
+        assert!(f["properties"]["workload_hours"].as_f64().unwrap() > 0.0);
+    }
+    let (code, _, err) = assign(
+        d.path(),
+        &g,
+        &data("workers.geojson"),
+        &["--rules", rules.to_str().unwrap()],
+    );
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(
         primaries(&report(&d.path().join("assignment.geojson"))),

@@ -3,8 +3,8 @@
 use super::AppState;
 use super::auth::Tokens;
 use super::error::AppError;
-use super::planning;
-use crate::store::DatasetKind;
+use super::planning::{self, Inputs};
+use crate::store::{DatasetKind, Write, WriteError};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -80,20 +80,37 @@ fn id_param(id: &str) -> Result<i64, AppError> {
         .map_err(|_| AppError::bad_request(format!("\"{id}\" is not a plan or assignment number")))
 }
 
-/// Runs blocking planning work off the async threads, one job at a time.
-async fn blocking<T: Send + 'static>(
+/// Runs blocking work (database reads, computation) on the blocking pool, never on the async threads.
+async fn read<T: Send + 'static>(
     s: &Arc<AppState>,
     f: impl FnOnce(&AppState) -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
-    let _turn = s.work.lock().await;
     let state = s.clone();
     tokio::task::spawn_blocking(move || f(&state))
         .await
         .map_err(AppError::internal)?
 }
 
+/// Runs a writing job (it validates against the data in force, then writes new versions): one at a
+/// time, on the blocking pool. It holds no database connection while it computes.
+async fn job<T: Send + 'static>(
+    s: &Arc<AppState>,
+    f: impl FnOnce(&AppState) -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    let _turn = s.work.lock().await;
+    read(s, f).await
+}
+
+/// A refused or failed write as an answer.
+pub fn write_error(e: WriteError) -> AppError {
+    match e {
+        WriteError::Conflict => AppError::new(StatusCode::CONFLICT, e.to_string()),
+        WriteError::Store(e) => e.into(),
+    }
+}
+
 async fn datasets(State(s): State<Arc<AppState>>) -> Result<Response, AppError> {
-    let list = s.with_store(|st| Ok(st.datasets()?))?;
+    let list = read(&s, |state| state.with_store(|st| Ok(st.datasets()?))).await?;
     Ok(Json(json!({"datasets": list})).into_response())
 }
 
@@ -101,55 +118,11 @@ fn require(tokens: &Tokens, headers: &HeaderMap) -> Result<(), AppError> {
     tokens.require_planner(headers)
 }
 
-/// Validates an uploaded file of `kind` against the data in force; returns the number of warnings.
-fn validate_upload(state: &AppState, kind: DatasetKind, bytes: &[u8]) -> Result<usize, AppError> {
-    let inputs = state.inputs();
-    match kind {
-        DatasetKind::Rules => {
-            planning::parse_rules(Some(bytes))?;
-            Ok(0)
-        }
-        DatasetKind::Boundaries => {
-            let rules = inputs.as_ref().map(|i| i.rules.clone()).unwrap_or_default();
-            let (areas, _, warnings) =
-                crate::io::parse_boundaries("boundaries", bytes.to_vec(), None, None)?;
-            let (_, problems) = crate::tree::AreaTree::build("boundaries", areas, &rules);
-            if problems.has_errors() {
-                return Err(crate::Error::Invalid(problems.0).into());
-            }
-            Ok(warnings.0.len() + problems.0.len())
-        }
-        DatasetKind::Households => {
-            let working = inputs
-                .as_ref()
-                .map(|i| i.dataset.working)
-                .ok_or_else(|| AppError::unprocessable("upload boundaries before households"))?;
-            let (_, warnings) =
-                crate::io::parse_households("households", bytes.to_vec(), None, working)?;
-            Ok(warnings.0.len())
-        }
-        DatasetKind::Workers => {
-            let inputs = inputs.ok_or_else(|| {
-                AppError::unprocessable("upload boundaries and households before workers")
-            })?;
-            let tree = &inputs.dataset.tree;
-            let towns = tree
-                .leaves()
-                .iter()
-                .filter_map(|&l| tree.town_of(l))
-                .map(|t| crate::model::TownCode::new(&tree.areas[t].code))
-                .collect();
-            let (_, warnings) = crate::workers::parse_workers(
-                "workers",
-                bytes,
-                None,
-                inputs.dataset.working,
-                &inputs.rules.worker_hours,
-                &towns,
-            )?;
-            Ok(warnings.0.len())
-        }
-    }
+/// At most this many warnings are listed in an answer (all are counted).
+const LISTED_WARNINGS: usize = 200;
+
+fn warnings_json(w: &[crate::problem::Problem]) -> Value {
+    json!(w.iter().take(LISTED_WARNINGS).collect::<Vec<_>>())
 }
 
 async fn upload(
@@ -170,14 +143,29 @@ async fn upload(
             "the request body is empty: send the file",
         ));
     }
-    let info = blocking(&s, move |state| {
-        let warnings = validate_upload(state, kind, &body)?;
+    let info = job(&s, move |state| {
+        // Validated with the other datasets in force exactly as a restart will load them; written only
+        // when valid, in one transaction that fails if the data in force changed meanwhile.
+        let cand = state
+            .with_store(|st| planning::candidate(st, kind, &body, state.inputs().as_deref()))?;
         let name = format!("{}-upload", kind.name());
-        let info = state.with_store(|st| Ok(st.add_dataset(kind, &name, &body)?))?;
+        let write = Write {
+            datasets: vec![(kind, name, body.to_vec())],
+            plan: None,
+            expected: Some(cand.expected),
+        };
+        let written = state.with_store(|st| st.write(write).map_err(write_error))?;
+        let info = written
+            .datasets
+            .first()
+            .cloned()
+            .ok_or_else(|| AppError::internal("the upload was not written"))?;
+        let warnings = warnings_json(&cand.warnings);
+        let count = cand.warnings.len();
         if kind != DatasetKind::Workers {
-            state.reload_inputs()?;
+            state.set_inputs(cand.written(kind, info.id));
         }
-        Ok(json!({"dataset": info, "warnings": warnings}))
+        Ok(json!({"dataset": info, "warnings": count, "warning_list": warnings}))
     })
     .await?;
     Ok((StatusCode::CREATED, Json(info)).into_response())
@@ -191,10 +179,63 @@ async fn dataset_latest(
     require(&s.tokens, &headers)?;
     let kind = DatasetKind::parse(&kind)
         .ok_or_else(|| AppError::not_found(format!("no dataset kind \"{kind}\"")))?;
-    let row = s.with_store(|st| Ok(st.latest_dataset(kind)?))?;
+    let row = read(&s, move |state| {
+        state.with_store(|st| Ok(st.latest_dataset(kind)?))
+    })
+    .await?;
     let (_, content) =
         row.ok_or_else(|| AppError::not_found(format!("no {} dataset yet", kind.name())))?;
     Ok(content.into_response())
+}
+
+/// Computes a plan from `inputs` (re-drawn from `previous` when given) and writes it with `datasets`
+/// in one transaction; publishes it. The plan hook runs before the computation.
+fn plan_and_write(
+    state: &AppState,
+    inputs: Inputs,
+    datasets: Vec<(DatasetKind, String, Vec<u8>)>,
+    expected: crate::store::Latest,
+    note: &str,
+    previous: Option<i64>,
+) -> Result<Value, AppError> {
+    let previous = match previous {
+        None => None,
+        Some(id) => {
+            let (grids, warnings) =
+                state.with_store(|st| planning::plan_grids(st, &inputs.dataset, id))?;
+            Some((id, grids, warnings))
+        }
+    };
+    state.plan_started();
+    let computed = planning::compute_plan(&inputs, &inputs.rules, note, previous)?;
+    let write = Write {
+        datasets,
+        plan: Some(computed.plan),
+        expected: Some(expected),
+    };
+    let written = state.with_store(|st| st.write(write).map_err(write_error))?;
+    let id = written
+        .plan
+        .ok_or_else(|| AppError::internal("the plan was not written"))?;
+    let mut inputs = inputs;
+    for d in &written.datasets {
+        match d.kind {
+            DatasetKind::Households => inputs.households = d.id,
+            DatasetKind::Boundaries => inputs.boundaries = d.id,
+            DatasetKind::Rules => inputs.rules_id = Some(d.id),
+            DatasetKind::Workers => {}
+        }
+    }
+    if !written.datasets.is_empty() {
+        state.set_inputs(Some(inputs));
+    }
+    state.publish(Some(id))?;
+    let mut summary = computed.summary;
+    summary["plan"] = json!(id);
+    if let Some(d) = written.datasets.first() {
+        summary["dataset"] = json!(d);
+    }
+    Ok(summary)
 }
 
 async fn replace_boundaries(
@@ -204,29 +245,40 @@ async fn replace_boundaries(
 ) -> Result<Response, AppError> {
     require(&s.tokens, &headers)?;
     let body = body?;
-    let out = blocking(&s, move |state| {
-        validate_upload(state, DatasetKind::Boundaries, &body)?;
-        let info = state.with_store(|st| {
-            Ok(st.add_dataset(DatasetKind::Boundaries, "boundaries-upload", &body)?)
-        })?;
-        state.reload_inputs()?;
-        let inputs = state
-            .inputs()
+    let out = job(&s, move |state| {
+        let cand =
+            state.with_store(|st| {
+                planning::candidate(st, DatasetKind::Boundaries, &body, None)
+            })?;
+        let expected = cand.expected;
+        let warnings = cand.warnings.clone();
+        let inputs = cand
+            .inputs
             .ok_or_else(|| AppError::unprocessable("households are needed to plan"))?;
         // Re-drawn from the plan in force, so that what did not change stays as it was.
         let previous = state.published().plan;
-        let plan = state.with_store(|st| {
-            planning::run_plan(st, &inputs, &inputs.rules, "boundaries replaced", previous)
-        })?;
-        state.publish(Some(plan.id))?;
-        Ok(json!({"dataset": info, "plan": plan.summary}))
+        let datasets = vec![(
+            DatasetKind::Boundaries,
+            "boundaries-upload".to_string(),
+            body.to_vec(),
+        )];
+        let plan = plan_and_write(
+            state,
+            inputs,
+            datasets,
+            expected,
+            "boundaries replaced",
+            previous,
+        )?;
+        let dataset = plan.get("dataset").cloned().unwrap_or(Value::Null);
+        Ok(json!({"dataset": dataset, "plan": plan, "warnings": warnings.len(), "warning_list": warnings_json(&warnings)}))
     })
     .await?;
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
 async fn plans(State(s): State<Arc<AppState>>) -> Result<Response, AppError> {
-    let list = s.with_store(|st| Ok(st.plans()?))?;
+    let list = read(&s, |state| state.with_store(|st| Ok(st.plans()?))).await?;
     let p = s.published();
     Ok(
         Json(json!({"plans": list, "published": p.plan, "assignment": p.assignment}))
@@ -251,24 +303,38 @@ async fn create_plan(
     require(&s.tokens, &headers)?;
     let body = body?;
     let req: PlanRequest = optional_json(&body, "plan request")?;
-    let out = blocking(&s, move |state| {
-        if let Some(r) = &req.rules {
-            planning::parse_rules(Some(r.as_bytes()))?;
-            state.with_store(|st| {
-                Ok(st.add_dataset(DatasetKind::Rules, "rules-request", r.as_bytes())?)
-            })?;
-            state.reload_inputs()?;
-        }
-        let inputs = state.inputs().ok_or_else(|| {
-            AppError::unprocessable("households and boundaries are needed to plan")
-        })?;
+    let out = job(&s, move |state| {
+        let needed = || AppError::unprocessable("households and boundaries are needed to plan");
+        let (inputs, datasets, expected) = match &req.rules {
+            Some(r) => {
+                let cand = state.with_store(|st| {
+                    planning::candidate(
+                        st,
+                        DatasetKind::Rules,
+                        r.as_bytes(),
+                        state.inputs().as_deref(),
+                    )
+                })?;
+                let expected = cand.expected;
+                let inputs = cand.inputs.ok_or_else(needed)?;
+                let datasets = vec![(
+                    DatasetKind::Rules,
+                    "rules-request".to_string(),
+                    r.as_bytes().to_vec(),
+                )];
+                (inputs, datasets, expected)
+            }
+            None => {
+                let inputs = state.inputs().ok_or_else(needed)?;
+                let expected = inputs.latest();
+                ((*inputs).clone(), Vec::new(), expected)
+            }
+        };
         let note = req
             .note
+            .clone()
             .unwrap_or_else(|| "planned through the API".to_string());
-        let plan = state
-            .with_store(|st| planning::run_plan(st, &inputs, &inputs.rules, &note, req.previous))?;
-        state.publish(Some(plan.id))?;
-        Ok(plan.summary)
+        plan_and_write(state, inputs, datasets, expected, &note, req.previous)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(out)).into_response())
@@ -285,9 +351,12 @@ fn optional_json<T: serde::de::DeserializeOwned + Default>(
     serde_json::from_slice(body).map_err(|e| AppError::bad_request(format!("{what}: {e}")))
 }
 
-fn plan_texts(s: &AppState, id: i64) -> Result<(String, String, String), AppError> {
-    s.with_store(|st| Ok(st.plan_outputs(id)?))?
-        .ok_or_else(|| AppError::not_found(format!("no plan {id}")))
+async fn plan_texts(s: &Arc<AppState>, id: i64) -> Result<(String, String, String), AppError> {
+    read(s, move |state| {
+        state.with_store(|st| Ok(st.plan_outputs(id)?))
+    })
+    .await?
+    .ok_or_else(|| AppError::not_found(format!("no plan {id}")))
 }
 
 /// The report without building identifiers (public: aggregates only).
@@ -322,12 +391,12 @@ async fn plan(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let id = id_param(&id)?;
-    let info = s
-        .with_store(|st| Ok(st.plans()?))?
+    let info = read(&s, |state| state.with_store(|st| Ok(st.plans()?)))
+        .await?
         .into_iter()
         .find(|p| p.id == id)
         .ok_or_else(|| AppError::not_found(format!("no plan {id}")))?;
-    let (_, _, report) = plan_texts(&s, id)?;
+    let (_, _, report) = plan_texts(&s, id).await?;
     let r = public_report(&report);
     Ok(Json(json!({"plan": info, "summary": r["summary"], "quality": r["quality"], "leaves": r["leaves"]})).into_response())
 }
@@ -336,7 +405,7 @@ async fn plan_grids(
     State(s): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let (grids, _, _) = plan_texts(&s, id_param(&id)?)?;
+    let (grids, _, _) = plan_texts(&s, id_param(&id)?).await?;
     let mut r = grids.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -349,7 +418,7 @@ async fn plan_report(
     State(s): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let (_, _, report) = plan_texts(&s, id_param(&id)?)?;
+    let (_, _, report) = plan_texts(&s, id_param(&id)?).await?;
     Ok(Json(public_report(&report)).into_response())
 }
 
@@ -360,35 +429,60 @@ async fn plan_sensitive(
 ) -> Result<Response, AppError> {
     require(&s.tokens, &headers)?;
     let id = id_param(&id)?;
-    let out = blocking(&s, move |state| {
+    let _turn = s.lanes.planner().await?;
+    let out = read(&s, move |state| {
         let inputs = state
             .inputs()
             .ok_or_else(|| AppError::unprocessable("no data in force"))?;
-        state.with_store(|st| planning::sensitive_counts(st, &inputs, id))
+        let (shapes, warnings) =
+            state.with_store(|st| planning::plan_grids(st, &inputs.dataset, id))?;
+        Ok((planning::sensitive_counts(&inputs, &shapes), warnings))
     })
     .await?;
-    Ok(Json(json!({"plan": id, "grids": out})).into_response())
+    let (grids, warnings) = out;
+    Ok(
+        Json(json!({"plan": id, "grids": grids, "warnings": warnings_json(&warnings)}))
+            .into_response(),
+    )
 }
 
 async fn plan_diff(
     State(s): State<Arc<AppState>>,
     Path((a, b)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let (a, b) = (id_param(&a)?, id_param(&b)?);
-    let out = blocking(&s, move |state| {
+    // Planners wait for a turn; anyone else gets one now or a 429, and none while a planner's job runs.
+    let _turn = if s.tokens.is_planner(&headers) {
+        s.lanes.planner().await?
+    } else {
+        let planner_busy = s.work.try_lock().is_err();
+        s.lanes.open(planner_busy)?
+    };
+    let out = read(&s, move |state| {
         let inputs = state
             .inputs()
             .ok_or_else(|| AppError::unprocessable("no households in force"))?;
-        state.with_store(|st| planning::diff_plans(st, &inputs, a, b))
+        let (old, new, warnings) = state.with_store(|st| {
+            let (old, mut w) = planning::plan_grids(st, &inputs.dataset, a)?;
+            let (new, w2) = planning::plan_grids(st, &inputs.dataset, b)?;
+            w.extend(w2);
+            Ok((old, new, w))
+        })?;
+        planning::diff_plans(&inputs, (a, &old), (b, &new), warnings)
     })
     .await?;
     Ok(Json(out).into_response())
 }
 
+/// Checks an uploaded grids file against the data in force. Planners only: counting households in
+/// shapes of the caller's choosing would locate households (a lattice of small squares finds them).
 async fn check(
     State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
+    require(&s.tokens, &headers)?;
     let body = body?;
     if body.is_empty() {
         return Err(AppError::bad_request(
@@ -398,6 +492,7 @@ async fn check(
     let inputs = s.inputs().ok_or_else(|| {
         AppError::unprocessable("no households and boundaries in force to check against")
     })?;
+    let _turn = s.lanes.planner().await?;
     let report = tokio::task::spawn_blocking(move || -> Result<Value, AppError> {
         let data = &inputs.dataset;
         let (grids, _, problems) =
@@ -426,7 +521,7 @@ async fn create_assignment(
     require(&s.tokens, &headers)?;
     let body = body?;
     let req: AssignRequest = optional_json(&body, "assignment request")?;
-    let out = blocking(&s, move |state| {
+    let out = job(&s, move |state| {
         let inputs = state
             .inputs()
             .ok_or_else(|| AppError::unprocessable("no data in force"))?;
@@ -437,24 +532,42 @@ async fn create_assignment(
                 .plan
                 .ok_or_else(|| AppError::unprocessable("no plan yet: POST /api/plans first"))?,
         };
-        let (id, staffing) = state.with_store(|st| planning::run_assignment(st, &inputs, plan))?;
+        let (workers, shapes, warnings) = state.with_store(|st| {
+            let Some((w, bytes)) = st.latest_dataset(DatasetKind::Workers)? else {
+                return Err(AppError::unprocessable(
+                    "no workers dataset: upload one to POST /api/datasets/workers first",
+                ));
+            };
+            let (shapes, warnings) = planning::plan_grids(st, &inputs.dataset, plan)?;
+            Ok(((w.id, bytes), shapes, warnings))
+        })?;
+        let a = planning::compute_assignment(&inputs, (workers.0, &workers.1), &shapes, warnings)?;
+        let id = state.with_store(|st| {
+            Ok(st.add_assignment(plan, a.workers, &a.geojson, &a.staffing.to_string())?)
+        })?;
         if state.published().plan == Some(plan) {
             state.publish(Some(plan))?;
         }
-        Ok(json!({"assignment": id, "plan": plan, "staffing": staffing}))
+        Ok(json!({"assignment": id, "plan": plan, "staffing": a.staffing}))
     })
     .await?;
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
+/// A stored assignment's staffing report. Planners only: workloads, uncovered hours and the shortfall
+/// are functions of the sensitive counts.
 async fn assignment(
     State(s): State<Arc<AppState>>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
+    require(&s.tokens, &headers)?;
     let id = id_param(&id)?;
-    let (plan, _, staffing) = s
-        .with_store(|st| Ok(st.assignment(id)?))?
-        .ok_or_else(|| AppError::not_found(format!("no assignment {id}")))?;
+    let (plan, _, staffing) = read(&s, move |state| {
+        state.with_store(|st| Ok(st.assignment(id)?))
+    })
+    .await?
+    .ok_or_else(|| AppError::not_found(format!("no assignment {id}")))?;
     let staffing: Value = serde_json::from_str(&staffing).unwrap_or(Value::Null);
     Ok(Json(json!({"assignment": id, "plan": plan, "staffing": staffing})).into_response())
 }

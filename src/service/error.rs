@@ -65,6 +65,17 @@ impl From<crate::store::StoreError> for AppError {
 
 impl From<axum::extract::rejection::BytesRejection> for AppError {
     fn from(r: axum::extract::rejection::BytesRejection) -> AppError {
+        // A client that stopped sending its body (the body idle timeout) is a 408, not a bad request.
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&r);
+        while let Some(e) = source {
+            if e.is::<tower_http::timeout::TimeoutError>() {
+                return AppError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the request body stopped arriving; send it again",
+                );
+            }
+            source = e.source();
+        }
         let status = r.status();
         let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
             "the request body is larger than this server accepts".to_string()
@@ -86,6 +97,14 @@ impl IntoResponse for AppError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if matches!(
+            self.status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        ) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
         }
         response
     }

@@ -1,5 +1,6 @@
 //! The map page for people: grids coloured by status, community lines, a legend, the grid's counts,
-//! status and workers on click, and a grids file upload that is checked on the spot. Leaflet is vendored
+//! status and workers on click, and a grids file upload that is checked on the spot (with a planner's
+//! token: checking counts households in shapes of the caller's choosing). Leaflet is vendored
 //! into the binary (from the npm registry, with its licence): the page needs no internet. A base-map tile
 //! URL is optional (`--tiles`).
 
@@ -102,7 +103,9 @@ const PAGE: &str = r##"<!DOCTYPE html>
   </div>
   <h4>Selected grid</h4>
   <div id="info">Click a grid.</div>
-  <h4>Check a grids file</h4>
+  <h4>Check a grids file (planners)</h4>
+  <p>Checking counts households in the shapes sent, so it needs a planner's token.</p>
+  <input type="password" id="token" placeholder="planner token" autocomplete="off">
   <input type="file" id="upload" accept=".geojson,.json">
   <pre id="check"></pre>
   <p><a href="/?f=json">API landing page</a> · <a href="/api/openapi.json">OpenAPI</a> · <a href="/assets/LICENSE-leaflet.txt">Leaflet licence</a></p>
@@ -134,7 +137,6 @@ function describe(p) {
   const rows = [["grid", p.id], ["community", p.community], ["kind", p.kind], ["households", p.households],
     ["population", p.population ?? "unknown"], ["band", p.min + "–" + p.max], ["status", p.status],
     ["buildings", p.buildings], ["workers", (p.workers || []).join(", ") || "none"],
-    ["workload", p.workload_hours == null ? "–" : p.workload_hours + " h/week"],
     ["area", Math.round(p.area_m2 / 1000) / 1000 + " km²"], ["compactness", p.compactness]];
   return "<table>" + rows.map(([k, v]) => `<tr><td>${esc(k)}</td><td><b>${esc(v)}</b></td></tr>`).join("") + "</table>";
 }
@@ -166,7 +168,9 @@ document.getElementById("upload").addEventListener("change", async ev => {
   if (!file) return;
   const out = document.getElementById("check");
   out.textContent = "checking…";
-  const r = await fetch("/api/check", { method: "POST", body: await file.arrayBuffer(), headers: { "Content-Type": "application/geo+json" } });
+  const token = document.getElementById("token").value.trim();
+  if (!token) { out.textContent = "enter a planner token first: checking a grids file needs one"; ev.target.value = ""; return; }
+  const r = await fetch("/api/check", { method: "POST", body: await file.arrayBuffer(), headers: { "Content-Type": "application/geo+json", "Authorization": "Bearer " + token } });
   const report = await r.json();
   if (!r.ok) { out.textContent = report.error + "\n" + (report.problems || []).map(p => p.message).join("\n"); return; }
   const s = report.summary;

@@ -11,12 +11,16 @@ pub mod openapi;
 pub mod planning;
 pub mod published;
 
-use crate::store::{DatasetKind, Store};
+pub mod guard;
+pub mod limits;
+
+use crate::store::{DatasetKind, Store, Write};
 use auth::Tokens;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use error::AppError;
+pub use limits::Limits;
 use planning::Inputs;
 use published::Published;
 use std::path::{Path, PathBuf};
@@ -38,22 +42,96 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Longest a request may take before it is answered 408.
     pub request_timeout: Duration,
+    /// Connections, timeouts and concurrent expensive jobs.
+    pub limits: Limits,
 }
 
-/// Largest request body by default: a county's households file fits.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 512 * 1024 * 1024;
+/// Largest request body by default, in MiB: a district's households file (tens of MB) fits; a county's
+/// may need `--max-body-mb`.
+pub const DEFAULT_MAX_BODY_MB: usize = 64;
+/// Largest request body by default, in bytes.
+pub const DEFAULT_MAX_BODY_BYTES: usize = DEFAULT_MAX_BODY_MB * 1024 * 1024;
 /// Longest a request may take by default.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// Connections to the database file, one per blocking task that needs one. SQLite in write-ahead-log
+/// mode lets readers go on while a writer commits; no connection is shared between threads, and none
+/// is held while a plan is computed.
+pub struct Db {
+    path: PathBuf,
+    idle: Mutex<Vec<Store>>,
+}
+
+/// Idle connections kept for reuse.
+const IDLE_CONNECTIONS: usize = 4;
+
+/// A connection borrowed from [`Db`]; it goes back when dropped.
+pub struct Conn<'a> {
+    db: &'a Db,
+    store: Option<Store>,
+}
+
+impl std::ops::Deref for Conn<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        // Always `Some` until dropped.
+        self.store.as_ref().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl std::ops::DerefMut for Conn<'_> {
+    fn deref_mut(&mut self) -> &mut Store {
+        self.store.as_mut().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl Drop for Conn<'_> {
+    fn drop(&mut self) {
+        if let (Some(store), Ok(mut idle)) = (self.store.take(), self.db.idle.lock())
+            && idle.len() < IDLE_CONNECTIONS
+        {
+            idle.push(store);
+        }
+    }
+}
+
+impl Db {
+    pub fn new(path: &Path, first: Store) -> Db {
+        Db {
+            path: path.to_path_buf(),
+            idle: Mutex::new(vec![first]),
+        }
+    }
+
+    /// A connection: an idle one, or a new one. Blocking (call it on the blocking pool).
+    pub fn conn(&self) -> Result<Conn<'_>, AppError> {
+        let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
+        let store = match idle {
+            Some(s) => s,
+            None => Store::open(&self.path)?,
+        };
+        Ok(Conn {
+            db: self,
+            store: Some(store),
+        })
+    }
+}
+
 /// The state every handler shares.
 pub struct AppState {
-    pub store: Mutex<Store>,
+    pub db: Db,
     pub inputs: RwLock<Option<Arc<Inputs>>>,
     pub published: RwLock<Arc<Published>>,
     pub tokens: Tokens,
     pub tiles: Option<String>,
-    /// One planning job at a time (they write versions); reads go on meanwhile.
+    /// One writing job at a time (uploads, plans, assignments): they validate against the data in force
+    /// and write new versions. Reads, checks and diffs do not wait for it.
     pub work: tokio::sync::Mutex<()>,
+    /// Concurrency limits of the expensive routes.
+    pub lanes: limits::Lanes,
+    /// Called by a plan job once its inputs are read and before it computes (tests hold a plan there
+    /// to prove that reads go on meanwhile).
+    pub plan_hook: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
 }
 
 impl AppState {
@@ -71,50 +149,60 @@ impl AppState {
         }
     }
 
+    pub fn set_inputs(&self, inputs: Option<Inputs>) {
+        match self.inputs.write() {
+            Ok(mut i) => *i = inputs.map(Arc::new),
+            Err(poisoned) => *poisoned.into_inner() = inputs.map(Arc::new),
+        }
+    }
+
+    /// Runs `f` on a database connection of its own. Blocking: call it on the blocking pool.
     pub fn with_store<T>(
         &self,
         f: impl FnOnce(&mut Store) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
-        let mut guard = self
-            .store
-            .lock()
-            .map_err(|_| AppError::internal("the database lock is poisoned"))?;
-        f(&mut guard)
+        let mut conn = self.db.conn()?;
+        f(&mut conn)
     }
 
-    /// Publishes a plan (the newest when `None`) with its newest assignment.
+    /// Runs the plan hook, if any.
+    pub fn plan_started(&self) {
+        let hook = self.plan_hook.lock().ok().and_then(|h| h.clone());
+        if let Some(h) = hook {
+            h();
+        }
+    }
+
+    /// Publishes a plan (the newest when `None`) with its newest assignment. The served state is built
+    /// with no lock held and swapped in at once.
     pub fn publish(&self, plan: Option<i64>) -> Result<(), AppError> {
-        let published = self.with_store(|s| {
+        let texts = self.with_store(|s| {
             let id = match plan {
                 Some(id) => Some(id),
                 None => s.plans()?.first().map(|p| p.id),
             };
             let Some(id) = id else {
-                return Ok(Published::empty());
+                return Ok(None);
             };
             let Some((grids, communities, _)) = s.plan_outputs(id)? else {
                 return Err(AppError::not_found(format!("no plan {id}")));
             };
-            let assignment = s.latest_assignment(id)?;
-            Ok(Published::build(
-                Some(id),
-                &grids,
-                &communities,
+            Ok(Some((id, grids, communities, s.latest_assignment(id)?)))
+        })?;
+        let published = match &texts {
+            None => Published::empty(),
+            Some((id, grids, communities, assignment)) => Published::build(
+                Some(*id),
+                grids,
+                communities,
                 assignment
                     .as_ref()
                     .map(|(aid, text, _)| (*aid, text.as_str())),
-            ))
-        })?;
-        if let Ok(mut p) = self.published.write() {
-            *p = Arc::new(published);
-        }
-        Ok(())
-    }
-
-    pub fn reload_inputs(&self) -> Result<(), AppError> {
-        let inputs = self.with_store(|s| planning::load_inputs(s))?;
-        if let Ok(mut i) = self.inputs.write() {
-            *i = inputs.map(Arc::new);
+            ),
+        };
+        match self.published.write() {
+            Ok(mut p) => *p = Arc::new(published),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(published),
         }
         Ok(())
     }
@@ -130,12 +218,18 @@ fn read_file(dir: &Path, name: &str) -> Result<Option<Vec<u8>>, crate::Error> {
         .map_err(|source| crate::Error::Read { path, source })
 }
 
-/// Opens the database, loads the data directory when the database has no datasets, plans when there is
-/// no plan yet (and assigns when there are workers), and publishes the newest plan. Blocking.
+/// Opens the database, loads the data directory when the database has no datasets (validated first,
+/// then written in one transaction), plans when there is no plan yet (and assigns when there are
+/// workers), and publishes the newest plan. Blocking.
+///
+/// A database this server wrote always opens: when the newest datasets cannot be read together (a
+/// database written by an older version that stored an upload it should have refused), the service
+/// starts on the inputs of its newest plan, or with none, and says so on stderr.
 pub fn prepare(config: &Config) -> Result<AppState, AppError> {
     let mut store = Store::open(&config.db)?;
     if let Some(dir) = &config.data
-        && store.latest_dataset(DatasetKind::Households)?.is_none()
+        && store.latest()?.households.is_none()
+        && store.latest()?.boundaries.is_none()
     {
         let households = read_file(dir, "households.geojson")?;
         let boundaries = read_file(dir, "boundaries.geojson")?;
@@ -149,40 +243,102 @@ pub fn prepare(config: &Config) -> Result<AppState, AppError> {
         let parsed_rules = planning::parse_rules(rules.as_deref())?;
         // Validate before storing: a bad file is refused with every problem named.
         planning::build_dataset(b.clone(), h.clone(), &parsed_rules)?;
-        store.add_dataset(DatasetKind::Boundaries, "boundaries.geojson", &b)?;
-        store.add_dataset(DatasetKind::Households, "households.geojson", &h)?;
+        let mut write = Write::default();
+        write
+            .datasets
+            .push((DatasetKind::Boundaries, "boundaries.geojson".into(), b));
+        write
+            .datasets
+            .push((DatasetKind::Households, "households.geojson".into(), h));
         if let Some(r) = rules {
-            store.add_dataset(DatasetKind::Rules, "rules.toml", &r)?;
+            write
+                .datasets
+                .push((DatasetKind::Rules, "rules.toml".into(), r));
         }
         for name in ["workers.geojson", "workers.csv"] {
             if let Some(w) = read_file(dir, name)? {
-                store.add_dataset(DatasetKind::Workers, name, &w)?;
+                write.datasets.push((DatasetKind::Workers, name.into(), w));
                 break;
             }
         }
+        store.write(write).map_err(api::write_error)?;
     }
-    let inputs = planning::load_inputs(&store)?.map(Arc::new);
+    let inputs = match planning::load_inputs(&store) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!(
+                "gridplan serve: the newest datasets cannot be read together ({}{}); serving the inputs of the newest plan",
+                e.message,
+                problems_text(&e.problems)
+            );
+            let newest = store.plans()?.first().map(|p| p.id);
+            let at = match newest {
+                Some(id) => store.plan_inputs(id)?,
+                None => None,
+            };
+            match at {
+                Some((h, b, r)) => planning::load_inputs_at(
+                    &store,
+                    crate::store::Latest {
+                        households: Some(h),
+                        boundaries: Some(b),
+                        workers: None,
+                        rules: r,
+                    },
+                )
+                .unwrap_or_else(|e| {
+                    eprintln!(
+                        "gridplan serve: nor can the newest plan's ({}); serving read-only",
+                        e.message
+                    );
+                    None
+                }),
+                None => None,
+            }
+        }
+    };
     if store.plans()?.is_empty()
         && let Some(inputs) = &inputs
     {
-        let plan = planning::run_plan(
-            &mut store,
-            inputs,
-            &inputs.rules,
-            "initial plan at start",
-            None,
-        )?;
-        if store.latest_dataset(DatasetKind::Workers)?.is_some() {
-            planning::run_assignment(&mut store, inputs, plan.id)?;
+        let plan = planning::compute_plan(inputs, &inputs.rules, "initial plan at start", None)?;
+        let written = store
+            .write(Write {
+                plan: Some(plan.plan),
+                ..Write::default()
+            })
+            .map_err(api::write_error)?;
+        if let (Some(plan_id), Some((w, wbytes))) =
+            (written.plan, store.latest_dataset(DatasetKind::Workers)?)
+        {
+            let (shapes, warnings) = planning::plan_grids(&store, &inputs.dataset, plan_id)?;
+            // Staffing that cannot be computed (the solver finds nothing in its time limit) does not
+            // stop the service: the plan is served without workers, and a planner can assign later.
+            match planning::compute_assignment(inputs, (w.id, &wbytes), &shapes, warnings) {
+                Ok(a) => {
+                    store.add_assignment(
+                        plan_id,
+                        a.workers,
+                        &a.geojson,
+                        &a.staffing.to_string(),
+                    )?;
+                }
+                Err(e) => eprintln!(
+                    "gridplan serve: no assignment at start: {}{}",
+                    e.message,
+                    problems_text(&e.problems)
+                ),
+            }
         }
     }
     let state = AppState {
-        store: Mutex::new(store),
-        inputs: RwLock::new(inputs),
+        db: Db::new(&config.db, store),
+        inputs: RwLock::new(inputs.map(Arc::new)),
         published: RwLock::new(Arc::new(Published::empty())),
         tokens: config.tokens.clone(),
         tiles: config.tiles.clone(),
         work: tokio::sync::Mutex::new(()),
+        lanes: limits::Lanes::new(&config.limits),
+        plan_hook: Mutex::new(None),
     };
     state.publish(None)?;
     Ok(state)
@@ -190,6 +346,7 @@ pub fn prepare(config: &Config) -> Result<AppState, AppError> {
 
 /// The whole application.
 pub fn router(state: Arc<AppState>, config: &Config) -> Router {
+    let max_body = config.max_body_bytes;
     Router::new()
         .merge(ogc::routes())
         .merge(api::routes())
@@ -197,11 +354,20 @@ pub fn router(state: Arc<AppState>, config: &Config) -> Router {
         .fallback(|| async {
             AppError::not_found("no such route; the landing page / lists what is here")
         })
+        .method_not_allowed_fallback(guard::method_not_allowed)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(axum::middleware::from_fn(guard::query_guard))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            guard::declared_length(max_body, req, next)
+        }))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            config.limits.body_idle_timeout,
+        ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             config.request_timeout,
         ))
+        .layer(axum::middleware::map_response(guard::json_errors))
         .with_state(state)
 }
 
@@ -220,11 +386,10 @@ pub async fn serve(config: Config, addr: &str) -> anyhow::Result<()> {
     if !config.tokens.has_planner() {
         println!("  (read-only: set GRIDPLAN_PLANNER_TOKEN to allow planners to write)");
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    limits::serve_connections(listener, app, &config.limits, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
     Ok(())
 }
 

@@ -220,15 +220,86 @@ fn parse_items_query(q: &HashMap<String, String>) -> Result<ItemsQuery, AppError
         }
     };
     if let Some(d) = q.get("datetime")
-        && d.trim().is_empty()
+        && !valid_datetime(d)
     {
-        return Err(AppError::bad_request("datetime must not be empty"));
+        return Err(AppError::bad_request(format!(
+            "datetime \"{d}\" must be an RFC 3339 date or date-time, or an interval of two (either end may be `..`), e.g. 2026-01-01T00:00:00Z or 2026-01-01/.."
+        )));
     }
     Ok(ItemsQuery {
         limit,
         offset,
         bbox,
     })
+}
+
+/// An OGC API `datetime`: an instant (RFC 3339 date or date-time) or an interval `start/end` whose ends
+/// are instants, `..` or empty (open), not both open.
+pub fn valid_datetime(d: &str) -> bool {
+    match d.split_once('/') {
+        None => valid_instant(d),
+        Some((a, b)) => {
+            let open = |x: &str| x.is_empty() || x == "..";
+            (open(a) || valid_instant(a)) && (open(b) || valid_instant(b)) && !(open(a) && open(b))
+        }
+    }
+}
+
+fn digits(s: &str, n: usize) -> Option<u32> {
+    (s.len() == n && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| s.parse().ok())
+        .flatten()
+}
+
+fn valid_instant(s: &str) -> bool {
+    let (date, time) = match s.find(['T', 't']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let mut parts = date.split('-');
+    let (Some(y), Some(m), Some(d), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let (Some(_), Some(m), Some(d)) = (digits(y, 4), digits(m, 2), digits(d, 2)) else {
+        return false;
+    };
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return false;
+    }
+    let Some(time) = time else { return true };
+    let (clock, zone) = if let Some(c) = time.strip_suffix(['Z', 'z']) {
+        (c, None)
+    } else {
+        match time.rfind(['+', '-']) {
+            Some(i) => (&time[..i], Some(&time[i + 1..])),
+            None => return false,
+        }
+    };
+    if let Some(z) = zone {
+        let Some((h, m)) = z.split_once(':') else {
+            return false;
+        };
+        if !matches!((digits(h, 2), digits(m, 2)), (Some(h), Some(m)) if h < 24 && m < 60) {
+            return false;
+        }
+    }
+    let clock = clock.split_once('.').map_or(clock, |(c, frac)| {
+        if frac.is_empty() || !frac.bytes().all(|b| b.is_ascii_digit()) {
+            ""
+        } else {
+            c
+        }
+    });
+    let mut hms = clock.split(':');
+    match (hms.next(), hms.next(), hms.next(), hms.next()) {
+        (Some(h), Some(m), Some(sec), None) => matches!(
+            (digits(h, 2), digits(m, 2), digits(sec, 2)),
+            (Some(h), Some(m), Some(sec)) if h < 24 && m < 60 && sec <= 60
+        ),
+        _ => false,
+    }
 }
 
 fn geojson_response(body: Vec<u8>) -> Response {

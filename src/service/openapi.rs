@@ -22,8 +22,13 @@ pub fn document() -> Value {
         "401": err("A planner token is needed"),
         "403": err("This token may not do this"),
         "404": err("Not found"),
+        "405": err("This method is not allowed here"),
+        "408": err("The request, or its body, took too long to arrive"),
+        "409": err("The data in force changed while the request was validated; send it again"),
         "413": err("The body is too large"),
-        "422": err("Cannot be done with the data in force")
+        "414": err("The request target is too long"),
+        "422": err("Cannot be done with the data in force (including: no staffing solution within the solver's time limit)"),
+        "429": err("Busy: too many such jobs at once, or a planner's job is running; retry after the Retry-After seconds")
     });
     let with_errors = |mut responses: Value| {
         if let (Some(r), Some(e)) = (responses.as_object_mut(), errors.as_object()) {
@@ -99,13 +104,13 @@ pub fn document() -> Value {
             "/api/plans/{planId}/grids": {"get": {"summary": "A plan's grids", "parameters": [{"$ref": "#/components/parameters/planId"}], "responses": with_errors(json!({"200": ok("Grids", geo)}))}},
             "/api/plans/{planId}/report": {"get": {"summary": "A plan's report (building ids withheld)", "parameters": [{"$ref": "#/components/parameters/planId"}], "responses": with_errors(json!({"200": ok("Report", js)}))}},
             "/api/plans/{planId}/diff/{otherPlanId}": {"get": {
-                "summary": "What changed between two plans, household by household (counts only)",
+                "summary": "What changed between two plans, household by household (counts only). Planners wait their turn; others are answered 429 when busy",
                 "parameters": [{"$ref": "#/components/parameters/planId"}, {"name": "otherPlanId", "in": "path", "required": true, "schema": {"type": "integer"}}],
                 "responses": with_errors(json!({"200": ok("Diff", js)}))
             }},
-            "/api/plans/{planId}/sensitive": {"get": {"summary": "Per-grid counts of people needing visits (planners only)", "security": planner, "parameters": [{"$ref": "#/components/parameters/planId"}], "responses": with_errors(json!({"200": ok("Counts", js)}))}},
+            "/api/plans/{planId}/sensitive": {"get": {"summary": "Per-grid counts of people needing visits and the weekly workload (planners only)", "security": planner, "parameters": [{"$ref": "#/components/parameters/planId"}], "responses": with_errors(json!({"200": ok("Counts", js)}))}},
             "/api/check": {"post": {
-                "summary": "Check uploaded grids against the data in force",
+                "summary": "Check uploaded grids against the data in force (planners only: counting households in shapes of the caller's choosing would locate them)", "security": planner,
                 "requestBody": {"required": true, "content": {geo: {"schema": {"type": "object"}}}},
                 "responses": with_errors(json!({"200": ok("Compliance report", js)}))
             }},
@@ -115,7 +120,7 @@ pub fn document() -> Value {
                 "responses": with_errors(json!({"201": ok("Staffing", js)}))
             }},
             "/api/assignments/{assignmentId}": {"get": {
-                "summary": "An assignment's staffing report",
+                "summary": "An assignment's staffing report (planners only: workloads are functions of the sensitive counts)", "security": planner,
                 "parameters": [{"name": "assignmentId", "in": "path", "required": true, "schema": {"type": "integer"}}],
                 "responses": with_errors(json!({"200": ok("Staffing", js)}))
             }},

@@ -1,26 +1,43 @@
-//! The planning work behind the service, as blocking functions over the store: load the current
-//! datasets, plan, assign. The HTTP handlers run them off the async threads.
+//! The planning work behind the service, as blocking functions: validate an upload against the data in
+//! force, plan, assign, diff. Computing never holds a database connection for long: it reads what it
+//! needs, computes with no lock held, and the caller writes the result in one short transaction
+//! ([`crate::store::Store::write`]). The HTTP handlers run these functions on the blocking pool.
 
 use crate::assign;
 use crate::crs::WGS84;
 use crate::dataset::Dataset;
 use crate::error::Error;
+use crate::model::GridShape;
 use crate::output::{FeatureWriter, Shape};
 use crate::partition::{PartitionReport, Quality};
+use crate::problem::Problem;
 use crate::rules::Rules;
-use crate::store::{DatasetKind, Store};
+use crate::store::{DatasetKind, Latest, NewPlan, Store};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
 use super::error::AppError;
 
 /// The inputs in force: the newest version of each dataset, parsed.
+#[derive(Clone)]
 pub struct Inputs {
     pub households: i64,
     pub boundaries: i64,
     pub rules_id: Option<i64>,
     pub rules: Rules,
     pub dataset: Arc<Dataset>,
+}
+
+impl Inputs {
+    /// The dataset versions these inputs were read from.
+    pub fn latest(&self) -> Latest {
+        Latest {
+            households: Some(self.households),
+            boundaries: Some(self.boundaries),
+            workers: None,
+            rules: self.rules_id,
+        }
+    }
 }
 
 /// Parses boundaries and households bytes into a dataset.
@@ -49,43 +66,194 @@ pub fn parse_rules(bytes: Option<&[u8]>) -> Result<Rules, AppError> {
     }
 }
 
-/// Loads the newest datasets; `None` when households or boundaries are missing.
-pub fn load_inputs(store: &Store) -> Result<Option<Inputs>, AppError> {
-    let (Some((h, hb)), Some((b, bb))) = (
-        store.latest_dataset(DatasetKind::Households)?,
-        store.latest_dataset(DatasetKind::Boundaries)?,
-    ) else {
+fn content(store: &Store, id: Option<i64>) -> Result<Option<Vec<u8>>, AppError> {
+    match id {
+        None => Ok(None),
+        Some(id) => Ok(Some(store.dataset_content(id)?.ok_or_else(|| {
+            AppError::internal(format!("dataset {id} has no content"))
+        })?)),
+    }
+}
+
+/// Loads given dataset versions into inputs; `None` when households or boundaries are missing.
+pub fn load_inputs_at(store: &Store, at: Latest) -> Result<Option<Inputs>, AppError> {
+    let (Some(h), Some(b)) = (at.households, at.boundaries) else {
         return Ok(None);
     };
-    let rules_row = store.latest_dataset(DatasetKind::Rules)?;
-    let rules = parse_rules(rules_row.as_ref().map(|r| r.1.as_slice()))?;
+    let rules = parse_rules(content(store, at.rules)?.as_deref())?;
+    let (Some(hb), Some(bb)) = (content(store, Some(h))?, content(store, Some(b))?) else {
+        return Ok(None);
+    };
     let dataset = build_dataset(bb, hb, &rules)?;
     Ok(Some(Inputs {
-        households: h.id,
-        boundaries: b.id,
-        rules_id: rules_row.map(|r| r.0.id),
+        households: h,
+        boundaries: b,
+        rules_id: at.rules,
         rules,
         dataset: Arc::new(dataset),
     }))
 }
 
-/// What a plan run gives back.
-pub struct PlanOutcome {
-    pub id: i64,
+/// Loads the newest datasets; `None` when households or boundaries are missing.
+pub fn load_inputs(store: &Store) -> Result<Option<Inputs>, AppError> {
+    load_inputs_at(store, store.latest()?)
+}
+
+/// An upload validated against the data in force, not yet written.
+pub struct Candidate {
+    /// The data in force it was validated against (the write is refused if that changed meanwhile).
+    pub expected: Latest,
+    /// The inputs as they will be once the upload is written (with `0` for the upload's own id, set
+    /// by [`Candidate::written`]); `None` while households or boundaries are missing.
+    pub inputs: Option<Inputs>,
+    /// Data problems that did not stop the upload.
+    pub warnings: Vec<Problem>,
+}
+
+impl Candidate {
+    /// The inputs once the upload is stored as dataset `id`.
+    pub fn written(self, kind: DatasetKind, id: i64) -> Option<Inputs> {
+        let mut inputs = self.inputs?;
+        match kind {
+            DatasetKind::Households => inputs.households = id,
+            DatasetKind::Boundaries => inputs.boundaries = id,
+            DatasetKind::Rules => inputs.rules_id = Some(id),
+            DatasetKind::Workers => {}
+        }
+        Some(inputs)
+    }
+}
+
+/// Validates an upload of `kind` together with the other datasets in force, exactly as a restart would
+/// load them: rules against the boundaries' kinds, boundaries with the households, households in the
+/// boundaries' working CRS, workers against the towns. Nothing is written.
+///
+/// `in_force` are the inputs the server holds: a rules upload over the same households and boundaries
+/// re-validates the boundary tree under the new rules and reuses the parsed households (rules do not
+/// change where households lie), instead of reading every household again.
+pub fn candidate(
+    store: &Store,
+    kind: DatasetKind,
+    bytes: &[u8],
+    in_force: Option<&Inputs>,
+) -> Result<Candidate, AppError> {
+    let latest = store.latest()?;
+    if kind == DatasetKind::Rules
+        && let Some(current) = in_force
+        && latest.households == Some(current.households)
+        && latest.boundaries == Some(current.boundaries)
+        && let Some(b) = content(store, latest.boundaries)?
+    {
+        let rules = parse_rules(Some(bytes))?;
+        let (areas, _, mut warnings) = crate::io::parse_boundaries("boundaries", b, None, None)?;
+        let (_, problems) = crate::tree::AreaTree::build("boundaries", areas, &rules);
+        if problems.has_errors() {
+            return Err(Error::Invalid(problems.0).into());
+        }
+        warnings.extend(problems);
+        return Ok(Candidate {
+            expected: latest,
+            inputs: Some(Inputs {
+                households: current.households,
+                boundaries: current.boundaries,
+                rules_id: Some(0),
+                rules,
+                dataset: current.dataset.clone(),
+            }),
+            warnings: warnings.0,
+        });
+    }
+    let pick = |k: DatasetKind| -> Result<Option<Vec<u8>>, AppError> {
+        if k == kind {
+            Ok(Some(bytes.to_vec()))
+        } else {
+            content(store, latest.get(k))
+        }
+    };
+    let rules_bytes = pick(DatasetKind::Rules)?;
+    let rules = parse_rules(rules_bytes.as_deref())?;
+    let households = pick(DatasetKind::Households)?;
+    let boundaries = pick(DatasetKind::Boundaries)?;
+    let mut warnings = Vec::new();
+    let inputs = match (households, boundaries) {
+        (Some(h), Some(b)) => {
+            let dataset = build_dataset(b, h, &rules)?;
+            warnings.extend(dataset.warnings.0.iter().cloned());
+            let id = |k: DatasetKind| if k == kind { Some(0) } else { latest.get(k) };
+            Some(Inputs {
+                households: id(DatasetKind::Households).unwrap_or(0),
+                boundaries: id(DatasetKind::Boundaries).unwrap_or(0),
+                rules_id: id(DatasetKind::Rules),
+                rules,
+                dataset: Arc::new(dataset),
+            })
+        }
+        (None, Some(b)) => {
+            // No households yet: the boundaries alone must build a tree under these rules.
+            let (areas, _, w) = crate::io::parse_boundaries("boundaries", b, None, None)?;
+            let (_, problems) = crate::tree::AreaTree::build("boundaries", areas, &rules);
+            if problems.has_errors() {
+                return Err(Error::Invalid(problems.0).into());
+            }
+            warnings.extend(w.0);
+            warnings.extend(problems.0);
+            None
+        }
+        (Some(_), None) => {
+            return Err(AppError::unprocessable(
+                "upload boundaries before households: households are placed in the boundaries",
+            ));
+        }
+        (None, None) => None,
+    };
+    if kind == DatasetKind::Workers {
+        let Some(inputs) = &inputs else {
+            return Err(AppError::unprocessable(
+                "upload boundaries and households before workers",
+            ));
+        };
+        let tree = &inputs.dataset.tree;
+        let towns = tree
+            .leaves()
+            .iter()
+            .filter_map(|&l| tree.town_of(l))
+            .map(|t| crate::model::TownCode::new(&tree.areas[t].code))
+            .collect();
+        let (_, w) = crate::workers::parse_workers(
+            "workers",
+            bytes,
+            None,
+            inputs.dataset.working,
+            &inputs.rules.worker_hours,
+            &towns,
+        )?;
+        warnings.extend(w.0);
+    }
+    Ok(Candidate {
+        expected: latest,
+        inputs,
+        warnings,
+    })
+}
+
+/// A plan computed, not yet stored.
+pub struct ComputedPlan {
+    pub plan: NewPlan,
+    pub grids: usize,
+    /// Summary, quality and (when re-drawn) the changes per leaf, for the API answer.
     pub summary: Value,
 }
 
-/// Partitions the inputs (re-drawing from `previous`, a stored plan, when given), checks the result and
-/// stores the plan.
-pub fn run_plan(
-    store: &mut Store,
+/// Partitions the inputs (re-drawing from `previous`, a stored plan's id and grids, when given) and
+/// checks the result. Pure computation: no database.
+pub fn compute_plan(
     inputs: &Inputs,
     rules: &Rules,
     note: &str,
-    previous: Option<i64>,
-) -> Result<PlanOutcome, AppError> {
+    previous: Option<(i64, Vec<GridShape>, Vec<Problem>)>,
+) -> Result<ComputedPlan, AppError> {
     let data = &inputs.dataset;
-    let (grids, report) = match previous {
+    let (grids, checked, report) = match previous {
         None => {
             let plan = crate::partition::partition(data, rules, &|| {});
             let checked = crate::check::check(data, &plan.grids, rules);
@@ -96,12 +264,13 @@ pub fn run_plan(
                 building_splits: &plan.splits,
             };
             let report = serde_json::to_value(&report).map_err(AppError::internal)?;
-            (plan.grids, (checked, report))
+            (plan.grids, checked, report)
         }
-        Some(id) => {
-            let before = plan_grids(store, data, id)?;
+        Some((id, before, read_warnings)) => {
             let plan = crate::replan::replan(data, rules, &before);
-            let checked = crate::check::check(data, &plan.grids, rules);
+            let mut checked = crate::check::check(data, &plan.grids, rules);
+            // What reading the previous plan's grids back warned about is part of this plan's story.
+            checked.warnings.extend(read_warnings);
             let report = crate::replan::ReplanReport {
                 check: &checked,
                 quality: Quality::measure(&checked),
@@ -111,52 +280,60 @@ pub fn run_plan(
             };
             let mut report = serde_json::to_value(&report).map_err(AppError::internal)?;
             report["previous_plan"] = json!(id);
-            (plan.grids, (checked, report))
+            (plan.grids, checked, report)
         }
     };
-    let (checked, report) = report;
     let quality = Quality::measure(&checked);
     let grids_text = crate::output::grids_geojson(data.working, &grids, &checked.grids)?;
     let communities = communities_geojson(data, &checked)?;
-    let id = store.add_plan(
-        inputs.households,
-        inputs.boundaries,
-        inputs.rules_id,
-        grids.len(),
-        note,
-        &grids_text,
-        &communities,
-        &report.to_string(),
-    )?;
-    Ok(PlanOutcome {
-        id,
-        summary: json!({"plan": id, "grids": grids.len(), "summary": checked.summary, "quality": quality, "changes": report.get("changes")}),
+    let summary = json!({
+        "grids": grids.len(),
+        "summary": checked.summary,
+        "quality": quality,
+        "changes": report.get("changes"),
+        "warnings": checked.warnings.len(),
+    });
+    Ok(ComputedPlan {
+        plan: NewPlan {
+            grid_count: grids.len(),
+            note: note.to_string(),
+            grids: grids_text,
+            communities,
+            report: report.to_string(),
+        },
+        grids: grids.len(),
+        summary,
     })
 }
 
-/// A stored plan's grids, read back into the working CRS.
+/// A stored plan's grids, read back into the working CRS, with what the reader warned about.
 pub fn plan_grids(
     store: &Store,
     data: &Dataset,
     id: i64,
-) -> Result<Vec<crate::model::GridShape>, AppError> {
+) -> Result<(Vec<GridShape>, Vec<Problem>), AppError> {
     let (text, _, _) = store
         .plan_outputs(id)?
         .ok_or_else(|| AppError::not_found(format!("no plan {id}")))?;
-    let (grids, _, _) =
+    let (grids, _, warnings) =
         crate::io::parse_grids("plan grids", text.into_bytes(), None, Some(data.working))?;
-    Ok(grids)
+    Ok((grids, warnings.0))
 }
 
-/// Household-by-household comparison of two stored plans over the households in force (counts only).
-pub fn diff_plans(store: &Store, inputs: &Inputs, a: i64, b: i64) -> Result<Value, AppError> {
-    let data = &inputs.dataset;
-    let old = plan_grids(store, data, a)?;
-    let new = plan_grids(store, data, b)?;
-    let d = crate::diff::diff(&data.households, &old, &new, false);
+/// Household-by-household comparison of two plans' grids over the households in force (counts only).
+pub fn diff_plans(
+    inputs: &Inputs,
+    (a, old): (i64, &[GridShape]),
+    (b, new): (i64, &[GridShape]),
+    warnings: Vec<Problem>,
+) -> Result<Value, AppError> {
+    let d = crate::diff::diff(&inputs.dataset.households, old, new, false);
     let mut v = serde_json::to_value(&d).map_err(AppError::internal)?;
     v["old_plan"] = json!(a);
     v["new_plan"] = json!(b);
+    if !warnings.is_empty() {
+        v["warnings"] = json!(warnings);
+    }
     Ok(v)
 }
 
@@ -185,55 +362,66 @@ fn communities_geojson(
     Ok(String::from_utf8_lossy(&w.finish()?).into_owned())
 }
 
-/// Assigns the newest workers to a plan's grids and stores the assignment.
-pub fn run_assignment(
-    store: &mut Store,
+/// An assignment computed, not yet stored.
+pub struct ComputedAssignment {
+    pub workers: i64,
+    pub geojson: String,
+    /// The staffing report, with the readers' warnings under `warnings`.
+    pub staffing: Value,
+}
+
+/// Assigns the workers (`workers`: dataset id and bytes) to a plan's grids. Pure computation.
+pub fn compute_assignment(
     inputs: &Inputs,
-    plan: i64,
-) -> Result<(i64, Value), AppError> {
-    let Some((workers, wbytes)) = store.latest_dataset(DatasetKind::Workers)? else {
-        return Err(AppError::unprocessable(
-            "no workers dataset: upload one to POST /api/datasets/workers first",
-        ));
-    };
+    (workers_id, wbytes): (i64, &[u8]),
+    shapes: &[GridShape],
+    mut warnings: Vec<Problem>,
+) -> Result<ComputedAssignment, AppError> {
     let data = &inputs.dataset;
-    let shapes = plan_grids(store, data, plan)?;
     let working = data.working;
-    let towns = assign::grid_towns("plan grids", &shapes, Some(&data.tree))?;
+    let towns = assign::grid_towns("plan grids", shapes, Some(&data.tree))?;
     let known = towns.iter().cloned().collect();
-    let (people, _) = crate::workers::parse_workers(
+    let (people, worker_warnings) = crate::workers::parse_workers(
         "workers",
-        &wbytes,
+        wbytes,
         None,
         working,
         &inputs.rules.worker_hours,
         &known,
     )?;
-    let mut loads = assign::grid_loads(&shapes, &towns, &data.households, &inputs.rules);
-    let policies = assign::grid_policies(&shapes, Some(&data.tree), &inputs.rules);
+    warnings.extend(worker_warnings.0);
+    let mut loads = assign::grid_loads(shapes, &towns, &data.households, &inputs.rules);
+    let policies = assign::grid_policies(shapes, Some(&data.tree), &inputs.rules);
     for (load, policy) in loads.iter_mut().zip(policies) {
         load.policy = policy;
     }
-    let result = assign::assign(&loads, &people, &inputs.rules).map_err(AppError::internal)?;
-    let geojson = crate::output::assignment_geojson(working, &shapes, &loads, &result, true)?;
-    let staffing = serde_json::to_string(&result.staffing).map_err(AppError::internal)?;
-    let id = store.add_assignment(plan, workers.id, &geojson, &staffing)?;
-    Ok((
-        id,
-        serde_json::to_value(&result.staffing).map_err(AppError::internal)?,
-    ))
+    // The solver failing (no solution within its time limit, or none at all) is the data and rules
+    // in force being unable to do it: 422 with the reason, not a server fault.
+    let mut result = assign::assign(&loads, &people, &inputs.rules).map_err(|e| {
+        AppError::unprocessable(format!(
+            "no staffing could be computed with the rules in force: {e}"
+        ))
+    })?;
+    // Stored for planners (the assignment route needs the planner role): workload included.
+    let geojson = crate::output::assignment_geojson(working, shapes, &loads, &result, true)?;
+    result.staffing.warnings = warnings;
+    let staffing = serde_json::to_value(&result.staffing).map_err(AppError::internal)?;
+    Ok(ComputedAssignment {
+        workers: workers_id,
+        geojson,
+        staffing,
+    })
 }
 
-/// Per-grid sensitive counts of a plan: for planners only.
-pub fn sensitive_counts(store: &Store, inputs: &Inputs, plan: i64) -> Result<Value, AppError> {
+/// Per-grid sensitive counts of a plan's grids: for planners only.
+pub fn sensitive_counts(inputs: &Inputs, shapes: &[GridShape]) -> Value {
     let data = &inputs.dataset;
-    let shapes = plan_grids(store, data, plan)?;
     let towns = vec![crate::model::TownCode::default(); shapes.len()];
-    let loads = assign::grid_loads(&shapes, &towns, &data.households, &inputs.rules);
-    Ok(Value::Array(
+    let loads = assign::grid_loads(shapes, &towns, &data.households, &inputs.rules);
+    Value::Array(
         loads
             .iter()
-            .map(|l| json!({"id": l.id, "households": l.households, "elderly_alone": l.sensitive.elderly_alone, "key_persons": l.sensitive.key_persons, "vulnerable": l.sensitive.vulnerable}))
+            .map(|l| json!({"id": l.id, "households": l.households, "elderly_alone": l.sensitive.elderly_alone, "key_persons": l.sensitive.key_persons, "vulnerable": l.sensitive.vulnerable, "workload_hours": (l.workload_hours * 10.0).round() / 10.0}))
             .collect(),
-    ))
+    )
 }

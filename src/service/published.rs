@@ -93,7 +93,6 @@ const GRID_KEYS: &[&str] = &[
     "population",
     "workers",
     "primary_worker",
-    "workload_hours",
 ];
 /// Properties of a community that the locator answers with.
 const LEAF_KEYS: &[&str] = &["code", "name", "kind", "households", "grids"];
@@ -159,7 +158,7 @@ impl Published {
     }
 
     /// Builds the served state from a plan's stored grids and communities and, when there is one, its
-    /// assignment (whose `workers`, `primary_worker` and `workload_hours` join the grids).
+    /// assignment (whose `workers` and `primary_worker` join the grids).
     pub fn build(
         plan: Option<i64>,
         grids: &str,
@@ -187,7 +186,9 @@ impl Published {
                 .unwrap_or_default()
                 .to_string();
             let a = by_id.get(&id);
-            for key in ["workers", "primary_worker", "workload_hours", "town"] {
+            // Not `workload_hours`: from it and the households the sensitive counts can be solved for
+            // (it is planner-only, in the staffing report).
+            for key in ["workers", "primary_worker", "town"] {
                 let v = a.and_then(|a| a.get(key)).cloned().unwrap_or(match key {
                     "workers" => Value::Array(vec![]),
                     _ => Value::Null,
@@ -203,7 +204,7 @@ impl Published {
             grids: Collection::new(
                 "grids",
                 "Grids (网格)",
-                "The grids of the current plan: households, population, band status, workers and weekly workload hours. Aggregates per grid only.",
+                "The grids of the current plan: households, population, band status and workers. Aggregates per grid only.",
                 g_entries,
             ),
             communities: Collection::new(
