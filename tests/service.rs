@@ -602,5 +602,88 @@ async fn no_open_route_shows_household_level_or_sensitive_data() {
         get(&app, "/api/assignments/1").await.status,
         StatusCode::UNAUTHORIZED
     );
+    // Visit schedules and overdue alerts name residents: planners only.
+    for token in [None, Some(VIEWER)] {
+        let r = post(&app, "/api/assignments/1/visits?month=2026-12", token, "").await;
+        assert!(
+            [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN].contains(&r.status),
+            "{token:?}: {}",
+            r.status
+        );
+        assert!(!r.text().contains("resident"));
+    }
+    // The open grid layer carries whether a cadre holds a grid (a public flag), never a workload.
+    for f in grids["features"].as_array().unwrap() {
+        assert!(f["properties"].get("workload_hours").is_none());
+    }
     assert!(checked > 70);
+}
+
+/// A planner asks for a month of visits of the assignment in force, with a log: schedules, overdue
+/// residents (most overdue first) and the handed-over lists; bad months and logs are 400.
+#[tokio::test]
+async fn planners_get_visit_schedules_and_overdue_alerts() {
+    let app = app();
+    let uri = "/api/assignments/1/visits?month=2026-12";
+    let r = post(&app, uri, Some(PLANNER), "").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["month"], "2026-12");
+    assert!(v["overdue"].is_null());
+    let workers = v["workers"].as_array().unwrap();
+    assert!(!workers.is_empty());
+    for w in workers {
+        assert!(w["minutes"].as_f64().unwrap() <= w["minutes_available"].as_f64().unwrap());
+    }
+    // An elderly resident visited two months ago is an error at the top of the list.
+    let first = workers
+        .iter()
+        .flat_map(|w| w["visits"].as_array().unwrap())
+        .find(|x| x["category"] == "elderly_alone")
+        .expect("the demo has elderly people living alone")["resident"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let log = format!("resident,worker,time\n{first},W001-001,2026-10-01T09:00:00+08:00\n");
+    let r = post(&app, uri, Some(PLANNER), log).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let overdue = r.json()["overdue"].as_array().unwrap().clone();
+    let listed = overdue
+        .iter()
+        .find(|o| o["resident"] == first.as_str())
+        .expect("listed");
+    assert_eq!(listed["level"], "error");
+    assert_eq!(listed["days_overdue"], 54);
+    for (bad, what) in [
+        ("/api/assignments/1/visits?month=2026-13", "month"),
+        ("/api/assignments/1/visits", "month"),
+        (
+            "/api/assignments/1/visits?month=2026-12&x=1",
+            "allowed here: month",
+        ),
+    ] {
+        let r = post(&app, bad, Some(PLANNER), "").await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(r.text().contains(what), "{bad}: {}", r.text());
+    }
+    let r = post(
+        &app,
+        uri,
+        Some(PLANNER),
+        "resident,worker,time\nH1,W1,soon\n",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert!(r.text().contains("time"));
+    assert_eq!(
+        post(
+            &app,
+            "/api/assignments/99/visits?month=2026-12",
+            Some(PLANNER),
+            ""
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
 }

@@ -34,6 +34,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/check", post(check))
         .route("/api/assignments", post(create_assignment))
         .route("/api/assignments/{id}", get(assignment))
+        .route("/api/assignments/{id}/visits", post(assignment_visits))
 }
 
 type QueryMap = Result<Query<HashMap<String, String>>, QueryRejection>;
@@ -570,4 +571,50 @@ async fn assignment(
     .ok_or_else(|| AppError::not_found(format!("no assignment {id}")))?;
     let staffing: Value = serde_json::from_str(&staffing).unwrap_or(Value::Null);
     Ok(Json(json!({"assignment": id, "plan": plan, "staffing": staffing})).into_response())
+}
+
+/// `POST /api/assignments/{id}/visits?month=YYYY-MM`, body: an optional visit log (CSV
+/// `resident,worker,time` or a JSON array). Each worker's visits for the month and, with a log, the
+/// overdue residents and the handed-over visit lists: resident-level, so planners only.
+async fn assignment_visits(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    q: QueryMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    require(&s.tokens, &headers)?;
+    let id = id_param(&id)?;
+    let q = query(q)?;
+    if let Some(k) = q.keys().find(|k| *k != "month") {
+        return Err(AppError::bad_request(format!(
+            "unknown query parameter \"{k}\""
+        )));
+    }
+    let month = q
+        .get("month")
+        .ok_or_else(|| AppError::bad_request("`month` is required (YYYY-MM)"))
+        .and_then(|m| {
+            crate::visits::Month::parse(m)
+                .map_err(|e| AppError::bad_request(format!("`month`: {e}")))
+        })?;
+    let body = body?;
+    let plan = read(&s, move |state| {
+        let inputs = state
+            .inputs()
+            .ok_or_else(|| AppError::unprocessable("no data in force"))?;
+        let (assignment, workers) = state.with_store(|st| {
+            let (_, geojson, _) = st
+                .assignment(id)?
+                .ok_or_else(|| AppError::not_found(format!("no assignment {id}")))?;
+            let workers = st.latest_dataset(DatasetKind::Workers)?.map(|(_, b)| b);
+            Ok((geojson, workers))
+        })?;
+        let workers = workers.ok_or_else(|| {
+            AppError::unprocessable("no workers dataset: upload one to POST /api/datasets/workers")
+        })?;
+        planning::visits(&inputs, &assignment, &workers, &body, month)
+    })
+    .await?;
+    Ok(Json(plan).into_response())
 }

@@ -124,6 +124,15 @@ pub fn document() -> Value {
                 "parameters": [{"name": "assignmentId", "in": "path", "required": true, "schema": {"type": "integer"}}],
                 "responses": with_errors(json!({"200": ok("Staffing", js)}))
             }},
+            "/api/assignments/{assignmentId}/visits": {"post": {
+                "summary": "Each worker's visits for a month at the residents' cadence, walking routes, and with a visit log in the body (CSV resident,worker,time or a JSON array) the overdue residents and handed-over lists (planners only: names residents)", "security": planner,
+                "parameters": [
+                    {"name": "assignmentId", "in": "path", "required": true, "schema": {"type": "integer"}},
+                    {"name": "month", "in": "query", "required": true, "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}}
+                ],
+                "requestBody": {"required": false, "content": {"text/csv": {"schema": {"type": "string"}}, js: {"schema": {"type": "array"}}}},
+                "responses": with_errors(json!({"200": ok("Visits", js)}))
+            }},
             "/api/openapi.json": {"get": {"summary": "This document", "responses": {"200": ok("OpenAPI", "application/vnd.oai.openapi+json;version=3.0")}}}
         },
         "components": {

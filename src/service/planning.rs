@@ -425,3 +425,48 @@ pub fn sensitive_counts(inputs: &Inputs, shapes: &[GridShape]) -> Value {
             .collect(),
     )
 }
+
+/// A month of visits for a stored assignment (its geojson), with an optional log: planner-only.
+pub fn visits(
+    inputs: &Inputs,
+    assignment_geojson: &str,
+    workers: &[u8],
+    log: &[u8],
+    month: crate::visits::Month,
+) -> Result<Value, AppError> {
+    let data = &inputs.dataset;
+    let (shapes, _, mut warnings) = crate::io::parse_grids(
+        "assignment",
+        assignment_geojson.as_bytes().to_vec(),
+        None,
+        Some(data.working),
+    )?;
+    let towns: std::collections::BTreeSet<crate::model::TownCode> =
+        assign::grid_towns("assignment", &shapes, Some(&data.tree))?
+            .into_iter()
+            .collect();
+    let (people, more) = crate::workers::parse_workers(
+        "workers",
+        workers,
+        None,
+        data.working,
+        &inputs.rules.worker_hours,
+        &towns,
+    )?;
+    warnings.extend(more);
+    let entries = if log.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(crate::visits::parse_log("visit log", log)?)
+    };
+    let mut plan = crate::visits::plan(
+        &shapes,
+        &data.households,
+        &people,
+        entries.as_deref(),
+        &inputs.rules,
+        month,
+    );
+    plan.warnings.extend(warnings.0);
+    serde_json::to_value(&plan).map_err(AppError::internal)
+}
