@@ -147,7 +147,7 @@ fn headless_chromium_draws_the_grid_layer() {
     let url = format!("http://127.0.0.1:{}/", server.port);
     let artifacts = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();
-    let chromium = |extra: &[&str]| {
+    let chromium = |url: &str, extra: &[&str]| {
         let profile = tempfile::tempdir().unwrap();
         let mut args = vec![
             "--headless",
@@ -164,13 +164,13 @@ fn headless_chromium_draws_the_grid_layer() {
         let user = format!("--user-data-dir={}", profile.path().display());
         args.push(&user);
         args.extend_from_slice(extra);
-        args.push(&url);
+        args.push(url);
         Command::new("chromium")
             .args(&args)
             .output()
             .expect("chromium is installed: scripts/setup.sh --e2e installs it")
     };
-    let dom = chromium(&["--dump-dom"]);
+    let dom = chromium(&url, &["--dump-dom"]);
     let html = String::from_utf8_lossy(&dom.stdout);
     assert!(
         html.contains("data-grids=\"62\""),
@@ -181,7 +181,7 @@ fn headless_chromium_draws_the_grid_layer() {
     assert!(html.contains("62 grids in 16 communities"));
     let shot = artifacts.join("map.png");
     let _ = std::fs::remove_file(&shot);
-    let out = chromium(&[&format!("--screenshot={}", shot.display())]);
+    let out = chromium(&url, &[&format!("--screenshot={}", shot.display())]);
     assert!(shot.exists(), "{}", String::from_utf8_lossy(&out.stderr));
     let png = std::fs::read(&shot).unwrap();
     assert!(
@@ -189,6 +189,31 @@ fn headless_chromium_draws_the_grid_layer() {
         "the screenshot is blank"
     );
     eprintln!("map screenshot kept at {}", shot.display());
+    // A worker's month of visits, opened by a planner (the token in the page's hash, which never
+    // reaches the server).
+    let schedule = format!("{url}#worker=W001-001&month=2026-12&token={TOKEN}");
+    let dom = chromium(&schedule, &["--dump-dom"]);
+    let html = String::from_utf8_lossy(&dom.stdout);
+    let visits: usize = html
+        .split("data-schedule=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no schedule drawn: {}", &html[..html.len().min(3000)]));
+    assert!(visits > 0);
+    assert!(
+        html.contains("W001-001</b>: "),
+        "the schedule names the worker"
+    );
+    assert!(
+        html.contains("km</td>"),
+        "each day has its walking distance"
+    );
+    let shot = artifacts.join("schedule.png");
+    let _ = std::fs::remove_file(&shot);
+    let out = chromium(&schedule, &[&format!("--screenshot={}", shot.display())]);
+    assert!(shot.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    eprintln!("schedule screenshot kept at {}", shot.display());
 }
 
 #[test]

@@ -100,6 +100,7 @@ const PAGE: &str = r##"<!DOCTYPE html>
     <div><span style="background:#d7301f"></span>over: more households than the band</div>
     <div><span style="background:#999"></span>no status</div>
     <div><span style="background:none;border:2px solid #222"></span>community / village line</div>
+    <div><span style="background:none;border:2px dashed #6a1b9a"></span>held by a village cadre (flagged)</div>
   </div>
   <h4>Selected grid</h4>
   <div id="info">Click a grid.</div>
@@ -108,6 +109,12 @@ const PAGE: &str = r##"<!DOCTYPE html>
   <input type="password" id="token" placeholder="planner token" autocomplete="off">
   <input type="file" id="upload" accept=".geojson,.json">
   <pre id="check"></pre>
+  <h4>A worker's month of visits (planners)</h4>
+  <p>Visits name residents, so they need the planner's token above.</p>
+  <input id="sched-worker" placeholder="worker id, e.g. W001-001" size="16">
+  <input id="sched-month" placeholder="YYYY-MM" size="8">
+  <button id="sched-go">Show</button>
+  <div id="schedule"></div>
   <p><a href="/?f=json">API landing page</a> · <a href="/api/openapi.json">OpenAPI</a> · <a href="/assets/LICENSE-leaflet.txt">Leaflet licence</a></p>
 </div>
 <script src="/assets/leaflet.js"></script>
@@ -137,6 +144,7 @@ function describe(p) {
   const rows = [["grid", p.id], ["community", p.community], ["kind", p.kind], ["households", p.households],
     ["population", p.population ?? "unknown"], ["band", p.min + "–" + p.max], ["status", p.status],
     ["buildings", p.buildings], ["workers", (p.workers || []).join(", ") || "none"],
+    ["staffing", (p.staffing_policy || "not assigned") + (p.cadre_responsible ? " — ⚑ held by a village cadre (cadre_responsible)" : "")],
     ["area", Math.round(p.area_m2 / 1000) / 1000 + " km²"], ["compactness", p.compactness]];
   return "<table>" + rows.map(([k, v]) => `<tr><td>${esc(k)}</td><td><b>${esc(v)}</b></td></tr>`).join("") + "</table>";
 }
@@ -146,7 +154,8 @@ function describe(p) {
     const [communities, grids] = await Promise.all([all("/collections/communities/items?limit=1000"), all("/collections/grids/items?limit=1000")]);
     const gridLayer = L.geoJSON(grids, {
       className: "grid",
-      style: f => ({ color: "#444", weight: 1, fillColor: COLORS[f.properties.status] || "#999", fillOpacity: 0.45 }),
+      style: f => ({ color: f.properties.cadre_responsible ? "#6a1b9a" : "#444", weight: f.properties.cadre_responsible ? 3 : 1,
+        dashArray: f.properties.cadre_responsible ? "6 4" : null, fillColor: COLORS[f.properties.status] || "#999", fillOpacity: 0.45 }),
       onEachFeature: (f, layer) => {
         layer.bindPopup(describe(f.properties));
         layer.on("click", () => { document.getElementById("info").innerHTML = describe(f.properties); });
@@ -158,10 +167,55 @@ function describe(p) {
     document.getElementById("status").textContent =
       `${grids.features.length} grids in ${communities.features.length} communities — ok ${counts.ok || 0}, under ${counts.under || 0}, over ${counts.over || 0}`;
     document.body.dataset.grids = String(grids.features.length);
+    if (fromHash.get("worker") && fromHash.get("month")) await showSchedule(fromHash.get("worker"), fromHash.get("month"));
   } catch (e) {
     document.getElementById("status").textContent = "could not load the grids: " + e.message;
   }
 })();
+
+// A worker's month (planner-only route): the worker's grids outlined on the map and, per working day,
+// the visits, the walking distance and the weekly visits to elderly people living alone.
+let scheduleLayer = null;
+async function showSchedule(worker, month) {
+  const out = document.getElementById("schedule");
+  const token = document.getElementById("token").value.trim();
+  if (!token) { out.textContent = "enter a planner token first"; return; }
+  const assignment = (await (await fetch("/api/plans")).json()).assignment;
+  if (!assignment) { out.textContent = "no assignment yet"; return; }
+  const r = await fetch(`/api/assignments/${assignment}/visits?month=${encodeURIComponent(month)}`,
+    { method: "POST", headers: { "Authorization": "Bearer " + token } });
+  const plan = await r.json();
+  if (!r.ok) { out.textContent = plan.error; return; }
+  const w = plan.workers.find(x => x.id === worker);
+  if (!w) { out.textContent = `${worker} holds no grid in this assignment`; return; }
+  const grids = {};
+  map.eachLayer(l => { if (l.feature && l.feature.properties && l.feature.properties.id && l.getBounds) grids[l.feature.properties.id] = l; });
+  if (scheduleLayer) scheduleLayer.remove();
+  scheduleLayer = L.layerGroup().addTo(map);
+  for (const g of w.grids) { if (grids[g]) L.geoJSON(grids[g].feature, { style: { color: "#0057b8", weight: 4, fill: false } }).addTo(scheduleLayer); }
+  const byDay = {};
+  for (const v of w.visits) (byDay[v.date] = byDay[v.date] || []).push(v);
+  const cats = { elderly_alone: "elderly alone", key_persons: "key person", vulnerable: "vulnerable", others: "household" };
+  out.innerHTML = `<p><b>${esc(w.id)}</b>: ${w.visits.length} visits, ${Math.round(w.minutes / 60)} h of ${Math.round(w.minutes_available / 60)} h in ${esc(plan.month)}</p>` +
+    "<table class='days'>" + w.routes.map(d => {
+      const vs = byDay[d.date] || [];
+      const weekly = vs.filter(v => v.category === "elderly_alone").length;
+      return `<tr><td>${esc(d.date)}</td><td>${d.visits} visits</td><td>${(d.distance_m / 1000).toFixed(1)} km</td><td>${weekly ? "⚑ " + weekly + " " + cats.elderly_alone : ""}</td></tr>`;
+    }).join("") + "</table>";
+  if (scheduleLayer.getLayers().length) map.fitBounds(L.featureGroup(scheduleLayer.getLayers()).getBounds());
+  document.body.dataset.schedule = String(w.visits.length);
+}
+document.getElementById("sched-go").addEventListener("click", () =>
+  showSchedule(document.getElementById("sched-worker").value.trim(), document.getElementById("sched-month").value.trim()));
+// `#worker=…&month=…[&token=…]` opens a schedule directly (the hash never reaches the server; it is
+// cleared from the address bar at once).
+const fromHash = new URLSearchParams(location.hash.slice(1));
+if (fromHash.get("worker") && fromHash.get("month")) {
+  document.getElementById("sched-worker").value = fromHash.get("worker");
+  document.getElementById("sched-month").value = fromHash.get("month");
+  if (fromHash.get("token")) document.getElementById("token").value = fromHash.get("token");
+  history.replaceState(null, "", location.pathname + location.search);
+}
 
 document.getElementById("upload").addEventListener("change", async ev => {
   const file = ev.target.files[0];

@@ -188,9 +188,18 @@ impl Published {
             let a = by_id.get(&id);
             // Not `workload_hours`: from it and the households the sensitive counts can be solved for
             // (it is planner-only, in the staffing report).
-            for key in ["workers", "primary_worker", "town"] {
+            // `cadre_responsible` (a village cadre holds the grid) and the staffing policy are public
+            // flags: they say who holds a grid, nothing about who lives in it.
+            for key in [
+                "workers",
+                "primary_worker",
+                "town",
+                "cadre_responsible",
+                "staffing_policy",
+            ] {
                 let v = a.and_then(|a| a.get(key)).cloned().unwrap_or(match key {
                     "workers" => Value::Array(vec![]),
+                    "cadre_responsible" => Value::Bool(false),
                     _ => Value::Null,
                 });
                 p.insert(key.into(), v);
