@@ -5,6 +5,7 @@
 //! errors gives [`Error::Invalid`] listing all of them; warnings come back beside the data.
 
 pub mod geom;
+pub mod input;
 pub mod raw;
 
 use crate::crs::{Crs, Transform, WGS84};
@@ -20,10 +21,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })
+    input::read_input(path, input::Expect::JsonObject)
 }
 
 fn display(path: &Path) -> String {
