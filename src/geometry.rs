@@ -176,6 +176,129 @@ pub fn find_ring_crossing(polygon: &Polygon) -> Option<RingCrossing> {
     None
 }
 
+/// What makes a polygon invalid, and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolygonProblem {
+    /// What is wrong, naming the rings (0 is the exterior, 1.. the holes).
+    pub what: String,
+    /// Where, in the polygon's CRS.
+    pub at: Coord,
+}
+
+/// The first reason the polygon is invalid by the rules `check` applies to its inputs (OGC simple
+/// features): rings that cross or touch themselves, rings that cross or share a segment, a hole
+/// outside the exterior ring, a hole inside another hole. `None` when it is valid.
+pub fn polygon_problem(polygon: &Polygon) -> Option<PolygonProblem> {
+    if let Some(c) = find_ring_crossing(polygon) {
+        let what = if c.ring_a == c.ring_b {
+            format!("ring {} crosses or touches itself", c.ring_a)
+        } else {
+            format!("rings {} and {} cross", c.ring_a, c.ring_b)
+        };
+        return Some(PolygonProblem { what, at: c.at });
+    }
+    // No ring crosses another: each hole lies wholly inside or wholly outside the exterior and every
+    // other hole, and one of its points off the other ring tells which.
+    let exterior = polygon.exterior();
+    let holes: Vec<&LineString> = polygon.interiors().iter().collect();
+    let boxes: Vec<Option<Rect>> = holes.iter().map(|h| h.bounding_rect()).collect();
+    for (i, hole) in holes.iter().enumerate() {
+        if let Some(at) = inside_point_of(hole, exterior, false) {
+            return Some(PolygonProblem {
+                what: format!("ring {} (a hole) lies outside the exterior ring 0", i + 1),
+                at,
+            });
+        }
+        for (j, other) in holes.iter().enumerate() {
+            if i == j {
+                continue;
+            }
+            let within = match (boxes[i], boxes[j]) {
+                (Some(a), Some(b)) => {
+                    a.min().x >= b.min().x
+                        && a.max().x <= b.max().x
+                        && a.min().y >= b.min().y
+                        && a.max().y <= b.max().y
+                }
+                _ => false,
+            };
+            if within && let Some(at) = inside_point_of(hole, other, true) {
+                return Some(PolygonProblem {
+                    what: format!(
+                        "rings {} and {} overlap (a hole inside a hole)",
+                        i + 1,
+                        j + 1
+                    ),
+                    at,
+                });
+            }
+        }
+    }
+    None
+}
+
+/// Where two parts of a multipolygon overlap, cross or share a segment (parts may touch at points
+/// only); `None` when they do not.
+pub fn parts_problem(mp: &MultiPolygon) -> Option<Coord> {
+    if mp.0.len() < 2 {
+        return None;
+    }
+    let boxes: Vec<Option<Rect>> = mp.0.iter().map(|p| p.bounding_rect()).collect();
+    for i in 0..mp.0.len() {
+        for j in i + 1..mp.0.len() {
+            match (boxes[i], boxes[j]) {
+                (Some(a), Some(b)) if rects_overlap(&a, &b) => {}
+                _ => continue,
+            }
+            let (a, b) = (&mp.0[i], &mp.0[j]);
+            // Rings of the two parts crossing or sharing a segment.
+            let both = Polygon::new(
+                a.exterior().clone(),
+                a.interiors()
+                    .iter()
+                    .chain(std::iter::once(b.exterior()))
+                    .chain(b.interiors())
+                    .cloned()
+                    .collect(),
+            );
+            if let Some(c) = find_ring_crossing(&both) {
+                return Some(c.at);
+            }
+            // One part's exterior inside the other part's land.
+            for (x, y) in [(a, b), (b, a)] {
+                let land = MultiPolygon(vec![y.clone()]);
+                let inside = x.exterior().0.iter().copied().find(|&p| {
+                    std::iter::once(y.exterior())
+                        .chain(y.interiors())
+                        .all(|r| !on_ring(r, p))
+                        && contains(&land, p)
+                });
+                if inside.is_some() {
+                    return inside;
+                }
+            }
+        }
+    }
+    None
+}
+
+/// A vertex of `ring` that lies strictly inside `container` when `want_inside`, strictly outside it
+/// otherwise; `None` when every vertex is on the container's boundary or on the other side.
+fn inside_point_of(ring: &LineString, container: &LineString, want_inside: bool) -> Option<Coord> {
+    ring.0.iter().copied().find(|&p| {
+        if on_ring(container, p) {
+            return false;
+        }
+        ring_crossings_odd(container, p) == want_inside
+    })
+}
+
+fn on_ring(ring: &LineString, p: Coord) -> bool {
+    ring.0
+        .windows(2)
+        .any(|w| orient2d(w[0], w[1], p) == 0.0 && on_segment(w[0], w[1], p))
+}
+
 enum Contact {
     None,
     Point(Coord),

@@ -345,17 +345,13 @@ fn read_areal(
             continue;
         }
         for (pi, polygon) in f.geometry.0.iter().enumerate() {
-            if let Some(c) = geometry::find_ring_crossing(polygon) {
+            if let Some(c) = geometry::polygon_problem(polygon) {
                 let part = if f.geometry.0.len() > 1 {
                     format!("polygon {pi}, ")
                 } else {
                     String::new()
                 };
-                let what = if c.ring_a == c.ring_b {
-                    format!("{part}ring {} crosses or touches itself", c.ring_a)
-                } else {
-                    format!("{part}rings {} and {} cross", c.ring_a, c.ring_b)
-                };
+                let what = format!("{part}{}", c.what);
                 problems.push(
                     Problem::error(
                         &file,
