@@ -193,7 +193,11 @@ pub fn polygon_problem(polygon: &Polygon) -> Option<PolygonProblem> {
         let what = if c.ring_a == c.ring_b {
             format!("ring {} crosses or touches itself", c.ring_a)
         } else {
-            format!("rings {} and {} cross", c.ring_a, c.ring_b)
+            format!(
+                "rings {} and {} cross",
+                c.ring_a.min(c.ring_b),
+                c.ring_a.max(c.ring_b)
+            )
         };
         return Some(PolygonProblem { what, at: c.at });
     }
