@@ -85,6 +85,159 @@ pub fn intersection_area(a: &MultiPolygon, b: &MultiPolygon) -> f64 {
     }
 }
 
+/// Area of the union of `parts`, in m². Only the area is wanted, so the union's boundary is not
+/// rebuilt into OGC polygons (the part of a boolean operation whose cost explodes on outlines of tens of
+/// thousands of vertices): the signed areas of the union's contours are summed.
+pub fn union_area<'a>(parts: impl IntoIterator<Item = &'a MultiPolygon>) -> f64 {
+    use i_overlay::core::fill_rule::FillRule;
+    use i_overlay::core::overlay_rule::OverlayRule;
+    use i_overlay::core::solver::Solver;
+    use i_overlay::float::overlay::{FloatOverlay, OverlayOptions};
+    let subject: Vec<Vec<[f64; 2]>> = parts
+        .into_iter()
+        .flat_map(|mp| mp.0.iter())
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        .filter(|ring| ring.0.len() >= 4)
+        .map(|ring| {
+            ring.0[..ring.0.len() - 1]
+                .iter()
+                .map(|c| [c.x, c.y])
+                .collect()
+        })
+        .collect();
+    if subject.is_empty() {
+        return 0.0;
+    }
+    let options = OverlayOptions::<f64> {
+        ogc: false,
+        ..OverlayOptions::default()
+    };
+    let clip: Vec<Vec<[f64; 2]>> = Vec::new();
+    let shapes = FloatOverlay::with_subj_and_clip_custom(&subject, &clip, options, Solver::TREE)
+        .overlay(OverlayRule::Subject, FillRule::NonZero);
+    let signed = |path: &Vec<[f64; 2]>| -> f64 {
+        let n = path.len();
+        let o = path.first().copied().unwrap_or([0.0, 0.0]);
+        (0..n)
+            .map(|i| {
+                let (a, b) = (path[i], path[(i + 1) % n]);
+                let (a, b) = ([a[0] - o[0], a[1] - o[1]], [b[0] - o[0], b[1] - o[1]]);
+                a[0] * b[1] - b[0] * a[1]
+            })
+            .sum::<f64>()
+            / 2.0
+    };
+    shapes
+        .iter()
+        .map(|shape| {
+            let mut rings = shape.iter();
+            let outer = rings.next().map_or(0.0, |r| signed(r).abs());
+            outer - rings.map(|r| signed(r).abs()).sum::<f64>()
+        })
+        .sum()
+}
+
+/// A closed ring clipped to the box `[lo, hi]` (Sutherland–Hodgman), as an open path: the same point set
+/// within the box, with zero-width runs along the box's sides where the ring leaves it.
+pub fn clip_ring_to_box(ring: &[Coord], lo: Coord, hi: Coord) -> Vec<[f64; 2]> {
+    let n = ring.len().saturating_sub(1);
+    let mut pts: Vec<Coord> = ring[..n].to_vec();
+    // Each side: keeps points with `inside`, cuts edges at `at` (the coordinate of the side).
+    type Side = (fn(Coord, f64) -> bool, bool, f64);
+    let sides: [Side; 4] = [
+        (|c, v| c.x >= v, true, lo.x),
+        (|c, v| c.x <= v, true, hi.x),
+        (|c, v| c.y >= v, false, lo.y),
+        (|c, v| c.y <= v, false, hi.y),
+    ];
+    for (inside, vertical, v) in sides {
+        if pts.is_empty() {
+            break;
+        }
+        let mut out = Vec::with_capacity(pts.len() + 4);
+        for i in 0..pts.len() {
+            let a = pts[i];
+            let b = pts[(i + 1) % pts.len()];
+            let (ia, ib) = (inside(a, v), inside(b, v));
+            if ia {
+                out.push(a);
+            }
+            if ia != ib {
+                out.push(if vertical {
+                    let t = (v - a.x) / (b.x - a.x);
+                    Coord {
+                        x: v,
+                        y: a.y + t * (b.y - a.y),
+                    }
+                } else {
+                    let t = (v - a.y) / (b.y - a.y);
+                    Coord {
+                        x: a.x + t * (b.x - a.x),
+                        y: v,
+                    }
+                });
+            }
+        }
+        pts = out;
+    }
+    pts.into_iter().map(|c| [c.x, c.y]).collect()
+}
+
+/// Outlines with more vertices than this are cut down to the neighbourhood of what they are intersected
+/// with before a boolean operation.
+pub const LARGE_OUTLINE_VERTICES: usize = 2_000;
+
+/// Number of positions in all rings.
+pub fn vertex_count(mp: &MultiPolygon) -> usize {
+    mp.0.iter()
+        .map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>())
+        .sum()
+}
+
+/// `a ∩ b`, where `a` may be a large outline: `a`'s rings are first clipped to `b`'s bounding box grown
+/// by a margin (linear; the same land near `b`, with zero-width runs only outside the box), so the cost
+/// of the boolean operation follows the part of `a` near `b`, not all of `a`.
+pub fn intersection_near(a: &MultiPolygon, b: &MultiPolygon) -> MultiPolygon {
+    if vertex_count(a) <= LARGE_OUTLINE_VERTICES {
+        return a.intersection(b);
+    }
+    let Some(r) = b.bounding_rect() else {
+        return MultiPolygon(vec![]);
+    };
+    let m = 1.0 + 1e-6 * r.width().max(r.height());
+    let (lo, hi) = (
+        Coord {
+            x: r.min().x - m,
+            y: r.min().y - m,
+        },
+        Coord {
+            x: r.max().x + m,
+            y: r.max().y + m,
+        },
+    );
+    let mut rings = Vec::new();
+    for p in &a.0 {
+        for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+            let Some(rb) = ring.bounding_rect() else {
+                continue;
+            };
+            if rb.max().x < lo.x || rb.min().x > hi.x || rb.max().y < lo.y || rb.min().y > hi.y {
+                continue;
+            }
+            let mut coords: Vec<Coord> = clip_ring_to_box(&ring.0, lo, hi)
+                .into_iter()
+                .map(|c| Coord { x: c[0], y: c[1] })
+                .collect();
+            if coords.len() >= 3 {
+                coords.push(coords[0]);
+                // Each ring on its own: the even–odd rule of the boolean operation makes holes holes.
+                rings.push(Polygon::new(LineString(coords), vec![]));
+            }
+        }
+    }
+    MultiPolygon(rings).intersection(b)
+}
+
 pub fn rects_overlap(a: &Rect, b: &Rect) -> bool {
     a.min().x <= b.max().x
         && b.min().x <= a.max().x
