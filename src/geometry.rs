@@ -86,26 +86,91 @@ pub fn intersection_area(a: &MultiPolygon, b: &MultiPolygon) -> f64 {
 }
 
 /// Area of the union of `parts`, in m². Only the area is wanted, so the union's boundary is not
-/// rebuilt into OGC polygons (the part of a boolean operation whose cost explodes on outlines of tens of
-/// thousands of vertices): the signed areas of the union's contours are summed.
+/// rebuilt into OGC polygons, and large inputs are cut into tiles (Sutherland–Hodgman on each ring, the
+/// same land per tile) whose unions are measured one by one: long straight edges meeting tens of
+/// thousands of short ones is what makes one boolean operation over a surveyed outline slow. Rings
+/// must be oriented as [`normalized`] leaves them (exteriors counter-clockwise, holes clockwise).
 pub fn union_area<'a>(parts: impl IntoIterator<Item = &'a MultiPolygon>) -> f64 {
-    use i_overlay::core::fill_rule::FillRule;
-    use i_overlay::core::overlay_rule::OverlayRule;
-    use i_overlay::core::solver::Solver;
-    use i_overlay::float::overlay::{FloatOverlay, OverlayOptions};
-    let subject: Vec<Vec<[f64; 2]>> = parts
+    let rings: Vec<(&LineString, Rect)> = parts
         .into_iter()
         .flat_map(|mp| mp.0.iter())
         .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
         .filter(|ring| ring.0.len() >= 4)
-        .map(|ring| {
-            ring.0[..ring.0.len() - 1]
-                .iter()
-                .map(|c| [c.x, c.y])
-                .collect()
-        })
+        .filter_map(|ring| ring.bounding_rect().map(|r| (ring, r)))
         .collect();
-    if subject.is_empty() {
+    let Some(all) = rings.iter().map(|(_, r)| *r).reduce(|a, b| {
+        Rect::new(
+            Coord {
+                x: a.min().x.min(b.min().x),
+                y: a.min().y.min(b.min().y),
+            },
+            Coord {
+                x: a.max().x.max(b.max().x),
+                y: a.max().y.max(b.max().y),
+            },
+        )
+    }) else {
+        return 0.0;
+    };
+    let vertices: usize = rings.iter().map(|(r, _)| r.0.len()).sum();
+    let side = (vertices as f64 / LARGE_OUTLINE_VERTICES as f64)
+        .sqrt()
+        .ceil()
+        .max(1.0) as usize;
+    if side == 1 {
+        let paths: Vec<Vec<[f64; 2]>> = rings
+            .iter()
+            .map(|(ring, _)| {
+                ring.0[..ring.0.len() - 1]
+                    .iter()
+                    .map(|c| [c.x, c.y])
+                    .collect()
+            })
+            .collect();
+        return union_area_of_paths(paths);
+    }
+    let (w, h) = (all.width() / side as f64, all.height() / side as f64);
+    let mut total = 0.0;
+    for i in 0..side {
+        for j in 0..side {
+            // Tiles share their sides exactly; the outer ones reach past the extent.
+            let edge = |k: usize, lo: f64, step: f64, far: f64| {
+                if k == 0 {
+                    lo - 1.0
+                } else if k == side {
+                    far + 1.0
+                } else {
+                    lo + k as f64 * step
+                }
+            };
+            let lo = Coord {
+                x: edge(i, all.min().x, w, all.max().x),
+                y: edge(j, all.min().y, h, all.max().y),
+            };
+            let hi = Coord {
+                x: edge(i + 1, all.min().x, w, all.max().x),
+                y: edge(j + 1, all.min().y, h, all.max().y),
+            };
+            let paths: Vec<Vec<[f64; 2]>> = rings
+                .iter()
+                .filter(|(_, r)| {
+                    r.max().x >= lo.x && r.min().x <= hi.x && r.max().y >= lo.y && r.min().y <= hi.y
+                })
+                .map(|(ring, _)| clip_ring_to_box(&ring.0, lo, hi))
+                .filter(|p| p.len() >= 3)
+                .collect();
+            total += union_area_of_paths(paths);
+        }
+    }
+    total
+}
+
+/// Area where the winding number of the closed `paths` is not zero.
+fn union_area_of_paths(paths: Vec<Vec<[f64; 2]>>) -> f64 {
+    use i_overlay::core::fill_rule::FillRule;
+    use i_overlay::core::overlay_rule::OverlayRule;
+    use i_overlay::float::overlay::{FloatOverlay, OverlayOptions};
+    if paths.is_empty() {
         return 0.0;
     }
     let options = OverlayOptions::<f64> {
@@ -113,8 +178,9 @@ pub fn union_area<'a>(parts: impl IntoIterator<Item = &'a MultiPolygon>) -> f64 
         ..OverlayOptions::default()
     };
     let clip: Vec<Vec<[f64; 2]>> = Vec::new();
-    let shapes = FloatOverlay::with_subj_and_clip_custom(&subject, &clip, options, Solver::TREE)
-        .overlay(OverlayRule::Subject, FillRule::NonZero);
+    let shapes =
+        FloatOverlay::with_subj_and_clip_custom(&paths, &clip, options, Default::default())
+            .overlay(OverlayRule::Subject, FillRule::NonZero);
     let signed = |path: &Vec<[f64; 2]>| -> f64 {
         let n = path.len();
         let o = path.first().copied().unwrap_or([0.0, 0.0]);
