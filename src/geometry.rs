@@ -40,6 +40,78 @@ fn ring_crossings_odd(ring: &LineString, p: Coord) -> bool {
     odd
 }
 
+/// A large polygon prepared for point-in-polygon tests: its edges bucketed into horizontal bands, so a
+/// test looks at the edges of one band, not at every vertex. Gives exactly [`contains`]'s answer (the
+/// same edges straddle the point's row, and each is evaluated with the same arithmetic).
+pub struct BandedPolygon {
+    min_y: f64,
+    step: f64,
+    bands: Vec<Vec<(Coord, Coord)>>,
+}
+
+impl BandedPolygon {
+    pub fn new(mp: &MultiPolygon) -> BandedPolygon {
+        let edges: Vec<(Coord, Coord)> =
+            mp.0.iter()
+                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                .flat_map(|ring| ring.0.windows(2))
+                .map(|w| {
+                    if w[0].y <= w[1].y {
+                        (w[0], w[1])
+                    } else {
+                        (w[1], w[0])
+                    }
+                })
+                .filter(|(a, b)| a.y < b.y)
+                .collect();
+        let (min_y, max_y) = edges
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |m, e| {
+                (m.0.min(e.0.y), m.1.max(e.1.y))
+            });
+        let n = (edges.len() / 8).max(1);
+        let step = if max_y > min_y {
+            (max_y - min_y) / n as f64
+        } else {
+            1.0
+        };
+        let mut out = BandedPolygon {
+            min_y,
+            step,
+            bands: vec![Vec::new(); n],
+        };
+        for e in edges {
+            for b in out.band(e.0.y)..=out.band(e.1.y) {
+                out.bands[b].push(e);
+            }
+        }
+        out
+    }
+
+    fn band(&self, y: f64) -> usize {
+        let b = ((y - self.min_y) / self.step).floor();
+        if b.is_nan() || b < 0.0 {
+            0
+        } else {
+            (b as usize).min(self.bands.len() - 1)
+        }
+    }
+
+    /// Same as [`contains`] on the polygon this was built from.
+    pub fn contains(&self, p: Coord) -> bool {
+        let mut inside = false;
+        for &(a, b) in &self.bands[self.band(p.y)] {
+            if a.y <= p.y && p.y < b.y {
+                let x = a.x + (p.y - a.y) * (b.x - a.x) / (b.y - a.y);
+                if p.x < x {
+                    inside = !inside;
+                }
+            }
+        }
+        inside
+    }
+}
+
 /// Area in square metres (the working CRS is metric).
 pub fn area_m2(mp: &MultiPolygon) -> f64 {
     mp.unsigned_area()
@@ -627,6 +699,33 @@ mod tests {
         let c = find_ring_crossing(&bow).expect("crossing");
         assert!((c.at.x - 5.0).abs() < 1e-9 && (c.at.y - 5.0).abs() < 1e-9);
         assert!(find_ring_crossing(&square(0.0, 0.0, 1.0).0[0]).is_none());
+    }
+
+    #[test]
+    fn banded_containment_agrees_with_contains_everywhere() {
+        // A wiggly disc with a hole, probed on a lattice that hits vertices and edges exactly.
+        let ring = |r0: f64, n: usize| -> Vec<(f64, f64)> {
+            (0..=n)
+                .map(|i| {
+                    let t = std::f64::consts::TAU * (i % n) as f64 / n as f64;
+                    let r = r0 * (1.0 + 0.1 * (37.0 * t).sin());
+                    ((r * t.cos()).round(), (r * t.sin()).round())
+                })
+                .collect()
+        };
+        let mut p = Polygon::new(LineString::from(ring(100.0, 500)), vec![]);
+        p.interiors_push(ring(30.0, 200));
+        let mp = MultiPolygon(vec![p]);
+        let banded = BandedPolygon::new(&mp);
+        for x in -120..=120 {
+            for y in -120..=120 {
+                let c = Coord {
+                    x: x as f64,
+                    y: y as f64 * 0.999,
+                };
+                assert_eq!(banded.contains(c), contains(&mp, c), "{c:?}");
+            }
+        }
     }
 
     #[test]
