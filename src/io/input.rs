@@ -126,7 +126,7 @@ pub fn check_json_start(file: &str, bytes: &[u8]) -> Result<bool, Problem> {
             Err(Problem::error(
                 file,
                 format!(
-                    "not a GeoJSON file: byte {offset} is {shown}, where a FeatureCollection starts with `{{`"
+                    "not a GeoJSON file (not valid JSON): byte {offset} is {shown}, where a FeatureCollection starts with `{{`"
                 ),
             ))
         }
