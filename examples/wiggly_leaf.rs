@@ -6,6 +6,9 @@
 //! target/release/gridplan partition --boundaries /tmp/wiggly-30k/boundaries.geojson \
 //!   --households /tmp/wiggly-30k/households.geojson --out /tmp/wiggly-30k/grids.geojson
 //! ```
+//!
+//! With `--time` it also partitions the leaf in memory, three times, and prints the time of the
+//! partition alone (no reading, reprojection, check or writing).
 
 #[path = "../tests/common/wiggly.rs"]
 mod wiggly;
@@ -25,5 +28,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         households["features"].as_array().map_or(0, Vec::len),
         dir.display()
     );
+    if args.next().as_deref() == Some("--time") {
+        let rules = gridplan::Rules::default();
+        let data = gridplan::Dataset::parse(
+            ("boundaries", boundaries.to_string().into_bytes()),
+            ("households", households.to_string().into_bytes()),
+            &rules,
+            None,
+        )?;
+        for _ in 0..3 {
+            let start = std::time::Instant::now();
+            let plan = gridplan::partition::partition(&data, &rules, &|| {});
+            println!(
+                "partition alone: {} grids in {:.1} ms",
+                plan.grids.len(),
+                start.elapsed().as_secs_f64() * 1e3
+            );
+        }
+    }
     Ok(())
 }
