@@ -9,7 +9,7 @@ use crate::index::PolygonIndex;
 use crate::model::{GridShape, Household};
 use crate::problem::Problem;
 use crate::rules::{BandStatus, KindRules, Rules};
-use geo::{BooleanOps, MultiPolygon};
+use geo::MultiPolygon;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -215,7 +215,8 @@ pub fn check(data: &Dataset, grids: &[GridShape], rules: &Rules) -> CheckReport 
             let mut pieces = Vec::new();
             if let Some(r) = geometry::bbox(leaf) {
                 for g in grid_index.candidates(&r) {
-                    let piece = geometry::normalized(leaf.intersection(&grids[g].geometry));
+                    let piece =
+                        geometry::normalized(geometry::intersection_near(leaf, &grids[g].geometry));
                     let a = geometry::area_m2(&piece);
                     if a > 0.0 {
                         pieces.push((g, a, piece));
@@ -225,7 +226,7 @@ pub fn check(data: &Dataset, grids: &[GridShape], rules: &Rules) -> CheckReport 
             let covered = if pieces.is_empty() {
                 0.0
             } else {
-                geometry::area_m2(&geo::unary_union(pieces.iter().map(|p| &p.2)))
+                geometry::union_area(pieces.iter().map(|p| &p.2))
             };
             LeafCover { covered, pieces }
         })

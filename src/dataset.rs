@@ -43,15 +43,13 @@ impl Dataset {
         rules: &Rules,
         crs: Option<Crs>,
     ) -> Result<Dataset> {
-        let read = |path: &Path| {
-            std::fs::read(path).map_err(|source| Error::Read {
-                path: path.to_path_buf(),
-                source,
-            })
-        };
+        let read = |path: &Path| io::input::read_input(path, io::input::Expect::JsonObject);
         Dataset::parse(
             (&boundaries.display().to_string(), read(boundaries)?),
-            (&households.display().to_string(), read(households)?),
+            (
+                &households.display().to_string(),
+                io::read_households_bytes(households)?,
+            ),
             rules,
             crs,
         )

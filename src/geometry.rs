@@ -40,6 +40,78 @@ fn ring_crossings_odd(ring: &LineString, p: Coord) -> bool {
     odd
 }
 
+/// A large polygon prepared for point-in-polygon tests: its edges bucketed into horizontal bands, so a
+/// test looks at the edges of one band, not at every vertex. Gives exactly [`contains`]'s answer (the
+/// same edges straddle the point's row, and each is evaluated with the same arithmetic).
+pub struct BandedPolygon {
+    min_y: f64,
+    step: f64,
+    bands: Vec<Vec<(Coord, Coord)>>,
+}
+
+impl BandedPolygon {
+    pub fn new(mp: &MultiPolygon) -> BandedPolygon {
+        let edges: Vec<(Coord, Coord)> =
+            mp.0.iter()
+                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                .flat_map(|ring| ring.0.windows(2))
+                .map(|w| {
+                    if w[0].y <= w[1].y {
+                        (w[0], w[1])
+                    } else {
+                        (w[1], w[0])
+                    }
+                })
+                .filter(|(a, b)| a.y < b.y)
+                .collect();
+        let (min_y, max_y) = edges
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |m, e| {
+                (m.0.min(e.0.y), m.1.max(e.1.y))
+            });
+        let n = (edges.len() / 8).max(1);
+        let step = if max_y > min_y {
+            (max_y - min_y) / n as f64
+        } else {
+            1.0
+        };
+        let mut out = BandedPolygon {
+            min_y,
+            step,
+            bands: vec![Vec::new(); n],
+        };
+        for e in edges {
+            for b in out.band(e.0.y)..=out.band(e.1.y) {
+                out.bands[b].push(e);
+            }
+        }
+        out
+    }
+
+    fn band(&self, y: f64) -> usize {
+        let b = ((y - self.min_y) / self.step).floor();
+        if b.is_nan() || b < 0.0 {
+            0
+        } else {
+            (b as usize).min(self.bands.len() - 1)
+        }
+    }
+
+    /// Same as [`contains`] on the polygon this was built from.
+    pub fn contains(&self, p: Coord) -> bool {
+        let mut inside = false;
+        for &(a, b) in &self.bands[self.band(p.y)] {
+            if a.y <= p.y && p.y < b.y {
+                let x = a.x + (p.y - a.y) * (b.x - a.x) / (b.y - a.y);
+                if p.x < x {
+                    inside = !inside;
+                }
+            }
+        }
+        inside
+    }
+}
+
 /// Area in square metres (the working CRS is metric).
 pub fn area_m2(mp: &MultiPolygon) -> f64 {
     mp.unsigned_area()
@@ -83,6 +155,225 @@ pub fn intersection_area(a: &MultiPolygon, b: &MultiPolygon) -> f64 {
         (Some(ra), Some(rb)) if rects_overlap(&ra, &rb) => area_m2(&a.intersection(b)),
         _ => 0.0,
     }
+}
+
+/// Area of the union of `parts`, in m². Only the area is wanted, so the union's boundary is not
+/// rebuilt into OGC polygons, and large inputs are cut into tiles (Sutherland–Hodgman on each ring, the
+/// same land per tile) whose unions are measured one by one: long straight edges meeting tens of
+/// thousands of short ones is what makes one boolean operation over a surveyed outline slow. Rings
+/// must be oriented as [`normalized`] leaves them (exteriors counter-clockwise, holes clockwise).
+pub fn union_area<'a>(parts: impl IntoIterator<Item = &'a MultiPolygon>) -> f64 {
+    let rings: Vec<(&LineString, Rect)> = parts
+        .into_iter()
+        .flat_map(|mp| mp.0.iter())
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        .filter(|ring| ring.0.len() >= 4)
+        .filter_map(|ring| ring.bounding_rect().map(|r| (ring, r)))
+        .collect();
+    let Some(all) = rings.iter().map(|(_, r)| *r).reduce(|a, b| {
+        Rect::new(
+            Coord {
+                x: a.min().x.min(b.min().x),
+                y: a.min().y.min(b.min().y),
+            },
+            Coord {
+                x: a.max().x.max(b.max().x),
+                y: a.max().y.max(b.max().y),
+            },
+        )
+    }) else {
+        return 0.0;
+    };
+    let vertices: usize = rings.iter().map(|(r, _)| r.0.len()).sum();
+    let side = (vertices as f64 / LARGE_OUTLINE_VERTICES as f64)
+        .sqrt()
+        .ceil()
+        .max(1.0) as usize;
+    if side == 1 {
+        let paths: Vec<Vec<[f64; 2]>> = rings
+            .iter()
+            .map(|(ring, _)| {
+                ring.0[..ring.0.len() - 1]
+                    .iter()
+                    .map(|c| [c.x, c.y])
+                    .collect()
+            })
+            .collect();
+        return union_area_of_paths(paths);
+    }
+    let (w, h) = (all.width() / side as f64, all.height() / side as f64);
+    let mut total = 0.0;
+    for i in 0..side {
+        for j in 0..side {
+            // Tiles share their sides exactly; the outer ones reach past the extent.
+            let edge = |k: usize, lo: f64, step: f64, far: f64| {
+                if k == 0 {
+                    lo - 1.0
+                } else if k == side {
+                    far + 1.0
+                } else {
+                    lo + k as f64 * step
+                }
+            };
+            let lo = Coord {
+                x: edge(i, all.min().x, w, all.max().x),
+                y: edge(j, all.min().y, h, all.max().y),
+            };
+            let hi = Coord {
+                x: edge(i + 1, all.min().x, w, all.max().x),
+                y: edge(j + 1, all.min().y, h, all.max().y),
+            };
+            let paths: Vec<Vec<[f64; 2]>> = rings
+                .iter()
+                .filter(|(_, r)| {
+                    r.max().x >= lo.x && r.min().x <= hi.x && r.max().y >= lo.y && r.min().y <= hi.y
+                })
+                .map(|(ring, _)| clip_ring_to_box(&ring.0, lo, hi))
+                .filter(|p| p.len() >= 3)
+                .collect();
+            total += union_area_of_paths(paths);
+        }
+    }
+    total
+}
+
+/// Area where the winding number of the closed `paths` is not zero.
+fn union_area_of_paths(paths: Vec<Vec<[f64; 2]>>) -> f64 {
+    use i_overlay::core::fill_rule::FillRule;
+    use i_overlay::core::overlay_rule::OverlayRule;
+    use i_overlay::float::overlay::{FloatOverlay, OverlayOptions};
+    if paths.is_empty() {
+        return 0.0;
+    }
+    let options = OverlayOptions::<f64> {
+        ogc: false,
+        ..OverlayOptions::default()
+    };
+    let clip: Vec<Vec<[f64; 2]>> = Vec::new();
+    let shapes =
+        FloatOverlay::with_subj_and_clip_custom(&paths, &clip, options, Default::default())
+            .overlay(OverlayRule::Subject, FillRule::NonZero);
+    let signed = |path: &Vec<[f64; 2]>| -> f64 {
+        let n = path.len();
+        let o = path.first().copied().unwrap_or([0.0, 0.0]);
+        (0..n)
+            .map(|i| {
+                let (a, b) = (path[i], path[(i + 1) % n]);
+                let (a, b) = ([a[0] - o[0], a[1] - o[1]], [b[0] - o[0], b[1] - o[1]]);
+                a[0] * b[1] - b[0] * a[1]
+            })
+            .sum::<f64>()
+            / 2.0
+    };
+    shapes
+        .iter()
+        .map(|shape| {
+            let mut rings = shape.iter();
+            let outer = rings.next().map_or(0.0, |r| signed(r).abs());
+            outer - rings.map(|r| signed(r).abs()).sum::<f64>()
+        })
+        .sum()
+}
+
+/// A closed ring clipped to the box `[lo, hi]` (Sutherland–Hodgman), as an open path: the same point set
+/// within the box, with zero-width runs along the box's sides where the ring leaves it.
+pub fn clip_ring_to_box(ring: &[Coord], lo: Coord, hi: Coord) -> Vec<[f64; 2]> {
+    let n = ring.len().saturating_sub(1);
+    let mut pts: Vec<Coord> = ring[..n].to_vec();
+    // Each side: keeps points with `inside`, cuts edges at `at` (the coordinate of the side).
+    type Side = (fn(Coord, f64) -> bool, bool, f64);
+    let sides: [Side; 4] = [
+        (|c, v| c.x >= v, true, lo.x),
+        (|c, v| c.x <= v, true, hi.x),
+        (|c, v| c.y >= v, false, lo.y),
+        (|c, v| c.y <= v, false, hi.y),
+    ];
+    for (inside, vertical, v) in sides {
+        if pts.is_empty() {
+            break;
+        }
+        let mut out = Vec::with_capacity(pts.len() + 4);
+        for i in 0..pts.len() {
+            let a = pts[i];
+            let b = pts[(i + 1) % pts.len()];
+            let (ia, ib) = (inside(a, v), inside(b, v));
+            if ia {
+                out.push(a);
+            }
+            if ia != ib {
+                out.push(if vertical {
+                    let t = (v - a.x) / (b.x - a.x);
+                    Coord {
+                        x: v,
+                        y: a.y + t * (b.y - a.y),
+                    }
+                } else {
+                    let t = (v - a.y) / (b.y - a.y);
+                    Coord {
+                        x: a.x + t * (b.x - a.x),
+                        y: v,
+                    }
+                });
+            }
+        }
+        pts = out;
+    }
+    pts.into_iter().map(|c| [c.x, c.y]).collect()
+}
+
+/// Outlines with more vertices than this are cut down to the neighbourhood of what they are intersected
+/// with before a boolean operation.
+pub const LARGE_OUTLINE_VERTICES: usize = 2_000;
+
+/// Number of positions in all rings.
+pub fn vertex_count(mp: &MultiPolygon) -> usize {
+    mp.0.iter()
+        .map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>())
+        .sum()
+}
+
+/// `a ∩ b`, where `a` may be a large outline: `a`'s rings are first clipped to `b`'s bounding box grown
+/// by a margin (linear; the same land near `b`, with zero-width runs only outside the box), so the cost
+/// of the boolean operation follows the part of `a` near `b`, not all of `a`.
+pub fn intersection_near(a: &MultiPolygon, b: &MultiPolygon) -> MultiPolygon {
+    if vertex_count(a) <= LARGE_OUTLINE_VERTICES {
+        return a.intersection(b);
+    }
+    let Some(r) = b.bounding_rect() else {
+        return MultiPolygon(vec![]);
+    };
+    let m = 1.0 + 1e-6 * r.width().max(r.height());
+    let (lo, hi) = (
+        Coord {
+            x: r.min().x - m,
+            y: r.min().y - m,
+        },
+        Coord {
+            x: r.max().x + m,
+            y: r.max().y + m,
+        },
+    );
+    let mut rings = Vec::new();
+    for p in &a.0 {
+        for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+            let Some(rb) = ring.bounding_rect() else {
+                continue;
+            };
+            if rb.max().x < lo.x || rb.min().x > hi.x || rb.max().y < lo.y || rb.min().y > hi.y {
+                continue;
+            }
+            let mut coords: Vec<Coord> = clip_ring_to_box(&ring.0, lo, hi)
+                .into_iter()
+                .map(|c| Coord { x: c[0], y: c[1] })
+                .collect();
+            if coords.len() >= 3 {
+                coords.push(coords[0]);
+                // Each ring on its own: the even–odd rule of the boolean operation makes holes holes.
+                rings.push(Polygon::new(LineString(coords), vec![]));
+            }
+        }
+    }
+    MultiPolygon(rings).intersection(b)
 }
 
 pub fn rects_overlap(a: &Rect, b: &Rect) -> bool {
@@ -174,6 +465,133 @@ pub fn find_ring_crossing(polygon: &Polygon) -> Option<RingCrossing> {
         }
     }
     None
+}
+
+/// What makes a polygon invalid, and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolygonProblem {
+    /// What is wrong, naming the rings (0 is the exterior, 1.. the holes).
+    pub what: String,
+    /// Where, in the polygon's CRS.
+    pub at: Coord,
+}
+
+/// The first reason the polygon is invalid by the rules `check` applies to its inputs (OGC simple
+/// features): rings that cross or touch themselves, rings that cross or share a segment, a hole
+/// outside the exterior ring, a hole inside another hole. `None` when it is valid.
+pub fn polygon_problem(polygon: &Polygon) -> Option<PolygonProblem> {
+    if let Some(c) = find_ring_crossing(polygon) {
+        let what = if c.ring_a == c.ring_b {
+            format!("ring {} crosses or touches itself", c.ring_a)
+        } else {
+            format!(
+                "rings {} and {} cross",
+                c.ring_a.min(c.ring_b),
+                c.ring_a.max(c.ring_b)
+            )
+        };
+        return Some(PolygonProblem { what, at: c.at });
+    }
+    // No ring crosses another: each hole lies wholly inside or wholly outside the exterior and every
+    // other hole, and one of its points off the other ring tells which.
+    let exterior = polygon.exterior();
+    let holes: Vec<&LineString> = polygon.interiors().iter().collect();
+    let boxes: Vec<Option<Rect>> = holes.iter().map(|h| h.bounding_rect()).collect();
+    for (i, hole) in holes.iter().enumerate() {
+        if let Some(at) = inside_point_of(hole, exterior, false) {
+            return Some(PolygonProblem {
+                what: format!("ring {} (a hole) lies outside the exterior ring 0", i + 1),
+                at,
+            });
+        }
+        for (j, other) in holes.iter().enumerate() {
+            if i == j {
+                continue;
+            }
+            let within = match (boxes[i], boxes[j]) {
+                (Some(a), Some(b)) => {
+                    a.min().x >= b.min().x
+                        && a.max().x <= b.max().x
+                        && a.min().y >= b.min().y
+                        && a.max().y <= b.max().y
+                }
+                _ => false,
+            };
+            if within && let Some(at) = inside_point_of(hole, other, true) {
+                return Some(PolygonProblem {
+                    what: format!(
+                        "rings {} and {} overlap (a hole inside a hole)",
+                        i + 1,
+                        j + 1
+                    ),
+                    at,
+                });
+            }
+        }
+    }
+    None
+}
+
+/// Where two parts of a multipolygon overlap, cross or share a segment (parts may touch at points
+/// only); `None` when they do not.
+pub fn parts_problem(mp: &MultiPolygon) -> Option<Coord> {
+    if mp.0.len() < 2 {
+        return None;
+    }
+    let boxes: Vec<Option<Rect>> = mp.0.iter().map(|p| p.bounding_rect()).collect();
+    for i in 0..mp.0.len() {
+        for j in i + 1..mp.0.len() {
+            match (boxes[i], boxes[j]) {
+                (Some(a), Some(b)) if rects_overlap(&a, &b) => {}
+                _ => continue,
+            }
+            let (a, b) = (&mp.0[i], &mp.0[j]);
+            // Rings of the two parts crossing or sharing a segment.
+            let both = Polygon::new(
+                a.exterior().clone(),
+                a.interiors()
+                    .iter()
+                    .chain(std::iter::once(b.exterior()))
+                    .chain(b.interiors())
+                    .cloned()
+                    .collect(),
+            );
+            if let Some(c) = find_ring_crossing(&both) {
+                return Some(c.at);
+            }
+            // One part's exterior inside the other part's land.
+            for (x, y) in [(a, b), (b, a)] {
+                let land = MultiPolygon(vec![y.clone()]);
+                let inside = x.exterior().0.iter().copied().find(|&p| {
+                    std::iter::once(y.exterior())
+                        .chain(y.interiors())
+                        .all(|r| !on_ring(r, p))
+                        && contains(&land, p)
+                });
+                if inside.is_some() {
+                    return inside;
+                }
+            }
+        }
+    }
+    None
+}
+
+/// A vertex of `ring` that lies strictly inside `container` when `want_inside`, strictly outside it
+/// otherwise; `None` when every vertex is on the container's boundary or on the other side.
+fn inside_point_of(ring: &LineString, container: &LineString, want_inside: bool) -> Option<Coord> {
+    ring.0.iter().copied().find(|&p| {
+        if on_ring(container, p) {
+            return false;
+        }
+        ring_crossings_odd(container, p) == want_inside
+    })
+}
+
+fn on_ring(ring: &LineString, p: Coord) -> bool {
+    ring.0
+        .windows(2)
+        .any(|w| orient2d(w[0], w[1], p) == 0.0 && on_segment(w[0], w[1], p))
 }
 
 enum Contact {
@@ -281,6 +699,33 @@ mod tests {
         let c = find_ring_crossing(&bow).expect("crossing");
         assert!((c.at.x - 5.0).abs() < 1e-9 && (c.at.y - 5.0).abs() < 1e-9);
         assert!(find_ring_crossing(&square(0.0, 0.0, 1.0).0[0]).is_none());
+    }
+
+    #[test]
+    fn banded_containment_agrees_with_contains_everywhere() {
+        // A wiggly disc with a hole, probed on a lattice that hits vertices and edges exactly.
+        let ring = |r0: f64, n: usize| -> Vec<(f64, f64)> {
+            (0..=n)
+                .map(|i| {
+                    let t = std::f64::consts::TAU * (i % n) as f64 / n as f64;
+                    let r = r0 * (1.0 + 0.1 * (37.0 * t).sin());
+                    ((r * t.cos()).round(), (r * t.sin()).round())
+                })
+                .collect()
+        };
+        let mut p = Polygon::new(LineString::from(ring(100.0, 500)), vec![]);
+        p.interiors_push(ring(30.0, 200));
+        let mp = MultiPolygon(vec![p]);
+        let banded = BandedPolygon::new(&mp);
+        for x in -120..=120 {
+            for y in -120..=120 {
+                let c = Coord {
+                    x: x as f64,
+                    y: y as f64 * 0.999,
+                };
+                assert_eq!(banded.contains(c), contains(&mp, c), "{c:?}");
+            }
+        }
     }
 
     #[test]

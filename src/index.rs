@@ -13,6 +13,8 @@ type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 pub struct PolygonIndex<P: Borrow<MultiPolygon>> {
     polygons: Vec<P>,
     tree: RTree<Entry>,
+    /// Large polygons (surveyed outlines) prepared for fast containment tests.
+    banded: Vec<Option<geometry::BandedPolygon>>,
 }
 
 impl<P: Borrow<MultiPolygon>> PolygonIndex<P> {
@@ -30,9 +32,17 @@ impl<P: Borrow<MultiPolygon>> PolygonIndex<P> {
                 })
             })
             .collect();
+        let banded = polygons
+            .iter()
+            .map(|mp| {
+                (geometry::vertex_count(mp.borrow()) > geometry::LARGE_OUTLINE_VERTICES)
+                    .then(|| geometry::BandedPolygon::new(mp.borrow()))
+            })
+            .collect();
         PolygonIndex {
             polygons,
             tree: RTree::bulk_load(entries),
+            banded,
         }
     }
 
@@ -43,7 +53,10 @@ impl<P: Borrow<MultiPolygon>> PolygonIndex<P> {
             .tree
             .locate_all_at_point([p.x, p.y])
             .map(|e| e.data)
-            .filter(|&i| geometry::contains(self.polygons[i].borrow(), p))
+            .filter(|&i| match &self.banded[i] {
+                Some(b) => b.contains(p),
+                None => geometry::contains(self.polygons[i].borrow(), p),
+            })
             .collect();
         hits.sort_unstable();
         hits

@@ -23,6 +23,10 @@ const EXIT_FAILURE: u8 = 3;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Largest input file read, in MiB (households, boundaries, grids, workers, rules, each). A file
+    /// past it is refused with exit status 2 before it fills the memory.
+    #[arg(long, global = true, default_value_t = gridplan::io::input::DEFAULT_MAX_INPUT_MB)]
+    max_input_mb: u64,
 }
 
 #[derive(Subcommand)]
@@ -267,6 +271,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
+    gridplan::io::input::set_max_input_mb(cli.max_input_mb);
     match cli.command {
         Command::Check {
             grids,

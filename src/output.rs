@@ -4,8 +4,13 @@
 
 use crate::crs::{Crs, Transform, WGS84};
 use crate::error::{Error, Result};
+use crate::geometry;
 use crate::io::geom::for_each_ring_mut;
-use geo::{Coord, MultiPolygon};
+use geo::{BoundingRect, Coord, LineString, MultiPolygon, Polygon};
+use i_overlay::core::fill_rule::FillRule;
+use i_overlay::core::overlay::IntOverlayOptions;
+use i_overlay::core::simplify::Simplify;
+use i_overlay::i_float::int::point::IntPoint;
 use serde_json::{Map, Value};
 use std::io::Write;
 use std::path::Path;
@@ -82,14 +87,31 @@ impl<W: Write> FeatureWriter<W> {
         })
     }
 
-    fn round(&self, v: f64) -> f64 {
-        let decimals = if self.to.is_geographic() {
+    fn decimals(&self) -> i32 {
+        if self.to.is_geographic() {
             DEGREE_DECIMALS
         } else {
             METRE_DECIMALS
-        };
-        let f = 10f64.powi(decimals);
+        }
+    }
+
+    fn round(&self, v: f64) -> f64 {
+        let f = 10f64.powi(self.decimals());
         (v * f).round() / f
+    }
+
+    /// The geometry with every coordinate rounded as written.
+    fn rounded(&self, mut mp: MultiPolygon) -> MultiPolygon {
+        let _ = for_each_ring_mut(&mut mp, |ring| {
+            for c in ring {
+                *c = Coord {
+                    x: self.round(c.x),
+                    y: self.round(c.y),
+                };
+            }
+            Ok::<(), ()>(())
+        });
+        mp
     }
 
     /// Writes one feature.
@@ -107,6 +129,7 @@ impl<W: Write> FeatureWriter<W> {
             Shape::Areal(mp) => {
                 let mut mp = mp.clone();
                 for_each_ring_mut(&mut mp, |ring| self.transform.apply(ring))?;
+                let mp = valid_on_lattice(self.rounded(mp), self.decimals());
                 let polygons: Vec<Value> =
                     mp.0.iter()
                         .map(|p| {
@@ -164,6 +187,78 @@ impl<W: Write> FeatureWriter<W> {
         })?;
         Ok(self.out)
     }
+}
+
+/// Makes a geometry whose coordinates are already rounded to `decimals` places valid on that lattice.
+///
+/// Boolean operations in the working CRS can leave features far thinner than the output precision (a
+/// sliver a micrometre wide along a boundary that moved, joined to a grid): rounding collapses them into
+/// zero-width spikes or rings that touch or cross themselves, which `check` (and GEOS) refuse. A
+/// geometry valid as rounded is returned unchanged, byte for byte; otherwise its rings are noded and
+/// rebuilt exactly on the lattice of written coordinates (integer arithmetic): spikes and repeated
+/// points vanish, a ring touching itself becomes a shell and a hole or two parts, and what is left has
+/// no ring crossing or touching itself.
+pub fn valid_on_lattice(mp: MultiPolygon, decimals: i32) -> MultiPolygon {
+    if mp.0.iter().all(|p| geometry::polygon_problem(p).is_none())
+        && geometry::parts_problem(&mp).is_none()
+    {
+        return mp;
+    }
+    let mp = geometry::normalized(mp);
+    let f = 10f64.powi(decimals);
+    let Some(r) = mp.bounding_rect() else {
+        return mp;
+    };
+    let (ox, oy) = ((r.min().x * f).round(), (r.min().y * f).round());
+    // The lattice offsets must fit in i32 (about 2 degrees or 2,000 km): every grid does.
+    let span = ((r.max().x * f).round() - ox).max((r.max().y * f).round() - oy);
+    if !(span.is_finite() && span < f64::from(i32::MAX / 2)) {
+        return mp;
+    }
+    let to_int = |c: &Coord| {
+        IntPoint::new(
+            ((c.x * f).round() - ox) as i32,
+            ((c.y * f).round() - oy) as i32,
+        )
+    };
+    let shapes: Vec<Vec<Vec<IntPoint>>> =
+        mp.0.iter()
+            .map(|p| {
+                std::iter::once(p.exterior())
+                    .chain(p.interiors())
+                    .map(|ring| {
+                        let n = ring.0.len().saturating_sub(1);
+                        ring.0[..n].iter().map(to_int).collect()
+                    })
+                    .collect()
+            })
+            .collect();
+    let options = IntOverlayOptions {
+        preserve_input_collinear: true,
+        preserve_output_collinear: true,
+        ogc: true,
+        ..IntOverlayOptions::keep_all_points()
+    };
+    // Exteriors run counter-clockwise and holes clockwise: the land is where the winding is positive,
+    // so a loop a collapsed spike turned inside out (winding −1) is dropped, not kept as land.
+    let out = shapes.as_slice().simplify(FillRule::Positive, options);
+    let back = |p: &IntPoint| Coord {
+        x: (ox + f64::from(p.x)) / f,
+        y: (oy + f64::from(p.y)) / f,
+    };
+    let ring = |contour: &Vec<IntPoint>| {
+        let mut coords: Vec<Coord> = contour.iter().map(back).collect();
+        if let Some(&first) = coords.first() {
+            coords.push(first);
+        }
+        LineString(coords)
+    };
+    let polygons = out
+        .iter()
+        .filter(|shape| !shape.is_empty())
+        .map(|shape| Polygon::new(ring(&shape[0]), shape[1..].iter().map(ring).collect()))
+        .collect();
+    geometry::normalized(MultiPolygon(polygons))
 }
 
 /// Writes grids with their recounted figures: aggregates only, never sensitive counts.
@@ -291,4 +386,54 @@ fn assignment_features<W: Write>(
         w.feature(Some(&g.id), Shape::Areal(&g.geometry), &props)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{Area, polygon};
+
+    #[test]
+    fn a_valid_geometry_is_returned_unchanged() {
+        let p = polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0), (x: 0.0, y: 1.0), (x: 0.0, y: 0.0)];
+        let mp = MultiPolygon(vec![p]);
+        assert_eq!(valid_on_lattice(mp.clone(), 3), mp);
+    }
+
+    #[test]
+    fn spikes_and_self_touching_rings_become_valid_on_the_lattice() {
+        // A square with a zero-width spike out of its top edge and a slightly crossing one.
+        let spiky = polygon![
+            (x: 0.0, y: 0.0), (x: 10.0, y: 0.0), (x: 10.0, y: 10.0), (x: 5.0, y: 10.0),
+            (x: 5.0, y: 15.0), (x: 5.0, y: 10.0), (x: 2.0, y: 10.0), (x: 2.001, y: 13.0),
+            (x: 1.999, y: 10.0), (x: 0.0, y: 10.0), (x: 0.0, y: 0.0)
+        ];
+        // A ring touching itself: an inverted hole.
+        let inverted = polygon![
+            (x: 20.0, y: 0.0), (x: 30.0, y: 0.0), (x: 30.0, y: 10.0), (x: 25.0, y: 10.0),
+            (x: 26.0, y: 5.0), (x: 24.0, y: 5.0), (x: 25.0, y: 10.0), (x: 20.0, y: 10.0), (x: 20.0, y: 0.0)
+        ];
+        for p in [spiky, inverted] {
+            assert!(geometry::polygon_problem(&p).is_some());
+            let area = MultiPolygon(vec![p.clone()]).unsigned_area();
+            let fixed = valid_on_lattice(MultiPolygon(vec![p]), 3);
+            assert!(!fixed.0.is_empty());
+            for q in &fixed.0 {
+                assert_eq!(geometry::polygon_problem(q), None, "{q:?}");
+                for c in q
+                    .exterior()
+                    .0
+                    .iter()
+                    .chain(q.interiors().iter().flat_map(|r| r.0.iter()))
+                {
+                    assert_eq!((c.x * 1e3).round() / 1e3, c.x);
+                }
+            }
+            assert!(
+                (fixed.unsigned_area() - area).abs() < 0.01,
+                "{} vs {area}",
+                fixed.unsigned_area()
+            );
+        }
+    }
 }

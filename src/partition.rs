@@ -341,8 +341,9 @@ struct Cut {
     score: f64,
 }
 
-/// Grids with their household counts and whether their households sit in separate parts.
-type Pieces = Vec<(MultiPolygon, u64, bool)>;
+/// Grids with their household counts, whether their households sit in separate parts, and the convex
+/// cell each is the leaf's land within.
+type Pieces = Vec<(MultiPolygon, u64, bool, Cell)>;
 
 /// How far pieces are from a good answer: households outside the band, then grids whose households
 /// sit in separate parts.
@@ -350,7 +351,7 @@ fn badness(pieces: &Pieces, band: &KindRules) -> (u64, usize) {
     let (min, max) = (band.min_households as u64, band.max_households as u64);
     let outside = pieces
         .iter()
-        .map(|(_, w, _)| min.saturating_sub(*w) + w.saturating_sub(max))
+        .map(|(_, w, _, _)| min.saturating_sub(*w) + w.saturating_sub(max))
         .sum();
     (outside, pieces.iter().filter(|p| p.2).count())
 }
@@ -442,7 +443,7 @@ fn bisect(
     if k <= 1 || atoms.len() <= 1 {
         let region = geometry::normalized(ctx.leaf.intersection(&cell_polygon(&cell)));
         let split = ctx.single_part && fragmented(&region, &atoms);
-        return vec![(region, weight, split)];
+        return vec![(region, weight, split, cell)];
     }
     let mut cands = cuts(&atoms, &samples, k, band, DIRECTIONS);
     if cands.first().is_some_and(|c| c.violation > 0.0) {
@@ -487,7 +488,7 @@ fn bisect(
         Some((_, pieces)) => pieces,
         None => {
             let region = geometry::normalized(ctx.leaf.intersection(&cell_polygon(&cell)));
-            vec![(region, weight, false)]
+            vec![(region, weight, false, cell)]
         }
     }
 }
@@ -591,10 +592,15 @@ pub fn partition_region(
     band: &KindRules,
     households: &[Household],
 ) -> Vec<MultiPolygon> {
-    let samples = land_samples(region, k);
+    // The search (land samples, trial grids) runs on an outline of at most SEARCH_VERTICES vertices,
+    // so its cost does not grow with the vertices of a surveyed boundary; the grids are then cut from
+    // the full outline, once each.
+    let simplified = search_outline(region);
+    let search = simplified.as_ref().unwrap_or(region);
+    let samples = land_samples(search, k);
     let mut budget = BACKTRACK_BUDGET;
     let ctx = LeafContext {
-        leaf: region,
+        leaf: search,
         band,
         single_part: region.0.len() == 1,
     };
@@ -618,11 +624,157 @@ pub fn partition_region(
         .iter()
         .flat_map(|a| a.members.iter().copied())
         .collect();
-    tidy(
-        pieces.into_iter().map(|p| p.0).collect(),
-        households,
-        &members,
-    )
+    let shapes: Vec<MultiPolygon> = match &simplified {
+        None => pieces.into_iter().map(|p| p.0).collect(),
+        Some(_) => {
+            let clipper = LeafClipper::new(region);
+            pieces.iter().map(|p| clipper.clip(&p.3)).collect()
+        }
+    };
+    tidy(shapes, households, &members)
+}
+
+/// Outlines with more vertices than this are searched on a simplified copy.
+const SEARCH_VERTICES: usize = geometry::LARGE_OUTLINE_VERTICES;
+
+/// A copy of `region` with at most [`SEARCH_VERTICES`] vertices (Douglas–Peucker, the tolerance
+/// doubled until it fits), or `None` when the region is small enough to search as it is.
+fn search_outline(region: &MultiPolygon) -> Option<MultiPolygon> {
+    use geo::Simplify;
+    if geometry::vertex_count(region) <= SEARCH_VERTICES {
+        return None;
+    }
+    let mut epsilon = (geometry::area_m2(region).sqrt() / 2_000.0).max(0.01);
+    let mut simplified = region.simplify(epsilon);
+    for _ in 0..40 {
+        if geometry::vertex_count(&simplified) <= SEARCH_VERTICES {
+            break;
+        }
+        epsilon *= 2.0;
+        simplified = region.simplify(epsilon);
+    }
+    Some(geometry::normalized(simplified))
+}
+
+/// Cuts a convex cell out of a large outline without a boolean operation over the whole outline: the
+/// outline's rings are first clipped (Sutherland–Hodgman, linear) to the cell's bounding box grown by a
+/// margin, which keeps every original vertex near the cell and adds points only outside it; the
+/// intersection with the cell then runs on that small remainder. Every cell of a leaf is converted to
+/// the same integer grid (the leaf's bounding box), so neighbouring grids still share their edges
+/// exactly.
+struct LeafClipper<'a> {
+    leaf: &'a MultiPolygon,
+    boxes: Vec<Vec<Option<geo::Rect>>>,
+    bounds: geo::Rect,
+    margin: f64,
+}
+
+impl<'a> LeafClipper<'a> {
+    fn new(leaf: &'a MultiPolygon) -> LeafClipper<'a> {
+        let boxes = leaf
+            .0
+            .iter()
+            .map(|p| {
+                std::iter::once(p.exterior())
+                    .chain(p.interiors())
+                    .map(|r| r.bounding_rect())
+                    .collect()
+            })
+            .collect();
+        let bounds = leaf.bounding_rect().unwrap_or(geo::Rect::new(
+            Coord { x: 0.0, y: 0.0 },
+            Coord { x: 0.0, y: 0.0 },
+        ));
+        let margin = 1.0 + 1e-6 * bounds.width().max(bounds.height());
+        LeafClipper {
+            leaf,
+            boxes,
+            bounds,
+            margin,
+        }
+    }
+
+    fn clip(&self, cell: &Cell) -> MultiPolygon {
+        use i_overlay::core::fill_rule::FillRule;
+        use i_overlay::core::overlay::ShapeType;
+        use i_overlay::core::overlay_rule::OverlayRule;
+        use i_overlay::float::overlay::{FloatOverlay, OverlayOptions};
+        use i_overlay::i_float::adapter::FloatPointAdapter;
+        use i_overlay::i_float::float::rect::FloatRect;
+        if cell.len() < 3 {
+            return MultiPolygon(vec![]);
+        }
+        let (mut lo, mut hi) = (cell[0], cell[0]);
+        for c in cell {
+            lo = Coord {
+                x: lo.x.min(c.x),
+                y: lo.y.min(c.y),
+            };
+            hi = Coord {
+                x: hi.x.max(c.x),
+                y: hi.y.max(c.y),
+            };
+        }
+        let m = self.margin;
+        let (lo, hi) = (
+            Coord {
+                x: lo.x - m,
+                y: lo.y - m,
+            },
+            Coord {
+                x: hi.x + m,
+                y: hi.y + m,
+            },
+        );
+        let mut subject: Vec<Vec<[f64; 2]>> = Vec::new();
+        for (p, polygon) in self.leaf.0.iter().enumerate() {
+            for (r, ring) in std::iter::once(polygon.exterior())
+                .chain(polygon.interiors())
+                .enumerate()
+            {
+                let Some(b) = self.boxes[p][r] else { continue };
+                if b.max().x < lo.x || b.min().x > hi.x || b.max().y < lo.y || b.min().y > hi.y {
+                    continue;
+                }
+                let clipped = geometry::clip_ring_to_box(&ring.0, lo, hi);
+                if clipped.len() >= 3 {
+                    subject.push(clipped);
+                }
+            }
+        }
+        if subject.is_empty() {
+            return MultiPolygon(vec![]);
+        }
+        // The same integer grid for every cell of the leaf: its bounding box with room for the margin.
+        let pad = 2.0 * m;
+        let rect = FloatRect::new(
+            self.bounds.min().x - pad,
+            self.bounds.max().x + pad,
+            self.bounds.min().y - pad,
+            self.bounds.max().y + pad,
+        );
+        let adapter = FloatPointAdapter::<[f64; 2], f64>::new(rect);
+        let clip: Vec<[f64; 2]> = cell.iter().map(|c| [c.x, c.y]).collect();
+        let capacity = subject.iter().map(Vec::len).sum::<usize>() + clip.len();
+        let shapes =
+            FloatOverlay::new_custom(adapter, OverlayOptions::ogc(), Default::default(), capacity)
+                .unsafe_add_source(&subject, ShapeType::Subject)
+                .unsafe_add_contour(&clip, ShapeType::Clip)
+                .overlay(OverlayRule::Intersect, FillRule::EvenOdd);
+        let ring = |path: &Vec<[f64; 2]>| {
+            let mut coords: Vec<Coord> = path.iter().map(|p| Coord { x: p[0], y: p[1] }).collect();
+            if let Some(&first) = coords.first() {
+                coords.push(first);
+            }
+            LineString(coords)
+        };
+        let polygons = shapes
+            .iter()
+            .filter(|shape| !shape.is_empty())
+            .map(|shape| Polygon::new(ring(&shape[0]), shape[1..].iter().map(ring).collect()))
+            .collect();
+        geometry::normalized(MultiPolygon(polygons))
+    }
 }
 
 /// Partitions one leaf into grid geometries.

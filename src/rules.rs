@@ -431,9 +431,10 @@ fn within(key: &str, v: f64, lo: f64, hi: f64) -> std::result::Result<(), String
 impl Rules {
     /// Reads a rules file over the defaults.
     pub fn from_file(path: &Path) -> Result<Rules> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        let bytes = crate::io::input::read_input(path, crate::io::input::Expect::Text)?;
+        let text = String::from_utf8(bytes).map_err(|e| Error::Rules {
             path: path.to_path_buf(),
-            source,
+            message: format!("not UTF-8 text: {e}"),
         })?;
         Rules::from_toml(&text).map_err(|message| Error::Rules {
             path: path.to_path_buf(),

@@ -89,10 +89,7 @@ pub fn read_workers(
     hours: &WorkerHours,
     towns: &BTreeSet<TownCode>,
 ) -> Result<(Vec<Worker>, Problems)> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = crate::io::input::read_input(path, crate::io::input::Expect::Text)?;
     parse_workers(
         &path.display().to_string(),
         &bytes,

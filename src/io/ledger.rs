@@ -29,13 +29,17 @@ use crate::problem::{Problem, Problems};
 use serde_json::{Map, Value, json};
 use std::path::Path;
 
-/// Whether a households file is a ledger: named `.csv`, or text whose first line is a comma-separated
-/// header (GeoJSON starts with `{`).
-pub fn is_ledger(file: &str, bytes: &[u8]) -> bool {
-    let named = Path::new(file)
-        .extension()
+/// Whether a households path names a ledger: a `.csv` file.
+pub fn is_ledger_path(path: &Path) -> bool {
+    path.extension()
         .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+}
+
+/// Whether a households file is a ledger: named `.csv`, or (an upload, which has no name) text whose
+/// first line is a comma-separated header (GeoJSON starts with `{`).
+pub fn is_ledger(file: &str, bytes: &[u8]) -> bool {
+    let named = is_ledger_path(Path::new(file));
     let text = super::raw::strip_bom(bytes);
     let head = &text[..text.len().min(4096)];
     let first_line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);

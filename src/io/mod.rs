@@ -5,6 +5,7 @@
 //! errors gives [`Error::Invalid`] listing all of them; warnings come back beside the data.
 
 pub mod geom;
+pub mod input;
 pub mod ledger;
 pub mod raw;
 
@@ -21,10 +22,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })
+    input::read_input(path, input::Expect::JsonObject)
 }
 
 fn display(path: &Path) -> String {
@@ -112,7 +110,22 @@ pub fn read_households(
     crs_flag: Option<Crs>,
     working: Crs,
 ) -> Result<(Vec<Household>, Problems)> {
-    parse_households(&display(path), read_bytes(path)?, crs_flag, working)
+    parse_households(
+        &display(path),
+        read_households_bytes(path)?,
+        crs_flag,
+        working,
+    )
+}
+
+/// Reads a households file's bytes: a ledger (`.csv`) as text, anything else as GeoJSON.
+pub fn read_households_bytes(path: &Path) -> Result<Vec<u8>> {
+    let expect = if ledger::is_ledger_path(path) {
+        input::Expect::Text
+    } else {
+        input::Expect::JsonObject
+    };
+    input::read_input(path, expect)
 }
 
 /// [`read_households`] from bytes already in memory; `file` names them in messages. A ledger (CSV) is
@@ -382,17 +395,13 @@ fn read_areal(
             continue;
         }
         for (pi, polygon) in f.geometry.0.iter().enumerate() {
-            if let Some(c) = geometry::find_ring_crossing(polygon) {
+            if let Some(c) = geometry::polygon_problem(polygon) {
                 let part = if f.geometry.0.len() > 1 {
                     format!("polygon {pi}, ")
                 } else {
                     String::new()
                 };
-                let what = if c.ring_a == c.ring_b {
-                    format!("{part}ring {} crosses or touches itself", c.ring_a)
-                } else {
-                    format!("{part}rings {} and {} cross", c.ring_a, c.ring_b)
-                };
+                let what = format!("{part}{}", c.what);
                 problems.push(
                     Problem::error(
                         &file,

@@ -174,7 +174,7 @@ function describe(p) {
 })();
 
 // A worker's month (planner-only route): the worker's grids outlined on the map and, per working day,
-// the visits, the walking distance and the weekly visits to elderly people living alone.
+// the visits, the walking distance and how many are priority visits (residents of a category).
 let scheduleLayer = null;
 async function showSchedule(worker, month) {
   const out = document.getElementById("schedule");
@@ -195,12 +195,11 @@ async function showSchedule(worker, month) {
   for (const g of w.grids) { if (grids[g]) L.geoJSON(grids[g].feature, { style: { color: "#0057b8", weight: 4, fill: false } }).addTo(scheduleLayer); }
   const byDay = {};
   for (const v of w.visits) (byDay[v.date] = byDay[v.date] || []).push(v);
-  const cats = { elderly_alone: "elderly alone", key_persons: "key person", vulnerable: "vulnerable", others: "household" };
   out.innerHTML = `<p><b>${esc(w.id)}</b>: ${w.visits.length} visits, ${Math.round(w.minutes / 60)} h of ${Math.round(w.minutes_available / 60)} h in ${esc(plan.month)}</p>` +
     "<table class='days'>" + w.routes.map(d => {
       const vs = byDay[d.date] || [];
-      const weekly = vs.filter(v => v.category === "elderly_alone").length;
-      return `<tr><td>${esc(d.date)}</td><td>${d.visits} visits</td><td>${(d.distance_m / 1000).toFixed(1)} km</td><td>${weekly ? "⚑ " + weekly + " " + cats.elderly_alone : ""}</td></tr>`;
+      const priority = vs.filter(v => v.category !== "others").length;
+      return `<tr><td>${esc(d.date)}</td><td>${d.visits} visits</td><td>${(d.distance_m / 1000).toFixed(1)} km</td><td>${priority ? "⚑ " + priority + " priority" : ""}</td></tr>`;
     }).join("") + "</table>";
   if (scheduleLayer.getLayers().length) map.fitBounds(L.featureGroup(scheduleLayer.getLayers()).getBounds());
   document.body.dataset.schedule = String(w.visits.length);

@@ -213,9 +213,7 @@ fn read_file(dir: &Path, name: &str) -> Result<Option<Vec<u8>>, crate::Error> {
     if !path.exists() {
         return Ok(None);
     }
-    std::fs::read(&path)
-        .map(Some)
-        .map_err(|source| crate::Error::Read { path, source })
+    crate::io::input::read_input(&path, crate::io::input::Expect::Text).map(Some)
 }
 
 /// Opens the database, loads the data directory when the database has no datasets (validated first,

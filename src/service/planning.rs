@@ -402,6 +402,23 @@ pub fn compute_assignment(
             "no staffing could be computed with the rules in force: {e}"
         ))
     })?;
+    // An assignment in which the solver found nothing in time is not stored: it would publish every
+    // grid as uncovered. 422 with the reason (the CLI reports it in staffing.json instead).
+    let unsolved: Vec<&str> = result
+        .staffing
+        .towns
+        .iter()
+        .filter(|t| t.solver_status == assign::SolveStatus::NoSolution)
+        .map(|t| t.town.as_str())
+        .collect();
+    if !unsolved.is_empty() {
+        return Err(AppError::unprocessable(format!(
+            "no staffing could be computed with the rules in force: HiGHS found no assignment within \
+             assign.time_limit_s ({} s) for town(s) {}; raise the limit in the rules",
+            inputs.rules.assign.time_limit_s,
+            unsolved.join(", ")
+        )));
+    }
     // Stored for planners (the assignment route needs the planner role): workload included.
     let geojson = crate::output::assignment_geojson(working, shapes, &loads, &result, true)?;
     result.staffing.warnings = warnings;
