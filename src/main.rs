@@ -70,6 +70,14 @@ enum Command {
         /// Write the report (summary, violations, quality, per-leaf decisions) as JSON here.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Blocks (GeoJSON polygons: street blocks, compounds, parcels; optional `code`, `name`,
+        /// `kind`): grids become unions of whole blocks and never cut one.
+        #[arg(long)]
+        blocks: Option<PathBuf>,
+        /// Barriers (GeoJSON lines: roads, rivers, rail, walls; optional `name`, `class`, `rank` 0–9):
+        /// grid edges prefer to run along high-rank barriers.
+        #[arg(long)]
+        barriers: Option<PathBuf>,
         /// The grids in force before: leaves that did not change keep their grids exactly; changed
         /// leaves keep households in their old grids wherever the band allows.
         #[arg(long)]
@@ -260,7 +268,16 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             report,
             previous: Some(previous),
             crs,
+            blocks,
+            barriers,
         } => {
+            if blocks.is_some() || barriers.is_some() {
+                return Err(Error::Invalid(vec![gridplan::problem::Problem::error(
+                    "--previous",
+                    "re-drawing with --blocks/--barriers is not supported yet; partition afresh with the layers, or re-draw without them",
+                )])
+                .into());
+            }
             let rules = Rules::load(rules.as_deref())?;
             let data = Dataset::load(&boundaries, &households, &rules, crs)?;
             let (before, _) = gridplan::io::read_grids(&previous, crs, data.working)?;
@@ -386,9 +403,18 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             report,
             previous: None,
             crs,
+            blocks,
+            barriers,
         } => {
             let rules = Rules::load(rules.as_deref())?;
             let data = Dataset::load(&boundaries, &households, &rules, crs)?;
+            let (layers, _) = gridplan::io::layers::Layers::load(
+                blocks.as_deref(),
+                barriers.as_deref(),
+                crs,
+                data.working,
+            )?;
+            let ground = (!layers.is_empty()).then(|| gridplan::cells::Ground::new(&layers));
             let bar = std::io::stderr().is_terminal().then(|| {
                 let b = indicatif::ProgressBar::new(data.tree.leaves().len() as u64);
                 b.set_style(
@@ -404,7 +430,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     b.inc(1);
                 }
             };
-            let plan = gridplan::partition::partition(&data, &rules, &tick);
+            let plan = gridplan::partition::partition_with(&data, &rules, ground.as_ref(), &tick);
             if let Some(b) = &bar {
                 b.finish_and_clear();
             }

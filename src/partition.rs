@@ -84,6 +84,11 @@ pub struct LeafPlan {
     /// Why no whole number of grids fits, or why the band could not be met.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub infeasible: Option<String>,
+    /// `straight` (recursive straight cuts) or `cells` (unions of whole cells, see [`crate::cells`]).
+    pub engine: &'static str,
+    /// Cells larger than a grid's maximum, divided by their buildings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub divided_cells: Vec<crate::cells::DividedCell>,
 }
 
 /// The grids of every leaf, with what was decided along the way.
@@ -625,19 +630,53 @@ pub fn partition_region(
     )
 }
 
-/// Partitions one leaf into grid geometries.
+/// Partitions one leaf into grid geometries. With ground layers the cells engine draws the leaf;
+/// without, straight cuts stay where they meet the band and the cells engine takes over where they do
+/// not (and wins).
 fn partition_leaf(
     data: &Dataset,
     leaf: usize,
     members: &[usize],
     band: &KindRules,
     policy: CountPolicy,
+    ground: Option<&crate::cells::Ground>,
 ) -> (Vec<MultiPolygon>, LeafPlan, Vec<BuildingSplit>) {
     let area = &data.tree.areas[leaf];
     let (atoms, splits) = atoms(&data.households, members, &area.code, band);
     let households: u64 = atoms.iter().map(|a| a.households).sum();
-    let (k, infeasible) = grid_count(band, households, policy);
-    let pieces = partition_region(&area.geometry, &atoms, k, band, &data.households);
+    let (k, mut infeasible) = grid_count(band, households, policy);
+    let mut engine = "straight";
+    let mut divided_cells = Vec::new();
+    let pieces = if ground.is_some() {
+        engine = "cells";
+        let drawn = crate::cells::draw(&area.geometry, &atoms, &data.households, k, band, ground);
+        divided_cells = drawn.divided;
+        if infeasible.is_none() && drawn.violation > 0 {
+            infeasible = Some(cells_shortfall(drawn.whole_cells_can_meet));
+        }
+        drawn.grids
+    } else {
+        let straight = partition_region(&area.geometry, &atoms, k, band, &data.households);
+        let bad = crate::cells::band_violation(&straight, &data.households, members, band);
+        let reachable = infeasible.is_none();
+        if reachable && (bad.0 > 0 || straight.len() != k) {
+            let drawn = crate::cells::draw(&area.geometry, &atoms, &data.households, k, band, None);
+            let cells_bad =
+                crate::cells::band_violation(&drawn.grids, &data.households, members, band);
+            if (cells_bad.0, cells_bad.1) < bad || (cells_bad <= bad && straight.len() != k) {
+                engine = "cells";
+                divided_cells = drawn.divided;
+                if cells_bad.0 > 0 {
+                    infeasible = Some(cells_shortfall(drawn.whole_cells_can_meet));
+                }
+                drawn.grids
+            } else {
+                straight
+            }
+        } else {
+            straight
+        }
+    };
     let mut splits = splits;
     if !splits.is_empty() {
         let index = crate::index::PolygonIndex::new(pieces.iter().collect());
@@ -660,8 +699,18 @@ fn partition_leaf(
         grids: pieces.len(),
         feasible: (!feasible.is_empty()).then(|| (*feasible.start(), *feasible.end())),
         infeasible,
+        engine,
+        divided_cells,
     };
     (pieces, plan, splits)
+}
+
+/// Why a leaf whose household count fits the band still has grids out of it.
+fn cells_shortfall(whole_cells: Option<bool>) -> String {
+    match whole_cells {
+        Some(false) => "no grouping of whole cells (blocks, buildings) fits the band".to_string(),
+        _ => "no connected grouping of whole cells within the band was found".to_string(),
+    }
 }
 
 /// Gives pieces of a grid that hold no households (cut off by clipping) to the neighbouring grid they
@@ -749,6 +798,16 @@ pub fn tidy(
 
 /// Partitions every leaf of the dataset. `progress` is told each finished leaf.
 pub fn partition(data: &Dataset, rules: &Rules, progress: &(dyn Fn() + Sync)) -> Partition {
+    partition_with(data, rules, None, progress)
+}
+
+/// [`partition`] with ground layers (blocks, barriers): grids are then unions of whole cells.
+pub fn partition_with(
+    data: &Dataset,
+    rules: &Rules,
+    ground: Option<&crate::cells::Ground>,
+    progress: &(dyn Fn() + Sync),
+) -> Partition {
     let leaves = data.tree.leaves();
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); data.tree.areas.len()];
     for (i, leaf) in data.leaf_of.iter().enumerate() {
@@ -761,7 +820,14 @@ pub fn partition(data: &Dataset, rules: &Rules, progress: &(dyn Fn() + Sync)) ->
         .filter_map(|&l| {
             let kind = data.tree.kind(l)?;
             let band = rules.kind(kind)?;
-            let r = partition_leaf(data, l, &members[l], band, rules.partition.count_policy);
+            let r = partition_leaf(
+                data,
+                l,
+                &members[l],
+                band,
+                rules.partition.count_policy,
+                ground,
+            );
             progress();
             Some(r)
         })
