@@ -668,12 +668,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let progress = std::io::stderr().is_terminal();
             let written = gridplan::generate::write(&spec, &out, households_crs, progress)?;
             say!(
-                "wrote {} leaves, {} households in {} points, {} grids, {} workers to {}",
+                "wrote {} leaves, {} households in {} points, {} grids, {} workers, {} blocks, {} barriers to {}",
                 written.leaves,
                 written.households,
                 written.points,
                 written.grids,
                 written.workers,
+                written.blocks,
+                written.barriers,
                 out.display()
             );
             Ok(0)

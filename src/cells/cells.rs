@@ -389,7 +389,16 @@ pub fn build(
         }
         let union = geometry::normalized(geo::unary_union(covered.iter()));
         let rest = geometry::normalized(leaf.difference(&union));
-        for p in lattice_pieces(&rest, REMAINDER_LATTICE_M) {
+        // Slivers under 1 m² between blocks are rounding noise (the check's tolerance), not land.
+        let rest: Vec<Polygon> = rest
+            .0
+            .into_iter()
+            .filter(|p| p.unsigned_area() >= 1.0)
+            .collect();
+        let rest_pieces = rest
+            .into_iter()
+            .flat_map(|p| lattice_pieces(&MultiPolygon(vec![p]), REMAINDER_LATTICE_M));
+        for p in rest_pieces {
             pieces.push(Piece {
                 polygon: p,
                 block: None,

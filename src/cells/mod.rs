@@ -85,11 +85,25 @@ pub fn draw(
 ) -> LeafCells {
     let (min, max) = (band.min_households as u64, band.max_households as u64);
     let blocks = ground.map(|g| g.blocks_near(leaf)).unwrap_or_default();
+    let debug = std::env::var("GRIDPLAN_DEBUG").is_ok();
+    let t0 = std::time::Instant::now();
     let mut cells = cells::build(leaf, atoms, households, &blocks, max);
+    let t1 = t0.elapsed();
     let barriers = ground.map(|g| &g.barriers);
     let g = graph::build(&mut cells, barriers);
+    let t2 = t0.elapsed();
     // The seed is fixed: identical input gives identical grids.
     let solution = grow::partition(&g, k, min, max, 0x5EED_CE11);
+    if debug {
+        eprintln!(
+            "cells {} pieces {} k {k}: build {:?} graph {:?} partition {:?}",
+            cells.len(),
+            cells.pieces.len(),
+            t1,
+            t2 - t1,
+            t0.elapsed() - t2
+        );
+    }
     let parts = solution.part.iter().copied().max().map_or(0, |m| m + 1);
     let mut polys: Vec<Vec<geo::Polygon>> = vec![Vec::new(); parts];
     let whole_sites = !cells.sites.is_empty() && cells.pieces.iter().all(|p| p.site.is_some());
@@ -104,7 +118,13 @@ pub fn draw(
                     polys[part].push(cells.sites[s].clone());
                 }
             }
-            _ => polys[part].push(piece.polygon.clone()),
+            _ => {
+                use geo::Area;
+                let snapped = snap_mm(&piece.polygon);
+                if snapped.exterior().0.len() >= 4 && snapped.unsigned_area() > 0.0 {
+                    polys[part].extend(geometry::normalized(MultiPolygon(vec![snapped])).0);
+                }
+            }
         }
     }
     let grids: Vec<MultiPolygon> = polys
@@ -128,8 +148,14 @@ pub fn draw(
         .into_iter()
         .map(clean)
         .collect();
-    if std::env::var("GRIDPLAN_DEBUG").is_ok() {
+    if debug {
+        eprintln!("  total {:?}", t0.elapsed());
         for g in &grids {
+            for p in &g.0 {
+                if let Some(c) = geometry::find_ring_crossing(p) {
+                    eprintln!("  invalid: {c:?}");
+                }
+            }
             if g.0.len() > 1 {
                 use geo::Area;
                 eprintln!(
@@ -195,6 +221,120 @@ pub fn band_violation(
     )
 }
 
+/// The polygon with its vertices on a millimetre lattice (neighbouring pieces then meet exactly).
+fn snap_mm(p: &geo::Polygon) -> geo::Polygon {
+    let mm = |r: &geo::LineString| -> geo::LineString {
+        let mut out: Vec<geo::Coord> =
+            r.0.iter()
+                .map(|c| geo::Coord {
+                    x: (c.x * 1000.0).round() / 1000.0,
+                    y: (c.y * 1000.0).round() / 1000.0,
+                })
+                .collect();
+        out.dedup();
+        geo::LineString(out)
+    };
+    geo::Polygon::new(mm(p.exterior()), p.interiors().iter().map(mm).collect())
+}
+
+/// Splits rings that touch themselves at a vertex (two cells of a grid meeting at a corner, the grid
+/// going round between them) into a ring and a hole touching it there, or into two polygons, as simple
+/// features require.
+fn split_pinches(mp: MultiPolygon) -> MultiPolygon {
+    use geo::Area;
+    /// Puts every vertex lying on another (non-adjacent) segment of the ring into that segment too,
+    /// so a touch becomes a repeated vertex.
+    fn mark_touches(ring: &mut Vec<geo::Coord>) {
+        let mut i = 0;
+        while i + 1 < ring.len() && ring.len() < 20_000 {
+            let (a, b) = (ring[i], ring[i + 1]);
+            let mut hit = None;
+            for (j, &v) in ring.iter().enumerate().take(ring.len() - 1) {
+                if j == i || j == i + 1 || v == a || v == b {
+                    continue;
+                }
+                let (dx, dy) = (b.x - a.x, b.y - a.y);
+                let l2 = dx * dx + dy * dy;
+                if l2 <= 0.0 {
+                    continue;
+                }
+                let t = ((v.x - a.x) * dx + (v.y - a.y) * dy) / l2;
+                if t <= 0.0 || t >= 1.0 {
+                    continue;
+                }
+                let d = (v.x - a.x - t * dx).hypot(v.y - a.y - t * dy);
+                if d < 1e-3 {
+                    hit = Some(v);
+                    break;
+                }
+            }
+            match hit {
+                Some(v) => ring.insert(i + 1, v),
+                None => i += 1,
+            }
+        }
+    }
+    fn split_ring(mut ring: Vec<geo::Coord>, out: &mut Vec<Vec<geo::Coord>>) {
+        mark_touches(&mut ring);
+        // `ring` is closed. Find a vertex that repeats (not the closing one).
+        let n = ring.len().saturating_sub(1);
+        let mut seen: std::collections::HashMap<(u64, u64), usize> = Default::default();
+        for i in 0..n {
+            let key = (ring[i].x.to_bits(), ring[i].y.to_bits());
+            if let Some(&j) = seen.get(&key) {
+                let inner: Vec<geo::Coord> = ring[j..=i].to_vec();
+                let mut outer: Vec<geo::Coord> = ring[..j].to_vec();
+                outer.extend_from_slice(&ring[i..]);
+                split_ring(inner, out);
+                split_ring(outer, out);
+                return;
+            }
+            seen.insert(key, i);
+        }
+        if ring.len() >= 4 {
+            out.push(ring);
+        }
+    }
+    let mut polys: Vec<geo::Polygon> = Vec::new();
+    for p in mp.0 {
+        let mut shells = Vec::new();
+        split_ring(p.exterior().0.clone(), &mut shells);
+        let mut holes: Vec<geo::LineString> = Vec::new();
+        for h in p.interiors() {
+            let mut parts = Vec::new();
+            split_ring(h.0.clone(), &mut parts);
+            holes.extend(parts.into_iter().map(geo::LineString));
+        }
+        // Pieces of the shell running the other way are holes.
+        let (outer, inner): (Vec<_>, Vec<_>) = shells
+            .into_iter()
+            .map(geo::LineString)
+            .partition(|r| geo::Polygon::new(r.clone(), vec![]).signed_area() > 0.0);
+        holes.extend(inner);
+        let mut made: Vec<geo::Polygon> = outer
+            .into_iter()
+            .map(|r| geo::Polygon::new(r, vec![]))
+            .collect();
+        for h in holes {
+            let probe = geo::Polygon::new(h.clone(), vec![]);
+            let at = geo::InteriorPoint::interior_point(&probe).map(|p| p.0);
+            let home = made.iter().position(|m| {
+                at.is_some_and(|c| geometry::contains(&MultiPolygon(vec![m.clone()]), c))
+            });
+            match home {
+                Some(i) => made[i].interiors_push(h),
+                None => {
+                    if let Some(m) = made.first_mut() {
+                        m.interiors_push(h);
+                    }
+                }
+            }
+        }
+        polys.extend(made);
+    }
+    geometry::normalized(MultiPolygon(polys))
+}
+
 /// Removes what boolean operations on many small cells can leave behind: holes and parts under 1 m²
 /// (the leaf's own holes are far larger) and vertices within a millimetre of the previous one.
 pub fn clean(mp: MultiPolygon) -> MultiPolygon {
@@ -229,5 +369,5 @@ pub fn clean(mp: MultiPolygon) -> MultiPolygon {
             })
             .filter(|p| p.exterior().0.len() >= 4)
             .collect();
-    geometry::normalized(MultiPolygon(polys))
+    split_pinches(geometry::normalized(MultiPolygon(polys)))
 }
