@@ -46,6 +46,14 @@ enum Command {
         /// Write the full report (summary, every violation, per-grid and per-leaf rows) as JSON here.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Blocks (GeoJSON polygons with optional `code`, `name`, `kind`): every block the grids cut
+        /// is reported (rule `split_block`, naming the block's code).
+        #[arg(long)]
+        blocks: Option<PathBuf>,
+        /// Barriers (GeoJSON lines with optional `name`, `class`, `rank`): read and validated like the
+        /// other inputs.
+        #[arg(long)]
+        barriers: Option<PathBuf>,
         /// CRS of input files that do not name one in a `crs` member (default WGS84), e.g. EPSG:4549.
         #[arg(long, value_parser = parse_crs)]
         crs: Option<Crs>,
@@ -241,12 +249,24 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             rules,
             report,
             crs,
+            blocks,
+            barriers,
         } => {
             let rules = Rules::load(rules.as_deref())?;
             let data = Dataset::load(&boundaries, &households, &rules, crs)?;
+            let (layers, layer_problems) = gridplan::io::layers::Layers::load(
+                blocks.as_deref(),
+                barriers.as_deref(),
+                crs,
+                data.working,
+            )?;
             let (shapes, problems) = gridplan::io::read_grids(&grids, crs, data.working)?;
             let mut result = gridplan::check(&data, &shapes, &rules);
             result.warnings.extend(problems.0);
+            result.warnings.extend(layer_problems.0);
+            if !layers.blocks.is_empty() {
+                gridplan::check::check_blocks(&mut result, &data, &shapes, &layers);
+            }
             if let Some(path) = &report {
                 write_json(path, &result)?;
             }
@@ -435,16 +455,37 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 b.finish_and_clear();
             }
             let checked = gridplan::check(&data, &plan.grids, &rules);
-            gridplan::output::write_grids(&out, data.working, &plan.grids, &checked.grids)?;
+            let descriptions = gridplan::cells::measure::bounds_descriptions(
+                &data,
+                &plan.grids,
+                (!layers.is_empty()).then_some(&layers),
+            );
+            let text = gridplan::cells::measure::add_descriptions(
+                &gridplan::output::grids_geojson(data.working, &plan.grids, &checked.grids)?,
+                &descriptions,
+            )?;
+            std::fs::write(&out, text)
+                .with_context(|| format!("cannot write {}", out.display()))?;
             let quality = gridplan::partition::Quality::measure(&checked);
+            let ground_quality = (!layers.is_empty())
+                .then(|| gridplan::cells::measure::ground_quality(&data, &plan.grids, &layers));
             if let Some(path) = &report {
                 write_json(
                     path,
-                    &gridplan::partition::PartitionReport {
-                        check: &checked,
-                        quality: quality.clone(),
-                        leaf_plans: &plan.leaves,
-                        building_splits: &plan.splits,
+                    &gridplan::cells::measure::PartitionReportWithGround {
+                        report: gridplan::partition::PartitionReport {
+                            check: &checked,
+                            quality: quality.clone(),
+                            leaf_plans: &plan.leaves,
+                            building_splits: &plan.splits,
+                        },
+                        ground: ground_quality.clone(),
+                        bounds_descriptions: plan
+                            .grids
+                            .iter()
+                            .zip(&descriptions)
+                            .map(|(g, d)| (g.id.clone(), d.clone()))
+                            .collect(),
                     },
                 )?;
             }
@@ -468,6 +509,19 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 quality.mean_compactness,
                 quality.p10_compactness
             );
+            if let Some(gq) = &ground_quality {
+                say!(
+                    "  populated blocks cut between grids {} of {} ({:.1} %)",
+                    gq.populated_blocks_split,
+                    gq.populated_blocks,
+                    100.0 * gq.share_populated_blocks_split
+                );
+                say!(
+                    "  inner grid edges on blocks/barriers {:.1} % of {:.0} m",
+                    100.0 * gq.share_inner_edges_on_ground,
+                    gq.inner_edge_m
+                );
+            }
             for s in &plan.splits {
                 if s.separated {
                     say!(

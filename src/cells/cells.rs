@@ -29,6 +29,8 @@ pub struct Piece {
     pub block: Option<usize>,
     /// The Voronoi site it comes from (index into [`Cells::sites`]), if any.
     pub site: Option<usize>,
+    /// A piece of a block divided by its buildings (it does not rejoin the rest of the block).
+    pub divided: bool,
 }
 
 /// The pieces of a leaf grouped into cells, with the atoms each cell holds.
@@ -339,6 +341,7 @@ pub fn build(
                 polygon: p,
                 block: None,
                 site: Some(site),
+                divided: false,
             });
             piece_atoms.push(owners);
         }
@@ -349,6 +352,7 @@ pub fn build(
                     polygon: p,
                     block: None,
                     site: None,
+                    divided: false,
                 });
                 piece_atoms.push(Vec::new());
             }
@@ -364,6 +368,7 @@ pub fn build(
                     polygon: p,
                     block: Some(*b),
                     site: None,
+                    divided: false,
                 });
             }
             if !clipped.0.is_empty() {
@@ -383,6 +388,7 @@ pub fn build(
                     polygon: p,
                     block: piece.block,
                     site: None,
+                    divided: false,
                 }));
             }
             pieces = fixed;
@@ -403,6 +409,7 @@ pub fn build(
                 polygon: p,
                 block: None,
                 site: None,
+                divided: false,
             });
         }
         piece_atoms = vec![Vec::new(); pieces.len()];
@@ -490,6 +497,7 @@ pub fn build(
                 polygon: p,
                 block,
                 site: None,
+                divided: true,
             });
             piece_atoms.push(owners);
         }
@@ -504,6 +512,20 @@ pub fn build(
 /// Joins pieces sharing an atom into cells and sums their weights.
 fn group(pieces: Vec<Piece>, piece_atoms: &[Vec<usize>], atoms: &[Atom]) -> Cells {
     let mut dsu = Dsu::new(pieces.len());
+    // The parts of one block (cut apart by the leaf's outline) stay together.
+    let mut block_piece: BTreeMap<usize, usize> = BTreeMap::new();
+    for (p, piece) in pieces.iter().enumerate() {
+        if let Some(b) = piece.block
+            && !piece.divided
+        {
+            match block_piece.get(&b) {
+                Some(&q) => dsu.join(p, q),
+                None => {
+                    block_piece.insert(b, p);
+                }
+            }
+        }
+    }
     let mut first_piece: BTreeMap<usize, usize> = BTreeMap::new();
     for (p, list) in piece_atoms.iter().enumerate() {
         for &a in list {

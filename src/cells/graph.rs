@@ -42,6 +42,36 @@ impl BarrierIndex {
         self.tree.size() == 0
     }
 
+    /// The name of the highest-ranked named barrier within `dist` of the segment's midpoint and
+    /// roughly parallel to it.
+    pub fn named_near(
+        &self,
+        a: Coord,
+        b: Coord,
+        dist: f64,
+        names: &[Option<String>],
+    ) -> Option<String> {
+        let m = [(a.x + b.x) / 2.0, (a.y + b.y) / 2.0];
+        let (dx, dy) = (b.x - a.x, b.y - a.y);
+        let len = dx.hypot(dy);
+        if len <= 0.0 {
+            return None;
+        }
+        self.tree
+            .locate_within_distance(m, dist * dist)
+            .filter(|s| {
+                let (fx, fy) = (
+                    s.geom().to[0] - s.geom().from[0],
+                    s.geom().to[1] - s.geom().from[1],
+                );
+                let fl = fx.hypot(fy);
+                fl > 0.0 && ((dx * fy - dy * fx) / (len * fl)).abs() < 0.35
+            })
+            .filter_map(|s| names.get(s.data.0)?.as_ref().map(|n| (s.data.1, n)))
+            .max_by(|x, y| x.0.cmp(&y.0).then(y.1.cmp(x.1)))
+            .map(|(_, n)| n.clone())
+    }
+
     /// The highest-ranked barrier running along the segment `a`–`b` (its midpoint within
     /// [`ALONG_BARRIER_M`] of the barrier and the directions within about 20°): (barrier, rank).
     pub fn along(&self, a: Coord, b: Coord) -> Option<(usize, u32)> {

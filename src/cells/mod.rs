@@ -13,6 +13,7 @@
 pub mod cells;
 pub mod graph;
 pub mod grow;
+pub mod measure;
 
 use crate::geometry;
 use crate::index::PolygonIndex;
