@@ -535,24 +535,26 @@ fn ground(rng: &mut Rng, d: &mut District, r: usize, base: Coord) {
                     continue;
                 }
                 let part = geometry::normalized(poly.intersection(leaf));
-                let part = MultiPolygon(
-                    part.0
-                        .into_iter()
-                        .filter(|p| geo::Area::unsigned_area(p) > 1.0)
-                        .collect(),
-                );
-                if part.0.is_empty() {
-                    continue;
+                // One block per piece of land (a block the leaf's outline cuts in two is two blocks).
+                for piece in part
+                    .0
+                    .into_iter()
+                    .filter(|p| geo::Area::unsigned_area(p) > 1.0)
+                {
+                    let k = d.blocks.len();
+                    let kind = if shape.len() > 1 { kinds[0] } else { kinds[1] };
+                    let name = format!(
+                        "{}{}",
+                        place(k % 97),
+                        if shape.len() > 1 { "小区" } else { "地块" }
+                    );
+                    d.blocks.push((
+                        format!("{code}-K{:04}", k),
+                        name,
+                        kind,
+                        MultiPolygon(vec![piece]),
+                    ));
                 }
-                let k = d.blocks.len();
-                let kind = if shape.len() > 1 { kinds[0] } else { kinds[1] };
-                let name = format!(
-                    "{}{}",
-                    place(k % 97),
-                    if shape.len() > 1 { "小区" } else { "地块" }
-                );
-                d.blocks
-                    .push((format!("{code}-K{:04}", k), name, kind, part));
             }
         }
     }

@@ -244,18 +244,25 @@ fn parts(mp: MultiPolygon) -> impl Iterator<Item = Polygon> {
 /// the atoms at that position.
 type SitePieces = (Vec<(Polygon, Vec<usize>, usize)>, Vec<Polygon>);
 
+/// With `by_centre`, one site per building (its centre), so each building's piece is one convex
+/// region; else one site per household position.
 fn voronoi_pieces(
     region: &MultiPolygon,
     atoms: &[(usize, &Atom)],
     households: &[Household],
+    by_centre: bool,
 ) -> SitePieces {
     let Some(bounds) = region.bounding_rect() else {
         return (Vec::new(), Vec::new());
     };
     let mut at: BTreeMap<(u64, u64), Vec<usize>> = BTreeMap::new();
     for (a, atom) in atoms {
-        for &m in &atom.members {
-            let p = households[m].pos;
+        let positions: Vec<Coord> = if by_centre {
+            vec![atom.centre]
+        } else {
+            atom.members.iter().map(|&m| households[m].pos).collect()
+        };
+        for p in positions {
             let e = at.entry((p.x.to_bits(), p.y.to_bits())).or_default();
             if e.last() != Some(a) {
                 e.push(*a);
@@ -334,7 +341,7 @@ pub fn build(
     let mut sites = Vec::new();
     if blocks.is_empty() {
         let all: Vec<(usize, &Atom)> = atoms.iter().enumerate().collect();
-        let (found, raw) = voronoi_pieces(leaf, &all, households);
+        let (found, raw) = voronoi_pieces(leaf, &all, households, false);
         sites = raw;
         for (p, owners, site) in found {
             pieces.push(Piece {
@@ -481,18 +488,28 @@ pub fn build(
                 .map(|(_, p)| p.polygon.clone())
                 .collect(),
         ));
-        let block = cells
+        let in_cell: Vec<usize> = cells
             .pieces
             .iter()
             .enumerate()
-            .find(|(i, _)| cells.cell_of[*i] == c)
-            .and_then(|(_, p)| p.block);
-        let label = block
-            .and_then(|b| blocks.iter().find(|x| x.0 == b).map(|x| x.2.clone()))
-            .unwrap_or_else(|| "(land without a block)".to_string());
+            .filter(|(i, _)| cells.cell_of[*i] == c)
+            .filter_map(|(_, p)| p.block)
+            .collect();
+        let block = in_cell.first().copied();
+        let mut labels: Vec<String> = in_cell
+            .iter()
+            .filter_map(|b| blocks.iter().find(|x| x.0 == *b).map(|x| x.2.clone()))
+            .collect();
+        labels.sort();
+        labels.dedup();
+        let label = if labels.is_empty() {
+            "(land without a block)".to_string()
+        } else {
+            labels.join(", ")
+        };
         let members: Vec<(usize, &Atom)> = cells.atoms[c].iter().map(|&a| (a, &atoms[a])).collect();
         let start = pieces.len();
-        for (p, owners, _) in voronoi_pieces(&region, &members, households).0 {
+        for (p, owners, _) in voronoi_pieces(&region, &members, households, true).0 {
             pieces.push(Piece {
                 polygon: p,
                 block,
