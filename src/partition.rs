@@ -649,7 +649,27 @@ fn partition_leaf(
     let mut divided_cells = Vec::new();
     let pieces = if ground.is_some() {
         engine = "cells";
-        let drawn = crate::cells::draw(&area.geometry, &atoms, &data.households, k, band, ground);
+        let mut drawn =
+            crate::cells::draw(&area.geometry, &atoms, &data.households, k, band, ground);
+        // Whole cells may fit the band with another feasible number of grids.
+        if drawn.violation > 0 && infeasible.is_none() {
+            for other in crate::cells::other_counts(band, households, k) {
+                let again = crate::cells::draw(
+                    &area.geometry,
+                    &atoms,
+                    &data.households,
+                    other,
+                    band,
+                    ground,
+                );
+                if again.violation < drawn.violation {
+                    drawn = again;
+                }
+                if drawn.violation == 0 {
+                    break;
+                }
+            }
+        }
         divided_cells = drawn.divided;
         if infeasible.is_none() && drawn.violation > 0 {
             infeasible = Some(cells_shortfall(drawn.whole_cells_can_meet));

@@ -119,6 +119,9 @@ pub fn draw(
                     polys[part].push(cells.sites[s].clone());
                 }
             }
+            // Pieces of a divided block meet its outline between the neighbours' vertices: snapping
+            // them would open cracks there.
+            _ if piece.divided => polys[part].push(piece.polygon.clone()),
             _ => {
                 use geo::Area;
                 let snapped = snap_mm(&piece.polygon);
@@ -371,4 +374,16 @@ pub fn clean(mp: MultiPolygon) -> MultiPolygon {
             .filter(|p| p.exterior().0.len() >= 4)
             .collect();
     split_pinches(geometry::normalized(MultiPolygon(polys)))
+}
+
+/// The other feasible grid counts for `households`, nearest `k` first (at most three).
+pub fn other_counts(band: &KindRules, households: u64, k: usize) -> Vec<usize> {
+    let mut ks: Vec<usize> = band
+        .feasible_counts(households)
+        .map(|c| c as usize)
+        .filter(|&c| c != k)
+        .collect();
+    ks.sort_by_key(|&c| (c.abs_diff(k), c));
+    ks.truncate(3);
+    ks
 }
