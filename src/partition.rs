@@ -647,22 +647,18 @@ fn partition_leaf(
     let (k, mut infeasible) = grid_count(band, households, policy);
     let mut engine = "straight";
     let mut divided_cells = Vec::new();
-    let pieces = if ground.is_some() {
+    let guarded = |k: usize| {
+        crate::cells::draw_guarded(&area.geometry, &atoms, &data.households, k, band, ground)
+    };
+    let first = ground.and_then(|_| guarded(k));
+    let pieces = if let Some(mut drawn) = first {
         engine = "cells";
-        let mut drawn =
-            crate::cells::draw(&area.geometry, &atoms, &data.households, k, band, ground);
         // Whole cells may fit the band with another feasible number of grids.
         if drawn.violation > 0 && infeasible.is_none() {
             for other in crate::cells::other_counts(band, households, k) {
-                let again = crate::cells::draw(
-                    &area.geometry,
-                    &atoms,
-                    &data.households,
-                    other,
-                    band,
-                    ground,
-                );
-                if again.violation < drawn.violation {
+                if let Some(again) = guarded(other)
+                    && again.violation < drawn.violation
+                {
                     drawn = again;
                 }
                 if drawn.violation == 0 {
@@ -680,18 +676,25 @@ fn partition_leaf(
         let bad = crate::cells::band_violation(&straight, &data.households, members, band);
         let reachable = infeasible.is_none();
         if reachable && (bad.0 > 0 || straight.len() != k) {
-            let drawn = crate::cells::draw(&area.geometry, &atoms, &data.households, k, band, None);
-            let cells_bad =
-                crate::cells::band_violation(&drawn.grids, &data.households, members, band);
-            if (cells_bad.0, cells_bad.1) < bad || (cells_bad <= bad && straight.len() != k) {
-                engine = "cells";
-                divided_cells = drawn.divided;
-                if cells_bad.0 > 0 {
-                    infeasible = Some(cells_shortfall(drawn.whole_cells_can_meet));
+            let drawn =
+                crate::cells::draw_guarded(&area.geometry, &atoms, &data.households, k, band, None);
+            match drawn {
+                None => straight,
+                Some(drawn) => {
+                    let cells_bad =
+                        crate::cells::band_violation(&drawn.grids, &data.households, members, band);
+                    if (cells_bad.0, cells_bad.1) < bad || (cells_bad <= bad && straight.len() != k)
+                    {
+                        engine = "cells";
+                        divided_cells = drawn.divided;
+                        if cells_bad.0 > 0 {
+                            infeasible = Some(cells_shortfall(drawn.whole_cells_can_meet));
+                        }
+                        drawn.grids
+                    } else {
+                        straight
+                    }
                 }
-                drawn.grids
-            } else {
-                straight
             }
         } else {
             straight

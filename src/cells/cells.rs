@@ -400,8 +400,13 @@ pub fn build(
             }
             pieces = fixed;
         }
-        let union = geometry::normalized(geo::unary_union(covered.iter()));
-        let rest = geometry::normalized(leaf.difference(&union));
+        // Land no block covers: none when the blocks tile the leaf (as street blocks do).
+        let rest = if area_sum >= leaf_area - 1.0 {
+            MultiPolygon(vec![])
+        } else {
+            let union = geometry::normalized(geo::unary_union(covered.iter()));
+            geometry::normalized(leaf.difference(&union))
+        };
         // Slivers under 1 m² between blocks are rounding noise (the check's tolerance), not land.
         let rest: Vec<Polygon> = rest
             .0

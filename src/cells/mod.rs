@@ -387,3 +387,19 @@ pub fn other_counts(band: &KindRules, households: u64, k: usize) -> Vec<usize> {
     ks.truncate(3);
     ks
 }
+
+/// [`draw`], or `None` when a geometric operation failed inside the boolean-operations library on
+/// this leaf's data (the caller then keeps straight cuts).
+pub fn draw_guarded(
+    leaf: &MultiPolygon,
+    atoms: &[Atom],
+    households: &[Household],
+    k: usize,
+    band: &KindRules,
+    ground: Option<&Ground>,
+) -> Option<LeafCells> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        draw(leaf, atoms, households, k, band, ground)
+    }))
+    .ok()
+}
