@@ -534,20 +534,8 @@ pub fn build(
 /// Joins pieces sharing an atom into cells and sums their weights.
 fn group(pieces: Vec<Piece>, piece_atoms: &[Vec<usize>], atoms: &[Atom]) -> Cells {
     let mut dsu = Dsu::new(pieces.len());
-    // The parts of one block (cut apart by the leaf's outline) stay together.
-    let mut block_piece: BTreeMap<usize, usize> = BTreeMap::new();
-    for (p, piece) in pieces.iter().enumerate() {
-        if let Some(b) = piece.block
-            && !piece.divided
-        {
-            match block_piece.get(&b) {
-                Some(&q) => dsu.join(p, q),
-                None => {
-                    block_piece.insert(b, p);
-                }
-            }
-        }
-    }
+    // Parts of one block that the leaf's outline cuts apart are separate cells: joining them would
+    // join everything between them.
     let mut first_piece: BTreeMap<usize, usize> = BTreeMap::new();
     for (p, list) in piece_atoms.iter().enumerate() {
         for &a in list {

@@ -119,9 +119,6 @@ pub fn draw(
                     polys[part].push(cells.sites[s].clone());
                 }
             }
-            // Pieces of a divided block meet its outline between the neighbours' vertices: snapping
-            // them would open cracks there.
-            _ if piece.divided => polys[part].push(piece.polygon.clone()),
             _ => {
                 use geo::Area;
                 let snapped = snap_mm(&piece.polygon);
