@@ -457,7 +457,11 @@ pub fn partition(g: &Graph, k: usize, min: u64, max: u64, seed: u64) -> Solution
     };
     let mut rng = Rng::new(seed);
     let mut best: Option<Solution> = None;
-    for r in 0..restarts {
+    // Up to four times the restarts while the band is still missed.
+    for r in 0..4 * restarts {
+        if r >= restarts && best.as_ref().is_some_and(|b| b.violation == 0) {
+            break;
+        }
         let s = seeds(g, k, &mut rng);
         let kk = s.len();
         let part = grow(g, &s);
@@ -476,7 +480,7 @@ pub fn partition(g: &Graph, k: usize, min: u64, max: u64, seed: u64) -> Solution
         if better {
             best = Some(sol);
         }
-        if r >= 2 && best.as_ref().is_some_and(|b| b.violation == 0) {
+        if r + 1 >= restarts.min(3) && best.as_ref().is_some_and(|b| b.violation == 0) {
             break;
         }
     }
