@@ -12,10 +12,14 @@ const SHARED_TOL_M: f64 = 0.01;
 /// Largest distance (m) between a cell edge and a barrier line for the edge to run along it.
 pub const ALONG_BARRIER_M: f64 = 3.0;
 
+/// A barrier segment with (barrier index, rank).
+type BarrierSeg = GeomWithData<Line<[f64; 2]>, (usize, u32)>;
+/// A cell boundary segment with (piece, from, to).
+type PieceSeg = GeomWithData<Rectangle<[f64; 2]>, (usize, Coord, Coord)>;
+
 /// Barrier lines indexed for the question "which barrier runs here?".
 pub struct BarrierIndex {
-    /// Segments with (barrier index, rank).
-    tree: RTree<GeomWithData<Line<[f64; 2]>, (usize, u32)>>,
+    tree: RTree<BarrierSeg>,
 }
 
 impl BarrierIndex {
@@ -136,7 +140,7 @@ fn ring_segments(p: &Polygon) -> impl Iterator<Item = (Coord, Coord)> + '_ {
 type PiecePairs = BTreeMap<(usize, usize), (f64, f64)>;
 
 fn piece_pairs(cells: &Cells, barriers: Option<&BarrierIndex>) -> PiecePairs {
-    let mut segs: Vec<GeomWithData<Rectangle<[f64; 2]>, (usize, Coord, Coord)>> = Vec::new();
+    let mut segs: Vec<PieceSeg> = Vec::new();
     for (i, piece) in cells.pieces.iter().enumerate() {
         for (p, q) in ring_segments(&piece.polygon) {
             segs.push(GeomWithData::new(
@@ -204,6 +208,7 @@ fn join_split_cells(cells: &mut Cells, pairs: &PiecePairs) {
             pieces_of[c].push(p);
         }
         let mut changed = false;
+        #[allow(clippy::needless_range_loop)]
         for c in 0..pieces_of.len() {
             if pieces_of[c].len() < 2 || cells.cell_of[pieces_of[c][0]] != c {
                 continue;

@@ -341,6 +341,7 @@ fn seeds(g: &Graph, k: usize, rng: &mut Rng) -> Vec<usize> {
     }
     for _ in 0..6 {
         let mut sum = vec![(0.0, 0.0, 0.0); k];
+        #[allow(clippy::needless_range_loop)]
         for c in 0..n {
             let j = (0..k)
                 .min_by(|&x, &y| {
