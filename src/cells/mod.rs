@@ -86,25 +86,11 @@ pub fn draw(
 ) -> LeafCells {
     let (min, max) = (band.min_households as u64, band.max_households as u64);
     let blocks = ground.map(|g| g.blocks_near(leaf)).unwrap_or_default();
-    let debug = std::env::var("GRIDPLAN_DEBUG").is_ok();
-    let t0 = std::time::Instant::now();
     let mut cells = cells::build(leaf, atoms, households, &blocks, max);
-    let t1 = t0.elapsed();
     let barriers = ground.map(|g| &g.barriers);
     let g = graph::build(&mut cells, barriers);
-    let t2 = t0.elapsed();
     // The seed is fixed: identical input gives identical grids.
     let solution = grow::partition(&g, k, min, max, 0x5EED_CE11);
-    if debug {
-        eprintln!(
-            "cells {} pieces {} k {k}: build {:?} graph {:?} partition {:?}",
-            cells.len(),
-            cells.pieces.len(),
-            t1,
-            t2 - t1,
-            t0.elapsed() - t2
-        );
-    }
     let parts = solution.part.iter().copied().max().map_or(0, |m| m + 1);
     let mut polys: Vec<Vec<geo::Polygon>> = vec![Vec::new(); parts];
     let whole_sites = !cells.sites.is_empty() && cells.pieces.iter().all(|p| p.site.is_some());
@@ -149,23 +135,6 @@ pub fn draw(
         .into_iter()
         .map(clean)
         .collect();
-    if debug {
-        eprintln!("  total {:?}", t0.elapsed());
-        for g in &grids {
-            for p in &g.0 {
-                if let Some(c) = geometry::find_ring_crossing(p) {
-                    eprintln!("  invalid: {c:?}");
-                }
-            }
-            if g.0.len() > 1 {
-                use geo::Area;
-                eprintln!(
-                    "multi: {:?}",
-                    g.0.iter().map(|p| p.unsigned_area()).collect::<Vec<_>>()
-                );
-            }
-        }
-    }
     let whole_cells_can_meet = if solution.violation > 0 {
         grow::whole_cells_can_meet(&g.weight, k, min, max)
     } else {
