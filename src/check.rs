@@ -42,6 +42,8 @@ pub enum Rule {
     LeafWithoutGrid,
     /// Households of a leaf that lie in no grid.
     HouseholdsOutsideGrids,
+    /// A block (street block, compound) whose land lies in more than one grid (with `--blocks`).
+    SplitBlock,
 }
 
 /// One broken rule.
@@ -738,5 +740,36 @@ impl CheckReport {
         }
         out.push_str(&crate::problem::render_warnings(&self.warnings, 10));
         out
+    }
+}
+
+/// Adds a `split_block` violation for every block whose land lies in more than one grid.
+pub fn check_blocks(
+    report: &mut CheckReport,
+    data: &Dataset,
+    grids: &[GridShape],
+    layers: &crate::io::layers::Layers,
+) {
+    let (split, _) = crate::cells::measure::split_blocks(data, grids, layers);
+    for s in split {
+        let names: Vec<String> = s
+            .grids
+            .iter()
+            .map(|(g, a)| format!("{g} ({a:.0} m²)"))
+            .collect();
+        report.violations.push(Violation {
+            rule: Rule::SplitBlock,
+            grid: s.grids.first().map(|g| g.0.clone()),
+            leaf: None,
+            message: format!(
+                "block {} ({} households) is cut between {}",
+                s.block,
+                s.households,
+                names.join(", ")
+            ),
+            value: Some(s.grids.len() as f64),
+        });
+        report.summary.compliant = false;
+        report.summary.violations += 1;
     }
 }

@@ -106,6 +106,10 @@ pub struct District {
     pub points: Vec<Point>,
     pub grids: Vec<(String, String, MultiPolygon)>,
     pub workers: Vec<GenWorker>,
+    /// Street blocks and compounds (code, name, kind, polygon), each inside one leaf.
+    pub blocks: Vec<(String, String, &'static str, MultiPolygon)>,
+    /// Named roads and the river (name, class, rank, line).
+    pub barriers: Vec<(String, &'static str, u32, LineString)>,
 }
 
 /// One generated grid worker.
@@ -119,6 +123,8 @@ pub struct GenWorker {
 
 /// What [`write`] wrote.
 pub struct Written {
+    pub blocks: usize,
+    pub barriers: usize,
     pub workers: usize,
     pub leaves: usize,
     pub households: usize,
@@ -348,6 +354,8 @@ pub fn district(spec: &Spec) -> Result<District> {
         points: Vec::new(),
         grids: Vec::new(),
         workers: Vec::new(),
+        blocks: Vec::new(),
+        barriers: Vec::new(),
     };
     let width = 3.0 * URBAN_CELL + RIVER + 3.0 * RURAL_CELL + REPLICA_GAP;
     let height = 3.0 * RURAL_CELL + REPLICA_GAP;
@@ -377,7 +385,197 @@ pub fn district(spec: &Spec) -> Result<District> {
         .flat_map(|u| u.geometry.0.iter().cloned())
         .collect();
     d.units[first_unit].geometry = MultiPolygon(parts);
+    // The ground (streets, blocks, the river) from its own random stream, so the households, grids
+    // and workers are the same with or without it.
+    let mut ground_rng = Rng::new(spec.seed ^ 0x57EE_7B10_C500_0000);
+    for r in 0..spec.replicas {
+        let base = Coord {
+            x: origin.x + (r % cols) as f64 * width,
+            y: origin.y + (r / cols) as f64 * height,
+        };
+        ground(&mut ground_rng, &mut d, r, base);
+    }
     Ok(d)
+}
+
+/// Street lattice of one area: `n` × `n` cells of `cell` metres; every `road_every`-th line is a
+/// named road, every `arterial_every`-th an arterial; neighbouring cells are merged at random into
+/// compounds of two or three (bars and L-shapes), so blocks are irregular.
+struct Streets {
+    n: usize,
+    road_every: usize,
+    arterial_every: usize,
+    cell: f64,
+    suffix: (&'static str, &'static str),
+}
+
+fn ground(rng: &mut Rng, d: &mut District, r: usize, base: Coord) {
+    let urban_origin = base;
+    let rural_origin = Coord {
+        x: base.x + 3.0 * URBAN_CELL + RIVER,
+        y: base.y,
+    };
+    let leaves: Vec<(String, MultiPolygon)> = d
+        .units
+        .iter()
+        .filter(|u| u.level == "community" || u.level == "village")
+        .filter(|u| {
+            let town = if u.level == "community" {
+                format!("320116{:03}", 1 + r)
+            } else {
+                format!("320116{:03}", 101 + r)
+            };
+            u.code.starts_with(&town)
+        })
+        .map(|u| (u.code.clone(), u.geometry.clone()))
+        .collect();
+    let mut n_name = 0usize;
+    for (origin, streets, kinds) in [
+        (
+            urban_origin,
+            Streets {
+                n: 36,
+                road_every: 3,
+                arterial_every: 12,
+                cell: 3.0 * URBAN_CELL / 36.0,
+                suffix: ("路", "大道"),
+            },
+            ["compound", "street_block"],
+        ),
+        (
+            rural_origin,
+            Streets {
+                n: 45,
+                road_every: 5,
+                arterial_every: 15,
+                cell: 3.0 * RURAL_CELL / 45.0,
+                suffix: ("村道", "公路"),
+            },
+            ["hamlet", "farmland"],
+        ),
+    ] {
+        let lat = Lattice::new(rng, origin, streets.cell, streets.n);
+        // Roads: whole lattice lines, named.
+        for vertical in [true, false] {
+            for i in (0..=streets.n).step_by(streets.road_every) {
+                let mut line: Vec<Coord> = Vec::new();
+                for j in 0..streets.n {
+                    let (a, b) = if vertical {
+                        ((i, j), (i, j + 1))
+                    } else {
+                        ((j, i), (j + 1, i))
+                    };
+                    let e = lat.edge(a, b);
+                    let skip = usize::from(!line.is_empty());
+                    line.extend(e.into_iter().skip(skip));
+                }
+                let arterial = i % streets.arterial_every == 0;
+                n_name += 1;
+                let name = format!(
+                    "{}{}",
+                    place(n_name + 3 * r),
+                    if arterial {
+                        streets.suffix.1
+                    } else {
+                        streets.suffix.0
+                    }
+                );
+                let (class, rank) = if arterial {
+                    ("arterial", 3)
+                } else {
+                    ("road", 2)
+                };
+                d.barriers.push((name, class, rank, LineString(line)));
+            }
+        }
+        // Blocks: lattice cells merged into bars and L-shapes, clipped to each leaf.
+        let mut taken = vec![vec![false; streets.n]; streets.n];
+        let mut shapes: Vec<Vec<(usize, usize)>> = Vec::new();
+        for j in 0..streets.n {
+            for i in 0..streets.n {
+                if taken[i][j] {
+                    continue;
+                }
+                let free = |i: usize, j: usize, t: &Vec<Vec<bool>>| {
+                    i < streets.n && j < streets.n && !t[i][j]
+                };
+                // Cells never merge across a road.
+                let no_road_x = (i + 1) % streets.road_every != 0;
+                let no_road_y = (j + 1) % streets.road_every != 0;
+                let roll = rng.unit();
+                let mut shape = vec![(i, j)];
+                if roll < 0.3 && no_road_x && free(i + 1, j, &taken) {
+                    shape.push((i + 1, j));
+                    if rng.unit() < 0.4 && no_road_y && free(i, j + 1, &taken) {
+                        shape.push((i, j + 1));
+                    }
+                } else if roll < 0.5 && no_road_y && free(i, j + 1, &taken) {
+                    shape.push((i, j + 1));
+                }
+                for &(a, b) in &shape {
+                    taken[a][b] = true;
+                }
+                shapes.push(shape);
+            }
+        }
+        for shape in shapes {
+            let poly = MultiPolygon(vec![lat.outline(&shape)]);
+            let Some(pb) = poly.bounding_rect() else {
+                continue;
+            };
+            for (code, leaf) in &leaves {
+                let Some(lb) = leaf.bounding_rect() else {
+                    continue;
+                };
+                let meets = pb.min().x < lb.max().x
+                    && lb.min().x < pb.max().x
+                    && pb.min().y < lb.max().y
+                    && lb.min().y < pb.max().y;
+                if !meets {
+                    continue;
+                }
+                let part = geometry::normalized(poly.intersection(leaf));
+                // One block per piece of land (a block the leaf's outline cuts in two is two blocks).
+                for piece in part
+                    .0
+                    .into_iter()
+                    .filter(|p| geo::Area::unsigned_area(p) > 1.0)
+                {
+                    let k = d.blocks.len();
+                    let kind = if shape.len() > 1 { kinds[0] } else { kinds[1] };
+                    let name = format!(
+                        "{}{}",
+                        place(k % 97),
+                        if shape.len() > 1 { "小区" } else { "地块" }
+                    );
+                    d.blocks.push((
+                        format!("{code}-K{:04}", k),
+                        name,
+                        kind,
+                        MultiPolygon(vec![piece]),
+                    ));
+                }
+            }
+        }
+    }
+    // The river between the street and the town, along its middle.
+    let x = base.x + 3.0 * URBAN_CELL + RIVER / 2.0;
+    d.barriers.push((
+        if r == 0 {
+            "滁河".to_string()
+        } else {
+            format!("滁河{}", r + 1)
+        },
+        "river",
+        3,
+        LineString(vec![
+            Coord { x, y: base.y },
+            Coord {
+                x,
+                y: base.y + 3.0 * RURAL_CELL,
+            },
+        ]),
+    ));
 }
 
 struct LeafPlan {
@@ -993,6 +1191,22 @@ pub fn write(
     }
     w.finish()?;
 
+    let mut w = FeatureWriter::create(&dir.join("blocks.geojson"), BUILD_CRS, WGS84)?;
+    for (code, name, kind, g) in &d.blocks {
+        let props = json!({"code": code, "name": name, "kind": kind});
+        let props = props.as_object().cloned().unwrap_or_default();
+        w.feature(None, Shape::Areal(g), &props)?;
+    }
+    w.finish()?;
+
+    let mut w = FeatureWriter::create(&dir.join("barriers.geojson"), BUILD_CRS, WGS84)?;
+    for (name, class, rank, line) in &d.barriers {
+        let props = json!({"name": name, "class": class, "rank": rank});
+        let props = props.as_object().cloned().unwrap_or_default();
+        w.feature(None, Shape::Line(line), &props)?;
+    }
+    w.finish()?;
+
     let mut w = FeatureWriter::create(&dir.join("workers.geojson"), BUILD_CRS, WGS84)?;
     for worker in &d.workers {
         let mut props = Map::new();
@@ -1010,6 +1224,8 @@ pub fn write(
         b.finish_and_clear();
     }
     Ok(Written {
+        blocks: d.blocks.len(),
+        barriers: d.barriers.len(),
         workers: d.workers.len(),
         leaves,
         households: d.points.len(),

@@ -35,6 +35,7 @@
 //! | [`output`] | writing GeoJSON in WGS84 |
 
 pub mod assign;
+pub mod cells;
 pub mod check;
 pub mod crs;
 pub mod dataset;

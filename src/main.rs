@@ -50,6 +50,14 @@ enum Command {
         /// Write the full report (summary, every violation, per-grid and per-leaf rows) as JSON here.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Blocks (GeoJSON polygons with optional `code`, `name`, `kind`): every block the grids cut
+        /// is reported (rule `split_block`, naming the block's code).
+        #[arg(long)]
+        blocks: Option<PathBuf>,
+        /// Barriers (GeoJSON lines with optional `name`, `class`, `rank`): read and validated like the
+        /// other inputs.
+        #[arg(long)]
+        barriers: Option<PathBuf>,
         /// CRS of input files that do not name one in a `crs` member (default WGS84), e.g. EPSG:4549.
         #[arg(long, value_parser = parse_crs)]
         crs: Option<Crs>,
@@ -74,6 +82,14 @@ enum Command {
         /// Write the report (summary, violations, quality, per-leaf decisions) as JSON here.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Blocks (GeoJSON polygons: street blocks, compounds, parcels; optional `code`, `name`,
+        /// `kind`): grids become unions of whole blocks and never cut one.
+        #[arg(long)]
+        blocks: Option<PathBuf>,
+        /// Barriers (GeoJSON lines: roads, rivers, rail, walls; optional `name`, `class`, `rank` 0–9):
+        /// grid edges prefer to run along high-rank barriers.
+        #[arg(long)]
+        barriers: Option<PathBuf>,
         /// The grids in force before: leaves that did not change keep their grids exactly; changed
         /// leaves keep households in their old grids wherever the band allows.
         #[arg(long)]
@@ -280,12 +296,24 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             rules,
             report,
             crs,
+            blocks,
+            barriers,
         } => {
             let rules = Rules::load(rules.as_deref())?;
             let data = Dataset::load(&boundaries, &households, &rules, crs)?;
+            let (layers, layer_problems) = gridplan::io::layers::Layers::load(
+                blocks.as_deref(),
+                barriers.as_deref(),
+                crs,
+                data.working,
+            )?;
             let (shapes, problems) = gridplan::io::read_grids(&grids, crs, data.working)?;
             let mut result = gridplan::check(&data, &shapes, &rules);
             result.warnings.extend(problems.0);
+            result.warnings.extend(layer_problems.0);
+            if !layers.blocks.is_empty() {
+                gridplan::check::check_blocks(&mut result, &data, &shapes, &layers);
+            }
             if let Some(path) = &report {
                 write_json(path, &result)?;
             }
@@ -307,7 +335,16 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             report,
             previous: Some(previous),
             crs,
+            blocks,
+            barriers,
         } => {
+            if blocks.is_some() || barriers.is_some() {
+                return Err(Error::Invalid(vec![gridplan::problem::Problem::error(
+                    "--previous",
+                    "re-drawing with --blocks/--barriers is not supported yet; partition afresh with the layers, or re-draw without them",
+                )])
+                .into());
+            }
             let rules = Rules::load(rules.as_deref())?;
             let data = Dataset::load(&boundaries, &households, &rules, crs)?;
             let (before, read_warnings) = gridplan::io::read_grids(&previous, crs, data.working)?;
@@ -547,9 +584,18 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             report,
             previous: None,
             crs,
+            blocks,
+            barriers,
         } => {
             let rules = Rules::load(rules.as_deref())?;
             let data = Dataset::load(&boundaries, &households, &rules, crs)?;
+            let (layers, _) = gridplan::io::layers::Layers::load(
+                blocks.as_deref(),
+                barriers.as_deref(),
+                crs,
+                data.working,
+            )?;
+            let ground = (!layers.is_empty()).then(|| gridplan::cells::Ground::new(&layers));
             let bar = std::io::stderr().is_terminal().then(|| {
                 let b = indicatif::ProgressBar::new(data.tree.leaves().len() as u64);
                 b.set_style(
@@ -565,21 +611,42 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     b.inc(1);
                 }
             };
-            let plan = gridplan::partition::partition(&data, &rules, &tick);
+            let plan = gridplan::partition::partition_with(&data, &rules, ground.as_ref(), &tick);
             if let Some(b) = &bar {
                 b.finish_and_clear();
             }
             let checked = gridplan::check(&data, &plan.grids, &rules);
-            gridplan::output::write_grids(&out, data.working, &plan.grids, &checked.grids)?;
+            let descriptions = gridplan::cells::measure::bounds_descriptions(
+                &data,
+                &plan.grids,
+                (!layers.is_empty()).then_some(&layers),
+            );
+            let text = gridplan::cells::measure::add_descriptions(
+                &gridplan::output::grids_geojson(data.working, &plan.grids, &checked.grids)?,
+                &descriptions,
+            )?;
+            std::fs::write(&out, text)
+                .with_context(|| format!("cannot write {}", out.display()))?;
             let quality = gridplan::partition::Quality::measure(&checked);
+            let ground_quality = (!layers.is_empty())
+                .then(|| gridplan::cells::measure::ground_quality(&data, &plan.grids, &layers));
             if let Some(path) = &report {
                 write_json(
                     path,
-                    &gridplan::partition::PartitionReport {
-                        check: &checked,
-                        quality: quality.clone(),
-                        leaf_plans: &plan.leaves,
-                        building_splits: &plan.splits,
+                    &gridplan::cells::measure::PartitionReportWithGround {
+                        report: gridplan::partition::PartitionReport {
+                            check: &checked,
+                            quality: quality.clone(),
+                            leaf_plans: &plan.leaves,
+                            building_splits: &plan.splits,
+                        },
+                        ground: ground_quality.clone(),
+                        bounds_descriptions: plan
+                            .grids
+                            .iter()
+                            .zip(&descriptions)
+                            .map(|(g, d)| (g.id.clone(), d.clone()))
+                            .collect(),
                     },
                 )?;
             }
@@ -603,6 +670,19 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 quality.mean_compactness,
                 quality.p10_compactness
             );
+            if let Some(gq) = &ground_quality {
+                say!(
+                    "  populated blocks cut between grids {} of {} ({:.1} %)",
+                    gq.populated_blocks_split,
+                    gq.populated_blocks,
+                    100.0 * gq.share_populated_blocks_split
+                );
+                say!(
+                    "  inner grid edges on blocks/barriers {:.1} % of {:.0} m",
+                    100.0 * gq.share_inner_edges_on_ground,
+                    gq.inner_edge_m
+                );
+            }
             for s in &plan.splits {
                 if s.separated {
                     say!(
@@ -849,12 +929,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let progress = std::io::stderr().is_terminal();
             let written = gridplan::generate::write(&spec, &out, households_crs, progress)?;
             say!(
-                "wrote {} leaves, {} households in {} points, {} grids, {} workers to {}",
+                "wrote {} leaves, {} households in {} points, {} grids, {} workers, {} blocks, {} barriers to {}",
                 written.leaves,
                 written.households,
                 written.points,
                 written.grids,
                 written.workers,
+                written.blocks,
+                written.barriers,
                 out.display()
             );
             Ok(0)

@@ -25,6 +25,7 @@ const METRE_DECIMALS: i32 = 3;
 pub enum Shape<'a> {
     Point(Coord),
     Areal(&'a MultiPolygon),
+    Line(&'a geo::LineString),
 }
 
 /// Streams a FeatureCollection to a file or into memory, reprojecting from `from` to `to`.
@@ -125,6 +126,15 @@ impl<W: Write> FeatureWriter<W> {
             Shape::Point(c) => {
                 let c = self.transform.point(c)?;
                 serde_json::json!({"type": "Point", "coordinates": [self.round(c.x), self.round(c.y)]})
+            }
+            Shape::Line(ls) => {
+                let mut coords = ls.0.clone();
+                self.transform.apply(&mut coords)?;
+                let coords: Vec<Value> = coords
+                    .iter()
+                    .map(|c| serde_json::json!([self.round(c.x), self.round(c.y)]))
+                    .collect();
+                serde_json::json!({"type": "LineString", "coordinates": coords})
             }
             Shape::Areal(mp) => {
                 let mut mp = mp.clone();

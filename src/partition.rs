@@ -84,6 +84,11 @@ pub struct LeafPlan {
     /// Why no whole number of grids fits, or why the band could not be met.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub infeasible: Option<String>,
+    /// `straight` (recursive straight cuts) or `cells` (unions of whole cells, see [`crate::cells`]).
+    pub engine: &'static str,
+    /// Cells larger than a grid's maximum, divided by their buildings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub divided_cells: Vec<crate::cells::DividedCell>,
 }
 
 /// The grids of every leaf, with what was decided along the way.
@@ -777,39 +782,97 @@ impl<'a> LeafClipper<'a> {
     }
 }
 
-/// Partitions one leaf into grid geometries.
+/// Partitions one leaf into grid geometries. With ground layers the cells engine draws the leaf;
+/// without, straight cuts stay where they meet the band and the cells engine takes over where they do
+/// not (and wins).
 fn partition_leaf(
     data: &Dataset,
     leaf: usize,
     members: &[usize],
     band: &KindRules,
     policy: CountPolicy,
+    ground: Option<&crate::cells::Ground>,
 ) -> (Vec<MultiPolygon>, LeafPlan, Vec<BuildingSplit>) {
     let area = &data.tree.areas[leaf];
     let (atoms, splits) = atoms(&data.households, members, &area.code, band);
     let households: u64 = atoms.iter().map(|a| a.households).sum();
-    let (k, infeasible) = grid_count(band, households, policy);
-    let mut pieces = partition_region(&area.geometry, &atoms, k, band, &data.households);
-    if infeasible.is_some() && households > 0 {
-        // No whole number of grids fits: the least-bad count is judged on the grids each candidate
-        // actually produces (buildings are never divided, so an even split is not what one gets).
-        let lo = households.div_ceil(u64::from(band.max_households)).max(1) - 1;
-        for other in [lo.max(1), lo + 1] {
-            let other = other as usize;
-            if other == k {
-                continue;
-            }
-            let alternative =
-                partition_region(&area.geometry, &atoms, other, band, &data.households);
-            let (now, then) = (
-                band_miss(&pieces, &atoms, band),
-                band_miss(&alternative, &atoms, band),
-            );
-            if then < now || (then == now && alternative.len() < pieces.len()) {
-                pieces = alternative;
+    let (k, mut infeasible) = grid_count(band, households, policy);
+    let mut engine = "straight";
+    let mut divided_cells = Vec::new();
+    let guarded = |k: usize| {
+        crate::cells::draw_guarded(&area.geometry, &atoms, &data.households, k, band, ground)
+    };
+    let first = ground.and_then(|_| guarded(k));
+    let pieces = if let Some(mut drawn) = first {
+        engine = "cells";
+        // Whole cells may fit the band with another feasible number of grids.
+        if drawn.violation > 0 && infeasible.is_none() {
+            for other in crate::cells::other_counts(band, households, k) {
+                if let Some(again) = guarded(other)
+                    && again.violation < drawn.violation
+                {
+                    drawn = again;
+                }
+                if drawn.violation == 0 {
+                    break;
+                }
             }
         }
-    }
+        divided_cells = drawn.divided;
+        if infeasible.is_none() && drawn.violation > 0 {
+            infeasible = Some(cells_shortfall(drawn.whole_cells_can_meet));
+        }
+        drawn.grids
+    } else {
+        let mut straight = partition_region(&area.geometry, &atoms, k, band, &data.households);
+        if infeasible.is_some() && households > 0 {
+            // No whole number of grids fits: the least-bad count is judged on the grids each
+            // candidate actually produces (buildings are never divided, so an even split is not
+            // what one gets).
+            let lo = households.div_ceil(u64::from(band.max_households)).max(1) - 1;
+            for other in [lo.max(1), lo + 1] {
+                let other = other as usize;
+                if other == k {
+                    continue;
+                }
+                let alternative =
+                    partition_region(&area.geometry, &atoms, other, band, &data.households);
+                let (now, then) = (
+                    band_miss(&straight, &atoms, band),
+                    band_miss(&alternative, &atoms, band),
+                );
+                if then < now || (then == now && alternative.len() < straight.len()) {
+                    straight = alternative;
+                }
+            }
+        }
+        let bad = crate::cells::band_violation(&straight, &data.households, members, band);
+        let reachable = infeasible.is_none();
+        if reachable && (bad.0 > 0 || straight.len() != k) {
+            let drawn =
+                crate::cells::draw_guarded(&area.geometry, &atoms, &data.households, k, band, None);
+            match drawn {
+                None => straight,
+                Some(drawn) => {
+                    let cells_bad =
+                        crate::cells::band_violation(&drawn.grids, &data.households, members, band);
+                    if (cells_bad.0, cells_bad.1) < bad || (cells_bad <= bad && straight.len() != k)
+                    {
+                        engine = "cells";
+                        divided_cells = drawn.divided;
+                        if cells_bad.0 > 0 {
+                            infeasible = Some(cells_shortfall(drawn.whole_cells_can_meet));
+                        }
+                        drawn.grids
+                    } else {
+                        straight
+                    }
+                }
+            }
+        } else {
+            straight
+        }
+    };
     let mut splits = splits;
     if !splits.is_empty() {
         let index = crate::index::PolygonIndex::new(pieces.iter().collect());
@@ -832,6 +895,8 @@ fn partition_leaf(
         grids: pieces.len(),
         feasible: (!feasible.is_empty()).then(|| (*feasible.start(), *feasible.end())),
         infeasible,
+        engine,
+        divided_cells,
     };
     (pieces, plan, splits)
 }
@@ -854,6 +919,14 @@ fn band_miss(pieces: &[MultiPolygon], atoms: &[Atom], band: &KindRules) -> (u64,
         .iter()
         .map(|&h| min.saturating_sub(h) + h.saturating_sub(max));
     (misses.clone().max().unwrap_or(0), misses.sum())
+}
+
+/// Why a leaf whose household count fits the band still has grids out of it.
+fn cells_shortfall(whole_cells: Option<bool>) -> String {
+    match whole_cells {
+        Some(false) => "no grouping of whole cells (blocks, buildings) fits the band".to_string(),
+        _ => "no connected grouping of whole cells within the band was found".to_string(),
+    }
 }
 
 /// Gives pieces of a grid that hold no households (cut off by clipping) to the neighbouring grid they
@@ -941,6 +1014,16 @@ pub fn tidy(
 
 /// Partitions every leaf of the dataset. `progress` is told each finished leaf.
 pub fn partition(data: &Dataset, rules: &Rules, progress: &(dyn Fn() + Sync)) -> Partition {
+    partition_with(data, rules, None, progress)
+}
+
+/// [`partition`] with ground layers (blocks, barriers): grids are then unions of whole cells.
+pub fn partition_with(
+    data: &Dataset,
+    rules: &Rules,
+    ground: Option<&crate::cells::Ground>,
+    progress: &(dyn Fn() + Sync),
+) -> Partition {
     let leaves = data.tree.leaves();
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); data.tree.areas.len()];
     for (i, leaf) in data.leaf_of.iter().enumerate() {
@@ -953,7 +1036,14 @@ pub fn partition(data: &Dataset, rules: &Rules, progress: &(dyn Fn() + Sync)) ->
         .filter_map(|&l| {
             let kind = data.tree.kind(l)?;
             let band = rules.kind(kind)?;
-            let r = partition_leaf(data, l, &members[l], band, rules.partition.count_policy);
+            let r = partition_leaf(
+                data,
+                l,
+                &members[l],
+                band,
+                rules.partition.count_policy,
+                ground,
+            );
             progress();
             Some(r)
         })

@@ -39,6 +39,8 @@ fn the_bundled_data_is_what_the_seeded_generator_writes() {
         "households.geojson",
         "grids.geojson",
         "workers.geojson",
+        "blocks.geojson",
+        "barriers.geojson",
     ] {
         let fresh = std::fs::read(d.path().join(name)).unwrap();
         let bundled = std::fs::read(data().join(name)).unwrap();

@@ -6,6 +6,7 @@
 
 pub mod geom;
 pub mod input;
+pub mod layers;
 pub mod ledger;
 pub mod raw;
 
@@ -21,16 +22,20 @@ use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::Path;
 
-fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     input::read_input(path, input::Expect::JsonObject)
 }
 
-fn display(path: &Path) -> String {
+pub(crate) fn display(path: &Path) -> String {
     path.display().to_string()
 }
 
 /// The CRS of a file: `--crs` when given, else the legacy `crs` member, else WGS84 (RFC 7946).
-fn resolve_crs(file: &str, member: Option<&Value>, flag: Option<Crs>) -> Result<Crs, Problem> {
+pub(crate) fn resolve_crs(
+    file: &str,
+    member: Option<&Value>,
+    flag: Option<Crs>,
+) -> Result<Crs, Problem> {
     if let Some(c) = flag {
         return Ok(c);
     }
@@ -63,13 +68,13 @@ fn finish<T>(items: T, problems: Problems) -> Result<(T, Problems)> {
 }
 
 /// The text of a feature's id: the `id` member, else the `id` property.
-fn feature_id(member: Option<&Value>, property: Option<&Value>) -> Option<String> {
+pub(crate) fn feature_id(member: Option<&Value>, property: Option<&Value>) -> Option<String> {
     member
         .and_then(id_text)
         .or_else(|| property.and_then(id_text))
 }
 
-fn check_feature_type(
+pub(crate) fn check_feature_type(
     file: &str,
     index: usize,
     id: Option<&str>,
@@ -312,16 +317,16 @@ pub(crate) fn household(
 }
 
 /// A polygon feature before reprojection.
-struct AreaFeature {
-    index: usize,
-    id: Option<String>,
-    props: Map<String, Value>,
-    geometry: MultiPolygon,
+pub(crate) struct AreaFeature {
+    pub(crate) index: usize,
+    pub(crate) id: Option<String>,
+    pub(crate) props: Map<String, Value>,
+    pub(crate) geometry: MultiPolygon,
 }
 
 /// Reads the polygon features of a file, checks them, and reprojects them into the working CRS chosen by
 /// `choose_working` from the file's own CRS and its geometries.
-fn read_areal(
+pub(crate) fn read_areal(
     file: &str,
     bytes: Vec<u8>,
     crs_flag: Option<Crs>,
@@ -428,7 +433,12 @@ fn read_areal(
     Ok((out, working, problems))
 }
 
-fn prop_text(file: &str, f: &AreaFeature, name: &str, problems: &mut Problems) -> Option<String> {
+pub(crate) fn prop_text(
+    file: &str,
+    f: &AreaFeature,
+    name: &str,
+    problems: &mut Problems,
+) -> Option<String> {
     let v = f.props.get(name)?;
     if v.is_null() {
         return None;

@@ -1,0 +1,394 @@
+//! The cell graph: cells weighted by households, edges by the length of boundary two cells share, and a
+//! parting cost per edge that is low where the shared boundary runs along a high-rank barrier.
+
+use super::cells::Cells;
+use geo::{Area, Centroid, Coord, Polygon};
+use rstar::primitives::{GeomWithData, Line, Rectangle};
+use rstar::{AABB, RTree};
+use std::collections::BTreeMap;
+
+/// Largest gap (m) between two boundaries still counted as shared.
+const SHARED_TOL_M: f64 = 0.01;
+/// Largest distance (m) between a cell edge and a barrier line for the edge to run along it.
+pub const ALONG_BARRIER_M: f64 = 3.0;
+
+/// A barrier segment with (barrier index, rank).
+type BarrierSeg = GeomWithData<Line<[f64; 2]>, (usize, u32)>;
+/// A cell boundary segment with (piece, from, to).
+type PieceSeg = GeomWithData<Rectangle<[f64; 2]>, (usize, Coord, Coord)>;
+
+/// Barrier lines indexed for the question "which barrier runs here?".
+pub struct BarrierIndex {
+    tree: RTree<BarrierSeg>,
+}
+
+impl BarrierIndex {
+    pub fn new(barriers: &[crate::io::layers::Barrier]) -> BarrierIndex {
+        let mut segs = Vec::new();
+        for (i, b) in barriers.iter().enumerate() {
+            for l in &b.geometry.0 {
+                for w in l.0.windows(2) {
+                    if w[0] != w[1] {
+                        segs.push(GeomWithData::new(
+                            Line::new([w[0].x, w[0].y], [w[1].x, w[1].y]),
+                            (i, b.rank),
+                        ));
+                    }
+                }
+            }
+        }
+        BarrierIndex {
+            tree: RTree::bulk_load(segs),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tree.size() == 0
+    }
+
+    /// The name of the highest-ranked named barrier within `dist` of the segment's midpoint and
+    /// roughly parallel to it.
+    pub fn named_near(
+        &self,
+        a: Coord,
+        b: Coord,
+        dist: f64,
+        names: &[Option<String>],
+    ) -> Option<String> {
+        let m = [(a.x + b.x) / 2.0, (a.y + b.y) / 2.0];
+        let (dx, dy) = (b.x - a.x, b.y - a.y);
+        let len = dx.hypot(dy);
+        if len <= 0.0 {
+            return None;
+        }
+        self.tree
+            .locate_within_distance(m, dist * dist)
+            .filter(|s| {
+                let (fx, fy) = (
+                    s.geom().to[0] - s.geom().from[0],
+                    s.geom().to[1] - s.geom().from[1],
+                );
+                let fl = fx.hypot(fy);
+                fl > 0.0 && ((dx * fy - dy * fx) / (len * fl)).abs() < 0.35
+            })
+            .filter_map(|s| names.get(s.data.0)?.as_ref().map(|n| (s.data.1, n)))
+            .max_by(|x, y| x.0.cmp(&y.0).then(y.1.cmp(x.1)))
+            .map(|(_, n)| n.clone())
+    }
+
+    /// The highest-ranked barrier running along the segment `a`–`b` (its midpoint within
+    /// [`ALONG_BARRIER_M`] of the barrier and the directions within about 20°): (barrier, rank).
+    pub fn along(&self, a: Coord, b: Coord) -> Option<(usize, u32)> {
+        if self.is_empty() {
+            return None;
+        }
+        let m = [(a.x + b.x) / 2.0, (a.y + b.y) / 2.0];
+        let (dx, dy) = (b.x - a.x, b.y - a.y);
+        let len = dx.hypot(dy);
+        if len <= 0.0 {
+            return None;
+        }
+        self.tree
+            .locate_within_distance(m, ALONG_BARRIER_M * ALONG_BARRIER_M)
+            .filter(|s| {
+                let (fx, fy) = (
+                    s.geom().to[0] - s.geom().from[0],
+                    s.geom().to[1] - s.geom().from[1],
+                );
+                let fl = fx.hypot(fy);
+                fl > 0.0 && ((dx * fy - dy * fx) / (len * fl)).abs() < 0.35
+            })
+            .map(|s| s.data)
+            .max_by_key(|&(i, rank)| (rank, std::cmp::Reverse(i)))
+    }
+}
+
+/// One side of an edge between two cells.
+#[derive(Debug, Clone, Copy)]
+pub struct Edge {
+    pub to: usize,
+    /// Length of shared boundary (m); 0 for a link added only to join separate parts of a leaf.
+    pub len: f64,
+    /// The cost of parting there: the length, reduced along barriers by their rank.
+    pub cut: f64,
+}
+
+/// The graph of a leaf's cells.
+#[derive(Debug, Clone, Default)]
+pub struct Graph {
+    pub weight: Vec<u64>,
+    pub area: Vec<f64>,
+    pub centroid: Vec<Coord>,
+    /// Length of each cell's outline not shared with another cell (the leaf's outline).
+    pub outer: Vec<f64>,
+    pub adj: Vec<Vec<Edge>>,
+}
+
+/// How much cheaper parting along a barrier of `rank` is than parting across open land.
+pub fn barrier_factor(rank: u32) -> f64 {
+    1.0 / (1.0 + rank as f64)
+}
+
+fn ring_segments(p: &Polygon) -> impl Iterator<Item = (Coord, Coord)> + '_ {
+    std::iter::once(p.exterior())
+        .chain(p.interiors())
+        .flat_map(|r| r.0.windows(2).map(|w| (w[0], w[1])))
+        .filter(|(a, b)| a != b)
+}
+
+/// Pairs of pieces sharing boundary: (piece a, piece b) with a < b → (length, parting cost).
+type PiecePairs = BTreeMap<(usize, usize), (f64, f64)>;
+
+fn piece_pairs(cells: &Cells, barriers: Option<&BarrierIndex>) -> PiecePairs {
+    let mut segs: Vec<PieceSeg> = Vec::new();
+    for (i, piece) in cells.pieces.iter().enumerate() {
+        for (p, q) in ring_segments(&piece.polygon) {
+            segs.push(GeomWithData::new(
+                Rectangle::from_corners([p.x, p.y], [q.x, q.y]),
+                (i, p, q),
+            ));
+        }
+    }
+    let tree = RTree::bulk_load(segs);
+    let mut shared: PiecePairs = BTreeMap::new();
+    for s in tree.iter() {
+        let (pi, a, b) = s.data;
+        let (dx, dy) = (b.x - a.x, b.y - a.y);
+        let len = dx.hypot(dy);
+        let env = AABB::from_corners(
+            [a.x.min(b.x) - SHARED_TOL_M, a.y.min(b.y) - SHARED_TOL_M],
+            [a.x.max(b.x) + SHARED_TOL_M, a.y.max(b.y) + SHARED_TOL_M],
+        );
+        for t in tree.locate_in_envelope_intersecting(env) {
+            let (pj, c, d) = t.data;
+            if pj <= pi {
+                continue;
+            }
+            // Both ends of t on the line of s, then the overlap of their projections.
+            let off = |p: Coord| ((p.x - a.x) * dy - (p.y - a.y) * dx).abs() / len;
+            if off(c) > SHARED_TOL_M || off(d) > SHARED_TOL_M {
+                continue;
+            }
+            let proj = |p: Coord| ((p.x - a.x) * dx + (p.y - a.y) * dy) / len;
+            let (t0, t1) = (proj(c), proj(d));
+            let lo = t0.min(t1).max(0.0);
+            let hi = t0.max(t1).min(len);
+            if hi - lo <= SHARED_TOL_M {
+                continue;
+            }
+            let overlap = hi - lo;
+            let at = |t: f64| Coord {
+                x: a.x + dx * t / len,
+                y: a.y + dy * t / len,
+            };
+            let factor = barriers
+                .and_then(|bi| bi.along(at(lo), at(hi)))
+                .map_or(1.0, |(_, rank)| barrier_factor(rank));
+            let e = shared.entry((pi, pj)).or_insert((0.0, 0.0));
+            e.0 += overlap;
+            e.1 += overlap * factor;
+        }
+    }
+    shared
+}
+
+/// A cell whose pieces do not touch one another (the positions of one building with another
+/// building's between them) would make a grid of two parts: such a cell absorbs the neighbouring
+/// cell that joins its parts, until every cell is one connected piece of land.
+fn join_split_cells(cells: &mut Cells, pairs: &PiecePairs) {
+    let np = cells.pieces.len();
+    let mut nb: Vec<Vec<usize>> = vec![Vec::new(); np];
+    for &(a, b) in pairs.keys() {
+        nb[a].push(b);
+        nb[b].push(a);
+    }
+    for _round in 0..np {
+        let mut pieces_of: Vec<Vec<usize>> = vec![Vec::new(); cells.atoms.len()];
+        for (p, &c) in cells.cell_of.iter().enumerate() {
+            pieces_of[c].push(p);
+        }
+        let mut changed = false;
+        #[allow(clippy::needless_range_loop)]
+        for c in 0..pieces_of.len() {
+            if pieces_of[c].len() < 2 || cells.cell_of[pieces_of[c][0]] != c {
+                continue;
+            }
+            // Components of the cell's pieces.
+            let mut comp: BTreeMap<usize, usize> = BTreeMap::new();
+            let mut count = 0;
+            for &s in &pieces_of[c] {
+                if comp.contains_key(&s) {
+                    continue;
+                }
+                comp.insert(s, count);
+                let mut stack = vec![s];
+                while let Some(u) = stack.pop() {
+                    for &v in &nb[u] {
+                        if cells.cell_of[v] == c && !comp.contains_key(&v) {
+                            comp.insert(v, count);
+                            stack.push(v);
+                        }
+                    }
+                }
+                count += 1;
+            }
+            if count < 2 {
+                continue;
+            }
+            // The neighbouring cell touching the most components, lightest on a tie.
+            let mut touching: BTreeMap<usize, std::collections::BTreeSet<usize>> = BTreeMap::new();
+            for (&p, &k) in &comp {
+                for &v in &nb[p] {
+                    let d = cells.cell_of[v];
+                    if d != c {
+                        touching.entry(d).or_default().insert(k);
+                    }
+                }
+            }
+            let Some(d) = touching
+                .iter()
+                .max_by_key(|(d, ks)| (ks.len(), std::cmp::Reverse(cells.weight[**d])))
+                .map(|(d, _)| *d)
+            else {
+                continue;
+            };
+            for p in 0..np {
+                if cells.cell_of[p] == d {
+                    cells.cell_of[p] = c;
+                }
+            }
+            let moved = std::mem::take(&mut cells.atoms[d]);
+            cells.atoms[c].extend(moved);
+            cells.weight[c] += cells.weight[d];
+            cells.weight[d] = 0;
+            changed = true;
+            break;
+        }
+        if !changed {
+            break;
+        }
+    }
+    // Renumber the cells that still have pieces.
+    let mut ids: BTreeMap<usize, usize> = BTreeMap::new();
+    for &c in &cells.cell_of {
+        let next = ids.len();
+        ids.entry(c).or_insert(next);
+    }
+    let mut atoms = vec![Vec::new(); ids.len()];
+    let mut weight = vec![0; ids.len()];
+    for (&old, &new) in &ids {
+        atoms[new] = std::mem::take(&mut cells.atoms[old]);
+        weight[new] = cells.weight[old];
+    }
+    for c in cells.cell_of.iter_mut() {
+        *c = ids[c];
+    }
+    cells.atoms = atoms;
+    cells.weight = weight;
+}
+
+/// Builds the graph of `cells` (joining cells whose pieces are apart first); `barriers` lower the
+/// parting cost along them.
+pub fn build(cells: &mut Cells, barriers: Option<&BarrierIndex>) -> Graph {
+    let pairs = piece_pairs(cells, barriers);
+    join_split_cells(cells, &pairs);
+    let n = cells.len();
+    let mut g = Graph {
+        weight: cells.weight.clone(),
+        area: vec![0.0; n],
+        centroid: vec![Coord { x: 0.0, y: 0.0 }; n],
+        outer: vec![0.0; n],
+        adj: vec![Vec::new(); n],
+    };
+    let mut perimeter = vec![0.0; n];
+    for (i, piece) in cells.pieces.iter().enumerate() {
+        let c = cells.cell_of[i];
+        let a = piece.polygon.unsigned_area();
+        if let Some(ct) = piece.polygon.centroid() {
+            g.centroid[c].x += ct.x() * a;
+            g.centroid[c].y += ct.y() * a;
+        }
+        g.area[c] += a;
+        perimeter[c] += ring_segments(&piece.polygon)
+            .map(|(p, q)| (q.x - p.x).hypot(q.y - p.y))
+            .sum::<f64>();
+    }
+    for c in 0..n {
+        if g.area[c] > 0.0 {
+            g.centroid[c].x /= g.area[c];
+            g.centroid[c].y /= g.area[c];
+        }
+    }
+    let mut shared: BTreeMap<(usize, usize), (f64, f64)> = BTreeMap::new();
+    for (&(pa, pb), &(len, cut)) in &pairs {
+        let (ca, cb) = (cells.cell_of[pa], cells.cell_of[pb]);
+        let e = shared.entry((ca.min(cb), ca.max(cb))).or_insert((0.0, 0.0));
+        e.0 += len;
+        e.1 += cut;
+    }
+    let mut outer = perimeter;
+    for (&(a, b), &(len, cut)) in &shared {
+        if a == b {
+            outer[a] -= 2.0 * len;
+            continue;
+        }
+        outer[a] -= len;
+        outer[b] -= len;
+        g.adj[a].push(Edge { to: b, len, cut });
+        g.adj[b].push(Edge { to: a, len, cut });
+    }
+    g.outer = outer.into_iter().map(|o| o.max(0.0)).collect();
+    connect_components(&mut g);
+    g
+}
+
+/// Joins separate parts of the graph (a leaf in several parts, an island of land) by a link of no
+/// length between their nearest cells, so every cell can belong to some grid.
+fn connect_components(g: &mut Graph) {
+    let n = g.weight.len();
+    loop {
+        let mut comp = vec![usize::MAX; n];
+        let mut count = 0;
+        for s in 0..n {
+            if comp[s] != usize::MAX {
+                continue;
+            }
+            let mut stack = vec![s];
+            comp[s] = count;
+            while let Some(u) = stack.pop() {
+                for e in &g.adj[u] {
+                    if comp[e.to] == usize::MAX {
+                        comp[e.to] = count;
+                        stack.push(e.to);
+                    }
+                }
+            }
+            count += 1;
+        }
+        if count <= 1 {
+            return;
+        }
+        // Link component 0 to its nearest other cell.
+        let mut best: Option<(f64, usize, usize)> = None;
+        for a in (0..n).filter(|&a| comp[a] == 0) {
+            for b in (0..n).filter(|&b| comp[b] != 0) {
+                let d =
+                    (g.centroid[a].x - g.centroid[b].x).hypot(g.centroid[a].y - g.centroid[b].y);
+                if best.is_none_or(|x| d < x.0) {
+                    best = Some((d, a, b));
+                }
+            }
+        }
+        let Some((_, a, b)) = best else { return };
+        g.adj[a].push(Edge {
+            to: b,
+            len: 0.0,
+            cut: 0.0,
+        });
+        g.adj[b].push(Edge {
+            to: a,
+            len: 0.0,
+            cut: 0.0,
+        });
+    }
+}

@@ -1,0 +1,639 @@
+//! Partitioning the cell graph into `k` connected parts within the band.
+//!
+//! 1. **Seeds** by weighted k-means (k-means++ start, a few Lloyd rounds) on the cells' centres, each
+//!    cell weighing its households plus a little of its land.
+//! 2. **Balanced growth**: the lightest part takes the frontier cell nearest its seed, until every cell
+//!    belongs to a part. Parts grow through the graph, so each is connected.
+//! 3. **Repair** of the band: boundary cells move to a neighbouring part, and pairs of cells are swapped
+//!    between neighbouring parts, whenever that lowers the households outside the band. A part never
+//!    loses a cell whose removal would disconnect it.
+//! 4. **Local search on shape**: boundary cells move while the band and connectivity hold and the sum
+//!    of `P²/A` (the inverse of Polsby–Popper compactness, with parting along barriers made cheaper)
+//!    goes down.
+//! 5. **Restarts** from other seeds; the best answer (band first, then shape) wins.
+
+use super::graph::Graph;
+use crate::generate::Rng;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// A partition of the cells.
+#[derive(Debug, Clone)]
+pub struct Solution {
+    /// The part of each cell.
+    pub part: Vec<usize>,
+    /// Households outside the band, summed over the parts.
+    pub violation: u64,
+    /// Sum over parts of P²/A.
+    pub objective: f64,
+}
+
+struct State<'g> {
+    g: &'g Graph,
+    k: usize,
+    min: u64,
+    max: u64,
+    part: Vec<usize>,
+    w: Vec<u64>,
+    area: Vec<f64>,
+    perim: Vec<f64>,
+    size: Vec<usize>,
+    /// Scratch for connectivity checks.
+    mark: Vec<u32>,
+    stamp: u32,
+}
+
+fn dev(w: u64, min: u64, max: u64) -> u64 {
+    min.saturating_sub(w) + w.saturating_sub(max)
+}
+
+fn shape(p: f64, a: f64) -> f64 {
+    if a <= 0.0 { p * p * 1e6 } else { p * p / a }
+}
+
+impl<'g> State<'g> {
+    fn new(g: &'g Graph, k: usize, min: u64, max: u64, part: Vec<usize>) -> State<'g> {
+        let n = g.weight.len();
+        let mut s = State {
+            g,
+            k,
+            min,
+            max,
+            part,
+            w: vec![0; k],
+            area: vec![0.0; k],
+            perim: vec![0.0; k],
+            size: vec![0; k],
+            mark: vec![0; n],
+            stamp: 0,
+        };
+        for c in 0..n {
+            let p = s.part[c];
+            s.w[p] += g.weight[c];
+            s.area[p] += g.area[c];
+            s.size[p] += 1;
+            s.perim[p] += g.outer[c];
+            for e in &g.adj[c] {
+                if s.part[e.to] != p {
+                    s.perim[p] += e.cut;
+                }
+            }
+        }
+        s
+    }
+
+    fn violation(&self) -> u64 {
+        self.w.iter().map(|&w| dev(w, self.min, self.max)).sum()
+    }
+
+    fn objective(&self) -> f64 {
+        (0..self.k)
+            .map(|p| shape(self.perim[p], self.area[p]))
+            .sum()
+    }
+
+    /// The new perimeters of `a` (losing `c`) and `b` (gaining it).
+    fn perims_after(&self, c: usize, a: usize, b: usize) -> (f64, f64) {
+        let (mut to_a, mut to_b, mut total) = (0.0, 0.0, 0.0);
+        for e in &self.g.adj[c] {
+            total += e.cut;
+            let p = self.part[e.to];
+            if p == a {
+                to_a += e.cut;
+            } else if p == b {
+                to_b += e.cut;
+            }
+        }
+        let outer = self.g.outer[c];
+        (
+            self.perim[a] - outer - (total - to_a) + to_a,
+            self.perim[b] + outer + (total - to_b) - to_b,
+        )
+    }
+
+    fn delta_objective(&self, c: usize, a: usize, b: usize) -> f64 {
+        let (pa, pb) = self.perims_after(c, a, b);
+        let ar = self.g.area[c];
+        shape(pa, self.area[a] - ar) + shape(pb, self.area[b] + ar)
+            - shape(self.perim[a], self.area[a])
+            - shape(self.perim[b], self.area[b])
+    }
+
+    fn delta_violation(&self, c: usize, a: usize, b: usize) -> i64 {
+        let wc = self.g.weight[c];
+        let (min, max) = (self.min, self.max);
+        (dev(self.w[a] - wc, min, max) + dev(self.w[b] + wc, min, max)) as i64
+            - (dev(self.w[a], min, max) + dev(self.w[b], min, max)) as i64
+    }
+
+    /// Whether part `a` stays connected (and non-empty) without cell `c`.
+    fn stays_connected(&mut self, c: usize, a: usize) -> bool {
+        if self.size[a] <= 1 {
+            return false;
+        }
+        let g = self.g;
+        let neighbours: Vec<usize> = g.adj[c]
+            .iter()
+            .map(|e| e.to)
+            .filter(|&t| self.part[t] == a && t != c)
+            .collect();
+        if neighbours.len() <= 1 {
+            return !neighbours.is_empty();
+        }
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.mark.iter_mut().for_each(|m| *m = 0);
+            self.stamp = 1;
+        }
+        let stamp = self.stamp;
+        self.mark[c] = stamp;
+        let start = neighbours[0];
+        self.mark[start] = stamp;
+        let mut stack = vec![start];
+        let mut reached = 1;
+        let mut found = 1;
+        while let Some(u) = stack.pop() {
+            for e in &g.adj[u] {
+                let t = e.to;
+                if self.part[t] == a && self.mark[t] != stamp {
+                    self.mark[t] = stamp;
+                    reached += 1;
+                    if neighbours.contains(&t) {
+                        found += 1;
+                        if found == neighbours.len() {
+                            return true;
+                        }
+                    }
+                    stack.push(t);
+                }
+            }
+        }
+        reached == self.size[a] - 1
+    }
+
+    fn apply(&mut self, c: usize, a: usize, b: usize) {
+        let (pa, pb) = self.perims_after(c, a, b);
+        let wc = self.g.weight[c];
+        let ar = self.g.area[c];
+        self.perim[a] = pa;
+        self.perim[b] = pb;
+        self.w[a] -= wc;
+        self.w[b] += wc;
+        self.area[a] -= ar;
+        self.area[b] += ar;
+        self.size[a] -= 1;
+        self.size[b] += 1;
+        self.part[c] = b;
+    }
+
+    /// Parts next to cell `c` other than its own.
+    fn neighbour_parts(&self, c: usize) -> Vec<usize> {
+        let a = self.part[c];
+        let mut out: Vec<usize> = self.g.adj[c]
+            .iter()
+            .map(|e| self.part[e.to])
+            .filter(|&p| p != a)
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Moves and swaps that lower the households outside the band, until none does.
+    fn repair(&mut self) {
+        let n = self.g.weight.len();
+        for _ in 0..400 {
+            if self.violation() == 0 {
+                return;
+            }
+            let mut improved = false;
+            for c in 0..n {
+                let a = self.part[c];
+                for b in self.neighbour_parts(c) {
+                    let dv = self.delta_violation(c, a, b);
+                    if dv < 0 && self.stays_connected(c, a) {
+                        self.apply(c, a, b);
+                        improved = true;
+                        break;
+                    }
+                }
+            }
+            if !improved && !self.swap() {
+                return;
+            }
+        }
+    }
+
+    /// One swap of two cells between neighbouring parts that lowers the violation; false when none.
+    fn swap(&mut self) -> bool {
+        let n = self.g.weight.len();
+        let before = self.violation();
+        for c in 0..n {
+            let a = self.part[c];
+            for b in self.neighbour_parts(c) {
+                // Cells of b next to a (d may be anywhere on the a–b border).
+                let ds: Vec<usize> = (0..n)
+                    .filter(|&d| {
+                        self.part[d] == b && self.g.adj[d].iter().any(|e| self.part[e.to] == a)
+                    })
+                    .collect();
+                for d in ds {
+                    let (wc, wd) = (self.g.weight[c], self.g.weight[d]);
+                    if wc == wd {
+                        continue;
+                    }
+                    let wa = self.w[a] - wc + wd;
+                    let wb = self.w[b] + wc - wd;
+                    let gain =
+                        dev(self.w[a], self.min, self.max) + dev(self.w[b], self.min, self.max);
+                    if dev(wa, self.min, self.max) + dev(wb, self.min, self.max) >= gain {
+                        continue;
+                    }
+                    if !self.stays_connected(c, a) {
+                        break;
+                    }
+                    self.apply(c, a, b);
+                    if self.part[d] == b
+                        && self.g.adj[d].iter().any(|e| self.part[e.to] == a)
+                        && self.stays_connected(d, b)
+                    {
+                        self.apply(d, b, a);
+                        if self.violation() < before {
+                            return true;
+                        }
+                        self.apply(d, a, b);
+                    }
+                    self.apply(c, b, a);
+                }
+            }
+        }
+        false
+    }
+
+    /// Moves that keep the band (or do not worsen it) and connectivity and lower the shape objective.
+    fn improve_shape(&mut self, passes: usize) {
+        let n = self.g.weight.len();
+        for _ in 0..passes {
+            let mut moved = 0;
+            let total = self.objective();
+            for c in 0..n {
+                let a = self.part[c];
+                let mut best: Option<(f64, usize)> = None;
+                for b in self.neighbour_parts(c) {
+                    if self.delta_violation(c, a, b) > 0 {
+                        continue;
+                    }
+                    let d = self.delta_objective(c, a, b);
+                    if d < -1e-9 * total.max(1.0) && best.is_none_or(|x| d < x.0) {
+                        best = Some((d, b));
+                    }
+                }
+                if let Some((_, b)) = best
+                    && self.stays_connected(c, a)
+                {
+                    self.apply(c, a, b);
+                    moved += 1;
+                }
+            }
+            if moved == 0 {
+                return;
+            }
+        }
+    }
+}
+
+/// Seeds: weighted k-means (k-means++ start, Lloyd rounds) on the cells' centres.
+fn seeds(g: &Graph, k: usize, rng: &mut Rng) -> Vec<usize> {
+    let n = g.weight.len();
+    let total_w: f64 = g.weight.iter().sum::<u64>() as f64;
+    let total_a: f64 = g.area.iter().sum::<f64>().max(1e-9);
+    let mass: Vec<f64> = (0..n)
+        .map(|c| g.weight[c] as f64 + 0.15 * total_w.max(1.0) * g.area[c] / total_a)
+        .collect();
+    let d2 = |a: geo::Coord, b: geo::Coord| (a.x - b.x).powi(2) + (a.y - b.y).powi(2);
+    let mut centres: Vec<geo::Coord> = Vec::with_capacity(k);
+    let pick = |weights: &[f64], rng: &mut Rng| -> usize {
+        let sum: f64 = weights.iter().sum();
+        if sum <= 0.0 {
+            return (rng.next_u64() % n as u64) as usize;
+        }
+        let mut x = rng.unit() * sum;
+        for (i, &w) in weights.iter().enumerate() {
+            x -= w;
+            if x <= 0.0 {
+                return i;
+            }
+        }
+        n - 1
+    };
+    centres.push(g.centroid[pick(&mass, rng)]);
+    while centres.len() < k {
+        let weights: Vec<f64> = (0..n)
+            .map(|c| {
+                mass[c]
+                    * centres
+                        .iter()
+                        .map(|&z| d2(g.centroid[c], z))
+                        .fold(f64::INFINITY, f64::min)
+            })
+            .collect();
+        centres.push(g.centroid[pick(&weights, rng)]);
+    }
+    for _ in 0..6 {
+        let mut sum = vec![(0.0, 0.0, 0.0); k];
+        #[allow(clippy::needless_range_loop)]
+        for c in 0..n {
+            let j = (0..k)
+                .min_by(|&x, &y| {
+                    d2(g.centroid[c], centres[x]).total_cmp(&d2(g.centroid[c], centres[y]))
+                })
+                .unwrap_or(0);
+            sum[j].0 += mass[c] * g.centroid[c].x;
+            sum[j].1 += mass[c] * g.centroid[c].y;
+            sum[j].2 += mass[c];
+        }
+        for j in 0..k {
+            if sum[j].2 > 0.0 {
+                centres[j] = geo::Coord {
+                    x: sum[j].0 / sum[j].2,
+                    y: sum[j].1 / sum[j].2,
+                };
+            }
+        }
+    }
+    // The nearest distinct cell to each centre.
+    let mut taken = vec![false; n];
+    let mut out = Vec::with_capacity(k);
+    for z in centres {
+        let best = (0..n)
+            .filter(|&c| !taken[c])
+            .min_by(|&x, &y| d2(g.centroid[x], z).total_cmp(&d2(g.centroid[y], z)));
+        if let Some(c) = best {
+            taken[c] = true;
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Balanced growth from the seeds: the lightest part with a frontier takes its frontier cell nearest
+/// its seed.
+fn grow(g: &Graph, seeds: &[usize]) -> Vec<usize> {
+    let n = g.weight.len();
+    let k = seeds.len();
+    let mut part = vec![usize::MAX; n];
+    let mut w = vec![0u64; k];
+    let mut heaps: Vec<BinaryHeap<(Reverse<u64>, usize)>> = vec![BinaryHeap::new(); k];
+    let dist = |c: usize, s: usize| {
+        let (a, b) = (g.centroid[c], g.centroid[seeds[s]]);
+        // Millimetres, as an integer key.
+        ((a.x - b.x).hypot(a.y - b.y) * 1000.0) as u64
+    };
+    for (p, &s) in seeds.iter().enumerate() {
+        part[s] = p;
+        w[p] += g.weight[s];
+        for e in &g.adj[s] {
+            heaps[p].push((Reverse(dist(e.to, p)), e.to));
+        }
+    }
+    let mut left = n - seeds.len();
+    while left > 0 {
+        // The lightest part that can still grow.
+        let mut order: Vec<usize> = (0..k).collect();
+        order.sort_by_key(|&p| (w[p], p));
+        let mut grew = false;
+        for p in order {
+            while let Some(&(_, c)) = heaps[p].peek() {
+                if part[c] == usize::MAX {
+                    break;
+                }
+                heaps[p].pop();
+            }
+            let Some((_, c)) = heaps[p].pop() else {
+                continue;
+            };
+            part[c] = p;
+            w[p] += g.weight[c];
+            left -= 1;
+            for e in &g.adj[c] {
+                if part[e.to] == usize::MAX {
+                    heaps[p].push((Reverse(dist(e.to, p)), e.to));
+                }
+            }
+            grew = true;
+            break;
+        }
+        if !grew {
+            break;
+        }
+    }
+    // Cells no part reached (cannot happen in a connected graph): the first part.
+    for p in part.iter_mut() {
+        if *p == usize::MAX {
+            *p = 0;
+        }
+    }
+    part
+}
+
+/// Partitions the graph into `k` connected parts, each within `[min, max]` households when it can.
+pub fn partition(g: &Graph, k: usize, min: u64, max: u64, seed: u64) -> Solution {
+    let n = g.weight.len();
+    let k = k.min(n).max(1);
+    if k == 1 || n == 0 {
+        let part = vec![0; n];
+        let s = State::new(g, 1, min, max, part.clone());
+        return Solution {
+            violation: s.violation(),
+            objective: s.objective(),
+            part,
+        };
+    }
+    let restarts = if n <= 300 {
+        8
+    } else if n <= 2_000 {
+        4
+    } else {
+        2
+    };
+    let mut rng = Rng::new(seed);
+    let mut best: Option<Solution> = None;
+    // Up to four times the restarts while the band is still missed.
+    for r in 0..4 * restarts {
+        if r >= restarts && best.as_ref().is_some_and(|b| b.violation == 0) {
+            break;
+        }
+        let s = seeds(g, k, &mut rng);
+        let kk = s.len();
+        let part = grow(g, &s);
+        let mut st = State::new(g, kk, min, max, part);
+        st.repair();
+        st.improve_shape(60);
+        st.repair();
+        let sol = Solution {
+            violation: st.violation(),
+            objective: st.objective(),
+            part: st.part,
+        };
+        let better = best
+            .as_ref()
+            .is_none_or(|b| (sol.violation, sol.objective) < (b.violation, b.objective));
+        if better {
+            best = Some(sol);
+        }
+        if r + 1 >= restarts.min(3) && best.as_ref().is_some_and(|b| b.violation == 0) {
+            break;
+        }
+    }
+    best.unwrap_or(Solution {
+        part: vec![0; n],
+        violation: u64::MAX,
+        objective: f64::INFINITY,
+    })
+}
+
+/// Whether whole cells of these weights can form `k` groups each within `[min, max]`, ignoring where
+/// the cells lie: `Some(false)` when provably not, `Some(true)` when a grouping was found, `None` when
+/// neither could be shown. Groups of consecutive weights in every order of a greedy search are tried,
+/// and for two groups the subset sums are enumerated exactly.
+pub fn whole_cells_can_meet(weights: &[u64], k: usize, min: u64, max: u64) -> Option<bool> {
+    let total: u64 = weights.iter().sum();
+    if k == 0 || total < k as u64 * min || total > k as u64 * max {
+        return Some(false);
+    }
+    if weights.iter().any(|&w| w > max) {
+        return Some(false);
+    }
+    if k == 1 {
+        return Some(true);
+    }
+    if k == 2 && total <= 1_000_000 {
+        let lo = min.max(total.saturating_sub(max));
+        let hi = max.min(total - min);
+        let mut reach = vec![false; total as usize + 1];
+        reach[0] = true;
+        for &w in weights.iter().filter(|&&w| w > 0) {
+            let w = w as usize;
+            for s in (w..reach.len()).rev() {
+                if reach[s - w] {
+                    reach[s] = true;
+                }
+            }
+        }
+        return Some((lo..=hi).any(|s| reach[s as usize]));
+    }
+    // Greedy: heaviest first into the group furthest below the mean.
+    let mut sorted: Vec<u64> = weights.to_vec();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    let mut groups = vec![0u64; k];
+    for w in sorted {
+        if let Some(g) = groups.iter_mut().min() {
+            *g += w;
+        }
+    }
+    if groups.iter().all(|&g| g >= min && g <= max) {
+        return Some(true);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cells::graph::{Edge, Graph};
+
+    /// A `w × h` lattice of unit cells with the given weights (row-major).
+    fn lattice(w: usize, h: usize, weight: impl Fn(usize, usize) -> u64) -> Graph {
+        let n = w * h;
+        let mut g = Graph {
+            weight: vec![0; n],
+            area: vec![1.0; n],
+            centroid: vec![geo::Coord { x: 0.0, y: 0.0 }; n],
+            outer: vec![0.0; n],
+            adj: vec![Vec::new(); n],
+        };
+        for y in 0..h {
+            for x in 0..w {
+                let c = y * w + x;
+                g.weight[c] = weight(x, y);
+                g.centroid[c] = geo::Coord {
+                    x: x as f64 + 0.5,
+                    y: y as f64 + 0.5,
+                };
+                let mut deg = 0;
+                for (dx, dy) in [(1i64, 0i64), (-1, 0), (0, 1), (0, -1)] {
+                    let (nx, ny) = (x as i64 + dx, y as i64 + dy);
+                    if nx >= 0 && ny >= 0 && (nx as usize) < w && (ny as usize) < h {
+                        g.adj[c].push(Edge {
+                            to: ny as usize * w + nx as usize,
+                            len: 1.0,
+                            cut: 1.0,
+                        });
+                        deg += 1;
+                    }
+                }
+                g.outer[c] = (4 - deg) as f64;
+            }
+        }
+        g
+    }
+
+    fn connected(g: &Graph, part: &[usize], p: usize) -> bool {
+        let cells: Vec<usize> = (0..part.len()).filter(|&c| part[c] == p).collect();
+        let Some(&s) = cells.first() else {
+            return false;
+        };
+        let mut seen = vec![false; part.len()];
+        seen[s] = true;
+        let mut stack = vec![s];
+        let mut n = 1;
+        while let Some(u) = stack.pop() {
+            for e in &g.adj[u] {
+                if part[e.to] == p && !seen[e.to] {
+                    seen[e.to] = true;
+                    n += 1;
+                    stack.push(e.to);
+                }
+            }
+        }
+        n == cells.len()
+    }
+
+    #[test]
+    fn uneven_weights_reach_the_band_with_connected_parts() {
+        // A dense corner (like a cluster of towers) and sparse land elsewhere.
+        let g = lattice(12, 12, |x, y| if x < 3 && y < 3 { 90 } else { 4 });
+        let total: u64 = g.weight.iter().sum();
+        let k = 4;
+        let (min, max) = (300, 500);
+        assert!(
+            total >= k as u64 * min && total <= k as u64 * max,
+            "{total}"
+        );
+        let s = partition(&g, k, min, max, 1);
+        assert_eq!(s.violation, 0);
+        for p in 0..k {
+            let w: u64 = (0..g.weight.len())
+                .filter(|&c| s.part[c] == p)
+                .map(|c| g.weight[c])
+                .sum();
+            assert!((min..=max).contains(&w), "part {p}: {w}");
+            assert!(connected(&g, &s.part, p), "part {p} is not connected");
+        }
+    }
+
+    #[test]
+    fn whole_cell_feasibility_is_decided_honestly() {
+        assert_eq!(
+            whole_cells_can_meet(&[400, 400, 20], 2, 300, 500),
+            Some(true)
+        );
+        // 450 + 450: two grids of 450 are fine, but 900 + 10 leaves one at 10 or 910.
+        assert_eq!(whole_cells_can_meet(&[460, 460], 2, 300, 500), Some(true));
+        assert_eq!(whole_cells_can_meet(&[600, 100], 2, 300, 500), Some(false));
+        assert_eq!(
+            whole_cells_can_meet(&[290, 290, 290], 2, 300, 500),
+            Some(false)
+        );
+    }
+}

@@ -1,0 +1,395 @@
+//! How well grids follow the ground: blocks cut between grids (the `split_block` rule of `check`), the
+//! share of inner grid edges lying on a block edge or a barrier, and each grid's 四至 (its four sides,
+//! named from the barriers, leaves and blocks along them).
+
+use super::graph::BarrierIndex;
+use crate::dataset::Dataset;
+use crate::geometry;
+use crate::index::PolygonIndex;
+use crate::io::layers::Layers;
+use crate::model::GridShape;
+use geo::{Area, BooleanOps, BoundingRect, Coord, InteriorPoint, MultiPolygon};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree};
+use serde::Serialize;
+
+/// Largest gap (m) between a grid edge and a block edge still counted as the same line (written
+/// coordinates are rounded to about 0.1 mm).
+const SAME_LINE_M: f64 = 0.02;
+/// Distance (m) within which a barrier names the side of a grid it runs along.
+const NAMING_M: f64 = 40.0;
+
+/// A block whose land lies in more than one grid.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SplitBlock {
+    /// The block's code (or name, or `block #n`).
+    pub block: String,
+    /// The grids it lies in, each with the area there (m²).
+    pub grids: Vec<(String, f64)>,
+    pub households: u64,
+}
+
+/// Figures on how grids follow the ground.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroundQuality {
+    /// Blocks holding at least one household.
+    pub populated_blocks: usize,
+    /// Of those, blocks whose land lies in more than one grid.
+    pub populated_blocks_split: usize,
+    pub share_populated_blocks_split: f64,
+    /// Length of grid edges inside leaves (between two grids), m.
+    pub inner_edge_m: f64,
+    /// Of it, the length lying on a block edge or along a barrier.
+    pub inner_edge_on_ground_m: f64,
+    pub share_inner_edges_on_ground: f64,
+}
+
+type SegTree = RTree<GeomWithData<Rectangle<[f64; 2]>, (Coord, Coord)>>;
+
+fn segments_of<'a>(mps: impl Iterator<Item = &'a MultiPolygon>) -> SegTree {
+    let mut segs = Vec::new();
+    for mp in mps {
+        for p in &mp.0 {
+            for r in std::iter::once(p.exterior()).chain(p.interiors()) {
+                for w in r.0.windows(2) {
+                    if w[0] != w[1] {
+                        segs.push(GeomWithData::new(
+                            Rectangle::from_corners([w[0].x, w[0].y], [w[1].x, w[1].y]),
+                            (w[0], w[1]),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    RTree::bulk_load(segs)
+}
+
+/// The length of segment `a`–`b` covered by collinear segments of `tree` (within `tol`).
+fn covered(a: Coord, b: Coord, tree: &SegTree, tol: f64) -> f64 {
+    let (dx, dy) = (b.x - a.x, b.y - a.y);
+    let len = dx.hypot(dy);
+    if len <= 0.0 {
+        return 0.0;
+    }
+    let env = AABB::from_corners(
+        [a.x.min(b.x) - tol, a.y.min(b.y) - tol],
+        [a.x.max(b.x) + tol, a.y.max(b.y) + tol],
+    );
+    let mut spans: Vec<(f64, f64)> = Vec::new();
+    for t in tree.locate_in_envelope_intersecting(env) {
+        let (c, d) = t.data;
+        let off = |p: Coord| ((p.x - a.x) * dy - (p.y - a.y) * dx).abs() / len;
+        if off(c) > tol || off(d) > tol {
+            continue;
+        }
+        let proj = |p: Coord| ((p.x - a.x) * dx + (p.y - a.y) * dy) / len;
+        let (t0, t1) = (proj(c), proj(d));
+        let (lo, hi) = (t0.min(t1).max(0.0), t0.max(t1).min(len));
+        if hi > lo {
+            spans.push((lo, hi));
+        }
+    }
+    spans.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let (mut total, mut reach) = (0.0, 0.0f64);
+    for (lo, hi) in spans {
+        let lo = lo.max(reach);
+        if hi > lo {
+            total += hi - lo;
+            reach = hi;
+        }
+    }
+    total
+}
+
+/// True when `piece` lies inside `region` (every vertex inside or on its outline, and no vertex of the
+/// region strictly inside the piece).
+fn lies_within(piece: &MultiPolygon, region: &MultiPolygon) -> bool {
+    let near = |mp: &MultiPolygon, c: Coord| {
+        mp.0.iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+            .any(|r| {
+                r.0.windows(2).any(|w| {
+                    let (a, b) = (w[0], w[1]);
+                    let (dx, dy) = (b.x - a.x, b.y - a.y);
+                    let l2 = dx * dx + dy * dy;
+                    let t = if l2 > 0.0 {
+                        (((c.x - a.x) * dx + (c.y - a.y) * dy) / l2).clamp(0.0, 1.0)
+                    } else {
+                        0.0
+                    };
+                    (c.x - a.x - t * dx).hypot(c.y - a.y - t * dy) <= SAME_LINE_M
+                })
+            })
+    };
+    let all_in = piece
+        .0
+        .iter()
+        .flat_map(|p| p.exterior().0.iter())
+        .all(|&c| geometry::contains(region, c) || near(region, c));
+    if !all_in {
+        return false;
+    }
+    let Some(b) = piece.bounding_rect() else {
+        return true;
+    };
+    !region
+        .0
+        .iter()
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        .flat_map(|r| r.0.iter())
+        .filter(|c| c.x > b.min().x && c.x < b.max().x && c.y > b.min().y && c.y < b.max().y)
+        .any(|&c| geometry::contains(piece, c) && !near(piece, c))
+}
+
+/// Blocks whose land lies in more than one grid (pieces under 1 m² or 0.1 % of the block are rounding
+/// noise), with the households of each block.
+pub fn split_blocks(
+    data: &Dataset,
+    grids: &[GridShape],
+    layers: &Layers,
+) -> (Vec<SplitBlock>, usize) {
+    use rayon::prelude::*;
+    let index = PolygonIndex::new(grids.iter().map(|g| &g.geometry).collect());
+    let block_index = PolygonIndex::new(layers.blocks.iter().map(|b| &b.geometry).collect());
+    let mut households = vec![0u64; layers.blocks.len()];
+    for h in &data.households {
+        if let Some(&b) = block_index.containing(h.pos).first() {
+            households[b] += h.households as u64;
+        }
+    }
+    let populated = households.iter().filter(|&&h| h > 0).count();
+    let split: Vec<SplitBlock> = layers
+        .blocks
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, b)| {
+            let inside = b
+                .geometry
+                .0
+                .iter()
+                .find_map(|p| p.interior_point())
+                .map(|p| p.0)?;
+            let home = index.containing(inside).first().copied();
+            if let Some(g) = home
+                && lies_within(&b.geometry, &grids[g].geometry)
+            {
+                return None;
+            }
+            let r = b.geometry.bounding_rect()?;
+            let area = b.geometry.unsigned_area();
+            let noise = (area * 1e-3).max(1.0);
+            let parts: Vec<(String, f64)> = index
+                .candidates(&r)
+                .into_iter()
+                .map(|g| {
+                    (
+                        grids[g].id.clone(),
+                        geometry::normalized(b.geometry.intersection(&grids[g].geometry))
+                            .unsigned_area(),
+                    )
+                })
+                .filter(|(_, a)| *a > noise)
+                .collect();
+            (parts.len() > 1).then(|| SplitBlock {
+                block: b.label(),
+                grids: parts,
+                households: households[i],
+            })
+        })
+        .collect();
+    (split, populated)
+}
+
+/// Measures how the grids follow the blocks and barriers.
+pub fn ground_quality(data: &Dataset, grids: &[GridShape], layers: &Layers) -> GroundQuality {
+    let (split, populated) = split_blocks(data, grids, layers);
+    let populated_split = split.iter().filter(|s| s.households > 0).count();
+    let leaves: Vec<&MultiPolygon> = data
+        .tree
+        .leaves()
+        .iter()
+        .map(|&l| &data.tree.areas[l].geometry)
+        .collect();
+    let leaf_segs = segments_of(leaves.into_iter());
+    let block_segs = segments_of(layers.blocks.iter().map(|b| &b.geometry));
+    let barriers = BarrierIndex::new(&layers.barriers);
+    let (mut inner, mut on) = (0.0, 0.0);
+    for g in grids {
+        for p in &g.geometry.0 {
+            for r in std::iter::once(p.exterior()).chain(p.interiors()) {
+                for w in r.0.windows(2) {
+                    let (a, b) = (w[0], w[1]);
+                    let len = (b.x - a.x).hypot(b.y - a.y);
+                    let rest = len - covered(a, b, &leaf_segs, SAME_LINE_M);
+                    if rest <= SAME_LINE_M {
+                        continue;
+                    }
+                    inner += rest;
+                    let on_block = covered(a, b, &block_segs, SAME_LINE_M).min(rest);
+                    let on_barrier = if barriers.along(a, b).is_some() {
+                        rest
+                    } else {
+                        0.0
+                    };
+                    on += on_block.max(on_barrier);
+                }
+            }
+        }
+    }
+    GroundQuality {
+        populated_blocks: populated,
+        populated_blocks_split: populated_split,
+        share_populated_blocks_split: if populated == 0 {
+            0.0
+        } else {
+            populated_split as f64 / populated as f64
+        },
+        inner_edge_m: inner / 2.0,
+        inner_edge_on_ground_m: on / 2.0,
+        share_inner_edges_on_ground: if inner > 0.0 { on / inner } else { 1.0 },
+    }
+}
+
+/// Each grid's 四至: for its east, south, west and north sides, the name found along the longest
+/// stretch of that side: a named barrier within 40 m, else the neighbouring community or village across
+/// the leaf's outline, else the named block across, else the neighbouring grid. Written as planners
+/// write it: "东至…，南至…，西至…，北至…".
+pub fn bounds_descriptions(
+    data: &Dataset,
+    grids: &[GridShape],
+    layers: Option<&Layers>,
+) -> Vec<String> {
+    use rayon::prelude::*;
+    let barriers = layers.map(|l| BarrierIndex::new(&l.barriers));
+    let named_barriers: Vec<Option<String>> = layers
+        .map(|l| l.barriers.iter().map(|b| b.name.clone()).collect())
+        .unwrap_or_default();
+    let block_index =
+        layers.map(|l| PolygonIndex::new(l.blocks.iter().map(|b| &b.geometry).collect()));
+    let leaves = data.tree.leaves();
+    let leaf_index = PolygonIndex::new(
+        leaves
+            .iter()
+            .map(|&l| &data.tree.areas[l].geometry)
+            .collect(),
+    );
+    let grid_index = PolygonIndex::new(grids.iter().map(|g| &g.geometry).collect());
+    grids
+        .par_iter()
+        .enumerate()
+        .map(|(gi, g)| {
+            // side → name → length
+            let mut sides: [std::collections::BTreeMap<String, f64>; 4] = Default::default();
+            let own_leaf = g.community.as_deref();
+            for p in &g.geometry.0 {
+                for w in p.exterior().0.windows(2) {
+                    let (a, b) = (w[0], w[1]);
+                    let (dx, dy) = (b.x - a.x, b.y - a.y);
+                    let len = dx.hypot(dy);
+                    if len < 0.5 {
+                        continue;
+                    }
+                    // Exterior rings run counter-clockwise: the outward normal is (dy, −dx).
+                    let (nx, ny) = (dy / len, -dx / len);
+                    let side = if nx.abs() >= ny.abs() {
+                        if nx > 0.0 { 0 } else { 2 }
+                    } else if ny < 0.0 {
+                        1
+                    } else {
+                        3
+                    };
+                    let mid = Coord {
+                        x: (a.x + b.x) / 2.0,
+                        y: (a.y + b.y) / 2.0,
+                    };
+                    let across = Coord {
+                        x: mid.x + nx * 1.0,
+                        y: mid.y + ny * 1.0,
+                    };
+                    let name = barriers
+                        .as_ref()
+                        .and_then(|bi| bi.named_near(a, b, NAMING_M, &named_barriers))
+                        .or_else(|| {
+                            let other = leaf_index
+                                .containing(across)
+                                .first()
+                                .map(|&k| &data.tree.areas[leaves[k]]);
+                            match other {
+                                Some(area) if Some(area.code.as_str()) != own_leaf => {
+                                    Some(area.name.clone().unwrap_or_else(|| area.code.clone()))
+                                }
+                                Some(_) => None,
+                                None => Some("辖区边界".to_string()),
+                            }
+                        })
+                        .or_else(|| {
+                            let l = layers?;
+                            let bi = block_index.as_ref()?;
+                            let k = *bi.containing(across).first()?;
+                            l.blocks[k].name.clone()
+                        })
+                        .or_else(|| {
+                            grid_index
+                                .containing(across)
+                                .into_iter()
+                                .find(|&o| o != gi)
+                                .map(|o| format!("{}网格", grids[o].id))
+                        });
+                    if let Some(name) = name {
+                        *sides[side].entry(name).or_default() += len;
+                    }
+                }
+            }
+            let pick = |m: &std::collections::BTreeMap<String, f64>| {
+                m.iter()
+                    .max_by(|x, y| x.1.total_cmp(y.1))
+                    .map(|(n, _)| n.clone())
+                    .unwrap_or_else(|| "—".to_string())
+            };
+            format!(
+                "东至{}，南至{}，西至{}，北至{}",
+                pick(&sides[0]),
+                pick(&sides[1]),
+                pick(&sides[2]),
+                pick(&sides[3])
+            )
+        })
+        .collect()
+}
+
+/// Adds `bounds_description` (the 四至) to each feature of a grids GeoJSON text, in order.
+pub fn add_descriptions(geojson: &str, descriptions: &[String]) -> crate::Result<String> {
+    let mut v: serde_json::Value = serde_json::from_str(geojson).map_err(|e| {
+        crate::Error::Invalid(vec![crate::problem::Problem::error("grids", e.to_string())])
+    })?;
+    if let Some(features) = v.get_mut("features").and_then(|f| f.as_array_mut()) {
+        for (f, d) in features.iter_mut().zip(descriptions) {
+            if let Some(props) = f.get_mut("properties").and_then(|p| p.as_object_mut()) {
+                props.insert("bounds_description".into(), d.clone().into());
+            }
+        }
+    }
+    let mut out = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
+    if let Some(features) = v.get("features").and_then(|f| f.as_array()) {
+        for (i, f) in features.iter().enumerate() {
+            if i > 0 {
+                out.push_str(",\n");
+            }
+            out.push_str(&f.to_string());
+        }
+    }
+    out.push_str("\n]}\n");
+    Ok(out)
+}
+
+/// `report.json` of `gridplan partition` with the ground figures and each grid's 四至.
+#[derive(Serialize)]
+pub struct PartitionReportWithGround<'a> {
+    #[serde(flatten)]
+    pub report: crate::partition::PartitionReport<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ground: Option<GroundQuality>,
+    /// Grid id → 四至.
+    pub bounds_descriptions: std::collections::BTreeMap<String, String>,
+}

@@ -1,0 +1,371 @@
+//! The cells engine: grids that follow the ground.
+//!
+//! Each leaf is divided into **cells** ([`cells`]): the blocks clipped to it and the land left over
+//! (cut into pieces no larger than a street block), or, with no blocks, the Voronoi cells of the
+//! households' positions clipped to it. A cell never splits a building; a cell holding more than a
+//! grid's maximum is divided by its buildings and reported. The cells form a graph ([`graph`]) weighted
+//! by households, with edges as long as the boundary two cells share and cheaper to part along
+//! high-rank barriers. The graph is partitioned into `k` connected parts within the band ([`grow`]),
+//! and each grid is the union of its cells, so the grids tile the leaf exactly and every inner grid edge
+//! is a cell edge: a block's edge, or the leaf's own outline.
+
+#[allow(clippy::module_inception)]
+pub mod cells;
+pub mod graph;
+pub mod grow;
+pub mod measure;
+
+use crate::geometry;
+use crate::index::PolygonIndex;
+use crate::io::layers::{Block, Layers};
+use crate::model::Household;
+use crate::partition::Atom;
+use crate::rules::KindRules;
+use geo::{BooleanOps, BoundingRect, MultiPolygon};
+use serde::Serialize;
+
+/// The ground layers, indexed once for all leaves.
+pub struct Ground<'a> {
+    pub blocks: &'a [Block],
+    block_index: PolygonIndex<&'a MultiPolygon>,
+    pub barriers: graph::BarrierIndex,
+    pub layers: &'a Layers,
+}
+
+impl<'a> Ground<'a> {
+    pub fn new(layers: &'a Layers) -> Ground<'a> {
+        Ground {
+            blocks: &layers.blocks,
+            block_index: PolygonIndex::new(layers.blocks.iter().map(|b| &b.geometry).collect()),
+            barriers: graph::BarrierIndex::new(&layers.barriers),
+            layers,
+        }
+    }
+
+    /// Blocks whose envelope meets the leaf's: (index, geometry, label).
+    fn blocks_near(&self, leaf: &MultiPolygon) -> Vec<(usize, &'a MultiPolygon, String)> {
+        let Some(r) = leaf.bounding_rect() else {
+            return Vec::new();
+        };
+        self.block_index
+            .candidates(&r)
+            .into_iter()
+            .map(|i| (i, &self.blocks[i].geometry, self.blocks[i].label()))
+            .collect()
+    }
+}
+
+/// A cell larger than a grid's maximum, divided by its buildings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DividedCell {
+    /// The block's code (or name), or "(land without a block)".
+    pub cell: String,
+    pub households: u64,
+    pub pieces: Vec<u64>,
+}
+
+/// What the cells engine drew for one leaf.
+pub struct LeafCells {
+    pub grids: Vec<MultiPolygon>,
+    /// Households outside the band, summed over the grids.
+    pub violation: u64,
+    pub cells: usize,
+    pub divided: Vec<DividedCell>,
+    /// Whether whole cells can meet the band at all (ignoring where they lie), when known.
+    pub whole_cells_can_meet: Option<bool>,
+}
+
+/// Draws `k` grids of `leaf` from its cells.
+pub fn draw(
+    leaf: &MultiPolygon,
+    atoms: &[Atom],
+    households: &[Household],
+    k: usize,
+    band: &KindRules,
+    ground: Option<&Ground>,
+) -> LeafCells {
+    let (min, max) = (band.min_households as u64, band.max_households as u64);
+    let blocks = ground.map(|g| g.blocks_near(leaf)).unwrap_or_default();
+    let mut cells = cells::build(leaf, atoms, households, &blocks, max);
+    let barriers = ground.map(|g| &g.barriers);
+    let g = graph::build(&mut cells, barriers);
+    // The seed is fixed: identical input gives identical grids.
+    let solution = grow::partition(&g, k, min, max, 0x5EED_CE11);
+    let parts = solution.part.iter().copied().max().map_or(0, |m| m + 1);
+    let mut polys: Vec<Vec<geo::Polygon>> = vec![Vec::new(); parts];
+    let whole_sites = !cells.sites.is_empty() && cells.pieces.iter().all(|p| p.site.is_some());
+    let mut site_done = vec![false; cells.sites.len()];
+    for (i, piece) in cells.pieces.iter().enumerate() {
+        let part = solution.part[cells.cell_of[i]];
+        match piece.site {
+            // The unclipped Voronoi cells share their vertices exactly; the union is clipped once.
+            Some(s) if whole_sites => {
+                if !site_done[s] {
+                    site_done[s] = true;
+                    polys[part].push(cells.sites[s].clone());
+                }
+            }
+            _ => {
+                use geo::Area;
+                let snapped = snap_mm(&piece.polygon);
+                if snapped.exterior().0.len() >= 4 && snapped.unsigned_area() > 0.0 {
+                    polys[part].extend(geometry::normalized(MultiPolygon(vec![snapped])).0);
+                }
+            }
+        }
+    }
+    let grids: Vec<MultiPolygon> = polys
+        .iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let union = geometry::normalized(geo::unary_union(p.iter()));
+            let shape = if whole_sites {
+                geometry::normalized(union.intersection(leaf))
+            } else {
+                union
+            };
+            clean(shape)
+        })
+        .collect();
+    let members: Vec<usize> = atoms
+        .iter()
+        .flat_map(|a| a.members.iter().copied())
+        .collect();
+    let grids: Vec<MultiPolygon> = crate::partition::tidy(grids, households, &members)
+        .into_iter()
+        .map(clean)
+        .collect();
+    let whole_cells_can_meet = if solution.violation > 0 {
+        grow::whole_cells_can_meet(&g.weight, k, min, max)
+    } else {
+        Some(true)
+    };
+    LeafCells {
+        grids,
+        violation: solution.violation,
+        cells: cells.len(),
+        divided: cells
+            .divided
+            .into_iter()
+            .map(|(cell, households, pieces)| DividedCell {
+                cell,
+                households,
+                pieces,
+            })
+            .collect(),
+        whole_cells_can_meet,
+    }
+}
+
+/// Households outside the band, summed over `grids` (each household counted in the grid holding its
+/// point), and the grids whose households lie in more than one of their parts.
+pub fn band_violation(
+    grids: &[MultiPolygon],
+    households: &[Household],
+    members: &[usize],
+    band: &KindRules,
+) -> (u64, usize) {
+    let (min, max) = (band.min_households as u64, band.max_households as u64);
+    let index = PolygonIndex::new(grids.iter().collect());
+    let mut w = vec![0u64; grids.len()];
+    let mut parts_holding: Vec<std::collections::BTreeSet<usize>> =
+        vec![Default::default(); grids.len()];
+    for &m in members {
+        let p = households[m].pos;
+        if let Some(&g) = index.containing(p).first() {
+            w[g] += households[m].households as u64;
+            if grids[g].0.len() > 1 {
+                let part = grids[g]
+                    .0
+                    .iter()
+                    .position(|poly| geometry::contains(&MultiPolygon(vec![poly.clone()]), p));
+                parts_holding[g].extend(part);
+            }
+        }
+    }
+    (
+        w.iter()
+            .map(|&w| min.saturating_sub(w) + w.saturating_sub(max))
+            .sum(),
+        parts_holding.iter().filter(|s| s.len() > 1).count(),
+    )
+}
+
+/// The polygon with its vertices on a millimetre lattice (neighbouring pieces then meet exactly).
+fn snap_mm(p: &geo::Polygon) -> geo::Polygon {
+    let mm = |r: &geo::LineString| -> geo::LineString {
+        let mut out: Vec<geo::Coord> =
+            r.0.iter()
+                .map(|c| geo::Coord {
+                    x: (c.x * 1000.0).round() / 1000.0,
+                    y: (c.y * 1000.0).round() / 1000.0,
+                })
+                .collect();
+        out.dedup();
+        geo::LineString(out)
+    };
+    geo::Polygon::new(mm(p.exterior()), p.interiors().iter().map(mm).collect())
+}
+
+/// Splits rings that touch themselves at a vertex (two cells of a grid meeting at a corner, the grid
+/// going round between them) into a ring and a hole touching it there, or into two polygons, as simple
+/// features require.
+fn split_pinches(mp: MultiPolygon) -> MultiPolygon {
+    use geo::Area;
+    /// Puts every vertex lying on another (non-adjacent) segment of the ring into that segment too,
+    /// so a touch becomes a repeated vertex.
+    fn mark_touches(ring: &mut Vec<geo::Coord>) {
+        let mut i = 0;
+        while i + 1 < ring.len() && ring.len() < 20_000 {
+            let (a, b) = (ring[i], ring[i + 1]);
+            let mut hit = None;
+            for (j, &v) in ring.iter().enumerate().take(ring.len() - 1) {
+                if j == i || j == i + 1 || v == a || v == b {
+                    continue;
+                }
+                let (dx, dy) = (b.x - a.x, b.y - a.y);
+                let l2 = dx * dx + dy * dy;
+                if l2 <= 0.0 {
+                    continue;
+                }
+                let t = ((v.x - a.x) * dx + (v.y - a.y) * dy) / l2;
+                if t <= 0.0 || t >= 1.0 {
+                    continue;
+                }
+                let d = (v.x - a.x - t * dx).hypot(v.y - a.y - t * dy);
+                if d < 1e-3 {
+                    hit = Some(v);
+                    break;
+                }
+            }
+            match hit {
+                Some(v) => ring.insert(i + 1, v),
+                None => i += 1,
+            }
+        }
+    }
+    fn split_ring(mut ring: Vec<geo::Coord>, out: &mut Vec<Vec<geo::Coord>>) {
+        mark_touches(&mut ring);
+        // `ring` is closed. Find a vertex that repeats (not the closing one).
+        let n = ring.len().saturating_sub(1);
+        let mut seen: std::collections::HashMap<(u64, u64), usize> = Default::default();
+        for i in 0..n {
+            let key = (ring[i].x.to_bits(), ring[i].y.to_bits());
+            if let Some(&j) = seen.get(&key) {
+                let inner: Vec<geo::Coord> = ring[j..=i].to_vec();
+                let mut outer: Vec<geo::Coord> = ring[..j].to_vec();
+                outer.extend_from_slice(&ring[i..]);
+                split_ring(inner, out);
+                split_ring(outer, out);
+                return;
+            }
+            seen.insert(key, i);
+        }
+        if ring.len() >= 4 {
+            out.push(ring);
+        }
+    }
+    let mut polys: Vec<geo::Polygon> = Vec::new();
+    for p in mp.0 {
+        let mut shells = Vec::new();
+        split_ring(p.exterior().0.clone(), &mut shells);
+        let mut holes: Vec<geo::LineString> = Vec::new();
+        for h in p.interiors() {
+            let mut parts = Vec::new();
+            split_ring(h.0.clone(), &mut parts);
+            holes.extend(parts.into_iter().map(geo::LineString));
+        }
+        // Pieces of the shell running the other way are holes.
+        let (outer, inner): (Vec<_>, Vec<_>) = shells
+            .into_iter()
+            .map(geo::LineString)
+            .partition(|r| geo::Polygon::new(r.clone(), vec![]).signed_area() > 0.0);
+        holes.extend(inner);
+        let mut made: Vec<geo::Polygon> = outer
+            .into_iter()
+            .map(|r| geo::Polygon::new(r, vec![]))
+            .collect();
+        for h in holes {
+            let probe = geo::Polygon::new(h.clone(), vec![]);
+            let at = geo::InteriorPoint::interior_point(&probe).map(|p| p.0);
+            let home = made.iter().position(|m| {
+                at.is_some_and(|c| geometry::contains(&MultiPolygon(vec![m.clone()]), c))
+            });
+            match home {
+                Some(i) => made[i].interiors_push(h),
+                None => {
+                    if let Some(m) = made.first_mut() {
+                        m.interiors_push(h);
+                    }
+                }
+            }
+        }
+        polys.extend(made);
+    }
+    geometry::normalized(MultiPolygon(polys))
+}
+
+/// Removes what boolean operations on many small cells can leave behind: holes and parts under 1 m²
+/// (the leaf's own holes are far larger) and vertices within a millimetre of the previous one.
+pub fn clean(mp: MultiPolygon) -> MultiPolygon {
+    use geo::Area;
+    let ring = |ls: &geo::LineString| -> geo::LineString {
+        let mut out: Vec<geo::Coord> = Vec::with_capacity(ls.0.len());
+        for &c in &ls.0 {
+            if out
+                .last()
+                .is_none_or(|l: &geo::Coord| (l.x - c.x).hypot(l.y - c.y) > 1e-3)
+            {
+                out.push(c);
+            }
+        }
+        if let (Some(&f), Some(l)) = (ls.0.first(), out.last_mut()) {
+            *l = f;
+        }
+        geo::LineString(out)
+    };
+    let polys: Vec<geo::Polygon> =
+        mp.0.into_iter()
+            .filter(|p| p.unsigned_area() >= 1.0)
+            .map(|p| {
+                let holes: Vec<geo::LineString> = p
+                    .interiors()
+                    .iter()
+                    .filter(|h| geo::Polygon::new((*h).clone(), vec![]).unsigned_area() >= 1.0)
+                    .map(ring)
+                    .filter(|r| r.0.len() >= 4)
+                    .collect();
+                geo::Polygon::new(ring(p.exterior()), holes)
+            })
+            .filter(|p| p.exterior().0.len() >= 4)
+            .collect();
+    split_pinches(geometry::normalized(MultiPolygon(polys)))
+}
+
+/// The other feasible grid counts for `households`, nearest `k` first (at most three).
+pub fn other_counts(band: &KindRules, households: u64, k: usize) -> Vec<usize> {
+    let mut ks: Vec<usize> = band
+        .feasible_counts(households)
+        .map(|c| c as usize)
+        .filter(|&c| c != k)
+        .collect();
+    ks.sort_by_key(|&c| (c.abs_diff(k), c));
+    ks.truncate(3);
+    ks
+}
+
+/// [`draw`], or `None` when a geometric operation failed inside the boolean-operations library on
+/// this leaf's data (the caller then keeps straight cuts).
+pub fn draw_guarded(
+    leaf: &MultiPolygon,
+    atoms: &[Atom],
+    households: &[Household],
+    k: usize,
+    band: &KindRules,
+    ground: Option<&Ground>,
+) -> Option<LeafCells> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        draw(leaf, atoms, households, k, band, ground)
+    }))
+    .ok()
+}
