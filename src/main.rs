@@ -270,6 +270,62 @@ fn parse_crs(s: &str) -> Result<Crs, String> {
     Crs::known(s)
 }
 
+/// What `assign` and `visits` read: the grids (an assignment for `visits`), with the boundary tree when
+/// given, each grid's town, the households and the workers of those towns, and every warning.
+struct StaffingInputs {
+    shapes: Vec<gridplan::model::GridShape>,
+    tree: Option<gridplan::tree::AreaTree>,
+    towns: Vec<gridplan::model::TownCode>,
+    points: Vec<gridplan::model::Household>,
+    people: Vec<gridplan::workers::Worker>,
+    working: Crs,
+    warnings: gridplan::problem::Problems,
+}
+
+fn staffing_inputs(
+    grids: &std::path::Path,
+    households: &std::path::Path,
+    workers: &std::path::Path,
+    boundaries: Option<&std::path::Path>,
+    rules: &Rules,
+    crs: Option<Crs>,
+) -> anyhow::Result<StaffingInputs> {
+    let mut warnings = gridplan::problem::Problems::default();
+    let (tree, working) = match boundaries {
+        Some(b) => {
+            let (areas, working, more) = gridplan::io::read_boundaries(b, crs, None)?;
+            warnings.extend(more);
+            let (tree, problems) =
+                gridplan::tree::AreaTree::build(&b.display().to_string(), areas, rules);
+            if problems.has_errors() {
+                return Err(Error::Invalid(problems.0).into());
+            }
+            warnings.extend(problems);
+            (Some(tree), Some(working))
+        }
+        None => (None, None),
+    };
+    let (shapes, working, more) = gridplan::io::read_grids_in(grids, crs, working)?;
+    warnings.extend(more);
+    let towns = gridplan::assign::grid_towns(&grids.display().to_string(), &shapes, tree.as_ref())?;
+    let (points, more) = gridplan::io::read_households(households, crs, working)?;
+    warnings.extend(more);
+    let known: std::collections::BTreeSet<gridplan::model::TownCode> =
+        towns.iter().cloned().collect();
+    let (people, more) =
+        gridplan::workers::read_workers(workers, crs, working, &rules.worker_hours, &known)?;
+    warnings.extend(more);
+    Ok(StaffingInputs {
+        shapes,
+        tree,
+        towns,
+        points,
+        people,
+        working,
+        warnings,
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -422,39 +478,20 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             crs,
         } => {
             let rules = Rules::load(rules.as_deref())?;
-            let mut warnings = gridplan::problem::Problems::default();
-            let (tree, working) = match &boundaries {
-                Some(b) => {
-                    let (areas, working, more) = gridplan::io::read_boundaries(b, crs, None)?;
-                    warnings.extend(more);
-                    let (tree, problems) =
-                        gridplan::tree::AreaTree::build(&b.display().to_string(), areas, &rules);
-                    if problems.has_errors() {
-                        return Err(Error::Invalid(problems.0).into());
-                    }
-                    (Some(tree), Some(working))
-                }
-                None => (None, None),
-            };
-            let (shapes, working, more) = gridplan::io::read_grids_in(&assignment, crs, working)?;
-            warnings.extend(more);
-            let towns = gridplan::assign::grid_towns(
-                &assignment.display().to_string(),
-                &shapes,
-                tree.as_ref(),
-            )?;
-            let (points, more) = gridplan::io::read_households(&households, crs, working)?;
-            warnings.extend(more);
-            let known: std::collections::BTreeSet<gridplan::model::TownCode> =
-                towns.into_iter().collect();
-            let (people, more) = gridplan::workers::read_workers(
+            let StaffingInputs {
+                shapes,
+                points,
+                people,
+                warnings,
+                ..
+            } = staffing_inputs(
+                &assignment,
+                &households,
                 &workers,
+                boundaries.as_deref(),
+                &rules,
                 crs,
-                working,
-                &rules.worker_hours,
-                &known,
             )?;
-            warnings.extend(more);
             let entries = log.as_deref().map(gridplan::visits::read_log).transpose()?;
             let mut plan = gridplan::visits::plan(
                 &shapes,
@@ -727,37 +764,22 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             crs,
         } => {
             let rules = Rules::load(rules.as_deref())?;
-            let mut warnings = gridplan::problem::Problems::default();
-            let (tree, working) = match &boundaries {
-                Some(b) => {
-                    let (areas, working, more) = gridplan::io::read_boundaries(b, crs, None)?;
-                    warnings.extend(more);
-                    let (tree, problems) =
-                        gridplan::tree::AreaTree::build(&b.display().to_string(), areas, &rules);
-                    if problems.has_errors() {
-                        return Err(Error::Invalid(problems.0).into());
-                    }
-                    warnings.extend(problems);
-                    (Some(tree), Some(working))
-                }
-                None => (None, None),
-            };
-            let (shapes, working, more) = gridplan::io::read_grids_in(&grids, crs, working)?;
-            warnings.extend(more);
-            let towns =
-                gridplan::assign::grid_towns(&grids.display().to_string(), &shapes, tree.as_ref())?;
-            let (points, more) = gridplan::io::read_households(&households, crs, working)?;
-            warnings.extend(more);
-            let known: std::collections::BTreeSet<gridplan::model::TownCode> =
-                towns.iter().cloned().collect();
-            let (mut people, more) = gridplan::workers::read_workers(
-                &workers,
-                crs,
+            let StaffingInputs {
+                shapes,
+                tree,
+                towns,
+                points,
+                mut people,
                 working,
-                &rules.worker_hours,
-                &known,
+                mut warnings,
+            } = staffing_inputs(
+                &grids,
+                &households,
+                &workers,
+                boundaries.as_deref(),
+                &rules,
+                crs,
             )?;
-            warnings.extend(more);
             if let Some(prev) = &previous_assignment {
                 // Workers keep the grids that kept their id.
                 let (held, more) = gridplan::io::read_grids(prev, crs, working)?;
