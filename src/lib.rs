@@ -29,6 +29,7 @@
 //! | [`partition`] | draws the grids of every leaf: atoms, grid counts, recursive bisection |
 //! | [`workers`] | grid workers from GeoJSON or CSV |
 //! | [`assign`] | workload per grid, staffing policies, the HiGHS assignment per town, staffing |
+//! | [`streets`] | walking distances on the street network (the walkable barrier lines) |
 //! | [`visits`] | monthly visit schedules and walking routes, overdue alerts from a visit log (planner-only) |
 //! | [`store`] | SQLite persistence of datasets, plans and assignments |
 //! | [`service`] | the HTTP service: OGC API – Features, the planning API, the map page |
@@ -53,6 +54,7 @@ pub mod replan;
 pub mod rules;
 pub mod service;
 pub mod store;
+pub mod streets;
 pub mod tree;
 pub mod visits;
 pub mod webmap;

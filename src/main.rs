@@ -186,6 +186,10 @@ enum Command {
         /// Visit log: CSV with columns resident,worker,time (ISO 8601), or a JSON array of such objects.
         #[arg(long)]
         log: Option<PathBuf>,
+        /// Barrier lines (GeoJSON, as for `partition`): routes follow the walkable ones (roads, lanes,
+        /// arterials; not rivers, rail or walls) instead of straight lines.
+        #[arg(long)]
+        barriers: Option<PathBuf>,
         /// Where to write visits.json (planner-only: it names residents).
         #[arg(long)]
         out: PathBuf,
@@ -474,6 +478,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             rules,
             month,
             log,
+            barriers,
             out,
             crs,
         } => {
@@ -482,7 +487,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 shapes,
                 points,
                 people,
-                warnings,
+                working,
+                mut warnings,
                 ..
             } = staffing_inputs(
                 &assignment,
@@ -492,6 +498,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 &rules,
                 crs,
             )?;
+            let (layers, more) =
+                gridplan::io::layers::Layers::load(None, barriers.as_deref(), crs, working)?;
+            warnings.extend(more);
             let entries = log.as_deref().map(gridplan::visits::read_log).transpose()?;
             let mut plan = gridplan::visits::plan(
                 &shapes,
@@ -500,6 +509,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 entries.as_deref(),
                 &rules,
                 month,
+                &layers.barriers,
             );
             plan.warnings.extend(warnings.0);
             write_json(&out, &plan)?;

@@ -411,8 +411,13 @@ pub struct VisitPlan {
     pub handovers: Vec<Handover>,
     /// Residents per category (for the planner's overview).
     pub residents: BTreeMap<String, usize>,
+    /// Whether routes follow the street network (`--barriers`) or straight lines.
+    pub routes_on_streets: bool,
     pub warnings: Vec<Problem>,
 }
+
+/// How far beyond a worker's stops the street network is taken in (m): a walk may go round a block.
+const STREET_MARGIN_M: f64 = 500.0;
 
 /// Minutes of visits per month one resident of `category` covering `households` needs.
 fn visit_minutes(rules: &Rules, households: u32) -> f64 {
@@ -495,33 +500,40 @@ fn residents(
     out
 }
 
-/// Orders `points` as a walking route from `start`: nearest neighbour, then 2-opt until no move
-/// shortens it (bounded passes). Returns the order (indexes into `points`).
+/// Orders `points` as a walking route from `start`, by straight-line distances: nearest neighbour,
+/// then 2-opt until no move shortens it (bounded passes). Returns the order (indexes into `points`).
 pub fn route(start: Coord, points: &[Coord]) -> Vec<usize> {
-    let n = points.len();
-    let dist = |a: Coord, b: Coord| (a.x - b.x).hypot(a.y - b.y);
+    let at = |i: usize| if i == 0 { start } else { points[i - 1] };
+    route_by(points.len(), |a, b| {
+        let (p, q) = (at(a), at(b));
+        (p.x - q.x).hypot(p.y - q.y)
+    })
+}
+
+/// [`route`] over any distance: `dist(a, b)` between stops, where stop 0 is the start and stop `i`
+/// (1..=n) is point `i - 1`. Returns the order of the points (0-based).
+pub fn route_by(n: usize, dist: impl Fn(usize, usize) -> f64) -> Vec<usize> {
     let mut order = Vec::with_capacity(n);
     let mut used = vec![false; n];
-    let mut at = start;
+    let mut at = 0;
     for _ in 0..n {
         let next = (0..n)
             .filter(|&i| !used[i])
-            .min_by(|&a, &b| dist(at, points[a]).total_cmp(&dist(at, points[b])));
+            .min_by(|&a, &b| dist(at, a + 1).total_cmp(&dist(at, b + 1)));
         let Some(next) = next else { break };
         used[next] = true;
         order.push(next);
-        at = points[next];
+        at = next + 1;
     }
-    // 2-opt on the open path start → order[0] → … → order[n-1].
-    let node =
-        |order: &[usize], i: usize| -> Coord { if i == 0 { start } else { points[order[i - 1]] } };
+    // 2-opt on the open path start → order[0] → … → order[n-1] (stops: 0, then order[k] + 1).
+    let stop = |order: &[usize], i: usize| if i == 0 { 0 } else { order[i - 1] + 1 };
     for _ in 0..20 {
         let mut improved = false;
         for i in 1..n {
             for j in i + 1..=n {
                 // Reverse order[i-1..j]: edges (i-1,i) and (j,j+1) become (i-1,j) and (i,j+1).
-                let (a, b) = (node(&order, i - 1), node(&order, i));
-                let (c, d) = (node(&order, j), (j < n).then(|| node(&order, j + 1)));
+                let (a, b) = (stop(&order, i - 1), stop(&order, i));
+                let (c, d) = (stop(&order, j), (j < n).then(|| stop(&order, j + 1)));
                 let before = dist(a, b) + d.map_or(0.0, |d| dist(c, d));
                 let after = dist(a, c) + d.map_or(0.0, |d| dist(b, d));
                 if after + 1e-9 < before {
@@ -537,7 +549,7 @@ pub fn route(start: Coord, points: &[Coord]) -> Vec<usize> {
     order
 }
 
-/// Length of the open path from `start` through `points` in `order`, metres.
+/// Length of the open path from `start` through `points` in `order`, metres (straight lines).
 pub fn route_length(start: Coord, points: &[Coord], order: &[usize]) -> f64 {
     let mut at = start;
     let mut total = 0.0;
@@ -562,6 +574,8 @@ fn due(r: &Resident, month: Month) -> usize {
 }
 
 /// Schedules a month of visits for every worker holding grids in `grids` (their `primary_worker`).
+/// With `barriers`, routes and their distances follow the walkable streets among them
+/// ([`crate::streets`]); without, straight lines.
 pub fn plan(
     grids: &[GridShape],
     households: &[Household],
@@ -569,6 +583,7 @@ pub fn plan(
     log: Option<&[LogEntry]>,
     rules: &Rules,
     month: Month,
+    barriers: &[crate::io::layers::Barrier],
 ) -> VisitPlan {
     let mut warnings = Vec::new();
     let residents = residents(grids, households, log.unwrap_or(&[]), rules, &mut warnings);
@@ -608,6 +623,8 @@ pub fn plan(
     let windows = month.windows();
     let weeks_in_month = f64::from(month.last().day) / 7.0;
     let mut schedules = Vec::new();
+    let mut on_streets = false;
+    let mut unconnected = 0usize;
     for (wid, gs) in &held {
         let Some(worker) = by_id.get(wid) else {
             continue;
@@ -671,7 +688,40 @@ pub fn plan(
                 continue;
             }
             let points: Vec<Coord> = members.iter().map(|&i| residents[i].pos).collect();
-            let order = route(worker.home, &points);
+            // Stop 0 is the worker's base, stop k + 1 is points[k].
+            let stops: Vec<Coord> = std::iter::once(worker.home)
+                .chain(points.iter().copied())
+                .collect();
+            let walk: Vec<Vec<f64>> = if barriers.is_empty() {
+                stops
+                    .iter()
+                    .map(|a| stops.iter().map(|b| (a.x - b.x).hypot(a.y - b.y)).collect())
+                    .collect()
+            } else {
+                let (lo, hi) = stops.iter().fold((stops[0], stops[0]), |(lo, hi), c| {
+                    (
+                        Coord {
+                            x: lo.x.min(c.x),
+                            y: lo.y.min(c.y),
+                        },
+                        Coord {
+                            x: hi.x.max(c.x),
+                            y: hi.y.max(c.y),
+                        },
+                    )
+                });
+                let margin = Coord {
+                    x: STREET_MARGIN_M,
+                    y: STREET_MARGIN_M,
+                };
+                let streets =
+                    crate::streets::Streets::new(barriers, Some((lo - margin, hi + margin)));
+                let (walk, straight) = streets.matrix(&stops);
+                unconnected += straight;
+                on_streets = on_streets || !streets.is_empty();
+                walk
+            };
+            let order = route_by(points.len(), |a, b| walk[a][b]);
             let days: Vec<Date> = (windows[w].0..=windows[w].1)
                 .map(|day| Date {
                     day,
@@ -703,8 +753,12 @@ pub fn plan(
                 if today.is_empty() {
                     return;
                 }
-                let pts: Vec<Coord> = today.iter().map(|&k| points[k]).collect();
-                let seq: Vec<usize> = (0..pts.len()).collect();
+                let mut distance = 0.0;
+                let mut at = 0;
+                for &k in today.iter() {
+                    distance += walk[at][k + 1];
+                    at = k + 1;
+                }
                 let mut day_minutes = 0.0;
                 for (n, &k) in today.iter().enumerate() {
                     let r = &residents[members[k]];
@@ -722,7 +776,7 @@ pub fn plan(
                     date: days[day],
                     visits: today.len(),
                     minutes: day_minutes,
-                    distance_m: route_length(worker.home, &pts, &seq).round(),
+                    distance_m: distance.round(),
                 });
                 today.clear();
             };
@@ -810,7 +864,16 @@ pub fn plan(
             .unwrap_or_default();
         *counts.entry(name).or_default() += 1;
     }
+    if unconnected > 0 {
+        warnings.push(Problem::warning(
+            "barriers",
+            format!(
+                "{unconnected} walk(s) between visits had no street connecting them: measured straight"
+            ),
+        ));
+    }
     VisitPlan {
+        routes_on_streets: on_streets,
         month,
         workers: schedules,
         unassigned,

@@ -75,6 +75,15 @@ fn fixture(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
 }
 
 fn visits(dir: &Path, log: Option<&Path>, rules: Option<&str>) -> (Option<i32>, String, Value) {
+    visits_with(dir, log, rules, None)
+}
+
+fn visits_with(
+    dir: &Path,
+    log: Option<&Path>,
+    rules: Option<&str>,
+    barriers: Option<&Path>,
+) -> (Option<i32>, String, Value) {
     let (assignment, households, workers) = fixture(dir);
     let out = dir.join("visits.json");
     let mut args = vec![
@@ -92,6 +101,9 @@ fn visits(dir: &Path, log: Option<&Path>, rules: Option<&str>) -> (Option<i32>, 
     ];
     if let Some(log) = log {
         args.extend(["--log".into(), s(log).into()]);
+    }
+    if let Some(b) = barriers {
+        args.extend(["--barriers".into(), s(b).into()]);
     }
     if let Some(r) = rules {
         let p = dir.join("rules.toml");
@@ -278,4 +290,82 @@ fn bad_log_rows_are_named_by_row_and_column() {
     assert!(out.contains("row 2") && out.contains("`resident`"), "{out}");
     assert!(out.contains("row 3") && out.contains("`time`"), "{out}");
     assert!(out.contains("visits.csv"), "{out}");
+}
+
+/// With a street layer the routes follow the walkable streets: every day's walk is at least the
+/// straight-line walk through the same visits, and a river is not a street.
+#[test]
+fn routes_follow_the_streets_when_barriers_are_given() {
+    let d = tempfile::tempdir().unwrap();
+    let line = |props: Value, pts: &[(f64, f64)]| {
+        json!({"type": "Feature", "properties": props, "geometry": {"type": "LineString",
+            "coordinates": pts.iter().map(|(x, y)| json!([X0 + x, Y0 + y])).collect::<Vec<_>>()}})
+    };
+    let streets = write(
+        d.path(),
+        "barriers.geojson",
+        &collection_4549(vec![
+            line(
+                json!({"name": "South Road", "class": "road"}),
+                &[(-50.0, 50.0), (2050.0, 50.0)],
+            ),
+            line(
+                json!({"name": "North Road", "class": "road"}),
+                &[(-50.0, 800.0), (2050.0, 800.0)],
+            ),
+            line(
+                json!({"name": "West Lane", "class": "lane"}),
+                &[(50.0, -50.0), (50.0, 1050.0)],
+            ),
+            line(
+                json!({"name": "East Lane", "class": "lane"}),
+                &[(950.0, -50.0), (950.0, 1050.0)],
+            ),
+        ]),
+    );
+    let (code, out, straight) = visits(d.path(), None, None);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(straight["routes_on_streets"], false);
+    let (code, out, walked) = visits_with(d.path(), None, None, Some(&streets));
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(walked["routes_on_streets"], true);
+    let total = |plan: &Value, worker: &str| -> f64 {
+        plan["workers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["id"] == worker)
+            .unwrap()["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["distance_m"].as_f64().unwrap())
+            .sum()
+    };
+    // W1's residents lie between the roads: the walks go out to a street and along it.
+    assert!(total(&walked, "W1") > total(&straight, "W1") + 100.0);
+    // As many visits either way: only the walking changes.
+    let visits_of = |plan: &Value| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = plan["workers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|w| w["visits"].as_array().unwrap())
+            .map(|v| (v["resident"].to_string(), v["date"].to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(visits_of(&walked).len(), visits_of(&straight).len());
+    // A river is an obstacle, not a street.
+    let river = write(
+        d.path(),
+        "river.geojson",
+        &collection_4549(vec![line(
+            json!({"name": "River", "class": "river"}),
+            &[(-50.0, 500.0), (2050.0, 500.0)],
+        )]),
+    );
+    let (_, _, plan) = visits_with(d.path(), None, None, Some(&river));
+    assert_eq!(plan["routes_on_streets"], false);
 }

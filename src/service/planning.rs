@@ -483,6 +483,8 @@ pub fn visits(
         entries.as_deref(),
         &inputs.rules,
         month,
+        // The service holds no street layer yet: routes are straight lines.
+        &[],
     );
     plan.warnings.extend(warnings.0);
     serde_json::to_value(&plan).map_err(AppError::internal)
