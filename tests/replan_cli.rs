@@ -217,3 +217,87 @@ fn re_assignment_keeps_workers_on_grids_that_kept_their_id() {
             > 20
     );
 }
+
+/// The case that once wrote an invalid ring: four villages change, the grids are re-drawn with the
+/// binary, and its own `check` and `diff` accept the output (exit 0 or 1, never 2).
+#[test]
+fn a_redraw_after_four_villages_changed_passes_check_and_diff() {
+    use gridplan::crs::WGS84;
+    use gridplan::output::{FeatureWriter, Shape};
+    let d = tempfile::tempdir().unwrap();
+    let p = |n: &str| d.path().join(n).to_str().unwrap().to_string();
+    let (mut areas, working, _) =
+        gridplan::io::read_boundaries(Path::new(&data("boundaries.geojson")), None, None).unwrap();
+    for (from, to) in [
+        ("320116101201", "320116101202"),
+        ("320116101203", "320116101206"),
+        ("320116101205", "320116101208"),
+        ("320116101207", "320116101204"),
+    ] {
+        assert!(gridplan::generate::move_compound(&mut areas, from, to).is_some());
+    }
+    let mut w = FeatureWriter::create(&d.path().join("b2.geojson"), working, WGS84).unwrap();
+    for a in &areas {
+        let mut props = serde_json::Map::new();
+        props.insert("code".into(), a.code.clone().into());
+        for (k, v) in [
+            ("name", &a.name),
+            ("level", &a.level),
+            ("parent", &a.parent),
+            ("kind", &a.kind),
+        ] {
+            if let Some(v) = v {
+                props.insert(k.into(), v.clone().into());
+            }
+        }
+        w.feature(Some(&a.code), Shape::Areal(&a.geometry), &props)
+            .unwrap();
+    }
+    w.finish().unwrap();
+    let o = run(&[
+        "partition",
+        "--households",
+        &data("households.geojson"),
+        "--boundaries",
+        &data("boundaries.geojson"),
+        "--out",
+        &p("g1.geojson"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&[
+        "partition",
+        "--households",
+        &data("households.geojson"),
+        "--boundaries",
+        &p("b2.geojson"),
+        "--previous",
+        &p("g1.geojson"),
+        "--out",
+        &p("g2.geojson"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&[
+        "check",
+        "--grids",
+        &p("g2.geojson"),
+        "--households",
+        &data("households.geojson"),
+        "--boundaries",
+        &p("b2.geojson"),
+    ]);
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(1)),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&[
+        "diff",
+        "--old",
+        &p("g1.geojson"),
+        "--new",
+        &p("g2.geojson"),
+        "--households",
+        &data("households.geojson"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
