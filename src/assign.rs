@@ -12,8 +12,11 @@
 //! - grids staffed `one_full_time_per_grid` (by default the urban ones) take full-time workers only,
 //!   and a worker holding one holds nothing else: `M·Σ_{dedicated g} x[g,w] + Σ_{other g} x[g,w] ≤ M`
 //!   (`M` = the worker's candidate grids);
-//! - minimise `Σ dist[g,w]·x[g,w] + move_penalty·Σ_{g held by w before}(1 − x[g,w])
-//!   + uncovered_penalty·Σ max(load[g], 1 h)·u[g]` (metres, and metres-equivalent penalties).
+//! - minimise, in metres and metres-equivalent penalties:
+//!
+//! ```text
+//! Σ dist[g,w]·x[g,w] + move_penalty·Σ_{g held by w before}(1 − x[g,w]) + uncovered_penalty·Σ max(load[g], 1 h)·u[g]
+//! ```
 //!
 //! A grid's weekly load comes from the visits its residents need at their cadence (`[visits]`) plus
 //! patrol; it is sensitive (it is a function of the counts of people needing visits).

@@ -121,7 +121,7 @@ pub struct GenWorker {
     pub exited: bool,
 }
 
-/// What [`write`] wrote.
+/// What [`write()`] wrote.
 pub struct Written {
     pub blocks: usize,
     pub barriers: usize,

@@ -24,7 +24,7 @@
 //! | [`geometry`] | planar geometry in metres: containment, areas, compactness, ring checks |
 //! | [`rules`] | household bands per kind, alerts, workload weights; TOML overrides |
 //! | [`dataset`] | boundaries and households loaded together, households placed in leaves |
-//! | [`check`] | compliance of existing grids: every violation as data |
+//! | [`check`](mod@check) | compliance of existing grids: every violation as data |
 //! | [`generate`] | the seeded synthetic district used for the demo, tests and benchmarks |
 //! | [`partition`] | draws the grids of every leaf: atoms, grid counts, recursive bisection |
 //! | [`workers`] | grid workers from GeoJSON or CSV |
