@@ -116,7 +116,7 @@ impl Residents {
             elderly_alone: u64::from(s.elderly_alone > 0),
             key_persons: u64::from(s.key_persons > 0),
             vulnerable: u64::from(s.vulnerable > 0),
-            others: u64::from(h.households) - u64::from(resident),
+            others: u64::from(h.households).saturating_sub(u64::from(resident)),
         }
     }
 

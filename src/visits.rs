@@ -466,7 +466,7 @@ fn residents(
         if s.vulnerable > 0 {
             cats.push((Category::Vulnerable, 1));
         }
-        let others = h.households - u32::from(!cats.is_empty());
+        let others = h.households.saturating_sub(u32::from(!cats.is_empty()));
         if others > 0 {
             cats.push((Category::Others, others));
         }
