@@ -214,17 +214,21 @@ pub fn check(data: &Dataset, grids: &[GridShape], rules: &Rules) -> CheckReport 
         .par_iter()
         .map(|&l| {
             let leaf = &tree.areas[l].geometry;
-            let mut pieces = Vec::new();
-            if let Some(r) = geometry::bbox(leaf) {
-                for g in grid_index.candidates(&r) {
+            // The grids a leaf meets are intersected in parallel too: one leaf with a long outline
+            // and many grids is otherwise one thread's work.
+            let candidates: Vec<usize> = match geometry::bbox(leaf) {
+                Some(r) => grid_index.candidates(&r),
+                None => Vec::new(),
+            };
+            let pieces: Vec<(usize, f64, MultiPolygon)> = candidates
+                .par_iter()
+                .filter_map(|&g| {
                     let piece =
                         geometry::normalized(geometry::intersection_near(leaf, &grids[g].geometry));
                     let a = geometry::area_m2(&piece);
-                    if a > 0.0 {
-                        pieces.push((g, a, piece));
-                    }
-                }
-            }
+                    (a > 0.0).then_some((g, a, piece))
+                })
+                .collect();
             let covered = if pieces.is_empty() {
                 0.0
             } else {

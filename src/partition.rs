@@ -633,7 +633,7 @@ pub fn partition_region(
         None => pieces.into_iter().map(|p| p.0).collect(),
         Some(_) => {
             let clipper = LeafClipper::new(region);
-            pieces.iter().map(|p| clipper.clip(&p.3)).collect()
+            pieces.par_iter().map(|p| clipper.clip(&p.3)).collect()
         }
     };
     tidy(shapes, households, &members)
