@@ -136,22 +136,7 @@ impl Store {
         content: &[u8],
     ) -> Result<DatasetInfo, StoreError> {
         let tx = ctx("begin", self.conn.transaction())?;
-        let version: i64 = ctx(
-            "next version",
-            tx.query_row(
-                "SELECT COALESCE(MAX(version), 0) + 1 FROM datasets WHERE kind = ?1",
-                params![kind.name()],
-                |r| r.get(0),
-            ),
-        )?;
-        ctx(
-            "insert dataset",
-            tx.execute(
-                "INSERT INTO datasets (kind, version, filename, content) VALUES (?1, ?2, ?3, ?4)",
-                params![kind.name(), version, filename, content],
-            ),
-        )?;
-        let id = tx.last_insert_rowid();
+        let id = insert_dataset(&tx, kind, filename, content)?;
         ctx("commit", tx.commit())?;
         self.dataset_info(id)?.ok_or_else(|| StoreError {
             what: "read the dataset just written".into(),
@@ -445,22 +430,7 @@ impl Store {
         }
         let mut ids = Vec::new();
         for (kind, filename, content) in &w.datasets {
-            let version: i64 = ctx(
-                "next version",
-                tx.query_row(
-                    "SELECT COALESCE(MAX(version), 0) + 1 FROM datasets WHERE kind = ?1",
-                    params![kind.name()],
-                    |r| r.get(0),
-                ),
-            )?;
-            ctx(
-                "insert dataset",
-                tx.execute(
-                    "INSERT INTO datasets (kind, version, filename, content) VALUES (?1, ?2, ?3, ?4)",
-                    params![kind.name(), version, filename, content],
-                ),
-            )?;
-            let id = tx.last_insert_rowid();
+            let id = insert_dataset(&tx, *kind, filename, content)?;
             latest.set(*kind, id);
             ids.push(id);
         }
@@ -538,6 +508,31 @@ impl Store {
                 .query_row("PRAGMA integrity_check", [], |r| r.get(0)),
         )
     }
+}
+
+/// Inserts the next version of a dataset of `kind` inside the caller's transaction; returns its row id.
+fn insert_dataset(
+    tx: &rusqlite::Transaction,
+    kind: DatasetKind,
+    filename: &str,
+    content: &[u8],
+) -> Result<i64, StoreError> {
+    let version: i64 = ctx(
+        "next version",
+        tx.query_row(
+            "SELECT COALESCE(MAX(version), 0) + 1 FROM datasets WHERE kind = ?1",
+            params![kind.name()],
+            |r| r.get(0),
+        ),
+    )?;
+    ctx(
+        "insert dataset",
+        tx.execute(
+            "INSERT INTO datasets (kind, version, filename, content) VALUES (?1, ?2, ?3, ?4)",
+            params![kind.name(), version, filename, content],
+        ),
+    )?;
+    Ok(tx.last_insert_rowid())
 }
 
 #[cfg(test)]
