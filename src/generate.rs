@@ -1285,6 +1285,54 @@ pub fn dataset(spec: &Spec, rules: &crate::rules::Rules) -> Result<crate::datase
     ))
 }
 
+/// A scripted boundary change for tests: unit `gone` merges into `keep` (villages merged). Returns
+/// `None` when either code is missing.
+pub fn merge_units(areas: &mut Vec<crate::model::Area>, keep: &str, gone: &str) -> Option<()> {
+    use geo::BooleanOps;
+    let k = areas.iter().position(|a| a.code == keep)?;
+    let g = areas.iter().position(|a| a.code == gone)?;
+    areas[k].geometry = crate::geometry::normalized(areas[k].geometry.union(&areas[g].geometry));
+    areas.remove(g);
+    Some(())
+}
+
+/// A scripted boundary change for tests: community `code` is split at the middle of its extent into a
+/// west part `west_code` and an east part `east_code` (a community split off). Returns `None` when the
+/// code is missing.
+pub fn split_community(
+    areas: &mut Vec<crate::model::Area>,
+    code: &str,
+    west_code: &str,
+    east_code: &str,
+) -> Option<()> {
+    use geo::BooleanOps;
+    let x = areas.iter().position(|a| a.code == code)?;
+    let b = areas[x].geometry.bounding_rect()?;
+    let west = geo::MultiPolygon(vec![
+        geo::Rect::new(
+            Coord {
+                x: b.min().x - 1.0,
+                y: b.min().y - 1.0,
+            },
+            Coord {
+                x: b.center().x,
+                y: b.max().y + 1.0,
+            },
+        )
+        .to_polygon(),
+    ]);
+    let mut east = areas[x].clone();
+    east.code = east_code.into();
+    east.geometry = crate::geometry::normalized(areas[x].geometry.difference(&west));
+    let mut w = areas[x].clone();
+    w.code = west_code.into();
+    w.geometry = crate::geometry::normalized(areas[x].geometry.intersection(&west));
+    areas.remove(x);
+    areas.push(w);
+    areas.push(east);
+    Some(())
+}
+
 /// A scripted boundary change for tests and benchmarks: the land of community `from` around its shared
 /// corner with `to` (a compound's worth, 500 m × 180 m at most) moves to `to`. Returns the area moved (m²).
 pub fn move_compound(areas: &mut [crate::model::Area], from: &str, to: &str) -> Option<f64> {

@@ -3,9 +3,8 @@
 //! four villages, a community split), on several seeds, are written as the CLI and the service write
 //! them and read back through the same input validity check `check --grids` runs.
 
-use geo::{BooleanOps, BoundingRect, Coord, MultiPolygon, Rect, Validation};
+use geo::Validation;
 use gridplan::dataset::Dataset;
-use gridplan::geometry::normalized;
 use gridplan::model::{Area, GridShape};
 use gridplan::tree::AreaTree;
 use gridplan::{Rules, check, generate, io, output, partition, replan};
@@ -65,47 +64,6 @@ fn rebuild(data: &Dataset, areas: Vec<Area>) -> Dataset {
     )
 }
 
-fn find(areas: &[Area], code: &str) -> Option<usize> {
-    areas.iter().position(|a| a.code == code)
-}
-
-fn merge(a: &mut Vec<Area>, keep: &str, gone: &str) {
-    if let (Some(k), Some(g)) = (find(a, keep), find(a, gone)) {
-        a[k].geometry = normalized(a[k].geometry.union(&a[g].geometry));
-        a.remove(g);
-    }
-}
-
-fn split(a: &mut Vec<Area>, code: &str, west_code: &str, east_code: &str) {
-    let Some(x) = find(a, code) else { return };
-    let Some(b) = a[x].geometry.bounding_rect() else {
-        return;
-    };
-    let mid = b.center().x;
-    let west = MultiPolygon(vec![
-        Rect::new(
-            Coord {
-                x: b.min().x - 1.0,
-                y: b.min().y - 1.0,
-            },
-            Coord {
-                x: mid,
-                y: b.max().y + 1.0,
-            },
-        )
-        .to_polygon(),
-    ]);
-    let mut e = a[x].clone();
-    e.code = east_code.into();
-    e.geometry = normalized(a[x].geometry.difference(&west));
-    let mut w = a[x].clone();
-    w.code = west_code.into();
-    w.geometry = normalized(a[x].geometry.intersection(&west));
-    a.remove(x);
-    a.push(w);
-    a.push(e);
-}
-
 type Script = fn(&mut Vec<Area>);
 
 fn scripts() -> Vec<(&'static str, Script)> {
@@ -121,8 +79,8 @@ fn scripts() -> Vec<(&'static str, Script)> {
             }
         }),
         ("villages-merge", |a| {
-            merge(a, "320116101201", "320116101202");
-            merge(a, "320116101208", "320116101209");
+            generate::merge_units(a, "320116101201", "320116101202");
+            generate::merge_units(a, "320116101208", "320116101209");
         }),
         ("compounds-move", |a| {
             generate::move_compound(a, "320116001003", "320116001006");
@@ -130,8 +88,8 @@ fn scripts() -> Vec<(&'static str, Script)> {
             generate::move_compound(a, "320116101204", "320116101205");
         }),
         ("community-split", |a| {
-            split(a, "320116001003", "320116001008", "320116001009");
-            split(a, "320116101205", "320116101210", "320116101211");
+            generate::split_community(a, "320116001003", "320116001008", "320116001009");
+            generate::split_community(a, "320116101205", "320116101210", "320116101211");
         }),
     ]
 }

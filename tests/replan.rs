@@ -2,9 +2,8 @@
 //! changed leaves meet the rules, a community that lost one compound keeps ≥ 90 % of its households in
 //! their grids, and `diff` agrees with an independent recount.
 
-use geo::{BooleanOps, BoundingRect, Coord, MultiPolygon, Rect};
 use gridplan::dataset::Dataset;
-use gridplan::geometry::{contains, normalized};
+use gridplan::geometry::contains;
 use gridplan::model::{Area, GridShape};
 use gridplan::tree::AreaTree;
 use gridplan::{Rules, check, diff, generate, partition, replan};
@@ -176,9 +175,7 @@ fn a_compound_moves_to_the_next_community() {
 fn two_villages_merge() {
     let (data, old) = base();
     let mut a = areas(&data);
-    let (v1, v2) = (find(&a, "320116101201"), find(&a, "320116101202"));
-    a[v1].geometry = normalized(a[v1].geometry.union(&a[v2].geometry));
-    a.remove(v2);
+    generate::merge_units(&mut a, "320116101201", "320116101202").unwrap();
     let new_data = rebuild(&data, a);
     let o = run(&data, &old, new_data);
     unchanged_leaves_keep_everything(&data, &o, &["320116101201"]);
@@ -200,31 +197,7 @@ fn two_villages_merge() {
 fn a_community_is_split_in_two() {
     let (data, old) = base();
     let mut a = areas(&data);
-    let x = find(&a, "320116001003");
-    let b = a[x].geometry.bounding_rect().unwrap();
-    let mid = b.center().x;
-    let west = MultiPolygon(vec![
-        Rect::new(
-            Coord {
-                x: b.min().x - 1.0,
-                y: b.min().y - 1.0,
-            },
-            Coord {
-                x: mid,
-                y: b.max().y + 1.0,
-            },
-        )
-        .to_polygon(),
-    ]);
-    let mut east_area = a[x].clone();
-    east_area.code = "320116001009".into();
-    east_area.geometry = normalized(a[x].geometry.difference(&west));
-    let mut west_area = a[x].clone();
-    west_area.code = "320116001008".into();
-    west_area.geometry = normalized(a[x].geometry.intersection(&west));
-    a.remove(x);
-    a.push(west_area);
-    a.push(east_area);
+    generate::split_community(&mut a, "320116001003", "320116001008", "320116001009").unwrap();
     let new_data = rebuild(&data, a);
     // The enclave community's hole sits in the old community: both halves are new leaves.
     let o = run(&data, &old, new_data);
