@@ -4,11 +4,11 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use geo::Coord;
 use gridplan::Rules;
-use gridplan::assign::{GridLoad, Residents, assign};
-use gridplan::generate::Rng;
+use gridplan::input::workers::{Worker, WorkerType};
 use gridplan::model::{Sensitive, TownCode};
+use gridplan::rng::Rng;
 use gridplan::rules::StaffingPolicy;
-use gridplan::workers::{Worker, WorkerType};
+use gridplan::staff::assign::{GridLoad, Residents, assign};
 use std::time::Duration;
 
 /// 30 towns of 40 grids in 10 km squares, 1,400 workers: mostly full-time, some part-time and cadres.

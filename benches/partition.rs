@@ -2,15 +2,16 @@
 //! `gridplan generate --households 400000`), alone and end to end (read, partition, check, write).
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use gridplan::{Dataset, Rules, generate, output, partition};
+use gridplan::plan::partition;
+use gridplan::{Dataset, Rules, output, synth};
 use std::time::Duration;
 
 fn bench(c: &mut Criterion) {
     let rules = Rules::default();
-    let spec = generate::Spec::new(2026, Some(400_000));
-    let data = generate::dataset(&spec, &rules).expect("generate");
+    let spec = synth::Spec::new(2026, Some(400_000));
+    let data = synth::dataset(&spec, &rules).expect("generate");
     let dir = tempfile::tempdir().expect("tempdir");
-    generate::write(&spec, dir.path(), None, false).expect("write");
+    synth::write(&spec, dir.path(), None, false).expect("write");
     let b = dir.path().join("boundaries.geojson");
     let h = dir.path().join("households.geojson");
     let out = dir.path().join("out.geojson");

@@ -2,15 +2,16 @@
 //! its neighbour), against partitioning it from scratch.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use gridplan::dataset::Dataset;
-use gridplan::tree::AreaTree;
-use gridplan::{Rules, check, generate, partition, replan};
+use gridplan::input::dataset::Dataset;
+use gridplan::plan::partition;
+use gridplan::plan::replan;
+use gridplan::spatial::tree::AreaTree;
+use gridplan::{Rules, check, synth};
 use std::time::Duration;
 
 fn bench(c: &mut Criterion) {
     let rules = Rules::default();
-    let data =
-        generate::dataset(&generate::Spec::new(2026, Some(400_000)), &rules).expect("generate");
+    let data = synth::dataset(&synth::Spec::new(2026, Some(400_000)), &rules).expect("generate");
     let mut before = partition::partition(&data, &rules, &|| {}).grids;
     let rows = check(&data, &before, &rules).grids;
     for (g, r) in before.iter_mut().zip(rows) {
@@ -18,7 +19,7 @@ fn bench(c: &mut Criterion) {
     }
     // Move a compound-sized corner of one community to its neighbour.
     let mut areas = data.tree.areas.clone();
-    generate::move_compound(&mut areas, "320116001003", "320116001006").expect("communities exist");
+    synth::move_compound(&mut areas, "320116001003", "320116001006").expect("communities exist");
     let (tree, _) = AreaTree::build("changed", areas, &rules);
     let changed = Dataset::new(
         "households",

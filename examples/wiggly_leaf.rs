@@ -38,7 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?;
         for _ in 0..3 {
             let start = std::time::Instant::now();
-            let plan = gridplan::partition::partition(&data, &rules, &|| {});
+            let plan = gridplan::plan::partition::partition(&data, &rules, &|| {});
             println!(
                 "partition alone: {} grids in {:.1} ms",
                 plan.grids.len(),

@@ -4,9 +4,9 @@
 //! departmental grids being merged into one comprehensive grid are (多网合一): household-weighted
 //! agreement of each old grid with the new layer.
 
-use crate::geometry;
-use crate::index::PolygonIndex;
 use crate::model::{GridShape, Household};
+use crate::spatial::geometry;
+use crate::spatial::index::PolygonIndex;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};

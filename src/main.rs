@@ -25,7 +25,7 @@ struct Cli {
     command: Command,
     /// Largest input file read, in MiB (households, boundaries, grids, workers, rules, each). A file
     /// past it is refused with exit status 2 before it fills the memory.
-    #[arg(long, global = true, default_value_t = gridplan::io::input::DEFAULT_MAX_INPUT_MB)]
+    #[arg(long, global = true, default_value_t = gridplan::input::file::DEFAULT_MAX_INPUT_MB)]
     max_input_mb: u64,
 }
 
@@ -181,8 +181,8 @@ enum Command {
         #[arg(long)]
         rules: Option<PathBuf>,
         /// The month to schedule, YYYY-MM.
-        #[arg(long, value_parser = gridplan::visits::Month::parse)]
-        month: gridplan::visits::Month,
+        #[arg(long, value_parser = gridplan::staff::visits::Month::parse)]
+        month: gridplan::staff::visits::Month,
         /// Visit log: CSV with columns resident,worker,time (ISO 8601), or a JSON array of such objects.
         #[arg(long)]
         log: Option<PathBuf>,
@@ -278,10 +278,10 @@ fn parse_crs(s: &str) -> Result<Crs, String> {
 /// given, each grid's town, the households and the workers of those towns, and every warning.
 struct StaffingInputs {
     shapes: Vec<gridplan::model::GridShape>,
-    tree: Option<gridplan::tree::AreaTree>,
+    tree: Option<gridplan::spatial::tree::AreaTree>,
     towns: Vec<gridplan::model::TownCode>,
     points: Vec<gridplan::model::Household>,
-    people: Vec<gridplan::workers::Worker>,
+    people: Vec<gridplan::input::workers::Worker>,
     working: Crs,
     warnings: gridplan::problem::Problems,
 }
@@ -297,10 +297,10 @@ fn staffing_inputs(
     let mut warnings = gridplan::problem::Problems::default();
     let (tree, working) = match boundaries {
         Some(b) => {
-            let (areas, working, more) = gridplan::io::read_boundaries(b, crs, None)?;
+            let (areas, working, more) = gridplan::input::read_boundaries(b, crs, None)?;
             warnings.extend(more);
             let (tree, problems) =
-                gridplan::tree::AreaTree::build(&b.display().to_string(), areas, rules);
+                gridplan::spatial::tree::AreaTree::build(&b.display().to_string(), areas, rules);
             if problems.has_errors() {
                 return Err(Error::Invalid(problems.0).into());
             }
@@ -309,15 +309,16 @@ fn staffing_inputs(
         }
         None => (None, None),
     };
-    let (shapes, working, more) = gridplan::io::read_grids_in(grids, crs, working)?;
+    let (shapes, working, more) = gridplan::input::read_grids_in(grids, crs, working)?;
     warnings.extend(more);
-    let towns = gridplan::assign::grid_towns(&grids.display().to_string(), &shapes, tree.as_ref())?;
-    let (points, more) = gridplan::io::read_households(households, crs, working)?;
+    let towns =
+        gridplan::staff::assign::grid_towns(&grids.display().to_string(), &shapes, tree.as_ref())?;
+    let (points, more) = gridplan::input::read_households(households, crs, working)?;
     warnings.extend(more);
     let known: std::collections::BTreeSet<gridplan::model::TownCode> =
         towns.iter().cloned().collect();
     let (people, more) =
-        gridplan::workers::read_workers(workers, crs, working, &rules.worker_hours, &known)?;
+        gridplan::input::workers::read_workers(workers, crs, working, &rules.worker_hours, &known)?;
     warnings.extend(more);
     Ok(StaffingInputs {
         shapes,
@@ -347,7 +348,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
-    gridplan::io::input::set_max_input_mb(cli.max_input_mb);
+    gridplan::input::file::set_max_input_mb(cli.max_input_mb);
     match cli.command {
         Command::Check {
             grids,
@@ -361,13 +362,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         } => {
             let rules = Rules::load(rules.as_deref())?;
             let data = Dataset::load(&boundaries, &households, &rules, crs)?;
-            let (layers, layer_problems) = gridplan::io::layers::Layers::load(
+            let (layers, layer_problems) = gridplan::input::layers::Layers::load(
                 blocks.as_deref(),
                 barriers.as_deref(),
                 crs,
                 data.working,
             )?;
-            let (shapes, problems) = gridplan::io::read_grids(&grids, crs, data.working)?;
+            let (shapes, problems) = gridplan::input::read_grids(&grids, crs, data.working)?;
             let mut result = gridplan::check(&data, &shapes, &rules);
             result.warnings.extend(problems.0);
             result.warnings.extend(layer_problems.0);
@@ -407,16 +408,17 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             let rules = Rules::load(rules.as_deref())?;
             let data = Dataset::load(&boundaries, &households, &rules, crs)?;
-            let (before, read_warnings) = gridplan::io::read_grids(&previous, crs, data.working)?;
-            let plan = gridplan::replan::replan(&data, &rules, &before);
+            let (before, read_warnings) =
+                gridplan::input::read_grids(&previous, crs, data.working)?;
+            let plan = gridplan::plan::replan::replan(&data, &rules, &before);
             let mut checked = gridplan::check(&data, &plan.grids, &rules);
             checked.warnings.extend(read_warnings.0);
             gridplan::output::write_grids(&out, data.working, &plan.grids, &checked.grids)?;
-            let quality = gridplan::partition::Quality::measure(&checked);
+            let quality = gridplan::plan::partition::Quality::measure(&checked);
             if let Some(path) = &report {
                 write_json(
                     path,
-                    &gridplan::replan::ReplanReport {
+                    &gridplan::plan::replan::ReplanReport {
                         check: &checked,
                         quality: quality.clone(),
                         changes: &plan.leaves,
@@ -425,8 +427,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     },
                 )?;
             }
-            let count =
-                |c: gridplan::replan::Change| plan.leaves.iter().filter(|l| l.change == c).count();
+            let count = |c: gridplan::plan::replan::Change| {
+                plan.leaves.iter().filter(|l| l.change == c).count()
+            };
             say!(
                 "gridplan partition --previous: {} grids in {} leaves written to {}\n",
                 plan.grids.len(),
@@ -435,15 +438,15 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             );
             say!(
                 "  leaves unchanged {}, reshaped {}, new {}, removed {}",
-                count(gridplan::replan::Change::Unchanged),
-                count(gridplan::replan::Change::Reshaped),
-                count(gridplan::replan::Change::New),
+                count(gridplan::plan::replan::Change::Unchanged),
+                count(gridplan::plan::replan::Change::Reshaped),
+                count(gridplan::plan::replan::Change::New),
                 plan.removed_leaves.len()
             );
             for l in plan
                 .leaves
                 .iter()
-                .filter(|l| l.change != gridplan::replan::Change::Unchanged)
+                .filter(|l| l.change != gridplan::plan::replan::Change::Unchanged)
             {
                 say!(
                     "    {:<14} {:?}: kept {}, redrawn {}, removed {}",
@@ -499,10 +502,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 crs,
             )?;
             let (layers, more) =
-                gridplan::io::layers::Layers::load(None, barriers.as_deref(), crs, working)?;
+                gridplan::input::layers::Layers::load(None, barriers.as_deref(), crs, working)?;
             warnings.extend(more);
-            let entries = log.as_deref().map(gridplan::visits::read_log).transpose()?;
-            let mut plan = gridplan::visits::plan(
+            let entries = log
+                .as_deref()
+                .map(gridplan::staff::visits::read_log)
+                .transpose()?;
+            let mut plan = gridplan::staff::visits::plan(
                 &shapes,
                 &points,
                 &people,
@@ -525,7 +531,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             if let Some(overdue) = &plan.overdue {
                 let errors = overdue
                     .iter()
-                    .filter(|o| o.level == gridplan::visits::Level::Error)
+                    .filter(|o| o.level == gridplan::staff::visits::Level::Error)
                     .count();
                 say!(
                     "  overdue: {} ({errors} errors: more than one cadence late or never visited)",
@@ -555,11 +561,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 out.display()
             );
             Ok(
-                if plan
-                    .overdue
-                    .as_ref()
-                    .is_some_and(|o| o.iter().any(|o| o.level == gridplan::visits::Level::Error))
-                {
+                if plan.overdue.as_ref().is_some_and(|o| {
+                    o.iter()
+                        .any(|o| o.level == gridplan::staff::visits::Level::Error)
+                }) {
                     EXIT_VIOLATIONS
                 } else {
                     0
@@ -574,10 +579,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             include_ids,
             crs,
         } => {
-            let (before, working, mut warnings) = gridplan::io::read_grids_in(&old, crs, None)?;
-            let (after, more) = gridplan::io::read_grids(&new, crs, working)?;
+            let (before, working, mut warnings) = gridplan::input::read_grids_in(&old, crs, None)?;
+            let (after, more) = gridplan::input::read_grids(&new, crs, working)?;
             warnings.extend(more);
-            let (points, more) = gridplan::io::read_households(&households, crs, working)?;
+            let (points, more) = gridplan::input::read_households(&households, crs, working)?;
             warnings.extend(more);
             let mut d = gridplan::diff::diff(&points, &before, &after, include_ids);
             d.warnings = warnings.0;
@@ -636,13 +641,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         } => {
             let rules = Rules::load(rules.as_deref())?;
             let data = Dataset::load(&boundaries, &households, &rules, crs)?;
-            let (layers, _) = gridplan::io::layers::Layers::load(
+            let (layers, _) = gridplan::input::layers::Layers::load(
                 blocks.as_deref(),
                 barriers.as_deref(),
                 crs,
                 data.working,
             )?;
-            let ground = (!layers.is_empty()).then(|| gridplan::cells::Ground::new(&layers));
+            let ground = (!layers.is_empty())
+                .then(|| gridplan::plan::partition::cells::Ground::new(&layers));
             let bar = std::io::stderr().is_terminal().then(|| {
                 let b = indicatif::ProgressBar::new(data.tree.leaves().len() as u64);
                 b.set_style(
@@ -658,30 +664,36 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     b.inc(1);
                 }
             };
-            let plan = gridplan::partition::partition_with(&data, &rules, ground.as_ref(), &tick);
+            let plan =
+                gridplan::plan::partition::partition_with(&data, &rules, ground.as_ref(), &tick);
             if let Some(b) = &bar {
                 b.finish_and_clear();
             }
             let checked = gridplan::check(&data, &plan.grids, &rules);
-            let descriptions = gridplan::cells::measure::bounds_descriptions(
+            let descriptions = gridplan::plan::partition::cells::measure::bounds_descriptions(
                 &data,
                 &plan.grids,
                 (!layers.is_empty()).then_some(&layers),
             );
-            let text = gridplan::cells::measure::add_descriptions(
+            let text = gridplan::plan::partition::cells::measure::add_descriptions(
                 &gridplan::output::grids_geojson(data.working, &plan.grids, &checked.grids)?,
                 &descriptions,
             )?;
             std::fs::write(&out, text)
                 .with_context(|| format!("cannot write {}", out.display()))?;
-            let quality = gridplan::partition::Quality::measure(&checked);
-            let ground_quality = (!layers.is_empty())
-                .then(|| gridplan::cells::measure::ground_quality(&data, &plan.grids, &layers));
+            let quality = gridplan::plan::partition::Quality::measure(&checked);
+            let ground_quality = (!layers.is_empty()).then(|| {
+                gridplan::plan::partition::cells::measure::ground_quality(
+                    &data,
+                    &plan.grids,
+                    &layers,
+                )
+            });
             if let Some(path) = &report {
                 write_json(
                     path,
-                    &gridplan::cells::measure::PartitionReportWithGround {
-                        report: gridplan::partition::PartitionReport {
+                    &gridplan::plan::partition::cells::measure::PartitionReportWithGround {
+                        report: gridplan::plan::partition::PartitionReport {
                             check: &checked,
                             quality: quality.clone(),
                             leaf_plans: &plan.leaves,
@@ -792,7 +804,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             )?;
             if let Some(prev) = &previous_assignment {
                 // Workers keep the grids that kept their id.
-                let (held, more) = gridplan::io::read_grids(prev, crs, working)?;
+                let (held, more) = gridplan::input::read_grids(prev, crs, working)?;
                 warnings.extend(more);
                 for w in &mut people {
                     for g in held
@@ -805,12 +817,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     }
                 }
             }
-            let mut loads = gridplan::assign::grid_loads(&shapes, &towns, &points, &rules);
-            let policies = gridplan::assign::grid_policies(&shapes, tree.as_ref(), &rules);
+            let mut loads = gridplan::staff::assign::grid_loads(&shapes, &towns, &points, &rules);
+            let policies = gridplan::staff::assign::grid_policies(&shapes, tree.as_ref(), &rules);
             for (load, policy) in loads.iter_mut().zip(policies) {
                 load.policy = policy;
             }
-            let mut result = gridplan::assign::assign(&loads, &people, &rules)
+            let mut result = gridplan::staff::assign::assign(&loads, &people, &rules)
                 .map_err(|e| anyhow::anyhow!("the solver failed: {e}"))?;
             result.staffing.warnings = warnings.0;
             gridplan::output::write_assignment(
@@ -878,7 +890,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let unsolved = s
                 .towns
                 .iter()
-                .filter(|t| t.solver_status == gridplan::assign::SolveStatus::NoSolution)
+                .filter(|t| t.solver_status == gridplan::staff::assign::SolveStatus::NoSolution)
                 .count();
             if unsolved > 0 {
                 say!(
@@ -957,9 +969,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             households,
             households_crs,
         } => {
-            let spec = gridplan::generate::Spec::new(seed, households);
+            let spec = gridplan::synth::Spec::new(seed, households);
             let progress = std::io::stderr().is_terminal();
-            let written = gridplan::generate::write(&spec, &out, households_crs, progress)?;
+            let written = gridplan::synth::write(&spec, &out, households_crs, progress)?;
             say!(
                 "wrote {} leaves, {} households in {} points, {} grids, {} workers, {} blocks, {} barriers to {}",
                 written.leaves,

@@ -91,7 +91,7 @@ pub struct Area {
     pub name: Option<String>,
     pub level: Option<String>,
     pub parent: Option<String>,
-    /// The `kind` the file gives; see [`crate::tree::AreaTree::kind`] for the inherited one.
+    /// The `kind` the file gives; see [`crate::spatial::tree::AreaTree::kind`] for the inherited one.
     pub kind: Option<String>,
     pub geometry: MultiPolygon,
 }

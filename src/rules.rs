@@ -431,7 +431,7 @@ fn within(key: &str, v: f64, lo: f64, hi: f64) -> std::result::Result<(), String
 impl Rules {
     /// Reads a rules file over the defaults.
     pub fn from_file(path: &Path) -> Result<Rules> {
-        let bytes = crate::io::input::read_input(path, crate::io::input::Expect::Text)?;
+        let bytes = crate::input::file::read_input(path, crate::input::file::Expect::Text)?;
         let text = String::from_utf8(bytes).map_err(|e| Error::Rules {
             path: path.to_path_buf(),
             message: format!("not UTF-8 text: {e}"),
@@ -515,7 +515,7 @@ impl Rules {
         }
         if let Some(a) = file.assign {
             for t in &a.allowed_types {
-                if crate::workers::WorkerType::parse(t).is_none() {
+                if crate::input::workers::WorkerType::parse(t).is_none() {
                     return Err(format!("assign.allowed_types: unknown type \"{t}\""));
                 }
             }

@@ -3,13 +3,13 @@
 
 use geo::Coord;
 use gridplan::Rules;
-use gridplan::assign::{
+use gridplan::input::workers::{Worker, WorkerType};
+use gridplan::model::Sensitive;
+use gridplan::rng::Rng;
+use gridplan::rules::StaffingPolicy;
+use gridplan::staff::assign::{
     Costs, GridLoad, Residents, TownProblem, allowed_types, assign, feasible, objective, solve_town,
 };
-use gridplan::generate::Rng;
-use gridplan::model::Sensitive;
-use gridplan::rules::StaffingPolicy;
-use gridplan::workers::{Worker, WorkerType};
 
 fn grid(id: &str, town: &str, x: f64, y: f64, load: f64) -> GridLoad {
     GridLoad {

@@ -7,8 +7,9 @@ mod common;
 mod wiggly;
 
 use geo::{Area, BooleanOps, BoundingRect};
-use gridplan::geometry::{area_m2, contains, rects_overlap};
-use gridplan::{Dataset, Rules, check, io, output, partition};
+use gridplan::plan::partition;
+use gridplan::spatial::geometry::{area_m2, contains, rects_overlap};
+use gridplan::{Dataset, Rules, check, input, output};
 
 #[test]
 fn a_leaf_of_30000_vertices_is_tiled_by_valid_grids_in_the_band() {
@@ -23,7 +24,7 @@ fn a_leaf_of_30000_vertices_is_tiled_by_valid_grids_in_the_band() {
     .expect("the fixture loads");
     let leaf = data.tree.get("L").expect("leaf L");
     let outline = &data.tree.areas[leaf].geometry;
-    assert!(gridplan::geometry::vertex_count(outline) > 30_000);
+    assert!(gridplan::spatial::geometry::vertex_count(outline) > 30_000);
     let plan = partition::partition(&data, &rules, &|| {});
     let grids = &plan.grids;
     let total = data.total_households();
@@ -91,7 +92,7 @@ fn a_leaf_of_30000_vertices_is_tiled_by_valid_grids_in_the_band() {
     assert!(report.summary.compliant, "{:?}", report.violations);
     let text = output::grids_geojson(data.working, grids, &report.grids).expect("write");
     let (read, _, problems) =
-        io::parse_grids("grids", text.into_bytes(), None, Some(data.working)).expect("valid");
+        input::parse_grids("grids", text.into_bytes(), None, Some(data.working)).expect("valid");
     assert!(!problems.has_errors());
     assert_eq!(read.len(), grids.len());
 }

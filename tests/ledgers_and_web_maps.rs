@@ -23,9 +23,9 @@ fn offset_households(dir: &Path, crs: &str) -> PathBuf {
             x: c[0].as_f64().unwrap(),
             y: c[1].as_f64().unwrap(),
         };
-        let g = gridplan::webmap::wgs84_to_gcj02(w);
+        let g = gridplan::spatial::webmap::wgs84_to_gcj02(w);
         let p = if crs == "BD09" {
-            gridplan::webmap::gcj02_to_bd09(g)
+            gridplan::spatial::webmap::gcj02_to_bd09(g)
         } else {
             g
         };

@@ -4,10 +4,12 @@
 //! them and read back through the same input validity check `check --grids` runs.
 
 use geo::Validation;
-use gridplan::dataset::Dataset;
+use gridplan::input::dataset::Dataset;
 use gridplan::model::{Area, GridShape};
-use gridplan::tree::AreaTree;
-use gridplan::{Rules, check, generate, io, output, partition, replan};
+use gridplan::plan::partition;
+use gridplan::plan::replan;
+use gridplan::spatial::tree::AreaTree;
+use gridplan::{Rules, check, input, output, synth};
 
 /// Writes grids as `partition` does, reads them back as `check --grids` does, and returns them (with
 /// their declared households, as `--previous` reads them). Panics naming the case on any problem.
@@ -21,7 +23,7 @@ fn write_and_read_back(case: &str, data: &Dataset, grids: &[GridShape]) -> Vec<G
         path
     };
     let (read, _, problems) =
-        match io::parse_grids(case, text.clone().into_bytes(), None, Some(data.working)) {
+        match input::parse_grids(case, text.clone().into_bytes(), None, Some(data.working)) {
             Ok(r) => r,
             Err(e) => panic!(
                 "{case}: gridplan's own output is refused ({}):\n{e}",
@@ -38,8 +40,8 @@ fn write_and_read_back(case: &str, data: &Dataset, grids: &[GridShape]) -> Vec<G
         .enumerate()
     {
         let g = &f["geometry"];
-        let mp =
-            io::geom::areal(g["type"].as_str().expect("type"), &g["coordinates"]).expect("areal");
+        let mp = input::geom::areal(g["type"].as_str().expect("type"), &g["coordinates"])
+            .expect("areal");
         if let Err(e) = mp.check_validation() {
             panic!(
                 "{case}: feature {n} ({}) is not OGC-valid: {e:?} ({})",
@@ -75,21 +77,21 @@ fn scripts() -> Vec<(&'static str, Script)> {
                 ("320116101205", "320116101208"),
                 ("320116101207", "320116101204"),
             ] {
-                generate::move_compound(a, from, to);
+                synth::move_compound(a, from, to);
             }
         }),
         ("villages-merge", |a| {
-            generate::merge_units(a, "320116101201", "320116101202");
-            generate::merge_units(a, "320116101208", "320116101209");
+            synth::merge_units(a, "320116101201", "320116101202");
+            synth::merge_units(a, "320116101208", "320116101209");
         }),
         ("compounds-move", |a| {
-            generate::move_compound(a, "320116001003", "320116001006");
-            generate::move_compound(a, "320116001001", "320116001002");
-            generate::move_compound(a, "320116101204", "320116101205");
+            synth::move_compound(a, "320116001003", "320116001006");
+            synth::move_compound(a, "320116001001", "320116001002");
+            synth::move_compound(a, "320116101204", "320116101205");
         }),
         ("community-split", |a| {
-            generate::split_community(a, "320116001003", "320116001008", "320116001009");
-            generate::split_community(a, "320116101205", "320116101210", "320116101211");
+            synth::split_community(a, "320116001003", "320116001008", "320116001009");
+            synth::split_community(a, "320116101205", "320116101210", "320116101211");
         }),
     ]
 }
@@ -98,8 +100,7 @@ fn scripts() -> Vec<(&'static str, Script)> {
 fn every_written_grid_is_valid_after_rounding_fresh_and_redrawn() {
     let rules = Rules::default();
     for seed in [1u64, 7, 11, 42, 2024] {
-        let data =
-            generate::dataset(&generate::Spec { seed, replicas: 1 }, &rules).expect("generate");
+        let data = synth::dataset(&synth::Spec { seed, replicas: 1 }, &rules).expect("generate");
         let fresh = partition::partition(&data, &rules, &|| {}).grids;
         let previous = write_and_read_back(&format!("seed{seed}-partition"), &data, &fresh);
         for (name, script) in scripts() {

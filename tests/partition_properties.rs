@@ -3,17 +3,17 @@
 //! one grid.
 
 use geo::BooleanOps;
-use gridplan::geometry::{area_m2, contains, normalized};
-use gridplan::index::PolygonIndex;
-use gridplan::{Rules, generate, partition};
+use gridplan::plan::partition;
+use gridplan::spatial::geometry::{area_m2, contains, normalized};
+use gridplan::spatial::index::PolygonIndex;
+use gridplan::{Rules, synth};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[test]
 fn partitions_of_generated_districts_keep_every_rule_that_can_be_kept() {
     let rules = Rules::default();
     for seed in [1u64, 7, 42, 2024, 31337] {
-        let data =
-            generate::dataset(&generate::Spec { seed, replicas: 1 }, &rules).expect("generate");
+        let data = synth::dataset(&synth::Spec { seed, replicas: 1 }, &rules).expect("generate");
         let plan = partition::partition(&data, &rules, &|| {});
         let tree = &data.tree;
 
@@ -120,8 +120,8 @@ fn partitions_of_generated_districts_keep_every_rule_that_can_be_kept() {
 #[test]
 fn identical_input_gives_identical_grids() {
     let rules = Rules::default();
-    let data = generate::dataset(
-        &generate::Spec {
+    let data = synth::dataset(
+        &synth::Spec {
             seed: 5,
             replicas: 1,
         },

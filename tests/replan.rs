@@ -2,17 +2,19 @@
 //! changed leaves meet the rules, a community that lost one compound keeps ≥ 90 % of its households in
 //! their grids, and `diff` agrees with an independent recount.
 
-use gridplan::dataset::Dataset;
-use gridplan::geometry::contains;
+use gridplan::input::dataset::Dataset;
 use gridplan::model::{Area, GridShape};
-use gridplan::tree::AreaTree;
-use gridplan::{Rules, check, diff, generate, partition, replan};
+use gridplan::plan::partition;
+use gridplan::plan::replan;
+use gridplan::spatial::geometry::contains;
+use gridplan::spatial::tree::AreaTree;
+use gridplan::{Rules, check, diff, synth};
 use std::collections::BTreeSet;
 
 fn base() -> (Dataset, Vec<GridShape>) {
     let rules = Rules::default();
-    let data = generate::dataset(
-        &generate::Spec {
+    let data = synth::dataset(
+        &synth::Spec {
             seed: 11,
             replicas: 1,
         },
@@ -145,7 +147,7 @@ fn a_compound_moves_to_the_next_community() {
     let (data, old) = base();
     let mut a = areas(&data);
     // 320116001003 gives the land around its shared corner with 320116001006 to its neighbour.
-    let moved = generate::move_compound(&mut a, "320116001003", "320116001006").unwrap();
+    let moved = synth::move_compound(&mut a, "320116001003", "320116001006").unwrap();
     assert!(moved > 10_000.0);
     let new_data = rebuild(&data, a);
     let o = run(&data, &old, new_data);
@@ -175,7 +177,7 @@ fn a_compound_moves_to_the_next_community() {
 fn two_villages_merge() {
     let (data, old) = base();
     let mut a = areas(&data);
-    generate::merge_units(&mut a, "320116101201", "320116101202").unwrap();
+    synth::merge_units(&mut a, "320116101201", "320116101202").unwrap();
     let new_data = rebuild(&data, a);
     let o = run(&data, &old, new_data);
     unchanged_leaves_keep_everything(&data, &o, &["320116101201"]);
@@ -197,7 +199,7 @@ fn two_villages_merge() {
 fn a_community_is_split_in_two() {
     let (data, old) = base();
     let mut a = areas(&data);
-    generate::split_community(&mut a, "320116001003", "320116001008", "320116001009").unwrap();
+    synth::split_community(&mut a, "320116001003", "320116001008", "320116001009").unwrap();
     let new_data = rebuild(&data, a);
     // The enclave community's hole sits in the old community: both halves are new leaves.
     let o = run(&data, &old, new_data);

@@ -222,19 +222,20 @@ fn re_assignment_keeps_workers_on_grids_that_kept_their_id() {
 /// binary, and its own `check` and `diff` accept the output (exit 0 or 1, never 2).
 #[test]
 fn a_redraw_after_four_villages_changed_passes_check_and_diff() {
-    use gridplan::crs::WGS84;
     use gridplan::output::{FeatureWriter, Shape};
+    use gridplan::spatial::crs::WGS84;
     let d = tempfile::tempdir().unwrap();
     let p = |n: &str| d.path().join(n).to_str().unwrap().to_string();
     let (mut areas, working, _) =
-        gridplan::io::read_boundaries(Path::new(&data("boundaries.geojson")), None, None).unwrap();
+        gridplan::input::read_boundaries(Path::new(&data("boundaries.geojson")), None, None)
+            .unwrap();
     for (from, to) in [
         ("320116101201", "320116101202"),
         ("320116101203", "320116101206"),
         ("320116101205", "320116101208"),
         ("320116101207", "320116101204"),
     ] {
-        assert!(gridplan::generate::move_compound(&mut areas, from, to).is_some());
+        assert!(gridplan::synth::move_compound(&mut areas, from, to).is_some());
     }
     let mut w = FeatureWriter::create(&d.path().join("b2.geojson"), working, WGS84).unwrap();
     for a in &areas {

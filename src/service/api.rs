@@ -497,7 +497,7 @@ async fn check(
     let report = tokio::task::spawn_blocking(move || -> Result<Value, AppError> {
         let data = &inputs.dataset;
         let (grids, _, problems) =
-            crate::io::parse_grids("uploaded grids", body.to_vec(), None, Some(data.working))?;
+            crate::input::parse_grids("uploaded grids", body.to_vec(), None, Some(data.working))?;
         let mut report = crate::check::check(data, &grids, &inputs.rules);
         report.warnings.extend(problems.0);
         let text = serde_json::to_string(&report).map_err(AppError::internal)?;
@@ -595,7 +595,7 @@ async fn assignment_visits(
         .get("month")
         .ok_or_else(|| AppError::bad_request("`month` is required (YYYY-MM)"))
         .and_then(|m| {
-            crate::visits::Month::parse(m)
+            crate::staff::visits::Month::parse(m)
                 .map_err(|e| AppError::bad_request(format!("`month`: {e}")))
         })?;
     let body = body?;

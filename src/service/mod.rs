@@ -213,7 +213,7 @@ fn read_file(dir: &Path, name: &str) -> Result<Option<Vec<u8>>, crate::Error> {
     if !path.exists() {
         return Ok(None);
     }
-    crate::io::input::read_input(&path, crate::io::input::Expect::Text).map(Some)
+    crate::input::file::read_input(&path, crate::input::file::Expect::Text).map(Some)
 }
 
 /// Opens the database, loads the data directory when the database has no datasets (validated first,

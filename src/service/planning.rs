@@ -3,15 +3,15 @@
 //! needs, computes with no lock held, and the caller writes the result in one short transaction
 //! ([`crate::store::Store::write`]). The HTTP handlers run these functions on the blocking pool.
 
-use crate::assign;
-use crate::crs::WGS84;
-use crate::dataset::Dataset;
 use crate::error::Error;
+use crate::input::dataset::Dataset;
 use crate::model::GridShape;
 use crate::output::{FeatureWriter, Shape};
-use crate::partition::{PartitionReport, Quality};
+use crate::plan::partition::{PartitionReport, Quality};
 use crate::problem::Problem;
 use crate::rules::Rules;
+use crate::spatial::crs::WGS84;
+use crate::staff::assign;
 use crate::store::{DatasetKind, Latest, NewPlan, Store};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -145,8 +145,8 @@ pub fn candidate(
         && let Some(b) = content(store, latest.boundaries)?
     {
         let rules = parse_rules(Some(bytes))?;
-        let (areas, _, mut warnings) = crate::io::parse_boundaries("boundaries", b, None, None)?;
-        let (_, problems) = crate::tree::AreaTree::build("boundaries", areas, &rules);
+        let (areas, _, mut warnings) = crate::input::parse_boundaries("boundaries", b, None, None)?;
+        let (_, problems) = crate::spatial::tree::AreaTree::build("boundaries", areas, &rules);
         if problems.has_errors() {
             return Err(Error::Invalid(problems.0).into());
         }
@@ -190,8 +190,8 @@ pub fn candidate(
         }
         (None, Some(b)) => {
             // No households yet: the boundaries alone must build a tree under these rules.
-            let (areas, _, w) = crate::io::parse_boundaries("boundaries", b, None, None)?;
-            let (_, problems) = crate::tree::AreaTree::build("boundaries", areas, &rules);
+            let (areas, _, w) = crate::input::parse_boundaries("boundaries", b, None, None)?;
+            let (_, problems) = crate::spatial::tree::AreaTree::build("boundaries", areas, &rules);
             if problems.has_errors() {
                 return Err(Error::Invalid(problems.0).into());
             }
@@ -219,7 +219,7 @@ pub fn candidate(
             .filter_map(|&l| tree.town_of(l))
             .map(|t| crate::model::TownCode::new(&tree.areas[t].code))
             .collect();
-        let (_, w) = crate::workers::parse_workers(
+        let (_, w) = crate::input::workers::parse_workers(
             "workers",
             bytes,
             None,
@@ -255,7 +255,7 @@ pub fn compute_plan(
     let data = &inputs.dataset;
     let (grids, checked, report) = match previous {
         None => {
-            let plan = crate::partition::partition(data, rules, &|| {});
+            let plan = crate::plan::partition::partition(data, rules, &|| {});
             let checked = crate::check::check(data, &plan.grids, rules);
             let report = PartitionReport {
                 check: &checked,
@@ -267,11 +267,11 @@ pub fn compute_plan(
             (plan.grids, checked, report)
         }
         Some((id, before, read_warnings)) => {
-            let plan = crate::replan::replan(data, rules, &before);
+            let plan = crate::plan::replan::replan(data, rules, &before);
             let mut checked = crate::check::check(data, &plan.grids, rules);
             // What reading the previous plan's grids back warned about is part of this plan's story.
             checked.warnings.extend(read_warnings);
-            let report = crate::replan::ReplanReport {
+            let report = crate::plan::replan::ReplanReport {
                 check: &checked,
                 quality: Quality::measure(&checked),
                 changes: &plan.leaves,
@@ -316,7 +316,7 @@ pub fn plan_grids(
         .plan_outputs(id)?
         .ok_or_else(|| AppError::not_found(format!("no plan {id}")))?;
     let (grids, _, warnings) =
-        crate::io::parse_grids("plan grids", text.into_bytes(), None, Some(data.working))?;
+        crate::input::parse_grids("plan grids", text.into_bytes(), None, Some(data.working))?;
     Ok((grids, warnings.0))
 }
 
@@ -381,7 +381,7 @@ pub fn compute_assignment(
     let working = data.working;
     let towns = assign::grid_towns("plan grids", shapes, Some(&data.tree))?;
     let known = towns.iter().cloned().collect();
-    let (people, worker_warnings) = crate::workers::parse_workers(
+    let (people, worker_warnings) = crate::input::workers::parse_workers(
         "workers",
         wbytes,
         None,
@@ -449,10 +449,10 @@ pub fn visits(
     assignment_geojson: &str,
     workers: &[u8],
     log: &[u8],
-    month: crate::visits::Month,
+    month: crate::staff::visits::Month,
 ) -> Result<Value, AppError> {
     let data = &inputs.dataset;
-    let (shapes, _, mut warnings) = crate::io::parse_grids(
+    let (shapes, _, mut warnings) = crate::input::parse_grids(
         "assignment",
         assignment_geojson.as_bytes().to_vec(),
         None,
@@ -462,7 +462,7 @@ pub fn visits(
         assign::grid_towns("assignment", &shapes, Some(&data.tree))?
             .into_iter()
             .collect();
-    let (people, more) = crate::workers::parse_workers(
+    let (people, more) = crate::input::workers::parse_workers(
         "workers",
         workers,
         None,
@@ -474,9 +474,9 @@ pub fn visits(
     let entries = if log.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        Some(crate::visits::parse_log("visit log", log)?)
+        Some(crate::staff::visits::parse_log("visit log", log)?)
     };
-    let mut plan = crate::visits::plan(
+    let mut plan = crate::staff::visits::plan(
         &shapes,
         &data.households,
         &people,

@@ -2,7 +2,7 @@
 //! collections, pre-serialised so that a page of items is a concatenation, and a locator for points.
 //! Everything here is public: aggregates per grid and community, nothing per household.
 
-use crate::index::PolygonIndex;
+use crate::spatial::index::PolygonIndex;
 use geo::{BoundingRect, Coord, MultiPolygon};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -106,7 +106,7 @@ fn features(text: &str) -> Vec<Value> {
 
 fn geometry_of(f: &Value) -> Option<MultiPolygon> {
     let g = f.get("geometry")?;
-    crate::io::geom::areal(g.get("type")?.as_str()?, g.get("coordinates")?).ok()
+    crate::input::geom::areal(g.get("type")?.as_str()?, g.get("coordinates")?).ok()
 }
 
 fn entries(

@@ -24,10 +24,12 @@
 //! without households included, with straight edges a planner can describe ("from this road to that
 //! wall"). Leaves are independent and run in parallel.
 
-use crate::dataset::Dataset;
-use crate::geometry;
+pub mod cells;
+
+use crate::input::dataset::Dataset;
 use crate::model::{GridShape, Household};
 use crate::rules::{CountPolicy, KindRules, Rules};
+use crate::spatial::geometry;
 use geo::{BooleanOps, BoundingRect, Coord, LineString, MultiPolygon, Polygon};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -84,11 +86,11 @@ pub struct LeafPlan {
     /// Why no whole number of grids fits, or why the band could not be met.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub infeasible: Option<String>,
-    /// `straight` (recursive straight cuts) or `cells` (unions of whole cells, see [`crate::cells`]).
+    /// `straight` (recursive straight cuts) or `cells` (unions of whole cells, see [`crate::plan::partition::cells`]).
     pub engine: &'static str,
     /// Cells larger than a grid's maximum, divided by their buildings.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub divided_cells: Vec<crate::cells::DividedCell>,
+    pub divided_cells: Vec<crate::plan::partition::cells::DividedCell>,
 }
 
 /// The grids of every leaf, with what was decided along the way.
@@ -791,7 +793,7 @@ fn partition_leaf(
     members: &[usize],
     band: &KindRules,
     policy: CountPolicy,
-    ground: Option<&crate::cells::Ground>,
+    ground: Option<&crate::plan::partition::cells::Ground>,
 ) -> (Vec<MultiPolygon>, LeafPlan, Vec<BuildingSplit>) {
     let area = &data.tree.areas[leaf];
     let (atoms, splits) = atoms(&data.households, members, &area.code, band);
@@ -800,14 +802,21 @@ fn partition_leaf(
     let mut engine = "straight";
     let mut divided_cells = Vec::new();
     let guarded = |k: usize| {
-        crate::cells::draw_guarded(&area.geometry, &atoms, &data.households, k, band, ground)
+        crate::plan::partition::cells::draw_guarded(
+            &area.geometry,
+            &atoms,
+            &data.households,
+            k,
+            band,
+            ground,
+        )
     };
     let first = ground.and_then(|_| guarded(k));
     let pieces = if let Some(mut drawn) = first {
         engine = "cells";
         // Whole cells may fit the band with another feasible number of grids.
         if drawn.violation > 0 && infeasible.is_none() {
-            for other in crate::cells::other_counts(band, households, k) {
+            for other in crate::plan::partition::cells::other_counts(band, households, k) {
                 if let Some(again) = guarded(other)
                     && again.violation < drawn.violation
                 {
@@ -846,16 +855,31 @@ fn partition_leaf(
                 }
             }
         }
-        let bad = crate::cells::band_violation(&straight, &data.households, members, band);
+        let bad = crate::plan::partition::cells::band_violation(
+            &straight,
+            &data.households,
+            members,
+            band,
+        );
         let reachable = infeasible.is_none();
         if reachable && (bad.0 > 0 || straight.len() != k) {
-            let drawn =
-                crate::cells::draw_guarded(&area.geometry, &atoms, &data.households, k, band, None);
+            let drawn = crate::plan::partition::cells::draw_guarded(
+                &area.geometry,
+                &atoms,
+                &data.households,
+                k,
+                band,
+                None,
+            );
             match drawn {
                 None => straight,
                 Some(drawn) => {
-                    let cells_bad =
-                        crate::cells::band_violation(&drawn.grids, &data.households, members, band);
+                    let cells_bad = crate::plan::partition::cells::band_violation(
+                        &drawn.grids,
+                        &data.households,
+                        members,
+                        band,
+                    );
                     if (cells_bad.0, cells_bad.1) < bad || (cells_bad <= bad && straight.len() != k)
                     {
                         engine = "cells";
@@ -875,7 +899,7 @@ fn partition_leaf(
     };
     let mut splits = splits;
     if !splits.is_empty() {
-        let index = crate::index::PolygonIndex::new(pieces.iter().collect());
+        let index = crate::spatial::index::PolygonIndex::new(pieces.iter().collect());
         for split in &mut splits {
             let grids: std::collections::BTreeSet<usize> = members
                 .iter()
@@ -904,7 +928,7 @@ fn partition_leaf(
 /// How far `pieces` miss the band: the worst grid's distance from it in households, then the sum over
 /// all grids. Atoms count in the piece holding their centre.
 fn band_miss(pieces: &[MultiPolygon], atoms: &[Atom], band: &KindRules) -> (u64, u64) {
-    let index = crate::index::PolygonIndex::new(pieces.iter().collect());
+    let index = crate::spatial::index::PolygonIndex::new(pieces.iter().collect());
     let mut held = vec![0u64; pieces.len()];
     for atom in atoms {
         if let Some(&g) = index.containing(atom.centre).first() {
@@ -1021,7 +1045,7 @@ pub fn partition(data: &Dataset, rules: &Rules, progress: &(dyn Fn() + Sync)) ->
 pub fn partition_with(
     data: &Dataset,
     rules: &Rules,
-    ground: Option<&crate::cells::Ground>,
+    ground: Option<&crate::plan::partition::cells::Ground>,
     progress: &(dyn Fn() + Sync),
 ) -> Partition {
     let leaves = data.tree.leaves();

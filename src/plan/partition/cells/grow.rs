@@ -13,7 +13,7 @@
 //! 5. **Restarts** from other seeds; the best answer (band first, then shape) wins.
 
 use super::graph::Graph;
-use crate::generate::Rng;
+use crate::rng::Rng;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -540,7 +540,7 @@ pub fn whole_cells_can_meet(weights: &[u64], k: usize, min: u64, max: u64) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cells::graph::{Edge, Graph};
+    use crate::plan::partition::cells::graph::{Edge, Graph};
 
     /// A `w × h` lattice of unit cells with the given weights (row-major).
     fn lattice(w: usize, h: usize, weight: impl Fn(usize, usize) -> u64) -> Graph {

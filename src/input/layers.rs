@@ -8,9 +8,9 @@ use super::{
     AreaFeature, check_feature_type, display, feature_id, geom, prop_text, read_areal, read_bytes,
     resolve_crs,
 };
-use crate::crs::{Crs, Transform};
 use crate::error::{Error, Result};
 use crate::problem::{Problem, Problems};
+use crate::spatial::crs::{Crs, Transform};
 use geo::{Coord, LineString, MultiLineString, MultiPolygon};
 use serde_json::{Map, Value};
 use std::path::Path;
@@ -297,7 +297,7 @@ pub fn parse_barriers(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crs::WGS84;
+    use crate::spatial::crs::WGS84;
 
     fn fc(features: &str) -> Vec<u8> {
         format!("{{\"type\":\"FeatureCollection\",\"features\":[{features}]}}").into_bytes()

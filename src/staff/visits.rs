@@ -27,10 +27,10 @@
 //! whole cadence overdue) or when never visited, else `warning`. Most overdue first.
 
 use crate::error::{Error, Result};
+use crate::input::workers::Worker;
 use crate::model::{GridShape, Household};
 use crate::problem::{Problem, Problems};
 use crate::rules::{Cadence, Rules};
-use crate::workers::Worker;
 use geo::Coord;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -186,7 +186,7 @@ pub fn read_log(path: &Path) -> Result<Vec<LogEntry>> {
 
 /// [`read_log`] from bytes in memory.
 pub fn parse_log(file: &str, bytes: &[u8]) -> Result<Vec<LogEntry>> {
-    let bytes = crate::io::raw::strip_bom(bytes);
+    let bytes = crate::input::raw::strip_bom(bytes);
     let mut problems = Problems::default();
     let mut out = Vec::new();
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
@@ -432,7 +432,8 @@ fn residents(
     rules: &Rules,
     warnings: &mut Vec<Problem>,
 ) -> Vec<Resident> {
-    let index = crate::index::PolygonIndex::new(grids.iter().map(|g| &g.geometry).collect());
+    let index =
+        crate::spatial::index::PolygonIndex::new(grids.iter().map(|g| &g.geometry).collect());
     let mut last: HashMap<&str, &LogEntry> = HashMap::new();
     for e in log {
         match last.get(e.resident.as_str()) {
@@ -575,7 +576,7 @@ fn due(r: &Resident, month: Month) -> usize {
 
 /// Schedules a month of visits for every worker holding grids in `grids` (their `primary_worker`).
 /// With `barriers`, routes and their distances follow the walkable streets among them
-/// ([`crate::streets`]); without, straight lines.
+/// ([`crate::staff::streets`]); without, straight lines.
 pub fn plan(
     grids: &[GridShape],
     households: &[Household],
@@ -583,7 +584,7 @@ pub fn plan(
     log: Option<&[LogEntry]>,
     rules: &Rules,
     month: Month,
-    barriers: &[crate::io::layers::Barrier],
+    barriers: &[crate::input::layers::Barrier],
 ) -> VisitPlan {
     let mut warnings = Vec::new();
     let residents = residents(grids, households, log.unwrap_or(&[]), rules, &mut warnings);
@@ -715,7 +716,7 @@ pub fn plan(
                     y: STREET_MARGIN_M,
                 };
                 let streets =
-                    crate::streets::Streets::new(barriers, Some((lo - margin, hi + margin)));
+                    crate::staff::streets::Streets::new(barriers, Some((lo - margin, hi + margin)));
                 let (walk, straight) = streets.matrix(&stops);
                 unconnected += straight;
                 on_streets = on_streets || !streets.is_empty();
@@ -912,7 +913,7 @@ mod tests {
     /// 2-opt never makes the nearest-neighbour route longer, and matches brute force on small sets.
     #[test]
     fn routes_are_short() {
-        let mut rng = crate::generate::Rng::new(5);
+        let mut rng = crate::rng::Rng::new(5);
         for _ in 0..40 {
             let n = 1 + (rng.next_u64() % 7) as usize;
             let pts: Vec<Coord> = (0..n)

@@ -1,14 +1,14 @@
 //! A loaded planning dataset: the boundary tree and the households, in one working CRS, with each
 //! household placed in its leaf.
 
-use crate::crs::Crs;
 use crate::error::{Error, Result};
-use crate::index::PolygonIndex;
-use crate::io;
+use crate::input;
 use crate::model::Household;
 use crate::problem::{Problem, Problems};
 use crate::rules::Rules;
-use crate::tree::AreaTree;
+use crate::spatial::crs::Crs;
+use crate::spatial::index::PolygonIndex;
+use crate::spatial::tree::AreaTree;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -43,12 +43,12 @@ impl Dataset {
         rules: &Rules,
         crs: Option<Crs>,
     ) -> Result<Dataset> {
-        let read = |path: &Path| io::input::read_input(path, io::input::Expect::JsonObject);
+        let read = |path: &Path| input::file::read_input(path, input::file::Expect::JsonObject);
         Dataset::parse(
             (&boundaries.display().to_string(), read(boundaries)?),
             (
                 &households.display().to_string(),
-                io::read_households_bytes(households)?,
+                input::read_households_bytes(households)?,
             ),
             rules,
             crs,
@@ -63,13 +63,13 @@ impl Dataset {
         crs: Option<Crs>,
     ) -> Result<Dataset> {
         let (areas, working, mut warnings) =
-            io::parse_boundaries(boundaries.0, boundaries.1, crs, None)?;
+            input::parse_boundaries(boundaries.0, boundaries.1, crs, None)?;
         let (tree, problems) = AreaTree::build(boundaries.0, areas, rules);
         if problems.has_errors() {
             return Err(Error::Invalid(problems.0));
         }
         warnings.extend(problems);
-        let (points, problems) = io::parse_households(households.0, households.1, crs, working)?;
+        let (points, problems) = input::parse_households(households.0, households.1, crs, working)?;
         warnings.extend(problems);
         Ok(Dataset::new(households.0, working, tree, points, warnings))
     }

@@ -1,6 +1,6 @@
 //! GeoJSON coordinates to `geo` geometries, with every problem named (ring, position, what is wrong).
 
-use crate::io::raw::number;
+use crate::input::raw::number;
 use geo::{Coord, LineString, MultiPolygon, Polygon};
 use serde_json::Value;
 

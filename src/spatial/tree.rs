@@ -1,9 +1,9 @@
 //! The boundary tree: parents, children, leaves and the kind each leaf inherits.
 
-use crate::geometry;
 use crate::model::Area;
 use crate::problem::{Problem, Problems};
 use crate::rules::Rules;
+use crate::spatial::geometry;
 use geo::BooleanOps;
 use std::collections::HashMap;
 

@@ -7,10 +7,10 @@
 //! so a cell never splits a building; a cell holding more households than a grid's maximum is divided
 //! again by its buildings (Voronoi cells of their positions within it) and reported.
 
-use crate::geometry;
-use crate::index::PolygonIndex;
 use crate::model::Household;
-use crate::partition::Atom;
+use crate::plan::partition::Atom;
+use crate::spatial::geometry;
+use crate::spatial::index::PolygonIndex;
 use geo::{Area, BooleanOps, BoundingRect, Coord, LineString, MultiPolygon, Polygon, Rect};
 use rstar::RTree;
 use rstar::primitives::GeomWithData;
@@ -579,7 +579,7 @@ mod tests {
 
     #[test]
     fn voronoi_cells_tile_the_bounds() {
-        let mut rng = crate::generate::Rng::new(7);
+        let mut rng = crate::rng::Rng::new(7);
         let sites: Vec<Coord> = (0..200)
             .map(|_| Coord {
                 x: rng.range(0.0, 500.0),

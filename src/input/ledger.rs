@@ -22,10 +22,10 @@
 //! GCJ-02 and BD-09 for points collected with phone maps).
 
 use super::{HouseholdProps, household, place_households};
-use crate::crs::{Crs, WGS84};
 use crate::error::{Error, Result};
 use crate::model::Household;
 use crate::problem::{Problem, Problems};
+use crate::spatial::crs::{Crs, WGS84};
 use serde_json::{Map, Value, json};
 use std::path::Path;
 

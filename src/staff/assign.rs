@@ -26,10 +26,10 @@
 //! first-fit-decreasing into full-time hours). A grid whose responsible worker is a village cadre is
 //! flagged (`cadre_responsible`).
 
+use crate::input::workers::{Worker, WorkerType};
 use crate::model::TownCode;
 use crate::model::{GridShape, Household, Sensitive};
 use crate::rules::{Rules, StaffingPolicy, VisitRules, WorkloadModel};
-use crate::workers::{Worker, WorkerType};
 use geo::{Centroid, Coord};
 use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, highs, variable};
 use rayon::prelude::*;
@@ -42,7 +42,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub fn grid_towns(
     file: &str,
     grids: &[GridShape],
-    tree: Option<&crate::tree::AreaTree>,
+    tree: Option<&crate::spatial::tree::AreaTree>,
 ) -> Result<Vec<TownCode>, crate::error::Error> {
     use crate::problem::Problem;
     let mut problems = Vec::new();
@@ -167,7 +167,7 @@ pub fn workload_hours(rules: &Rules, households: u64, s: &Sensitive, r: &Residen
 /// default policy).
 pub fn grid_policies(
     grids: &[GridShape],
-    tree: Option<&crate::tree::AreaTree>,
+    tree: Option<&crate::spatial::tree::AreaTree>,
     rules: &Rules,
 ) -> Vec<StaffingPolicy> {
     grids
@@ -192,7 +192,8 @@ pub fn grid_loads(
     households: &[Household],
     rules: &Rules,
 ) -> Vec<GridLoad> {
-    let index = crate::index::PolygonIndex::new(grids.iter().map(|g| &g.geometry).collect());
+    let index =
+        crate::spatial::index::PolygonIndex::new(grids.iter().map(|g| &g.geometry).collect());
     let hits: Vec<Option<usize>> = households
         .par_iter()
         .map(|h| index.containing(h.pos).first().copied())

@@ -1,6 +1,6 @@
 //! R-tree over polygons (leaves or grids): which polygons contain a point, which may meet a rectangle.
 
-use crate::geometry;
+use crate::spatial::geometry;
 use geo::{Coord, MultiPolygon, Rect};
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};

@@ -23,7 +23,7 @@ pub struct BarrierIndex {
 }
 
 impl BarrierIndex {
-    pub fn new(barriers: &[crate::io::layers::Barrier]) -> BarrierIndex {
+    pub fn new(barriers: &[crate::input::layers::Barrier]) -> BarrierIndex {
         let mut segs = Vec::new();
         for (i, b) in barriers.iter().enumerate() {
             for l in &b.geometry.0 {

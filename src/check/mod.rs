@@ -3,12 +3,12 @@
 //!
 //! Counts are always recounted from the household points, never taken from the grids file.
 
-use crate::dataset::{Dataset, Outside};
-use crate::geometry;
-use crate::index::PolygonIndex;
+use crate::input::dataset::{Dataset, Outside};
 use crate::model::{GridShape, Household};
 use crate::problem::Problem;
 use crate::rules::{BandStatus, KindRules, Rules};
+use crate::spatial::geometry;
+use crate::spatial::index::PolygonIndex;
 use geo::MultiPolygon;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -760,9 +760,9 @@ pub fn check_blocks(
     report: &mut CheckReport,
     data: &Dataset,
     grids: &[GridShape],
-    layers: &crate::io::layers::Layers,
+    layers: &crate::input::layers::Layers,
 ) {
-    let (split, _) = crate::cells::measure::split_blocks(data, grids, layers);
+    let (split, _) = crate::plan::partition::cells::measure::split_blocks(data, grids, layers);
     for s in split {
         let names: Vec<String> = s
             .grids

@@ -14,12 +14,12 @@
 //!
 //! Previous communities that are no longer leaves are reported as removed.
 
-use crate::dataset::Dataset;
-use crate::geometry;
-use crate::index::PolygonIndex;
+use crate::input::dataset::Dataset;
 use crate::model::GridShape;
-use crate::partition::{self, Atom, BuildingSplit};
+use crate::plan::partition::{self, Atom, BuildingSplit};
 use crate::rules::{KindRules, Rules};
+use crate::spatial::geometry;
+use crate::spatial::index::PolygonIndex;
 use geo::{BooleanOps, BoundingRect, Centroid, Coord, MultiPolygon};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -515,7 +515,7 @@ fn unchanged(
 pub struct ReplanReport<'a> {
     #[serde(flatten)]
     pub check: &'a crate::check::CheckReport,
-    pub quality: crate::partition::Quality,
+    pub quality: crate::plan::partition::Quality,
     pub changes: &'a [LeafChange],
     pub removed_leaves: &'a [String],
     pub building_splits: &'a [BuildingSplit],

@@ -12,10 +12,11 @@
 //! injected faults in the first replica: an overlap strip, a gap strip, and a grid reaching into its
 //! neighbours. It is what the demo `check` finds fault with; the real partition engine lives elsewhere.
 
-use crate::crs::{Crs, Transform, WGS84};
 use crate::error::Result;
-use crate::geometry;
 use crate::output::{FeatureWriter, Shape};
+use crate::rng::Rng;
+use crate::spatial::crs::{Crs, Transform, WGS84};
+use crate::spatial::geometry;
 use geo::{BooleanOps, BoundingRect, Coord, LineString, MultiPolygon, Polygon, Rect};
 use serde_json::{Map, Value, json};
 use std::path::Path;
@@ -49,32 +50,6 @@ impl Spec {
             .map(|h| (h as f64 / HOUSEHOLDS_PER_REPLICA as f64).round().max(1.0) as usize)
             .unwrap_or(1);
         Spec { seed, replicas }
-    }
-}
-
-/// SplitMix64: small, seeded, good enough for synthetic data.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-    pub fn int(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next_u64() % (hi - lo + 1)
     }
 }
 
@@ -1236,7 +1211,7 @@ pub fn write(
 
 /// The district as an in-memory dataset in the build CRS (no files, no reprojection): for tests and
 /// benchmarks of the planning steps alone.
-pub fn dataset(spec: &Spec, rules: &crate::rules::Rules) -> Result<crate::dataset::Dataset> {
+pub fn dataset(spec: &Spec, rules: &crate::rules::Rules) -> Result<crate::input::dataset::Dataset> {
     let d = district(spec)?;
     let areas = d
         .units
@@ -1252,7 +1227,8 @@ pub fn dataset(spec: &Spec, rules: &crate::rules::Rules) -> Result<crate::datase
             geometry: geometry::normalized(u.geometry),
         })
         .collect();
-    let (tree, problems) = crate::tree::AreaTree::build("generated boundaries", areas, rules);
+    let (tree, problems) =
+        crate::spatial::tree::AreaTree::build("generated boundaries", areas, rules);
     if problems.has_errors() {
         return Err(crate::error::Error::Invalid(problems.0));
     }
@@ -1276,7 +1252,7 @@ pub fn dataset(spec: &Spec, rules: &crate::rules::Rules) -> Result<crate::datase
             },
         })
         .collect();
-    Ok(crate::dataset::Dataset::new(
+    Ok(crate::input::dataset::Dataset::new(
         "generated households",
         BUILD_CRS,
         tree,
@@ -1291,7 +1267,8 @@ pub fn merge_units(areas: &mut Vec<crate::model::Area>, keep: &str, gone: &str) 
     use geo::BooleanOps;
     let k = areas.iter().position(|a| a.code == keep)?;
     let g = areas.iter().position(|a| a.code == gone)?;
-    areas[k].geometry = crate::geometry::normalized(areas[k].geometry.union(&areas[g].geometry));
+    areas[k].geometry =
+        crate::spatial::geometry::normalized(areas[k].geometry.union(&areas[g].geometry));
     areas.remove(g);
     Some(())
 }
@@ -1323,10 +1300,10 @@ pub fn split_community(
     ]);
     let mut east = areas[x].clone();
     east.code = east_code.into();
-    east.geometry = crate::geometry::normalized(areas[x].geometry.difference(&west));
+    east.geometry = crate::spatial::geometry::normalized(areas[x].geometry.difference(&west));
     let mut w = areas[x].clone();
     w.code = west_code.into();
-    w.geometry = crate::geometry::normalized(areas[x].geometry.intersection(&west));
+    w.geometry = crate::spatial::geometry::normalized(areas[x].geometry.intersection(&west));
     areas.remove(x);
     areas.push(w);
     areas.push(east);

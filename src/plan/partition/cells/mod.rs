@@ -15,12 +15,12 @@ pub mod graph;
 pub mod grow;
 pub mod measure;
 
-use crate::geometry;
-use crate::index::PolygonIndex;
-use crate::io::layers::{Block, Layers};
+use crate::input::layers::{Block, Layers};
 use crate::model::Household;
-use crate::partition::Atom;
+use crate::plan::partition::Atom;
 use crate::rules::KindRules;
+use crate::spatial::geometry;
+use crate::spatial::index::PolygonIndex;
 use geo::{BooleanOps, BoundingRect, MultiPolygon};
 use serde::Serialize;
 
@@ -131,7 +131,7 @@ pub fn draw(
         .iter()
         .flat_map(|a| a.members.iter().copied())
         .collect();
-    let grids: Vec<MultiPolygon> = crate::partition::tidy(grids, households, &members)
+    let grids: Vec<MultiPolygon> = crate::plan::partition::tidy(grids, households, &members)
         .into_iter()
         .map(clean)
         .collect();

@@ -4,17 +4,19 @@
 //! collects every problem, then reprojects the coordinates into the working CRS in place. A file with
 //! errors gives [`Error::Invalid`] listing all of them; warnings come back beside the data.
 
+pub mod dataset;
+pub mod file;
 pub mod geom;
-pub mod input;
 pub mod layers;
 pub mod ledger;
 pub mod raw;
+pub mod workers;
 
-use crate::crs::{Crs, Transform, WGS84};
 use crate::error::{Error, Result};
-use crate::geometry;
 use crate::model::{Area, GridShape, Household, Sensitive};
 use crate::problem::{Problem, Problems};
+use crate::spatial::crs::{Crs, Transform, WGS84};
+use crate::spatial::geometry;
 use geo::{BoundingRect, Coord, MultiPolygon};
 use raw::{RawFeature, count, id_text, read_collection, text};
 use serde::Deserialize;
@@ -23,7 +25,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    input::read_input(path, input::Expect::JsonObject)
+    file::read_input(path, file::Expect::JsonObject)
 }
 
 pub(crate) fn display(path: &Path) -> String {
@@ -53,7 +55,7 @@ pub fn note_web_map(file: &str, crs: Crs, problems: &mut Problems) {
             format!(
                 "coordinates read as {crs} (Chinese web-map offset) and converted to WGS84 with the published \
                  GCJ-02 offset formulas{}, inverted by iteration to under a millimetre",
-                if crs == crate::crs::BD09 { " after Baidu's BD-09 → GCJ-02 inverse" } else { "" }
+                if crs == crate::spatial::crs::BD09 { " after Baidu's BD-09 → GCJ-02 inverse" } else { "" }
             ),
         ));
     }
@@ -126,11 +128,11 @@ pub fn read_households(
 /// Reads a households file's bytes: a ledger (`.csv`) as text, anything else as GeoJSON.
 pub fn read_households_bytes(path: &Path) -> Result<Vec<u8>> {
     let expect = if ledger::is_ledger_path(path) {
-        input::Expect::Text
+        file::Expect::Text
     } else {
-        input::Expect::JsonObject
+        file::Expect::JsonObject
     };
-    input::read_input(path, expect)
+    file::read_input(path, expect)
 }
 
 /// [`read_households`] from bytes already in memory; `file` names them in messages. A ledger (CSV) is
@@ -474,7 +476,7 @@ fn working_crs_for(crs: Crs, features: &[AreaFeature]) -> Crs {
 }
 
 /// Reads a boundaries file. Returns the areas in the working CRS, which it chooses (see
-/// [`crate::crs`]) unless `working` names one.
+/// [`crate::spatial::crs`]) unless `working` names one.
 pub fn read_boundaries(
     path: &Path,
     crs_flag: Option<Crs>,

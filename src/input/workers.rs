@@ -1,11 +1,11 @@
 //! Grid workers (网格员): reading them from GeoJSON points or CSV, validated, into the working CRS.
 
-use crate::crs::{Crs, Transform, WGS84};
 use crate::error::{Error, Result};
-use crate::io::raw::{RawFeature, id_text, read_collection, text};
+use crate::input::raw::{RawFeature, id_text, read_collection, text};
 use crate::model::TownCode;
 use crate::problem::{Problem, Problems};
 use crate::rules::WorkerHours;
+use crate::spatial::crs::{Crs, Transform, WGS84};
 use geo::Coord;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -89,7 +89,7 @@ pub fn read_workers(
     hours: &WorkerHours,
     towns: &BTreeSet<TownCode>,
 ) -> Result<(Vec<Worker>, Problems)> {
-    let bytes = crate::io::input::read_input(path, crate::io::input::Expect::Text)?;
+    let bytes = crate::input::file::read_input(path, crate::input::file::Expect::Text)?;
     parse_workers(
         &path.display().to_string(),
         &bytes,
@@ -110,7 +110,7 @@ pub fn parse_workers(
     towns: &BTreeSet<TownCode>,
 ) -> Result<(Vec<Worker>, Problems)> {
     let file = file.to_string();
-    let bytes = crate::io::raw::strip_bom(bytes);
+    let bytes = crate::input::raw::strip_bom(bytes);
     let is_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     let mut problems = Problems::default();
     let (raw, crs, what) = if is_json {
@@ -177,7 +177,7 @@ pub fn parse_workers(
         };
         let hours = match &r.hours {
             None => kind.default_hours(hours),
-            Some(v) => match crate::io::raw::number(v) {
+            Some(v) => match crate::input::raw::number(v) {
                 Ok(h) if h >= 0.0 => h,
                 Ok(h) => {
                     problems.push(at(
@@ -333,7 +333,7 @@ fn read_geojson(
                     .coordinates
                     .as_ref()
                     .ok_or_else(|| "Point has no coordinates".to_string())
-                    .and_then(crate::io::geom::position),
+                    .and_then(crate::input::geom::position),
                 Some(g) => Err(format!(
                     "geometry type is {}; a worker's base is a Point",
                     g.kind.as_deref().unwrap_or("missing")
@@ -359,7 +359,7 @@ fn read_geojson(
         (None, Some(m)) => Crs::from_member(m)
             .map_err(|e| Error::Invalid(vec![Problem::error(file, e).field("crs")]))?,
     };
-    crate::io::note_web_map(file, crs, problems);
+    crate::input::note_web_map(file, crs, problems);
     Ok((out, crs))
 }
 

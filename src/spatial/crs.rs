@@ -20,7 +20,7 @@ pub const WGS84: Crs = Crs(4326);
 /// CGCS2000 geographic, China's national datum.
 pub const CGCS2000: Crs = Crs(4490);
 /// GCJ-02, the offset lon/lat of Chinese web and phone maps (no EPSG code: a number of gridplan's own,
-/// outside EPSG's range). Read only, converted to WGS84 by [`crate::webmap`].
+/// outside EPSG's range). Read only, converted to WGS84 by [`crate::spatial::webmap`].
 pub const GCJ02: Crs = Crs(900_002);
 /// BD-09, Baidu's offset of GCJ-02 (likewise).
 pub const BD09: Crs = Crs(900_009);
@@ -206,7 +206,7 @@ pub struct Transform {
 
 impl Transform {
     /// Builds the transformation with PROJ; the identity when both CRSs are the same. GCJ-02 and BD-09
-    /// are converted to WGS84 first ([`crate::webmap`]), then by PROJ; they cannot be written.
+    /// are converted to WGS84 first ([`crate::spatial::webmap`]), then by PROJ; they cannot be written.
     pub fn new(from: Crs, to: Crs) -> Result<Transform> {
         if to.is_web_map() && from != to {
             return Err(Error::Crs(format!(
@@ -244,10 +244,10 @@ impl Transform {
         match self.web_map {
             Some(GCJ02) => coords
                 .iter_mut()
-                .for_each(|c| *c = crate::webmap::gcj02_to_wgs84(*c)),
+                .for_each(|c| *c = crate::spatial::webmap::gcj02_to_wgs84(*c)),
             Some(_) => coords
                 .iter_mut()
-                .for_each(|c| *c = crate::webmap::bd09_to_wgs84(*c)),
+                .for_each(|c| *c = crate::spatial::webmap::bd09_to_wgs84(*c)),
             None => {}
         }
         let Some(proj) = &self.proj else {

@@ -2,10 +2,10 @@
 //! 1e-9 degrees (about 0.1 mm), properties as given. Output is deterministic: the same input gives
 //! byte-identical files.
 
-use crate::crs::{Crs, Transform, WGS84};
 use crate::error::{Error, Result};
-use crate::geometry;
-use crate::io::geom::for_each_ring_mut;
+use crate::input::geom::for_each_ring_mut;
+use crate::spatial::crs::{Crs, Transform, WGS84};
+use crate::spatial::geometry;
 use geo::{BoundingRect, Coord, LineString, MultiPolygon, Polygon};
 use i_overlay::core::fill_rule::FillRule;
 use i_overlay::core::overlay::IntOverlayOptions;
@@ -390,8 +390,8 @@ pub fn write_assignment(
     path: &Path,
     working: Crs,
     grids: &[crate::model::GridShape],
-    loads: &[crate::assign::GridLoad],
-    assignment: &crate::assign::Assignment,
+    loads: &[crate::staff::assign::GridLoad],
+    assignment: &crate::staff::assign::Assignment,
     include_sensitive: bool,
 ) -> Result<()> {
     let mut w = FeatureWriter::create(path, working, WGS84)?;
@@ -403,8 +403,8 @@ pub fn write_assignment(
 pub fn assignment_geojson(
     working: Crs,
     grids: &[crate::model::GridShape],
-    loads: &[crate::assign::GridLoad],
-    assignment: &crate::assign::Assignment,
+    loads: &[crate::staff::assign::GridLoad],
+    assignment: &crate::staff::assign::Assignment,
     include_sensitive: bool,
 ) -> Result<String> {
     let mut w = FeatureWriter::in_memory(working, WGS84)?;
@@ -418,8 +418,8 @@ pub fn assignment_geojson(
 fn assignment_features<W: Write>(
     w: &mut FeatureWriter<W>,
     grids: &[crate::model::GridShape],
-    loads: &[crate::assign::GridLoad],
-    assignment: &crate::assign::Assignment,
+    loads: &[crate::staff::assign::GridLoad],
+    assignment: &crate::staff::assign::Assignment,
     include_sensitive: bool,
 ) -> Result<()> {
     let rows = grids
@@ -443,7 +443,7 @@ fn assignment_features<W: Write>(
         props.insert("staffing_policy".into(), load.policy.name().into());
         props.insert(
             "cadre_responsible".into(),
-            (*kind == Some(crate::workers::WorkerType::Cadre)).into(),
+            (*kind == Some(crate::input::workers::WorkerType::Cadre)).into(),
         );
         props.insert("primary_worker".into(), worker.clone().into());
         props.insert(

@@ -3,11 +3,11 @@
 //! named from the barriers, leaves and blocks along them).
 
 use super::graph::BarrierIndex;
-use crate::dataset::Dataset;
-use crate::geometry;
-use crate::index::PolygonIndex;
-use crate::io::layers::Layers;
+use crate::input::dataset::Dataset;
+use crate::input::layers::Layers;
 use crate::model::GridShape;
+use crate::spatial::geometry;
+use crate::spatial::index::PolygonIndex;
 use geo::{Area, BooleanOps, BoundingRect, Coord, InteriorPoint, MultiPolygon};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
@@ -387,7 +387,7 @@ pub fn add_descriptions(geojson: &str, descriptions: &[String]) -> crate::Result
 #[derive(Serialize)]
 pub struct PartitionReportWithGround<'a> {
     #[serde(flatten)]
-    pub report: crate::partition::PartitionReport<'a>,
+    pub report: crate::plan::partition::PartitionReport<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ground: Option<GroundQuality>,
     /// Grid id → 四至.
