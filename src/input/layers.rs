@@ -10,6 +10,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::problem::{Problem, Problems};
+use crate::spatial::barriers::BarrierIndex;
 use crate::spatial::crs::{Crs, Transform};
 use geo::{Coord, LineString, MultiLineString, MultiPolygon};
 use serde_json::{Map, Value};
@@ -55,11 +56,28 @@ pub struct Barrier {
 pub struct Layers {
     pub blocks: Vec<Block>,
     pub barriers: Vec<Barrier>,
+    /// The barriers' index, built on first use (drawing, measuring and naming all ask it).
+    barrier_index: std::sync::OnceLock<BarrierIndex>,
 }
 
 impl Layers {
+    /// Layers from blocks and barriers already read.
+    pub fn new(blocks: Vec<Block>, barriers: Vec<Barrier>) -> Layers {
+        Layers {
+            blocks,
+            barriers,
+            barrier_index: Default::default(),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.blocks.is_empty() && self.barriers.is_empty()
+    }
+
+    /// The barriers indexed by their lines (built once).
+    pub fn barrier_index(&self) -> &BarrierIndex {
+        self.barrier_index
+            .get_or_init(|| BarrierIndex::new(self.barriers.iter().map(|b| (&b.geometry, b.rank))))
     }
 
     /// Reads the layers named by `--blocks` and `--barriers` into `working`.

@@ -7,6 +7,7 @@
 //! so a cell never splits a building; a cell holding more households than a grid's maximum is divided
 //! again by its buildings (Voronoi cells of their positions within it) and reported.
 
+use super::segments::{SegmentBuckets, passes_inside};
 use crate::model::Household;
 use crate::plan::partition::Atom;
 use crate::spatial::geometry;
@@ -197,42 +198,80 @@ fn dist_to_segment(p: Coord, a: Coord, b: Coord) -> f64 {
     (p.x - a.x - t * dx).hypot(p.y - a.y - t * dy)
 }
 
-fn near_boundary(mp: &MultiPolygon, p: Coord, tol: f64) -> bool {
-    mp.0.iter()
-        .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
-        .any(|ring| {
-            ring.0
-                .windows(2)
-                .any(|w| dist_to_segment(p, w[0], w[1]) <= tol)
-        })
+/// A region (a leaf, or a cell being divided) prepared for clipping many pieces to it: its edges in
+/// horizontal bands for point-in-polygon tests and on a lattice for "is this point on the outline".
+struct Clipper<'a> {
+    region: &'a MultiPolygon,
+    banded: geometry::BandedPolygon,
+    segs: Vec<(Coord, Coord)>,
+    buckets: SegmentBuckets,
 }
 
-/// `piece ∩ leaf`, skipping the boolean operation when the piece lies inside the leaf: every vertex of
-/// the piece inside the leaf (or on its outline) and no vertex of the leaf strictly inside the piece.
-fn clip_to(piece: &MultiPolygon, leaf: &MultiPolygon) -> MultiPolygon {
-    let inside = piece
-        .0
-        .iter()
-        .flat_map(|p| p.exterior().0.iter())
-        .all(|&c| geometry::contains(leaf, c) || near_boundary(leaf, c, ON_EDGE_M));
-    if inside {
-        let piece_box = piece.bounding_rect();
-        let leaf_vertex_in = leaf
+impl<'a> Clipper<'a> {
+    fn new(region: &'a MultiPolygon) -> Clipper<'a> {
+        let segs: Vec<(Coord, Coord)> = region
             .0
             .iter()
             .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-            .flat_map(|r| r.0.iter())
-            .filter(|c| {
-                piece_box.is_some_and(|b| {
-                    c.x > b.min().x && c.x < b.max().x && c.y > b.min().y && c.y < b.max().y
-                })
-            })
-            .any(|&c| geometry::contains(piece, c) && !near_boundary(piece, c, ON_EDGE_M));
-        if !leaf_vertex_in {
-            return piece.clone();
+            .flat_map(|r| r.0.windows(2).map(|w| (w[0], w[1])))
+            .collect();
+        Clipper {
+            region,
+            banded: geometry::BandedPolygon::new(region),
+            buckets: SegmentBuckets::new(&segs, ON_EDGE_M),
+            segs,
         }
     }
-    geometry::normalized(piece.intersection(leaf))
+
+    fn on_outline(&self, p: Coord) -> bool {
+        self.buckets.near(p).iter().any(|&i| {
+            let (a, b) = self.segs[i as usize];
+            dist_to_segment(p, a, b) <= ON_EDGE_M
+        })
+    }
+
+    /// `piece ∩ region`. A polygon of the piece that the region's outline does not pass through lies
+    /// wholly inside the region or wholly outside it, which one point tells; only the others take a
+    /// boolean operation.
+    fn clip(&self, piece: &MultiPolygon) -> MultiPolygon {
+        let mut kept = Vec::new();
+        let mut across = Vec::new();
+        let mut near = Vec::new();
+        for poly in &piece.0 {
+            let Some(r) = poly.bounding_rect() else {
+                continue;
+            };
+            let mp = MultiPolygon(vec![poly.clone()]);
+            let edges: Vec<(Coord, Coord)> = std::iter::once(poly.exterior())
+                .chain(poly.interiors())
+                .flat_map(|ring| ring.0.windows(2).map(|w| (w[0], w[1])))
+                .collect();
+            self.buckets.in_rect(r.min(), r.max(), &mut near);
+            let crossed = near.iter().any(|&i| {
+                let (p, q) = self.segs[i as usize];
+                passes_inside(p, q, &mp, &edges, r, ON_EDGE_M)
+            });
+            if crossed {
+                across.push(poly.clone());
+                continue;
+            }
+            let probe = poly
+                .exterior()
+                .0
+                .iter()
+                .copied()
+                .find(|&c| !self.on_outline(c))
+                .or_else(|| geo::InteriorPoint::interior_point(poly).map(|p| p.0));
+            if probe.is_some_and(|c| self.banded.contains(c)) {
+                kept.push(poly.clone());
+            }
+        }
+        if !across.is_empty() {
+            let cut = geometry::normalized(MultiPolygon(across).intersection(self.region));
+            kept.extend(cut.0);
+        }
+        MultiPolygon(kept)
+    }
 }
 
 /// Polygons of a multipolygon with a real area.
@@ -278,13 +317,14 @@ fn voronoi_pieces(
         .collect();
     let owners: Vec<Vec<usize>> = at.into_values().collect();
     let rings = voronoi(&sites, bounds);
+    let clipper = Clipper::new(region);
     let mut out = Vec::new();
     let mut raw = Vec::new();
     for (ring, owner) in rings.into_iter().zip(owners) {
         let Some(poly) = ring_polygon(ring) else {
             continue;
         };
-        let clipped = clip_to(&MultiPolygon(vec![poly.clone()]), region);
+        let clipped = clipper.clip(&MultiPolygon(vec![poly.clone()]));
         for p in parts(clipped) {
             out.push((p, owner.clone(), raw.len()));
         }
@@ -367,8 +407,9 @@ pub fn build(
     } else {
         let mut covered: Vec<MultiPolygon> = Vec::new();
         let mut area_sum = 0.0;
+        let clipper = Clipper::new(leaf);
         for (b, geom, _) in blocks {
-            let clipped = clip_to(geom, leaf);
+            let clipped = clipper.clip(geom);
             for p in parts(clipped.clone()) {
                 area_sum += p.unsigned_area();
                 pieces.push(Piece {

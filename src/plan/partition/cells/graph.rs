@@ -2,106 +2,14 @@
 //! parting cost per edge that is low where the shared boundary runs along a high-rank barrier.
 
 use super::cells::Cells;
+use super::segments::SegmentBuckets;
 use geo::{Area, Centroid, Coord, Polygon};
-use rstar::primitives::{GeomWithData, Line, Rectangle};
-use rstar::{AABB, RTree};
+use rstar::AABB;
 use std::collections::BTreeMap;
 
 /// Largest gap (m) between two boundaries still counted as shared.
 const SHARED_TOL_M: f64 = 0.01;
-/// Largest distance (m) between a cell edge and a barrier line for the edge to run along it.
-pub const ALONG_BARRIER_M: f64 = 3.0;
-
-/// A barrier segment with (barrier index, rank).
-type BarrierSeg = GeomWithData<Line<[f64; 2]>, (usize, u32)>;
-/// A cell boundary segment with (piece, from, to).
-type PieceSeg = GeomWithData<Rectangle<[f64; 2]>, (usize, Coord, Coord)>;
-
-/// Barrier lines indexed for the question "which barrier runs here?".
-pub struct BarrierIndex {
-    tree: RTree<BarrierSeg>,
-}
-
-impl BarrierIndex {
-    pub fn new(barriers: &[crate::input::layers::Barrier]) -> BarrierIndex {
-        let mut segs = Vec::new();
-        for (i, b) in barriers.iter().enumerate() {
-            for l in &b.geometry.0 {
-                for w in l.0.windows(2) {
-                    if w[0] != w[1] {
-                        segs.push(GeomWithData::new(
-                            Line::new([w[0].x, w[0].y], [w[1].x, w[1].y]),
-                            (i, b.rank),
-                        ));
-                    }
-                }
-            }
-        }
-        BarrierIndex {
-            tree: RTree::bulk_load(segs),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.tree.size() == 0
-    }
-
-    /// The name of the highest-ranked named barrier within `dist` of the segment's midpoint and
-    /// roughly parallel to it.
-    pub fn named_near(
-        &self,
-        a: Coord,
-        b: Coord,
-        dist: f64,
-        names: &[Option<String>],
-    ) -> Option<String> {
-        let m = [(a.x + b.x) / 2.0, (a.y + b.y) / 2.0];
-        let (dx, dy) = (b.x - a.x, b.y - a.y);
-        let len = dx.hypot(dy);
-        if len <= 0.0 {
-            return None;
-        }
-        self.tree
-            .locate_within_distance(m, dist * dist)
-            .filter(|s| {
-                let (fx, fy) = (
-                    s.geom().to[0] - s.geom().from[0],
-                    s.geom().to[1] - s.geom().from[1],
-                );
-                let fl = fx.hypot(fy);
-                fl > 0.0 && ((dx * fy - dy * fx) / (len * fl)).abs() < 0.35
-            })
-            .filter_map(|s| names.get(s.data.0)?.as_ref().map(|n| (s.data.1, n)))
-            .max_by(|x, y| x.0.cmp(&y.0).then(y.1.cmp(x.1)))
-            .map(|(_, n)| n.clone())
-    }
-
-    /// The highest-ranked barrier running along the segment `a`–`b` (its midpoint within
-    /// [`ALONG_BARRIER_M`] of the barrier and the directions within about 20°): (barrier, rank).
-    pub fn along(&self, a: Coord, b: Coord) -> Option<(usize, u32)> {
-        if self.is_empty() {
-            return None;
-        }
-        let m = [(a.x + b.x) / 2.0, (a.y + b.y) / 2.0];
-        let (dx, dy) = (b.x - a.x, b.y - a.y);
-        let len = dx.hypot(dy);
-        if len <= 0.0 {
-            return None;
-        }
-        self.tree
-            .locate_within_distance(m, ALONG_BARRIER_M * ALONG_BARRIER_M)
-            .filter(|s| {
-                let (fx, fy) = (
-                    s.geom().to[0] - s.geom().from[0],
-                    s.geom().to[1] - s.geom().from[1],
-                );
-                let fl = fx.hypot(fy);
-                fl > 0.0 && ((dx * fy - dy * fx) / (len * fl)).abs() < 0.35
-            })
-            .map(|s| s.data)
-            .max_by_key(|&(i, rank)| (rank, std::cmp::Reverse(i)))
-    }
-}
+pub use crate::spatial::barriers::{ALONG_BARRIER_M, BarrierIndex};
 
 /// One side of an edge between two cells.
 #[derive(Debug, Clone, Copy)]
@@ -139,54 +47,179 @@ fn ring_segments(p: &Polygon) -> impl Iterator<Item = (Coord, Coord)> + '_ {
 /// Pairs of pieces sharing boundary: (piece a, piece b) with a < b → (length, parting cost).
 type PiecePairs = BTreeMap<(usize, usize), (f64, f64)>;
 
-fn piece_pairs(cells: &Cells, barriers: Option<&BarrierIndex>) -> PiecePairs {
-    let mut segs: Vec<PieceSeg> = Vec::new();
-    for (i, piece) in cells.pieces.iter().enumerate() {
-        for (p, q) in ring_segments(&piece.polygon) {
-            segs.push(GeomWithData::new(
-                Rectangle::from_corners([p.x, p.y], [q.x, q.y]),
-                (i, p, q),
+/// The barrier segments near one leaf, bucketed, for the question "which barrier runs here?" asked
+/// once per shared stretch of boundary.
+struct LocalBarriers {
+    segs: Vec<(Coord, Coord)>,
+    data: Vec<(usize, u32)>,
+    buckets: SegmentBuckets,
+}
+
+impl LocalBarriers {
+    fn new(index: &BarrierIndex, lo: Coord, hi: Coord) -> LocalBarriers {
+        let env = AABB::from_corners(
+            [lo.x - ALONG_BARRIER_M, lo.y - ALONG_BARRIER_M],
+            [hi.x + ALONG_BARRIER_M, hi.y + ALONG_BARRIER_M],
+        );
+        let mut segs = Vec::new();
+        let mut data = Vec::new();
+        for s in index.tree().locate_in_envelope_intersecting(env) {
+            let l = s.geom();
+            segs.push((
+                Coord {
+                    x: l.from[0],
+                    y: l.from[1],
+                },
+                Coord {
+                    x: l.to[0],
+                    y: l.to[1],
+                },
             ));
+            data.push(s.data);
+        }
+        let buckets = SegmentBuckets::new(&segs, ALONG_BARRIER_M);
+        LocalBarriers {
+            segs,
+            data,
+            buckets,
         }
     }
-    let tree = RTree::bulk_load(segs);
-    let mut shared: PiecePairs = BTreeMap::new();
-    for s in tree.iter() {
-        let (pi, a, b) = s.data;
+
+    /// Same answer as [`BarrierIndex::along`] for segments inside the leaf's box.
+    fn along(&self, a: Coord, b: Coord) -> Option<(usize, u32)> {
+        let m = Coord {
+            x: (a.x + b.x) / 2.0,
+            y: (a.y + b.y) / 2.0,
+        };
         let (dx, dy) = (b.x - a.x, b.y - a.y);
         let len = dx.hypot(dy);
-        let env = AABB::from_corners(
-            [a.x.min(b.x) - SHARED_TOL_M, a.y.min(b.y) - SHARED_TOL_M],
-            [a.x.max(b.x) + SHARED_TOL_M, a.y.max(b.y) + SHARED_TOL_M],
-        );
-        for t in tree.locate_in_envelope_intersecting(env) {
-            let (pj, c, d) = t.data;
-            if pj <= pi {
-                continue;
+        if len <= 0.0 || self.segs.is_empty() {
+            return None;
+        }
+        self.buckets
+            .near(m)
+            .iter()
+            .map(|&i| i as usize)
+            .filter(|&i| {
+                let (f, t) = self.segs[i];
+                let (fx, fy) = (t.x - f.x, t.y - f.y);
+                let fl = fx.hypot(fy);
+                fl > 0.0
+                    && point_segment_distance(m, f, t) <= ALONG_BARRIER_M
+                    && ((dx * fy - dy * fx) / (len * fl)).abs() < 0.35
+            })
+            .map(|i| self.data[i])
+            .max_by_key(|&(i, rank)| (rank, std::cmp::Reverse(i)))
+    }
+}
+
+fn point_segment_distance(p: Coord, a: Coord, b: Coord) -> f64 {
+    let (dx, dy) = (b.x - a.x, b.y - a.y);
+    let l2 = dx * dx + dy * dy;
+    let t = if l2 > 0.0 {
+        (((p.x - a.x) * dx + (p.y - a.y) * dy) / l2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    (p.x - a.x - t * dx).hypot(p.y - a.y - t * dy)
+}
+
+fn piece_pairs(cells: &Cells, barriers: Option<&BarrierIndex>) -> PiecePairs {
+    let mut segs: Vec<(Coord, Coord)> = Vec::new();
+    let mut owner: Vec<usize> = Vec::new();
+    for (i, piece) in cells.pieces.iter().enumerate() {
+        for (p, q) in ring_segments(&piece.polygon) {
+            segs.push((p, q));
+            owner.push(i);
+        }
+    }
+    let local = barriers.filter(|b| !b.is_empty()).and_then(|b| {
+        let (mut lo, mut hi) = (segs.first()?.0, segs.first()?.0);
+        for &(p, q) in &segs {
+            for c in [p, q] {
+                lo.x = lo.x.min(c.x);
+                lo.y = lo.y.min(c.y);
+                hi.x = hi.x.max(c.x);
+                hi.y = hi.y.max(c.y);
             }
-            // Both ends of t on the line of s, then the overlap of their projections.
-            let off = |p: Coord| ((p.x - a.x) * dy - (p.y - a.y) * dx).abs() / len;
-            if off(c) > SHARED_TOL_M || off(d) > SHARED_TOL_M {
-                continue;
+        }
+        Some(LocalBarriers::new(b, lo, hi))
+    });
+    let mut shared: PiecePairs = BTreeMap::new();
+    let mut add = |pa: usize, pb: usize, a: Coord, b: Coord, overlap: f64| {
+        let factor = local
+            .as_ref()
+            .and_then(|bi| bi.along(a, b))
+            .map_or(1.0, |(_, rank)| barrier_factor(rank));
+        let e = shared.entry((pa.min(pb), pa.max(pb))).or_insert((0.0, 0.0));
+        e.0 += overlap;
+        e.1 += overlap * factor;
+    };
+    // Neighbouring pieces usually share their vertices: a segment and the same segment run the other
+    // way by another piece are one shared stretch, found by hashing. In a tiling no third piece runs
+    // along it, so only the others are compared geometrically.
+    let key = |a: Coord, b: Coord| (a.x.to_bits(), a.y.to_bits(), b.x.to_bits(), b.y.to_bits());
+    let mut by_ends: std::collections::HashMap<(u64, u64, u64, u64), usize> =
+        std::collections::HashMap::with_capacity(segs.len());
+    for (i, &(a, b)) in segs.iter().enumerate() {
+        by_ends.entry(key(a, b)).or_insert(i);
+    }
+    let mut matched = vec![false; segs.len()];
+    for (i, &(a, b)) in segs.iter().enumerate() {
+        if matched[i] {
+            continue;
+        }
+        if let Some(&j) = by_ends.get(&key(b, a))
+            && !matched[j]
+            && owner[j] != owner[i]
+        {
+            matched[i] = true;
+            matched[j] = true;
+            add(owner[i], owner[j], a, b, (b.x - a.x).hypot(b.y - a.y));
+        }
+    }
+    let rest: Vec<usize> = (0..segs.len()).filter(|&i| !matched[i]).collect();
+    let rest_segs: Vec<(Coord, Coord)> = rest.iter().map(|&i| segs[i]).collect();
+    let buckets = SegmentBuckets::new(&rest_segs, SHARED_TOL_M);
+    for k in 0..buckets.squares() {
+        let here = buckets.square(k);
+        for (x, &u) in here.iter().enumerate() {
+            for &v in &here[x + 1..] {
+                let (u, v) = (rest[u as usize], rest[v as usize]);
+                if owner[u] == owner[v] {
+                    continue;
+                }
+                // s belongs to the lower piece.
+                let (si, ti) = if owner[u] < owner[v] { (u, v) } else { (v, u) };
+                let ((a, b), (c, d)) = (segs[si], segs[ti]);
+                let (dx, dy) = (b.x - a.x, b.y - a.y);
+                let len = dx.hypot(dy);
+                if len <= 0.0 {
+                    continue;
+                }
+                // Both ends of t on the line of s, then the overlap of their projections.
+                let off = |p: Coord| ((p.x - a.x) * dy - (p.y - a.y) * dx).abs() / len;
+                if off(c) > SHARED_TOL_M || off(d) > SHARED_TOL_M {
+                    continue;
+                }
+                let proj = |p: Coord| ((p.x - a.x) * dx + (p.y - a.y) * dy) / len;
+                let (t0, t1) = (proj(c), proj(d));
+                let lo = t0.min(t1).max(0.0);
+                let hi = t0.max(t1).min(len);
+                if hi - lo <= SHARED_TOL_M {
+                    continue;
+                }
+                let at = |t: f64| Coord {
+                    x: a.x + dx * t / len,
+                    y: a.y + dy * t / len,
+                };
+                // The pair is met in every square both pass; it counts in the one holding the middle
+                // of their overlap.
+                if buckets.square_of(at((lo + hi) / 2.0)) != k {
+                    continue;
+                }
+                add(owner[si], owner[ti], at(lo), at(hi), hi - lo);
             }
-            let proj = |p: Coord| ((p.x - a.x) * dx + (p.y - a.y) * dy) / len;
-            let (t0, t1) = (proj(c), proj(d));
-            let lo = t0.min(t1).max(0.0);
-            let hi = t0.max(t1).min(len);
-            if hi - lo <= SHARED_TOL_M {
-                continue;
-            }
-            let overlap = hi - lo;
-            let at = |t: f64| Coord {
-                x: a.x + dx * t / len,
-                y: a.y + dy * t / len,
-            };
-            let factor = barriers
-                .and_then(|bi| bi.along(at(lo), at(hi)))
-                .map_or(1.0, |(_, rank)| barrier_factor(rank));
-            let e = shared.entry((pi, pj)).or_insert((0.0, 0.0));
-            e.0 += overlap;
-            e.1 += overlap * factor;
         }
     }
     shared

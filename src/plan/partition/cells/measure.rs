@@ -2,15 +2,13 @@
 //! share of inner grid edges lying on a block edge or a barrier, and each grid's 四至 (its four sides,
 //! named from the barriers, leaves and blocks along them).
 
-use super::graph::BarrierIndex;
+use super::segments::{SegmentBuckets, passes_inside};
 use crate::input::dataset::Dataset;
 use crate::input::layers::Layers;
 use crate::model::GridShape;
 use crate::spatial::geometry;
 use crate::spatial::index::PolygonIndex;
-use geo::{Area, BooleanOps, BoundingRect, Coord, InteriorPoint, MultiPolygon};
-use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{AABB, RTree};
+use geo::{Area, BooleanOps, BoundingRect, Coord, MultiPolygon};
 use serde::Serialize;
 
 /// Largest gap (m) between a grid edge and a block edge still counted as the same line (written
@@ -44,41 +42,91 @@ pub struct GroundQuality {
     pub share_inner_edges_on_ground: f64,
 }
 
-type SegTree = RTree<GeomWithData<Rectangle<[f64; 2]>, (Coord, Coord)>>;
-
-fn segments_of<'a>(mps: impl Iterator<Item = &'a MultiPolygon>) -> SegTree {
-    let mut segs = Vec::new();
-    for mp in mps {
-        for p in &mp.0 {
-            for r in std::iter::once(p.exterior()).chain(p.interiors()) {
-                for w in r.0.windows(2) {
-                    if w[0] != w[1] {
-                        segs.push(GeomWithData::new(
-                            Rectangle::from_corners([w[0].x, w[0].y], [w[1].x, w[1].y]),
-                            (w[0], w[1]),
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    RTree::bulk_load(segs)
+fn ring_segments(mp: &MultiPolygon) -> impl Iterator<Item = (Coord, Coord)> + '_ {
+    mp.0.iter()
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        .flat_map(|r| r.0.windows(2).map(|w| (w[0], w[1])))
+        .filter(|(a, b)| a != b)
 }
 
-/// The length of segment `a`–`b` covered by collinear segments of `tree` (within `tol`).
-fn covered(a: Coord, b: Coord, tree: &SegTree, tol: f64) -> f64 {
+/// Blocks whose land lies in more than one grid (pieces under 1 m² or 0.1 % of the block are rounding
+/// noise), with the households of each block.
+///
+/// A block no grid's outline passes through lies in one grid (or none) and is passed over; the others
+/// are measured exactly, grid by grid.
+pub fn split_blocks(
+    data: &Dataset,
+    grids: &[GridShape],
+    layers: &Layers,
+) -> (Vec<SplitBlock>, usize) {
+    use rayon::prelude::*;
+    let index = PolygonIndex::new(grids.iter().map(|g| &g.geometry).collect());
+    let block_index = PolygonIndex::new(layers.blocks.iter().map(|b| &b.geometry).collect());
+    let mut households = vec![0u64; layers.blocks.len()];
+    for h in &data.households {
+        if let Some(&b) = block_index.containing(h.pos).first() {
+            households[b] += h.households as u64;
+        }
+    }
+    let populated = households.iter().filter(|&&h| h > 0).count();
+    let outline: Vec<(Coord, Coord)> = grids
+        .iter()
+        .flat_map(|g| ring_segments(&g.geometry))
+        .collect();
+    let buckets = SegmentBuckets::new(&outline, SAME_LINE_M);
+    let split: Vec<SplitBlock> = layers
+        .blocks
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, b)| {
+            let r = b.geometry.bounding_rect()?;
+            let candidates = index.candidates(&r);
+            if candidates.len() < 2 {
+                return None;
+            }
+            let edges: Vec<(Coord, Coord)> = ring_segments(&b.geometry).collect();
+            let mut near = Vec::new();
+            buckets.in_rect(r.min(), r.max(), &mut near);
+            let through = near.iter().any(|&s| {
+                let (p, q) = outline[s as usize];
+                passes_inside(p, q, &b.geometry, &edges, r, SAME_LINE_M)
+            });
+            if !through {
+                return None;
+            }
+            let area = b.geometry.unsigned_area();
+            let noise = (area * 1e-3).max(1.0);
+            let parts: Vec<(String, f64)> = candidates
+                .into_iter()
+                .map(|g| {
+                    (
+                        grids[g].id.clone(),
+                        geometry::normalized(b.geometry.intersection(&grids[g].geometry))
+                            .unsigned_area(),
+                    )
+                })
+                .filter(|(_, a)| *a > noise)
+                .collect();
+            (parts.len() > 1).then(|| SplitBlock {
+                block: b.label(),
+                grids: parts,
+                households: households[i],
+            })
+        })
+        .collect();
+    (split, populated)
+}
+
+/// The length of segment `a`–`b` covered by the collinear segments (within `tol`) among `candidates`.
+fn covered_by(a: Coord, b: Coord, segs: &[(Coord, Coord)], candidates: &[u32], tol: f64) -> f64 {
     let (dx, dy) = (b.x - a.x, b.y - a.y);
     let len = dx.hypot(dy);
     if len <= 0.0 {
         return 0.0;
     }
-    let env = AABB::from_corners(
-        [a.x.min(b.x) - tol, a.y.min(b.y) - tol],
-        [a.x.max(b.x) + tol, a.y.max(b.y) + tol],
-    );
     let mut spans: Vec<(f64, f64)> = Vec::new();
-    for t in tree.locate_in_envelope_intersecting(env) {
-        let (c, d) = t.data;
+    for &i in candidates {
+        let (c, d) = segs[i as usize];
         let off = |p: Coord| ((p.x - a.x) * dy - (p.y - a.y) * dx).abs() / len;
         if off(c) > tol || off(d) > tol {
             continue;
@@ -102,107 +150,28 @@ fn covered(a: Coord, b: Coord, tree: &SegTree, tol: f64) -> f64 {
     total
 }
 
-/// True when `piece` lies inside `region` (every vertex inside or on its outline, and no vertex of the
-/// region strictly inside the piece).
-fn lies_within(piece: &MultiPolygon, region: &MultiPolygon) -> bool {
-    let near = |mp: &MultiPolygon, c: Coord| {
-        mp.0.iter()
-            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-            .any(|r| {
-                r.0.windows(2).any(|w| {
-                    let (a, b) = (w[0], w[1]);
-                    let (dx, dy) = (b.x - a.x, b.y - a.y);
-                    let l2 = dx * dx + dy * dy;
-                    let t = if l2 > 0.0 {
-                        (((c.x - a.x) * dx + (c.y - a.y) * dy) / l2).clamp(0.0, 1.0)
-                    } else {
-                        0.0
-                    };
-                    (c.x - a.x - t * dx).hypot(c.y - a.y - t * dy) <= SAME_LINE_M
-                })
-            })
-    };
-    let all_in = piece
-        .0
-        .iter()
-        .flat_map(|p| p.exterior().0.iter())
-        .all(|&c| geometry::contains(region, c) || near(region, c));
-    if !all_in {
-        return false;
-    }
-    let Some(b) = piece.bounding_rect() else {
-        return true;
-    };
-    !region
-        .0
-        .iter()
-        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-        .flat_map(|r| r.0.iter())
-        .filter(|c| c.x > b.min().x && c.x < b.max().x && c.y > b.min().y && c.y < b.max().y)
-        .any(|&c| geometry::contains(piece, c) && !near(piece, c))
-}
-
-/// Blocks whose land lies in more than one grid (pieces under 1 m² or 0.1 % of the block are rounding
-/// noise), with the households of each block.
-pub fn split_blocks(
-    data: &Dataset,
-    grids: &[GridShape],
-    layers: &Layers,
-) -> (Vec<SplitBlock>, usize) {
-    use rayon::prelude::*;
-    let index = PolygonIndex::new(grids.iter().map(|g| &g.geometry).collect());
-    let block_index = PolygonIndex::new(layers.blocks.iter().map(|b| &b.geometry).collect());
-    let mut households = vec![0u64; layers.blocks.len()];
-    for h in &data.households {
-        if let Some(&b) = block_index.containing(h.pos).first() {
-            households[b] += h.households as u64;
-        }
-    }
-    let populated = households.iter().filter(|&&h| h > 0).count();
-    let split: Vec<SplitBlock> = layers
-        .blocks
-        .par_iter()
-        .enumerate()
-        .filter_map(|(i, b)| {
-            let inside = b
-                .geometry
-                .0
-                .iter()
-                .find_map(|p| p.interior_point())
-                .map(|p| p.0)?;
-            let home = index.containing(inside).first().copied();
-            if let Some(g) = home
-                && lies_within(&b.geometry, &grids[g].geometry)
-            {
-                return None;
-            }
-            let r = b.geometry.bounding_rect()?;
-            let area = b.geometry.unsigned_area();
-            let noise = (area * 1e-3).max(1.0);
-            let parts: Vec<(String, f64)> = index
-                .candidates(&r)
-                .into_iter()
-                .map(|g| {
-                    (
-                        grids[g].id.clone(),
-                        geometry::normalized(b.geometry.intersection(&grids[g].geometry))
-                            .unsigned_area(),
-                    )
-                })
-                .filter(|(_, a)| *a > noise)
-                .collect();
-            (parts.len() > 1).then(|| SplitBlock {
-                block: b.label(),
-                grids: parts,
-                households: households[i],
-            })
+/// Segments of `polygons` with a part within `tol` of the box `r`, bucketed.
+fn segments_near<'a>(
+    polygons: impl Iterator<Item = &'a MultiPolygon>,
+    r: geo::Rect,
+    tol: f64,
+) -> (Vec<(Coord, Coord)>, SegmentBuckets) {
+    let segs: Vec<(Coord, Coord)> = polygons
+        .flat_map(ring_segments)
+        .filter(|(a, b)| {
+            a.x.max(b.x) >= r.min().x - tol
+                && a.x.min(b.x) <= r.max().x + tol
+                && a.y.max(b.y) >= r.min().y - tol
+                && a.y.min(b.y) <= r.max().y + tol
         })
         .collect();
-    (split, populated)
+    let buckets = SegmentBuckets::new(&segs, tol);
+    (segs, buckets)
 }
 
 /// Measures how the grids follow the blocks and barriers.
 pub fn ground_quality(data: &Dataset, grids: &[GridShape], layers: &Layers) -> GroundQuality {
+    use rayon::prelude::*;
     let (split, populated) = split_blocks(data, grids, layers);
     let populated_split = split.iter().filter(|s| s.households > 0).count();
     let leaves: Vec<&MultiPolygon> = data
@@ -211,32 +180,62 @@ pub fn ground_quality(data: &Dataset, grids: &[GridShape], layers: &Layers) -> G
         .iter()
         .map(|&l| &data.tree.areas[l].geometry)
         .collect();
-    let leaf_segs = segments_of(leaves.into_iter());
-    let block_segs = segments_of(layers.blocks.iter().map(|b| &b.geometry));
-    let barriers = BarrierIndex::new(&layers.barriers);
-    let (mut inner, mut on) = (0.0, 0.0);
-    for g in grids {
-        for p in &g.geometry.0 {
-            for r in std::iter::once(p.exterior()).chain(p.interiors()) {
-                for w in r.0.windows(2) {
-                    let (a, b) = (w[0], w[1]);
-                    let len = (b.x - a.x).hypot(b.y - a.y);
-                    let rest = len - covered(a, b, &leaf_segs, SAME_LINE_M);
-                    if rest <= SAME_LINE_M {
-                        continue;
-                    }
-                    inner += rest;
-                    let on_block = covered(a, b, &block_segs, SAME_LINE_M).min(rest);
-                    let on_barrier = if barriers.along(a, b).is_some() {
-                        rest
-                    } else {
-                        0.0
-                    };
-                    on += on_block.max(on_barrier);
+    let leaf_index = PolygonIndex::new(leaves);
+    let block_index = PolygonIndex::new(layers.blocks.iter().map(|b| &b.geometry).collect());
+    let barriers = layers.barrier_index();
+    // Per grid: the leaves' outlines and the blocks' edges near it, then each of its edges.
+    let (inner, on) = grids
+        .par_iter()
+        .map(|g| {
+            let Some(r) = g.geometry.bounding_rect() else {
+                return (0.0, 0.0);
+            };
+            let (leaf_segs, leaf_b) = segments_near(
+                leaf_index
+                    .candidates(&r)
+                    .into_iter()
+                    .map(|l| leaf_index.polygon(l)),
+                r,
+                SAME_LINE_M,
+            );
+            let (block_segs, block_b) = segments_near(
+                block_index
+                    .candidates(&r)
+                    .into_iter()
+                    .map(|b| &layers.blocks[b].geometry),
+                r,
+                SAME_LINE_M,
+            );
+            let (mut inner, mut on) = (0.0, 0.0);
+            let mut near = Vec::new();
+            for (a, b) in ring_segments(&g.geometry) {
+                let len = (b.x - a.x).hypot(b.y - a.y);
+                let lo = Coord {
+                    x: a.x.min(b.x),
+                    y: a.y.min(b.y),
+                };
+                let hi = Coord {
+                    x: a.x.max(b.x),
+                    y: a.y.max(b.y),
+                };
+                leaf_b.in_rect(lo, hi, &mut near);
+                let rest = len - covered_by(a, b, &leaf_segs, &near, SAME_LINE_M);
+                if rest <= SAME_LINE_M {
+                    continue;
                 }
+                inner += rest;
+                block_b.in_rect(lo, hi, &mut near);
+                let on_block = covered_by(a, b, &block_segs, &near, SAME_LINE_M).min(rest);
+                let on_barrier = if on_block < rest && barriers.along(a, b).is_some() {
+                    rest
+                } else {
+                    0.0
+                };
+                on += on_block.max(on_barrier);
             }
-        }
-    }
+            (inner, on)
+        })
+        .reduce(|| (0.0, 0.0), |x, y| (x.0 + y.0, x.1 + y.1));
     GroundQuality {
         populated_blocks: populated,
         populated_blocks_split: populated_split,
@@ -261,7 +260,7 @@ pub fn bounds_descriptions(
     layers: Option<&Layers>,
 ) -> Vec<String> {
     use rayon::prelude::*;
-    let barriers = layers.map(|l| BarrierIndex::new(&l.barriers));
+    let barriers = layers.map(|l| l.barrier_index());
     let named_barriers: Vec<Option<String>> = layers
         .map(|l| l.barriers.iter().map(|b| b.name.clone()).collect())
         .unwrap_or_default();
