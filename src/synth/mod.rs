@@ -409,10 +409,10 @@ fn ground(rng: &mut Rng, d: &mut District, r: usize, base: Coord) {
         (
             urban_origin,
             Streets {
-                n: 36,
-                road_every: 3,
-                arterial_every: 12,
-                cell: 3.0 * URBAN_CELL / 36.0,
+                n: 48,
+                road_every: 4,
+                arterial_every: 16,
+                cell: 3.0 * URBAN_CELL / 48.0,
                 suffix: ("路", "大道"),
             },
             ["compound", "street_block"],
@@ -420,10 +420,10 @@ fn ground(rng: &mut Rng, d: &mut District, r: usize, base: Coord) {
         (
             rural_origin,
             Streets {
-                n: 45,
-                road_every: 5,
-                arterial_every: 15,
-                cell: 3.0 * RURAL_CELL / 45.0,
+                n: 66,
+                road_every: 6,
+                arterial_every: 22,
+                cell: 3.0 * RURAL_CELL / 66.0,
                 suffix: ("村道", "公路"),
             },
             ["hamlet", "farmland"],
