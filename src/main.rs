@@ -639,16 +639,27 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             blocks,
             barriers,
         } => {
+            let t0 = std::time::Instant::now();
+            macro_rules! ph {
+                ($n:expr) => {
+                    if std::env::var_os("GP_PHASES").is_some() {
+                        eprintln!("PHASE {:>24} {:>7.3}", $n, t0.elapsed().as_secs_f64());
+                    }
+                };
+            }
             let rules = Rules::load(rules.as_deref())?;
             let data = Dataset::load(&boundaries, &households, &rules, crs)?;
+            ph!("dataset");
             let (layers, _) = gridplan::input::layers::Layers::load(
                 blocks.as_deref(),
                 barriers.as_deref(),
                 crs,
                 data.working,
             )?;
+            ph!("layers");
             let ground = (!layers.is_empty())
                 .then(|| gridplan::plan::partition::cells::Ground::new(&layers));
+            ph!("ground");
             let bar = std::io::stderr().is_terminal().then(|| {
                 let b = indicatif::ProgressBar::new(data.tree.leaves().len() as u64);
                 b.set_style(
@@ -669,7 +680,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             if let Some(b) = &bar {
                 b.finish_and_clear();
             }
+            ph!("partition");
             let checked = gridplan::check(&data, &plan.grids, &rules);
+            ph!("check");
             let descriptions = gridplan::plan::partition::cells::measure::bounds_descriptions(
                 &data,
                 &plan.grids,
@@ -681,6 +694,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             )?;
             std::fs::write(&out, text)
                 .with_context(|| format!("cannot write {}", out.display()))?;
+            ph!("descr+write");
             let quality = gridplan::plan::partition::Quality::measure(&checked);
             let ground_quality = (!layers.is_empty()).then(|| {
                 gridplan::plan::partition::cells::measure::ground_quality(
@@ -689,6 +703,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     &layers,
                 )
             });
+            ph!("ground_quality");
             if let Some(path) = &report {
                 write_json(
                     path,

@@ -90,25 +90,36 @@ impl Layers {
         let mut problems = Problems::default();
         let mut layers = Layers::default();
         let mut errors = Vec::new();
-        if let Some(p) = blocks {
-            match read_bytes(p).and_then(|b| parse_blocks(&display(p), b, crs_flag, working)) {
-                Ok((b, w)) => {
-                    layers.blocks = b;
-                    problems.extend(w);
-                }
-                Err(Error::Invalid(e)) => errors.extend(e),
-                Err(e) => return Err(e),
+        // The two files are read side by side.
+        let (blocks, barriers) = rayon::join(
+            || {
+                blocks.map(|p| {
+                    read_bytes(p).and_then(|b| parse_blocks(&display(p), b, crs_flag, working))
+                })
+            },
+            || {
+                barriers.map(|p| {
+                    read_bytes(p).and_then(|b| parse_barriers(&display(p), b, crs_flag, working))
+                })
+            },
+        );
+        match blocks {
+            None => {}
+            Some(Ok((b, w))) => {
+                layers.blocks = b;
+                problems.extend(w);
             }
+            Some(Err(Error::Invalid(e))) => errors.extend(e),
+            Some(Err(e)) => return Err(e),
         }
-        if let Some(p) = barriers {
-            match read_bytes(p).and_then(|b| parse_barriers(&display(p), b, crs_flag, working)) {
-                Ok((b, w)) => {
-                    layers.barriers = b;
-                    problems.extend(w);
-                }
-                Err(Error::Invalid(e)) => errors.extend(e),
-                Err(e) => return Err(e),
+        match barriers {
+            None => {}
+            Some(Ok((b, w))) => {
+                layers.barriers = b;
+                problems.extend(w);
             }
+            Some(Err(Error::Invalid(e))) => errors.extend(e),
+            Some(Err(e)) => return Err(e),
         }
         if !errors.is_empty() {
             return Err(Error::Invalid(errors));

@@ -384,50 +384,38 @@ pub(crate) fn read_areal(
     id_property: &str,
     choose_working: impl FnOnce(Crs, &[AreaFeature]) -> Crs,
 ) -> Result<(Vec<AreaFeature>, Crs, Problems)> {
+    use rayon::prelude::*;
     let file = file.to_string();
     let mut problems = Problems::default();
-    let mut out = Vec::new();
-    let header = read_collection::<Map<String, Value>, _>(&file, &bytes, |index, f| {
-        let props = f.properties.unwrap_or_default();
-        let id = feature_id(f.id.as_ref(), props.get(id_property));
-        let idr = id.as_deref();
-        if let Some(p) = check_feature_type(&file, index, idr, f.kind.as_deref()) {
-            problems.push(p);
-            return;
-        }
-        let Some(g) = f.geometry else {
-            problems.push(
-                Problem::error(&file, "has no geometry; expected a Polygon or MultiPolygon")
-                    .at(index, idr)
-                    .field("geometry"),
-            );
-            return;
-        };
-        let kind = g.kind.as_deref().unwrap_or("missing");
-        let Some(coordinates) = g.coordinates.as_ref() else {
-            let message = if kind == "Polygon" || kind == "MultiPolygon" {
-                format!("{kind} has no coordinates")
-            } else {
-                format!("geometry type is {kind}; expected Polygon or MultiPolygon")
-            };
-            problems.push(
-                Problem::error(&file, message)
-                    .at(index, idr)
-                    .field("geometry"),
-            );
-            return;
-        };
-        match geom::areal(kind, coordinates) {
-            Ok(geometry) => out.push(AreaFeature {
-                index,
-                id,
-                props,
-                geometry,
-            }),
-            Err(e) => problems.push(Problem::error(&file, e).at(index, idr).field("geometry")),
-        }
+    // A large clean file is parsed on every core; anything unusual is read again on one thread,
+    // which names every problem.
+    let parallel = raw::read_collection_parallel::<Map<String, Value>, _, _>(&bytes, |index, f| {
+        area_feature(&file, index, f, id_property, &mut Problems::default())
     })
-    .map_err(|p| Error::Invalid(vec![p]))?;
+    .filter(|p| p.header.feature_count > 0);
+    let (mut out, header) = match parallel {
+        Some(parsed) => {
+            let mut out = Vec::with_capacity(parsed.header.feature_count);
+            for chunk in parsed.chunks {
+                let base = out.len();
+                out.extend(chunk.into_iter().map(|mut f: AreaFeature| {
+                    f.index += base;
+                    f
+                }));
+            }
+            (out, parsed.header)
+        }
+        None => {
+            let mut out = Vec::new();
+            let header = read_collection::<Map<String, Value>, _>(&file, &bytes, |index, f| {
+                if let Some(a) = area_feature(&file, index, f, id_property, &mut problems) {
+                    out.push(a);
+                }
+            })
+            .map_err(|p| Error::Invalid(vec![p]))?;
+            (out, header)
+        }
+    };
     drop(bytes);
     if header.feature_count == 0 {
         problems.push(Problem::error(&file, "the collection holds no features").field("features"));
@@ -435,43 +423,48 @@ pub(crate) fn read_areal(
     let crs =
         resolve_crs(&file, header.crs.as_ref(), crs_flag).map_err(|p| Error::Invalid(vec![p]))?;
     note_web_map(&file, crs, &mut problems);
-    for f in &out {
-        let bad = f
-            .geometry
-            .0
-            .iter()
-            .flat_map(|p| p.exterior().0.iter())
-            .find_map(|&c| crs.implausible(c));
-        if let Some(m) = bad {
-            problems.push(
-                Problem::error(&file, m)
-                    .at(f.index, f.id.as_deref())
-                    .field("geometry.coordinates"),
-            );
-            continue;
-        }
-        for (pi, polygon) in f.geometry.0.iter().enumerate() {
-            if let Some(c) = geometry::polygon_problem(polygon) {
-                let part = if f.geometry.0.len() > 1 {
-                    format!("polygon {pi}, ")
-                } else {
-                    String::new()
-                };
-                let what = format!("{part}{}", c.what);
-                problems.push(
-                    Problem::error(
-                        &file,
-                        format!(
-                            "invalid polygon: {what} at ({}, {}) in {crs}",
-                            c.at.x, c.at.y
-                        ),
-                    )
-                    .at(f.index, f.id.as_deref())
-                    .field("geometry"),
-                );
+    let found: Vec<Vec<Problem>> = out
+        .par_iter()
+        .map(|f| {
+            let bad = f
+                .geometry
+                .0
+                .iter()
+                .flat_map(|p| p.exterior().0.iter())
+                .find_map(|&c| crs.implausible(c));
+            if let Some(m) = bad {
+                return vec![
+                    Problem::error(&file, m)
+                        .at(f.index, f.id.as_deref())
+                        .field("geometry.coordinates"),
+                ];
             }
-        }
-    }
+            let mut found = Vec::new();
+            for (pi, polygon) in f.geometry.0.iter().enumerate() {
+                if let Some(c) = geometry::polygon_problem(polygon) {
+                    let part = if f.geometry.0.len() > 1 {
+                        format!("polygon {pi}, ")
+                    } else {
+                        String::new()
+                    };
+                    let what = format!("{part}{}", c.what);
+                    found.push(
+                        Problem::error(
+                            &file,
+                            format!(
+                                "invalid polygon: {what} at ({}, {}) in {crs}",
+                                c.at.x, c.at.y
+                            ),
+                        )
+                        .at(f.index, f.id.as_deref())
+                        .field("geometry"),
+                    );
+                }
+            }
+            found
+        })
+        .collect();
+    problems.extend(Problems(found.into_iter().flatten().collect()));
     if problems.has_errors() {
         return Err(Error::Invalid(problems.0));
     }
@@ -479,9 +472,62 @@ pub(crate) fn read_areal(
     let transform = Transform::new(crs, working)?;
     for f in &mut out {
         geom::for_each_ring_mut(&mut f.geometry, |ring| transform.apply(ring))?;
-        f.geometry = geometry::normalized(std::mem::replace(&mut f.geometry, MultiPolygon(vec![])));
     }
+    out.par_iter_mut().for_each(|f| {
+        f.geometry = geometry::normalized(std::mem::replace(&mut f.geometry, MultiPolygon(vec![])));
+    });
     Ok((out, working, problems))
+}
+
+/// One polygon feature as read, or `None` with its problems pushed.
+fn area_feature(
+    file: &str,
+    index: usize,
+    f: RawFeature<Map<String, Value>>,
+    id_property: &str,
+    problems: &mut Problems,
+) -> Option<AreaFeature> {
+    let props = f.properties.unwrap_or_default();
+    let id = feature_id(f.id.as_ref(), props.get(id_property));
+    let idr = id.as_deref();
+    if let Some(p) = check_feature_type(file, index, idr, f.kind.as_deref()) {
+        problems.push(p);
+        return None;
+    }
+    let Some(g) = f.geometry else {
+        problems.push(
+            Problem::error(file, "has no geometry; expected a Polygon or MultiPolygon")
+                .at(index, idr)
+                .field("geometry"),
+        );
+        return None;
+    };
+    let kind = g.kind.as_deref().unwrap_or("missing");
+    let Some(coordinates) = g.coordinates.as_ref() else {
+        let message = if kind == "Polygon" || kind == "MultiPolygon" {
+            format!("{kind} has no coordinates")
+        } else {
+            format!("geometry type is {kind}; expected Polygon or MultiPolygon")
+        };
+        problems.push(
+            Problem::error(file, message)
+                .at(index, idr)
+                .field("geometry"),
+        );
+        return None;
+    };
+    match geom::areal(kind, coordinates) {
+        Ok(geometry) => Some(AreaFeature {
+            index,
+            id,
+            props,
+            geometry,
+        }),
+        Err(e) => {
+            problems.push(Problem::error(file, e).at(index, idr).field("geometry"));
+            None
+        }
+    }
 }
 
 pub(crate) fn prop_text(
