@@ -34,6 +34,7 @@ pub mod diff;
 pub mod error;
 pub mod input;
 pub mod model;
+pub mod ops;
 pub mod output;
 pub mod plan;
 pub mod problem;

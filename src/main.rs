@@ -281,7 +281,7 @@ struct StaffingInputs {
     tree: Option<gridplan::spatial::tree::AreaTree>,
     towns: Vec<gridplan::model::TownCode>,
     points: Vec<gridplan::model::Household>,
-    people: Vec<gridplan::input::workers::Worker>,
+    people: Vec<gridplan::model::Worker>,
     working: Crs,
     warnings: gridplan::problem::Problems,
 }
@@ -360,9 +360,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             blocks,
             barriers,
         } => {
-            let rules = Rules::load(rules.as_deref())?;
+            let rules = gridplan::input::load_rules(rules.as_deref())?;
             let data = Dataset::load(&boundaries, &households, &rules, crs)?;
-            let (layers, layer_problems) = gridplan::input::layers::Layers::load(
+            let (layers, layer_problems) = gridplan::input::layers::load(
                 blocks.as_deref(),
                 barriers.as_deref(),
                 crs,
@@ -406,7 +406,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 )])
                 .into());
             }
-            let rules = Rules::load(rules.as_deref())?;
+            let rules = gridplan::input::load_rules(rules.as_deref())?;
             let data = Dataset::load(&boundaries, &households, &rules, crs)?;
             let (before, read_warnings) =
                 gridplan::input::read_grids(&previous, crs, data.working)?;
@@ -414,11 +414,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let mut checked = gridplan::check(&data, &plan.grids, &rules);
             checked.warnings.extend(read_warnings.0);
             gridplan::output::write_grids(&out, data.working, &plan.grids, &checked.grids)?;
-            let quality = gridplan::plan::partition::Quality::measure(&checked);
+            let quality = gridplan::check::Quality::measure(&checked);
             if let Some(path) = &report {
                 write_json(
                     path,
-                    &gridplan::plan::replan::ReplanReport {
+                    &gridplan::ops::ReplanReport {
                         check: &checked,
                         quality: quality.clone(),
                         changes: &plan.leaves,
@@ -485,7 +485,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             out,
             crs,
         } => {
-            let rules = Rules::load(rules.as_deref())?;
+            let rules = gridplan::input::load_rules(rules.as_deref())?;
             let StaffingInputs {
                 shapes,
                 points,
@@ -502,7 +502,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 crs,
             )?;
             let (layers, more) =
-                gridplan::input::layers::Layers::load(None, barriers.as_deref(), crs, working)?;
+                gridplan::input::layers::load(None, barriers.as_deref(), crs, working)?;
             warnings.extend(more);
             let entries = log
                 .as_deref()
@@ -639,9 +639,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             blocks,
             barriers,
         } => {
-            let rules = Rules::load(rules.as_deref())?;
+            let rules = gridplan::input::load_rules(rules.as_deref())?;
             let data = Dataset::load(&boundaries, &households, &rules, crs)?;
-            let (layers, _) = gridplan::input::layers::Layers::load(
+            let (layers, _) = gridplan::input::layers::load(
                 blocks.as_deref(),
                 barriers.as_deref(),
                 crs,
@@ -670,30 +670,25 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 b.finish_and_clear();
             }
             let checked = gridplan::check(&data, &plan.grids, &rules);
-            let descriptions = gridplan::plan::partition::cells::measure::bounds_descriptions(
+            let descriptions = gridplan::check::ground::bounds_descriptions(
                 &data,
                 &plan.grids,
                 (!layers.is_empty()).then_some(&layers),
             );
-            let text = gridplan::plan::partition::cells::measure::add_descriptions(
+            let text = gridplan::output::add_descriptions(
                 &gridplan::output::grids_geojson(data.working, &plan.grids, &checked.grids)?,
                 &descriptions,
             )?;
             std::fs::write(&out, text)
                 .with_context(|| format!("cannot write {}", out.display()))?;
-            let quality = gridplan::plan::partition::Quality::measure(&checked);
-            let ground_quality = (!layers.is_empty()).then(|| {
-                gridplan::plan::partition::cells::measure::ground_quality(
-                    &data,
-                    &plan.grids,
-                    &layers,
-                )
-            });
+            let quality = gridplan::check::Quality::measure(&checked);
+            let ground_quality = (!layers.is_empty())
+                .then(|| gridplan::check::ground::ground_quality(&data, &plan.grids, &layers));
             if let Some(path) = &report {
                 write_json(
                     path,
-                    &gridplan::plan::partition::cells::measure::PartitionReportWithGround {
-                        report: gridplan::plan::partition::PartitionReport {
+                    &gridplan::ops::PartitionReportWithGround {
+                        report: gridplan::ops::PartitionReport {
                             check: &checked,
                             quality: quality.clone(),
                             leaf_plans: &plan.leaves,
@@ -785,7 +780,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             report,
             crs,
         } => {
-            let rules = Rules::load(rules.as_deref())?;
+            let rules = gridplan::input::load_rules(rules.as_deref())?;
             let StaffingInputs {
                 shapes,
                 tree,
@@ -959,7 +954,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             result
         }
         Command::Rules { rules } => {
-            let rules = Rules::load(rules.as_deref())?;
+            let rules = gridplan::input::load_rules(rules.as_deref())?;
             say_raw(&rules.to_commented_toml());
             Ok(0)
         }

@@ -3,10 +3,16 @@
 //!
 //! Counts are always recounted from the household points, never taken from the grids file.
 
+pub mod ground;
+pub mod quality;
+
+pub use ground::{GroundQuality, SplitBlock, check_blocks};
+pub use quality::Quality;
+
 use crate::input::dataset::{Dataset, Outside};
 use crate::model::{GridShape, Household};
 use crate::problem::Problem;
-use crate::rules::{BandStatus, KindRules, Rules};
+use crate::rules::{BandStatus, Rules};
 use crate::spatial::geometry;
 use crate::spatial::index::PolygonIndex;
 use geo::MultiPolygon;
@@ -155,29 +161,6 @@ pub struct CheckReport {
     pub oversize_buildings_split: Vec<OversizeSplit>,
     /// Data problems that did not stop the check.
     pub warnings: Vec<Problem>,
-}
-
-/// Why `households` fits no whole number of grids of `k`, or `None` when some number does.
-pub fn infeasibility(k: &KindRules, households: u64) -> Option<String> {
-    if households == 0 {
-        return Some("no households: the leaf still needs one grid to be covered".to_string());
-    }
-    if !k.feasible_counts(households).is_empty() {
-        return None;
-    }
-    let (min, max) = (k.min_households as u64, k.max_households as u64);
-    if households < min {
-        return Some(format!(
-            "{households} households are fewer than one grid's minimum of {min}"
-        ));
-    }
-    let fewer = households / max.max(1);
-    let more = fewer + 1;
-    Some(format!(
-        "{households} households fit no whole number of grids in {min}–{max}: {fewer} grid(s) would hold {:.0} each (over {max}), {more} would hold {:.0} each (under {min})",
-        households as f64 / fewer.max(1) as f64,
-        households as f64 / more as f64
-    ))
 }
 
 /// Key of a building: its id within its leaf, else its exact position (a point with many households).
@@ -517,7 +500,7 @@ pub fn check(data: &Dataset, grids: &[GridShape], rules: &Rules) -> CheckReport 
         let why = kind
             .as_deref()
             .and_then(|k| rules.kind(k))
-            .and_then(|k| infeasibility(k, leaf_hh[p]));
+            .and_then(|k| k.infeasibility(leaf_hh[p]));
         if let Some(why) = &why {
             infeasible.push(InfeasibleLeaf {
                 leaf: area.code.clone(),
@@ -744,36 +727,5 @@ impl CheckReport {
         }
         out.push_str(&crate::problem::render_warnings(&self.warnings, 10));
         out
-    }
-}
-
-/// Adds a `split_block` violation for every block whose land lies in more than one grid.
-pub fn check_blocks(
-    report: &mut CheckReport,
-    data: &Dataset,
-    grids: &[GridShape],
-    layers: &crate::input::layers::Layers,
-) {
-    let (split, _) = crate::plan::partition::cells::measure::split_blocks(data, grids, layers);
-    for s in split {
-        let names: Vec<String> = s
-            .grids
-            .iter()
-            .map(|(g, a)| format!("{g} ({a:.0} m²)"))
-            .collect();
-        report.violations.push(Violation {
-            rule: Rule::SplitBlock,
-            grid: s.grids.first().map(|g| g.0.clone()),
-            leaf: None,
-            message: format!(
-                "block {} ({} households) is cut between {}",
-                s.block,
-                s.households,
-                names.join(", ")
-            ),
-            value: Some(s.grids.len() as f64),
-        });
-        report.summary.compliant = false;
-        report.summary.violations += 1;
     }
 }

@@ -386,7 +386,7 @@ fn assignment_features<W: Write>(
         props.insert("staffing_policy".into(), load.policy.name().into());
         props.insert(
             "cadre_responsible".into(),
-            (*kind == Some(crate::input::workers::WorkerType::Cadre)).into(),
+            (*kind == Some(crate::model::WorkerType::Cadre)).into(),
         );
         props.insert("primary_worker".into(), worker.clone().into());
         props.insert(
@@ -396,6 +396,31 @@ fn assignment_features<W: Write>(
         w.feature(Some(&g.id), Shape::Areal(&g.geometry), &props)?;
     }
     Ok(())
+}
+
+/// Adds `bounds_description` (the 四至) to each feature of a grids GeoJSON text, in order.
+pub fn add_descriptions(geojson: &str, descriptions: &[String]) -> crate::Result<String> {
+    let mut v: serde_json::Value = serde_json::from_str(geojson).map_err(|e| {
+        crate::Error::Invalid(vec![crate::problem::Problem::error("grids", e.to_string())])
+    })?;
+    if let Some(features) = v.get_mut("features").and_then(|f| f.as_array_mut()) {
+        for (f, d) in features.iter_mut().zip(descriptions) {
+            if let Some(props) = f.get_mut("properties").and_then(|p| p.as_object_mut()) {
+                props.insert("bounds_description".into(), d.clone().into());
+            }
+        }
+    }
+    let mut out = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
+    if let Some(features) = v.get("features").and_then(|f| f.as_array()) {
+        for (i, f) in features.iter().enumerate() {
+            if i > 0 {
+                out.push_str(",\n");
+            }
+            out.push_str(&f.to_string());
+        }
+    }
+    out.push_str("\n]}\n");
+    Ok(out)
 }
 
 #[cfg(test)]

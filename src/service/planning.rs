@@ -3,11 +3,12 @@
 //! needs, computes with no lock held, and the caller writes the result in one short transaction
 //! ([`crate::store::Store::write`]). The HTTP handlers run these functions on the blocking pool.
 
+use crate::check::Quality;
 use crate::error::Error;
 use crate::input::dataset::Dataset;
 use crate::model::GridShape;
+use crate::ops::PartitionReport;
 use crate::output::{FeatureWriter, Shape};
-use crate::plan::partition::{PartitionReport, Quality};
 use crate::problem::Problem;
 use crate::rules::Rules;
 use crate::spatial::crs::WGS84;
@@ -271,7 +272,7 @@ pub fn compute_plan(
             let mut checked = crate::check::check(data, &plan.grids, rules);
             // What reading the previous plan's grids back warned about is part of this plan's story.
             checked.warnings.extend(read_warnings);
-            let report = crate::plan::replan::ReplanReport {
+            let report = crate::ops::ReplanReport {
                 check: &checked,
                 quality: Quality::measure(&checked),
                 changes: &plan.leaves,

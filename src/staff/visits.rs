@@ -27,7 +27,7 @@
 //! whole cadence overdue) or when never visited, else `warning`. Most overdue first.
 
 use crate::error::{Error, Result};
-use crate::input::workers::Worker;
+use crate::model::Worker;
 use crate::model::{GridShape, Household};
 use crate::problem::{Problem, Problems};
 use crate::rules::{Cadence, Rules};
@@ -584,7 +584,7 @@ pub fn plan(
     log: Option<&[LogEntry]>,
     rules: &Rules,
     month: Month,
-    barriers: &[crate::input::layers::Barrier],
+    barriers: &[crate::model::Barrier],
 ) -> VisitPlan {
     let mut warnings = Vec::new();
     let residents = residents(grids, households, log.unwrap_or(&[]), rules, &mut warnings);
