@@ -203,11 +203,19 @@ pub fn check(data: &Dataset, grids: &[GridShape], rules: &Rules) -> CheckReport 
                 Some(r) => grid_index.candidates(&r),
                 None => Vec::new(),
             };
+            // A long outline is prepared once, to prove cheaply that the grids cut from it lie within
+            // it: the exact intersection of such a grid with the outline is most of the check's time.
+            let proof = (geometry::vertex_count(leaf) > geometry::LARGE_OUTLINE_VERTICES)
+                .then(|| geometry::OutlineProof::new(leaf));
             let pieces: Vec<(usize, f64, MultiPolygon)> = candidates
                 .par_iter()
                 .filter_map(|&g| {
-                    let piece =
-                        geometry::normalized(geometry::intersection_near(leaf, &grids[g].geometry));
+                    let grid = &grids[g].geometry;
+                    if proof.as_ref().is_some_and(|p| p.within(grid)) {
+                        return (grid_area[g] > 0.0)
+                            .then(|| (g, grid_area[g], geometry::normalized(grid.clone())));
+                    }
+                    let piece = geometry::normalized(geometry::intersection_near(leaf, grid));
                     let a = geometry::area_m2(&piece);
                     (a > 0.0).then_some((g, a, piece))
                 })

@@ -11,6 +11,7 @@ use i_overlay::core::fill_rule::FillRule;
 use i_overlay::core::overlay::IntOverlayOptions;
 use i_overlay::core::simplify::Simplify;
 use i_overlay::i_float::int::point::IntPoint;
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::io::Write;
 use std::path::Path;
@@ -97,22 +98,7 @@ impl<W: Write> FeatureWriter<W> {
     }
 
     fn round(&self, v: f64) -> f64 {
-        let f = 10f64.powi(self.decimals());
-        (v * f).round() / f
-    }
-
-    /// The geometry with every coordinate rounded as written.
-    fn rounded(&self, mut mp: MultiPolygon) -> MultiPolygon {
-        let _ = for_each_ring_mut(&mut mp, |ring| {
-            for c in ring {
-                *c = Coord {
-                    x: self.round(c.x),
-                    y: self.round(c.y),
-                };
-            }
-            Ok::<(), ()>(())
-        });
-        mp
+        round(v, self.decimals())
     }
 
     /// Writes one feature.
@@ -139,35 +125,9 @@ impl<W: Write> FeatureWriter<W> {
             Shape::Areal(mp) => {
                 let mut mp = mp.clone();
                 for_each_ring_mut(&mut mp, |ring| self.transform.apply(ring))?;
-                let mp = valid_on_lattice(self.rounded(mp), self.decimals());
-                let polygons: Vec<Value> =
-                    mp.0.iter()
-                        .map(|p| {
-                            Value::Array(
-                                std::iter::once(p.exterior())
-                                    .chain(p.interiors())
-                                    .map(|ring| {
-                                        Value::Array(
-                                            ring.0
-                                                .iter()
-                                                .map(|c| {
-                                                    serde_json::json!([
-                                                        self.round(c.x),
-                                                        self.round(c.y)
-                                                    ])
-                                                })
-                                                .collect(),
-                                        )
-                                    })
-                                    .collect(),
-                            )
-                        })
-                        .collect();
-                if polygons.len() == 1 {
-                    serde_json::json!({"type": "Polygon", "coordinates": polygons[0]})
-                } else {
-                    serde_json::json!({"type": "MultiPolygon", "coordinates": polygons})
-                }
+                let text = areal_feature_text(id, mp, self.decimals(), properties)
+                    .map_err(|e| self.json_error(e))?;
+                return self.record(text.as_bytes());
             }
         };
         let mut feature = Map::new();
@@ -177,15 +137,50 @@ impl<W: Write> FeatureWriter<W> {
         }
         feature.insert("geometry".into(), geometry);
         feature.insert("properties".into(), Value::Object(properties.clone()));
-        let text = serde_json::to_string(&feature).map_err(|e| Error::Write {
-            path: self.path.clone(),
-            source: std::io::Error::other(e),
-        })?;
+        let text = serde_json::to_string(&feature).map_err(|e| self.json_error(e))?;
+        self.record(text.as_bytes())
+    }
+
+    /// Writes many areal features, in order. The geometries are reprojected one after the other (a
+    /// PROJ transformation serves one thread), then made valid on the lattice and rendered in parallel:
+    /// a grid layer whose grids follow a surveyed outline of tens of thousands of vertices is otherwise
+    /// one thread's work.
+    pub fn areal_features(
+        &mut self,
+        features: Vec<(Option<&str>, &MultiPolygon, Map<String, Value>)>,
+    ) -> Result<()> {
+        let mut staged = Vec::with_capacity(features.len());
+        for (id, mp, props) in features {
+            let mut mp = mp.clone();
+            for_each_ring_mut(&mut mp, |ring| self.transform.apply(ring))?;
+            staged.push((id, mp, props));
+        }
+        let decimals = self.decimals();
+        let texts: Vec<std::result::Result<String, serde_json::Error>> = staged
+            .into_par_iter()
+            .map(|(id, mp, props)| areal_feature_text(id, mp, decimals, &props))
+            .collect();
+        for text in texts {
+            let text = text.map_err(|e| self.json_error(e))?;
+            self.record(text.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// One feature's text into the collection, after a separator when it is not the first.
+    fn record(&mut self, text: &[u8]) -> Result<()> {
         if !self.first {
             self.raw(b",\n")?;
         }
         self.first = false;
-        self.raw(text.as_bytes())
+        self.raw(text)
+    }
+
+    fn json_error(&self, e: serde_json::Error) -> Error {
+        Error::Write {
+            path: self.path.clone(),
+            source: std::io::Error::other(e),
+        }
     }
 
     /// Closes the collection and flushes the output, handing it back.
@@ -197,6 +192,66 @@ impl<W: Write> FeatureWriter<W> {
         })?;
         Ok(self.out)
     }
+}
+
+fn round(v: f64, decimals: i32) -> f64 {
+    let f = 10f64.powi(decimals);
+    (v * f).round() / f
+}
+
+/// The geometry with every coordinate rounded as written.
+fn rounded(mut mp: MultiPolygon, decimals: i32) -> MultiPolygon {
+    let _ = for_each_ring_mut(&mut mp, |ring| {
+        for c in ring {
+            *c = Coord {
+                x: round(c.x, decimals),
+                y: round(c.y, decimals),
+            };
+        }
+        Ok::<(), ()>(())
+    });
+    mp
+}
+
+/// The text of one areal feature whose geometry is already in the output CRS: rounded, made valid on
+/// the written lattice, a `Polygon` when it has one part. Keys in the order `serde_json` writes a map
+/// (sorted), so the text is what serialising the whole feature as one value would give; coordinates are
+/// written without building a JSON value per number.
+fn areal_feature_text(
+    id: Option<&str>,
+    mp: MultiPolygon,
+    decimals: i32,
+    properties: &Map<String, Value>,
+) -> std::result::Result<String, serde_json::Error> {
+    let mp = valid_on_lattice(rounded(mp, decimals), decimals);
+    let rings = |p: &Polygon| -> Vec<Vec<[f64; 2]>> {
+        std::iter::once(p.exterior())
+            .chain(p.interiors())
+            .map(|ring| {
+                ring.0
+                    .iter()
+                    .map(|c| [round(c.x, decimals), round(c.y, decimals)])
+                    .collect()
+            })
+            .collect()
+    };
+    let (kind, coordinates) = if mp.0.len() == 1 {
+        ("Polygon", serde_json::to_string(&rings(&mp.0[0]))?)
+    } else {
+        let parts: Vec<_> = mp.0.iter().map(rings).collect();
+        ("MultiPolygon", serde_json::to_string(&parts)?)
+    };
+    let mut rest = Map::new();
+    if let Some(id) = id {
+        rest.insert("id".into(), id.into());
+    }
+    rest.insert("properties".into(), Value::Object(properties.clone()));
+    rest.insert("type".into(), "Feature".into());
+    let rest = serde_json::to_string(&rest)?;
+    Ok(format!(
+        "{{\"geometry\":{{\"coordinates\":{coordinates},\"type\":\"{kind}\"}},{}",
+        &rest[1..]
+    ))
 }
 
 /// Makes a geometry whose coordinates are already rounded to `decimals` places valid on that lattice.
@@ -299,6 +354,7 @@ fn grid_features<W: Write>(
     grids: &[crate::model::GridShape],
     rows: &[crate::check::GridRow],
 ) -> Result<()> {
+    let mut features = Vec::with_capacity(grids.len());
     for (g, row) in grids.iter().zip(rows) {
         let mut props = Map::new();
         props.insert("id".into(), row.id.clone().into());
@@ -324,9 +380,9 @@ fn grid_features<W: Write>(
             "compactness".into(),
             ((row.compactness * 1e4).round() / 1e4).into(),
         );
-        w.feature(Some(&row.id), Shape::Areal(&g.geometry), &props)?;
+        features.push((Some(row.id.as_str()), &g.geometry, props));
     }
-    Ok(())
+    w.areal_features(features)
 }
 
 /// Writes grids with their responsible worker (and, for planners, the weekly workload).
@@ -371,6 +427,7 @@ fn assignment_features<W: Write>(
         .zip(loads)
         .zip(&assignment.primary)
         .zip(&assignment.primary_kind);
+    let mut features = Vec::with_capacity(grids.len());
     for (((g, load), worker), kind) in rows {
         let mut props = Map::new();
         props.insert("id".into(), g.id.clone().into());
@@ -393,9 +450,9 @@ fn assignment_features<W: Write>(
             "workers".into(),
             Value::Array(worker.iter().map(|w| Value::from(w.clone())).collect()),
         );
-        w.feature(Some(&g.id), Shape::Areal(&g.geometry), &props)?;
+        features.push((Some(g.id.as_str()), &g.geometry, props));
     }
-    Ok(())
+    w.areal_features(features)
 }
 
 /// Adds `bounds_description` (the 四至) to each feature of a grids GeoJSON text, in order.

@@ -332,6 +332,179 @@ pub fn vertex_count(mp: &MultiPolygon) -> usize {
         .sum()
 }
 
+/// A large outline prepared to prove, cheaply, that a polygon cut from it lies within it, so that the
+/// boolean intersection (whose cost follows the outline's vertices near the polygon) can be skipped.
+///
+/// The proof is conservative: [`OutlineProof::within`] says `true` only when every edge of the
+/// polygon's exterior rings either runs along one edge of the outline (both ends within a tolerance of
+/// it) or lies inside the outline, clear of its boundary but for its ends; and no other ring of the
+/// outline (a hole, another part) comes near the polygon's envelope. Such a polygon lies within the
+/// outline up to slivers of the tolerance's width (a simply connected region bounded inside the outline
+/// is inside it). Anything else (a polygon read back from a file, whose shared edges no longer run
+/// exactly along the outline's, or one crossing it) gets `false`, and the caller intersects exactly.
+pub struct OutlineProof {
+    banded: BandedPolygon,
+    min_y: f64,
+    step: f64,
+    /// Every edge, horizontal ones included, bucketed by the bands of y it spans.
+    bands: Vec<Vec<(Coord, Coord)>>,
+    /// The envelope of each ring and whether it is a part's exterior.
+    rings: Vec<(Rect, bool)>,
+}
+
+impl OutlineProof {
+    pub fn new(outline: &MultiPolygon) -> OutlineProof {
+        let edges: Vec<(Coord, Coord)> = outline
+            .0
+            .iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+            .flat_map(|ring| ring.0.windows(2))
+            .map(|w| (w[0], w[1]))
+            .collect();
+        let (min_y, max_y) = edges
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |m, e| {
+                (m.0.min(e.0.y.min(e.1.y)), m.1.max(e.0.y.max(e.1.y)))
+            });
+        let n = (edges.len() / 8).max(1);
+        let step = if max_y > min_y {
+            (max_y - min_y) / n as f64
+        } else {
+            1.0
+        };
+        let mut proof = OutlineProof {
+            banded: BandedPolygon::new(outline),
+            min_y,
+            step,
+            bands: vec![Vec::new(); n],
+            rings: Vec::new(),
+        };
+        for e in edges {
+            let (lo, hi) = (proof.band(e.0.y.min(e.1.y)), proof.band(e.0.y.max(e.1.y)));
+            for b in lo..=hi {
+                proof.bands[b].push(e);
+            }
+        }
+        for p in &outline.0 {
+            for (k, ring) in std::iter::once(p.exterior())
+                .chain(p.interiors())
+                .enumerate()
+            {
+                if let Some(r) = ring.bounding_rect() {
+                    proof.rings.push((r, k == 0));
+                }
+            }
+        }
+        proof
+    }
+
+    fn band(&self, y: f64) -> usize {
+        let b = ((y - self.min_y) / self.step).floor();
+        if b.is_nan() || b < 0.0 {
+            0
+        } else {
+            (b as usize).min(self.bands.len() - 1)
+        }
+    }
+
+    /// The outline's edges that may come within `tol` of the segment `a`–`b`'s envelope.
+    fn near(&self, a: Coord, b: Coord, tol: f64) -> impl Iterator<Item = &(Coord, Coord)> {
+        let (x0, x1) = (a.x.min(b.x) - tol, a.x.max(b.x) + tol);
+        let (y0, y1) = (a.y.min(b.y) - tol, a.y.max(b.y) + tol);
+        (self.band(y0)..=self.band(y1))
+            .flat_map(move |k| self.bands[k].iter())
+            .filter(move |(c, d)| {
+                c.x.max(d.x) >= x0 && c.x.min(d.x) <= x1 && c.y.max(d.y) >= y0 && c.y.min(d.y) <= y1
+            })
+    }
+
+    /// Whether `polygon` provably lies within the outline (see the type's documentation).
+    pub fn within(&self, polygon: &MultiPolygon) -> bool {
+        let Some(env) = bbox(polygon) else {
+            return false;
+        };
+        let tol = 1e-7 * env.width().max(env.height()).max(1.0);
+        let meets = |r: &Rect| {
+            r.min().x <= env.max().x + tol
+                && r.max().x >= env.min().x - tol
+                && r.min().y <= env.max().y + tol
+                && r.max().y >= env.min().y - tol
+        };
+        // One exterior near the polygon and nothing else: the outline is simply connected there.
+        let nearby: Vec<bool> = self
+            .rings
+            .iter()
+            .filter(|(r, _)| meets(r))
+            .map(|&(_, e)| e)
+            .collect();
+        if nearby != [true] {
+            return false;
+        }
+        polygon.0.iter().all(|p| {
+            p.exterior()
+                .0
+                .windows(2)
+                .all(|w| w[0] == w[1] || self.edge_within(w[0], w[1], tol))
+        })
+    }
+
+    fn edge_within(&self, a: Coord, b: Coord, tol: f64) -> bool {
+        // Along one edge of the outline: both ends within the tolerance of it.
+        if self.near(a, b, tol).any(|&(c, d)| {
+            point_segment_distance(a, c, d) <= tol && point_segment_distance(b, c, d) <= tol
+        }) {
+            return true;
+        }
+        // Inside: the ends inside or on the outline, the rest (all but the tolerance's width at each end)
+        // meeting none of its edges, the middle inside.
+        let on_or_in = |p: Coord| {
+            self.banded.contains(p)
+                || self
+                    .near(p, p, tol)
+                    .any(|&(c, d)| point_segment_distance(p, c, d) <= tol)
+        };
+        if !on_or_in(a) || !on_or_in(b) {
+            return false;
+        }
+        let len = (b.x - a.x).hypot(b.y - a.y);
+        if len <= 8.0 * tol {
+            return false;
+        }
+        let (ux, uy) = ((b.x - a.x) / len, (b.y - a.y) / len);
+        let shrink = 3.0 * tol;
+        let (p, q) = (
+            Coord {
+                x: a.x + ux * shrink,
+                y: a.y + uy * shrink,
+            },
+            Coord {
+                x: b.x - ux * shrink,
+                y: b.y - uy * shrink,
+            },
+        );
+        let clear = self
+            .near(p, q, tol)
+            .all(|&(c, d)| matches!(segment_contact(p, q, c, d), Contact::None));
+        clear
+            && self.banded.contains(Coord {
+                x: (a.x + b.x) / 2.0,
+                y: (a.y + b.y) / 2.0,
+            })
+    }
+}
+
+/// Distance from `p` to the segment `a`–`b`.
+fn point_segment_distance(p: Coord, a: Coord, b: Coord) -> f64 {
+    let (dx, dy) = (b.x - a.x, b.y - a.y);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 > 0.0 {
+        (((p.x - a.x) * dx + (p.y - a.y) * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    (p.x - (a.x + t * dx)).hypot(p.y - (a.y + t * dy))
+}
+
 /// `a ∩ b`, where `a` may be a large outline: `a`'s rings are first clipped to `b`'s bounding box grown
 /// by a margin (linear; the same land near `b`, with zero-width runs only outside the box), so the cost
 /// of the boolean operation follows the part of `a` near `b`, not all of `a`.
@@ -659,6 +832,82 @@ mod tests {
         MultiPolygon(vec![polygon![
             (x: x0, y: y0), (x: x0 + s, y: y0), (x: x0 + s, y: y0 + s), (x: x0, y: y0 + s), (x: x0, y: y0)
         ]])
+    }
+
+    /// A leaf with a long zigzag outline (2,400 vertices along its south side) and the square it sits in.
+    fn zigzag_leaf() -> MultiPolygon {
+        let mut ring: Vec<Coord> = (0..=2400)
+            .map(|i| Coord {
+                x: i as f64 * 0.5,
+                y: if i % 2 == 0 { 0.0 } else { 3.0 },
+            })
+            .collect();
+        ring.push(Coord {
+            x: 1200.0,
+            y: 1000.0,
+        });
+        ring.push(Coord { x: 0.0, y: 1000.0 });
+        ring.push(ring[0]);
+        MultiPolygon(vec![Polygon::new(LineString(ring), vec![])])
+    }
+
+    #[test]
+    fn outline_proof_accepts_grids_cut_from_the_outline_and_refuses_the_rest() {
+        let leaf = zigzag_leaf();
+        let proof = OutlineProof::new(&leaf);
+        // Cut by the vertical line x = 300.5 and x = 700.25, as the partition cuts (i_overlay rounds).
+        for (x0, x1) in [(0.0, 300.5), (300.5, 700.25), (700.25, 1200.0)] {
+            let cell = MultiPolygon(vec![polygon![
+                (x: x0, y: -10.0),
+                (x: x1, y: -10.0),
+                (x: x1, y: 1010.0),
+                (x: x0, y: 1010.0),
+            ]]);
+            let grid = leaf.intersection(&cell);
+            assert!(proof.within(&grid), "grid {x0}–{x1} cut from the leaf");
+            let exact = grid.intersection(&leaf).unsigned_area();
+            assert!((exact - grid.unsigned_area()).abs() < 1e-6 * grid.unsigned_area());
+        }
+        // A grid reaching 5 m below the zigzag, one crossing the top edge, one beside the leaf.
+        let below = MultiPolygon(vec![polygon![
+            (x: 10.0, y: -5.0), (x: 50.0, y: -5.0), (x: 50.0, y: 50.0), (x: 10.0, y: 50.0),
+        ]]);
+        let over_top = MultiPolygon(vec![polygon![
+            (x: 10.0, y: 900.0), (x: 50.0, y: 900.0), (x: 50.0, y: 1100.0), (x: 10.0, y: 1100.0),
+        ]]);
+        let beside = square(1200.0, 100.0, 50.0);
+        for outside in [below, over_top, beside] {
+            assert!(!proof.within(&outside));
+        }
+        // Bridging a notch: every vertex inside, the edge across the notch outside.
+        let mut notched = zigzag_leaf();
+        let ring = notched.0[0].exterior().0.clone();
+        let n = ring.len();
+        let mut with_notch = ring[..n - 2].to_vec();
+        with_notch.extend([
+            Coord {
+                x: 600.0,
+                y: 1000.0,
+            },
+            Coord { x: 600.0, y: 500.0 },
+            Coord { x: 590.0, y: 500.0 },
+            Coord {
+                x: 590.0,
+                y: 1000.0,
+            },
+        ]);
+        with_notch.extend_from_slice(&ring[n - 2..]);
+        notched.0[0] = Polygon::new(LineString(with_notch), vec![]);
+        let bridge = MultiPolygon(vec![polygon![
+            (x: 500.0, y: 900.0), (x: 700.0, y: 900.0), (x: 700.0, y: 950.0), (x: 500.0, y: 950.0),
+        ]]);
+        assert!(!OutlineProof::new(&notched).within(&bridge));
+        // A grid around a hole of the leaf is not within it.
+        let mut holed = zigzag_leaf();
+        holed.0[0].interiors_push(square(400.0, 400.0, 10.0).0[0].exterior().clone());
+        let around = square(380.0, 380.0, 50.0);
+        assert!(!OutlineProof::new(&holed).within(&around));
+        assert!(proof.within(&around));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use crate::spatial::geometry;
 use geo::{Coord, MultiPolygon, Rect};
+use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 use std::borrow::Borrow;
@@ -17,8 +18,8 @@ pub struct PolygonIndex<P: Borrow<MultiPolygon>> {
     banded: Vec<Option<geometry::BandedPolygon>>,
 }
 
-impl<P: Borrow<MultiPolygon>> PolygonIndex<P> {
-    /// Bulk-loads the envelopes of `polygons`.
+impl<P: Borrow<MultiPolygon> + Sync> PolygonIndex<P> {
+    /// Bulk-loads the envelopes of `polygons`; large outlines are prepared in parallel.
     pub fn new(polygons: Vec<P>) -> Self {
         let entries = polygons
             .iter()
@@ -33,7 +34,7 @@ impl<P: Borrow<MultiPolygon>> PolygonIndex<P> {
             })
             .collect();
         let banded = polygons
-            .iter()
+            .par_iter()
             .map(|mp| {
                 (geometry::vertex_count(mp.borrow()) > geometry::LARGE_OUTLINE_VERTICES)
                     .then(|| geometry::BandedPolygon::new(mp.borrow()))
