@@ -416,6 +416,15 @@ pub struct VisitPlan {
     pub warnings: Vec<Problem>,
 }
 
+impl VisitPlan {
+    /// True when some resident is past twice their cadence, or was never visited ([`Level::Error`]).
+    pub fn has_overdue_errors(&self) -> bool {
+        self.overdue
+            .as_ref()
+            .is_some_and(|o| o.iter().any(|o| o.level == Level::Error))
+    }
+}
+
 /// How far beyond a worker's stops the street network is taken in (m): a walk may go round a block.
 const STREET_MARGIN_M: f64 = 500.0;
 
