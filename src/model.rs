@@ -83,6 +83,26 @@ pub struct Household {
     pub sensitive: Sensitive,
 }
 
+/// Which building a household point belongs to: its `building` id, else its exact position (one point
+/// carrying several households). Building ids are unique within a leaf only: code that looks across
+/// leaves pairs the key with the leaf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum BuildingKey<'a> {
+    Named(&'a str),
+    /// The bits of the point's x and y (metres in the working CRS).
+    At(u64, u64),
+}
+
+impl Household {
+    /// The building this point belongs to.
+    pub fn building_key(&self) -> BuildingKey<'_> {
+        match &self.building {
+            Some(b) => BuildingKey::Named(b),
+            None => BuildingKey::At(self.pos.x.to_bits(), self.pos.y.to_bits()),
+        }
+    }
+}
+
 /// One unit of the boundary tree (district, town, community, village, …).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Area {
@@ -94,6 +114,18 @@ pub struct Area {
     /// The `kind` the file gives; see [`crate::spatial::tree::AreaTree::kind`] for the inherited one.
     pub kind: Option<String>,
     pub geometry: MultiPolygon,
+}
+
+/// The id of a grid the planner drew: its community's code, `-G`, and a number of at least two digits
+/// (`320116001003-G07`). Built and read here only.
+pub fn grid_id(community: &str, number: u32) -> String {
+    format!("{community}-G{number:02}")
+}
+
+/// A drawn grid's id read back: (community code, number). `None` for ids of another form (grids drawn
+/// by hand keep whatever id they were given).
+pub fn parse_grid_id(id: &str) -> Option<(&str, Option<u32>)> {
+    id.rsplit_once("-G").map(|(c, n)| (c, n.parse().ok()))
 }
 
 /// An existing grid, as read from a grids file.

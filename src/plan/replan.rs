@@ -15,7 +15,7 @@
 //! Previous communities that are no longer leaves are reported as removed.
 
 use crate::input::dataset::Dataset;
-use crate::model::GridShape;
+use crate::model::{GridShape, grid_id, parse_grid_id};
 use crate::plan::partition::{self, Atom, BuildingSplit};
 use crate::rules::{KindRules, Rules};
 use crate::spatial::geometry;
@@ -59,14 +59,14 @@ pub struct Replan {
 /// The community code of a previous grid: its `community`, else its id up to `-G`.
 fn code_of(g: &GridShape) -> String {
     g.community.clone().unwrap_or_else(|| {
-        g.id.rsplit_once("-G")
+        parse_grid_id(&g.id)
             .map(|(c, _)| c.to_string())
             .unwrap_or_default()
     })
 }
 
 fn grid_number(id: &str) -> Option<u32> {
-    id.rsplit_once("-G").and_then(|(_, n)| n.parse().ok())
+    parse_grid_id(id).and_then(|(_, n)| n)
 }
 
 /// Re-draws the dataset's leaves against `previous` grids (in the working CRS).
@@ -362,7 +362,7 @@ fn replan_leaf(
     let mut redrawn = Vec::new();
     for (d, geom) in drawn.into_iter().enumerate() {
         let id = ids[d].take().unwrap_or_else(|| {
-            let id = format!("{code}-G{next:02}");
+            let id = grid_id(code, next);
             next += 1;
             id
         });
@@ -429,7 +429,7 @@ fn number(code: &str, pieces: Vec<MultiPolygon>) -> Vec<GridShape> {
     ordered
         .into_iter()
         .enumerate()
-        .map(|(n, (_, g))| shape(format!("{code}-G{:02}", n + 1), code, g))
+        .map(|(n, (_, g))| shape(grid_id(code, n as u32 + 1), code, g))
         .collect()
 }
 

@@ -976,8 +976,11 @@ fn naive_grids(d: &mut District, leaf: &LeafPlan, fault: Fault) {
     let mut out = Vec::new();
     cut(leaf.geometry.clone(), &mut atoms, k, &mut out, fault);
     for (n, g) in out.into_iter().enumerate() {
-        d.grids
-            .push((format!("{}-G{:02}", leaf.code, n + 1), leaf.code.clone(), g));
+        d.grids.push((
+            crate::model::grid_id(&leaf.code, n as u32 + 1),
+            leaf.code.clone(),
+            g,
+        ));
     }
 }
 

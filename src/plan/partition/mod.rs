@@ -27,7 +27,7 @@
 pub mod cells;
 
 use crate::input::dataset::Dataset;
-use crate::model::{GridShape, Household};
+use crate::model::{BuildingKey, GridShape, Household, grid_id};
 use crate::rules::{CountPolicy, KindRules, Rules};
 use crate::spatial::geometry;
 use geo::{BooleanOps, BoundingRect, Coord, LineString, MultiPolygon, Polygon};
@@ -109,12 +109,10 @@ pub fn atoms(
 ) -> (Vec<Atom>, Vec<BuildingSplit>) {
     let mut groups: BTreeMap<BuildingKey, Vec<usize>> = BTreeMap::new();
     for &i in members {
-        let h = &households[i];
-        let key = match &h.building {
-            Some(b) => BuildingKey::Named(b.to_string()),
-            None => BuildingKey::At(h.pos.x.to_bits(), h.pos.y.to_bits()),
-        };
-        groups.entry(key).or_default().push(i);
+        groups
+            .entry(households[i].building_key())
+            .or_default()
+            .push(i);
     }
     let max = band.max_households.max(1) as u64;
     let mut atoms = Vec::with_capacity(groups.len());
@@ -167,7 +165,7 @@ pub fn atoms(
             }
         }
         let name = match &key {
-            BuildingKey::Named(b) => b.clone(),
+            BuildingKey::Named(b) => b.to_string(),
             BuildingKey::At(..) => "(unnamed building)".to_string(),
         };
         let built: Vec<Atom> = pieces
@@ -186,12 +184,6 @@ pub fn atoms(
         atoms.extend(built);
     }
     (atoms, splits)
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum BuildingKey {
-    Named(String),
-    At(u64, u64),
 }
 
 fn atom(households: &[Household], members: Vec<usize>) -> Atom {
@@ -1090,7 +1082,7 @@ pub fn partition_with(
         for (n, (_, geometry)) in ordered.into_iter().enumerate() {
             grids.push(GridShape {
                 feature: grids.len(),
-                id: format!("{}-G{:02}", plan.leaf, n + 1),
+                id: grid_id(&plan.leaf, n as u32 + 1),
                 community: Some(plan.leaf.clone()),
                 geometry,
                 declared_households: None,
