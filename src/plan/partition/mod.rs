@@ -340,19 +340,34 @@ struct Cut {
     score: f64,
 }
 
-/// Grids with their household counts, whether their households sit in separate parts, and the convex
-/// cell each is the leaf's land within.
-type Pieces = Vec<(MultiPolygon, u64, bool, Cell)>;
+/// One grid the bisection drew.
+struct Piece {
+    /// The leaf's land within `cell`.
+    land: MultiPolygon,
+    households: u64,
+    /// Its households sit in separate parts of its land.
+    fragmented: bool,
+    /// The convex cell it is the leaf's land within.
+    cell: Cell,
+}
 
 /// How far pieces are from a good answer: households outside the band, then grids whose households
 /// sit in separate parts.
-fn badness(pieces: &Pieces, band: &KindRules) -> (u64, usize) {
+fn badness(pieces: &[Piece], band: &KindRules) -> (u64, usize) {
     let (min, max) = (band.min_households as u64, band.max_households as u64);
     let outside = pieces
         .iter()
-        .map(|(_, w, _, _)| min.saturating_sub(*w) + w.saturating_sub(max))
+        .map(|p| min.saturating_sub(p.households) + p.households.saturating_sub(max))
         .sum();
-    (outside, pieces.iter().filter(|p| p.2).count())
+    (outside, pieces.iter().filter(|p| p.fragmented).count())
+}
+
+/// An atom seen along one direction: the interval its members span, and its households.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    low: f64,
+    high: f64,
+    households: u64,
 }
 
 /// True when the atoms of `region` lie in more than one of its parts.
@@ -436,20 +451,25 @@ fn bisect(
     samples: Vec<Sample>,
     k: usize,
     budget: &mut usize,
-) -> Pieces {
+) -> Vec<Piece> {
     let band = ctx.band;
     let weight: u64 = atoms.iter().map(|a| a.households).sum();
     if k <= 1 || atoms.len() <= 1 {
-        let region = geometry::normalized(ctx.leaf.intersection(&cell_polygon(&cell)));
-        let split = ctx.single_part && fragmented(&region, &atoms);
-        return vec![(region, weight, split, cell)];
+        let land = geometry::normalized(ctx.leaf.intersection(&cell_polygon(&cell)));
+        let fragmented = ctx.single_part && fragmented(&land, &atoms);
+        return vec![Piece {
+            land,
+            households: weight,
+            fragmented,
+            cell,
+        }];
     }
     let mut cands = cuts(&atoms, &samples, k, band, DIRECTIONS);
     if cands.first().is_some_and(|c| c.violation > 0.0) {
         cands = cuts(&atoms, &samples, k, band, DIRECTIONS_RETRY);
     }
     let reachable = band.feasible_counts(weight).contains(&(k as u64));
-    let mut best: Option<((u64, usize), Pieces)> = None;
+    let mut best: Option<((u64, usize), Vec<Piece>)> = None;
     for (n, cut) in cands.iter().enumerate() {
         if n > 0 {
             let bad = best.as_ref().map_or((0, 0), |b| b.0);
@@ -485,10 +505,12 @@ fn bisect(
     }
     match best {
         Some((_, pieces)) => pieces,
-        None => {
-            let region = geometry::normalized(ctx.leaf.intersection(&cell_polygon(&cell)));
-            vec![(region, weight, false, cell)]
-        }
+        None => vec![Piece {
+            land: geometry::normalized(ctx.leaf.intersection(&cell_polygon(&cell))),
+            households: weight,
+            fragmented: false,
+            cell,
+        }],
     }
 }
 
@@ -507,7 +529,7 @@ fn cuts(
         splits.push(k - k / 2);
     }
     let mut found: Vec<Cut> = Vec::with_capacity(directions);
-    let mut proj: Vec<(f64, f64, u64)> = Vec::with_capacity(atoms.len());
+    let mut proj: Vec<Span> = Vec::with_capacity(atoms.len());
     let mut sproj: Vec<(f64, Coord)> = Vec::with_capacity(samples.len());
     for d in 0..directions {
         let mut best: Option<Cut> = None;
@@ -520,9 +542,13 @@ fn cuts(
         proj.clear();
         proj.extend(atoms.iter().map(|a| {
             let p = dot(a.centre);
-            (p - a.radius, p + a.radius, a.households)
+            Span {
+                low: p - a.radius,
+                high: p + a.radius,
+                households: a.households,
+            }
         }));
-        proj.sort_by(|a, b| a.0.total_cmp(&b.0));
+        proj.sort_by(|a, b| a.low.total_cmp(&b.low));
         sproj.clear();
         sproj.extend(samples.iter().map(|s| (dot(s.at), s.at)));
         sproj.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -535,12 +561,12 @@ fn cuts(
         let mut upper = f64::NEG_INFINITY;
         let mut weight = 0u64;
         for i in 1..proj.len() {
-            upper = upper.max(proj[i - 1].1);
-            weight += proj[i - 1].2;
-            if proj[i].0 - upper < 2.0 * MIN_CLEARANCE_M {
+            upper = upper.max(proj[i - 1].high);
+            weight += proj[i - 1].households;
+            if proj[i].low - upper < 2.0 * MIN_CLEARANCE_M {
                 continue;
             }
-            let offset = (upper + proj[i].0) / 2.0;
+            let offset = (upper + proj[i].low) / 2.0;
             while s_at < sproj.len() && sproj[s_at].0 < offset {
                 low_m.add(sproj[s_at].1);
                 s_at += 1;
@@ -624,10 +650,10 @@ pub fn partition_region(
         .flat_map(|a| a.members.iter().copied())
         .collect();
     let shapes: Vec<MultiPolygon> = match &simplified {
-        None => pieces.into_iter().map(|p| p.0).collect(),
+        None => pieces.into_iter().map(|p| p.land).collect(),
         Some(_) => {
             let clipper = LeafClipper::new(region);
-            pieces.par_iter().map(|p| clipper.clip(&p.3)).collect()
+            pieces.par_iter().map(|p| clipper.clip(&p.cell)).collect()
         }
     };
     tidy(shapes, households, &members)
