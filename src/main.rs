@@ -679,8 +679,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 &gridplan::output::grids_geojson(data.working, &plan.grids, &checked.grids)?,
                 &descriptions,
             )?;
-            std::fs::write(&out, text)
-                .with_context(|| format!("cannot write {}", out.display()))?;
+            gridplan::output::fgb::write_collection_text(&out, &text)?;
             let quality = gridplan::plan::partition::Quality::measure(&checked);
             let ground_quality = (!layers.is_empty()).then(|| {
                 gridplan::plan::partition::cells::measure::ground_quality(

@@ -5,6 +5,7 @@
 //! errors gives [`Error::Invalid`] listing all of them; warnings come back beside the data.
 
 pub mod dataset;
+pub mod fgb;
 pub mod file;
 pub mod geom;
 pub mod layers;

@@ -57,6 +57,14 @@ where
     P: DeserializeOwned,
     F: FnMut(usize, RawFeature<P>),
 {
+    // A FlatGeobuf layer is read as the FeatureCollection it holds.
+    let converted;
+    let bytes = if super::fgb::is_flatgeobuf(bytes) {
+        converted = super::fgb::to_geojson(file, bytes)?;
+        &converted[..]
+    } else {
+        bytes
+    };
     let current = Cell::new(None::<usize>);
     let mut de = serde_json::Deserializer::from_slice(strip_bom(bytes));
     let visitor = CollectionVisitor {
