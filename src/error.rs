@@ -26,6 +26,10 @@ pub enum Error {
     Crs(String),
     #[error("rules file {path}: {message}")]
     Rules { path: PathBuf, message: String },
+    /// The assignment solver failed outright (not a town it found nothing for in time: that is part
+    /// of the staffing answer).
+    #[error("the solver failed: {0}")]
+    Solver(String),
 }
 
 /// At most this many problems are written out in full in an error message; the rest are counted.

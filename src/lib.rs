@@ -23,6 +23,7 @@
 //! | [`plan`] | [`partition`](plan::partition) (atoms, counts, bisection, cells) and [`replan`](plan::replan) |
 //! | [`check`](mod@check) | compliance of existing grids: every violation as data |
 //! | [`staff`] | [`assign`](staff::assign) (workload, policies, the HiGHS assignment), [`visits`](staff::visits), [`streets`](staff::streets) |
+//! | [`ops`] | plan, re-plan, check, staff, diff, visits: the operations the binary and the service share |
 //! | [`diff`] | what changed between two grid layers, household by household |
 //! | [`output`] | writing GeoJSON in WGS84 |
 //! | [`store`] | SQLite persistence of datasets, plans and assignments |
@@ -34,6 +35,7 @@ pub mod diff;
 pub mod error;
 pub mod input;
 pub mod model;
+pub mod ops;
 pub mod output;
 pub mod plan;
 pub mod problem;

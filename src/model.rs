@@ -1,6 +1,6 @@
 //! The plain data every capability works on. Coordinates are in the working CRS (metres).
 
-use geo::{Coord, MultiPolygon};
+use geo::{Coord, MultiLineString, MultiPolygon};
 use serde::Serialize;
 use std::fmt;
 
@@ -108,6 +108,98 @@ pub struct GridShape {
     pub declared_households: Option<u64>,
     /// The `primary_worker` the file gives (an assignment file), if any.
     pub primary_worker: Option<String>,
+}
+
+/// What kind of grid worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerType {
+    /// Full-time grid worker (专职), the policy direction.
+    FullTime,
+    /// Part-time worker.
+    PartTime,
+    /// Village cadre holding the post alongside their own (兼任).
+    Cadre,
+}
+
+impl WorkerType {
+    pub fn parse(s: &str) -> Option<WorkerType> {
+        match s
+            .trim()
+            .to_ascii_lowercase()
+            .replace(['-', ' '], "_")
+            .as_str()
+        {
+            "full_time" | "fulltime" => Some(WorkerType::FullTime),
+            "part_time" | "parttime" => Some(WorkerType::PartTime),
+            "cadre" => Some(WorkerType::Cadre),
+            _ => None,
+        }
+    }
+}
+
+/// One grid worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Worker {
+    /// Feature index (GeoJSON) or data row (CSV, 1-based after the header) in its file.
+    pub feature: usize,
+    pub id: String,
+    pub kind: WorkerType,
+    /// Weekly hours available for grid work.
+    pub hours: f64,
+    /// Code of the managing town or street.
+    pub town: TownCode,
+    /// `false` for workers who exited: never assigned.
+    pub active: bool,
+    /// Grid ids held before.
+    pub previous_grids: Vec<String>,
+    /// Base or home location, in the working CRS.
+    pub home: Coord,
+}
+
+/// A block: land a grid should never cut (a street block, a compound, a school…), in the working CRS.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Block {
+    pub feature: usize,
+    pub code: Option<String>,
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub geometry: MultiPolygon,
+}
+
+impl Block {
+    /// How the block is called in messages: its code, else its name, else its feature index.
+    pub fn label(&self) -> String {
+        self.code
+            .clone()
+            .or_else(|| self.name.clone())
+            .unwrap_or_else(|| format!("block #{}", self.feature))
+    }
+}
+
+/// A barrier: a line grid edges should follow (a road, a river, a railway, a wall), in the working CRS.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Barrier {
+    pub feature: usize,
+    pub name: Option<String>,
+    pub class: Option<String>,
+    /// How strongly a grid edge should follow it: 0 (not at all) to 9; by default from the class
+    /// (river, rail, arterial, expressway 3; road, street 2; anything else 1).
+    pub rank: u32,
+    pub geometry: MultiLineString,
+}
+
+/// The ground layers given to a command (either, both or neither).
+#[derive(Debug, Clone, Default)]
+pub struct Layers {
+    pub blocks: Vec<Block>,
+    pub barriers: Vec<Barrier>,
+}
+
+impl Layers {
+    pub fn is_empty(&self) -> bool {
+        self.blocks.is_empty() && self.barriers.is_empty()
+    }
 }
 
 #[cfg(test)]

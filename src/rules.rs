@@ -3,10 +3,9 @@
 //! 200–300, a population alert above 2,000 people); a TOML file overrides any number,
 //! per kind, and may add kinds. Every number has a name and a documented meaning; none is hidden in code.
 
-use crate::error::{Error, Result};
+use crate::model::WorkerType;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::Path;
 
 /// Rules for grids of one kind of area (`urban`, `rural`, or a kind a rules file adds).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +53,29 @@ impl KindRules {
         let lo = households.div_ceil(max).max(1);
         let hi = households / min;
         lo..=hi
+    }
+
+    /// Why `households` fits no whole number of grids of this band, or `None` when some number does.
+    pub fn infeasibility(&self, households: u64) -> Option<String> {
+        if households == 0 {
+            return Some("no households: the leaf still needs one grid to be covered".to_string());
+        }
+        if !self.feasible_counts(households).is_empty() {
+            return None;
+        }
+        let (min, max) = (self.min_households as u64, self.max_households as u64);
+        if households < min {
+            return Some(format!(
+                "{households} households are fewer than one grid's minimum of {min}"
+            ));
+        }
+        let fewer = households / max.max(1);
+        let more = fewer + 1;
+        Some(format!(
+            "{households} households fit no whole number of grids in {min}–{max}: {fewer} grid(s) would hold {:.0} each (over {max}), {more} would hold {:.0} each (under {min})",
+            households as f64 / fewer.max(1) as f64,
+            households as f64 / more as f64
+        ))
     }
 }
 
@@ -254,6 +276,19 @@ impl Default for WorkerHours {
     }
 }
 
+/// Worker types take their default hours here, beside the hours themselves (the type is plain data in
+/// [`crate::model`]; the numbers are rules).
+impl WorkerType {
+    /// Default weekly hours of this type, from the rules.
+    pub fn default_hours(self, h: &WorkerHours) -> f64 {
+        match self {
+            WorkerType::FullTime => h.full_time,
+            WorkerType::PartTime => h.part_time,
+            WorkerType::Cadre => h.cadre,
+        }
+    }
+}
+
 /// Settings of the worker assignment (`gridplan assign`). Penalties are in metres of travel, so the
 /// objective reads as "metres, plus metres-equivalent penalties".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -429,24 +464,6 @@ fn within(key: &str, v: f64, lo: f64, hi: f64) -> std::result::Result<(), String
 }
 
 impl Rules {
-    /// Reads a rules file over the defaults.
-    pub fn from_file(path: &Path) -> Result<Rules> {
-        let bytes = crate::input::file::read_input(path, crate::input::file::Expect::Text)?;
-        let text = String::from_utf8(bytes).map_err(|e| Error::Rules {
-            path: path.to_path_buf(),
-            message: format!("not UTF-8 text: {e}"),
-        })?;
-        Rules::from_toml(&text).map_err(|message| Error::Rules {
-            path: path.to_path_buf(),
-            message,
-        })
-    }
-
-    /// Loads the rules file when one is given, else the defaults.
-    pub fn load(path: Option<&Path>) -> Result<Rules> {
-        path.map_or_else(|| Ok(Rules::default()), Rules::from_file)
-    }
-
     /// Parses TOML over the defaults; the error names the offending key.
     pub fn from_toml(text: &str) -> std::result::Result<Rules, String> {
         let file: RulesFile = toml::from_str(text).map_err(|e| e.to_string())?;
@@ -515,7 +532,7 @@ impl Rules {
         }
         if let Some(a) = file.assign {
             for t in &a.allowed_types {
-                if crate::input::workers::WorkerType::parse(t).is_none() {
+                if WorkerType::parse(t).is_none() {
                     return Err(format!("assign.allowed_types: unknown type \"{t}\""));
                 }
             }

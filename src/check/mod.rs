@@ -3,16 +3,23 @@
 //!
 //! Counts are always recounted from the household points, never taken from the grids file.
 
+pub mod ground;
+pub mod quality;
+pub mod text;
+
+pub use ground::{GroundQuality, SplitBlock, check_blocks};
+pub use quality::Quality;
+
 use crate::input::dataset::{Dataset, Outside};
 use crate::model::{GridShape, Household};
 use crate::problem::Problem;
-use crate::rules::{BandStatus, KindRules, Rules};
+use crate::rules::{BandStatus, Rules};
 use crate::spatial::geometry;
 use crate::spatial::index::PolygonIndex;
 use geo::MultiPolygon;
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 /// The rule a violation breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -155,29 +162,6 @@ pub struct CheckReport {
     pub oversize_buildings_split: Vec<OversizeSplit>,
     /// Data problems that did not stop the check.
     pub warnings: Vec<Problem>,
-}
-
-/// Why `households` fits no whole number of grids of `k`, or `None` when some number does.
-pub fn infeasibility(k: &KindRules, households: u64) -> Option<String> {
-    if households == 0 {
-        return Some("no households: the leaf still needs one grid to be covered".to_string());
-    }
-    if !k.feasible_counts(households).is_empty() {
-        return None;
-    }
-    let (min, max) = (k.min_households as u64, k.max_households as u64);
-    if households < min {
-        return Some(format!(
-            "{households} households are fewer than one grid's minimum of {min}"
-        ));
-    }
-    let fewer = households / max.max(1);
-    let more = fewer + 1;
-    Some(format!(
-        "{households} households fit no whole number of grids in {min}–{max}: {fewer} grid(s) would hold {:.0} each (over {max}), {more} would hold {:.0} each (under {min})",
-        households as f64 / fewer.max(1) as f64,
-        households as f64 / more as f64
-    ))
 }
 
 /// Key of a building: its id within its leaf, else its exact position (a point with many households).
@@ -525,7 +509,7 @@ pub fn check(data: &Dataset, grids: &[GridShape], rules: &Rules) -> CheckReport 
         let why = kind
             .as_deref()
             .and_then(|k| rules.kind(k))
-            .and_then(|k| infeasibility(k, leaf_hh[p]));
+            .and_then(|k| k.infeasibility(leaf_hh[p]));
         if let Some(why) = &why {
             infeasible.push(InfeasibleLeaf {
                 leaf: area.code.clone(),
@@ -644,144 +628,5 @@ pub fn check(data: &Dataset, grids: &[GridShape], rules: &Rules) -> CheckReport 
         leaves: leaf_rows,
         oversize_buildings_split: oversize_splits,
         warnings,
-    }
-}
-
-impl CheckReport {
-    /// A short table for the terminal.
-    pub fn render_text(&self) -> String {
-        let s = &self.summary;
-        let mut out = String::new();
-        let verdict = if s.compliant {
-            "COMPLIANT"
-        } else {
-            "NOT COMPLIANT"
-        };
-        out.push_str(&format!(
-            "gridplan check: {verdict} ({} violation(s))\n\n",
-            s.violations
-        ));
-        let line = |out: &mut String, k: &str, v: String| out.push_str(&format!("  {k:<34} {v}\n"));
-        line(
-            &mut out,
-            "grids (ok / under / over)",
-            format!("{} ({} / {} / {})", s.grids, s.ok, s.under, s.over),
-        );
-        line(
-            &mut out,
-            "households in grids / in none",
-            format!("{} / {}", s.households_assigned, s.households_unassigned),
-        );
-        line(
-            &mut out,
-            "households outside every leaf",
-            format!("{}", s.households_outside_leaves.households),
-        );
-        line(
-            &mut out,
-            "gap area / overlap area (m²)",
-            format!("{:.1} / {:.1}", s.gap_area_m2, s.overlap_area_m2),
-        );
-        line(
-            &mut out,
-            "grids crossing a leaf boundary",
-            s.grids_crossing_leaf.to_string(),
-        );
-        line(&mut out, "multi-part grids", s.multi_part_grids.to_string());
-        line(&mut out, "split buildings", s.split_buildings.to_string());
-        line(&mut out, "empty grids", s.empty_grids.to_string());
-        line(
-            &mut out,
-            "leaves without a grid",
-            format!("{} of {}", s.leaves_without_grid, s.leaves),
-        );
-        line(
-            &mut out,
-            "population alerts",
-            format!(
-                "{}{}",
-                s.population_alerts,
-                if s.population_known {
-                    ""
-                } else {
-                    " (population partly unknown)"
-                }
-            ),
-        );
-        line(
-            &mut out,
-            "leaves with no feasible grid count",
-            s.leaves_infeasible.len().to_string(),
-        );
-        line(
-            &mut out,
-            "mean compactness (Polsby–Popper)",
-            format!("{:.3}", s.mean_compactness),
-        );
-        if !self.violations.is_empty() {
-            let mut by_rule: BTreeMap<Rule, usize> = BTreeMap::new();
-            for v in &self.violations {
-                *by_rule.entry(v.rule).or_default() += 1;
-            }
-            out.push_str("\n  violations by rule:\n");
-            for (rule, n) in by_rule {
-                let name = serde_json::to_value(rule)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
-                out.push_str(&format!("    {name:<28} {n}\n"));
-            }
-            const SHOWN: usize = 15;
-            out.push_str("\n  first violations:\n");
-            for v in self.violations.iter().take(SHOWN) {
-                let at = v.grid.as_deref().or(v.leaf.as_deref()).unwrap_or("-");
-                out.push_str(&format!("    {at:<24} {}\n", v.message));
-            }
-            if self.violations.len() > SHOWN {
-                out.push_str(&format!(
-                    "    … {} more in the report\n",
-                    self.violations.len() - SHOWN
-                ));
-            }
-        }
-        for l in &s.leaves_infeasible {
-            out.push_str(&format!("\n  note: leaf {}: {}", l.leaf, l.why));
-        }
-        if !s.leaves_infeasible.is_empty() {
-            out.push('\n');
-        }
-        out.push_str(&crate::problem::render_warnings(&self.warnings, 10));
-        out
-    }
-}
-
-/// Adds a `split_block` violation for every block whose land lies in more than one grid.
-pub fn check_blocks(
-    report: &mut CheckReport,
-    data: &Dataset,
-    grids: &[GridShape],
-    layers: &crate::input::layers::Layers,
-) {
-    let (split, _) = crate::plan::partition::cells::measure::split_blocks(data, grids, layers);
-    for s in split {
-        let names: Vec<String> = s
-            .grids
-            .iter()
-            .map(|(g, a)| format!("{g} ({a:.0} m²)"))
-            .collect();
-        report.violations.push(Violation {
-            rule: Rule::SplitBlock,
-            grid: s.grids.first().map(|g| g.0.clone()),
-            leaf: None,
-            message: format!(
-                "block {} ({} households) is cut between {}",
-                s.block,
-                s.households,
-                names.join(", ")
-            ),
-            value: Some(s.grids.len() as f64),
-        });
-        report.summary.compliant = false;
-        report.summary.violations += 1;
     }
 }

@@ -16,6 +16,7 @@ pub mod workers;
 use crate::error::{Error, Result};
 use crate::model::{Area, GridShape, Household, Sensitive};
 use crate::problem::{Problem, Problems};
+use crate::rules::Rules;
 use crate::spatial::crs::{Crs, Transform, WGS84};
 use crate::spatial::geometry;
 use geo::{BoundingRect, Coord, MultiPolygon};
@@ -27,6 +28,24 @@ use std::path::Path;
 
 pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     file::read_input(path, file::Expect::JsonObject)
+}
+
+/// Reads a rules file over the defaults.
+pub fn read_rules(path: &Path) -> Result<Rules> {
+    let bytes = file::read_input(path, file::Expect::Text)?;
+    let text = String::from_utf8(bytes).map_err(|e| Error::Rules {
+        path: path.to_path_buf(),
+        message: format!("not UTF-8 text: {e}"),
+    })?;
+    Rules::from_toml(&text).map_err(|message| Error::Rules {
+        path: path.to_path_buf(),
+        message,
+    })
+}
+
+/// The rules file when one is given, else the defaults.
+pub fn load_rules(path: Option<&Path>) -> Result<Rules> {
+    path.map_or_else(|| Ok(Rules::default()), read_rules)
 }
 
 pub(crate) fn display(path: &Path) -> String {

@@ -3,6 +3,7 @@
 //! byte-identical files.
 
 pub mod fgb;
+pub mod text;
 
 use crate::error::{Error, Result};
 use crate::input::geom::for_each_ring_mut;
@@ -466,7 +467,7 @@ fn assignment_features<W: Write>(
         props.insert("staffing_policy".into(), load.policy.name().into());
         props.insert(
             "cadre_responsible".into(),
-            (*kind == Some(crate::input::workers::WorkerType::Cadre)).into(),
+            (*kind == Some(crate::model::WorkerType::Cadre)).into(),
         );
         props.insert("primary_worker".into(), worker.clone().into());
         props.insert(
@@ -476,6 +477,88 @@ fn assignment_features<W: Write>(
         features.push((Some(g.id.as_str()), &g.geometry, props));
     }
     w.areal_features(features)
+}
+
+/// The leaves with their codes, names, kinds and counts (public aggregates), in WGS84.
+pub fn communities_geojson(
+    data: &crate::input::dataset::Dataset,
+    checked: &crate::check::CheckReport,
+) -> Result<String> {
+    let mut w = FeatureWriter::in_memory(data.working, WGS84)?;
+    for (row, &l) in checked.leaves.iter().zip(data.tree.leaves()) {
+        let a = &data.tree.areas[l];
+        let mut props = Map::new();
+        props.insert("code".into(), a.code.clone().into());
+        props.insert("name".into(), a.name.clone().into());
+        props.insert("level".into(), a.level.clone().into());
+        props.insert("parent".into(), a.parent.clone().into());
+        props.insert("kind".into(), row.kind.clone().into());
+        props.insert("households".into(), row.households.into());
+        props.insert("grids".into(), row.grids.into());
+        props.insert(
+            "area_m2".into(),
+            ((row.area_m2 * 10.0).round() / 10.0).into(),
+        );
+        w.feature(Some(&a.code), Shape::Areal(&a.geometry), &props)?;
+    }
+    Ok(String::from_utf8_lossy(&w.finish()?).into_owned())
+}
+
+/// Writes a plan's grids: with each grid's 四至 (`bounds_description`) when the plan has them.
+pub fn write_plan(path: &Path, outcome: &crate::ops::PlanOutcome) -> Result<()> {
+    let p = &outcome.planned;
+    match &outcome.descriptions {
+        None => write_grids(path, outcome.working, &p.grids, &p.check.grids),
+        Some(d) => {
+            let text = add_descriptions(
+                &grids_geojson(outcome.working, &p.grids, &p.check.grids)?,
+                d,
+            )?;
+            fgb::write_collection_text(path, &text)
+        }
+    }
+}
+
+/// Writes `value` as indented JSON.
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::Write {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
+    write_text(path, &text)
+}
+
+/// Writes `text` to `path`.
+pub fn write_text(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Adds `bounds_description` (the 四至) to each feature of a grids GeoJSON text, in order.
+pub fn add_descriptions(geojson: &str, descriptions: &[String]) -> crate::Result<String> {
+    let mut v: serde_json::Value = serde_json::from_str(geojson).map_err(|e| {
+        crate::Error::Invalid(vec![crate::problem::Problem::error("grids", e.to_string())])
+    })?;
+    if let Some(features) = v.get_mut("features").and_then(|f| f.as_array_mut()) {
+        for (f, d) in features.iter_mut().zip(descriptions) {
+            if let Some(props) = f.get_mut("properties").and_then(|p| p.as_object_mut()) {
+                props.insert("bounds_description".into(), d.clone().into());
+            }
+        }
+    }
+    let mut out = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
+    if let Some(features) = v.get("features").and_then(|f| f.as_array()) {
+        for (i, f) in features.iter().enumerate() {
+            if i > 0 {
+                out.push_str(",\n");
+            }
+            out.push_str(&f.to_string());
+        }
+    }
+    out.push_str("\n]}\n");
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -508,15 +508,3 @@ fn unchanged(
         _ => false,
     }
 }
-
-/// `report.json` of `gridplan partition --previous`: the check of the new grids, quality, and what
-/// happened to each leaf.
-#[derive(Debug, Serialize)]
-pub struct ReplanReport<'a> {
-    #[serde(flatten)]
-    pub check: &'a crate::check::CheckReport,
-    pub quality: crate::plan::partition::Quality,
-    pub changes: &'a [LeafChange],
-    pub removed_leaves: &'a [String],
-    pub building_splits: &'a [BuildingSplit],
-}

@@ -498,8 +498,7 @@ async fn check(
         let data = &inputs.dataset;
         let (grids, _, problems) =
             crate::input::parse_grids("uploaded grids", body.to_vec(), None, Some(data.working))?;
-        let mut report = crate::check::check(data, &grids, &inputs.rules);
-        report.warnings.extend(problems.0);
+        let report = crate::ops::check(data, &grids, problems, &inputs.rules, None);
         let text = serde_json::to_string(&report).map_err(AppError::internal)?;
         Ok(public_report(&text))
     })
@@ -595,8 +594,7 @@ async fn assignment_visits(
         .get("month")
         .ok_or_else(|| AppError::bad_request("`month` is required (YYYY-MM)"))
         .and_then(|m| {
-            crate::staff::visits::Month::parse(m)
-                .map_err(|e| AppError::bad_request(format!("`month`: {e}")))
+            crate::ops::Month::parse(m).map_err(|e| AppError::bad_request(format!("`month`: {e}")))
         })?;
     let body = body?;
     let plan = read(&s, move |state| {

@@ -4,6 +4,7 @@
 //! The lowest layer with [`crate::model`] and [`crate::rules`]: nothing here knows about grids being
 //! drawn, checked or staffed.
 
+pub mod barriers;
 pub mod crs;
 pub mod geometry;
 pub mod index;

@@ -26,9 +26,9 @@
 //! first-fit-decreasing into full-time hours). A grid whose responsible worker is a village cadre is
 //! flagged (`cadre_responsible`).
 
-use crate::input::workers::{Worker, WorkerType};
 use crate::model::TownCode;
 use crate::model::{GridShape, Household, Sensitive};
+use crate::model::{Worker, WorkerType};
 use crate::rules::{Rules, StaffingPolicy, VisitRules, WorkloadModel};
 use geo::{Centroid, Coord};
 use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, highs, variable};

@@ -234,7 +234,7 @@ pub fn grid_count(
     policy: CountPolicy,
 ) -> (usize, Option<String>) {
     if households == 0 {
-        return (1, crate::check::infeasibility(band, 0));
+        return (1, band.infeasibility(0));
     }
     let feasible = band.feasible_counts(households);
     if !feasible.is_empty() {
@@ -266,7 +266,7 @@ pub fn grid_count(
             dev(a).total_cmp(&dev(b)).then(a.cmp(&b))
         })
         .unwrap_or(1);
-    (k as usize, crate::check::infeasibility(band, households))
+    (k as usize, band.infeasibility(households))
 }
 
 /// A land sample: a point of the leaf standing for `area` m² around it.
@@ -1105,72 +1105,4 @@ pub fn partition_with(
         leaves: plans,
         splits,
     }
-}
-
-/// How good a partition is, by the measures planners and the issue care about.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Quality {
-    /// Grids in leaves where some whole number of grids fits the band.
-    pub grids_where_band_reachable: usize,
-    /// Share of those grids inside the band (goal 1.0).
-    pub share_in_band_where_reachable: f64,
-    /// Grids in several parts where their leaf is one part (goal 0).
-    pub multi_part_grids: usize,
-    /// Mean Polsby–Popper compactness (goal ≥ 0.60).
-    pub mean_compactness: f64,
-    /// 10th percentile of Polsby–Popper compactness (goal ≥ 0.40).
-    pub p10_compactness: f64,
-}
-
-impl Quality {
-    /// Measures a partition from the check of its own output.
-    pub fn measure(report: &crate::check::CheckReport) -> Quality {
-        let reachable: std::collections::HashSet<&str> = report
-            .leaves
-            .iter()
-            .filter(|l| l.infeasible.is_none())
-            .map(|l| l.code.as_str())
-            .collect();
-        let in_reach: Vec<&crate::check::GridRow> = report
-            .grids
-            .iter()
-            .filter(|g| {
-                g.community
-                    .as_deref()
-                    .is_some_and(|c| reachable.contains(c))
-            })
-            .collect();
-        let ok = in_reach
-            .iter()
-            .filter(|g| g.status == Some(crate::rules::BandStatus::Ok))
-            .count();
-        let mut pp: Vec<f64> = report.grids.iter().map(|g| g.compactness).collect();
-        pp.sort_by(f64::total_cmp);
-        let p10 = if pp.is_empty() {
-            0.0
-        } else {
-            pp[(pp.len() - 1) / 10]
-        };
-        Quality {
-            grids_where_band_reachable: in_reach.len(),
-            share_in_band_where_reachable: if in_reach.is_empty() {
-                1.0
-            } else {
-                ok as f64 / in_reach.len() as f64
-            },
-            multi_part_grids: report.summary.multi_part_grids,
-            mean_compactness: report.summary.mean_compactness,
-            p10_compactness: p10,
-        }
-    }
-}
-
-/// `report.json` of `gridplan partition`: the check of its own output, plus what the partition decided.
-#[derive(Debug, Serialize)]
-pub struct PartitionReport<'a> {
-    #[serde(flatten)]
-    pub check: &'a crate::check::CheckReport,
-    pub quality: Quality,
-    pub leaf_plans: &'a [LeafPlan],
-    pub building_splits: &'a [BuildingSplit],
 }

@@ -13,10 +13,9 @@
 pub mod cells;
 pub mod graph;
 pub mod grow;
-pub mod measure;
 
-use crate::input::layers::{Block, Layers};
 use crate::model::Household;
+use crate::model::{Block, Layers};
 use crate::plan::partition::Atom;
 use crate::rules::KindRules;
 use crate::spatial::geometry;
@@ -28,7 +27,7 @@ use serde::Serialize;
 pub struct Ground<'a> {
     pub blocks: &'a [Block],
     block_index: PolygonIndex<&'a MultiPolygon>,
-    pub barriers: graph::BarrierIndex,
+    pub barriers: crate::spatial::barriers::BarrierIndex,
     pub layers: &'a Layers,
 }
 
@@ -37,7 +36,7 @@ impl<'a> Ground<'a> {
         Ground {
             blocks: &layers.blocks,
             block_index: PolygonIndex::new(layers.blocks.iter().map(|b| &b.geometry).collect()),
-            barriers: graph::BarrierIndex::new(&layers.barriers),
+            barriers: crate::spatial::barriers::BarrierIndex::new(&layers.barriers),
             layers,
         }
     }

@@ -1,0 +1,658 @@
+//! The operations the command line and the service share: plan, re-plan, check, staff, diff, visits.
+//!
+//! Each one wires the capabilities below it (read, plan, check, measure, staff) and returns its results
+//! together with every warning, so that the binary and the HTTP handlers only parse arguments, present
+//! what comes back and map errors (to exit codes in `main`, to HTTP statuses in `service::error`).
+//! Two entry points per operation where both are needed: from files (the command line) and from data
+//! already in memory (the service, which keeps a parsed dataset).
+
+use crate::check::{self, CheckReport, GroundQuality, Quality};
+use crate::error::{Error, Result};
+use crate::input::{self, dataset::Dataset};
+use crate::model::{GridShape, Household, Layers, TownCode, Worker};
+use crate::plan::partition::{self, BuildingSplit, LeafPlan, cells::Ground};
+use crate::plan::replan::{self, LeafChange};
+use crate::problem::{Problem, Problems};
+use crate::rules::Rules;
+use crate::spatial::crs::Crs;
+use crate::spatial::tree::AreaTree;
+use crate::staff::assign::{self, Assignment, GridLoad, SolveStatus};
+use crate::staff::visits::{self, LogEntry};
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+pub use crate::diff::Diff;
+pub use crate::staff::visits::{Month, VisitPlan};
+
+/// Progress of a long operation, one step per leaf drawn. The command line draws a bar; the service
+/// and the tests pass `&()`.
+pub trait Progress: Sync {
+    /// The work is `steps` long.
+    fn begin(&self, _steps: u64) {}
+    /// One more step done (called from several threads).
+    fn step(&self) {}
+    /// The work is over.
+    fn end(&self) {}
+}
+
+impl Progress for () {}
+
+// ---------------------------------------------------------------------------------------------------
+// Plan and re-plan
+
+/// How the grids of a plan came about.
+#[derive(Debug)]
+pub enum Drawn {
+    /// Drawn afresh: what was decided per leaf.
+    Fresh { leaves: Vec<LeafPlan> },
+    /// Re-drawn from previous grids: what happened to each leaf, and the leaves that are gone.
+    Redrawn {
+        changes: Vec<LeafChange>,
+        removed_leaves: Vec<String>,
+    },
+}
+
+/// A plan: its grids, how they were drawn, the check of the grids and their quality.
+#[derive(Debug)]
+pub struct Planned {
+    pub grids: Vec<GridShape>,
+    pub drawn: Drawn,
+    /// Oversize buildings divided between grids.
+    pub splits: Vec<BuildingSplit>,
+    /// The check of the new grids (with the warnings of every input read for them).
+    pub check: CheckReport,
+    pub quality: Quality,
+}
+
+/// Draws the grids of every leaf (on the ground layers when given), checks them and measures them.
+pub fn plan(
+    data: &Dataset,
+    rules: &Rules,
+    layers: Option<&Layers>,
+    progress: &dyn Progress,
+) -> Planned {
+    let ground = layers.filter(|l| !l.is_empty()).map(Ground::new);
+    progress.begin(data.tree.leaves().len() as u64);
+    let drawn = partition::partition_with(data, rules, ground.as_ref(), &|| progress.step());
+    progress.end();
+    let check = check::check(data, &drawn.grids, rules);
+    let quality = Quality::measure(&check);
+    Planned {
+        grids: drawn.grids,
+        drawn: Drawn::Fresh {
+            leaves: drawn.leaves,
+        },
+        splits: drawn.splits,
+        check,
+        quality,
+    }
+}
+
+/// Re-draws from the grids in force before (`previous`, read with `read_warnings`): unchanged leaves
+/// keep their grids, changed ones are re-drawn where the rules need it. Checked and measured.
+pub fn replan(
+    data: &Dataset,
+    rules: &Rules,
+    previous: &[GridShape],
+    read_warnings: Vec<Problem>,
+) -> Planned {
+    let drawn = replan::replan(data, rules, previous);
+    let mut check = check::check(data, &drawn.grids, rules);
+    // What reading the previous grids warned about is part of this plan's story.
+    check.warnings.extend(read_warnings);
+    let quality = Quality::measure(&check);
+    Planned {
+        grids: drawn.grids,
+        drawn: Drawn::Redrawn {
+            changes: drawn.leaves,
+            removed_leaves: drawn.removed_leaves,
+        },
+        splits: drawn.splits,
+        check,
+        quality,
+    }
+}
+
+/// `report.json` of `gridplan partition`: the check of its own output, plus what the partition decided.
+#[derive(Debug, Serialize)]
+pub struct PartitionReport<'a> {
+    #[serde(flatten)]
+    pub check: &'a CheckReport,
+    pub quality: &'a Quality,
+    pub leaf_plans: &'a [LeafPlan],
+    pub building_splits: &'a [BuildingSplit],
+}
+
+/// `report.json` of `gridplan partition --previous`: the check of the new grids, quality, and what
+/// happened to each leaf.
+#[derive(Debug, Serialize)]
+pub struct ReplanReport<'a> {
+    #[serde(flatten)]
+    pub check: &'a CheckReport,
+    pub quality: &'a Quality,
+    pub changes: &'a [LeafChange],
+    pub removed_leaves: &'a [String],
+    pub building_splits: &'a [BuildingSplit],
+}
+
+/// The report of a plan, as drawn.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum PlanReport<'a> {
+    Fresh(PartitionReport<'a>),
+    Redrawn(ReplanReport<'a>),
+}
+
+impl Planned {
+    /// The plan's report.
+    pub fn report(&self) -> PlanReport<'_> {
+        match &self.drawn {
+            Drawn::Fresh { leaves } => PlanReport::Fresh(PartitionReport {
+                check: &self.check,
+                quality: &self.quality,
+                leaf_plans: leaves,
+                building_splits: &self.splits,
+            }),
+            Drawn::Redrawn {
+                changes,
+                removed_leaves,
+            } => PlanReport::Redrawn(ReplanReport {
+                check: &self.check,
+                quality: &self.quality,
+                changes,
+                removed_leaves,
+                building_splits: &self.splits,
+            }),
+        }
+    }
+
+    /// What happened to each leaf, when re-drawn.
+    pub fn changes(&self) -> Option<&[LeafChange]> {
+        match &self.drawn {
+            Drawn::Fresh { .. } => None,
+            Drawn::Redrawn { changes, .. } => Some(changes),
+        }
+    }
+}
+
+/// The files of `gridplan partition`.
+#[derive(Debug, Clone, Default)]
+pub struct PlanFiles {
+    pub households: PathBuf,
+    pub boundaries: PathBuf,
+    pub rules: Option<PathBuf>,
+    pub blocks: Option<PathBuf>,
+    pub barriers: Option<PathBuf>,
+    /// The grids in force before: re-draw from them.
+    pub previous: Option<PathBuf>,
+    pub crs: Option<Crs>,
+}
+
+/// A plan drawn from files, with what the command line writes beside it.
+pub struct PlanOutcome {
+    pub working: Crs,
+    pub planned: Planned,
+    /// Each grid's 四至 (drawn afresh only).
+    pub descriptions: Option<Vec<String>>,
+    /// How the grids follow the blocks and barriers (drawn afresh on ground layers only).
+    pub ground: Option<GroundQuality>,
+}
+
+/// `report.json` of `gridplan partition` drawn afresh, with the ground figures and each grid's 四至.
+#[derive(Serialize)]
+pub struct PartitionReportWithGround<'a> {
+    #[serde(flatten)]
+    pub report: PartitionReport<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ground: Option<&'a GroundQuality>,
+    /// Grid id → 四至.
+    pub bounds_descriptions: std::collections::BTreeMap<&'a str, &'a str>,
+}
+
+/// The report file of `gridplan partition`, as drawn.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum PlanFileReport<'a> {
+    Fresh(PartitionReportWithGround<'a>),
+    Redrawn(ReplanReport<'a>),
+}
+
+impl PlanOutcome {
+    /// The report file's contents.
+    pub fn report(&self) -> PlanFileReport<'_> {
+        match self.planned.report() {
+            PlanReport::Fresh(report) => PlanFileReport::Fresh(PartitionReportWithGround {
+                report,
+                ground: self.ground.as_ref(),
+                bounds_descriptions: self
+                    .planned
+                    .grids
+                    .iter()
+                    .zip(self.descriptions.iter().flatten())
+                    .map(|(g, d)| (g.id.as_str(), d.as_str()))
+                    .collect(),
+            }),
+            PlanReport::Redrawn(r) => PlanFileReport::Redrawn(r),
+        }
+    }
+}
+
+/// `gridplan partition`: reads the files, draws (or re-draws from `previous`), checks and measures.
+pub fn plan_files(files: &PlanFiles, progress: &dyn Progress) -> Result<PlanOutcome> {
+    if files.previous.is_some() && (files.blocks.is_some() || files.barriers.is_some()) {
+        return Err(Error::Invalid(vec![Problem::error(
+            "--previous",
+            "re-drawing with --blocks/--barriers is not supported yet; partition afresh with the layers, or re-draw without them",
+        )]));
+    }
+    let rules = input::load_rules(files.rules.as_deref())?;
+    let data = Dataset::load(&files.boundaries, &files.households, &rules, files.crs)?;
+    if let Some(previous) = &files.previous {
+        let (before, read_warnings) = input::read_grids(previous, files.crs, data.working)?;
+        return Ok(PlanOutcome {
+            working: data.working,
+            planned: replan(&data, &rules, &before, read_warnings.0),
+            descriptions: None,
+            ground: None,
+        });
+    }
+    // The layers' own warnings are not part of a fresh plan's report (as before the operations were
+    // shared); their errors stop it.
+    let (layers, _) = input::layers::load(
+        files.blocks.as_deref(),
+        files.barriers.as_deref(),
+        files.crs,
+        data.working,
+    )?;
+    let layers = (!layers.is_empty()).then_some(layers);
+    let planned = plan(&data, &rules, layers.as_ref(), progress);
+    let descriptions = check::ground::bounds_descriptions(&data, &planned.grids, layers.as_ref());
+    let ground = layers
+        .as_ref()
+        .map(|l| check::ground::ground_quality(&data, &planned.grids, l));
+    Ok(PlanOutcome {
+        working: data.working,
+        planned,
+        descriptions: Some(descriptions),
+        ground,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Check
+
+/// Checks `grids` (read with `grid_warnings`) against the dataset and the rules; with blocks, every
+/// block the grids cut is a violation too.
+pub fn check(
+    data: &Dataset,
+    grids: &[GridShape],
+    grid_warnings: Problems,
+    rules: &Rules,
+    layers: Option<(&Layers, Problems)>,
+) -> CheckReport {
+    let mut report = check::check(data, grids, rules);
+    report.warnings.extend(grid_warnings.0);
+    if let Some((layers, warnings)) = layers {
+        report.warnings.extend(warnings.0);
+        if !layers.blocks.is_empty() {
+            check::check_blocks(&mut report, data, grids, layers);
+        }
+    }
+    report
+}
+
+/// The files of `gridplan check`.
+#[derive(Debug, Clone, Default)]
+pub struct CheckFiles {
+    pub grids: PathBuf,
+    pub households: PathBuf,
+    pub boundaries: PathBuf,
+    pub rules: Option<PathBuf>,
+    pub blocks: Option<PathBuf>,
+    pub barriers: Option<PathBuf>,
+    pub crs: Option<Crs>,
+}
+
+/// `gridplan check`: reads the files and checks the grids.
+pub fn check_files(files: &CheckFiles) -> Result<CheckReport> {
+    let rules = input::load_rules(files.rules.as_deref())?;
+    let data = Dataset::load(&files.boundaries, &files.households, &rules, files.crs)?;
+    let (layers, layer_warnings) = input::layers::load(
+        files.blocks.as_deref(),
+        files.barriers.as_deref(),
+        files.crs,
+        data.working,
+    )?;
+    let (grids, grid_warnings) = input::read_grids(&files.grids, files.crs, data.working)?;
+    Ok(check(
+        &data,
+        &grids,
+        grid_warnings,
+        &rules,
+        Some((&layers, layer_warnings)),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Staff
+
+/// Grids staffed: each grid's load (town, households, workload, policy) and the assignment, whose
+/// staffing report carries every warning of the inputs.
+pub struct Staffed {
+    pub loads: Vec<GridLoad>,
+    pub assignment: Assignment,
+    /// The solver's time limit per town in force (`assign.time_limit_s`), for the note on towns it
+    /// found nothing for.
+    pub time_limit_s: f64,
+}
+
+impl Staffed {
+    /// The towns where the solver found no assignment within its time limit.
+    pub fn unsolved_towns(&self) -> Vec<&str> {
+        self.assignment
+            .staffing
+            .towns
+            .iter()
+            .filter(|t| t.solver_status == SolveStatus::NoSolution)
+            .map(|t| t.town.as_str())
+            .collect()
+    }
+}
+
+/// The workload of each grid, recounted from the households, with the staffing policy of its kind.
+pub fn grid_loads(
+    shapes: &[GridShape],
+    towns: &[TownCode],
+    tree: Option<&AreaTree>,
+    households: &[Household],
+    rules: &Rules,
+) -> Vec<GridLoad> {
+    let mut loads = assign::grid_loads(shapes, towns, households, rules);
+    let policies = assign::grid_policies(shapes, tree, rules);
+    for (load, policy) in loads.iter_mut().zip(policies) {
+        load.policy = policy;
+    }
+    loads
+}
+
+/// Gives every grid its responsible worker (HiGHS, per town) and each town its shortfall. A solver
+/// that fails outright is [`Error::Solver`]; towns it found nothing for in time are reported in the
+/// staffing (see [`Staffed::unsolved_towns`]).
+pub fn staff(inputs: &StaffingInputs, rules: &Rules) -> Result<Staffed> {
+    let loads = grid_loads(
+        &inputs.shapes,
+        &inputs.towns,
+        inputs.tree.as_ref(),
+        &inputs.households,
+        rules,
+    );
+    let mut assignment = assign::assign(&loads, &inputs.workers, rules).map_err(Error::Solver)?;
+    assignment.staffing.warnings = inputs.warnings.0.clone();
+    Ok(Staffed {
+        loads,
+        assignment,
+        time_limit_s: rules.assign.time_limit_s,
+    })
+}
+
+/// What `assign` and `visits` work on: the grids (an assignment for `visits`), the boundary tree when
+/// there is one, each grid's town, the households and the workers of those towns, and every warning.
+pub struct StaffingInputs {
+    pub shapes: Vec<GridShape>,
+    pub tree: Option<AreaTree>,
+    pub towns: Vec<TownCode>,
+    pub households: Vec<Household>,
+    pub workers: Vec<Worker>,
+    pub working: Crs,
+    pub warnings: Problems,
+}
+
+/// The files of `gridplan assign` and `gridplan visits`.
+#[derive(Debug, Clone, Default)]
+pub struct StaffFiles {
+    /// The grids (`assign`) or the assignment (`visits`).
+    pub grids: PathBuf,
+    pub households: PathBuf,
+    pub workers: PathBuf,
+    pub boundaries: Option<PathBuf>,
+    pub rules: Option<PathBuf>,
+    pub crs: Option<Crs>,
+}
+
+/// Reads what `assign` and `visits` work on, with the boundary tree when boundaries are given.
+pub fn read_staffing_inputs(files: &StaffFiles, rules: &Rules) -> Result<StaffingInputs> {
+    let crs = files.crs;
+    let mut warnings = Problems::default();
+    let (tree, working) = match &files.boundaries {
+        Some(b) => {
+            let (areas, working, more) = input::read_boundaries(b, crs, None)?;
+            warnings.extend(more);
+            let (tree, problems) = AreaTree::build(&b.display().to_string(), areas, rules);
+            if problems.has_errors() {
+                return Err(Error::Invalid(problems.0));
+            }
+            warnings.extend(problems);
+            (Some(tree), Some(working))
+        }
+        None => (None, None),
+    };
+    let (shapes, working, more) = input::read_grids_in(&files.grids, crs, working)?;
+    warnings.extend(more);
+    let towns = assign::grid_towns(&files.grids.display().to_string(), &shapes, tree.as_ref())?;
+    let (households, more) = input::read_households(&files.households, crs, working)?;
+    warnings.extend(more);
+    let known: BTreeSet<TownCode> = towns.iter().cloned().collect();
+    let (workers, more) =
+        input::workers::read_workers(&files.workers, crs, working, &rules.worker_hours, &known)?;
+    warnings.extend(more);
+    Ok(StaffingInputs {
+        shapes,
+        tree,
+        towns,
+        households,
+        workers,
+        working,
+        warnings,
+    })
+}
+
+/// `gridplan assign`: reads the files (workers keep the grids of `previous_assignment` that kept
+/// their id) and staffs the grids.
+pub fn staff_files(
+    files: &StaffFiles,
+    previous_assignment: Option<&Path>,
+) -> Result<(StaffingInputs, Staffed)> {
+    let rules = input::load_rules(files.rules.as_deref())?;
+    let mut inputs = read_staffing_inputs(files, &rules)?;
+    if let Some(prev) = previous_assignment {
+        let (held, more) = input::read_grids(prev, files.crs, inputs.working)?;
+        inputs.warnings.extend(more);
+        keep_previous_grids(&mut inputs.workers, &held);
+    }
+    let staffed = staff(&inputs, &rules)?;
+    Ok((inputs, staffed))
+}
+
+/// Workers keep the grids of a previous assignment that kept their id.
+fn keep_previous_grids(workers: &mut [Worker], held: &[GridShape]) {
+    for w in workers {
+        for g in held
+            .iter()
+            .filter(|g| g.primary_worker.as_deref() == Some(w.id.as_str()))
+        {
+            if !w.previous_grids.contains(&g.id) {
+                w.previous_grids.push(g.id.clone());
+            }
+        }
+    }
+}
+
+/// Staffs grids of a dataset in memory (the service): towns from the dataset's tree, workers from
+/// bytes (`workers`: file name and content), the readers' `warnings` carried into the staffing.
+pub fn staff_dataset(
+    data: &Dataset,
+    rules: &Rules,
+    shapes: &[GridShape],
+    workers: (&str, &[u8]),
+    mut warnings: Vec<Problem>,
+) -> Result<Staffed> {
+    let towns = assign::grid_towns("plan grids", shapes, Some(&data.tree))?;
+    let known = towns.iter().cloned().collect();
+    let (people, more) = input::workers::parse_workers(
+        workers.0,
+        workers.1,
+        None,
+        data.working,
+        &rules.worker_hours,
+        &known,
+    )?;
+    warnings.extend(more.0);
+    let loads = grid_loads(shapes, &towns, Some(&data.tree), &data.households, rules);
+    let mut assignment = assign::assign(&loads, &people, rules).map_err(Error::Solver)?;
+    assignment.staffing.warnings = warnings;
+    Ok(Staffed {
+        loads,
+        assignment,
+        time_limit_s: rules.assign.time_limit_s,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Visits
+
+/// A month of visits for the grids of an assignment, with an optional visit log; routes follow the
+/// walkable barriers when given.
+pub fn visits(
+    inputs: &StaffingInputs,
+    log: Option<&[LogEntry]>,
+    rules: &Rules,
+    month: Month,
+    barriers: &[crate::model::Barrier],
+) -> VisitPlan {
+    let mut plan = visits::plan(
+        &inputs.shapes,
+        &inputs.households,
+        &inputs.workers,
+        log,
+        rules,
+        month,
+        barriers,
+    );
+    plan.warnings.extend(inputs.warnings.0.iter().cloned());
+    plan
+}
+
+/// The files of `gridplan visits`.
+#[derive(Debug, Clone, Default)]
+pub struct VisitFiles {
+    /// The assignment, the households, the workers, the boundaries, the rules.
+    pub staff: StaffFiles,
+    pub log: Option<PathBuf>,
+    pub barriers: Option<PathBuf>,
+}
+
+/// `gridplan visits`: reads the files and plans the month.
+pub fn visits_files(files: &VisitFiles, month: Month) -> Result<VisitPlan> {
+    let rules = input::load_rules(files.staff.rules.as_deref())?;
+    let mut inputs = read_staffing_inputs(&files.staff, &rules)?;
+    let (layers, more) = input::layers::load(
+        None,
+        files.barriers.as_deref(),
+        files.staff.crs,
+        inputs.working,
+    )?;
+    inputs.warnings.extend(more);
+    let log = files.log.as_deref().map(visits::read_log).transpose()?;
+    Ok(visits(
+        &inputs,
+        log.as_deref(),
+        &rules,
+        month,
+        &layers.barriers,
+    ))
+}
+
+/// A month of visits for an assignment held in memory (the service): the assignment's GeoJSON, the
+/// workers' and the log's bytes (a log of only whitespace is no log). Routes are straight lines.
+pub fn visits_dataset(
+    data: &Dataset,
+    rules: &Rules,
+    assignment: &str,
+    workers: &[u8],
+    log: &[u8],
+    month: Month,
+) -> Result<VisitPlan> {
+    let (shapes, _, mut warnings) = input::parse_grids(
+        "assignment",
+        assignment.as_bytes().to_vec(),
+        None,
+        Some(data.working),
+    )?;
+    let towns: BTreeSet<TownCode> = assign::grid_towns("assignment", &shapes, Some(&data.tree))?
+        .into_iter()
+        .collect();
+    let (people, more) = input::workers::parse_workers(
+        "workers",
+        workers,
+        None,
+        data.working,
+        &rules.worker_hours,
+        &towns,
+    )?;
+    warnings.extend(more);
+    let entries = if log.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(visits::parse_log("visit log", log)?)
+    };
+    let mut plan = visits::plan(
+        &shapes,
+        &data.households,
+        &people,
+        entries.as_deref(),
+        rules,
+        month,
+        // The service holds no street layer yet: routes are straight lines.
+        &[],
+    );
+    plan.warnings.extend(warnings.0);
+    Ok(plan)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Diff
+
+/// What changed between two grid layers, household by household (with each household's id when
+/// `include_ids`: planners only).
+pub fn diff(
+    households: &[Household],
+    old: &[GridShape],
+    new: &[GridShape],
+    include_ids: bool,
+) -> Diff {
+    crate::diff::diff(households, old, new, include_ids)
+}
+
+/// The files of `gridplan diff`.
+#[derive(Debug, Clone, Default)]
+pub struct DiffFiles {
+    pub old: PathBuf,
+    pub new: PathBuf,
+    pub households: PathBuf,
+    pub include_ids: bool,
+    pub crs: Option<Crs>,
+}
+
+/// `gridplan diff`: reads both layers and the households (in the old layer's working CRS) and
+/// compares them; the readers' warnings go into the diff.
+pub fn diff_files(files: &DiffFiles) -> Result<Diff> {
+    let (before, working, mut warnings) = input::read_grids_in(&files.old, files.crs, None)?;
+    let (after, more) = input::read_grids(&files.new, files.crs, working)?;
+    warnings.extend(more);
+    let (points, more) = input::read_households(&files.households, files.crs, working)?;
+    warnings.extend(more);
+    let mut d = diff(&points, &before, &after, files.include_ids);
+    d.warnings = warnings.0;
+    Ok(d)
+}
