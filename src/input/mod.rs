@@ -5,6 +5,7 @@
 //! errors gives [`Error::Invalid`] listing all of them; warnings come back beside the data.
 
 pub mod dataset;
+pub mod fgb;
 pub mod file;
 pub mod geom;
 pub mod layers;
@@ -22,7 +23,7 @@ use geo::{BoundingRect, Coord, MultiPolygon};
 use raw::{RawFeature, count, id_text, read_collection, text};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>> {
@@ -162,10 +163,30 @@ pub fn parse_households(
     crs_flag: Option<Crs>,
     working: Crs,
 ) -> Result<(Vec<Household>, Problems)> {
+    parse_households_on(file, bytes, crs_flag, working, true)
+}
+
+/// [`parse_households`], on every core when `parallel` and the file is large and clean.
+fn parse_households_on(
+    file: &str,
+    bytes: Vec<u8>,
+    crs_flag: Option<Crs>,
+    working: Crs,
+    parallel: bool,
+) -> Result<(Vec<Household>, Problems)> {
     if ledger::is_ledger(file, &bytes) {
         return ledger::parse_ledger(file, &bytes, crs_flag, working);
     }
     let file = file.to_string();
+    if let Some((out, crs_member)) = parallel
+        .then(|| households_parallel(&file, &bytes))
+        .flatten()
+    {
+        drop(bytes);
+        let crs = resolve_crs(&file, crs_member.as_ref(), crs_flag)
+            .map_err(|p| Error::Invalid(vec![p]))?;
+        return place_households(&file, out, Problems::default(), crs, working);
+    }
     let mut problems = Problems::default();
     let mut out: Vec<Household> = Vec::new();
     let mut ids: HashMap<Box<str>, usize> = HashMap::new();
@@ -192,6 +213,35 @@ pub fn parse_households(
     let crs =
         resolve_crs(&file, header.crs.as_ref(), crs_flag).map_err(|p| Error::Invalid(vec![p]))?;
     place_households(&file, out, problems, crs, working)
+}
+
+/// The households of a large, clean file parsed on every core (see [`raw::read_collection_parallel`]),
+/// with the collection's `crs` member. `None` when the file is small or anything in it is not clean (a
+/// feature with a problem, a repeated id, no features): the one-thread reader then names every problem.
+fn households_parallel(file: &str, bytes: &[u8]) -> Option<(Vec<Household>, Option<Value>)> {
+    let parsed = raw::read_collection_parallel::<HouseholdProps, _, _>(bytes, |index, f| {
+        household(file, index, f, &mut Problems::default())
+    })?;
+    if parsed.header.feature_count == 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(parsed.header.feature_count);
+    for chunk in parsed.chunks {
+        let base = out.len();
+        out.extend(chunk.into_iter().map(|mut h| {
+            h.feature += base;
+            h
+        }));
+    }
+    let mut ids: HashSet<&str> = HashSet::new();
+    if out
+        .iter()
+        .any(|h| h.id.as_deref().is_some_and(|id| !ids.insert(id)))
+    {
+        return None;
+    }
+    drop(ids);
+    Some((out, parsed.header.crs))
 }
 
 /// The last steps of reading households, whatever the format: the CRS noted, implausible coordinates
@@ -620,4 +670,120 @@ pub fn parse_grids(
     }
     let (grids, problems) = finish(grids, problems)?;
     Ok((grids, working, problems))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spatial::crs::Crs;
+
+    /// A households file of `n` features (several megabytes), with strings that look like feature
+    /// boundaries (`}, {`) and a `crs` member after the features.
+    fn big_file(n: usize, bad: Option<usize>) -> Vec<u8> {
+        let mut s = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
+        for i in 0..n {
+            if i > 0 {
+                s.push_str(if i % 3 == 0 { ",\n" } else { " , " });
+            }
+            let households = if Some(i) == bad {
+                "-2".to_string()
+            } else {
+                (1 + i % 4).to_string()
+            };
+            s.push_str(&format!(
+                "{{\"type\":\"Feature\",\"id\":\"h{i}\",\"geometry\":{{\"type\":\"Point\",\"coordinates\":[{:.9},{:.9}]}},\"properties\":{{\"households\":{households},\"building\":\"B{}}}, {{\\\"x\\\": {{ }}\",\"population\":{}}}}}",
+                118.8 + (i % 997) as f64 * 1e-5,
+                32.3 + (i / 997) as f64 * 1e-5,
+                i / 7,
+                i % 5
+            ));
+        }
+        s.push_str("],\"crs\":{\"type\":\"name\",\"properties\":{\"name\":\"urn:ogc:def:crs:OGC:1.3:CRS84\"}}}");
+        s.into_bytes()
+    }
+
+    fn read(bytes: Vec<u8>, parallel: bool) -> Result<(Vec<Household>, Problems)> {
+        parse_households_on("h.geojson", bytes, None, Crs(32650), parallel)
+    }
+
+    #[test]
+    fn a_large_file_read_on_every_core_gives_what_one_thread_gives() {
+        let bytes = big_file(40_000, None);
+        assert!(bytes.len() > raw::PARALLEL_MIN_BYTES);
+        assert!(
+            households_parallel("h.geojson", &bytes).is_some(),
+            "the parallel path is taken"
+        );
+        let (one, _) = read(bytes.clone(), false).expect("valid");
+        let (all, _) = read(bytes, true).expect("valid");
+        assert_eq!(one.len(), 40_000);
+        assert_eq!(one.len(), all.len());
+        for (a, b) in one.iter().zip(&all) {
+            assert_eq!(
+                (
+                    a.feature,
+                    &a.id,
+                    a.pos,
+                    a.households,
+                    a.population,
+                    &a.building
+                ),
+                (
+                    b.feature,
+                    &b.id,
+                    b.pos,
+                    b.households,
+                    b.population,
+                    &b.building
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_feature_in_a_large_file_is_named_as_one_thread_names_it() {
+        let bytes = big_file(40_000, Some(23_456));
+        assert!(households_parallel("h.geojson", &bytes).is_none());
+        let Err(Error::Invalid(problems)) = read(bytes, true) else {
+            panic!("the bad feature is refused");
+        };
+        assert_eq!(problems.len(), 1);
+        let text = problems[0].to_string();
+        assert!(
+            text.contains("23456") && text.contains("households"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_repeated_id_in_a_large_file_is_named() {
+        let text = String::from_utf8(big_file(40_000, None)).expect("utf-8");
+        let bytes = text
+            .replacen("\"id\":\"h30000\"", "\"id\":\"h12\"", 1)
+            .into_bytes();
+        assert!(households_parallel("h.geojson", &bytes).is_none());
+        let Err(Error::Invalid(problems)) = read(bytes, true) else {
+            panic!("the repeated id is refused");
+        };
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.to_string().contains("duplicate id"))
+        );
+    }
+
+    #[test]
+    fn broken_json_in_a_large_file_is_refused_with_the_feature() {
+        let mut bytes = big_file(40_000, None);
+        let at = bytes.len() / 2;
+        bytes.truncate(at);
+        let Err(Error::Invalid(problems)) = read(bytes, true) else {
+            panic!("a truncated file is refused");
+        };
+        assert!(
+            problems[0].to_string().contains("not valid JSON"),
+            "{}",
+            problems[0]
+        );
+    }
 }

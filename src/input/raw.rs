@@ -57,6 +57,14 @@ where
     P: DeserializeOwned,
     F: FnMut(usize, RawFeature<P>),
 {
+    // A FlatGeobuf layer is read as the FeatureCollection it holds.
+    let converted;
+    let bytes = if super::fgb::is_flatgeobuf(bytes) {
+        converted = super::fgb::to_geojson(file, bytes)?;
+        &converted[..]
+    } else {
+        bytes
+    };
     let current = Cell::new(None::<usize>);
     let mut de = serde_json::Deserializer::from_slice(strip_bom(bytes));
     let visitor = CollectionVisitor {
@@ -185,6 +193,253 @@ where
         }
         Ok(index)
     }
+}
+
+/// Features parsed in parallel: the chunks of the features array, in file order, each with what `parse`
+/// made of its features (`parse` gets the index *within the chunk*; chunk `i` starts at the sum of the
+/// lengths of the chunks before it).
+pub struct Chunks<T> {
+    pub header: CollectionHeader,
+    pub chunks: Vec<Vec<T>>,
+}
+
+/// Below this size a file is parsed on one thread: splitting costs more than it saves.
+pub(crate) const PARALLEL_MIN_BYTES: usize = 4 << 20;
+
+/// Parses the features of a large FeatureCollection on every core.
+///
+/// The features array is cut at guessed boundaries (a `}` then a comma then a `{`); each piece is parsed
+/// feature by feature, and a guess is kept only if the piece before it ends exactly there, which proves
+/// it was a boundary between two features (a guess inside a string is caught the same way). Returns
+/// `None` when the file is small, when the structure is not the plain one (a guess fails, a feature does
+/// not parse, the features array is not found where expected) or when `parse` says `None` for a
+/// feature: the caller then reads the file with [`read_collection`], which names every problem exactly.
+pub fn read_collection_parallel<P, T, F>(bytes: &[u8], parse: F) -> Option<Chunks<T>>
+where
+    P: DeserializeOwned,
+    T: Send,
+    F: Fn(usize, RawFeature<P>) -> Option<T> + Sync,
+{
+    use rayon::prelude::*;
+    let bytes = strip_bom(bytes);
+    if bytes.len() < PARALLEL_MIN_BYTES {
+        return None;
+    }
+    let open = features_array_start(bytes)?;
+    // The first feature starts after the `[` and any space.
+    let first = open + 1 + skip_space(&bytes[open + 1..]);
+    if bytes.get(first) != Some(&b'{') {
+        return None;
+    }
+    let pieces = rayon::current_num_threads().max(1) * 4;
+    let step = (bytes.len() - first) / pieces;
+    let mut starts = vec![first];
+    for k in 1..pieces {
+        if let Some(at) = guess_boundary(bytes, first + k * step)
+            && at > *starts.last()?
+        {
+            starts.push(at);
+        }
+    }
+    starts.dedup();
+    let mut parsed: Vec<Option<Piece<T>>> = starts
+        .par_iter()
+        .enumerate()
+        .map(|(i, &start)| parse_piece::<P, T, F>(bytes, start, starts.get(i + 1).copied(), &parse))
+        .collect();
+    // Stitch the pieces from the first feature on. A piece is used only where the one before it ended,
+    // which is a boundary between features; a piece that started inside a string (its guess was wrong)
+    // is passed over, and where no parsed piece starts, the features are parsed here, on this thread.
+    let mut chunks = Vec::with_capacity(parsed.len());
+    let mut at = first;
+    let close = loop {
+        let k = starts.partition_point(|&s| s < at);
+        let piece = if starts.get(k) == Some(&at) {
+            parsed[k].take()?
+        } else {
+            parse_piece::<P, T, F>(bytes, at, starts.get(k).copied(), &parse)?
+        };
+        chunks.push(piece.items);
+        at = piece.end;
+        if piece.closed {
+            break at;
+        }
+    };
+    // The rest of the document: the same collection with an empty features array, parsed as usual.
+    let mut rest = Vec::with_capacity(open + 2 + bytes.len() - close);
+    rest.extend_from_slice(&bytes[..open]);
+    rest.extend_from_slice(b"[]");
+    rest.extend_from_slice(&bytes[close..]);
+    let mut more = 0usize;
+    let mut header = read_collection::<IgnoredAny, _>("", &rest, |_, _| more += 1).ok()?;
+    if more > 0 {
+        return None;
+    }
+    header.feature_count = chunks.iter().map(Vec::len).sum();
+    Some(Chunks { header, chunks })
+}
+
+/// Features parsed from one place in the array.
+struct Piece<T> {
+    items: Vec<T>,
+    /// Where parsing stopped: the start of the feature at or after the next piece's start, or just past
+    /// the closing `]`.
+    end: usize,
+    /// Whether the array closed.
+    closed: bool,
+}
+
+/// Parses features from `start` on, each followed by a comma or (the last) the closing `]`, until the
+/// next feature starts at or after `stop` or the array closes. `None` when something does not parse or
+/// `parse` refuses a feature.
+fn parse_piece<P, T, F>(
+    bytes: &[u8],
+    start: usize,
+    stop: Option<usize>,
+    parse: &F,
+) -> Option<Piece<T>>
+where
+    P: DeserializeOwned,
+    F: Fn(usize, RawFeature<P>) -> Option<T>,
+{
+    let mut items = Vec::new();
+    let mut at = start;
+    loop {
+        let mut stream =
+            serde_json::Deserializer::from_slice(&bytes[at..]).into_iter::<RawFeature<P>>();
+        let feature = stream.next()?.ok()?;
+        at += stream.byte_offset();
+        items.push(parse(items.len(), feature)?);
+        at += skip_space(&bytes[at..]);
+        match bytes.get(at) {
+            Some(b',') => {
+                at += 1;
+                at += skip_space(&bytes[at..]);
+                if stop.is_some_and(|s| at >= s) {
+                    return Some(Piece {
+                        items,
+                        end: at,
+                        closed: false,
+                    });
+                }
+            }
+            Some(b']') => {
+                return Some(Piece {
+                    items,
+                    end: at + 1,
+                    closed: true,
+                });
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The offset of the `[` opening the top-level `features` member, found by scanning the members before
+/// it (strings and nesting followed); `None` if the document does not start as a plain object whose
+/// `features` member holds an array.
+fn features_array_start(bytes: &[u8]) -> Option<usize> {
+    let mut at = skip_space(bytes);
+    if bytes.get(at) != Some(&b'{') {
+        return None;
+    }
+    at += 1;
+    loop {
+        at += skip_space(&bytes[at..]);
+        // A key.
+        if bytes.get(at) != Some(&b'"') {
+            return None;
+        }
+        let end = string_end(bytes, at)?;
+        let key = &bytes[at + 1..end - 1];
+        at = end + skip_space(&bytes[end..]);
+        if bytes.get(at) != Some(&b':') {
+            return None;
+        }
+        at += 1;
+        at += skip_space(&bytes[at..]);
+        if key == b"features" {
+            return (bytes.get(at) == Some(&b'[')).then_some(at);
+        }
+        at = value_end(bytes, at)?;
+        at += skip_space(&bytes[at..]);
+        match bytes.get(at) {
+            Some(b',') => at += 1,
+            _ => return None,
+        }
+    }
+}
+
+/// The offset just past the string starting at `at` (a `"`).
+fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
+    let mut i = at + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The offset just past the JSON value starting at `at` (a member before `features`: small).
+fn value_end(bytes: &[u8], at: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = at;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i = string_end(bytes, i)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                if depth == 0 {
+                    return Some(i);
+                }
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            b',' if depth == 0 => return Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The first place at or after `from` that looks like the start of a feature following another: a `{`
+/// after a `}`, a comma and any space. A guess: [`read_collection_parallel`] proves it.
+fn guess_boundary(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i < bytes.len() {
+        let close = i + bytes[i..].iter().position(|&b| b == b'}')?;
+        let mut j = close + 1;
+        j += skip_space(&bytes[j..]);
+        if bytes.get(j) == Some(&b',') {
+            j += 1;
+            j += skip_space(&bytes[j..]);
+            if bytes.get(j) == Some(&b'{') {
+                return Some(j);
+            }
+        }
+        i = close + 1;
+    }
+    None
+}
+
+/// How many JSON whitespace bytes `bytes` starts with.
+fn skip_space(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
+        .unwrap_or(bytes.len())
 }
 
 /// The bytes after a UTF-8 byte-order mark, which spreadsheet and Windows tools put at the start of

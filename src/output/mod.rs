@@ -2,6 +2,7 @@
 //! 1e-9 degrees (about 0.1 mm), properties as given. Output is deterministic: the same input gives
 //! byte-identical files.
 
+pub mod fgb;
 pub mod text;
 
 use crate::error::{Error, Result};
@@ -31,13 +32,17 @@ pub enum Shape<'a> {
     Line(&'a geo::LineString),
 }
 
-/// Streams a FeatureCollection to a file or into memory, reprojecting from `from` to `to`.
+/// Streams a FeatureCollection to a file or into memory, reprojecting from `from` to `to`. A file whose
+/// name ends in `.fgb` is written as FlatGeobuf instead ([`fgb`]): the same features, collected and
+/// written as one indexed layer when the writer finishes.
 pub struct FeatureWriter<W: Write = std::io::BufWriter<std::fs::File>> {
     out: W,
     path: std::path::PathBuf,
     transform: Transform,
     to: Crs,
     first: bool,
+    /// The features of a FlatGeobuf file, as the GeoJSON features they would have been.
+    fgb: Option<Vec<Value>>,
 }
 
 impl FeatureWriter {
@@ -47,12 +52,18 @@ impl FeatureWriter {
             path: path.to_path_buf(),
             source,
         })?;
-        FeatureWriter::new(
-            std::io::BufWriter::with_capacity(1 << 20, file),
-            path,
-            from,
-            to,
-        )
+        let out = std::io::BufWriter::with_capacity(1 << 20, file);
+        if fgb::wanted(path) {
+            return Ok(FeatureWriter {
+                out,
+                path: path.to_path_buf(),
+                transform: Transform::new(from, to)?,
+                to,
+                first: true,
+                fgb: Some(Vec::new()),
+            });
+        }
+        FeatureWriter::new(out, path, from, to)
     }
 }
 
@@ -71,6 +82,7 @@ impl<W: Write> FeatureWriter<W> {
             transform: Transform::new(from, to)?,
             to,
             first: true,
+            fgb: None,
         };
         let header = if to == WGS84 {
             "{\"type\":\"FeatureCollection\",\"features\":[\n".to_string()
@@ -171,6 +183,13 @@ impl<W: Write> FeatureWriter<W> {
 
     /// One feature's text into the collection, after a separator when it is not the first.
     fn record(&mut self, text: &[u8]) -> Result<()> {
+        if self.fgb.is_some() {
+            let feature: Value = serde_json::from_slice(text).map_err(|e| self.json_error(e))?;
+            if let Some(features) = &mut self.fgb {
+                features.push(feature);
+            }
+            return Ok(());
+        }
         if !self.first {
             self.raw(b",\n")?;
         }
@@ -187,7 +206,10 @@ impl<W: Write> FeatureWriter<W> {
 
     /// Closes the collection and flushes the output, handing it back.
     pub fn finish(mut self) -> Result<W> {
-        self.raw(b"\n]}\n")?;
+        match self.fgb.take() {
+            Some(features) => fgb::write(&mut self.out, &self.path, self.to.0, &features)?,
+            None => self.raw(b"\n]}\n")?,
+        }
         self.out.flush().map_err(|source| Error::Write {
             path: self.path.clone(),
             source,
@@ -492,7 +514,7 @@ pub fn write_plan(path: &Path, outcome: &crate::ops::PlanOutcome) -> Result<()> 
                 &grids_geojson(outcome.working, &p.grids, &p.check.grids)?,
                 d,
             )?;
-            write_text(path, &text)
+            fgb::write_collection_text(path, &text)
         }
     }
 }
