@@ -1124,3 +1124,126 @@ pub fn partition_with(
         splits,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{area, dataset, household, rect, spread};
+
+    fn urban() -> KindRules {
+        Rules::default().kinds["urban"].clone()
+    }
+
+    #[test]
+    fn the_count_is_the_feasible_one_nearest_the_target() {
+        let band = urban();
+        // 300–500: 800 fits 2 only; 1,600 fits 4 or 5, target 400 → 4.
+        assert_eq!(
+            grid_count(&band, 800, CountPolicy::NearestTarget),
+            (2, None)
+        );
+        assert_eq!(grid_count(&band, 1_600, CountPolicy::NearestTarget).0, 4);
+        assert_eq!(grid_count(&band, 1_600, CountPolicy::Fewest).0, 4);
+        // 2,000 fits 4 to 6: the target gives 5, the fewest 4.
+        assert_eq!(grid_count(&band, 2_000, CountPolicy::NearestTarget).0, 5);
+        assert_eq!(grid_count(&band, 2_000, CountPolicy::Fewest).0, 4);
+        // 1,800 is 4.5 targets: the tie goes to fewer grids.
+        assert_eq!(grid_count(&band, 1_800, CountPolicy::NearestTarget).0, 4);
+    }
+
+    #[test]
+    fn no_whole_number_fits_gives_the_least_bad_count_and_says_why() {
+        let band = urban();
+        // 550: one grid is 50 over, two are 25 under each: two is less bad.
+        let (k, why) = grid_count(&band, 550, CountPolicy::NearestTarget);
+        assert_eq!(k, 2);
+        assert!(why.is_some_and(|w| w.contains("550")));
+        // Fewer than one grid's minimum: one grid, flagged.
+        let (k, why) = grid_count(&band, 120, CountPolicy::NearestTarget);
+        assert_eq!(k, 1);
+        assert!(why.is_some());
+    }
+
+    #[test]
+    fn an_oversize_building_is_split_by_entrance_into_balanced_pieces() {
+        let band = urban();
+        let mut hh: Vec<Household> = (0..640)
+            .map(|i| {
+                let mut h = household(0.0, 0.0, 1, Some("T1"));
+                h.entrance = Some(format!("{}", i / 80 + 1).into());
+                h
+            })
+            .collect();
+        hh.push(household(50.0, 50.0, 10, Some("small")));
+        let members: Vec<usize> = (0..hh.len()).collect();
+        let (atoms, splits) = atoms(&hh, &members, "L", &band);
+        assert_eq!(splits.len(), 1);
+        assert_eq!(splits[0].by, "entrance");
+        assert_eq!(splits[0].pieces, vec![320, 320]);
+        assert_eq!(atoms.len(), 3);
+        let total: u64 = atoms.iter().map(|a| a.households).sum();
+        assert_eq!(total, 650);
+        // Every household is in exactly one atom.
+        let mut seen: Vec<usize> = atoms.iter().flat_map(|a| a.members.clone()).collect();
+        seen.sort();
+        assert_eq!(seen, members);
+    }
+
+    #[test]
+    fn the_two_sides_of_a_cut_share_the_points_on_the_line() {
+        let square: Cell = vec![
+            Coord { x: 0.0, y: 0.0 },
+            Coord { x: 10.0, y: 0.0 },
+            Coord { x: 10.0, y: 10.0 },
+            Coord { x: 0.0, y: 10.0 },
+        ];
+        let normal = Coord { x: 0.6, y: 0.8 };
+        let low = clip(&square, normal, 7.0, true);
+        let high = clip(&square, normal, 7.0, false);
+        let area = |c: &Cell| geometry::area_m2(&cell_polygon(c));
+        assert!((area(&low) + area(&high) - 100.0).abs() < 1e-9);
+        let on_line = |c: &Cell| -> Vec<(u64, u64)> {
+            let mut v: Vec<(u64, u64)> = c
+                .iter()
+                .filter(|p| (p.x * normal.x + p.y * normal.y - 7.0).abs() < 1e-9)
+                .map(|p| (p.x.to_bits(), p.y.to_bits()))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(on_line(&low), on_line(&high));
+        assert_eq!(on_line(&low).len(), 2);
+    }
+
+    #[test]
+    fn a_leaf_is_tiled_by_grids_in_the_band() {
+        let leaf = rect(0.0, 0.0, 1_000.0, 600.0);
+        let data = dataset(
+            vec![area("320116001001", None, Some("urban"), leaf.clone())],
+            spread(0.0, 0.0, 1_000.0, 600.0, 1_200, 1),
+        );
+        let plan = partition(&data, &Rules::default(), &|| {});
+        assert_eq!(plan.grids.len(), 3);
+        let areas: f64 = plan
+            .grids
+            .iter()
+            .map(|g| geometry::area_m2(&g.geometry))
+            .sum();
+        assert!((areas - geometry::area_m2(&leaf)).abs() < 1e-3);
+        let index = crate::spatial::index::PolygonIndex::new(
+            plan.grids.iter().map(|g| &g.geometry).collect(),
+        );
+        let mut counts = vec![0u64; plan.grids.len()];
+        for h in &data.households {
+            let inside = index.containing(h.pos);
+            assert_eq!(inside.len(), 1, "every household in exactly one grid");
+            counts[inside[0]] += h.households as u64;
+        }
+        assert!(
+            counts.iter().all(|&c| (300..=500).contains(&c)),
+            "{counts:?}"
+        );
+        assert_eq!(plan.grids[0].id, "320116001001-G01");
+        assert_eq!(plan.leaves[0].infeasible, None);
+    }
+}
