@@ -144,7 +144,8 @@ pub struct PlanInfo {
 /// The store: one connection to the database, SQLite or PostgreSQL. Every method does the same on both.
 pub enum Store {
     Sqlite(Sqlite),
-    Postgres(pg::PgStore),
+    /// Boxed: a connection with its own runtime is much larger than SQLite's handle.
+    Postgres(Box<pg::PgStore>),
 }
 
 /// Calls the same method on whichever backend the store is.
@@ -163,7 +164,7 @@ impl Store {
     pub fn open(at: &Location) -> Result<Store, StoreError> {
         Ok(match at {
             Location::Sqlite(path) => Store::Sqlite(Sqlite::open(path)?),
-            Location::Postgres(url) => Store::Postgres(pg::PgStore::open(url)?),
+            Location::Postgres(url) => Store::Postgres(Box::new(pg::PgStore::open(url)?)),
         })
     }
 

@@ -440,47 +440,6 @@ fn insert_dataset(
     Ok(tx.last_insert_rowid())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn versions_count_up_per_kind_and_survive_reopening() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("g.db");
-        {
-            let mut s = Store::open(&path.clone().into()).unwrap();
-            assert_eq!(
-                s.add_dataset(DatasetKind::Households, "h.geojson", b"{}")
-                    .unwrap()
-                    .version,
-                1
-            );
-            assert_eq!(
-                s.add_dataset(DatasetKind::Households, "h2.geojson", b"{ }")
-                    .unwrap()
-                    .version,
-                2
-            );
-            assert_eq!(
-                s.add_dataset(DatasetKind::Boundaries, "b.geojson", b"[]")
-                    .unwrap()
-                    .version,
-                1
-            );
-            let id = s
-                .add_plan(2, 3, None, 7, "first", "{}", "{}", "{}")
-                .unwrap();
-            s.add_assignment(id, 1, "{}", "{\"towns\":[]}").unwrap();
-        }
-        let s = Store::open(&path.into()).unwrap();
-        let (info, content) = s.latest_dataset(DatasetKind::Households).unwrap().unwrap();
-        assert_eq!((info.version, content.as_slice()), (2, b"{ }".as_slice()));
-        assert_eq!(s.plans().unwrap()[0].grids, 7);
-        assert!(s.latest_assignment(1).unwrap().is_some());
-    }
-}
-
 /// Now, as SQLite writes the other timestamps.
 const NOW_TEXT: &str = "strftime('%Y-%m-%dT%H:%M:%SZ','now')";
 /// Now in seconds since 1970 (fractional), for leases.
@@ -661,5 +620,46 @@ impl Sqlite {
             plan,
             assignment,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_count_up_per_kind_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.db");
+        {
+            let mut s = Store::open(&path.clone().into()).unwrap();
+            assert_eq!(
+                s.add_dataset(DatasetKind::Households, "h.geojson", b"{}")
+                    .unwrap()
+                    .version,
+                1
+            );
+            assert_eq!(
+                s.add_dataset(DatasetKind::Households, "h2.geojson", b"{ }")
+                    .unwrap()
+                    .version,
+                2
+            );
+            assert_eq!(
+                s.add_dataset(DatasetKind::Boundaries, "b.geojson", b"[]")
+                    .unwrap()
+                    .version,
+                1
+            );
+            let id = s
+                .add_plan(2, 3, None, 7, "first", "{}", "{}", "{}")
+                .unwrap();
+            s.add_assignment(id, 1, "{}", "{\"towns\":[]}").unwrap();
+        }
+        let s = Store::open(&path.into()).unwrap();
+        let (info, content) = s.latest_dataset(DatasetKind::Households).unwrap().unwrap();
+        assert_eq!((info.version, content.as_slice()), (2, b"{ }".as_slice()));
+        assert_eq!(s.plans().unwrap()[0].grids, 7);
+        assert!(s.latest_assignment(1).unwrap().is_some());
     }
 }

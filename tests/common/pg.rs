@@ -98,6 +98,8 @@ impl PgCluster {
             data.display(),
             self.dir.path().display()
         );
+        // Outlives this process on purpose: it is what stops the cluster after the process is gone.
+        #[allow(clippy::zombie_processes)]
         Command::new("sh")
             .args(["-c", &script])
             .stdin(std::process::Stdio::null())
