@@ -418,7 +418,7 @@ pub async fn serve(config: Config, addr: &str) -> anyhow::Result<()> {
     let state = tokio::task::spawn_blocking(move || {
         // A database that cannot be opened (a bad or unreachable URL, a file that cannot be created)
         // is the command line's mistake, named as such.
-        let store = Store::open(&cfg.db).map_err(crate::Error::Database)?;
+        let store = Store::open(&cfg.db).map_err(|e| crate::Error::Database(e.to_string()))?;
         prepare_on(&cfg, store)
             .map_err(|e| anyhow::anyhow!("{}{}", e.message, problems_text(&e.problems)))
     })

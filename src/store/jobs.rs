@@ -4,6 +4,11 @@
 //! carries an attempt number that fences the result: a plan is written, and its job marked done, in one
 //! transaction that first checks the job is still held by the same owner at the same attempt, so a
 //! server that lost its lease (stopped, cut off, slow) cannot write a plan a second time.
+//!
+//! A job is held from the start by the server that received the request (it already holds the parsed
+//! inputs and the client's connection), rather than queued for any server to pull: no hop, and no race
+//! between servers for a fresh job. Other servers take only jobs whose lease has lapsed. A job's body
+//! (an uploaded boundaries file) is dropped once the job is done or failed: the dataset keeps it.
 
 use serde::Serialize;
 

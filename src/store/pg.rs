@@ -474,7 +474,7 @@ impl PgStore {
                 // The fence: the job must still be this server's at this attempt. A server taking it
                 // over holds its row locked until it commits; this then sees the new owner.
                 let n = tx.execute(
-                    "UPDATE jobs SET state = 'done', plan = $1, result = $2,
+                    "UPDATE jobs SET state = 'done', body = ''::bytea, plan = $1, result = $2,
                             finished = to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
                      WHERE id = $3 AND owner = $4 AND attempt = $5 AND state = 'running'",
                     &[&plan_id, &f.result, &f.lease.job, &f.lease.owner, &f.lease.attempt],
@@ -632,7 +632,7 @@ impl PgStore {
     pub fn fail_job(&mut self, lease: &Lease, error: &str) -> Result<bool, StoreError> {
         let n = self.with("fail job", |c| {
             c.execute(
-                "UPDATE jobs SET state = 'failed', error = $1,
+                "UPDATE jobs SET state = 'failed', body = ''::bytea, error = $1,
                         finished = to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
                  WHERE id = $2 AND owner = $3 AND attempt = $4 AND state = 'running'",
                 &[&error, &lease.job, &lease.owner, &lease.attempt],

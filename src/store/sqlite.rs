@@ -344,7 +344,7 @@ impl Sqlite {
                 "finish job",
                 tx.execute(
                     &format!(
-                        "UPDATE jobs SET state = 'done', plan = ?1, result = ?2, finished = {NOW_TEXT}
+                        "UPDATE jobs SET state = 'done', body = x'', plan = ?1, result = ?2, finished = {NOW_TEXT}
                          WHERE id = ?3 AND owner = ?4 AND attempt = ?5 AND state = 'running'"
                     ),
                     params![plan_id, f.result, f.lease.job, f.lease.owner, f.lease.attempt],
@@ -568,7 +568,7 @@ impl Sqlite {
             "fail job",
             self.conn.execute(
                 &format!(
-                    "UPDATE jobs SET state = 'failed', error = ?1, finished = {NOW_TEXT}
+                    "UPDATE jobs SET state = 'failed', body = x'', error = ?1, finished = {NOW_TEXT}
                      WHERE id = ?2 AND owner = ?3 AND attempt = ?4 AND state = 'running'"
                 ),
                 params![error, lease.job, lease.owner, lease.attempt],
