@@ -239,6 +239,10 @@ pub struct ServeArgs {
     /// it for a county's).
     #[arg(long, default_value_t = gridplan::service::DEFAULT_MAX_BODY_MB)]
     pub max_body_mb: usize,
+    /// Seconds a planning job stays this server's without renewal (renewed every third of it); once
+    /// it lapses (the server died), another server on the same database takes the job over.
+    #[arg(long, default_value_t = gridplan::service::limits::DEFAULT_JOB_LEASE.as_secs_f64(), value_parser = parse_lease)]
+    pub job_lease_secs: f64,
 }
 
 #[derive(Args)]
@@ -277,6 +281,15 @@ pub struct GenerateArgs {
 
 fn parse_db(s: &str) -> Result<gridplan::store::Location, String> {
     gridplan::store::Location::parse(s)
+}
+
+fn parse_lease(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.3..=86_400.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "\"{s}\" is not a number of seconds from 0.3 to 86400"
+        )),
+    }
 }
 
 fn parse_crs(s: &str) -> Result<Crs, String> {

@@ -62,7 +62,10 @@ fn run(command: Command) -> anyhow::Result<u8> {
                 tiles: a.tiles,
                 max_body_bytes: a.max_body_mb.saturating_mul(1024 * 1024),
                 request_timeout: service::DEFAULT_REQUEST_TIMEOUT,
-                limits: Default::default(),
+                limits: service::Limits {
+                    job_lease: std::time::Duration::from_secs_f64(a.job_lease_secs),
+                    ..Default::default()
+                },
             };
             serve(config, &a.addr)
         }
