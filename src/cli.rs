@@ -49,6 +49,7 @@ pub enum Command {
     /// Print the rules in force (the defaults, or a rules file over them) as a commented TOML file.
     Rules(RulesArgs),
     /// Write a seeded synthetic district: boundaries, households and a grids file with known violations.
+    #[cfg(feature = "synth")]
     Generate(GenerateArgs),
 }
 
@@ -262,6 +263,7 @@ pub struct RulesArgs {
     pub rules: Option<PathBuf>,
 }
 
+#[cfg(feature = "synth")]
 #[derive(Args)]
 pub struct GenerateArgs {
     /// Directory to write `boundaries.geojson`, `households.geojson` and `grids.geojson` into.

@@ -4,7 +4,7 @@
 mod cli;
 
 use clap::Parser;
-use cli::{AssignArgs, Cli, Command, GenerateArgs};
+use cli::{AssignArgs, Cli, Command};
 use gridplan::ops::{self, CheckFiles, DiffFiles, PlanFiles, StaffFiles, VisitFiles};
 use gridplan::output::{self, text};
 use gridplan::problem::Problem;
@@ -74,6 +74,7 @@ fn run(command: Command) -> anyhow::Result<u8> {
             say(&gridplan::input::load_rules(a.rules.as_deref())?.to_commented_toml());
             Ok(0)
         }
+        #[cfg(feature = "synth")]
         Command::Generate(a) => generate(a),
     }
 }
@@ -181,7 +182,8 @@ fn serve(config: service::Config, addr: &str) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-fn generate(a: GenerateArgs) -> anyhow::Result<u8> {
+#[cfg(feature = "synth")]
+fn generate(a: cli::GenerateArgs) -> anyhow::Result<u8> {
     let spec = gridplan::synth::Spec::new(a.seed, a.households);
     let progress = std::io::stderr().is_terminal();
     let w = gridplan::synth::write(&spec, &a.out, a.households_crs, progress)?;

@@ -1,3 +1,6 @@
+//! **Test and demo data, not the product.** Behind the `synth` feature (on by default, for `gridplan
+//! generate`, the bundled demo, the tests and the benchmarks); nothing in the library depends on it.
+//!
 //! A seeded synthetic district, realistic enough to exercise every rule: an urban street of compounds
 //! with many-household buildings, a rural town of scattered houses, a concave (L-shaped) community, a
 //! multi-part community with an enclave, a village with a lake, a community too small for one grid
