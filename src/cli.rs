@@ -108,6 +108,12 @@ pub struct PartitionArgs {
     /// grid edges prefer to run along high-rank barriers.
     #[arg(long)]
     pub barriers: Option<PathBuf>,
+    /// Work through a province county by county: the households file is read piece by piece into a
+    /// spill file per county (the parent of each leaf's town) and each county drawn, checked and
+    /// written in turn, so memory is bounded by the largest county rather than the whole file. The
+    /// grids and the report are the same as without it. Not with --previous, --blocks or --barriers.
+    #[arg(long)]
+    pub by_county: bool,
     /// The grids in force before: leaves that did not change keep their grids exactly; changed
     /// leaves keep households in their old grids wherever the band allows.
     #[arg(long)]
@@ -279,6 +285,10 @@ pub struct GenerateArgs {
     /// Write households in this projected CRS instead of WGS84 (e.g. EPSG:4549).
     #[arg(long, value_parser = parse_crs)]
     pub households_crs: Option<Crs>,
+    /// Spread the towns over this many counties under one province (default: one county per about
+    /// 490,000 households; the demo is one district).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=80))]
+    pub counties: Option<u64>,
 }
 
 fn parse_db(s: &str) -> Result<gridplan::store::Location, String> {

@@ -50,6 +50,16 @@ fn main() -> ExitCode {
 fn run(command: Command) -> anyhow::Result<u8> {
     match command {
         Command::Check(a) => check(&a.files(), a.report),
+        Command::Partition(a) if a.by_county => {
+            let done = output::plan_by_county(
+                &a.files(),
+                &a.out,
+                a.report.as_deref(),
+                &ProgressBar::default(),
+            )?;
+            say(&text::partition_by_county(&done, &a.out, a.report.as_deref()));
+            Ok(0)
+        }
         Command::Partition(a) => partition(&a.files(), a.out, a.report),
         Command::Diff(a) => diff(&a.files(), a.out),
         Command::Assign(a) => assign(&a, a.files()),
@@ -184,7 +194,10 @@ fn serve(config: service::Config, addr: &str) -> anyhow::Result<u8> {
 
 #[cfg(feature = "synth")]
 fn generate(a: cli::GenerateArgs) -> anyhow::Result<u8> {
-    let spec = gridplan::synth::Spec::new(a.seed, a.households);
+    let mut spec = gridplan::synth::Spec::new(a.seed, a.households);
+    if let Some(c) = a.counties {
+        spec.counties = c as usize;
+    }
     let progress = std::io::stderr().is_terminal();
     let w = gridplan::synth::write(&spec, &a.out, a.households_crs, progress)?;
     say(&format!(

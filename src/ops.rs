@@ -279,6 +279,186 @@ pub fn plan_files(files: &PlanFiles, progress: &dyn Progress) -> Result<PlanOutc
     })
 }
 
+/// A plan drawn county by county (`partition --by-county`): the grids went to the caller's sink as
+/// each county was drawn; what is kept is the merged check and what was decided.
+pub struct CountyByCounty {
+    pub working: Crs,
+    pub check: CheckReport,
+    pub quality: Quality,
+    pub leaf_plans: Vec<LeafPlan>,
+    pub splits: Vec<BuildingSplit>,
+    /// Grid id → 四至.
+    pub descriptions: std::collections::BTreeMap<String, String>,
+    pub counties: Vec<CountyRow>,
+    /// Household features read.
+    pub features: usize,
+}
+
+/// One county of a plan drawn county by county.
+#[derive(Debug, Clone, Serialize)]
+pub struct CountyRow {
+    pub code: String,
+    pub name: Option<String>,
+    pub leaves: usize,
+    pub households: u64,
+    pub grids: usize,
+}
+
+/// `report.json` of `gridplan partition --by-county`: the same members as a plan drawn at once, and
+/// the counties.
+#[derive(Serialize)]
+pub struct CountyReport<'a> {
+    #[serde(flatten)]
+    pub check: &'a CheckReport,
+    pub quality: &'a Quality,
+    pub leaf_plans: &'a [LeafPlan],
+    pub building_splits: &'a [BuildingSplit],
+    pub bounds_descriptions: &'a std::collections::BTreeMap<String, String>,
+    pub counties: &'a [CountyRow],
+}
+
+impl CountyByCounty {
+    /// The report file's contents.
+    pub fn report(&self) -> CountyReport<'_> {
+        CountyReport {
+            check: &self.check,
+            quality: &self.quality,
+            leaf_plans: &self.leaf_plans,
+            building_splits: &self.splits,
+            bounds_descriptions: &self.descriptions,
+            counties: &self.counties,
+        }
+    }
+}
+
+/// The county of each leaf: the parent of its town (see [`AreaTree::town_of`]), else its top ancestor.
+/// Returns the counties (area indexes, by code) and each area's county number.
+pub fn counties(tree: &AreaTree) -> (Vec<usize>, Vec<Option<usize>>) {
+    let top = |mut i: usize| {
+        while let Some(p) = tree.parent(i) {
+            i = p;
+        }
+        i
+    };
+    let county_of = |leaf: usize| {
+        tree.town_of(leaf)
+            .and_then(|t| tree.parent(t))
+            .unwrap_or_else(|| top(leaf))
+    };
+    let mut list: Vec<usize> = tree.leaves().iter().map(|&l| county_of(l)).collect();
+    list.sort_by(|a, b| tree.areas[*a].code.cmp(&tree.areas[*b].code));
+    list.dedup();
+    let mut of = vec![None; tree.areas.len()];
+    for &l in tree.leaves() {
+        let c = county_of(l);
+        of[l] = list.iter().position(|&x| x == c);
+    }
+    (list, of)
+}
+
+/// The areas of one county: its ancestors, itself and everything below it.
+fn county_areas(tree: &AreaTree, county: usize) -> Vec<crate::model::Area> {
+    let mut out = Vec::new();
+    let mut up = tree.parent(county);
+    while let Some(a) = up {
+        out.push(tree.areas[a].clone());
+        up = tree.parent(a);
+    }
+    let mut stack = vec![county];
+    while let Some(a) = stack.pop() {
+        out.push(tree.areas[a].clone());
+        stack.extend_from_slice(tree.children(a));
+    }
+    out
+}
+
+/// `gridplan partition --by-county`: reads the boundaries, streams the households file once into a
+/// spill file per county, then draws, checks and measures one county at a time, handing each county's
+/// grids (with their check rows and 四至) to `sink`. Memory is bounded by the largest county. Ground
+/// layers and re-drawing are not taken here (refused).
+pub fn plan_files_by_county(
+    files: &PlanFiles,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(&[GridShape], &[check::GridRow], &[String], Crs) -> Result<()>,
+) -> Result<CountyByCounty> {
+    if files.previous.is_some() || files.blocks.is_some() || files.barriers.is_some() {
+        return Err(Error::Invalid(vec![Problem::error(
+            "--by-county",
+            "drawing county by county does not take --previous, --blocks or --barriers yet; leave out --by-county",
+        )]));
+    }
+    let rules = input::load_rules(files.rules.as_deref())?;
+    let name = files.boundaries.display().to_string();
+    let bytes = input::file::read_input(&files.boundaries, input::file::Expect::JsonObject)?;
+    let (areas, working, mut warnings) = input::parse_boundaries(&name, bytes, files.crs, None)?;
+    let (tree, problems) = AreaTree::build(&name, areas, &rules);
+    if problems.has_errors() {
+        return Err(Error::Invalid(problems.0));
+    }
+    warnings.extend(problems);
+    let (list, group_of) = counties(&tree);
+    let spilled = input::stream::spill_by_group(
+        &files.households,
+        files.crs,
+        working,
+        &tree,
+        &group_of,
+        list.len(),
+    )?;
+    warnings.extend(Problems(spilled.warnings.0.clone()));
+    let households_name = files.households.display().to_string();
+
+    /// Steps forwarded; the whole run is begun and ended once.
+    struct Steps<'a>(&'a dyn Progress);
+    impl Progress for Steps<'_> {
+        fn step(&self) {
+            self.0.step()
+        }
+    }
+    progress.begin(tree.leaves().len() as u64);
+    let mut parts = Vec::with_capacity(list.len());
+    let mut counties_done = Vec::with_capacity(list.len());
+    let mut descriptions_all = std::collections::BTreeMap::new();
+    let (mut leaf_plans, mut splits) = (Vec::new(), Vec::new());
+    for (g, &county) in list.iter().enumerate() {
+        let (sub, _) = AreaTree::build(&name, county_areas(&tree, county), &rules);
+        let households = spilled.read(g)?;
+        let mut data = Dataset::new(&households_name, working, sub, households, Problems::default());
+        // Where households lie was said once for the whole file.
+        data.warnings = Problems::default();
+        let planned = plan(&data, &rules, None, &Steps(progress));
+        let descriptions = check::ground::bounds_descriptions(&data, &planned.grids, None);
+        sink(&planned.grids, &planned.check.grids, &descriptions, working)?;
+        counties_done.push(CountyRow {
+            code: tree.areas[county].code.clone(),
+            name: tree.areas[county].name.clone(),
+            leaves: data.tree.leaves().len(),
+            households: data.total_households(),
+            grids: planned.grids.len(),
+        });
+        for (grid, d) in planned.grids.iter().zip(descriptions) {
+            descriptions_all.insert(grid.id.clone(), d);
+        }
+        if let Drawn::Fresh { leaves } = planned.drawn {
+            leaf_plans.extend(leaves);
+        }
+        splits.extend(planned.splits);
+        parts.push(planned.check);
+    }
+    progress.end();
+    let check = check::merge_reports(parts, &working.to_string(), spilled.outside, warnings.0);
+    Ok(CountyByCounty {
+        working,
+        quality: Quality::measure(&check),
+        check,
+        leaf_plans,
+        splits,
+        descriptions: descriptions_all,
+        counties: counties_done,
+        features: spilled.features,
+    })
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Check
 

@@ -11,6 +11,7 @@ pub mod geom;
 pub mod layers;
 pub mod ledger;
 pub mod raw;
+pub mod stream;
 pub mod workers;
 
 use crate::error::{Error, Result};
@@ -177,6 +178,18 @@ fn parse_households_on(
     if ledger::is_ledger(file, &bytes) {
         return ledger::parse_ledger(file, &bytes, crs_flag, working);
     }
+    parse_households_geojson(file, bytes, crs_flag, working, parallel)
+        .map(|(households, problems, _)| (households, problems))
+}
+
+/// A GeoJSON households collection read into the working CRS, with the number of features it holds.
+pub(crate) fn parse_households_geojson(
+    file: &str,
+    bytes: Vec<u8>,
+    crs_flag: Option<Crs>,
+    working: Crs,
+    parallel: bool,
+) -> Result<(Vec<Household>, Problems, usize)> {
     let file = file.to_string();
     if let Some((out, crs_member)) = parallel
         .then(|| households_parallel(&file, &bytes))
@@ -185,7 +198,9 @@ fn parse_households_on(
         drop(bytes);
         let crs = resolve_crs(&file, crs_member.as_ref(), crs_flag)
             .map_err(|p| Error::Invalid(vec![p]))?;
-        return place_households(&file, out, Problems::default(), crs, working);
+        let features = out.len();
+        return place_households(&file, out, Problems::default(), crs, working)
+            .map(|(h, p)| (h, p, features));
     }
     let mut problems = Problems::default();
     let mut out: Vec<Household> = Vec::new();
@@ -213,6 +228,7 @@ fn parse_households_on(
     let crs =
         resolve_crs(&file, header.crs.as_ref(), crs_flag).map_err(|p| Error::Invalid(vec![p]))?;
     place_households(&file, out, problems, crs, working)
+        .map(|(h, p)| (h, p, header.feature_count))
 }
 
 /// The households of a large, clean file parsed on every core (see [`raw::read_collection_parallel`]),

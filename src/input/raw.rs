@@ -338,7 +338,7 @@ where
 /// The offset of the `[` opening the top-level `features` member, found by scanning the members before
 /// it (strings and nesting followed); `None` if the document does not start as a plain object whose
 /// `features` member holds an array.
-fn features_array_start(bytes: &[u8]) -> Option<usize> {
+pub(crate) fn features_array_start(bytes: &[u8]) -> Option<usize> {
     let mut at = skip_space(bytes);
     if bytes.get(at) != Some(&b'{') {
         return None;
@@ -430,6 +430,32 @@ fn guess_boundary(bytes: &[u8], from: usize) -> Option<usize> {
             }
         }
         i = close + 1;
+    }
+    None
+}
+
+/// The last place in `bytes` that looks like a boundary between two features (a `}`, a comma and a
+/// `{`, with any space between): the offsets of the comma and of the `{`. A guess, as
+/// [`guess_boundary`]'s: the caller proves it by parsing.
+pub(crate) fn last_boundary(bytes: &[u8]) -> Option<(usize, usize)> {
+    let is_space = |b: u8| matches!(b, b' ' | b'\n' | b'\r' | b'\t');
+    let mut end = bytes.len();
+    while let Some(open) = bytes[..end].iter().rposition(|&b| b == b'{') {
+        let mut i = open;
+        while i > 0 && is_space(bytes[i - 1]) {
+            i -= 1;
+        }
+        if i > 0 && bytes[i - 1] == b',' {
+            let comma = i - 1;
+            let mut j = comma;
+            while j > 0 && is_space(bytes[j - 1]) {
+                j -= 1;
+            }
+            if j > 0 && bytes[j - 1] == b'}' {
+                return Some((comma, open));
+            }
+        }
+        end = open;
     }
     None
 }
