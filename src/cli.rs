@@ -81,6 +81,11 @@ pub struct CheckArgs {
     /// CRS of input files that do not name one in a `crs` member (default WGS84), e.g. EPSG:4549.
     #[arg(long, value_parser = parse_crs)]
     pub crs: Option<Crs>,
+    /// Work through a province county by county: households read piece by piece into a spill file
+    /// per county, each grid checked with the county of its community; memory bounded by the largest
+    /// county. The same report as without it. Not with --blocks or --barriers.
+    #[arg(long)]
+    pub by_county: bool,
 }
 
 #[derive(Args)]

@@ -49,18 +49,8 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> anyhow::Result<u8> {
     match command {
-        Command::Check(a) => check(&a.files(), a.report),
-        Command::Partition(a) if a.by_county => {
-            let done = output::plan_by_county(
-                &a.files(),
-                &a.out,
-                a.report.as_deref(),
-                &ProgressBar::default(),
-            )?;
-            say(&text::partition_by_county(&done, &a.out, a.report.as_deref()));
-            Ok(0)
-        }
-        Command::Partition(a) => partition(&a.files(), a.out, a.report),
+        Command::Check(a) => check(&a.files(), a.report, a.by_county),
+        Command::Partition(a) => partition(&a.files(), a.out, a.report, a.by_county),
         Command::Diff(a) => diff(&a.files(), a.out),
         Command::Assign(a) => assign(&a, a.files()),
         Command::Visits(a) => visits(&a.files(), a.month, a.out),
@@ -89,8 +79,11 @@ fn run(command: Command) -> anyhow::Result<u8> {
     }
 }
 
-fn check(files: &CheckFiles, report: Option<PathBuf>) -> anyhow::Result<u8> {
-    let result = ops::check_files(files)?;
+fn check(files: &CheckFiles, report: Option<PathBuf>, by_county: bool) -> anyhow::Result<u8> {
+    let result = match by_county {
+        true => ops::check_files_by_county(files)?,
+        false => ops::check_files(files)?,
+    };
     if let Some(path) = &report {
         output::write_json(path, &result)?;
     }
@@ -105,7 +98,17 @@ fn check(files: &CheckFiles, report: Option<PathBuf>) -> anyhow::Result<u8> {
     })
 }
 
-fn partition(files: &PlanFiles, out: PathBuf, report: Option<PathBuf>) -> anyhow::Result<u8> {
+fn partition(
+    files: &PlanFiles,
+    out: PathBuf,
+    report: Option<PathBuf>,
+    by: bool,
+) -> anyhow::Result<u8> {
+    if by {
+        let done = output::plan_by_county(files, &out, report.as_deref(), &ProgressBar::default())?;
+        say(&text::partition_by_county(&done, &out, report.as_deref()));
+        return Ok(0);
+    }
     let outcome = ops::plan_files(files, &ProgressBar::default())?;
     output::write_plan(&out, &outcome)?;
     if let Some(path) = &report {

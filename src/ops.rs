@@ -279,6 +279,11 @@ pub fn plan_files(files: &PlanFiles, progress: &dyn Progress) -> Result<PlanOutc
     })
 }
 
+/// Where `partition --by-county` puts each county's grids as they are drawn: the grids, their check
+/// rows and 四至, in the working CRS given.
+pub type CountySink<'a> =
+    dyn FnMut(&[GridShape], &[check::GridRow], &[String], Crs) -> Result<()> + 'a;
+
 /// A plan drawn county by county (`partition --by-county`): the grids went to the caller's sink as
 /// each county was drawn; what is kept is the merged check and what was decided.
 pub struct CountyByCounty {
@@ -372,6 +377,136 @@ fn county_areas(tree: &AreaTree, county: usize) -> Vec<crate::model::Area> {
     out
 }
 
+/// A province read for county-by-county work: the boundary tree, its counties, and the households
+/// spilled to disk per county.
+struct Province {
+    working: Crs,
+    tree: AreaTree,
+    /// The counties (area indexes, by code).
+    list: Vec<usize>,
+    spilled: input::stream::Spilled,
+    /// The warnings of reading the boundaries and the households and placing them.
+    warnings: Problems,
+    boundaries: String,
+    households: String,
+}
+
+impl Province {
+    fn load(
+        boundaries: &Path,
+        households: &Path,
+        rules: &Rules,
+        crs: Option<Crs>,
+    ) -> Result<Province> {
+        let name = boundaries.display().to_string();
+        let bytes = input::file::read_input(boundaries, input::file::Expect::JsonObject)?;
+        let (areas, working, mut warnings) = input::parse_boundaries(&name, bytes, crs, None)?;
+        let (tree, problems) = AreaTree::build(&name, areas, rules);
+        if problems.has_errors() {
+            return Err(Error::Invalid(problems.0));
+        }
+        warnings.extend(problems);
+        let (list, group_of) = counties(&tree);
+        let spilled =
+            input::stream::spill_by_group(households, crs, working, &tree, &group_of, list.len())?;
+        warnings.extend(Problems(spilled.warnings.0.clone()));
+        Ok(Province {
+            working,
+            tree,
+            list,
+            spilled,
+            warnings,
+            boundaries: name,
+            households: households.display().to_string(),
+        })
+    }
+
+    /// County `g`'s dataset: its areas and its households.
+    fn county(&self, g: usize, rules: &Rules) -> Result<Dataset> {
+        let (sub, _) = AreaTree::build(
+            &self.boundaries,
+            county_areas(&self.tree, self.list[g]),
+            rules,
+        );
+        let households = self.spilled.read(g)?;
+        let mut data = Dataset::new(
+            &self.households,
+            self.working,
+            sub,
+            households,
+            Problems::default(),
+        );
+        // Where households lie was said once for the whole file.
+        data.warnings = Problems::default();
+        Ok(data)
+    }
+}
+
+/// `gridplan check --by-county`: the households streamed into a file per county as for
+/// [`plan_files_by_county`], the grids read whole (they are few) and each checked with the county
+/// holding its community (its `community`, else the leaf under a point inside it); one report, with the
+/// grids in file order. Blocks and barriers are not taken here (refused).
+pub fn check_files_by_county(files: &CheckFiles) -> Result<CheckReport> {
+    if files.blocks.is_some() || files.barriers.is_some() {
+        return Err(Error::Invalid(vec![Problem::error(
+            "--by-county",
+            "checking county by county does not take --blocks or --barriers yet; leave out --by-county",
+        )]));
+    }
+    let rules = input::load_rules(files.rules.as_deref())?;
+    let province = Province::load(&files.boundaries, &files.households, &rules, files.crs)?;
+    let (grids, grid_warnings) = input::read_grids(&files.grids, files.crs, province.working)?;
+    let (_, county_of) = counties(&province.tree);
+    let leaves = province.tree.leaves();
+    let index = crate::spatial::index::PolygonIndex::new(
+        leaves
+            .iter()
+            .map(|&l| &province.tree.areas[l].geometry)
+            .collect(),
+    );
+    let home = |g: &GridShape| -> usize {
+        let by_code = g
+            .community
+            .as_deref()
+            .and_then(|c| province.tree.get(c))
+            .filter(|&i| province.tree.is_leaf(i));
+        let by_place = || {
+            use geo::InteriorPoint;
+            let p = g.geometry.interior_point()?;
+            index.containing(p.0).first().map(|&k| leaves[k])
+        };
+        by_code
+            .or_else(by_place)
+            .and_then(|l| county_of[l])
+            .unwrap_or(0)
+    };
+    let mut per_county: Vec<Vec<usize>> = vec![Vec::new(); province.list.len()];
+    for (i, g) in grids.iter().enumerate() {
+        per_county[home(g)].push(i);
+    }
+    let mut parts = Vec::with_capacity(province.list.len());
+    let mut order = Vec::with_capacity(grids.len());
+    for (g, members) in per_county.iter().enumerate() {
+        let data = province.county(g, &rules)?;
+        let mine: Vec<GridShape> = members.iter().map(|&i| grids[i].clone()).collect();
+        parts.push(check::check(&data, &mine, &rules));
+        order.extend_from_slice(members);
+    }
+    let mut warnings = province.warnings.0;
+    warnings.extend(grid_warnings.0);
+    let mut report = check::merge_reports(
+        parts,
+        &province.working.to_string(),
+        province.spilled.outside,
+        warnings,
+    );
+    // The grid rows in the file's order.
+    let mut rows: Vec<(usize, check::GridRow)> = order.into_iter().zip(report.grids).collect();
+    rows.sort_by_key(|(i, _)| *i);
+    report.grids = rows.into_iter().map(|(_, r)| r).collect();
+    Ok(report)
+}
+
 /// `gridplan partition --by-county`: reads the boundaries, streams the households file once into a
 /// spill file per county, then draws, checks and measures one county at a time, handing each county's
 /// grids (with their check rows and 四至) to `sink`. Memory is bounded by the largest county. Ground
@@ -379,7 +514,7 @@ fn county_areas(tree: &AreaTree, county: usize) -> Vec<crate::model::Area> {
 pub fn plan_files_by_county(
     files: &PlanFiles,
     progress: &dyn Progress,
-    sink: &mut dyn FnMut(&[GridShape], &[check::GridRow], &[String], Crs) -> Result<()>,
+    sink: &mut CountySink,
 ) -> Result<CountyByCounty> {
     if files.previous.is_some() || files.blocks.is_some() || files.barriers.is_some() {
         return Err(Error::Invalid(vec![Problem::error(
@@ -388,26 +523,15 @@ pub fn plan_files_by_county(
         )]));
     }
     let rules = input::load_rules(files.rules.as_deref())?;
-    let name = files.boundaries.display().to_string();
-    let bytes = input::file::read_input(&files.boundaries, input::file::Expect::JsonObject)?;
-    let (areas, working, mut warnings) = input::parse_boundaries(&name, bytes, files.crs, None)?;
-    let (tree, problems) = AreaTree::build(&name, areas, &rules);
-    if problems.has_errors() {
-        return Err(Error::Invalid(problems.0));
-    }
-    warnings.extend(problems);
-    let (list, group_of) = counties(&tree);
-    let spilled = input::stream::spill_by_group(
-        &files.households,
-        files.crs,
+    let province = Province::load(&files.boundaries, &files.households, &rules, files.crs)?;
+    let Province {
         working,
-        &tree,
-        &group_of,
-        list.len(),
-    )?;
-    warnings.extend(Problems(spilled.warnings.0.clone()));
-    let households_name = files.households.display().to_string();
-
+        ref tree,
+        ref list,
+        ref spilled,
+        ..
+    } = province;
+    let warnings = Problems(province.warnings.0.clone());
     /// Steps forwarded; the whole run is begun and ended once.
     struct Steps<'a>(&'a dyn Progress);
     impl Progress for Steps<'_> {
@@ -421,11 +545,7 @@ pub fn plan_files_by_county(
     let mut descriptions_all = std::collections::BTreeMap::new();
     let (mut leaf_plans, mut splits) = (Vec::new(), Vec::new());
     for (g, &county) in list.iter().enumerate() {
-        let (sub, _) = AreaTree::build(&name, county_areas(&tree, county), &rules);
-        let households = spilled.read(g)?;
-        let mut data = Dataset::new(&households_name, working, sub, households, Problems::default());
-        // Where households lie was said once for the whole file.
-        data.warnings = Problems::default();
+        let data = province.county(g, &rules)?;
         let planned = plan(&data, &rules, None, &Steps(progress));
         let descriptions = check::ground::bounds_descriptions(&data, &planned.grids, None);
         sink(&planned.grids, &planned.check.grids, &descriptions, working)?;

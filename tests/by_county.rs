@@ -87,7 +87,10 @@ fn county_by_county_draws_the_same_grids_and_report_as_all_at_once() {
             .all(|f| f["properties"]["bounds_description"].is_string())
     );
 
-    let (mut ra, mut rb) = (read_json(&d.join("whole.json")), read_json(&d.join("by.json")));
+    let (mut ra, mut rb) = (
+        read_json(&d.join("whole.json")),
+        read_json(&d.join("by.json")),
+    );
     let counted = rb["counties"].as_array().expect("counties").clone();
     assert_eq!(counted.len(), 3);
     let grids: u64 = counted.iter().filter_map(|c| c["grids"].as_u64()).sum();

@@ -144,9 +144,12 @@ pub fn for_each_piece(
                         id.hash(&mut hasher);
                         if let Some(first) = ids.insert(hasher.finish(), h.feature) {
                             duplicates.push(
-                                Problem::error(&name, format!("duplicate id (also feature {first})"))
-                                    .at(h.feature, Some(id))
-                                    .field("id"),
+                                Problem::error(
+                                    &name,
+                                    format!("duplicate id (also feature {first})"),
+                                )
+                                .at(h.feature, Some(id))
+                                .field("id"),
                             );
                         }
                     }
@@ -197,12 +200,7 @@ fn find_trailer(path: &Path) -> Result<Option<(u64, Vec<u8>)>> {
     for (at, _) in tail.iter().enumerate().filter(|(_, b)| **b == b']') {
         let after = &tail[at + 1..];
         let first = after.iter().find(|b| !b.is_ascii_whitespace());
-        let plausible = match first {
-            Some(b'}') => true,
-            Some(b',') => true,
-            _ => false,
-        };
-        if !plausible {
+        if !matches!(first, Some(b'}' | b',')) {
             continue;
         }
         let doc = Cursor::new(&b"{\"features\":[]"[..]).chain(Cursor::new(after));
@@ -245,7 +243,10 @@ impl Spilled {
             path: path.clone(),
             source,
         })?;
-        let mut at = Decoder { bytes: &bytes, at: 0 };
+        let mut at = Decoder {
+            bytes: &bytes,
+            at: 0,
+        };
         let mut out = Vec::with_capacity(self.points[g]);
         while at.at < bytes.len() {
             out.push(at.household().ok_or_else(|| {
@@ -513,10 +514,7 @@ mod tests {
             ..h.clone()
         };
         encode(&plain, &mut buf);
-        let mut d = Decoder {
-            bytes: &buf,
-            at: 0,
-        };
+        let mut d = Decoder { bytes: &buf, at: 0 };
         let back = d.household().expect("first");
         assert_eq!(format!("{back:?}"), format!("{h:?}"));
         let back = d.household().expect("second");

@@ -407,7 +407,14 @@ pub fn district(spec: &Spec) -> Result<District> {
             y: origin.y + (r / cols) as f64 * height,
         };
         let (c, _) = spec.county_of(r);
-        replica(&mut rng, &mut d, r, base, &county_units[c].1, &spec.town_codes(r));
+        replica(
+            &mut rng,
+            &mut d,
+            r,
+            base,
+            &county_units[c].1,
+            &spec.town_codes(r),
+        );
     }
     // A county is its towns' outlines, one part each (the river and the gaps between replicas divide
     // them); the province is its counties'.
