@@ -206,3 +206,49 @@ fn members_after_the_features_apply_to_every_piece() {
     assert_eq!(whole.len(), 3_000);
     assert_eq!(whole, pieces);
 }
+
+#[test]
+fn checked_county_by_county_the_report_is_the_same() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let s = |p: &str| d.join(p).display().to_string();
+    let out = run(&[
+        "generate",
+        "--households",
+        "40000",
+        "--counties",
+        "2",
+        "--seed",
+        "5",
+        "--out",
+        &s(""),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The generated grids have faults (an overlap, a gap, a grid reaching into its neighbours).
+    let check = |extra: Option<&str>, report: &str| {
+        let mut args = vec![
+            "check".to_string(),
+            "--grids".into(),
+            s("grids.geojson"),
+            "--households".into(),
+            s("households.geojson"),
+            "--boundaries".into(),
+            s("boundaries.geojson"),
+            "--report".into(),
+            s(report),
+        ];
+        args.extend(extra.map(str::to_string));
+        let o = common::bin().args(args).output().expect("run");
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let mut r = read_json(&d.join(report));
+        if let Some(w) = r["warnings"].as_array_mut() {
+            w.sort_by_key(|p| p.to_string());
+        }
+        r
+    };
+    let whole = check(None, "whole.json");
+    let by = check(Some("--by-county"), "by.json");
+    assert!(whole["summary"]["violations"].as_u64() > Some(2));
+    assert!(whole["summary"]["overlap_area_m2"].as_f64() > Some(100.0));
+    assert_eq!(whole, by);
+}
