@@ -4,8 +4,8 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use geo::Coord;
 use gridplan::Rules;
-use gridplan::input::workers::{Worker, WorkerType};
 use gridplan::model::{Sensitive, TownCode};
+use gridplan::model::{Worker, WorkerType};
 use gridplan::rng::Rng;
 use gridplan::rules::StaffingPolicy;
 use gridplan::staff::assign::{GridLoad, Residents, assign};

@@ -33,7 +33,7 @@ fn main() {
     .unwrap();
     eprintln!("dataset {:.3}", t.elapsed().as_secs_f64());
     let t = Instant::now();
-    let (layers, _) = gridplan::input::layers::Layers::load(
+    let (layers, _) = gridplan::input::layers::load(
         Some(&d.join("blocks.geojson")),
         Some(&d.join("barriers.geojson")),
         None,
@@ -61,12 +61,12 @@ fn main() {
     let checked = pool.install(|| gridplan::check(&data, &plan.grids, &rules));
     eprintln!("check (1 thread) {:.3}", t.elapsed().as_secs_f64());
     let t = Instant::now();
-    let gq = pool.install(|| cells::measure::ground_quality(&data, &plan.grids, &layers));
+    let gq = pool.install(|| gridplan::check::ground::ground_quality(&data, &plan.grids, &layers));
     eprintln!("{gq:?}");
     eprintln!("ground_quality (1 thread) {:.3}", t.elapsed().as_secs_f64());
     let t = Instant::now();
     let _d =
-        pool.install(|| cells::measure::bounds_descriptions(&data, &plan.grids, Some(&layers)));
+        pool.install(|| gridplan::check::ground::bounds_descriptions(&data, &plan.grids, Some(&layers)));
     eprintln!("bounds (1 thread) {:.3}", t.elapsed().as_secs_f64());
     let q = gridplan::plan::partition::Quality::measure(&checked);
     eprintln!("{q:?}");

@@ -26,6 +26,14 @@ pub enum Error {
     Crs(String),
     #[error("rules file {path}: {message}")]
     Rules { path: PathBuf, message: String },
+    /// The assignment solver failed outright (not a town it found nothing for in time: that is part
+    /// of the staffing answer).
+    #[error("the solver failed: {0}")]
+    Solver(String),
+    /// The database given (`--db`) cannot be opened: a bad or unreachable URL, a file that cannot be
+    /// created.
+    #[error("{0}")]
+    Database(String),
 }
 
 /// At most this many problems are written out in full in an error message; the rest are counted.
@@ -52,7 +60,11 @@ impl Error {
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
-            Error::Invalid(_) | Error::Crs(_) | Error::Rules { .. } | Error::Read { .. }
+            Error::Invalid(_)
+                | Error::Crs(_)
+                | Error::Rules { .. }
+                | Error::Read { .. }
+                | Error::Database(_)
         )
     }
 }

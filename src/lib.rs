@@ -23,17 +23,19 @@
 //! | [`plan`] | [`partition`](plan::partition) (atoms, counts, bisection, cells) and [`replan`](plan::replan) |
 //! | [`check`](mod@check) | compliance of existing grids: every violation as data |
 //! | [`staff`] | [`assign`](staff::assign) (workload, policies, the HiGHS assignment), [`visits`](staff::visits), [`streets`](staff::streets) |
+//! | [`ops`] | plan, re-plan, check, staff, diff, visits: the operations the binary and the service share |
 //! | [`diff`] | what changed between two grid layers, household by household |
 //! | [`output`] | writing GeoJSON in WGS84 |
 //! | [`store`] | SQLite persistence of datasets, plans and assignments |
 //! | [`service`] | the HTTP service: OGC API – Features, the planning API, the map page |
-//! | [`synth`] | the seeded synthetic district: demo, test and benchmark data, not part of the product |
+//! | [`synth`] | the seeded synthetic district (feature `synth`, on by default): demo, test and benchmark data, not part of the product |
 
 pub mod check;
 pub mod diff;
 pub mod error;
 pub mod input;
 pub mod model;
+pub mod ops;
 pub mod output;
 pub mod plan;
 pub mod problem;
@@ -43,7 +45,11 @@ pub mod service;
 pub mod spatial;
 pub mod staff;
 pub mod store;
+#[cfg(feature = "synth")]
 pub mod synth;
+
+#[cfg(test)]
+mod fixtures;
 
 pub use check::{CheckReport, check};
 pub use error::{Error, Result};

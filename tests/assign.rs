@@ -3,8 +3,8 @@
 
 use geo::Coord;
 use gridplan::Rules;
-use gridplan::input::workers::{Worker, WorkerType};
 use gridplan::model::Sensitive;
+use gridplan::model::{Worker, WorkerType};
 use gridplan::rng::Rng;
 use gridplan::rules::StaffingPolicy;
 use gridplan::staff::assign::{

@@ -105,9 +105,12 @@ fn judge_start(file: &str, bytes: &[u8], expect: Expect) -> Result<bool> {
     }
 }
 
-/// Whether `bytes` can start a JSON object: after an optional UTF-8 byte order mark and whitespace, the
+/// Whether `bytes` can start a JSON object (or are a FlatGeobuf layer, read as one): after an optional UTF-8 byte order mark and whitespace, the
 /// first byte must be `{`. `Ok(false)` when only whitespace (or nothing) has been seen.
 pub fn check_json_start(file: &str, bytes: &[u8]) -> Result<bool, Problem> {
+    if super::fgb::is_flatgeobuf(bytes) {
+        return Ok(true);
+    }
     let body = bytes.strip_prefix(BOM).unwrap_or(bytes);
     match body
         .iter()

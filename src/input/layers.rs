@@ -9,123 +9,50 @@ use super::{
     resolve_crs,
 };
 use crate::error::{Error, Result};
+use crate::model::{Barrier, Block, Layers};
 use crate::problem::{Problem, Problems};
-use crate::spatial::barriers::BarrierIndex;
 use crate::spatial::crs::{Crs, Transform};
-use geo::{Coord, LineString, MultiLineString, MultiPolygon};
+use geo::{Coord, LineString, MultiLineString};
 use serde_json::{Map, Value};
 use std::path::Path;
 
 /// Highest `rank` a barrier may have.
 pub const MAX_RANK: u32 = 9;
 
-/// A block: land a grid should never cut (a street block, a compound, a school…), in the working CRS.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Block {
-    pub feature: usize,
-    pub code: Option<String>,
-    pub name: Option<String>,
-    pub kind: Option<String>,
-    pub geometry: MultiPolygon,
-}
-
-impl Block {
-    /// How the block is called in messages: its code, else its name, else its feature index.
-    pub fn label(&self) -> String {
-        self.code
-            .clone()
-            .or_else(|| self.name.clone())
-            .unwrap_or_else(|| format!("block #{}", self.feature))
-    }
-}
-
-/// A barrier: a line grid edges should follow (a road, a river, a railway, a wall), in the working CRS.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Barrier {
-    pub feature: usize,
-    pub name: Option<String>,
-    pub class: Option<String>,
-    /// How strongly a grid edge should follow it: 0 (not at all) to 9; by default from the class
-    /// (river, rail, arterial, expressway 3; road, street 2; anything else 1).
-    pub rank: u32,
-    pub geometry: MultiLineString,
-}
-
-/// The ground layers given to a command (either, both or neither).
-#[derive(Debug, Clone, Default)]
-pub struct Layers {
-    pub blocks: Vec<Block>,
-    pub barriers: Vec<Barrier>,
-    /// The barriers' index, built on first use (drawing, measuring and naming all ask it).
-    barrier_index: std::sync::OnceLock<BarrierIndex>,
-}
-
-impl Layers {
-    /// Layers from blocks and barriers already read.
-    pub fn new(blocks: Vec<Block>, barriers: Vec<Barrier>) -> Layers {
-        Layers {
-            blocks,
-            barriers,
-            barrier_index: Default::default(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.blocks.is_empty() && self.barriers.is_empty()
-    }
-
-    /// The barriers indexed by their lines (built once).
-    pub fn barrier_index(&self) -> &BarrierIndex {
-        self.barrier_index
-            .get_or_init(|| BarrierIndex::new(self.barriers.iter().map(|b| (&b.geometry, b.rank))))
-    }
-
-    /// Reads the layers named by `--blocks` and `--barriers` into `working`.
-    pub fn load(
-        blocks: Option<&Path>,
-        barriers: Option<&Path>,
-        crs_flag: Option<Crs>,
-        working: Crs,
-    ) -> Result<(Layers, Problems)> {
-        let mut problems = Problems::default();
-        let mut layers = Layers::default();
-        let mut errors = Vec::new();
-        // The two files are read side by side.
-        let (blocks, barriers) = rayon::join(
-            || {
-                blocks.map(|p| {
-                    read_bytes(p).and_then(|b| parse_blocks(&display(p), b, crs_flag, working))
-                })
-            },
-            || {
-                barriers.map(|p| {
-                    read_bytes(p).and_then(|b| parse_barriers(&display(p), b, crs_flag, working))
-                })
-            },
-        );
-        match blocks {
-            None => {}
-            Some(Ok((b, w))) => {
+/// Reads the layers named by `--blocks` and `--barriers` into `working`.
+pub fn load(
+    blocks: Option<&Path>,
+    barriers: Option<&Path>,
+    crs_flag: Option<Crs>,
+    working: Crs,
+) -> Result<(Layers, Problems)> {
+    let mut problems = Problems::default();
+    let mut layers = Layers::default();
+    let mut errors = Vec::new();
+    if let Some(p) = blocks {
+        match read_bytes(p).and_then(|b| parse_blocks(&display(p), b, crs_flag, working)) {
+            Ok((b, w)) => {
                 layers.blocks = b;
                 problems.extend(w);
             }
-            Some(Err(Error::Invalid(e))) => errors.extend(e),
-            Some(Err(e)) => return Err(e),
+            Err(Error::Invalid(e)) => errors.extend(e),
+            Err(e) => return Err(e),
         }
-        match barriers {
-            None => {}
-            Some(Ok((b, w))) => {
+    }
+    if let Some(p) = barriers {
+        match read_bytes(p).and_then(|b| parse_barriers(&display(p), b, crs_flag, working)) {
+            Ok((b, w)) => {
                 layers.barriers = b;
                 problems.extend(w);
             }
-            Some(Err(Error::Invalid(e))) => errors.extend(e),
-            Some(Err(e)) => return Err(e),
+            Err(Error::Invalid(e)) => errors.extend(e),
+            Err(e) => return Err(e),
         }
-        if !errors.is_empty() {
-            return Err(Error::Invalid(errors));
-        }
-        Ok((layers, problems))
     }
+    if !errors.is_empty() {
+        return Err(Error::Invalid(errors));
+    }
+    Ok((layers, problems))
 }
 
 /// Reads a blocks file (polygons) into `working`.

@@ -2,71 +2,14 @@
 
 use crate::error::{Error, Result};
 use crate::input::raw::{RawFeature, id_text, read_collection, text};
-use crate::model::TownCode;
+use crate::model::{TownCode, Worker, WorkerType};
 use crate::problem::{Problem, Problems};
 use crate::rules::WorkerHours;
 use crate::spatial::crs::{Crs, Transform, WGS84};
 use geo::Coord;
-use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
-
-/// What kind of grid worker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WorkerType {
-    /// Full-time grid worker (专职), the policy direction.
-    FullTime,
-    /// Part-time worker.
-    PartTime,
-    /// Village cadre holding the post alongside their own (兼任).
-    Cadre,
-}
-
-impl WorkerType {
-    pub fn parse(s: &str) -> Option<WorkerType> {
-        match s
-            .trim()
-            .to_ascii_lowercase()
-            .replace(['-', ' '], "_")
-            .as_str()
-        {
-            "full_time" | "fulltime" => Some(WorkerType::FullTime),
-            "part_time" | "parttime" => Some(WorkerType::PartTime),
-            "cadre" => Some(WorkerType::Cadre),
-            _ => None,
-        }
-    }
-
-    /// Default weekly hours of this type, from the rules.
-    pub fn default_hours(self, h: &WorkerHours) -> f64 {
-        match self {
-            WorkerType::FullTime => h.full_time,
-            WorkerType::PartTime => h.part_time,
-            WorkerType::Cadre => h.cadre,
-        }
-    }
-}
-
-/// One grid worker.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Worker {
-    /// Feature index (GeoJSON) or data row (CSV, 1-based after the header) in its file.
-    pub feature: usize,
-    pub id: String,
-    pub kind: WorkerType,
-    /// Weekly hours available for grid work.
-    pub hours: f64,
-    /// Code of the managing town or street.
-    pub town: TownCode,
-    /// `false` for workers who exited: never assigned.
-    pub active: bool,
-    /// Grid ids held before.
-    pub previous_grids: Vec<String>,
-    /// Base or home location, in the working CRS.
-    pub home: Coord,
-}
 
 /// One worker's fields before validation, whatever the file format.
 struct RawWorker {

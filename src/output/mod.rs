@@ -2,6 +2,9 @@
 //! 1e-9 degrees (about 0.1 mm), properties as given. Output is deterministic: the same input gives
 //! byte-identical files.
 
+pub mod fgb;
+pub mod text;
+
 use crate::error::{Error, Result};
 use crate::input::geom::for_each_ring_mut;
 use crate::spatial::crs::{Crs, Transform, WGS84};
@@ -29,13 +32,17 @@ pub enum Shape<'a> {
     Line(&'a geo::LineString),
 }
 
-/// Streams a FeatureCollection to a file or into memory, reprojecting from `from` to `to`.
+/// Streams a FeatureCollection to a file or into memory, reprojecting from `from` to `to`. A file whose
+/// name ends in `.fgb` is written as FlatGeobuf instead ([`fgb`]): the same features, collected and
+/// written as one indexed layer when the writer finishes.
 pub struct FeatureWriter<W: Write = std::io::BufWriter<std::fs::File>> {
     out: W,
     path: std::path::PathBuf,
     transform: Transform,
     to: Crs,
     first: bool,
+    /// The features of a FlatGeobuf file, as the GeoJSON features they would have been.
+    fgb: Option<Vec<Value>>,
 }
 
 impl FeatureWriter {
@@ -45,12 +52,18 @@ impl FeatureWriter {
             path: path.to_path_buf(),
             source,
         })?;
-        FeatureWriter::new(
-            std::io::BufWriter::with_capacity(1 << 20, file),
-            path,
-            from,
-            to,
-        )
+        let out = std::io::BufWriter::with_capacity(1 << 20, file);
+        if fgb::wanted(path) {
+            return Ok(FeatureWriter {
+                out,
+                path: path.to_path_buf(),
+                transform: Transform::new(from, to)?,
+                to,
+                first: true,
+                fgb: Some(Vec::new()),
+            });
+        }
+        FeatureWriter::new(out, path, from, to)
     }
 }
 
@@ -69,6 +82,7 @@ impl<W: Write> FeatureWriter<W> {
             transform: Transform::new(from, to)?,
             to,
             first: true,
+            fgb: None,
         };
         let header = if to == WGS84 {
             "{\"type\":\"FeatureCollection\",\"features\":[\n".to_string()
@@ -169,6 +183,13 @@ impl<W: Write> FeatureWriter<W> {
 
     /// One feature's text into the collection, after a separator when it is not the first.
     fn record(&mut self, text: &[u8]) -> Result<()> {
+        if self.fgb.is_some() {
+            let feature: Value = serde_json::from_slice(text).map_err(|e| self.json_error(e))?;
+            if let Some(features) = &mut self.fgb {
+                features.push(feature);
+            }
+            return Ok(());
+        }
         if !self.first {
             self.raw(b",\n")?;
         }
@@ -185,7 +206,10 @@ impl<W: Write> FeatureWriter<W> {
 
     /// Closes the collection and flushes the output, handing it back.
     pub fn finish(mut self) -> Result<W> {
-        self.raw(b"\n]}\n")?;
+        match self.fgb.take() {
+            Some(features) => fgb::write(&mut self.out, &self.path, self.to.0, &features)?,
+            None => self.raw(b"\n]}\n")?,
+        }
         self.out.flush().map_err(|source| Error::Write {
             path: self.path.clone(),
             source,
@@ -334,8 +358,34 @@ pub fn write_grids(
     rows: &[crate::check::GridRow],
 ) -> Result<()> {
     let mut w = FeatureWriter::create(path, working, WGS84)?;
-    grid_features(&mut w, grids, rows)?;
+    grid_features(&mut w, grids, rows, None)?;
     w.finish().map(|_| ())
+}
+
+/// A grids layer written part by part (`partition --by-county`): each county's grids, with their 四至,
+/// appended as they are drawn, so the whole plan is never held at once.
+pub struct GridStream(FeatureWriter);
+
+impl GridStream {
+    /// Creates the layer (GeoJSON, or FlatGeobuf for a `.fgb` path).
+    pub fn create(path: &Path, working: Crs) -> Result<GridStream> {
+        Ok(GridStream(FeatureWriter::create(path, working, WGS84)?))
+    }
+
+    /// Appends grids with their recounted figures (aggregates only) and their 四至.
+    pub fn write(
+        &mut self,
+        grids: &[crate::model::GridShape],
+        rows: &[crate::check::GridRow],
+        descriptions: &[String],
+    ) -> Result<()> {
+        grid_features(&mut self.0, grids, rows, Some(descriptions))
+    }
+
+    /// Closes the layer.
+    pub fn finish(self) -> Result<()> {
+        self.0.finish().map(|_| ())
+    }
 }
 
 /// [`write_grids`] into a string.
@@ -345,7 +395,7 @@ pub fn grids_geojson(
     rows: &[crate::check::GridRow],
 ) -> Result<String> {
     let mut w = FeatureWriter::in_memory(working, WGS84)?;
-    grid_features(&mut w, grids, rows)?;
+    grid_features(&mut w, grids, rows, None)?;
     Ok(String::from_utf8_lossy(&w.finish()?).into_owned())
 }
 
@@ -353,9 +403,10 @@ fn grid_features<W: Write>(
     w: &mut FeatureWriter<W>,
     grids: &[crate::model::GridShape],
     rows: &[crate::check::GridRow],
+    descriptions: Option<&[String]>,
 ) -> Result<()> {
     let mut features = Vec::with_capacity(grids.len());
-    for (g, row) in grids.iter().zip(rows) {
+    for (i, (g, row)) in grids.iter().zip(rows).enumerate() {
         let mut props = Map::new();
         props.insert("id".into(), row.id.clone().into());
         props.insert("community".into(), row.community.clone().into());
@@ -380,6 +431,9 @@ fn grid_features<W: Write>(
             "compactness".into(),
             ((row.compactness * 1e4).round() / 1e4).into(),
         );
+        if let Some(d) = descriptions.and_then(|d| d.get(i)) {
+            props.insert("bounds_description".into(), d.clone().into());
+        }
         features.push((Some(row.id.as_str()), &g.geometry, props));
     }
     w.areal_features(features)
@@ -443,7 +497,7 @@ fn assignment_features<W: Write>(
         props.insert("staffing_policy".into(), load.policy.name().into());
         props.insert(
             "cadre_responsible".into(),
-            (*kind == Some(crate::input::workers::WorkerType::Cadre)).into(),
+            (*kind == Some(crate::model::WorkerType::Cadre)).into(),
         );
         props.insert("primary_worker".into(), worker.clone().into());
         props.insert(
@@ -453,6 +507,119 @@ fn assignment_features<W: Write>(
         features.push((Some(g.id.as_str()), &g.geometry, props));
     }
     w.areal_features(features)
+}
+
+/// The leaves with their codes, names, kinds and counts (public aggregates), in WGS84.
+pub fn communities_geojson(
+    data: &crate::input::dataset::Dataset,
+    checked: &crate::check::CheckReport,
+) -> Result<String> {
+    let mut w = FeatureWriter::in_memory(data.working, WGS84)?;
+    for (row, &l) in checked.leaves.iter().zip(data.tree.leaves()) {
+        let a = &data.tree.areas[l];
+        let mut props = Map::new();
+        props.insert("code".into(), a.code.clone().into());
+        props.insert("name".into(), a.name.clone().into());
+        props.insert("level".into(), a.level.clone().into());
+        props.insert("parent".into(), a.parent.clone().into());
+        props.insert("kind".into(), row.kind.clone().into());
+        props.insert("households".into(), row.households.into());
+        props.insert("grids".into(), row.grids.into());
+        props.insert(
+            "area_m2".into(),
+            ((row.area_m2 * 10.0).round() / 10.0).into(),
+        );
+        w.feature(Some(&a.code), Shape::Areal(&a.geometry), &props)?;
+    }
+    Ok(String::from_utf8_lossy(&w.finish()?).into_owned())
+}
+
+/// Writes a plan's grids: with each grid's 四至 (`bounds_description`) when the plan has them.
+pub fn write_plan(path: &Path, outcome: &crate::ops::PlanOutcome) -> Result<()> {
+    let p = &outcome.planned;
+    match &outcome.descriptions {
+        None => write_grids(path, outcome.working, &p.grids, &p.check.grids),
+        Some(d) => {
+            let text = add_descriptions(
+                &grids_geojson(outcome.working, &p.grids, &p.check.grids)?,
+                d,
+            )?;
+            fgb::write_collection_text(path, &text)
+        }
+    }
+}
+
+/// `gridplan partition --by-county`: draws county by county ([`crate::ops::plan_files_by_county`]),
+/// appending each county's grids to `out` as it is drawn, and writes the report.
+pub fn plan_by_county(
+    files: &crate::ops::PlanFiles,
+    out: &Path,
+    report: Option<&Path>,
+    progress: &dyn crate::ops::Progress,
+) -> Result<crate::ops::CountyByCounty> {
+    let mut stream: Option<GridStream> = None;
+    let mut sink = |grids: &[crate::model::GridShape],
+                    rows: &[crate::check::GridRow],
+                    descriptions: &[String],
+                    working: Crs|
+     -> Result<()> {
+        let s = match &mut stream {
+            Some(s) => s,
+            None => stream.insert(GridStream::create(out, working)?),
+        };
+        s.write(grids, rows, descriptions)
+    };
+    let done = crate::ops::plan_files_by_county(files, progress, &mut sink)?;
+    match stream {
+        Some(s) => s.finish()?,
+        None => GridStream::create(out, done.working)?.finish()?,
+    }
+    if let Some(path) = report {
+        write_json(path, &done.report())?;
+    }
+    Ok(done)
+}
+
+/// Writes `value` as indented JSON.
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::Write {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
+    write_text(path, &text)
+}
+
+/// Writes `text` to `path`.
+pub fn write_text(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Adds `bounds_description` (the 四至) to each feature of a grids GeoJSON text, in order.
+pub fn add_descriptions(geojson: &str, descriptions: &[String]) -> crate::Result<String> {
+    let mut v: serde_json::Value = serde_json::from_str(geojson).map_err(|e| {
+        crate::Error::Invalid(vec![crate::problem::Problem::error("grids", e.to_string())])
+    })?;
+    if let Some(features) = v.get_mut("features").and_then(|f| f.as_array_mut()) {
+        for (f, d) in features.iter_mut().zip(descriptions) {
+            if let Some(props) = f.get_mut("properties").and_then(|p| p.as_object_mut()) {
+                props.insert("bounds_description".into(), d.clone().into());
+            }
+        }
+    }
+    let mut out = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
+    if let Some(features) = v.get("features").and_then(|f| f.as_array()) {
+        for (i, f) in features.iter().enumerate() {
+            if i > 0 {
+                out.push_str(",\n");
+            }
+            out.push_str(&f.to_string());
+        }
+    }
+    out.push_str("\n]}\n");
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@
 //! Previous communities that are no longer leaves are reported as removed.
 
 use crate::input::dataset::Dataset;
-use crate::model::GridShape;
+use crate::model::{Area, GridShape, grid_id, parse_grid_id};
 use crate::plan::partition::{self, Atom, BuildingSplit};
 use crate::rules::{KindRules, Rules};
 use crate::spatial::geometry;
@@ -59,28 +59,97 @@ pub struct Replan {
 /// The community code of a previous grid: its `community`, else its id up to `-G`.
 fn code_of(g: &GridShape) -> String {
     g.community.clone().unwrap_or_else(|| {
-        g.id.rsplit_once("-G")
+        parse_grid_id(&g.id)
             .map(|(c, _)| c.to_string())
             .unwrap_or_default()
     })
 }
 
 fn grid_number(id: &str) -> Option<u32> {
-    id.rsplit_once("-G").and_then(|(_, n)| n.parse().ok())
+    parse_grid_id(id).and_then(|(_, n)| n)
+}
+
+/// The grids in force before, indexed once for all leaves.
+struct Previous<'a> {
+    grids: &'a [GridShape],
+    /// The previous grid each household of the dataset lies in.
+    grid_of: Vec<Option<usize>>,
+    /// The previous grids of each community code.
+    by_code: HashMap<String, Vec<usize>>,
+}
+
+impl<'a> Previous<'a> {
+    fn new(data: &Dataset, grids: &'a [GridShape]) -> Previous<'a> {
+        let index = PolygonIndex::new(grids.iter().map(|g| &g.geometry).collect());
+        let grid_of = data
+            .households
+            .par_iter()
+            .map(|h| index.containing(h.pos).first().copied())
+            .collect();
+        let mut by_code: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, g) in grids.iter().enumerate() {
+            by_code.entry(code_of(g)).or_default().push(i);
+        }
+        Previous {
+            grids,
+            grid_of,
+            by_code,
+        }
+    }
+}
+
+/// One leaf of the new boundaries, with what re-drawing it reads.
+struct Leaf<'a> {
+    data: &'a Dataset,
+    rules: &'a Rules,
+    area: &'a Area,
+    band: &'a KindRules,
+    /// Its households (indices into the dataset's).
+    members: &'a [usize],
+    /// Its previous grids (indices into `previous.grids`).
+    prev: &'a [usize],
+    previous: &'a Previous<'a>,
+}
+
+impl Leaf<'_> {
+    fn code(&self) -> &str {
+        &self.area.code
+    }
+
+    /// The outcome with `grids` kept and `redrawn`, and the previous grids now gone.
+    fn outcome(
+        &self,
+        change: Change,
+        grids: Vec<GridShape>,
+        grids_kept: Vec<String>,
+        grids_redrawn: Vec<String>,
+        splits: Vec<BuildingSplit>,
+    ) -> LeafOutcome {
+        let grids_removed = removed_ids(self.previous.grids, self.prev, &grids);
+        LeafOutcome {
+            grids,
+            change: LeafChange {
+                leaf: self.code().to_string(),
+                change,
+                grids_kept,
+                grids_redrawn,
+                grids_removed,
+            },
+            splits,
+        }
+    }
+}
+
+/// What re-drawing one leaf gave.
+struct LeafOutcome {
+    grids: Vec<GridShape>,
+    change: LeafChange,
+    splits: Vec<BuildingSplit>,
 }
 
 /// Re-draws the dataset's leaves against `previous` grids (in the working CRS).
 pub fn replan(data: &Dataset, rules: &Rules, previous: &[GridShape]) -> Replan {
-    let index = PolygonIndex::new(previous.iter().map(|g| &g.geometry).collect());
-    let prev_grid: Vec<Option<usize>> = data
-        .households
-        .par_iter()
-        .map(|h| index.containing(h.pos).first().copied())
-        .collect();
-    let mut by_code: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, g) in previous.iter().enumerate() {
-        by_code.entry(code_of(g)).or_default().push(i);
-    }
+    let previous = Previous::new(data, previous);
     let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
     for (i, l) in data.leaf_of.iter().enumerate() {
         if let Some(l) = l {
@@ -88,24 +157,32 @@ pub fn replan(data: &Dataset, rules: &Rules, previous: &[GridShape]) -> Replan {
         }
     }
     let leaves = data.tree.leaves();
-    let results: Vec<(Vec<GridShape>, LeafChange, Vec<BuildingSplit>)> = leaves
+    let results: Vec<LeafOutcome> = leaves
         .par_iter()
         .filter_map(|&l| {
-            let band = rules.kind(data.tree.kind(l)?)?;
-            let code = &data.tree.areas[l].code;
-            let empty = Vec::new();
-            let mine = members.get(&l).unwrap_or(&empty);
-            let prev = by_code.get(code).map(Vec::as_slice).unwrap_or(&[]);
-            Some(replan_leaf(
-                data, rules, l, band, mine, previous, prev, &prev_grid,
-            ))
+            let area = &data.tree.areas[l];
+            let leaf = Leaf {
+                data,
+                rules,
+                area,
+                band: rules.kind(data.tree.kind(l)?)?,
+                members: members.get(&l).map(Vec::as_slice).unwrap_or(&[]),
+                prev: previous
+                    .by_code
+                    .get(&area.code)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]),
+                previous: &previous,
+            };
+            Some(replan_leaf(&leaf))
         })
         .collect();
     let current: BTreeSet<&str> = leaves
         .iter()
         .map(|&l| data.tree.areas[l].code.as_str())
         .collect();
-    let mut removed_leaves: Vec<String> = by_code
+    let mut removed_leaves: Vec<String> = previous
+        .by_code
         .keys()
         .filter(|c| !current.contains(c.as_str()))
         .cloned()
@@ -114,10 +191,10 @@ pub fn replan(data: &Dataset, rules: &Rules, previous: &[GridShape]) -> Replan {
     let mut grids = Vec::new();
     let mut changes = Vec::new();
     let mut splits = Vec::new();
-    for (g, c, s) in results {
-        grids.extend(g);
-        changes.push(c);
-        splits.extend(s);
+    for r in results {
+        grids.extend(r.grids);
+        changes.push(r.change);
+        splits.extend(r.splits);
     }
     for (n, g) in grids.iter_mut().enumerate() {
         g.feature = n;
@@ -148,55 +225,61 @@ struct Piece {
     atoms: Vec<usize>,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn replan_leaf(
-    data: &Dataset,
-    rules: &Rules,
-    l: usize,
-    band: &KindRules,
-    members: &[usize],
-    previous: &[GridShape],
-    prev: &[usize],
-    prev_grid: &[Option<usize>],
-) -> (Vec<GridShape>, LeafChange, Vec<BuildingSplit>) {
-    let leaf = &data.tree.areas[l];
-    let code = leaf.code.as_str();
-    if !prev.is_empty() && unchanged(data, leaf, members, previous, prev, prev_grid) {
-        let grids: Vec<GridShape> = prev.iter().map(|&g| previous[g].clone()).collect();
-        let change = LeafChange {
-            leaf: code.to_string(),
-            change: Change::Unchanged,
-            grids_kept: grids.iter().map(|g| g.id.clone()).collect(),
-            grids_redrawn: vec![],
-            grids_removed: vec![],
-        };
-        return (grids, change, vec![]);
-    }
-    let (atoms, splits) = partition::atoms(&data.households, members, code, band);
-    let total: u64 = atoms.iter().map(|a| a.households).sum();
-    let policy = rules.partition.count_policy;
-    if prev.is_empty() {
-        let (k, _) = partition::grid_count(band, total, policy);
-        let pieces = partition::partition_region(&leaf.geometry, &atoms, k, band, &data.households);
-        let grids = number(code, pieces);
-        let change = LeafChange {
-            leaf: code.to_string(),
-            change: Change::New,
-            grids_kept: vec![],
-            grids_redrawn: grids.iter().map(|g| g.id.clone()).collect(),
-            grids_removed: vec![],
-        };
-        return (grids, change, splits);
-    }
+fn ids(grids: &[GridShape]) -> Vec<String> {
+    grids.iter().map(|g| g.id.clone()).collect()
+}
 
-    // Clip the previous grids to the new leaf; put each atom in the piece holding its centre.
-    let tol = rules
+/// Re-draws one leaf: kept as it was, drawn from scratch, or reshaped.
+fn replan_leaf(leaf: &Leaf) -> LeafOutcome {
+    let (data, prev) = (leaf.data, leaf.prev);
+    if !prev.is_empty() && unchanged(leaf) {
+        let grids: Vec<GridShape> = prev
+            .iter()
+            .map(|&g| leaf.previous.grids[g].clone())
+            .collect();
+        let kept = ids(&grids);
+        return leaf.outcome(Change::Unchanged, grids, kept, vec![], vec![]);
+    }
+    let (atoms, splits) = partition::atoms(&data.households, leaf.members, leaf.code(), leaf.band);
+    if prev.is_empty() {
+        let total: u64 = atoms.iter().map(|a| a.households).sum();
+        let policy = leaf.rules.partition.count_policy;
+        let (k, _) = partition::grid_count(leaf.band, total, policy);
+        let pieces = partition::partition_region(
+            &leaf.area.geometry,
+            &atoms,
+            k,
+            leaf.band,
+            &data.households,
+        );
+        let grids = number(leaf.code(), pieces);
+        let drawn = ids(&grids);
+        return leaf.outcome(Change::New, grids, vec![], drawn, splits);
+    }
+    reshape(leaf, &atoms, splits)
+}
+
+/// The previous grids of a leaf clipped to it, the atoms each holds, the land none covers and the
+/// atoms that fall in no piece.
+struct Clipped {
+    pieces: Vec<Piece>,
+    new_land: Vec<MultiPolygon>,
+    loose: Vec<usize>,
+}
+
+/// Clips the previous grids to the new leaf and puts each atom in the piece holding its centre.
+fn clip_previous(leaf: &Leaf, atoms: &[Atom]) -> Clipped {
+    let geometry_of_leaf = &leaf.area.geometry;
+    let tol = leaf
+        .rules
         .check
-        .tolerance_m2(geometry::perimeter_m(&leaf.geometry));
-    let mut pieces: Vec<Piece> = prev
+        .tolerance_m2(geometry::perimeter_m(geometry_of_leaf));
+    let mut pieces: Vec<Piece> = leaf
+        .prev
         .iter()
         .filter_map(|&g| {
-            let clipped = geometry::normalized(previous[g].geometry.intersection(&leaf.geometry));
+            let previous = &leaf.previous.grids[g];
+            let clipped = geometry::normalized(previous.geometry.intersection(geometry_of_leaf));
             // Slivers that clipping leaves along the new boundary are dropped (below the tolerance).
             let clipped = MultiPolygon(
                 clipped
@@ -207,14 +290,14 @@ fn replan_leaf(
             );
             let area = geometry::area_m2(&clipped);
             (area > tol).then(|| Piece {
-                id: previous[g].id.clone(),
+                id: previous.id.clone(),
                 geometry: clipped,
                 atoms: vec![],
             })
         })
         .collect();
     let covered = geometry::normalized(geo::unary_union(pieces.iter().map(|p| &p.geometry)));
-    let new_land: Vec<MultiPolygon> = geometry::normalized(leaf.geometry.difference(&covered))
+    let new_land: Vec<MultiPolygon> = geometry::normalized(geometry_of_leaf.difference(&covered))
         .0
         .into_iter()
         .map(|p| MultiPolygon(vec![p]))
@@ -233,15 +316,37 @@ fn replan_leaf(
             None => loose.push(a),
         }
     }
-    let weight = |ids: &[usize]| -> u64 { ids.iter().map(|&a| atoms[a].households).sum() };
+    Clipped {
+        pieces,
+        new_land,
+        loose,
+    }
+}
+
+/// Households of the atoms `ids`.
+fn weight(atoms: &[Atom], ids: &[usize]) -> u64 {
+    ids.iter().map(|&a| atoms[a].households).sum()
+}
+
+/// Reshapes a leaf: previous grids clipped to it are kept where they keep the rules; the rest, with
+/// land no previous grid covers, is re-drawn.
+fn reshape(leaf: &Leaf, atoms: &[Atom], splits: Vec<BuildingSplit>) -> LeafOutcome {
+    let band = leaf.band;
+    let code = leaf.code();
+    let Clipped {
+        pieces,
+        new_land,
+        loose,
+    } = clip_previous(leaf, atoms);
+    let total: u64 = atoms.iter().map(|a| a.households).sum();
     let reachable = !band.feasible_counts(total).is_empty();
     let (min, max) = (band.min_households as u64, band.max_households as u64);
     let mut in_region: Vec<bool> = pieces
         .iter()
         .map(|p| {
-            let w = weight(&p.atoms);
+            let w = weight(atoms, &p.atoms);
             let out_of_band = reachable && (w < min || w > max);
-            out_of_band || fragmented(&p.geometry, &p.atoms, &atoms) || p.atoms.is_empty()
+            out_of_band || fragmented(&p.geometry, &p.atoms, atoms) || p.atoms.is_empty()
         })
         .collect();
     if in_region.iter().all(|r| !r) && new_land.is_empty() && loose.is_empty() {
@@ -250,51 +355,96 @@ fn replan_leaf(
             .into_iter()
             .map(|p| shape(p.id, code, p.geometry))
             .collect();
-        let removed = removed_ids(previous, prev, &grids);
-        let change = LeafChange {
-            leaf: code.to_string(),
-            change: Change::Reshaped,
-            grids_kept: grids.iter().map(|g| g.id.clone()).collect(),
-            grids_redrawn: vec![],
-            grids_removed: removed,
-        };
-        return (grids, change, splits);
+        let kept = ids(&grids);
+        return leaf.outcome(Change::Reshaped, grids, kept, vec![], splits);
     }
-    // Grow the region by the nearest kept grid until its households fit a whole number of grids, or
-    // until it has to take land that no piece borders (empty new land alone needs a neighbour).
+    grow_region(
+        &pieces,
+        &new_land,
+        &loose,
+        atoms,
+        band,
+        reachable,
+        &mut in_region,
+    );
+    let region = geometry::normalized(geo::unary_union(region_parts(
+        &pieces, &new_land, &in_region,
+    )));
+    let region_atoms: Vec<usize> = pieces
+        .iter()
+        .zip(&in_region)
+        .filter(|(_, r)| **r)
+        .flat_map(|(p, _)| p.atoms.iter().copied())
+        .chain(loose.iter().copied())
+        .collect();
+    let region_atom_list: Vec<Atom> = region_atoms.iter().map(|&a| atoms[a].clone()).collect();
+    let policy = leaf.rules.partition.count_policy;
+    let (k, _) = partition::grid_count(band, weight(atoms, &region_atoms), policy);
+    let drawn =
+        partition::partition_region(&region, &region_atom_list, k, band, &leaf.data.households);
+    let kept: Vec<GridShape> = pieces
+        .iter()
+        .zip(&in_region)
+        .filter(|(_, r)| !**r)
+        .map(|(p, _)| shape(p.id.clone(), code, p.geometry.clone()))
+        .collect();
+    let redrawn = name_redrawn(leaf, &pieces, atoms, &region_atoms, &kept, drawn);
+    let grids_kept = ids(&kept);
+    let grids_redrawn = ids(&redrawn);
+    let mut grids = kept;
+    grids.extend(redrawn);
+    let mut grids = tidied(grids, leaf.data, leaf.members);
+    grids.sort_by(|a, b| a.id.cmp(&b.id));
+    leaf.outcome(Change::Reshaped, grids, grids_kept, grids_redrawn, splits)
+}
+
+/// The land being re-drawn: the pieces marked for it and the land no previous grid covered.
+fn region_parts<'p>(
+    pieces: &'p [Piece],
+    new_land: &'p [MultiPolygon],
+    in_region: &[bool],
+) -> Vec<&'p MultiPolygon> {
+    pieces
+        .iter()
+        .zip(in_region)
+        .filter(|(_, r)| **r)
+        .map(|(p, _)| &p.geometry)
+        .chain(new_land.iter())
+        .collect()
+}
+
+/// Grows the region by the nearest kept piece until its households fit a whole number of grids, or
+/// until it has to take land that no piece borders (empty new land alone needs a neighbour).
+fn grow_region(
+    pieces: &[Piece],
+    new_land: &[MultiPolygon],
+    loose: &[usize],
+    atoms: &[Atom],
+    band: &KindRules,
+    reachable: bool,
+    in_region: &mut [bool],
+) {
     let region_weight = |in_region: &[bool]| -> u64 {
         pieces
             .iter()
             .zip(in_region)
             .filter(|(_, r)| **r)
-            .map(|(p, _)| weight(&p.atoms))
+            .map(|(p, _)| weight(atoms, &p.atoms))
             .sum::<u64>()
-            + weight(&loose)
-    };
-    let centre_of = |mps: &[&MultiPolygon]| -> Coord {
-        let u = geo::unary_union(mps.iter().copied());
-        u.centroid()
-            .map(|p| p.0)
-            .unwrap_or(Coord { x: 0.0, y: 0.0 })
-    };
-    // The land being re-drawn: the grids marked for it and the land no previous grid covered.
-    let region_parts = |in_region: &[bool]| -> Vec<&MultiPolygon> {
-        pieces
-            .iter()
-            .zip(in_region)
-            .filter(|(_, r)| **r)
-            .map(|(p, _)| &p.geometry)
-            .chain(new_land.iter())
-            .collect()
+            + weight(atoms, loose)
     };
     loop {
-        let w = region_weight(&in_region);
+        let w = region_weight(in_region);
         let fits = w > 0 && !band.feasible_counts(w).is_empty();
         let any_region = in_region.iter().any(|r| *r);
         if (fits && any_region) || in_region.iter().all(|r| *r) || (!reachable && any_region) {
             break;
         }
-        let c = centre_of(&region_parts(&in_region));
+        let u = geo::unary_union(region_parts(pieces, new_land, in_region));
+        let c = u
+            .centroid()
+            .map(|p| p.0)
+            .unwrap_or(Coord { x: 0.0, y: 0.0 });
         let away = |i: usize| {
             pieces[i]
                 .geometry
@@ -309,26 +459,27 @@ fn replan_leaf(
             None => break,
         }
     }
-    let region = geometry::normalized(geo::unary_union(region_parts(&in_region)));
-    let region_atoms: Vec<usize> = pieces
-        .iter()
-        .zip(&in_region)
-        .filter(|(_, r)| **r)
-        .flat_map(|(p, _)| p.atoms.iter().copied())
-        .chain(loose.iter().copied())
-        .collect();
+}
+
+/// Ids for the grids drawn in the region: each inherits the id of the previous grid of this leaf it
+/// shares most households with (when no kept or other drawn grid has it), the rest take new numbers
+/// after the leaf's highest.
+fn name_redrawn(
+    leaf: &Leaf,
+    pieces: &[Piece],
+    atoms: &[Atom],
+    region_atoms: &[usize],
+    kept: &[GridShape],
+    drawn: Vec<MultiPolygon>,
+) -> Vec<GridShape> {
+    let code = leaf.code();
     let old_of_atom: HashMap<usize, &str> = pieces
         .iter()
         .flat_map(|p| p.atoms.iter().map(move |&a| (a, p.id.as_str())))
         .collect();
-    let region_atom_list: Vec<Atom> = region_atoms.iter().map(|&a| atoms[a].clone()).collect();
-    let (k, _) = partition::grid_count(band, weight(&region_atoms), policy);
-    let drawn = partition::partition_region(&region, &region_atom_list, k, band, &data.households);
-
-    // Inherit ids by largest household overlap with the region's previous grids of this leaf.
     let drawn_index = PolygonIndex::new(drawn.iter().collect());
     let mut overlap: BTreeMap<(usize, String), u64> = BTreeMap::new();
-    for &a in &region_atoms {
+    for &a in region_atoms {
         if let (Some(&d), Some(old)) = (
             drawn_index.containing(atoms[a].centre).first(),
             old_of_atom.get(&a),
@@ -338,21 +489,17 @@ fn replan_leaf(
     }
     let mut pairs: Vec<((usize, String), u64)> = overlap.into_iter().collect();
     pairs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let kept: Vec<GridShape> = pieces
-        .iter()
-        .zip(&in_region)
-        .filter(|(_, r)| !**r)
-        .map(|(p, _)| shape(p.id.clone(), code, p.geometry.clone()))
-        .collect();
     let mut taken: BTreeSet<String> = kept.iter().map(|g| g.id.clone()).collect();
-    let mut ids: Vec<Option<String>> = vec![None; drawn.len()];
+    let mut names: Vec<Option<String>> = vec![None; drawn.len()];
     for ((d, old), _) in pairs {
-        if ids[d].is_none() && !taken.contains(&old) && old.starts_with(code) {
+        if names[d].is_none() && !taken.contains(&old) && old.starts_with(code) {
             taken.insert(old.clone());
-            ids[d] = Some(old);
+            names[d] = Some(old);
         }
     }
-    let mut next = previous
+    let mut next = leaf
+        .previous
+        .grids
         .iter()
         .filter(|g| code_of(g) == code)
         .filter_map(|g| grid_number(&g.id))
@@ -361,28 +508,14 @@ fn replan_leaf(
         + 1;
     let mut redrawn = Vec::new();
     for (d, geom) in drawn.into_iter().enumerate() {
-        let id = ids[d].take().unwrap_or_else(|| {
-            let id = format!("{code}-G{next:02}");
+        let id = names[d].take().unwrap_or_else(|| {
+            let id = grid_id(code, next);
             next += 1;
             id
         });
         redrawn.push(shape(id, code, geom));
     }
-    let mut grids = kept;
-    let grids_kept: Vec<String> = grids.iter().map(|g| g.id.clone()).collect();
-    let grids_redrawn: Vec<String> = redrawn.iter().map(|g| g.id.clone()).collect();
-    grids.extend(redrawn);
-    let mut grids = tidied(grids, data, members);
-    grids.sort_by(|a, b| a.id.cmp(&b.id));
-    let removed = removed_ids(previous, prev, &grids);
-    let change = LeafChange {
-        leaf: code.to_string(),
-        change: Change::Reshaped,
-        grids_kept,
-        grids_redrawn,
-        grids_removed: removed,
-    };
-    (grids, change, splits)
+    redrawn
 }
 
 /// Parts of grids that hold no households (left by clipping) join the neighbour they share most edge with.
@@ -429,7 +562,7 @@ fn number(code: &str, pieces: Vec<MultiPolygon>) -> Vec<GridShape> {
     ordered
         .into_iter()
         .enumerate()
-        .map(|(n, (_, g))| shape(format!("{code}-G{:02}", n + 1), code, g))
+        .map(|(n, (_, g))| shape(grid_id(code, n as u32 + 1), code, g))
         .collect()
 }
 
@@ -450,14 +583,10 @@ fn fragmented(region: &MultiPolygon, ids: &[usize], atoms: &[Atom]) -> bool {
 }
 
 /// The leaf is unchanged when its previous grids tile it as before and hold the same households.
-fn unchanged(
-    data: &Dataset,
-    leaf: &crate::model::Area,
-    members: &[usize],
-    previous: &[GridShape],
-    prev: &[usize],
-    prev_grid: &[Option<usize>],
-) -> bool {
+fn unchanged(leaf: &Leaf) -> bool {
+    let (data, members, prev) = (leaf.data, leaf.members, leaf.prev);
+    let (previous, prev_grid) = (leaf.previous.grids, &leaf.previous.grid_of);
+    let leaf = leaf.area;
     let mut counts: HashMap<usize, u64> = HashMap::new();
     for &i in members {
         match prev_grid[i] {
@@ -509,14 +638,94 @@ fn unchanged(
     }
 }
 
-/// `report.json` of `gridplan partition --previous`: the check of the new grids, quality, and what
-/// happened to each leaf.
-#[derive(Debug, Serialize)]
-pub struct ReplanReport<'a> {
-    #[serde(flatten)]
-    pub check: &'a crate::check::CheckReport,
-    pub quality: crate::plan::partition::Quality,
-    pub changes: &'a [LeafChange],
-    pub removed_leaves: &'a [String],
-    pub building_splits: &'a [BuildingSplit],
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{area, dataset, rect, spread};
+    use crate::plan::partition::partition;
+
+    /// Two urban communities side by side, 900 and 1,300 households.
+    fn district() -> Dataset {
+        let mut households = spread(0.0, 0.0, 1_000.0, 500.0, 900, 1);
+        households.extend(spread(1_000.0, 0.0, 2_000.0, 500.0, 1_300, 1));
+        dataset(
+            vec![
+                area(
+                    "320116001001",
+                    None,
+                    Some("urban"),
+                    rect(0.0, 0.0, 1_000.0, 500.0),
+                ),
+                area(
+                    "320116001002",
+                    None,
+                    Some("urban"),
+                    rect(1_000.0, 0.0, 2_000.0, 500.0),
+                ),
+            ],
+            households,
+        )
+    }
+
+    #[test]
+    fn leaves_that_did_not_change_keep_their_grids_exactly() {
+        let data = district();
+        let rules = Rules::default();
+        let before = partition(&data, &rules, &|| {}).grids;
+        let after = replan(&data, &rules, &before);
+        assert!(after.leaves.iter().all(|l| l.change == Change::Unchanged));
+        assert_eq!(after.grids.len(), before.len());
+        for (a, b) in after.grids.iter().zip(&before) {
+            assert_eq!(a.id, b.id);
+            assert_eq!(a.geometry, b.geometry);
+        }
+        assert!(after.removed_leaves.is_empty());
+    }
+
+    #[test]
+    fn a_leaf_without_previous_grids_is_drawn_anew_and_a_gone_one_reported() {
+        let data = district();
+        let rules = Rules::default();
+        let before: Vec<GridShape> = partition(&data, &rules, &|| {})
+            .grids
+            .into_iter()
+            .filter(|g| g.community.as_deref() == Some("320116001001"))
+            .map(|mut g| {
+                // A grid of a community that is no longer a leaf, named by its id alone.
+                if g.id.ends_with("G02") {
+                    g.id = "320116009009-G01".to_string();
+                    g.community = None;
+                }
+                g
+            })
+            .collect();
+        let after = replan(&data, &rules, &before);
+        let new = after
+            .leaves
+            .iter()
+            .find(|l| l.leaf == "320116001002")
+            .map(|l| (l.change, l.grids_redrawn.clone()));
+        let (change, ids) = new.unwrap_or((Change::Unchanged, vec![]));
+        assert_eq!(change, Change::New);
+        assert_eq!(ids.first().map(String::as_str), Some("320116001002-G01"));
+        assert_eq!(after.removed_leaves, vec!["320116009009".to_string()]);
+    }
+
+    #[test]
+    fn grid_ids_are_read_back_in_one_place() {
+        let g = |id: &str, community: Option<&str>| GridShape {
+            feature: 0,
+            id: id.to_string(),
+            community: community.map(str::to_string),
+            geometry: rect(0.0, 0.0, 1.0, 1.0),
+            declared_households: None,
+            primary_worker: None,
+        };
+        assert_eq!(code_of(&g("320116001001-G07", None)), "320116001001");
+        assert_eq!(code_of(&g("x", Some("320116001002"))), "320116001002");
+        assert_eq!(grid_number("320116001001-G07"), Some(7));
+        assert_eq!(grid_number("320116001001-G123"), Some(123));
+        assert_eq!(grid_number("hand-drawn"), None);
+        assert_eq!(grid_id("320116001001", 7), "320116001001-G07");
+    }
 }

@@ -5,15 +5,13 @@
 
 use crate::error::Error;
 use crate::input::dataset::Dataset;
-use crate::model::GridShape;
-use crate::output::{FeatureWriter, Shape};
-use crate::plan::partition::{PartitionReport, Quality};
+use crate::model::{GridShape, TownCode};
+use crate::ops;
+use crate::output;
 use crate::problem::Problem;
 use crate::rules::Rules;
-use crate::spatial::crs::WGS84;
-use crate::staff::assign;
 use crate::store::{DatasetKind, Latest, NewPlan, Store};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::sync::Arc;
 
 use super::error::AppError;
@@ -253,55 +251,34 @@ pub fn compute_plan(
     previous: Option<(i64, Vec<GridShape>, Vec<Problem>)>,
 ) -> Result<ComputedPlan, AppError> {
     let data = &inputs.dataset;
-    let (grids, checked, report) = match previous {
-        None => {
-            let plan = crate::plan::partition::partition(data, rules, &|| {});
-            let checked = crate::check::check(data, &plan.grids, rules);
-            let report = PartitionReport {
-                check: &checked,
-                quality: Quality::measure(&checked),
-                leaf_plans: &plan.leaves,
-                building_splits: &plan.splits,
-            };
-            let report = serde_json::to_value(&report).map_err(AppError::internal)?;
-            (plan.grids, checked, report)
-        }
+    let (planned, previous_id) = match previous {
+        None => (ops::plan(data, rules, None, &()), None),
         Some((id, before, read_warnings)) => {
-            let plan = crate::plan::replan::replan(data, rules, &before);
-            let mut checked = crate::check::check(data, &plan.grids, rules);
-            // What reading the previous plan's grids back warned about is part of this plan's story.
-            checked.warnings.extend(read_warnings);
-            let report = crate::plan::replan::ReplanReport {
-                check: &checked,
-                quality: Quality::measure(&checked),
-                changes: &plan.leaves,
-                removed_leaves: &plan.removed_leaves,
-                building_splits: &plan.splits,
-            };
-            let mut report = serde_json::to_value(&report).map_err(AppError::internal)?;
-            report["previous_plan"] = json!(id);
-            (plan.grids, checked, report)
+            (ops::replan(data, rules, &before, read_warnings), Some(id))
         }
     };
-    let quality = Quality::measure(&checked);
-    let grids_text = crate::output::grids_geojson(data.working, &grids, &checked.grids)?;
-    let communities = communities_geojson(data, &checked)?;
+    let mut report = serde_json::to_value(planned.report()).map_err(AppError::internal)?;
+    if let Some(id) = previous_id {
+        report["previous_plan"] = json!(id);
+    }
+    let grids_text = output::grids_geojson(data.working, &planned.grids, &planned.check.grids)?;
+    let communities = output::communities_geojson(data, &planned.check)?;
     let summary = json!({
-        "grids": grids.len(),
-        "summary": checked.summary,
-        "quality": quality,
+        "grids": planned.grids.len(),
+        "summary": planned.check.summary,
+        "quality": planned.quality,
         "changes": report.get("changes"),
-        "warnings": checked.warnings.len(),
+        "warnings": planned.check.warnings.len(),
     });
     Ok(ComputedPlan {
         plan: NewPlan {
-            grid_count: grids.len(),
+            grid_count: planned.grids.len(),
             note: note.to_string(),
             grids: grids_text,
             communities,
             report: report.to_string(),
         },
-        grids: grids.len(),
+        grids: planned.grids.len(),
         summary,
     })
 }
@@ -327,7 +304,7 @@ pub fn diff_plans(
     (b, new): (i64, &[GridShape]),
     warnings: Vec<Problem>,
 ) -> Result<Value, AppError> {
-    let d = crate::diff::diff(&inputs.dataset.households, old, new, false);
+    let d = ops::diff(&inputs.dataset.households, old, new, false);
     let mut v = serde_json::to_value(&d).map_err(AppError::internal)?;
     v["old_plan"] = json!(a);
     v["new_plan"] = json!(b);
@@ -335,31 +312,6 @@ pub fn diff_plans(
         v["warnings"] = json!(warnings);
     }
     Ok(v)
-}
-
-/// The leaves with their codes, names, kinds and counts (public aggregates), in WGS84.
-fn communities_geojson(
-    data: &Dataset,
-    checked: &crate::check::CheckReport,
-) -> Result<String, Error> {
-    let mut w = FeatureWriter::in_memory(data.working, WGS84)?;
-    for (row, &l) in checked.leaves.iter().zip(data.tree.leaves()) {
-        let a = &data.tree.areas[l];
-        let mut props = Map::new();
-        props.insert("code".into(), a.code.clone().into());
-        props.insert("name".into(), a.name.clone().into());
-        props.insert("level".into(), a.level.clone().into());
-        props.insert("parent".into(), a.parent.clone().into());
-        props.insert("kind".into(), row.kind.clone().into());
-        props.insert("households".into(), row.households.into());
-        props.insert("grids".into(), row.grids.into());
-        props.insert(
-            "area_m2".into(),
-            ((row.area_m2 * 10.0).round() / 10.0).into(),
-        );
-        w.feature(Some(&a.code), Shape::Areal(&a.geometry), &props)?;
-    }
-    Ok(String::from_utf8_lossy(&w.finish()?).into_owned())
 }
 
 /// An assignment computed, not yet stored.
@@ -375,42 +327,21 @@ pub fn compute_assignment(
     inputs: &Inputs,
     (workers_id, wbytes): (i64, &[u8]),
     shapes: &[GridShape],
-    mut warnings: Vec<Problem>,
+    warnings: Vec<Problem>,
 ) -> Result<ComputedAssignment, AppError> {
     let data = &inputs.dataset;
-    let working = data.working;
-    let towns = assign::grid_towns("plan grids", shapes, Some(&data.tree))?;
-    let known = towns.iter().cloned().collect();
-    let (people, worker_warnings) = crate::input::workers::parse_workers(
-        "workers",
-        wbytes,
-        None,
-        working,
-        &inputs.rules.worker_hours,
-        &known,
-    )?;
-    warnings.extend(worker_warnings.0);
-    let mut loads = assign::grid_loads(shapes, &towns, &data.households, &inputs.rules);
-    let policies = assign::grid_policies(shapes, Some(&data.tree), &inputs.rules);
-    for (load, policy) in loads.iter_mut().zip(policies) {
-        load.policy = policy;
-    }
     // The solver failing (no solution within its time limit, or none at all) is the data and rules
     // in force being unable to do it: 422 with the reason, not a server fault.
-    let mut result = assign::assign(&loads, &people, &inputs.rules).map_err(|e| {
-        AppError::unprocessable(format!(
-            "no staffing could be computed with the rules in force: {e}"
-        ))
-    })?;
+    let staffed = ops::staff_dataset(data, &inputs.rules, shapes, ("workers", wbytes), warnings)
+        .map_err(|e| match e {
+            Error::Solver(e) => AppError::unprocessable(format!(
+                "no staffing could be computed with the rules in force: {e}"
+            )),
+            e => e.into(),
+        })?;
     // An assignment in which the solver found nothing in time is not stored: it would publish every
     // grid as uncovered. 422 with the reason (the CLI reports it in staffing.json instead).
-    let unsolved: Vec<&str> = result
-        .staffing
-        .towns
-        .iter()
-        .filter(|t| t.solver_status == assign::SolveStatus::NoSolution)
-        .map(|t| t.town.as_str())
-        .collect();
+    let unsolved = staffed.unsolved_towns();
     if !unsolved.is_empty() {
         return Err(AppError::unprocessable(format!(
             "no staffing could be computed with the rules in force: HiGHS found no assignment within \
@@ -420,9 +351,15 @@ pub fn compute_assignment(
         )));
     }
     // Stored for planners (the assignment route needs the planner role): workload included.
-    let geojson = crate::output::assignment_geojson(working, shapes, &loads, &result, true)?;
-    result.staffing.warnings = warnings;
-    let staffing = serde_json::to_value(&result.staffing).map_err(AppError::internal)?;
+    let geojson = output::assignment_geojson(
+        data.working,
+        shapes,
+        &staffed.loads,
+        &staffed.assignment,
+        true,
+    )?;
+    let staffing =
+        serde_json::to_value(&staffed.assignment.staffing).map_err(AppError::internal)?;
     Ok(ComputedAssignment {
         workers: workers_id,
         geojson,
@@ -433,8 +370,8 @@ pub fn compute_assignment(
 /// Per-grid sensitive counts of a plan's grids: for planners only.
 pub fn sensitive_counts(inputs: &Inputs, shapes: &[GridShape]) -> Value {
     let data = &inputs.dataset;
-    let towns = vec![crate::model::TownCode::default(); shapes.len()];
-    let loads = assign::grid_loads(shapes, &towns, &data.households, &inputs.rules);
+    let towns = vec![TownCode::default(); shapes.len()];
+    let loads = ops::grid_loads(shapes, &towns, None, &data.households, &inputs.rules);
     Value::Array(
         loads
             .iter()
@@ -449,43 +386,15 @@ pub fn visits(
     assignment_geojson: &str,
     workers: &[u8],
     log: &[u8],
-    month: crate::staff::visits::Month,
+    month: ops::Month,
 ) -> Result<Value, AppError> {
-    let data = &inputs.dataset;
-    let (shapes, _, mut warnings) = crate::input::parse_grids(
-        "assignment",
-        assignment_geojson.as_bytes().to_vec(),
-        None,
-        Some(data.working),
-    )?;
-    let towns: std::collections::BTreeSet<crate::model::TownCode> =
-        assign::grid_towns("assignment", &shapes, Some(&data.tree))?
-            .into_iter()
-            .collect();
-    let (people, more) = crate::input::workers::parse_workers(
-        "workers",
-        workers,
-        None,
-        data.working,
-        &inputs.rules.worker_hours,
-        &towns,
-    )?;
-    warnings.extend(more);
-    let entries = if log.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        Some(crate::staff::visits::parse_log("visit log", log)?)
-    };
-    let mut plan = crate::staff::visits::plan(
-        &shapes,
-        &data.households,
-        &people,
-        entries.as_deref(),
+    let plan = ops::visits_dataset(
+        &inputs.dataset,
         &inputs.rules,
+        assignment_geojson,
+        workers,
+        log,
         month,
-        // The service holds no street layer yet: routes are straight lines.
-        &[],
-    );
-    plan.warnings.extend(warnings.0);
+    )?;
     serde_json::to_value(&plan).map_err(AppError::internal)
 }

@@ -8,5 +8,6 @@ pub mod barriers;
 pub mod crs;
 pub mod geometry;
 pub mod index;
+pub mod segments;
 pub mod tree;
 pub mod webmap;

@@ -6,7 +6,7 @@
 //! the shortest path (Dijkstra), and from the foot of `b` to `b`; when the network does not connect
 //! them, or there is none, it is the straight line.
 
-use crate::input::layers::Barrier;
+use crate::model::Barrier;
 use geo::{Coord, Line};
 use rstar::RTree;
 use rstar::primitives::GeomWithData;

@@ -27,7 +27,7 @@
 //! whole cadence overdue) or when never visited, else `warning`. Most overdue first.
 
 use crate::error::{Error, Result};
-use crate::input::workers::Worker;
+use crate::model::Worker;
 use crate::model::{GridShape, Household};
 use crate::problem::{Problem, Problems};
 use crate::rules::{Cadence, Rules};
@@ -416,6 +416,15 @@ pub struct VisitPlan {
     pub warnings: Vec<Problem>,
 }
 
+impl VisitPlan {
+    /// True when some resident is past twice their cadence, or was never visited ([`Level::Error`]).
+    pub fn has_overdue_errors(&self) -> bool {
+        self.overdue
+            .as_ref()
+            .is_some_and(|o| o.iter().any(|o| o.level == Level::Error))
+    }
+}
+
 /// How far beyond a worker's stops the street network is taken in (m): a walk may go round a block.
 const STREET_MARGIN_M: f64 = 500.0;
 
@@ -584,7 +593,7 @@ pub fn plan(
     log: Option<&[LogEntry]>,
     rules: &Rules,
     month: Month,
-    barriers: &[crate::input::layers::Barrier],
+    barriers: &[crate::model::Barrier],
 ) -> VisitPlan {
     let mut warnings = Vec::new();
     let residents = residents(grids, households, log.unwrap_or(&[]), rules, &mut warnings);

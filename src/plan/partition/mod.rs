@@ -27,7 +27,7 @@
 pub mod cells;
 
 use crate::input::dataset::Dataset;
-use crate::model::{GridShape, Household};
+use crate::model::{BuildingKey, GridShape, Household, grid_id};
 use crate::rules::{CountPolicy, KindRules, Rules};
 use crate::spatial::geometry;
 use geo::{BooleanOps, BoundingRect, Coord, LineString, MultiPolygon, Polygon};
@@ -109,12 +109,10 @@ pub fn atoms(
 ) -> (Vec<Atom>, Vec<BuildingSplit>) {
     let mut groups: BTreeMap<BuildingKey, Vec<usize>> = BTreeMap::new();
     for &i in members {
-        let h = &households[i];
-        let key = match &h.building {
-            Some(b) => BuildingKey::Named(b.to_string()),
-            None => BuildingKey::At(h.pos.x.to_bits(), h.pos.y.to_bits()),
-        };
-        groups.entry(key).or_default().push(i);
+        groups
+            .entry(households[i].building_key())
+            .or_default()
+            .push(i);
     }
     let max = band.max_households.max(1) as u64;
     let mut atoms = Vec::with_capacity(groups.len());
@@ -167,7 +165,7 @@ pub fn atoms(
             }
         }
         let name = match &key {
-            BuildingKey::Named(b) => b.clone(),
+            BuildingKey::Named(b) => b.to_string(),
             BuildingKey::At(..) => "(unnamed building)".to_string(),
         };
         let built: Vec<Atom> = pieces
@@ -186,12 +184,6 @@ pub fn atoms(
         atoms.extend(built);
     }
     (atoms, splits)
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum BuildingKey {
-    Named(String),
-    At(u64, u64),
 }
 
 fn atom(households: &[Household], members: Vec<usize>) -> Atom {
@@ -234,7 +226,7 @@ pub fn grid_count(
     policy: CountPolicy,
 ) -> (usize, Option<String>) {
     if households == 0 {
-        return (1, crate::check::infeasibility(band, 0));
+        return (1, band.infeasibility(0));
     }
     let feasible = band.feasible_counts(households);
     if !feasible.is_empty() {
@@ -266,7 +258,7 @@ pub fn grid_count(
             dev(a).total_cmp(&dev(b)).then(a.cmp(&b))
         })
         .unwrap_or(1);
-    (k as usize, crate::check::infeasibility(band, households))
+    (k as usize, band.infeasibility(households))
 }
 
 /// A land sample: a point of the leaf standing for `area` m² around it.
@@ -348,19 +340,34 @@ struct Cut {
     score: f64,
 }
 
-/// Grids with their household counts, whether their households sit in separate parts, and the convex
-/// cell each is the leaf's land within.
-type Pieces = Vec<(MultiPolygon, u64, bool, Cell)>;
+/// One grid the bisection drew.
+struct Piece {
+    /// The leaf's land within `cell`.
+    land: MultiPolygon,
+    households: u64,
+    /// Its households sit in separate parts of its land.
+    fragmented: bool,
+    /// The convex cell it is the leaf's land within.
+    cell: Cell,
+}
 
 /// How far pieces are from a good answer: households outside the band, then grids whose households
 /// sit in separate parts.
-fn badness(pieces: &Pieces, band: &KindRules) -> (u64, usize) {
+fn badness(pieces: &[Piece], band: &KindRules) -> (u64, usize) {
     let (min, max) = (band.min_households as u64, band.max_households as u64);
     let outside = pieces
         .iter()
-        .map(|(_, w, _, _)| min.saturating_sub(*w) + w.saturating_sub(max))
+        .map(|p| min.saturating_sub(p.households) + p.households.saturating_sub(max))
         .sum();
-    (outside, pieces.iter().filter(|p| p.2).count())
+    (outside, pieces.iter().filter(|p| p.fragmented).count())
+}
+
+/// An atom seen along one direction: the interval its members span, and its households.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    low: f64,
+    high: f64,
+    households: u64,
 }
 
 /// True when the atoms of `region` lie in more than one of its parts.
@@ -444,20 +451,25 @@ fn bisect(
     samples: Vec<Sample>,
     k: usize,
     budget: &mut usize,
-) -> Pieces {
+) -> Vec<Piece> {
     let band = ctx.band;
     let weight: u64 = atoms.iter().map(|a| a.households).sum();
     if k <= 1 || atoms.len() <= 1 {
-        let region = geometry::normalized(ctx.leaf.intersection(&cell_polygon(&cell)));
-        let split = ctx.single_part && fragmented(&region, &atoms);
-        return vec![(region, weight, split, cell)];
+        let land = geometry::normalized(ctx.leaf.intersection(&cell_polygon(&cell)));
+        let fragmented = ctx.single_part && fragmented(&land, &atoms);
+        return vec![Piece {
+            land,
+            households: weight,
+            fragmented,
+            cell,
+        }];
     }
     let mut cands = cuts(&atoms, &samples, k, band, DIRECTIONS);
     if cands.first().is_some_and(|c| c.violation > 0.0) {
         cands = cuts(&atoms, &samples, k, band, DIRECTIONS_RETRY);
     }
     let reachable = band.feasible_counts(weight).contains(&(k as u64));
-    let mut best: Option<((u64, usize), Pieces)> = None;
+    let mut best: Option<((u64, usize), Vec<Piece>)> = None;
     for (n, cut) in cands.iter().enumerate() {
         if n > 0 {
             let bad = best.as_ref().map_or((0, 0), |b| b.0);
@@ -493,10 +505,12 @@ fn bisect(
     }
     match best {
         Some((_, pieces)) => pieces,
-        None => {
-            let region = geometry::normalized(ctx.leaf.intersection(&cell_polygon(&cell)));
-            vec![(region, weight, false, cell)]
-        }
+        None => vec![Piece {
+            land: geometry::normalized(ctx.leaf.intersection(&cell_polygon(&cell))),
+            households: weight,
+            fragmented: false,
+            cell,
+        }],
     }
 }
 
@@ -515,7 +529,7 @@ fn cuts(
         splits.push(k - k / 2);
     }
     let mut found: Vec<Cut> = Vec::with_capacity(directions);
-    let mut proj: Vec<(f64, f64, u64)> = Vec::with_capacity(atoms.len());
+    let mut proj: Vec<Span> = Vec::with_capacity(atoms.len());
     let mut sproj: Vec<(f64, Coord)> = Vec::with_capacity(samples.len());
     for d in 0..directions {
         let mut best: Option<Cut> = None;
@@ -528,9 +542,13 @@ fn cuts(
         proj.clear();
         proj.extend(atoms.iter().map(|a| {
             let p = dot(a.centre);
-            (p - a.radius, p + a.radius, a.households)
+            Span {
+                low: p - a.radius,
+                high: p + a.radius,
+                households: a.households,
+            }
         }));
-        proj.sort_by(|a, b| a.0.total_cmp(&b.0));
+        proj.sort_by(|a, b| a.low.total_cmp(&b.low));
         sproj.clear();
         sproj.extend(samples.iter().map(|s| (dot(s.at), s.at)));
         sproj.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -543,12 +561,12 @@ fn cuts(
         let mut upper = f64::NEG_INFINITY;
         let mut weight = 0u64;
         for i in 1..proj.len() {
-            upper = upper.max(proj[i - 1].1);
-            weight += proj[i - 1].2;
-            if proj[i].0 - upper < 2.0 * MIN_CLEARANCE_M {
+            upper = upper.max(proj[i - 1].high);
+            weight += proj[i - 1].households;
+            if proj[i].low - upper < 2.0 * MIN_CLEARANCE_M {
                 continue;
             }
-            let offset = (upper + proj[i].0) / 2.0;
+            let offset = (upper + proj[i].low) / 2.0;
             while s_at < sproj.len() && sproj[s_at].0 < offset {
                 low_m.add(sproj[s_at].1);
                 s_at += 1;
@@ -632,10 +650,10 @@ pub fn partition_region(
         .flat_map(|a| a.members.iter().copied())
         .collect();
     let shapes: Vec<MultiPolygon> = match &simplified {
-        None => pieces.into_iter().map(|p| p.0).collect(),
+        None => pieces.into_iter().map(|p| p.land).collect(),
         Some(_) => {
             let clipper = LeafClipper::new(region);
-            pieces.par_iter().map(|p| clipper.clip(&p.3)).collect()
+            pieces.par_iter().map(|p| clipper.clip(&p.cell)).collect()
         }
     };
     tidy(shapes, households, &members)
@@ -789,6 +807,7 @@ impl<'a> LeafClipper<'a> {
 /// not (and wins).
 fn partition_leaf(
     data: &Dataset,
+    counted: &[Household],
     leaf: usize,
     members: &[usize],
     band: &KindRules,
@@ -796,7 +815,7 @@ fn partition_leaf(
     ground: Option<&crate::plan::partition::cells::Ground>,
 ) -> (Vec<MultiPolygon>, LeafPlan, Vec<BuildingSplit>) {
     let area = &data.tree.areas[leaf];
-    let (atoms, splits) = atoms(&data.households, members, &area.code, band);
+    let (atoms, splits) = atoms(counted, members, &area.code, band);
     let households: u64 = atoms.iter().map(|a| a.households).sum();
     let (k, mut infeasible) = grid_count(band, households, policy);
     let mut engine = "straight";
@@ -805,7 +824,7 @@ fn partition_leaf(
         crate::plan::partition::cells::draw_guarded(
             &area.geometry,
             &atoms,
-            &data.households,
+            counted,
             k,
             band,
             ground,
@@ -833,7 +852,7 @@ fn partition_leaf(
         }
         drawn.grids
     } else {
-        let mut straight = partition_region(&area.geometry, &atoms, k, band, &data.households);
+        let mut straight = partition_region(&area.geometry, &atoms, k, band, counted);
         if infeasible.is_some() && households > 0 {
             // No whole number of grids fits: the least-bad count is judged on the grids each
             // candidate actually produces (buildings are never divided, so an even split is not
@@ -844,8 +863,7 @@ fn partition_leaf(
                 if other == k {
                     continue;
                 }
-                let alternative =
-                    partition_region(&area.geometry, &atoms, other, band, &data.households);
+                let alternative = partition_region(&area.geometry, &atoms, other, band, counted);
                 let (now, then) = (
                     band_miss(&straight, &atoms, band),
                     band_miss(&alternative, &atoms, band),
@@ -855,18 +873,13 @@ fn partition_leaf(
                 }
             }
         }
-        let bad = crate::plan::partition::cells::band_violation(
-            &straight,
-            &data.households,
-            members,
-            band,
-        );
+        let bad = crate::plan::partition::cells::band_violation(&straight, counted, members, band);
         let reachable = infeasible.is_none();
         if reachable && (bad.0 > 0 || straight.len() != k) {
             let drawn = crate::plan::partition::cells::draw_guarded(
                 &area.geometry,
                 &atoms,
-                &data.households,
+                counted,
                 k,
                 band,
                 None,
@@ -876,7 +889,7 @@ fn partition_leaf(
                 Some(drawn) => {
                     let cells_bad = crate::plan::partition::cells::band_violation(
                         &drawn.grids,
-                        &data.households,
+                        counted,
                         members,
                         band,
                     );
@@ -1036,6 +1049,50 @@ pub fn tidy(
         .collect()
 }
 
+/// The household points as the partition counts them where a kind's measure is `population`.
+struct Counted {
+    /// The points, each weighing its residents in the leaves counted by population (its households
+    /// elsewhere).
+    points: Vec<Household>,
+    /// The leaves counted by population: those of a kind measured by population whose every point gives
+    /// its residents (a leaf with a point of unknown population is counted by households).
+    leaves: std::collections::BTreeSet<usize>,
+}
+
+/// The points re-weighed by population for the leaves whose kind is measured by population; `None`
+/// when no leaf is.
+fn counted_households(data: &Dataset, rules: &Rules, members: &[Vec<usize>]) -> Option<Counted> {
+    let leaves: std::collections::BTreeSet<usize> = data
+        .tree
+        .leaves()
+        .iter()
+        .copied()
+        .filter(|&l| {
+            data.tree
+                .kind(l)
+                .and_then(|k| rules.kind(k))
+                .is_some_and(|b| b.measure == crate::rules::Measure::Population)
+        })
+        .filter(|&l| {
+            members[l]
+                .iter()
+                .all(|&i| data.households[i].population.is_some())
+        })
+        .collect();
+    if leaves.is_empty() {
+        return None;
+    }
+    let mut points = data.households.clone();
+    for &l in &leaves {
+        for &i in &members[l] {
+            if let Some(p) = data.households[i].population {
+                points[i].households = p;
+            }
+        }
+    }
+    Some(Counted { points, leaves })
+}
+
 /// Partitions every leaf of the dataset. `progress` is told each finished leaf.
 pub fn partition(data: &Dataset, rules: &Rules, progress: &(dyn Fn() + Sync)) -> Partition {
     partition_with(data, rules, None, progress)
@@ -1055,16 +1112,23 @@ pub fn partition_with(
             members[*l].push(i);
         }
     }
+    let counted = counted_households(data, rules, &members);
     let results: Vec<(Vec<MultiPolygon>, LeafPlan, Vec<BuildingSplit>)> = leaves
         .par_iter()
         .filter_map(|&l| {
             let kind = data.tree.kind(l)?;
             let band = rules.kind(kind)?;
+            let by_population = counted.as_ref().is_some_and(|c| c.leaves.contains(&l));
+            let (households, band) = match &counted {
+                Some(c) if by_population => (c.points.as_slice(), band.counting()),
+                _ => (data.households.as_slice(), std::borrow::Cow::Borrowed(band)),
+            };
             let r = partition_leaf(
                 data,
+                households,
                 l,
                 &members[l],
-                band,
+                &band,
                 rules.partition.count_policy,
                 ground,
             );
@@ -1090,7 +1154,7 @@ pub fn partition_with(
         for (n, (_, geometry)) in ordered.into_iter().enumerate() {
             grids.push(GridShape {
                 feature: grids.len(),
-                id: format!("{}-G{:02}", plan.leaf, n + 1),
+                id: grid_id(&plan.leaf, n as u32 + 1),
                 community: Some(plan.leaf.clone()),
                 geometry,
                 declared_households: None,
@@ -1107,70 +1171,125 @@ pub fn partition_with(
     }
 }
 
-/// How good a partition is, by the measures planners and the issue care about.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Quality {
-    /// Grids in leaves where some whole number of grids fits the band.
-    pub grids_where_band_reachable: usize,
-    /// Share of those grids inside the band (goal 1.0).
-    pub share_in_band_where_reachable: f64,
-    /// Grids in several parts where their leaf is one part (goal 0).
-    pub multi_part_grids: usize,
-    /// Mean Polsby–Popper compactness (goal ≥ 0.60).
-    pub mean_compactness: f64,
-    /// 10th percentile of Polsby–Popper compactness (goal ≥ 0.40).
-    pub p10_compactness: f64,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{area, dataset, household, rect, spread};
 
-impl Quality {
-    /// Measures a partition from the check of its own output.
-    pub fn measure(report: &crate::check::CheckReport) -> Quality {
-        let reachable: std::collections::HashSet<&str> = report
-            .leaves
-            .iter()
-            .filter(|l| l.infeasible.is_none())
-            .map(|l| l.code.as_str())
-            .collect();
-        let in_reach: Vec<&crate::check::GridRow> = report
-            .grids
-            .iter()
-            .filter(|g| {
-                g.community
-                    .as_deref()
-                    .is_some_and(|c| reachable.contains(c))
+    fn urban() -> KindRules {
+        Rules::default().kinds["urban"].clone()
+    }
+
+    #[test]
+    fn the_count_is_the_feasible_one_nearest_the_target() {
+        let band = urban();
+        // 300–500: 800 fits 2 only; 1,600 fits 4 or 5, target 400 → 4.
+        assert_eq!(
+            grid_count(&band, 800, CountPolicy::NearestTarget),
+            (2, None)
+        );
+        assert_eq!(grid_count(&band, 1_600, CountPolicy::NearestTarget).0, 4);
+        assert_eq!(grid_count(&band, 1_600, CountPolicy::Fewest).0, 4);
+        // 2,000 fits 4 to 6: the target gives 5, the fewest 4.
+        assert_eq!(grid_count(&band, 2_000, CountPolicy::NearestTarget).0, 5);
+        assert_eq!(grid_count(&band, 2_000, CountPolicy::Fewest).0, 4);
+        // 1,800 is 4.5 targets: the tie goes to fewer grids.
+        assert_eq!(grid_count(&band, 1_800, CountPolicy::NearestTarget).0, 4);
+    }
+
+    #[test]
+    fn no_whole_number_fits_gives_the_least_bad_count_and_says_why() {
+        let band = urban();
+        // 550: one grid is 50 over, two are 25 under each: two is less bad.
+        let (k, why) = grid_count(&band, 550, CountPolicy::NearestTarget);
+        assert_eq!(k, 2);
+        assert!(why.is_some_and(|w| w.contains("550")));
+        // Fewer than one grid's minimum: one grid, flagged.
+        let (k, why) = grid_count(&band, 120, CountPolicy::NearestTarget);
+        assert_eq!(k, 1);
+        assert!(why.is_some());
+    }
+
+    #[test]
+    fn an_oversize_building_is_split_by_entrance_into_balanced_pieces() {
+        let band = urban();
+        let mut hh: Vec<Household> = (0..640)
+            .map(|i| {
+                let mut h = household(0.0, 0.0, 1, Some("T1"));
+                h.entrance = Some(format!("{}", i / 80 + 1).into());
+                h
             })
             .collect();
-        let ok = in_reach
-            .iter()
-            .filter(|g| g.status == Some(crate::rules::BandStatus::Ok))
-            .count();
-        let mut pp: Vec<f64> = report.grids.iter().map(|g| g.compactness).collect();
-        pp.sort_by(f64::total_cmp);
-        let p10 = if pp.is_empty() {
-            0.0
-        } else {
-            pp[(pp.len() - 1) / 10]
-        };
-        Quality {
-            grids_where_band_reachable: in_reach.len(),
-            share_in_band_where_reachable: if in_reach.is_empty() {
-                1.0
-            } else {
-                ok as f64 / in_reach.len() as f64
-            },
-            multi_part_grids: report.summary.multi_part_grids,
-            mean_compactness: report.summary.mean_compactness,
-            p10_compactness: p10,
-        }
+        hh.push(household(50.0, 50.0, 10, Some("small")));
+        let members: Vec<usize> = (0..hh.len()).collect();
+        let (atoms, splits) = atoms(&hh, &members, "L", &band);
+        assert_eq!(splits.len(), 1);
+        assert_eq!(splits[0].by, "entrance");
+        assert_eq!(splits[0].pieces, vec![320, 320]);
+        assert_eq!(atoms.len(), 3);
+        let total: u64 = atoms.iter().map(|a| a.households).sum();
+        assert_eq!(total, 650);
+        // Every household is in exactly one atom.
+        let mut seen: Vec<usize> = atoms.iter().flat_map(|a| a.members.clone()).collect();
+        seen.sort();
+        assert_eq!(seen, members);
     }
-}
 
-/// `report.json` of `gridplan partition`: the check of its own output, plus what the partition decided.
-#[derive(Debug, Serialize)]
-pub struct PartitionReport<'a> {
-    #[serde(flatten)]
-    pub check: &'a crate::check::CheckReport,
-    pub quality: Quality,
-    pub leaf_plans: &'a [LeafPlan],
-    pub building_splits: &'a [BuildingSplit],
+    #[test]
+    fn the_two_sides_of_a_cut_share_the_points_on_the_line() {
+        let square: Cell = vec![
+            Coord { x: 0.0, y: 0.0 },
+            Coord { x: 10.0, y: 0.0 },
+            Coord { x: 10.0, y: 10.0 },
+            Coord { x: 0.0, y: 10.0 },
+        ];
+        let normal = Coord { x: 0.6, y: 0.8 };
+        let low = clip(&square, normal, 7.0, true);
+        let high = clip(&square, normal, 7.0, false);
+        let area = |c: &Cell| geometry::area_m2(&cell_polygon(c));
+        assert!((area(&low) + area(&high) - 100.0).abs() < 1e-9);
+        let on_line = |c: &Cell| -> Vec<(u64, u64)> {
+            let mut v: Vec<(u64, u64)> = c
+                .iter()
+                .filter(|p| (p.x * normal.x + p.y * normal.y - 7.0).abs() < 1e-9)
+                .map(|p| (p.x.to_bits(), p.y.to_bits()))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(on_line(&low), on_line(&high));
+        assert_eq!(on_line(&low).len(), 2);
+    }
+
+    #[test]
+    fn a_leaf_is_tiled_by_grids_in_the_band() {
+        let leaf = rect(0.0, 0.0, 1_000.0, 600.0);
+        let data = dataset(
+            vec![area("320116001001", None, Some("urban"), leaf.clone())],
+            spread(0.0, 0.0, 1_000.0, 600.0, 1_200, 1),
+        );
+        let plan = partition(&data, &Rules::default(), &|| {});
+        assert_eq!(plan.grids.len(), 3);
+        let areas: f64 = plan
+            .grids
+            .iter()
+            .map(|g| geometry::area_m2(&g.geometry))
+            .sum();
+        assert!((areas - geometry::area_m2(&leaf)).abs() < 1e-3);
+        let index = crate::spatial::index::PolygonIndex::new(
+            plan.grids.iter().map(|g| &g.geometry).collect(),
+        );
+        let mut counts = vec![0u64; plan.grids.len()];
+        for h in &data.households {
+            let inside = index.containing(h.pos);
+            assert_eq!(inside.len(), 1, "every household in exactly one grid");
+            counts[inside[0]] += h.households as u64;
+        }
+        assert!(
+            counts.iter().all(|&c| (300..=500).contains(&c)),
+            "{counts:?}"
+        );
+        assert_eq!(plan.grids[0].id, "320116001001-G01");
+        assert_eq!(plan.leaves[0].infeasible, None);
+    }
 }

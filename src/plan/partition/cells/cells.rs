@@ -7,7 +7,7 @@
 //! so a cell never splits a building; a cell holding more households than a grid's maximum is divided
 //! again by its buildings (Voronoi cells of their positions within it) and reported.
 
-use super::segments::{SegmentBuckets, passes_inside};
+use crate::spatial::segments::{SegmentBuckets, passes_inside};
 use crate::model::Household;
 use crate::plan::partition::Atom;
 use crate::spatial::geometry;
@@ -279,9 +279,21 @@ fn parts(mp: MultiPolygon) -> impl Iterator<Item = Polygon> {
     mp.0.into_iter().filter(|p| p.unsigned_area() > 1e-6)
 }
 
+/// A Voronoi piece of one site within the region.
+struct SitePiece {
+    polygon: Polygon,
+    /// The atoms at the site.
+    atoms: Vec<usize>,
+    /// The site's index in [`SitePieces::cells`].
+    site: usize,
+}
+
 /// Voronoi pieces of the positions of `atoms` within `region`: one piece per position, tagged with
-/// the atoms at that position.
-type SitePieces = (Vec<(Polygon, Vec<usize>, usize)>, Vec<Polygon>);
+/// the atoms at that position, and each site's whole (unclipped) Voronoi cell.
+struct SitePieces {
+    pieces: Vec<SitePiece>,
+    cells: Vec<Polygon>,
+}
 
 /// With `by_centre`, one site per building (its centre), so each building's piece is one convex
 /// region; else one site per household position.
@@ -292,7 +304,10 @@ fn voronoi_pieces(
     by_centre: bool,
 ) -> SitePieces {
     let Some(bounds) = region.bounding_rect() else {
-        return (Vec::new(), Vec::new());
+        return SitePieces {
+            pieces: Vec::new(),
+            cells: Vec::new(),
+        };
     };
     let mut at: BTreeMap<(u64, u64), Vec<usize>> = BTreeMap::new();
     for (a, atom) in atoms {
@@ -326,11 +341,18 @@ fn voronoi_pieces(
         };
         let clipped = clipper.clip(&MultiPolygon(vec![poly.clone()]));
         for p in parts(clipped) {
-            out.push((p, owner.clone(), raw.len()));
+            out.push(SitePiece {
+                polygon: p,
+                atoms: owner.clone(),
+                site: raw.len(),
+            });
         }
         raw.push(poly);
     }
-    (out, raw)
+    SitePieces {
+        pieces: out,
+        cells: raw,
+    }
 }
 
 /// Cuts `region` by a square lattice of side `step`.
@@ -381,16 +403,16 @@ pub fn build(
     let mut sites = Vec::new();
     if blocks.is_empty() {
         let all: Vec<(usize, &Atom)> = atoms.iter().enumerate().collect();
-        let (found, raw) = voronoi_pieces(leaf, &all, households, false);
-        sites = raw;
-        for (p, owners, site) in found {
+        let found = voronoi_pieces(leaf, &all, households, false);
+        sites = found.cells;
+        for p in found.pieces {
             pieces.push(Piece {
-                polygon: p,
+                polygon: p.polygon,
                 block: None,
-                site: Some(site),
+                site: Some(p.site),
                 divided: false,
             });
-            piece_atoms.push(owners);
+            piece_atoms.push(p.atoms);
         }
         if pieces.is_empty() {
             sites.clear();
@@ -555,9 +577,10 @@ pub fn build(
         };
         let members: Vec<(usize, &Atom)> = cells.atoms[c].iter().map(|&a| (a, &atoms[a])).collect();
         let start = pieces.len();
-        for (p, owners, _) in voronoi_pieces(&region, &members, households, true).0 {
+        for p in voronoi_pieces(&region, &members, households, true).pieces {
+            let owners = p.atoms;
             pieces.push(Piece {
-                polygon: p,
+                polygon: p.polygon,
                 block,
                 site: None,
                 divided: true,

@@ -2,7 +2,7 @@
 //! parting cost per edge that is low where the shared boundary runs along a high-rank barrier.
 
 use super::cells::Cells;
-use super::segments::SegmentBuckets;
+use crate::spatial::segments::SegmentBuckets;
 use geo::{Area, Centroid, Coord, Polygon};
 use rstar::AABB;
 use std::collections::BTreeMap;

@@ -13,11 +13,9 @@
 pub mod cells;
 pub mod graph;
 pub mod grow;
-pub mod measure;
-pub mod segments;
 
-use crate::input::layers::{Block, Layers};
 use crate::model::Household;
+use crate::model::{Block, Layers};
 use crate::plan::partition::Atom;
 use crate::rules::KindRules;
 use crate::spatial::geometry;
@@ -29,7 +27,7 @@ use serde::Serialize;
 pub struct Ground<'a> {
     pub blocks: &'a [Block],
     block_index: PolygonIndex<&'a MultiPolygon>,
-    pub barriers: &'a graph::BarrierIndex,
+    pub barriers: crate::spatial::barriers::BarrierIndex,
     pub layers: &'a Layers,
 }
 
@@ -38,7 +36,9 @@ impl<'a> Ground<'a> {
         Ground {
             blocks: &layers.blocks,
             block_index: PolygonIndex::new(layers.blocks.iter().map(|b| &b.geometry).collect()),
-            barriers: layers.barrier_index(),
+            barriers: crate::spatial::barriers::BarrierIndex::new(
+                layers.barriers.iter().map(|b| (&b.geometry, b.rank)),
+            ),
             layers,
         }
     }
@@ -88,7 +88,7 @@ pub fn draw(
     let (min, max) = (band.min_households as u64, band.max_households as u64);
     let blocks = ground.map(|g| g.blocks_near(leaf)).unwrap_or_default();
     let mut cells = cells::build(leaf, atoms, households, &blocks, max);
-    let barriers = ground.map(|g| g.barriers);
+    let barriers = ground.map(|g| &g.barriers);
     let g = graph::build(&mut cells, barriers);
     // The seed is fixed: identical input gives identical grids.
     let solution = grow::partition(&g, k, min, max, 0x5EED_CE11);

@@ -2,10 +2,11 @@
 //! share of inner grid edges lying on a block edge or a barrier, and each grid's 四至 (its four sides,
 //! named from the barriers, leaves and blocks along them).
 
-use super::segments::{SegmentBuckets, passes_inside};
+use super::{CheckReport, Rule, Violation};
+use crate::spatial::segments::{SegmentBuckets, passes_inside};
 use crate::input::dataset::Dataset;
-use crate::input::layers::Layers;
-use crate::model::GridShape;
+use crate::model::{GridShape, Layers};
+use crate::spatial::barriers::BarrierIndex;
 use crate::spatial::geometry;
 use crate::spatial::index::PolygonIndex;
 use geo::{Area, BooleanOps, BoundingRect, Coord, MultiPolygon};
@@ -169,6 +170,42 @@ fn segments_near<'a>(
     (segs, buckets)
 }
 
+/// Adds a `split_block` violation for every block whose land lies in more than one grid.
+pub fn check_blocks(
+    report: &mut CheckReport,
+    data: &Dataset,
+    grids: &[GridShape],
+    layers: &Layers,
+) {
+    let (split, _) = split_blocks(data, grids, layers);
+    for s in split {
+        let names: Vec<String> = s
+            .grids
+            .iter()
+            .map(|(g, a)| format!("{g} ({a:.0} m²)"))
+            .collect();
+        report.violations.push(Violation {
+            rule: Rule::SplitBlock,
+            grid: s.grids.first().map(|g| g.0.clone()),
+            leaf: None,
+            message: format!(
+                "block {} ({} households) is cut between {}",
+                s.block,
+                s.households,
+                names.join(", ")
+            ),
+            value: Some(s.grids.len() as f64),
+        });
+        report.summary.compliant = false;
+        report.summary.violations += 1;
+    }
+}
+
+/// The barriers' lines indexed by rank.
+fn barrier_index(layers: &Layers) -> BarrierIndex {
+    BarrierIndex::new(layers.barriers.iter().map(|b| (&b.geometry, b.rank)))
+}
+
 /// Measures how the grids follow the blocks and barriers.
 pub fn ground_quality(data: &Dataset, grids: &[GridShape], layers: &Layers) -> GroundQuality {
     use rayon::prelude::*;
@@ -182,7 +219,7 @@ pub fn ground_quality(data: &Dataset, grids: &[GridShape], layers: &Layers) -> G
         .collect();
     let leaf_index = PolygonIndex::new(leaves);
     let block_index = PolygonIndex::new(layers.blocks.iter().map(|b| &b.geometry).collect());
-    let barriers = layers.barrier_index();
+    let barriers = &barrier_index(layers);
     // Per grid: the leaves' outlines and the blocks' edges near it, then each of its edges.
     let (inner, on) = grids
         .par_iter()
@@ -260,7 +297,7 @@ pub fn bounds_descriptions(
     layers: Option<&Layers>,
 ) -> Vec<String> {
     use rayon::prelude::*;
-    let barriers = layers.map(|l| l.barrier_index());
+    let barriers = layers.map(barrier_index);
     let named_barriers: Vec<Option<String>> = layers
         .map(|l| l.barriers.iter().map(|b| b.name.clone()).collect())
         .unwrap_or_default();
@@ -355,40 +392,4 @@ pub fn bounds_descriptions(
             )
         })
         .collect()
-}
-
-/// Adds `bounds_description` (the 四至) to each feature of a grids GeoJSON text, in order.
-pub fn add_descriptions(geojson: &str, descriptions: &[String]) -> crate::Result<String> {
-    let mut v: serde_json::Value = serde_json::from_str(geojson).map_err(|e| {
-        crate::Error::Invalid(vec![crate::problem::Problem::error("grids", e.to_string())])
-    })?;
-    if let Some(features) = v.get_mut("features").and_then(|f| f.as_array_mut()) {
-        for (f, d) in features.iter_mut().zip(descriptions) {
-            if let Some(props) = f.get_mut("properties").and_then(|p| p.as_object_mut()) {
-                props.insert("bounds_description".into(), d.clone().into());
-            }
-        }
-    }
-    let mut out = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
-    if let Some(features) = v.get("features").and_then(|f| f.as_array()) {
-        for (i, f) in features.iter().enumerate() {
-            if i > 0 {
-                out.push_str(",\n");
-            }
-            out.push_str(&f.to_string());
-        }
-    }
-    out.push_str("\n]}\n");
-    Ok(out)
-}
-
-/// `report.json` of `gridplan partition` with the ground figures and each grid's 四至.
-#[derive(Serialize)]
-pub struct PartitionReportWithGround<'a> {
-    #[serde(flatten)]
-    pub report: crate::plan::partition::PartitionReport<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ground: Option<GroundQuality>,
-    /// Grid id → 四至.
-    pub bounds_descriptions: std::collections::BTreeMap<String, String>,
 }

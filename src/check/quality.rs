@@ -1,0 +1,65 @@
+//! How good a set of grids is, by the measures planners care about: the share in the band where the band
+//! can be reached, grids in several parts, and Polsby–Popper compactness (mean and 10th percentile).
+//! Measured from the check of the grids, so a plan and any other grid layer are judged alike.
+
+use super::{CheckReport, GridRow};
+use crate::rules::BandStatus;
+use serde::Serialize;
+
+/// How good a set of grids is, by the measures planners care about.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Quality {
+    /// Grids in leaves where some whole number of grids fits the band.
+    pub grids_where_band_reachable: usize,
+    /// Share of those grids inside the band (goal 1.0).
+    pub share_in_band_where_reachable: f64,
+    /// Grids in several parts where their leaf is one part (goal 0).
+    pub multi_part_grids: usize,
+    /// Mean Polsby–Popper compactness (goal ≥ 0.60).
+    pub mean_compactness: f64,
+    /// 10th percentile of Polsby–Popper compactness (goal ≥ 0.40).
+    pub p10_compactness: f64,
+}
+
+impl Quality {
+    /// Measures grids from their check.
+    pub fn measure(report: &CheckReport) -> Quality {
+        let reachable: std::collections::HashSet<&str> = report
+            .leaves
+            .iter()
+            .filter(|l| l.infeasible.is_none())
+            .map(|l| l.code.as_str())
+            .collect();
+        let in_reach: Vec<&GridRow> = report
+            .grids
+            .iter()
+            .filter(|g| {
+                g.community
+                    .as_deref()
+                    .is_some_and(|c| reachable.contains(c))
+            })
+            .collect();
+        let ok = in_reach
+            .iter()
+            .filter(|g| g.status == Some(BandStatus::Ok))
+            .count();
+        let mut pp: Vec<f64> = report.grids.iter().map(|g| g.compactness).collect();
+        pp.sort_by(f64::total_cmp);
+        let p10 = if pp.is_empty() {
+            0.0
+        } else {
+            pp[(pp.len() - 1) / 10]
+        };
+        Quality {
+            grids_where_band_reachable: in_reach.len(),
+            share_in_band_where_reachable: if in_reach.is_empty() {
+                1.0
+            } else {
+                ok as f64 / in_reach.len() as f64
+            },
+            multi_part_grids: report.summary.multi_part_grids,
+            mean_compactness: report.summary.mean_compactness,
+            p10_compactness: p10,
+        }
+    }
+}

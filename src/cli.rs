@@ -1,0 +1,389 @@
+//! The command line's arguments: every command and flag, with the help text `--help` prints.
+
+use clap::{Args, Parser, Subcommand};
+use gridplan::Crs;
+use gridplan::ops::{CheckFiles, DiffFiles, PlanFiles, StaffFiles, VisitFiles};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "gridplan",
+    version,
+    about = "Draw, check and staff community grids (网格)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Largest input file read, in MiB (households, boundaries, grids, workers, rules, each). A file
+    /// past it is refused with exit status 2 before it fills the memory.
+    #[arg(long, global = true, default_value_t = gridplan::input::file::DEFAULT_MAX_INPUT_MB)]
+    pub max_input_mb: u64,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Check existing grids: recount households per grid and report every violation of the rules.
+    ///
+    /// Exit status: 0 compliant, 1 violations found, 2 bad input.
+    Check(CheckArgs),
+    /// Draw the grids of every leaf (community/village) from the households and the rules.
+    ///
+    /// Writes one feature per grid and, with --report, the check of its own output plus what
+    /// was decided per leaf (grid counts, infeasible leaves and why, oversize buildings split).
+    Partition(PartitionArgs),
+    /// What changed between two grid layers, household by household: moves per pair of grids, grids
+    /// created, removed, kept and reshaped, workers whose grids changed (when the layers are assignments).
+    Diff(DiffArgs),
+    /// Give every grid its responsible grid worker (a mixed-integer model on HiGHS, per town) and tell
+    /// each town how many workers it lacks.
+    Assign(AssignArgs),
+    /// Each worker's visits for a month: whom (resident ids: a planner-only file), on which day, in
+    /// which walking order, within their hours; with --log, the residents past their cadence (most
+    /// overdue first; an error beyond twice the cadence) and the visit lists handed over to a new worker.
+    Visits(VisitsArgs),
+    /// Run the HTTP service: OGC API – Features at the root (QGIS and GDAL open it directly), the
+    /// planning API under /api, the map page for browsers. State lives in the database file.
+    Serve(ServeArgs),
+    /// Serve the bundled demo district (data/) on 127.0.0.1:8080 and print the URL.
+    Demo(DemoArgs),
+    /// Print the rules in force (the defaults, or a rules file over them) as a commented TOML file.
+    Rules(RulesArgs),
+    /// Write a seeded synthetic district: boundaries, households and a grids file with known violations.
+    #[cfg(feature = "synth")]
+    Generate(GenerateArgs),
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// The grids to check (GeoJSON Polygon/MultiPolygon features with an `id`, optionally `community`).
+    #[arg(long)]
+    pub grids: PathBuf,
+    /// Household points (GeoJSON Point features).
+    #[arg(long)]
+    pub households: PathBuf,
+    /// Community/village boundaries with `code`, `parent` and `kind` (GeoJSON polygons).
+    #[arg(long)]
+    pub boundaries: PathBuf,
+    /// Rules file (TOML) overriding the national defaults; `gridplan rules` prints them.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Write the full report (summary, every violation, per-grid and per-leaf rows) as JSON here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Blocks (GeoJSON polygons with optional `code`, `name`, `kind`): every block the grids cut
+    /// is reported (rule `split_block`, naming the block's code).
+    #[arg(long)]
+    pub blocks: Option<PathBuf>,
+    /// Barriers (GeoJSON lines with optional `name`, `class`, `rank`): read and validated like the
+    /// other inputs.
+    #[arg(long)]
+    pub barriers: Option<PathBuf>,
+    /// CRS of input files that do not name one in a `crs` member (default WGS84), e.g. EPSG:4549.
+    #[arg(long, value_parser = parse_crs)]
+    pub crs: Option<Crs>,
+    /// Work through a province county by county: households read piece by piece into a spill file
+    /// per county, each grid checked with the county of its community; memory bounded by the largest
+    /// county. The same report as without it. Not with --blocks or --barriers.
+    #[arg(long)]
+    pub by_county: bool,
+}
+
+#[derive(Args)]
+pub struct PartitionArgs {
+    /// Household points (GeoJSON Point features).
+    #[arg(long)]
+    pub households: PathBuf,
+    /// Community/village boundaries with `code`, `parent` and `kind` (GeoJSON polygons).
+    #[arg(long)]
+    pub boundaries: PathBuf,
+    /// Rules file (TOML) overriding the national defaults; `gridplan rules` prints them.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Where to write the grids (GeoJSON, WGS84).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Write the report (summary, violations, quality, per-leaf decisions) as JSON here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Blocks (GeoJSON polygons: street blocks, compounds, parcels; optional `code`, `name`,
+    /// `kind`): grids become unions of whole blocks and never cut one.
+    #[arg(long)]
+    pub blocks: Option<PathBuf>,
+    /// Barriers (GeoJSON lines: roads, rivers, rail, walls; optional `name`, `class`, `rank` 0–9):
+    /// grid edges prefer to run along high-rank barriers.
+    #[arg(long)]
+    pub barriers: Option<PathBuf>,
+    /// Work through a province county by county: the households file is read piece by piece into a
+    /// spill file per county (the parent of each leaf's town) and each county drawn, checked and
+    /// written in turn, so memory is bounded by the largest county rather than the whole file. The
+    /// grids and the report are the same as without it. Not with --previous, --blocks or --barriers.
+    #[arg(long)]
+    pub by_county: bool,
+    /// The grids in force before: leaves that did not change keep their grids exactly; changed
+    /// leaves keep households in their old grids wherever the band allows.
+    #[arg(long)]
+    pub previous: Option<PathBuf>,
+    /// CRS of input files that do not name one in a `crs` member (default WGS84), e.g. EPSG:4549.
+    #[arg(long, value_parser = parse_crs)]
+    pub crs: Option<Crs>,
+}
+
+#[derive(Args)]
+pub struct DiffArgs {
+    /// The old grids (or assignment) file.
+    #[arg(long)]
+    pub old: PathBuf,
+    /// The new grids (or assignment) file.
+    #[arg(long)]
+    pub new: PathBuf,
+    /// Household points.
+    #[arg(long)]
+    pub households: PathBuf,
+    /// Write diff.json here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// List every household that changed grid (feature index and id): planners only.
+    #[arg(long)]
+    pub include_ids: bool,
+    /// CRS of input files that do not name one in a `crs` member (default WGS84).
+    #[arg(long, value_parser = parse_crs)]
+    pub crs: Option<Crs>,
+}
+
+#[derive(Args)]
+pub struct AssignArgs {
+    /// The grids (GeoJSON polygons with `id` and 12-digit `community` codes, or pass --boundaries).
+    #[arg(long)]
+    pub grids: PathBuf,
+    /// Household points: the workload of each grid is recounted from them.
+    #[arg(long)]
+    pub households: PathBuf,
+    /// Workers: GeoJSON points, or CSV with `lon,lat` columns; fields id, type, hours, town, status,
+    /// previous_grids.
+    #[arg(long)]
+    pub workers: PathBuf,
+    /// Boundaries, to find each grid's town and kind (hence its staffing policy) through the
+    /// boundary tree; without them the town comes from the 12-digit community code and every grid
+    /// takes the default `[staffing] policy`.
+    #[arg(long)]
+    pub boundaries: Option<PathBuf>,
+    /// Rules file (TOML): staffing policy per kind, visits and their cadence, worker hours, solver
+    /// settings.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Where to write the grids with `workers`, `primary_worker`, `staffing_policy` and
+    /// `cadre_responsible` (GeoJSON).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also write each grid's `workload_hours` into --out. Workload is computed from the counts
+    /// of people needing visits, so it is sensitive: a file with it is for planners only.
+    #[arg(long)]
+    pub include_sensitive: bool,
+    /// The assignment in force before: workers keep the grids that kept their id.
+    #[arg(long)]
+    pub previous_assignment: Option<PathBuf>,
+    /// Write the staffing report (per town: workload, workers, shortfall, solver status) here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// CRS of input files that do not name one in a `crs` member (default WGS84).
+    #[arg(long, value_parser = parse_crs)]
+    pub crs: Option<Crs>,
+}
+
+#[derive(Args)]
+pub struct VisitsArgs {
+    /// The assignment (`gridplan assign --out`): grids with their `primary_worker`.
+    #[arg(long)]
+    pub assignment: PathBuf,
+    /// Household points: residents are points with `elderly_alone`, `key_persons` or `vulnerable`
+    /// above 0 (the rest are visited as `others`); their `id` names them.
+    #[arg(long)]
+    pub households: PathBuf,
+    /// Workers (as for `assign`): base location and weekly hours.
+    #[arg(long)]
+    pub workers: PathBuf,
+    /// Boundaries, to find each grid's town (else the 12-digit community code is used).
+    #[arg(long)]
+    pub boundaries: Option<PathBuf>,
+    /// Rules file (TOML): `[visits]` cadence per category and minutes per visit, patrol hours.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// The month to schedule, YYYY-MM.
+    #[arg(long, value_parser = gridplan::ops::Month::parse)]
+    pub month: gridplan::ops::Month,
+    /// Visit log: CSV with columns resident,worker,time (ISO 8601), or a JSON array of such objects.
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+    /// Barrier lines (GeoJSON, as for `partition`): routes follow the walkable ones (roads, lanes,
+    /// arterials; not rivers, rail or walls) instead of straight lines.
+    #[arg(long)]
+    pub barriers: Option<PathBuf>,
+    /// Where to write visits.json (planner-only: it names residents).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// CRS of input files that do not name one in a `crs` member (default WGS84).
+    #[arg(long, value_parser = parse_crs)]
+    pub crs: Option<Crs>,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Directory of households.geojson, boundaries.geojson and optionally workers.geojson (or
+    /// .csv) and rules.toml, loaded and planned at start when the database has no data yet.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The SQLite database file (created if missing), or a PostgreSQL database with PostGIS:
+    /// postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME (its tables are created at start).
+    #[arg(long, default_value = "gridplan.db", value_parser = parse_db)]
+    pub db: gridplan::store::Location,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// A tokens file: lines of `TOKEN ROLE` (planner or viewer). GRIDPLAN_PLANNER_TOKEN adds one
+    /// planner token; with none, every write is refused.
+    #[arg(long)]
+    pub tokens: Option<PathBuf>,
+    /// Base-map tile URL template for the map page, e.g. https://tile.example/{z}/{x}/{y}.png
+    /// (optional: the page works without one, and without internet).
+    #[arg(long)]
+    pub tiles: Option<String>,
+    /// Largest request body accepted, in MiB (a district's households file is tens of MB; raise
+    /// it for a county's).
+    #[arg(long, default_value_t = gridplan::service::DEFAULT_MAX_BODY_MB)]
+    pub max_body_mb: usize,
+    /// Seconds a planning job stays this server's without renewal (renewed every third of it); once
+    /// it lapses (the server died), another server on the same database takes the job over.
+    #[arg(long, default_value_t = gridplan::service::limits::DEFAULT_JOB_LEASE.as_secs_f64(), value_parser = parse_lease)]
+    pub job_lease_secs: f64,
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// The demo data directory.
+    #[arg(long, default_value = "data")]
+    pub data: PathBuf,
+}
+
+#[derive(Args)]
+pub struct RulesArgs {
+    /// Rules file (TOML) to read over the defaults.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+}
+
+#[cfg(feature = "synth")]
+#[derive(Args)]
+pub struct GenerateArgs {
+    /// Directory to write `boundaries.geojson`, `households.geojson` and `grids.geojson` into.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Random seed; the same seed gives byte-identical files.
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+    /// Approximate number of households. The default is the bundled demo district; larger numbers
+    /// repeat its towns across a wider county.
+    #[arg(long)]
+    pub households: Option<u64>,
+    /// Write households in this projected CRS instead of WGS84 (e.g. EPSG:4549).
+    #[arg(long, value_parser = parse_crs)]
+    pub households_crs: Option<Crs>,
+    /// Spread the towns over this many counties under one province (default: one county per about
+    /// 490,000 households; the demo is one district).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=80))]
+    pub counties: Option<u64>,
+}
+
+fn parse_db(s: &str) -> Result<gridplan::store::Location, String> {
+    gridplan::store::Location::parse(s)
+}
+
+fn parse_lease(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.3..=86_400.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "\"{s}\" is not a number of seconds from 0.3 to 86400"
+        )),
+    }
+}
+
+fn parse_crs(s: &str) -> Result<Crs, String> {
+    Crs::known(s)
+}
+
+impl CheckArgs {
+    /// The files the check reads.
+    pub fn files(&self) -> CheckFiles {
+        CheckFiles {
+            grids: self.grids.clone(),
+            households: self.households.clone(),
+            boundaries: self.boundaries.clone(),
+            rules: self.rules.clone(),
+            blocks: self.blocks.clone(),
+            barriers: self.barriers.clone(),
+            crs: self.crs,
+        }
+    }
+}
+
+impl PartitionArgs {
+    /// The files the partition reads.
+    pub fn files(&self) -> PlanFiles {
+        PlanFiles {
+            households: self.households.clone(),
+            boundaries: self.boundaries.clone(),
+            rules: self.rules.clone(),
+            blocks: self.blocks.clone(),
+            barriers: self.barriers.clone(),
+            previous: self.previous.clone(),
+            crs: self.crs,
+        }
+    }
+}
+
+impl DiffArgs {
+    /// The files the diff reads.
+    pub fn files(&self) -> DiffFiles {
+        DiffFiles {
+            old: self.old.clone(),
+            new: self.new.clone(),
+            households: self.households.clone(),
+            include_ids: self.include_ids,
+            crs: self.crs,
+        }
+    }
+}
+
+impl AssignArgs {
+    /// The files the assignment reads.
+    pub fn files(&self) -> StaffFiles {
+        StaffFiles {
+            grids: self.grids.clone(),
+            households: self.households.clone(),
+            workers: self.workers.clone(),
+            boundaries: self.boundaries.clone(),
+            rules: self.rules.clone(),
+            crs: self.crs,
+        }
+    }
+}
+
+impl VisitsArgs {
+    /// The files the visits read.
+    pub fn files(&self) -> VisitFiles {
+        VisitFiles {
+            staff: StaffFiles {
+                grids: self.assignment.clone(),
+                households: self.households.clone(),
+                workers: self.workers.clone(),
+                boundaries: self.boundaries.clone(),
+                rules: self.rules.clone(),
+                crs: self.crs,
+            },
+            log: self.log.clone(),
+            barriers: self.barriers.clone(),
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! FlatGeobuf input: a `.fgb` layer (the streaming, indexed binary format GDAL and QGIS write) read as the
+//! GeoJSON FeatureCollection it holds, so that every reader validates it feature by feature with the
+//! same messages. Features keep their order in the file (`feature N` in a message is the N-th feature
+//! read, counted from 0); the layer's CRS becomes the collection's `crs` member.
+
+use crate::problem::Problem;
+use fallible_streaming_iterator::FallibleStreamingIterator;
+use flatgeobuf::FgbReader;
+use geo::Geometry;
+use geozero::{ColumnValue, FeatureProperties, PropertyProcessor, ToGeo};
+use serde_json::{Map, Value, json};
+
+/// The first bytes of every FlatGeobuf file (format version 3).
+const MAGIC: &[u8] = b"fgb\x03";
+
+/// Whether `bytes` start as a FlatGeobuf file.
+pub fn is_flatgeobuf(bytes: &[u8]) -> bool {
+    bytes.starts_with(MAGIC)
+}
+
+/// The FeatureCollection a FlatGeobuf file holds, as GeoJSON text.
+pub fn to_geojson(file: &str, bytes: &[u8]) -> Result<Vec<u8>, Problem> {
+    let broken =
+        |e: flatgeobuf::Error| Problem::error(file, format!("not a readable FlatGeobuf file: {e}"));
+    let mut cursor = std::io::Cursor::new(bytes);
+    let reader = FgbReader::open(&mut cursor).map_err(broken)?;
+    let crs = reader
+        .header()
+        .crs()
+        .map(|c| c.code())
+        .filter(|&c| c > 0 && c != 4326);
+    let mut features = reader.select_all_seq().map_err(broken)?;
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    out.extend_from_slice(b"{\"type\":\"FeatureCollection\",");
+    if let Some(code) = crs {
+        out.extend_from_slice(
+            format!("\"crs\":{{\"type\":\"name\",\"properties\":{{\"name\":\"urn:ogc:def:crs:EPSG::{code}\"}}}},").as_bytes(),
+        );
+    }
+    out.extend_from_slice(b"\"features\":[\n");
+    let mut index = 0usize;
+    while let Some(feature) = features.next().map_err(|e| broken(e).at(index, None))? {
+        let geometry = match feature.to_geo() {
+            Ok(g) => geometry_json(&g),
+            Err(e) => {
+                return Err(
+                    Problem::error(file, format!("geometry cannot be read: {e}"))
+                        .at(index, None)
+                        .field("geometry"),
+                );
+            }
+        };
+        let mut properties = Properties(Map::new());
+        feature.process_properties(&mut properties).map_err(|e| {
+            Problem::error(file, format!("properties cannot be read: {e}"))
+                .at(index, None)
+                .field("properties")
+        })?;
+        let text = json!({"type": "Feature", "geometry": geometry, "properties": properties.0});
+        if index > 0 {
+            out.extend_from_slice(b",\n");
+        }
+        out.extend_from_slice(text.to_string().as_bytes());
+        index += 1;
+    }
+    out.extend_from_slice(b"\n]}\n");
+    Ok(out)
+}
+
+/// A geometry as GeoJSON (`null` for kinds gridplan never reads, which the readers then name).
+fn geometry_json(g: &Geometry) -> Value {
+    let xy = |c: &geo::Coord| json!([c.x, c.y]);
+    let line = |l: &geo::LineString| Value::Array(l.0.iter().map(xy).collect());
+    let polygon = |p: &geo::Polygon| {
+        Value::Array(
+            std::iter::once(p.exterior())
+                .chain(p.interiors())
+                .map(line)
+                .collect(),
+        )
+    };
+    match g {
+        Geometry::Point(p) => json!({"type": "Point", "coordinates": xy(&p.0)}),
+        Geometry::LineString(l) => json!({"type": "LineString", "coordinates": line(l)}),
+        Geometry::MultiLineString(m) => json!({"type": "MultiLineString",
+            "coordinates": Value::Array(m.0.iter().map(line).collect())}),
+        Geometry::Polygon(p) => json!({"type": "Polygon", "coordinates": polygon(p)}),
+        Geometry::MultiPolygon(m) => json!({"type": "MultiPolygon",
+            "coordinates": Value::Array(m.0.iter().map(polygon).collect())}),
+        Geometry::MultiPoint(m) => json!({"type": "MultiPoint",
+            "coordinates": Value::Array(m.0.iter().map(|p| xy(&p.0)).collect())}),
+        other => json!({"type": geometry_kind(other), "coordinates": null}),
+    }
+}
+
+fn geometry_kind(g: &Geometry) -> &'static str {
+    match g {
+        Geometry::Line(_) => "Line",
+        Geometry::GeometryCollection(_) => "GeometryCollection",
+        Geometry::Rect(_) => "Rect",
+        Geometry::Triangle(_) => "Triangle",
+        _ => "Geometry",
+    }
+}
+
+/// A feature's properties as JSON values.
+struct Properties(Map<String, Value>);
+
+impl PropertyProcessor for Properties {
+    fn property(
+        &mut self,
+        _: usize,
+        name: &str,
+        value: &ColumnValue,
+    ) -> geozero::error::Result<bool> {
+        let v = match value {
+            ColumnValue::Byte(v) => json!(v),
+            ColumnValue::UByte(v) => json!(v),
+            ColumnValue::Bool(v) => json!(v),
+            ColumnValue::Short(v) => json!(v),
+            ColumnValue::UShort(v) => json!(v),
+            ColumnValue::Int(v) => json!(v),
+            ColumnValue::UInt(v) => json!(v),
+            ColumnValue::Long(v) => json!(v),
+            ColumnValue::ULong(v) => json!(v),
+            ColumnValue::Float(v) => json!(v),
+            ColumnValue::Double(v) => json!(v),
+            ColumnValue::String(v) | ColumnValue::DateTime(v) => json!(v),
+            ColumnValue::Json(v) => serde_json::from_str(v).unwrap_or_else(|_| json!(v)),
+            ColumnValue::Binary(_) => Value::Null,
+        };
+        self.0.insert(name.to_string(), v);
+        Ok(false)
+    }
+}
