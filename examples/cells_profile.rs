@@ -68,6 +68,6 @@ fn main() {
     let _d =
         pool.install(|| gridplan::check::ground::bounds_descriptions(&data, &plan.grids, Some(&layers)));
     eprintln!("bounds (1 thread) {:.3}", t.elapsed().as_secs_f64());
-    let q = gridplan::plan::partition::Quality::measure(&checked);
+    let q = gridplan::check::quality::Quality::measure(&checked);
     eprintln!("{q:?}");
 }
