@@ -34,7 +34,7 @@ pub struct Graph {
 
 /// How much cheaper parting along a barrier of `rank` is than parting across open land.
 pub fn barrier_factor(rank: u32) -> f64 {
-    1.0 / (1.0 + rank as f64)
+    1.0 / (1.0 + rank as f64 / 8.0)
 }
 
 fn ring_segments(p: &Polygon) -> impl Iterator<Item = (Coord, Coord)> + '_ {
