@@ -65,8 +65,9 @@ fn main() {
     eprintln!("{gq:?}");
     eprintln!("ground_quality (1 thread) {:.3}", t.elapsed().as_secs_f64());
     let t = Instant::now();
-    let _d =
-        pool.install(|| gridplan::check::ground::bounds_descriptions(&data, &plan.grids, Some(&layers)));
+    let _d = pool.install(|| {
+        gridplan::check::ground::bounds_descriptions(&data, &plan.grids, Some(&layers))
+    });
     eprintln!("bounds (1 thread) {:.3}", t.elapsed().as_secs_f64());
     let q = gridplan::check::quality::Quality::measure(&checked);
     eprintln!("{q:?}");

@@ -76,6 +76,11 @@ struct Run {
 }
 
 fn run_case(leaves: Vec<Value>, households: Vec<Value>) -> Run {
+    run_case_on(leaves, households, None)
+}
+
+/// Partitions and checks, with `blocks` (street blocks) given to both when there are some.
+fn run_case_on(leaves: Vec<Value>, households: Vec<Value>, blocks: Option<Vec<Value>>) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     if let Ok(keep) = std::env::var("GRIDPLAN_KEEP_FIXTURE") {
@@ -96,7 +101,12 @@ fn run_case(leaves: Vec<Value>, households: Vec<Value>) -> Run {
     let h = write(d, "households.geojson", &collection_4549(households));
     let out = d.join("grids.geojson");
     let rep = d.join("report.json");
-    let o = run(&[
+    let blocks = blocks.map(|bl| write(d, "blocks.geojson", &collection_4549(bl)));
+    let with_blocks: Vec<&str> = match &blocks {
+        Some(p) => vec!["--blocks", p.to_str().unwrap()],
+        None => vec![],
+    };
+    let mut args = vec![
         "partition",
         "--households",
         h.to_str().unwrap(),
@@ -106,10 +116,12 @@ fn run_case(leaves: Vec<Value>, households: Vec<Value>) -> Run {
         out.to_str().unwrap(),
         "--report",
         rep.to_str().unwrap(),
-    ]);
+    ];
+    args.extend(&with_blocks);
+    let o = run(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     let crep = d.join("check.json");
-    let c = run(&[
+    let mut args = vec![
         "check",
         "--grids",
         out.to_str().unwrap(),
@@ -119,7 +131,9 @@ fn run_case(leaves: Vec<Value>, households: Vec<Value>) -> Run {
         b.to_str().unwrap(),
         "--report",
         crep.to_str().unwrap(),
-    ]);
+    ];
+    args.extend(&with_blocks);
+    let c = run(&args);
     assert!(!stderr(&c).contains("panicked"), "{}", stderr(&c));
     assert!(c.status.code().is_some_and(|c| c < 2), "{}", stderr(&c));
     Run {
@@ -325,4 +339,163 @@ fn an_enclave_with_a_tower_cluster() {
         "{}",
         r.check["violations"]
     );
+}
+
+/// Street blocks: a lattice of `step`-metre squares over `[x0, x1] × [y0, y1]`, coded `K{i}`.
+fn lattice(x0: f64, y0: f64, x1: f64, y1: f64, step: f64) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut y = y0;
+    while y < y1 - 1e-9 {
+        let mut x = x0;
+        while x < x1 - 1e-9 {
+            let code = format!("K{}", out.len());
+            out.push(polygon_feature(
+                json!({"code": code}),
+                json!([square(x, y, x + step, y + step)]),
+            ));
+            x += step;
+        }
+        y += step;
+    }
+    out
+}
+
+/// With blocks: every grid in the band (each leaf here can meet it), one polygon each, no gap or
+/// overlap, and no block cut between grids but the oversize ones the partition reported as divided.
+fn assert_on_blocks(r: &Run, step: f64) {
+    let divided: Vec<String> = r.report["leaf_plans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|l| l["divided_cells"].as_array().cloned().unwrap_or_default())
+        .map(|d| d["cell"].as_str().unwrap().to_string())
+        .collect();
+    for g in r.grids["features"].as_array().unwrap() {
+        assert_eq!(g["properties"]["status"], "ok", "{}", g["properties"]);
+    }
+    for l in r.report["leaf_plans"].as_array().unwrap() {
+        assert_eq!(l["engine"], "cells", "{l}");
+        assert!(l.get("infeasible").is_none(), "{l}");
+    }
+    for v in r.check["violations"].as_array().unwrap() {
+        assert_eq!(v["rule"], "split_block", "{v}");
+        let block = v["message"]
+            .as_str()
+            .unwrap()
+            .split_whitespace()
+            .nth(1)
+            .unwrap();
+        assert!(
+            divided.iter().any(|d| d.split(", ").any(|b| b == block)),
+            "{block} was cut and not reported: {}",
+            v["message"]
+        );
+    }
+    // One polygon per grid: `check` counts a grid in two parts unless its parts lie in distinct parts
+    // of a multi-part leaf (the enclave).
+    let s = &r.check["summary"];
+    assert_eq!(s["multi_part_grids"], 0, "{s}");
+    assert!(s["gap_area_m2"].as_f64().unwrap() < 1.0, "{s}");
+    assert!(s["overlap_area_m2"].as_f64().unwrap() < 1.0, "{s}");
+    assert_eq!(s["grids_crossing_leaf"], 0, "{s}");
+    assert_eq!(s["households_unassigned"], 0, "{s}");
+    // Inner grid edges on block edges (lattice lines or a leaf's outline), but inside the divided
+    // blocks: the length off the blocks' edges is at most what cutting each divided cell into its
+    // pieces can take, (pieces - 1) straight cuts across each of its blocks.
+    let ground = &r.report["ground"];
+    let off = ground["inner_edge_m"].as_f64().unwrap()
+        - ground["inner_edge_on_ground_m"].as_f64().unwrap();
+    let allowed: f64 = r.report["leaf_plans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|l| l["divided_cells"].as_array().cloned().unwrap_or_default())
+        .map(|d| {
+            let blocks = d["cell"].as_str().unwrap().split(", ").count() as f64;
+            let pieces = d["pieces"].as_array().unwrap().len() as f64;
+            (pieces - 1.0) * blocks * step * std::f64::consts::SQRT_2
+        })
+        .sum();
+    // (and 0.5 % for where clipped blocks meet a curved outline in slivers).
+    let slack = 0.005 * ground["inner_edge_m"].as_f64().unwrap();
+    assert!(
+        off <= allowed + slack,
+        "{off:.0} m off the blocks, {allowed:.0} m allowed: {ground}"
+    );
+}
+
+#[test]
+fn an_enclave_with_a_tower_cluster_on_street_blocks() {
+    // The enclave case again on 50 m street blocks: the towers (720 households within 60 m) fill a
+    // few blocks, one of which may hold more than a grid's maximum and is divided (and reported).
+    let mut h = Vec::new();
+    let mut rng = Lcg(3);
+    for i in 0..9 {
+        let (x, y, turn) = (
+            1470.0 + 60.0 * rng.unit(),
+            470.0 + 60.0 * rng.unit(),
+            rng.unit() * 3.2,
+        );
+        tower(&format!("ET{i}"), 80, x, y, turn, &mut h);
+    }
+    for i in 0..500 {
+        let (x, y) = (50.0 + 900.0 * rng.unit(), 50.0 + 900.0 * rng.unit());
+        building(&format!("E{i}"), 1, x, y, &mut h);
+    }
+    for i in 0..700 {
+        let (x, y) = (1050.0 + 900.0 * rng.unit(), 50.0 + 900.0 * rng.unit());
+        if (1380.0..1620.0).contains(&x) && (380.0..620.0).contains(&y) {
+            continue;
+        }
+        building(&format!("F{i}"), 1, x, y, &mut h);
+    }
+    let e = json!({"type": "Feature", "properties": {"code": "E", "kind": "urban"},
+        "geometry": {"type": "MultiPolygon", "coordinates": [
+            [square(0.0, 0.0, 1000.0, 1000.0)],
+            [square(1400.0, 400.0, 1600.0, 600.0)]]}});
+    let f = urban(
+        "F",
+        vec![
+            square(1000.0, 0.0, 2000.0, 1000.0),
+            hole(1400.0, 400.0, 1600.0, 600.0),
+        ],
+    );
+    let r = run_case_on(vec![e, f], h, Some(lattice(0.0, 0.0, 2000.0, 1000.0, 50.0)));
+    assert_on_blocks(&r, 50.0);
+}
+
+#[test]
+fn a_ring_shaped_village_on_street_blocks() {
+    // The village around a lake on 60 m blocks, clipped by the lake shore and the village's edge.
+    let mut rng = Lcg(9);
+    let mut h = Vec::new();
+    for i in 0..1250 {
+        let a = rng.unit() * std::f64::consts::TAU;
+        let d = 720.0 + 160.0 * rng.unit();
+        building(
+            &format!("H{i}"),
+            1,
+            1000.0 + d * a.cos(),
+            1000.0 + d * a.sin(),
+            &mut h,
+        );
+    }
+    let village = polygon_feature(
+        json!({"code": "RING", "kind": "rural"}),
+        json!([
+            circle(1000.0, 1000.0, 950.0, 48, false),
+            circle(1000.0, 1000.0, 650.0, 36, true)
+        ]),
+    );
+    let r = run_case_on(
+        vec![village],
+        h,
+        Some(lattice(20.0, 20.0, 1980.0, 1980.0, 60.0)),
+    );
+    let n = r.grids["features"].as_array().unwrap().len();
+    assert!((5..=6).contains(&n), "{n}");
+    for g in r.grids["features"].as_array().unwrap() {
+        assert_eq!(g["geometry"]["type"], "Polygon", "{}", g["properties"]);
+    }
+    assert_on_blocks(&r, 60.0);
 }

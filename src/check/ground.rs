@@ -3,12 +3,12 @@
 //! named from the barriers, leaves and blocks along them).
 
 use super::{CheckReport, Rule, Violation};
-use crate::spatial::segments::{SegmentBuckets, passes_inside};
 use crate::input::dataset::Dataset;
 use crate::model::{GridShape, Layers};
 use crate::spatial::barriers::BarrierIndex;
 use crate::spatial::geometry;
 use crate::spatial::index::PolygonIndex;
+use crate::spatial::segments::{SegmentBuckets, passes_inside};
 use geo::{Area, BooleanOps, BoundingRect, Coord, MultiPolygon};
 use serde::Serialize;
 

@@ -420,9 +420,10 @@ pub(crate) fn read_areal(
     let mut problems = Problems::default();
     // A large clean file is parsed on every core; anything unusual is read again on one thread,
     // which names every problem.
-    let parallel = raw::read_collection_parallel::<RawFeature<Map<String, Value>>, _, _>(&bytes, |index, f| {
-        area_feature(&file, index, f, id_property, &mut Problems::default())
-    })
+    let parallel = raw::read_collection_parallel::<RawFeature<Map<String, Value>>, _, _>(
+        &bytes,
+        |index, f| area_feature(&file, index, f, id_property, &mut Problems::default()),
+    )
     .filter(|p| p.header.feature_count > 0);
     let (mut out, header) = match parallel {
         Some(parsed) => {

@@ -7,11 +7,11 @@
 //! so a cell never splits a building; a cell holding more households than a grid's maximum is divided
 //! again by its buildings (Voronoi cells of their positions within it) and reported.
 
-use crate::spatial::segments::{SegmentBuckets, passes_inside};
 use crate::model::Household;
 use crate::plan::partition::Atom;
 use crate::spatial::geometry;
 use crate::spatial::index::PolygonIndex;
+use crate::spatial::segments::{SegmentBuckets, passes_inside};
 use geo::{Area, BooleanOps, BoundingRect, Coord, LineString, MultiPolygon, Polygon, Rect};
 use rstar::RTree;
 use rstar::primitives::GeomWithData;
@@ -295,13 +295,13 @@ struct SitePieces {
     cells: Vec<Polygon>,
 }
 
-/// With `by_centre`, one site per building (its centre), so each building's piece is one convex
-/// region; else one site per household position.
+/// One site per household position, so every household lies in a piece of its own building (a site
+/// per building centre left a tower's entrance in the piece of a nearer tower, which `check` then
+/// counted in another grid).
 fn voronoi_pieces(
     region: &MultiPolygon,
     atoms: &[(usize, &Atom)],
     households: &[Household],
-    by_centre: bool,
 ) -> SitePieces {
     let Some(bounds) = region.bounding_rect() else {
         return SitePieces {
@@ -311,12 +311,7 @@ fn voronoi_pieces(
     };
     let mut at: BTreeMap<(u64, u64), Vec<usize>> = BTreeMap::new();
     for (a, atom) in atoms {
-        let positions: Vec<Coord> = if by_centre {
-            vec![atom.centre]
-        } else {
-            atom.members.iter().map(|&m| households[m].pos).collect()
-        };
-        for p in positions {
+        for p in atom.members.iter().map(|&m| households[m].pos) {
             let e = at.entry((p.x.to_bits(), p.y.to_bits())).or_default();
             if e.last() != Some(a) {
                 e.push(*a);
@@ -403,7 +398,7 @@ pub fn build(
     let mut sites = Vec::new();
     if blocks.is_empty() {
         let all: Vec<(usize, &Atom)> = atoms.iter().enumerate().collect();
-        let found = voronoi_pieces(leaf, &all, households, false);
+        let found = voronoi_pieces(leaf, &all, households);
         sites = found.cells;
         for p in found.pieces {
             pieces.push(Piece {
@@ -577,7 +572,7 @@ pub fn build(
         };
         let members: Vec<(usize, &Atom)> = cells.atoms[c].iter().map(|&a| (a, &atoms[a])).collect();
         let start = pieces.len();
-        for p in voronoi_pieces(&region, &members, households, true).pieces {
+        for p in voronoi_pieces(&region, &members, households).pieces {
             let owners = p.atoms;
             pieces.push(Piece {
                 polygon: p.polygon,
