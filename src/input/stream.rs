@@ -56,7 +56,10 @@ pub fn for_each_piece(
     let is_fgb = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("fgb"));
-    if ledger::is_ledger_path(path) || is_fgb {
+    if is_fgb {
+        return fgb_pieces(&name, path, crs_flag, working, piece, &mut each);
+    }
+    if ledger::is_ledger_path(path) {
         return whole(&mut each);
     }
     let read_err = |source| Error::Read {
@@ -100,7 +103,7 @@ pub fn for_each_piece(
 
     let mut out = Streamed::default();
     let mut ids: HashMap<u64, usize> = HashMap::new();
-    let mut duplicates = Problems::default();
+    let mut duplicates: Vec<Problem> = Vec::new();
     let mut want = piece.max(1 << 16);
     loop {
         while rest.len() < want && !eof {
@@ -137,26 +140,16 @@ pub fn for_each_piece(
         match input::parse_households_geojson(&name, doc, crs_flag, working, true) {
             Ok((mut households, warnings, features)) => {
                 let base = out.features;
-                for h in &mut households {
-                    h.feature += base;
-                    if let Some(id) = &h.id {
-                        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-                        id.hash(&mut hasher);
-                        if let Some(first) = ids.insert(hasher.finish(), h.feature) {
-                            duplicates.push(
-                                Problem::error(
-                                    &name,
-                                    format!("duplicate id (also feature {first})"),
-                                )
-                                .at(h.feature, Some(id))
-                                .field("id"),
-                            );
-                        }
-                    }
-                }
+                renumber_and_find_duplicates(
+                    &name,
+                    &mut households,
+                    base,
+                    &mut ids,
+                    &mut duplicates,
+                );
                 out.warnings.extend(Problems(renumbered(warnings.0, base)));
                 out.features += features;
-                if !duplicates.has_errors() {
+                if duplicates.is_empty() {
                     each(households)?;
                 }
                 rest.drain(..next);
@@ -174,10 +167,74 @@ pub fn for_each_piece(
             Err(e) => return Err(e),
         }
     }
-    if duplicates.has_errors() {
-        return Err(Error::Invalid(duplicates.0));
+    if !duplicates.is_empty() {
+        return Err(Error::Invalid(duplicates));
     }
     Ok(out)
+}
+
+/// [`for_each_piece`] for a FlatGeobuf layer: read feature by feature ([`super::fgb::for_each_piece`]),
+/// each piece validated as the GeoJSON it holds; the problems of every piece are gathered and named
+/// together at the end, features numbered from the start of the layer.
+fn fgb_pieces(
+    name: &str,
+    path: &Path,
+    crs_flag: Option<Crs>,
+    working: Crs,
+    piece: usize,
+    each: &mut dyn FnMut(Vec<Household>) -> Result<()>,
+) -> Result<Streamed> {
+    let mut out = Streamed::default();
+    let mut ids: HashMap<u64, usize> = HashMap::new();
+    let mut errors: Vec<Problem> = Vec::new();
+    super::fgb::for_each_piece(name, path, piece, |doc, features| {
+        let base = out.features;
+        out.features += features;
+        match input::parse_households_geojson(name, doc, crs_flag, working, true) {
+            Ok((mut households, warnings, _)) => {
+                renumber_and_find_duplicates(name, &mut households, base, &mut ids, &mut errors);
+                out.warnings.extend(Problems(renumbered(warnings.0, base)));
+                if errors.is_empty() {
+                    each(households)?;
+                }
+                Ok(())
+            }
+            Err(Error::Invalid(problems)) => {
+                errors.extend(renumbered(problems, base));
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    })?;
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::Invalid(errors))
+    }
+}
+
+/// Numbers a piece's households from the start of the file and names every id seen before.
+fn renumber_and_find_duplicates(
+    name: &str,
+    households: &mut [Household],
+    base: usize,
+    ids: &mut HashMap<u64, usize>,
+    errors: &mut Vec<Problem>,
+) {
+    for h in households {
+        h.feature += base;
+        if let Some(id) = &h.id {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            id.hash(&mut hasher);
+            if let Some(first) = ids.insert(hasher.finish(), h.feature) {
+                errors.push(
+                    Problem::error(name, format!("duplicate id (also feature {first})"))
+                        .at(h.feature, Some(id))
+                        .field("id"),
+                );
+            }
+        }
+    }
 }
 
 /// Where the top-level features array closes (the offset of its `]`) and what follows it (the
