@@ -335,13 +335,18 @@ pub fn spill_by_group(
     groups: usize,
 ) -> Result<Spilled> {
     let name = display(path);
-    let dir = tempfile::Builder::new()
-        .prefix("gridplan-spill-")
-        .tempdir()
-        .map_err(|source| Error::Write {
-            path: std::env::temp_dir(),
-            source,
-        })?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("gridplan-spill-");
+    // Household-level data: the running user's only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    let dir = builder.tempdir().map_err(|source| Error::Write {
+        path: std::env::temp_dir(),
+        source,
+    })?;
     let files: Vec<PathBuf> = (0..groups)
         .map(|g| dir.path().join(format!("{g}.bin")))
         .collect();
@@ -539,6 +544,68 @@ impl Decoder<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::{area, rect};
+
+    #[test]
+    fn households_are_spilled_per_county_where_only_the_user_can_read_them_and_removed() {
+        let rules = crate::rules::Rules::default();
+        let areas = vec![
+            area(
+                "A",
+                None,
+                Some("urban"),
+                rect(5e5, 35e5, 5e5 + 100.0, 35e5 + 100.0),
+            ),
+            area(
+                "B",
+                None,
+                Some("urban"),
+                rect(5e5 + 100.0, 35e5, 5e5 + 200.0, 35e5 + 100.0),
+            ),
+        ];
+        let (tree, _) = AreaTree::build("b", areas, &rules);
+        let features: Vec<String> = [(10.0, 10.0), (150.0, 50.0), (160.0, 20.0), (500.0, 500.0)]
+            .iter()
+            .map(|(x, y)| {
+                let (x, y) = (5e5 + x, 35e5 + y);
+                format!(
+                    "{{\"type\":\"Feature\",\"geometry\":{{\"type\":\"Point\",\"coordinates\":[{x},{y}]}},\"properties\":{{\"vulnerable\":1}}}}"
+                )
+            })
+            .collect();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("h.geojson");
+        std::fs::write(
+            &path,
+            format!(
+                "{{\"type\":\"FeatureCollection\",\"crs\":{{\"type\":\"name\",\"properties\":{{\"name\":\"EPSG:4549\"}}}},\"features\":[{}]}}",
+                features.join(",")
+            ),
+        )
+        .expect("write");
+        // County 0 is leaf A, county 1 leaf B.
+        let mut group_of = vec![None; tree.areas.len()];
+        group_of[tree.get("A").expect("A")] = Some(0);
+        group_of[tree.get("B").expect("B")] = Some(1);
+        let spilled = spill_by_group(&path, None, Crs(4549), &tree, &group_of, 2).expect("spilled");
+        assert_eq!(spilled.points, vec![1, 2]);
+        assert_eq!(spilled.outside.points, 1);
+        let b = spilled.read(1).expect("read B");
+        assert_eq!(b.iter().map(|h| h.feature).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(b[0].sensitive.vulnerable, 1);
+        let spill_dir = spilled.dir().to_path_buf();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&spill_dir)
+                .expect("dir")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
+        drop(spilled);
+        assert!(!spill_dir.exists());
+    }
 
     #[test]
     fn a_household_comes_back_from_disk_as_it_went() {
