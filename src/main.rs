@@ -171,11 +171,26 @@ fn demo(data: PathBuf, addr: &str) -> anyhow::Result<u8> {
 }
 
 fn serve(config: service::Config, addr: &str) -> anyhow::Result<u8> {
+    // The service logs to stderr (GRIDPLAN_LOG: error, warn, info, debug or trace; default info).
+    let level = std::env::var("GRIDPLAN_LOG")
+        .ok()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(tracing::Level::INFO);
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .try_init();
+    let read_only = !config.tokens.has_planner();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(service::serve(config, addr))?;
+    runtime.block_on(service::serve(config, addr, |local| {
+        say(&format!("gridplan serving on http://{local}/\n"));
+        if read_only {
+            say("  (read-only: set GRIDPLAN_PLANNER_TOKEN to allow planners to write)\n");
+        }
+    }))?;
     Ok(0)
 }
 

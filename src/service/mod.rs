@@ -9,6 +9,7 @@ pub mod map;
 pub mod ogc;
 pub mod openapi;
 pub mod planning;
+pub mod public;
 pub mod published;
 
 pub mod guard;
@@ -264,8 +265,8 @@ pub fn prepare(config: &Config) -> Result<AppState, AppError> {
     let inputs = match planning::load_inputs(&store) {
         Ok(i) => i,
         Err(e) => {
-            eprintln!(
-                "gridplan serve: the newest datasets cannot be read together ({}{}); serving the inputs of the newest plan",
+            tracing::warn!(
+                "the newest datasets cannot be read together ({}{}); serving the inputs of the newest plan",
                 e.message,
                 problems_text(&e.problems)
             );
@@ -285,8 +286,8 @@ pub fn prepare(config: &Config) -> Result<AppState, AppError> {
                     },
                 )
                 .unwrap_or_else(|e| {
-                    eprintln!(
-                        "gridplan serve: nor can the newest plan's ({}); serving read-only",
+                    tracing::warn!(
+                        "nor can the newest plan's ({}); serving read-only",
                         e.message
                     );
                     None
@@ -320,8 +321,8 @@ pub fn prepare(config: &Config) -> Result<AppState, AppError> {
                         &a.staffing.to_string(),
                     )?;
                 }
-                Err(e) => eprintln!(
-                    "gridplan serve: no assignment at start: {}{}",
+                Err(e) => tracing::warn!(
+                    "no assignment at start: {}{}",
                     e.message,
                     problems_text(&e.problems)
                 ),
@@ -366,11 +367,18 @@ pub fn router(state: Arc<AppState>, config: &Config) -> Router {
             config.request_timeout,
         ))
         .layer(axum::middleware::map_response(guard::json_errors))
+        // Every request in a span (method, path), its answer logged with status and latency.
+        .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// Runs the service until Ctrl-C, printing its URL once it listens.
-pub async fn serve(config: Config, addr: &str) -> anyhow::Result<()> {
+/// Runs the service until Ctrl-C; `listening` is told the address once it listens (the command line
+/// prints it).
+pub async fn serve(
+    config: Config,
+    addr: &str,
+    listening: impl FnOnce(std::net::SocketAddr),
+) -> anyhow::Result<()> {
     let cfg = config.clone();
     let state = tokio::task::spawn_blocking(move || prepare(&cfg))
         .await?
@@ -380,10 +388,8 @@ pub async fn serve(config: Config, addr: &str) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr()?;
-    println!("gridplan serving on http://{local}/");
-    if !config.tokens.has_planner() {
-        println!("  (read-only: set GRIDPLAN_PLANNER_TOKEN to allow planners to write)");
-    }
+    tracing::info!(%local, planners = config.tokens.has_planner(), "listening");
+    listening(local);
     limits::serve_connections(listener, app, &config.limits, async {
         let _ = tokio::signal::ctrl_c().await;
     })
