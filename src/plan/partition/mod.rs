@@ -807,6 +807,7 @@ impl<'a> LeafClipper<'a> {
 /// not (and wins).
 fn partition_leaf(
     data: &Dataset,
+    counted: &[Household],
     leaf: usize,
     members: &[usize],
     band: &KindRules,
@@ -814,7 +815,7 @@ fn partition_leaf(
     ground: Option<&crate::plan::partition::cells::Ground>,
 ) -> (Vec<MultiPolygon>, LeafPlan, Vec<BuildingSplit>) {
     let area = &data.tree.areas[leaf];
-    let (atoms, splits) = atoms(&data.households, members, &area.code, band);
+    let (atoms, splits) = atoms(counted, members, &area.code, band);
     let households: u64 = atoms.iter().map(|a| a.households).sum();
     let (k, mut infeasible) = grid_count(band, households, policy);
     let mut engine = "straight";
@@ -823,7 +824,7 @@ fn partition_leaf(
         crate::plan::partition::cells::draw_guarded(
             &area.geometry,
             &atoms,
-            &data.households,
+            counted,
             k,
             band,
             ground,
@@ -851,7 +852,7 @@ fn partition_leaf(
         }
         drawn.grids
     } else {
-        let mut straight = partition_region(&area.geometry, &atoms, k, band, &data.households);
+        let mut straight = partition_region(&area.geometry, &atoms, k, band, counted);
         if infeasible.is_some() && households > 0 {
             // No whole number of grids fits: the least-bad count is judged on the grids each
             // candidate actually produces (buildings are never divided, so an even split is not
@@ -862,8 +863,7 @@ fn partition_leaf(
                 if other == k {
                     continue;
                 }
-                let alternative =
-                    partition_region(&area.geometry, &atoms, other, band, &data.households);
+                let alternative = partition_region(&area.geometry, &atoms, other, band, counted);
                 let (now, then) = (
                     band_miss(&straight, &atoms, band),
                     band_miss(&alternative, &atoms, band),
@@ -873,18 +873,13 @@ fn partition_leaf(
                 }
             }
         }
-        let bad = crate::plan::partition::cells::band_violation(
-            &straight,
-            &data.households,
-            members,
-            band,
-        );
+        let bad = crate::plan::partition::cells::band_violation(&straight, counted, members, band);
         let reachable = infeasible.is_none();
         if reachable && (bad.0 > 0 || straight.len() != k) {
             let drawn = crate::plan::partition::cells::draw_guarded(
                 &area.geometry,
                 &atoms,
-                &data.households,
+                counted,
                 k,
                 band,
                 None,
@@ -894,7 +889,7 @@ fn partition_leaf(
                 Some(drawn) => {
                     let cells_bad = crate::plan::partition::cells::band_violation(
                         &drawn.grids,
-                        &data.households,
+                        counted,
                         members,
                         band,
                     );
@@ -1054,6 +1049,50 @@ pub fn tidy(
         .collect()
 }
 
+/// The household points as the partition counts them where a kind's measure is `population`.
+struct Counted {
+    /// The points, each weighing its residents in the leaves counted by population (its households
+    /// elsewhere).
+    points: Vec<Household>,
+    /// The leaves counted by population: those of a kind measured by population whose every point gives
+    /// its residents (a leaf with a point of unknown population is counted by households).
+    leaves: std::collections::BTreeSet<usize>,
+}
+
+/// The points re-weighed by population for the leaves whose kind is measured by population; `None`
+/// when no leaf is.
+fn counted_households(data: &Dataset, rules: &Rules, members: &[Vec<usize>]) -> Option<Counted> {
+    let leaves: std::collections::BTreeSet<usize> = data
+        .tree
+        .leaves()
+        .iter()
+        .copied()
+        .filter(|&l| {
+            data.tree
+                .kind(l)
+                .and_then(|k| rules.kind(k))
+                .is_some_and(|b| b.measure == crate::rules::Measure::Population)
+        })
+        .filter(|&l| {
+            members[l]
+                .iter()
+                .all(|&i| data.households[i].population.is_some())
+        })
+        .collect();
+    if leaves.is_empty() {
+        return None;
+    }
+    let mut points = data.households.clone();
+    for &l in &leaves {
+        for &i in &members[l] {
+            if let Some(p) = data.households[i].population {
+                points[i].households = p;
+            }
+        }
+    }
+    Some(Counted { points, leaves })
+}
+
 /// Partitions every leaf of the dataset. `progress` is told each finished leaf.
 pub fn partition(data: &Dataset, rules: &Rules, progress: &(dyn Fn() + Sync)) -> Partition {
     partition_with(data, rules, None, progress)
@@ -1073,16 +1112,23 @@ pub fn partition_with(
             members[*l].push(i);
         }
     }
+    let counted = counted_households(data, rules, &members);
     let results: Vec<(Vec<MultiPolygon>, LeafPlan, Vec<BuildingSplit>)> = leaves
         .par_iter()
         .filter_map(|&l| {
             let kind = data.tree.kind(l)?;
             let band = rules.kind(kind)?;
+            let by_population = counted.as_ref().is_some_and(|c| c.leaves.contains(&l));
+            let (households, band) = match &counted {
+                Some(c) if by_population => (c.points.as_slice(), band.counting()),
+                _ => (data.households.as_slice(), std::borrow::Cow::Borrowed(band)),
+            };
             let r = partition_leaf(
                 data,
+                households,
                 l,
                 &members[l],
-                band,
+                &band,
                 rules.partition.count_policy,
                 ground,
             );
