@@ -136,7 +136,9 @@ pub fn run(state: &AppState, ticket: &Ticket) -> Result<Value, Ended> {
             {
                 tracing::error!(
                     "job {} failed ({}) and could not be marked: {}",
-                    ticket.lease.job, e.message, fail.message
+                    ticket.lease.job,
+                    e.message,
+                    fail.message
                 );
             }
             Err(Ended::Failed(e))
@@ -373,10 +375,7 @@ fn take_lapsed(state: &AppState) {
                 tracing::info!("job {} done: plan {plan}", ticket.lease.job)
             }
             Err(Ended::Failed(e)) => {
-                tracing::warn!(
-                    "job {} failed: {}",
-                    ticket.lease.job, e.message
-                )
+                tracing::warn!("job {} failed: {}", ticket.lease.job, e.message)
             }
             Err(Ended::TakenOver(_)) => {}
         }
@@ -441,10 +440,7 @@ fn watch(weak: Weak<AppState>, at: Location) {
         if (published.plan, published.assignment) != (head.plan, head.assignment)
             && let Err(e) = state.publish(None)
         {
-            tracing::error!(
-                "cannot publish the newest plan: {}",
-                e.message
-            );
+            tracing::error!("cannot publish the newest plan: {}", e.message);
         }
     }
 }
