@@ -1,5 +1,6 @@
 //! The `gridplan` command line: a thin layer over the library's operations ([`gridplan::ops`]), one
 //! short function per command. Errors become exit codes here and only here.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a program of its own: it prints
 
 mod cli;
 
