@@ -1,5 +1,6 @@
 //! The assignment at county scale: 1,200 grids, 1,400 workers, 30 towns (seeded), solved to a relative
 //! gap of 0.1 % (the default rules). Prints each solve's worst status and gap once before timing.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a program of its own: it prints
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use geo::Coord;

@@ -1,5 +1,6 @@
 //! Re-drawing a county of about 400,000 households where one community changed (a compound moved to
 //! its neighbour), against partitioning it from scratch.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a program of its own: it prints
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gridplan::input::dataset::Dataset;

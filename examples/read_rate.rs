@@ -1,6 +1,7 @@
 //! Times reading a households file (read, parse and validate, reproject), as the CLI reads it.
 //! `cargo run --release --example read_rate -- FILE [RUNS] [EPSG]` prints each run and the median
 //! (working CRS EPSG:32650 unless given).
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a program of its own: it prints
 use gridplan::spatial::crs::{Crs, Transform, WGS84};
 use std::time::Instant;
 

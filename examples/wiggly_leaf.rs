@@ -9,6 +9,7 @@
 //!
 //! With `--time` it also partitions the leaf in memory, three times, and prints the time of the
 //! partition alone (no reading, reprojection, check or writing).
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a program of its own: it prints
 
 #[path = "../tests/common/wiggly.rs"]
 mod wiggly;

@@ -387,3 +387,31 @@ impl VisitsArgs {
         }
     }
 }
+
+/// A progress bar over the leaves on a terminal's stderr; nothing otherwise.
+#[derive(Default)]
+pub struct ProgressBar(std::sync::OnceLock<indicatif::ProgressBar>);
+
+impl gridplan::ops::Progress for ProgressBar {
+    fn begin(&self, steps: u64) {
+        if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            return;
+        }
+        let style =
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} leaves {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        let _ = self
+            .0
+            .set(indicatif::ProgressBar::new(steps).with_style(style));
+    }
+    fn step(&self) {
+        if let Some(b) = self.0.get() {
+            b.inc(1);
+        }
+    }
+    fn end(&self) {
+        if let Some(b) = self.0.get() {
+            b.finish_and_clear();
+        }
+    }
+}

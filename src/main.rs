@@ -1,10 +1,11 @@
 //! The `gridplan` command line: a thin layer over the library's operations ([`gridplan::ops`]), one
 //! short function per command. Errors become exit codes here and only here.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a program of its own: it prints
 
 mod cli;
 
 use clap::Parser;
-use cli::{AssignArgs, Cli, Command};
+use cli::{AssignArgs, Cli, Command, ProgressBar};
 use gridplan::ops::{self, CheckFiles, DiffFiles, PlanFiles, StaffFiles, VisitFiles};
 use gridplan::output::{self, text};
 use gridplan::problem::Problem;
@@ -12,6 +13,7 @@ use gridplan::{Error, service};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
 
 /// Exit status for bad input (a file that cannot be used as given).
 const EXIT_BAD_INPUT: u8 = 2;
@@ -187,11 +189,22 @@ fn demo(data: PathBuf, addr: &str) -> anyhow::Result<u8> {
 }
 
 fn serve(config: service::Config, addr: &str) -> anyhow::Result<u8> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
+    // The service logs to stderr, filtered by RUST_LOG (e.g. `warn`, `gridplan=debug`; default info).
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+    let read_only = !config.tokens.has_planner();
+    let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(service::serve(config, addr))?;
+    runtime.block_on(service::serve(config, addr, |local| {
+        let note = "  (read-only: set GRIDPLAN_PLANNER_TOKEN to allow planners to write)\n";
+        say(&format!(
+            "gridplan serving on http://{local}/\n{}",
+            if read_only { note } else { "" }
+        ));
+    }))?;
     Ok(0)
 }
 
@@ -215,32 +228,4 @@ fn generate(a: cli::GenerateArgs) -> anyhow::Result<u8> {
         a.out.display()
     ));
     Ok(0)
-}
-
-/// A progress bar over the leaves on a terminal's stderr; nothing otherwise.
-#[derive(Default)]
-struct ProgressBar(std::sync::OnceLock<indicatif::ProgressBar>);
-
-impl ops::Progress for ProgressBar {
-    fn begin(&self, steps: u64) {
-        if !std::io::stderr().is_terminal() {
-            return;
-        }
-        let style =
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} leaves {elapsed}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-        let _ = self
-            .0
-            .set(indicatif::ProgressBar::new(steps).with_style(style));
-    }
-    fn step(&self) {
-        if let Some(b) = self.0.get() {
-            b.inc(1);
-        }
-    }
-    fn end(&self) {
-        if let Some(b) = self.0.get() {
-            b.finish_and_clear();
-        }
-    }
 }

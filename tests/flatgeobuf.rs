@@ -1,6 +1,7 @@
 //! FlatGeobuf in and out: layers written as `.fgb` carry what the GeoJSON would, gridplan's own `check`
 //! reads them back with the same answers, households and boundaries may arrive as `.fgb`, and a
 //! broken `.fgb` is a named input error.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a program of its own: it prints
 
 mod common;
 use common::*;

@@ -1,5 +1,6 @@
 //! The running binary against real clients: GDAL's OGC API driver, headless Chromium on the map page,
 //! and the database across restarts and a kill in the middle of writes.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a program of its own: it prints
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};

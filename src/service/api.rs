@@ -1,10 +1,11 @@
 //! The planning API under `/api`: datasets, plans, checks, assignments, locate, OpenAPI.
 
 use super::AppState;
-use super::auth::Tokens;
+use super::auth::Planner;
 use super::error::AppError;
 use super::jobs;
 use super::planning;
+use super::public::PublicReport;
 use crate::store::{DatasetKind, JobKind, Write, WriteError};
 use axum::Json;
 use axum::Router;
@@ -120,10 +121,6 @@ async fn datasets(State(s): State<Arc<AppState>>) -> Result<Response, AppError> 
     Ok(Json(json!({"datasets": list})).into_response())
 }
 
-fn require(tokens: &Tokens, headers: &HeaderMap) -> Result<(), AppError> {
-    tokens.require_planner(headers)
-}
-
 /// At most this many warnings are listed in an answer (all are counted).
 const LISTED_WARNINGS: usize = 200;
 
@@ -134,10 +131,9 @@ pub fn warnings_json(w: &[crate::problem::Problem]) -> Value {
 async fn upload(
     State(s): State<Arc<AppState>>,
     Path(kind): Path<String>,
-    headers: HeaderMap,
+    _planner: Planner,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
-    require(&s.tokens, &headers)?;
     let kind = DatasetKind::parse(&kind).ok_or_else(|| {
         AppError::not_found(format!(
             "no dataset kind \"{kind}\"; use households, boundaries, workers or rules"
@@ -181,9 +177,8 @@ async fn upload(
 async fn dataset_latest(
     State(s): State<Arc<AppState>>,
     Path(kind): Path<String>,
-    headers: HeaderMap,
+    _planner: Planner,
 ) -> Result<Response, AppError> {
-    require(&s.tokens, &headers)?;
     let kind = DatasetKind::parse(&kind)
         .ok_or_else(|| AppError::not_found(format!("no dataset kind \"{kind}\"")))?;
     let row = read(&s, move |state| {
@@ -197,10 +192,10 @@ async fn dataset_latest(
 
 async fn replace_boundaries(
     State(s): State<Arc<AppState>>,
+    _planner: Planner,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
-    require(&s.tokens, &headers)?;
     let body = body?;
     // Re-drawn from the plan in force, so that what did not change stays as it was.
     let req = jobs::BoundariesRequest {
@@ -263,9 +258,8 @@ async fn answer_job(
 /// The newest planning jobs. Planners only.
 async fn jobs_list(
     State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
+    _planner: Planner,
 ) -> Result<Response, AppError> {
-    require(&s.tokens, &headers)?;
     let list = read(&s, |state| state.with_store(|st| Ok(st.jobs(100)?))).await?;
     let list: Vec<Value> = list.iter().map(jobs::job_json).collect();
     Ok(Json(json!({"jobs": list})).into_response())
@@ -276,9 +270,8 @@ async fn jobs_list(
 async fn job_status(
     State(s): State<Arc<AppState>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    _planner: Planner,
 ) -> Result<Response, AppError> {
-    require(&s.tokens, &headers)?;
     let id = id
         .parse::<i64>()
         .map_err(|_| AppError::bad_request(format!("\"{id}\" is not a job number")))?;
@@ -299,10 +292,10 @@ async fn plans(State(s): State<Arc<AppState>>) -> Result<Response, AppError> {
 
 async fn create_plan(
     State(s): State<Arc<AppState>>,
+    _planner: Planner,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
-    require(&s.tokens, &headers)?;
     let body = body?;
     let req: jobs::PlanRequest = optional_json(&body, "plan request")?;
     let ticket = read(&s, move |state| {
@@ -331,33 +324,6 @@ async fn plan_texts(s: &Arc<AppState>, id: i64) -> Result<(String, String, Strin
     .ok_or_else(|| AppError::not_found(format!("no plan {id}")))
 }
 
-/// The report without building identifiers (public: aggregates only).
-pub fn public_report(text: &str) -> Value {
-    let mut v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
-    for key in ["building_splits", "oversize_buildings_split"] {
-        if let Some(a) = v.get_mut(key).and_then(Value::as_array_mut) {
-            for item in a {
-                if let Some(o) = item.as_object_mut() {
-                    o.remove("building");
-                }
-            }
-        }
-    }
-    if let Some(a) = v.get_mut("violations").and_then(Value::as_array_mut) {
-        for item in a {
-            if item.get("rule").and_then(Value::as_str) == Some("split_building") {
-                let grids = item
-                    .get("grid")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .replace(',', ", ");
-                item["message"] = json!(format!("a building is split across grids {grids}"));
-            }
-        }
-    }
-    v
-}
-
 async fn plan(
     State(s): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -369,7 +335,7 @@ async fn plan(
         .find(|p| p.id == id)
         .ok_or_else(|| AppError::not_found(format!("no plan {id}")))?;
     let (_, _, report) = plan_texts(&s, id).await?;
-    let r = public_report(&report);
+    let r = PublicReport::of_text(&report);
     Ok(Json(json!({"plan": info, "summary": r["summary"], "quality": r["quality"], "leaves": r["leaves"]})).into_response())
 }
 
@@ -391,15 +357,14 @@ async fn plan_report(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let (_, _, report) = plan_texts(&s, id_param(&id)?).await?;
-    Ok(Json(public_report(&report)).into_response())
+    Ok(Json(PublicReport::of_text(&report)).into_response())
 }
 
 async fn plan_sensitive(
     State(s): State<Arc<AppState>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    _planner: Planner,
 ) -> Result<Response, AppError> {
-    require(&s.tokens, &headers)?;
     let id = id_param(&id)?;
     let _turn = s.lanes.planner().await?;
     let out = read(&s, move |state| {
@@ -451,10 +416,9 @@ async fn plan_diff(
 /// shapes of the caller's choosing would locate households (a lattice of small squares finds them).
 async fn check(
     State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
+    _planner: Planner,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
-    require(&s.tokens, &headers)?;
     let body = body?;
     if body.is_empty() {
         return Err(AppError::bad_request(
@@ -470,8 +434,9 @@ async fn check(
         let (grids, _, problems) =
             crate::input::parse_grids("uploaded grids", body.to_vec(), None, Some(data.working))?;
         let report = crate::ops::check(data, &grids, problems, &inputs.rules, None);
-        let text = serde_json::to_string(&report).map_err(AppError::internal)?;
-        Ok(public_report(&text))
+        let value = serde_json::to_value(&report).map_err(AppError::internal)?;
+        let public = PublicReport::of(value).ok_or_else(|| AppError::internal("a check report"))?;
+        serde_json::to_value(public).map_err(AppError::internal)
     })
     .await
     .map_err(AppError::internal)??;
@@ -486,10 +451,9 @@ struct AssignRequest {
 
 async fn create_assignment(
     State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
+    _planner: Planner,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
-    require(&s.tokens, &headers)?;
     let body = body?;
     let req: AssignRequest = optional_json(&body, "assignment request")?;
     let out = job(&s, move |state| {
@@ -530,9 +494,8 @@ async fn create_assignment(
 async fn assignment(
     State(s): State<Arc<AppState>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    _planner: Planner,
 ) -> Result<Response, AppError> {
-    require(&s.tokens, &headers)?;
     let id = id_param(&id)?;
     let (plan, _, staffing) = read(&s, move |state| {
         state.with_store(|st| Ok(st.assignment(id)?))
@@ -549,11 +512,10 @@ async fn assignment(
 async fn assignment_visits(
     State(s): State<Arc<AppState>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    _planner: Planner,
     q: QueryMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
-    require(&s.tokens, &headers)?;
     let id = id_param(&id)?;
     let q = query(q)?;
     if let Some(k) = q.keys().find(|k| *k != "month") {

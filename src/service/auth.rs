@@ -6,9 +6,33 @@
 //! server from starting, naming the line. Tokens are compared in constant time, every configured token
 //! every time, so that timing tells nothing about which bytes matched.
 
+use super::AppState;
 use super::error::AppError;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use std::path::Path;
+use std::sync::Arc;
+
+/// A request made with a planner's bearer token. As a handler's argument it refuses every other
+/// request before the handler runs (and before its body is read): 401 without a token, 403 with a
+/// viewer's, 403 when the server has no planner token at all.
+#[derive(Debug, Clone, Copy)]
+pub struct Planner;
+
+impl FromRequestParts<Arc<AppState>> for Planner {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        state
+            .tokens
+            .require_planner(&parts.headers)
+            .map(|()| Planner)
+    }
+}
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -32,7 +32,7 @@ impl AppError {
         AppError::new(StatusCode::UNPROCESSABLE_ENTITY, message)
     }
     pub fn internal(what: impl std::fmt::Display) -> AppError {
-        eprintln!("gridplan serve: internal error: {what}");
+        tracing::error!("internal error: {what}");
         AppError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal error; the server log has the details",

@@ -134,9 +134,11 @@ pub fn run(state: &AppState, ticket: &Ticket) -> Result<Value, Ended> {
             if let Err(fail) =
                 state.with_store(|st| Ok(st.fail_job(&ticket.lease, &error.to_string())?))
             {
-                eprintln!(
-                    "gridplan serve: job {} failed ({}) and could not be marked: {}",
-                    ticket.lease.job, e.message, fail.message
+                tracing::error!(
+                    "job {} failed ({}) and could not be marked: {}",
+                    ticket.lease.job,
+                    e.message,
+                    fail.message
                 );
             }
             Err(Ended::Failed(e))
@@ -337,8 +339,8 @@ fn spawn(name: &str, weak: Weak<AppState>, every: Duration, tick: fn(&AppState))
 fn heartbeat(state: &AppState) {
     let lease = state.job_lease.as_secs_f64();
     if let Err(e) = state.with_store(|st| Ok(st.renew_leases(&state.server, lease)?)) {
-        eprintln!(
-            "gridplan serve: cannot renew the leases of this server's jobs: {}",
+        tracing::error!(
+            "cannot renew the leases of this server's jobs: {}",
             e.message
         );
     }
@@ -352,30 +354,28 @@ fn take_lapsed(state: &AppState) {
             Ok(Some(t)) => t,
             Ok(None) => return,
             Err(e) => {
-                eprintln!("gridplan serve: cannot look for lapsed jobs: {}", e.message);
+                tracing::error!("cannot look for lapsed jobs: {}", e.message);
                 return;
             }
         };
-        eprintln!(
-            "gridplan serve: took over job {} ({}, attempt {})",
+        tracing::info!(
+            "took over job {} ({}, attempt {})",
             ticket.lease.job,
             ticket.kind.name(),
             ticket.lease.attempt
         );
         let _turn = state.work.blocking_lock();
         match run(state, &ticket) {
-            Ok(v) => eprintln!(
-                "gridplan serve: job {} done: plan {}",
-                ticket.lease.job,
-                v.get("plan")
+            Ok(v) => {
+                let plan = v
+                    .get("plan")
                     .and_then(|p| p.get("plan").or(Some(p)))
-                    .unwrap_or(&Value::Null)
-            ),
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                tracing::info!("job {} done: plan {plan}", ticket.lease.job)
+            }
             Err(Ended::Failed(e)) => {
-                eprintln!(
-                    "gridplan serve: job {} failed: {}",
-                    ticket.lease.job, e.message
-                )
+                tracing::warn!("job {} failed: {}", ticket.lease.job, e.message)
             }
             Err(Ended::TakenOver(_)) => {}
         }
@@ -400,7 +400,7 @@ fn watch(weak: Weak<AppState>, at: Location) {
             None => match Store::open(&at) {
                 Ok(s) => store.insert(s),
                 Err(e) => {
-                    eprintln!("gridplan serve: the watcher cannot connect: {e}");
+                    tracing::warn!("the watcher cannot connect: {e}");
                     std::thread::sleep(WATCH_POLL);
                     continue;
                 }
@@ -410,7 +410,7 @@ fn watch(weak: Weak<AppState>, at: Location) {
         let head = match head {
             Ok(h) => h,
             Err(e) => {
-                eprintln!("gridplan serve: the watcher lost its connection: {e}");
+                tracing::warn!("the watcher lost its connection: {e}");
                 store = None;
                 continue;
             }
@@ -428,8 +428,8 @@ fn watch(weak: Weak<AppState>, at: Location) {
                     failed = None;
                 }
                 Err(e) => {
-                    eprintln!(
-                        "gridplan serve: the datasets another server wrote cannot be read together: {}",
+                    tracing::warn!(
+                        "the datasets another server wrote cannot be read together: {}",
                         e.message
                     );
                     failed = Some(wanted);
@@ -440,10 +440,7 @@ fn watch(weak: Weak<AppState>, at: Location) {
         if (published.plan, published.assignment) != (head.plan, head.assignment)
             && let Err(e) = state.publish(None)
         {
-            eprintln!(
-                "gridplan serve: cannot publish the newest plan: {}",
-                e.message
-            );
+            tracing::error!("cannot publish the newest plan: {}", e.message);
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod map;
 pub mod ogc;
 pub mod openapi;
 pub mod planning;
+pub mod public;
 pub mod published;
 
 pub mod guard;
@@ -281,8 +282,8 @@ pub fn prepare_on(config: &Config, mut store: Store) -> Result<AppState, AppErro
     let inputs = match planning::load_inputs(&store) {
         Ok(i) => i,
         Err(e) => {
-            eprintln!(
-                "gridplan serve: the newest datasets cannot be read together ({}{}); serving the inputs of the newest plan",
+            tracing::warn!(
+                "the newest datasets cannot be read together ({}{}); serving the inputs of the newest plan",
                 e.message,
                 problems_text(&e.problems)
             );
@@ -302,8 +303,8 @@ pub fn prepare_on(config: &Config, mut store: Store) -> Result<AppState, AppErro
                     },
                 )
                 .unwrap_or_else(|e| {
-                    eprintln!(
-                        "gridplan serve: nor can the newest plan's ({}); serving read-only",
+                    tracing::warn!(
+                        "nor can the newest plan's ({}); serving read-only",
                         e.message
                     );
                     None
@@ -337,8 +338,8 @@ pub fn prepare_on(config: &Config, mut store: Store) -> Result<AppState, AppErro
                         &a.staffing.to_string(),
                     )?;
                 }
-                Err(e) => eprintln!(
-                    "gridplan serve: no assignment at start: {}{}",
+                Err(e) => tracing::warn!(
+                    "no assignment at start: {}{}",
                     e.message,
                     problems_text(&e.problems)
                 ),
@@ -386,6 +387,8 @@ pub fn router(state: Arc<AppState>, config: &Config) -> Router {
             config.request_timeout,
         ))
         .layer(axum::middleware::map_response(guard::json_errors))
+        // Every request in a span (method, path), its answer logged with status and latency.
+        .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 
@@ -402,9 +405,7 @@ fn hold_plans_for_tests(state: &AppState) {
     else {
         return;
     };
-    eprintln!(
-        "gridplan serve: {HOLD_PLAN_ENV} is set: every plan waits {secs} s before it computes"
-    );
+    tracing::warn!("{HOLD_PLAN_ENV} is set: every plan waits {secs} s before it computes");
     let hook: Arc<dyn Fn() + Send + Sync> =
         Arc::new(move || std::thread::sleep(Duration::from_secs_f64(secs)));
     if let Ok(mut h) = state.plan_hook.lock() {
@@ -412,8 +413,13 @@ fn hold_plans_for_tests(state: &AppState) {
     }
 }
 
-/// Runs the service until Ctrl-C, printing its URL once it listens.
-pub async fn serve(config: Config, addr: &str) -> anyhow::Result<()> {
+/// Runs the service until Ctrl-C; `listening` is told the address once it listens (the command line
+/// prints it).
+pub async fn serve(
+    config: Config,
+    addr: &str,
+    listening: impl FnOnce(std::net::SocketAddr),
+) -> anyhow::Result<()> {
     let cfg = config.clone();
     let state = tokio::task::spawn_blocking(move || {
         // A database that cannot be opened (a bad or unreachable URL, a file that cannot be created)
@@ -431,10 +437,8 @@ pub async fn serve(config: Config, addr: &str) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr()?;
-    println!("gridplan serving on http://{local}/");
-    if !config.tokens.has_planner() {
-        println!("  (read-only: set GRIDPLAN_PLANNER_TOKEN to allow planners to write)");
-    }
+    tracing::info!(%local, planners = config.tokens.has_planner(), "listening");
+    listening(local);
     limits::serve_connections(listener, app, &config.limits, async {
         let _ = tokio::signal::ctrl_c().await;
     })
