@@ -93,9 +93,15 @@ pub struct PartitionArgs {
     /// Rules file (TOML) overriding the national defaults; `gridplan rules` prints them.
     #[arg(long)]
     pub rules: Option<PathBuf>,
-    /// Where to write the grids (GeoJSON, WGS84).
+    /// Where to write the grids (GeoJSON, or FlatGeobuf when named .fgb; WGS84 unless --out-crs).
     #[arg(long)]
     pub out: PathBuf,
+    /// CRS of the written layer: WGS84 (the default, RFC 7946), CGCS2000 (EPSG:4490, or the name
+    /// CGCS2000), a CGCS2000 Gauss–Krüger zone (EPSG:4491–4554: 3-degree and 6-degree, with or
+    /// without the zone number in the easting) or any CRS PROJ knows; a file not in WGS84 names its CRS
+    /// in a legacy `crs` member (FlatGeobuf: in its header) and `check` reads it back as it is.
+    #[arg(long, value_parser = parse_out_crs, default_value = "EPSG:4326")]
+    pub out_crs: Crs,
     /// Write the report (summary, violations, quality, per-leaf decisions) as JSON here.
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -160,9 +166,15 @@ pub struct AssignArgs {
     #[arg(long)]
     pub rules: Option<PathBuf>,
     /// Where to write the grids with `workers`, `primary_worker`, `staffing_policy` and
-    /// `cadre_responsible` (GeoJSON).
+    /// `cadre_responsible` (GeoJSON, or FlatGeobuf when named .fgb; WGS84 unless --out-crs).
     #[arg(long)]
     pub out: PathBuf,
+    /// CRS of the written layer: WGS84 (the default, RFC 7946), CGCS2000 (EPSG:4490, or the name
+    /// CGCS2000), a CGCS2000 Gauss–Krüger zone (EPSG:4491–4554: 3-degree and 6-degree, with or
+    /// without the zone number in the easting) or any CRS PROJ knows; a file not in WGS84 names its CRS
+    /// in a legacy `crs` member (FlatGeobuf: in its header) and `check` reads it back as it is.
+    #[arg(long, value_parser = parse_out_crs, default_value = "EPSG:4326")]
+    pub out_crs: Crs,
     /// Also write each grid's `workload_hours` into --out. Workload is computed from the counts
     /// of people needing visits, so it is sensitive: a file with it is for planners only.
     #[arg(long)]
@@ -269,13 +281,22 @@ pub struct GenerateArgs {
     /// repeat its towns across a wider county.
     #[arg(long)]
     pub households: Option<u64>,
-    /// Write households in this projected CRS instead of WGS84 (e.g. EPSG:4549).
+    /// Write households in this CRS instead of --out-crs (e.g. EPSG:4549).
     #[arg(long, value_parser = parse_crs)]
     pub households_crs: Option<Crs>,
+    /// CRS of every file written (boundaries, households, grids, blocks, barriers, workers): WGS84 by
+    /// default, CGCS2000 (EPSG:4490), a Gauss–Krüger zone (EPSG:4491–4554) or any CRS PROJ knows,
+    /// named in each file's legacy `crs` member.
+    #[arg(long, value_parser = parse_out_crs, default_value = "EPSG:4326")]
+    pub out_crs: Crs,
 }
 
 fn parse_crs(s: &str) -> Result<Crs, String> {
     Crs::known(s)
+}
+
+fn parse_out_crs(s: &str) -> Result<Crs, String> {
+    Crs::writable(s)
 }
 
 impl CheckArgs {

@@ -50,7 +50,7 @@ fn main() -> ExitCode {
 fn run(command: Command) -> anyhow::Result<u8> {
     match command {
         Command::Check(a) => check(&a.files(), a.report),
-        Command::Partition(a) => partition(&a.files(), a.out, a.report),
+        Command::Partition(a) => partition(&a.files(), a.out, a.out_crs, a.report),
         Command::Diff(a) => diff(&a.files(), a.out),
         Command::Assign(a) => assign(&a, a.files()),
         Command::Visits(a) => visits(&a.files(), a.month, a.out),
@@ -91,9 +91,14 @@ fn check(files: &CheckFiles, report: Option<PathBuf>) -> anyhow::Result<u8> {
     })
 }
 
-fn partition(files: &PlanFiles, out: PathBuf, report: Option<PathBuf>) -> anyhow::Result<u8> {
+fn partition(
+    files: &PlanFiles,
+    out: PathBuf,
+    out_crs: gridplan::Crs,
+    report: Option<PathBuf>,
+) -> anyhow::Result<u8> {
     let outcome = ops::plan_files(files, &ProgressBar::default())?;
-    output::write_plan(&out, &outcome)?;
+    output::write_plan(&out, &outcome, out_crs)?;
     if let Some(path) = &report {
         output::write_json(path, &outcome.report())?;
     }
@@ -117,6 +122,7 @@ fn assign(a: &AssignArgs, files: StaffFiles) -> anyhow::Result<u8> {
     output::write_assignment(
         &a.out,
         inputs.working,
+        a.out_crs,
         &inputs.shapes,
         loads,
         result,
@@ -181,7 +187,11 @@ fn serve(config: service::Config, addr: &str) -> anyhow::Result<u8> {
 fn generate(a: GenerateArgs) -> anyhow::Result<u8> {
     let spec = gridplan::synth::Spec::new(a.seed, a.households);
     let progress = std::io::stderr().is_terminal();
-    let w = gridplan::synth::write(&spec, &a.out, a.households_crs, progress)?;
+    let crs = gridplan::synth::Crss {
+        households: a.households_crs.unwrap_or(a.out_crs),
+        others: a.out_crs,
+    };
+    let w = gridplan::synth::write_in(&spec, &a.out, crs, progress)?;
     say(&format!(
         "wrote {} leaves, {} households in {} points, {} grids, {} workers, {} blocks, {} barriers to {}\n",
         w.leaves,
