@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what gridplan needs to build and run, on Debian/Ubuntu: CMake and libclang (to build HiGHS and
 # the PROJ bindings), PROJ (coordinates) and pkg-config. Says exactly what to run where it cannot.
-#   --e2e   also the real clients the end-to-end tests drive: GDAL (ogrinfo) and Chromium
+#   --e2e   also the real clients and servers the end-to-end tests drive: GDAL (ogrinfo), Chromium, and
+#           PostgreSQL with PostGIS (the tests start a throwaway cluster of their own; none is set up here)
 #   --load  also wrk, for scripts/load.sh
 # Sourced (`source scripts/setup.sh`), it only defines its functions, so tests can call them.
 set -euo pipefail
@@ -23,6 +24,32 @@ has_libclang() {
     done
   done
   return 1
+}
+
+# pg_major: the newest PostgreSQL major version installed (its server binaries under
+# /usr/lib/postgresql/<major>/bin), or nothing.
+pg_major() {
+  local d newest=""
+  for d in /usr/lib/postgresql/*/bin/initdb; do
+    [ -x "$d" ] || continue
+    d="${d#/usr/lib/postgresql/}"
+    d="${d%%/*}"
+    if [ -z "$newest" ] || [ "$d" -gt "$newest" ]; then newest="$d"; fi
+  done
+  printf '%s' "$newest"
+}
+
+# pg_packages: the system packages PostgreSQL with PostGIS still needs (none when both are installed):
+# PostGIS 3 for the installed server's major version, or the distribution's server (Debian 12: 15) and
+# its PostGIS.
+pg_packages() {
+  local major
+  major="$(pg_major)"
+  if [ -z "$major" ]; then
+    echo postgresql postgresql-15-postgis-3
+  elif ! [ -f "/usr/share/postgresql/$major/extension/postgis.control" ]; then
+    echo "postgresql-$major-postgis-3"
+  fi
 }
 
 # libclang_dirs: where clang-sys looks for libclang on Linux.
@@ -87,6 +114,8 @@ main() {
     command -v chromium >/dev/null 2>&1 || need+=(chromium)
     command -v python3 >/dev/null 2>&1 || need+=(python3)
     python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+    local pg
+    for pg in $(pg_packages); do need+=("$pg"); done
   fi
   if ((load)); then
     command -v wrk >/dev/null 2>&1 || need+=(wrk)

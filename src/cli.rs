@@ -232,9 +232,10 @@ pub struct ServeArgs {
     /// .csv) and rules.toml, loaded and planned at start when the database has no data yet.
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// The SQLite database file (created if missing).
-    #[arg(long, default_value = "gridplan.db")]
-    pub db: PathBuf,
+    /// The SQLite database file (created if missing), or a PostgreSQL database with PostGIS:
+    /// postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME (its tables are created at start).
+    #[arg(long, default_value = "gridplan.db", value_parser = parse_db)]
+    pub db: gridplan::store::Location,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: String,
@@ -289,6 +290,10 @@ pub struct GenerateArgs {
     /// named in each file's legacy `crs` member.
     #[arg(long, value_parser = parse_out_crs, default_value = "EPSG:4326")]
     pub out_crs: Crs,
+}
+
+fn parse_db(s: &str) -> Result<gridplan::store::Location, String> {
+    gridplan::store::Location::parse(s)
 }
 
 fn parse_crs(s: &str) -> Result<Crs, String> {

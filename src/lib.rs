@@ -47,6 +47,9 @@ pub mod staff;
 pub mod store;
 pub mod synth;
 
+#[cfg(test)]
+mod fixtures;
+
 pub use check::{CheckReport, check};
 pub use error::{Error, Result};
 pub use input::dataset::Dataset;

@@ -161,7 +161,7 @@ fn demo(data: PathBuf, addr: &str) -> anyhow::Result<u8> {
     let db = std::env::temp_dir().join(format!("gridplan-demo-{}.db", std::process::id()));
     let config = service::Config {
         data: Some(data),
-        db: db.clone(),
+        db: db.clone().into(),
         tokens: tokens_from(None, "GRIDPLAN_PLANNER_TOKEN")?,
         tiles: None,
         max_body_bytes: service::DEFAULT_MAX_BODY_BYTES,

@@ -18,11 +18,49 @@ pub struct KindRules {
     /// Household count the partition aims at; `None` means the middle of the band.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_households: Option<u32>,
-    /// Soft population target per grid ("about 1,000 people" for urban grids); reported, never enforced.
+    /// Population the partition aims at when the kind's measure is `population`; `None` means the middle
+    /// of the population band.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_population: Option<u32>,
+    /// Which count decides whether a grid is in band: households (the default), population, or either.
+    #[serde(default)]
+    pub measure: Measure,
+    /// Fewest residents a grid should hold (inclusive), judged when the measure is `population` or `either`.
+    pub min_population: u32,
+    /// Most residents a grid should hold (inclusive), judged when the measure is `population` or `either`.
+    pub max_population: u32,
     /// A grid with more residents than this is flagged (population alert).
     pub population_alert: u32,
+}
+
+/// Which count decides whether a grid is in band.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// The household band (`min_households`–`max_households`) alone.
+    #[default]
+    Households,
+    /// The population band (`min_population`–`max_population`) alone.
+    Population,
+    /// In band when either the households or the population are in their band.
+    Either,
+}
+
+impl Measure {
+    /// The measure named `s`, if any.
+    pub fn parse(s: &str) -> Option<Measure> {
+        [Measure::Households, Measure::Population, Measure::Either]
+            .into_iter()
+            .find(|m| m.name() == s)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Measure::Households => "households",
+            Measure::Population => "population",
+            Measure::Either => "either",
+        }
+    }
 }
 
 impl KindRules {
@@ -31,6 +69,39 @@ impl KindRules {
         self.target_households
             .map(f64::from)
             .unwrap_or((self.min_households as f64 + self.max_households as f64) / 2.0)
+    }
+
+    /// The population the partition aims at under the `population` measure.
+    pub fn population_target(&self) -> u32 {
+        self.target_population.unwrap_or(
+            ((u64::from(self.min_population) + u64::from(self.max_population)) / 2) as u32,
+        )
+    }
+
+    /// Band status of a grid of `population` residents against the population band.
+    pub fn population_status(&self, population: u64) -> BandStatus {
+        if population < self.min_population as u64 {
+            BandStatus::Under
+        } else if population > self.max_population as u64 {
+            BandStatus::Over
+        } else {
+            BandStatus::Ok
+        }
+    }
+
+    /// The rules the partition counts with: these rules as they are, or, under the `population`
+    /// measure, the population band and target in the places of the household band and target (the
+    /// partition then weighs each point by its residents).
+    pub fn counting(&self) -> std::borrow::Cow<'_, KindRules> {
+        match self.measure {
+            Measure::Population => std::borrow::Cow::Owned(KindRules {
+                min_households: self.min_population,
+                max_households: self.max_population,
+                target_households: Some(self.population_target()),
+                ..self.clone()
+            }),
+            _ => std::borrow::Cow::Borrowed(self),
+        }
     }
 
     /// Band status of a grid holding `households`.
@@ -384,6 +455,13 @@ pub struct Rules {
 
 /// National default: a grid of more than 2,000 residents is flagged.
 pub const DEFAULT_POPULATION_ALERT: u32 = 2_000;
+/// Default population band of an urban grid ("about 1,000 people"): 1,000 ± 20 %.
+pub const URBAN_MIN_POPULATION: u32 = 800;
+pub const URBAN_MAX_POPULATION: u32 = 1_200;
+/// Default population band of a rural grid and of a kind a rules file adds: 200–300 households at
+/// about three residents each.
+pub const DEFAULT_MIN_POPULATION: u32 = 600;
+pub const DEFAULT_MAX_POPULATION: u32 = 900;
 
 impl Default for Rules {
     fn default() -> Self {
@@ -395,6 +473,9 @@ impl Default for Rules {
                 max_households: 500,
                 target_households: None,
                 target_population: Some(1_000),
+                measure: Measure::Households,
+                min_population: URBAN_MIN_POPULATION,
+                max_population: URBAN_MAX_POPULATION,
                 population_alert: DEFAULT_POPULATION_ALERT,
             },
         );
@@ -405,6 +486,9 @@ impl Default for Rules {
                 max_households: 300,
                 target_households: None,
                 target_population: None,
+                measure: Measure::Households,
+                min_population: DEFAULT_MIN_POPULATION,
+                max_population: DEFAULT_MAX_POPULATION,
                 population_alert: DEFAULT_POPULATION_ALERT,
             },
         );
@@ -443,6 +527,10 @@ struct KindOverride {
     max_households: Option<u32>,
     target_households: Option<u32>,
     target_population: Option<u32>,
+    /// Read as text so that a bad value is named with its key.
+    measure: Option<String>,
+    min_population: Option<u32>,
+    max_population: Option<u32>,
     population_alert: Option<u32>,
 }
 
@@ -469,12 +557,23 @@ impl Rules {
         let file: RulesFile = toml::from_str(text).map_err(|e| e.to_string())?;
         let mut rules = Rules::default();
         for (name, o) in file.kinds {
+            let measure = match o.measure.as_deref() {
+                None => None,
+                Some(m) => Some(Measure::parse(m).ok_or_else(|| {
+                    format!(
+                        "kinds.{name}.measure: unknown measure \"{m}\" (households | population | either)"
+                    )
+                })?),
+            };
             let merged = match rules.kinds.get(&name) {
                 Some(base) => KindRules {
                     min_households: o.min_households.unwrap_or(base.min_households),
                     max_households: o.max_households.unwrap_or(base.max_households),
                     target_households: o.target_households.or(base.target_households),
                     target_population: o.target_population.or(base.target_population),
+                    measure: measure.unwrap_or(base.measure),
+                    min_population: o.min_population.unwrap_or(base.min_population),
+                    max_population: o.max_population.unwrap_or(base.max_population),
                     population_alert: o.population_alert.unwrap_or(base.population_alert),
                 },
                 None => KindRules {
@@ -486,6 +585,9 @@ impl Rules {
                         .ok_or_else(|| format!("kinds.{name}: a new kind needs max_households"))?,
                     target_households: o.target_households,
                     target_population: o.target_population,
+                    measure: measure.unwrap_or_default(),
+                    min_population: o.min_population.unwrap_or(DEFAULT_MIN_POPULATION),
+                    max_population: o.max_population.unwrap_or(DEFAULT_MAX_POPULATION),
                     population_alert: o.population_alert.unwrap_or(DEFAULT_POPULATION_ALERT),
                 },
             };
@@ -501,6 +603,20 @@ impl Rules {
                 return Err(format!(
                     "kinds.{name}: target_households {t} lies outside the band {}–{}",
                     merged.min_households, merged.max_households
+                ));
+            }
+            if merged.min_population == 0 || merged.min_population > merged.max_population {
+                return Err(format!(
+                    "kinds.{name}: need 1 ≤ min_population ({}) ≤ max_population ({})",
+                    merged.min_population, merged.max_population
+                ));
+            }
+            if let Some(t) = merged.target_population
+                && !(merged.min_population..=merged.max_population).contains(&t)
+            {
+                return Err(format!(
+                    "kinds.{name}: target_population {t} lies outside the population band {}–{}",
+                    merged.min_population, merged.max_population
                 ));
             }
             rules.kinds.insert(name, merged);
@@ -621,10 +737,26 @@ impl Rules {
                     k.target()
                 )),
             }
-            if let Some(p) = k.target_population {
-                out.push_str(&format!(
-                    "target_population = {p}  # soft population target per grid, reported only\n"
-                ));
+            out.push_str(&format!(
+                "measure = \"{}\"   # households | population | either: which band decides\n",
+                k.measure.name()
+            ));
+            out.push_str(&format!(
+                "min_population = {}   # fewest residents in a grid (measure population or either)\n",
+                k.min_population
+            ));
+            out.push_str(&format!(
+                "max_population = {}   # most residents in a grid (measure population or either)\n",
+                k.max_population
+            ));
+            match k.target_population {
+                Some(p) => out.push_str(&format!(
+                    "target_population = {p}  # residents the partition aims at (measure population)\n"
+                )),
+                None => out.push_str(&format!(
+                    "# target_population = {}  # residents the partition aims at (default: middle of the band)\n",
+                    k.population_target()
+                )),
             }
             out.push_str(&format!(
                 "population_alert = {}   # grids with more residents are flagged\n\n",
@@ -791,6 +923,52 @@ mod tests {
     fn the_printed_rules_read_back_to_the_same_rules() {
         let r = Rules::default();
         assert_eq!(Rules::from_toml(&r.to_commented_toml()).expect("parses"), r);
+    }
+
+    #[test]
+    fn the_measure_and_population_band_are_read_and_checked() {
+        let r = Rules::default();
+        assert_eq!(r.kinds["urban"].measure, Measure::Households);
+        assert_eq!(
+            (
+                r.kinds["urban"].min_population,
+                r.kinds["urban"].max_population
+            ),
+            (800, 1_200)
+        );
+        let r = Rules::from_toml(
+            "[kinds.urban]\nmeasure = \"population\"\nmin_population = 900\n[kinds.rural]\nmeasure = \"either\"\n",
+        )
+        .expect("valid");
+        assert_eq!(r.kinds["urban"].measure, Measure::Population);
+        assert_eq!(r.kinds["urban"].min_population, 900);
+        assert_eq!(r.kinds["urban"].max_population, 1_200);
+        assert_eq!(r.kinds["rural"].measure, Measure::Either);
+        assert_eq!(Rules::from_toml(&r.to_commented_toml()).expect("parses"), r);
+        // Under `population` the partition counts with the population band and target.
+        let counting = r.kinds["urban"].counting();
+        assert_eq!(
+            (counting.min_households, counting.max_households),
+            (900, 1_200)
+        );
+        assert_eq!(counting.target(), 1_000.0);
+        assert_eq!(r.kinds["rural"].counting().max_households, 300);
+        for (text, key) in [
+            (
+                "[kinds.urban]\nmeasure = \"people\"\n",
+                "kinds.urban.measure",
+            ),
+            ("[kinds.urban]\nmin_population = 1500\n", "min_population"),
+            ("[kinds.urban]\nmin_population = 0\n", "min_population"),
+            (
+                "[kinds.rural]\ntarget_population = 5000\n",
+                "target_population",
+            ),
+            ("[kinds.urban]\nmax_population = -3\n", "max_population"),
+        ] {
+            let e = Rules::from_toml(text).expect_err(text);
+            assert!(e.contains(key), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -327,7 +327,7 @@ fn app() -> App {
     let dir = tempfile::tempdir().unwrap();
     let config = gridplan::service::Config {
         data: Some(data("")),
-        db: dir.path().join("g.db"),
+        db: dir.path().join("g.db").into(),
         tokens: gridplan::service::auth::Tokens::load(None, None).unwrap(),
         tiles: None,
         max_body_bytes: 64 << 20,

@@ -278,7 +278,12 @@ fn library_edges() -> BTreeMap<(String, String), BTreeSet<String>> {
             continue;
         }
         let text = std::fs::read_to_string(&f).unwrap_or_default();
-        let code = without_tests(&code_only(&text));
+        let code = code_only(&text);
+        // A module compiled for the unit tests only (`#![cfg(test)]`) is no dependency of the library.
+        if code.trim_start().starts_with("#![cfg(test)]") {
+            continue;
+        }
+        let code = without_tests(&code);
         let top = path[0].clone();
         let mut targets = heads(&code, "crate");
         // `super::` from the top module itself is the crate; deeper, it stays inside `top`.

@@ -3,7 +3,7 @@
 
 use super::Ctx;
 use super::report::{GridRow, Rule, Violation};
-use crate::rules::{BandStatus, KindRules};
+use crate::rules::{BandStatus, KindRules, Measure};
 use crate::spatial::geometry;
 use geo::MultiPolygon;
 use std::collections::BTreeSet;
@@ -28,7 +28,9 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
         .check
         .tolerance_m2(geometry::perimeter_m(&grid.geometry));
     let hh = counted.households;
-    let status = band.map(|b| b.status(hh));
+    let people = counted.population_known.then_some(counted.population);
+    let judged = band.map(|b| judge_band(b, hh, people));
+    let status = judged.and_then(|j| j.status);
     let alert = band.is_some_and(|b| counted.population > b.population_alert as u64);
     let v = |rule, message: String, value: f64| Violation {
         rule,
@@ -37,10 +39,17 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
         message,
         value: Some(value),
     };
-    if let (Some(s), Some(b)) = (status, band)
-        && let Some((rule, message)) = band_breach(s, hh, b)
-    {
-        violations.push(v(rule, message, hh as f64));
+    if let (Some(j), Some(b)) = (judged, band) {
+        if let Some(s) = j.households_breach
+            && let Some((rule, message)) = band_breach(s, hh, b)
+        {
+            violations.push(v(rule, message, hh as f64));
+        }
+        if let (Some(s), Some(p)) = (j.population_breach, people)
+            && let Some(message) = population_breach(s, hh, p, b)
+        {
+            violations.push(v(Rule::PopulationBand, message, p as f64));
+        }
     }
     if hh == 0 {
         violations.push(v(Rule::EmptyGrid, "no households".to_string(), 0.0));
@@ -104,11 +113,85 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
         min: band.map(|b| b.min_households),
         max: band.map(|b| b.max_households),
         status,
+        measure: band.map(|b| b.measure),
+        population_status: band.zip(people).map(|(b, p)| b.population_status(p)),
+        min_population: band.map(|b| b.min_population),
+        max_population: band.map(|b| b.max_population),
         population_alert: alert,
         area_m2: area,
         outside_leaf_m2: outside,
         parts: part_count,
         compactness: geometry::polsby_popper(&grid.geometry),
+    }
+}
+
+/// A grid judged by its kind's measure: its status, and the bands it breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Judged {
+    /// In band or not by the measure; `None` when the measure is `population` and some point in the
+    /// grid has no population.
+    status: Option<BandStatus>,
+    /// The household band's status, when the grid breaks it.
+    households_breach: Option<BandStatus>,
+    /// The population band's status, when the grid breaks it.
+    population_breach: Option<BandStatus>,
+}
+
+/// Judges a grid of `households` and `population` (when known) by the measure of `b`: `households`
+/// judges the household band, `population` the population band, `either` passes a grid when one of
+/// them is in band (when the population is unknown, by households alone) and reports both bands when
+/// neither is.
+fn judge_band(b: &KindRules, households: u64, population: Option<u64>) -> Judged {
+    let hh = b.status(households);
+    let pop = population.map(|p| b.population_status(p));
+    let out = |s: BandStatus| (s != BandStatus::Ok).then_some(s);
+    match b.measure {
+        Measure::Households => Judged {
+            status: Some(hh),
+            households_breach: out(hh),
+            population_breach: None,
+        },
+        Measure::Population => Judged {
+            status: pop,
+            households_breach: None,
+            population_breach: pop.and_then(out),
+        },
+        Measure::Either => {
+            if hh == BandStatus::Ok || pop == Some(BandStatus::Ok) {
+                Judged {
+                    status: Some(BandStatus::Ok),
+                    households_breach: None,
+                    population_breach: None,
+                }
+            } else {
+                Judged {
+                    status: Some(hh),
+                    households_breach: out(hh),
+                    population_breach: pop.and_then(out),
+                }
+            }
+        }
+    }
+}
+
+/// The message of a grid of `population` residents outside the population band; an empty grid is
+/// judged as empty, not as under the band.
+fn population_breach(
+    status: BandStatus,
+    households: u64,
+    population: u64,
+    b: &KindRules,
+) -> Option<String> {
+    match status {
+        BandStatus::Under if households > 0 => Some(format!(
+            "{population} residents, under the population minimum of {}",
+            b.min_population
+        )),
+        BandStatus::Over => Some(format!(
+            "{population} residents, over the population maximum of {}",
+            b.max_population
+        )),
+        _ => None,
     }
 }
 
@@ -168,4 +251,53 @@ fn parts_in_distinct_leaf_parts(leaf: &MultiPolygon, parts: Vec<MultiPolygon>) -
         }
     }
     distinct
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::Rules;
+
+    fn urban(measure: Measure) -> KindRules {
+        KindRules {
+            measure,
+            ..Rules::default().kinds["urban"].clone()
+        }
+    }
+
+    #[test]
+    fn a_grid_failing_only_the_population_band_fails_by_population_only() {
+        // 400 households (in 300–500), 1,900 residents (over 800–1,200).
+        let by_households = judge_band(&urban(Measure::Households), 400, Some(1_900));
+        assert_eq!(by_households.status, Some(BandStatus::Ok));
+        assert_eq!(by_households.population_breach, None);
+        let by_population = judge_band(&urban(Measure::Population), 400, Some(1_900));
+        assert_eq!(by_population.status, Some(BandStatus::Over));
+        assert_eq!(by_population.population_breach, Some(BandStatus::Over));
+        assert_eq!(by_population.households_breach, None);
+        let by_either = judge_band(&urban(Measure::Either), 400, Some(1_900));
+        assert_eq!(by_either.status, Some(BandStatus::Ok));
+        assert_eq!(by_either.population_breach, None);
+        // Under `either` the grid fails only when households are out too, and then on both counts.
+        let both_out = judge_band(&urban(Measure::Either), 600, Some(1_900));
+        assert_eq!(both_out.status, Some(BandStatus::Over));
+        assert_eq!(both_out.households_breach, Some(BandStatus::Over));
+        assert_eq!(both_out.population_breach, Some(BandStatus::Over));
+        // Households out, population in: `either` passes it, `population` too, `households` does not.
+        let pop_in = judge_band(&urban(Measure::Either), 600, Some(1_000));
+        assert_eq!(pop_in.status, Some(BandStatus::Ok));
+        let pop_only = judge_band(&urban(Measure::Population), 600, Some(1_000));
+        assert_eq!(pop_only.households_breach, None);
+        assert_eq!(pop_only.status, Some(BandStatus::Ok));
+    }
+
+    #[test]
+    fn an_unknown_population_is_not_judged_by_population() {
+        let j = judge_band(&urban(Measure::Population), 400, None);
+        assert_eq!(j.status, None);
+        assert_eq!(j.population_breach, None);
+        let e = judge_band(&urban(Measure::Either), 600, None);
+        assert_eq!(e.status, Some(BandStatus::Over));
+        assert_eq!(e.households_breach, Some(BandStatus::Over));
+    }
 }

@@ -134,3 +134,156 @@ fn population_unknown(data: &Dataset) -> Problem {
     )
     .field("population")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{area, dataset, grid, household, rect, spread};
+
+    /// One urban community of 800 households, 1 km × 400 m, households spread over it.
+    fn community() -> Dataset {
+        dataset(
+            vec![area(
+                "320116001001",
+                None,
+                Some("urban"),
+                rect(0.0, 0.0, 1_000.0, 400.0),
+            )],
+            spread(0.0, 0.0, 1_000.0, 400.0, 800, 1),
+        )
+    }
+
+    fn rules_broken(report: &CheckReport) -> Vec<Rule> {
+        let mut r: Vec<Rule> = report.violations.iter().map(|v| v.rule).collect();
+        r.dedup();
+        r
+    }
+
+    #[test]
+    fn two_halves_are_compliant_and_counted() {
+        let data = community();
+        let grids = [
+            grid("A", "320116001001", rect(0.0, 0.0, 500.0, 400.0)),
+            grid("B", "320116001001", rect(500.0, 0.0, 1_000.0, 400.0)),
+        ];
+        let report = check(&data, &grids, &Rules::default());
+        assert!(report.summary.compliant, "{:?}", report.violations);
+        assert_eq!(report.summary.households_assigned, 800);
+        assert_eq!(report.grids[0].households + report.grids[1].households, 800);
+        assert_eq!(report.grids[0].status, Some(BandStatus::Ok));
+        assert_eq!(report.leaves[0].grids, 2);
+        assert!(report.leaves[0].gap_area_m2 < 1e-6);
+    }
+
+    #[test]
+    fn a_gap_an_overlap_and_a_grid_beyond_its_leaf_are_each_named() {
+        let data = community();
+        let grids = [
+            // Overlaps B by 10 m, leaves 20 m uncovered at the east end, reaches 30 m south.
+            grid("A", "320116001001", rect(0.0, -30.0, 510.0, 400.0)),
+            grid("B", "320116001001", rect(500.0, 0.0, 980.0, 400.0)),
+        ];
+        let report = check(&data, &grids, &Rules::default());
+        let broken = rules_broken(&report);
+        for rule in [
+            Rule::Gap,
+            Rule::Overlap,
+            Rule::CrossesLeaf,
+            Rule::HouseholdsOutsideGrids,
+        ] {
+            assert!(broken.contains(&rule), "{rule:?} missing from {broken:?}");
+        }
+        let overlap = &report.leaves[0].overlap_area_m2;
+        assert!((overlap - 4_000.0).abs() < 1.0, "{overlap}");
+        let gap = &report.leaves[0].gap_area_m2;
+        assert!((gap - 8_000.0).abs() < 1.0, "{gap}");
+        let crossing = report
+            .violations
+            .iter()
+            .find(|v| v.rule == Rule::CrossesLeaf)
+            .and_then(|v| v.grid.clone());
+        assert_eq!(crossing.as_deref(), Some("A"));
+    }
+
+    #[test]
+    fn band_empty_grids_and_split_buildings_are_violations() {
+        let mut households = spread(0.0, 0.0, 1_000.0, 400.0, 800, 1);
+        // One building straddling the two grids.
+        households.push(household(490.0, 200.0, 1, Some("X")));
+        households.push(household(510.0, 200.0, 1, Some("X")));
+        let data = dataset(
+            vec![area(
+                "320116001001",
+                None,
+                Some("urban"),
+                rect(0.0, 0.0, 1_000.0, 400.0),
+            )],
+            households,
+        );
+        let grids = [
+            grid("A", "320116001001", rect(0.0, 0.0, 200.0, 400.0)),
+            grid("B", "320116001001", rect(200.0, 0.0, 1_000.0, 400.0)),
+        ];
+        let report = check(&data, &grids, &Rules::default());
+        let broken = rules_broken(&report);
+        assert!(broken.contains(&Rule::BandUnder), "{broken:?}");
+        assert!(broken.contains(&Rule::BandOver), "{broken:?}");
+        let data = community();
+        let grids = [
+            grid("A", "320116001001", rect(0.0, 0.0, 1_000.0, 400.0)),
+            grid("E", "320116001001", rect(2_000.0, 0.0, 2_100.0, 100.0)),
+        ];
+        let report = check(&data, &grids, &Rules::default());
+        let broken = rules_broken(&report);
+        assert!(broken.contains(&Rule::EmptyGrid), "{broken:?}");
+        assert!(broken.contains(&Rule::OutsideLeaves) || broken.contains(&Rule::CrossesLeaf));
+        assert!(broken.contains(&Rule::BandOver), "{broken:?}");
+    }
+
+    #[test]
+    fn a_building_across_two_grids_is_split_unless_larger_than_a_grid() {
+        let mut households = spread(0.0, 0.0, 1_000.0, 400.0, 780, 1);
+        households.push(household(490.0, 200.0, 5, Some("X")));
+        households.push(household(510.0, 200.0, 5, Some("X")));
+        let data = dataset(
+            vec![area(
+                "320116001001",
+                None,
+                Some("urban"),
+                rect(0.0, 0.0, 1_000.0, 400.0),
+            )],
+            households,
+        );
+        let grids = [
+            grid("A", "320116001001", rect(0.0, 0.0, 500.0, 400.0)),
+            grid("B", "320116001001", rect(500.0, 0.0, 1_000.0, 400.0)),
+        ];
+        let report = check(&data, &grids, &Rules::default());
+        let split: Vec<&Violation> = report
+            .violations
+            .iter()
+            .filter(|v| v.rule == Rule::SplitBuilding)
+            .collect();
+        assert_eq!(split.len(), 1);
+        assert_eq!(split[0].grid.as_deref(), Some("A,B"));
+        assert!(report.oversize_buildings_split.is_empty());
+    }
+
+    #[test]
+    fn a_leaf_whose_count_fits_no_whole_number_is_noted_not_violated() {
+        let data = dataset(
+            vec![area(
+                "320116001001",
+                None,
+                Some("urban"),
+                rect(0.0, 0.0, 1_000.0, 400.0),
+            )],
+            spread(0.0, 0.0, 1_000.0, 400.0, 550, 1),
+        );
+        let grids = [grid("A", "320116001001", rect(0.0, 0.0, 1_000.0, 400.0))];
+        let report = check(&data, &grids, &Rules::default());
+        assert_eq!(report.summary.leaves_infeasible.len(), 1);
+        assert!(report.leaves[0].infeasible.is_some());
+        assert_eq!(rules_broken(&report), vec![Rule::BandOver]);
+    }
+}

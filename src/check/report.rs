@@ -3,7 +3,7 @@
 
 use crate::input::dataset::Outside;
 use crate::problem::Problem;
-use crate::rules::BandStatus;
+use crate::rules::{BandStatus, Measure};
 use serde::Serialize;
 
 /// The rule a violation breaks.
@@ -16,6 +16,9 @@ pub enum Rule {
     BandOver,
     /// More residents than the population alert.
     PopulationAlert,
+    /// Residents outside the population band (`min_population`–`max_population`), judged when the
+    /// kind's measure is `population`, or `either` with the households out of band too.
+    PopulationBand,
     /// Land of a leaf no grid covers.
     Gap,
     /// Land of a leaf two or more grids cover.
@@ -64,7 +67,15 @@ pub struct GridRow {
     pub buildings: usize,
     pub min: Option<u32>,
     pub max: Option<u32>,
+    /// In band or not by the kind's measure (households, population, or either); `None` for a grid of
+    /// no known kind, or judged by population when its population is unknown.
     pub status: Option<BandStatus>,
+    /// Which count decides `status`.
+    pub measure: Option<Measure>,
+    /// Where the population stands against the population band, when it is known.
+    pub population_status: Option<BandStatus>,
+    pub min_population: Option<u32>,
+    pub max_population: Option<u32>,
     pub population_alert: bool,
     pub area_m2: f64,
     pub outside_leaf_m2: f64,

@@ -786,3 +786,94 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod readers {
+    use super::*;
+
+    const EPSG4549: &str =
+        r#""crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4549"}}"#;
+
+    fn collection(features: &str) -> Vec<u8> {
+        format!(r#"{{"type": "FeatureCollection", {EPSG4549}, "features": [{features}]}}"#)
+            .into_bytes()
+    }
+
+    #[test]
+    fn households_are_read_in_the_working_crs_with_their_fields() {
+        let bytes = collection(
+            r#"{"type": "Feature", "properties": {"households": 3, "population": 7, "building": "B1", "entrance": "2", "elderly_alone": 1}, "geometry": {"type": "Point", "coordinates": [500100.0, 3500200.0]}}"#,
+        );
+        let (points, problems) =
+            parse_households("households", bytes, None, Crs(4549)).unwrap_or_default();
+        assert!(!problems.has_errors(), "{problems:?}");
+        assert_eq!(points.len(), 1);
+        let h = &points[0];
+        assert_eq!((h.pos.x, h.pos.y), (500_100.0, 3_500_200.0));
+        assert_eq!((h.households, h.population), (3, Some(7)));
+        assert_eq!(h.building.as_deref(), Some("B1"));
+        assert_eq!(h.entrance.as_deref(), Some("2"));
+        assert_eq!(h.sensitive.elderly_alone, 1);
+    }
+
+    #[test]
+    fn every_bad_household_is_named_by_feature_and_field() {
+        let bytes = collection(
+            r#"{"type": "Feature", "properties": {"households": -2}, "geometry": {"type": "Point", "coordinates": [500100.0, 3500200.0]}},
+               {"type": "Feature", "properties": {}, "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}}"#,
+        );
+        let Err(Error::Invalid(problems)) = parse_households("households", bytes, None, Crs(4549))
+        else {
+            panic!("bad households must be refused");
+        };
+        let at: Vec<(Option<usize>, Option<&str>)> = problems
+            .iter()
+            .filter(|p| p.is_error())
+            .map(|p| (p.feature.as_ref().map(|f| f.index), p.field.as_deref()))
+            .collect();
+        assert!(at.contains(&(Some(0), Some("households"))), "{problems:?}");
+        assert!(at.iter().any(|(f, _)| *f == Some(1)), "{problems:?}");
+        assert!(problems.iter().all(|p| p.file == "households"));
+    }
+
+    #[test]
+    fn grids_need_an_id_and_keep_their_community() {
+        let square = "[[[500000, 3500000], [500100, 3500000], [500100, 3500100], [500000, 3500100], [500000, 3500000]]]";
+        let ok = collection(&format!(
+            r#"{{"type": "Feature", "properties": {{"id": "G1", "community": "320116001001", "households": 12}}, "geometry": {{"type": "Polygon", "coordinates": {square}}}}}"#
+        ));
+        let (grids, working, problems) =
+            parse_grids("grids", ok, None, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(working, Crs(4549));
+        assert!(!problems.has_errors());
+        assert_eq!(grids[0].id, "G1");
+        assert_eq!(grids[0].community.as_deref(), Some("320116001001"));
+        assert_eq!(grids[0].declared_households, Some(12));
+        assert!((crate::spatial::geometry::area_m2(&grids[0].geometry) - 10_000.0).abs() < 1e-6);
+        let no_id = collection(&format!(
+            r#"{{"type": "Feature", "properties": {{}}, "geometry": {{"type": "Polygon", "coordinates": {square}}}}}"#
+        ));
+        let refused = parse_grids("grids", no_id, None, None);
+        assert!(
+            matches!(&refused, Err(Error::Invalid(p)) if p.iter().any(|p| p.field.as_deref() == Some("id"))),
+            "{:?}",
+            refused.err()
+        );
+    }
+
+    #[test]
+    fn a_rules_file_is_read_over_the_defaults_and_named_when_wrong() {
+        let dir = std::env::temp_dir().join(format!("gridplan-rules-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let good = dir.join("good.toml");
+        let bad = dir.join("bad.toml");
+        let _ = std::fs::write(&good, "[kinds.urban]\nmin_households = 250\n");
+        let _ = std::fs::write(&bad, "[kinds.urban]\nmin_households = \"many\"\n");
+        let rules = read_rules(&good).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rules.kinds["urban"].min_households, 250);
+        assert_eq!(rules.kinds["urban"].max_households, 500);
+        assert!(matches!(read_rules(&bad), Err(Error::Rules { path, .. }) if path == bad));
+        assert_eq!(load_rules(None).ok(), Some(Rules::default()));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -15,7 +15,7 @@ pub mod published;
 pub mod guard;
 pub mod limits;
 
-use crate::store::{DatasetKind, Store, Write};
+use crate::store::{DatasetKind, Location, Store, Write};
 use auth::Tokens;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -34,8 +34,8 @@ pub struct Config {
     /// A directory of `households.geojson`, `boundaries.geojson`, optionally `workers.geojson` (or
     /// `.csv`) and `rules.toml`, loaded when the database holds no datasets yet.
     pub data: Option<PathBuf>,
-    /// The SQLite file.
-    pub db: PathBuf,
+    /// The SQLite file, or a PostgreSQL database with PostGIS (`postgres://…`).
+    pub db: Location,
     pub tokens: Tokens,
     /// Optional base-map tile URL template for the map page (`https://…/{z}/{x}/{y}.png`).
     pub tiles: Option<String>,
@@ -55,11 +55,11 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = DEFAULT_MAX_BODY_MB * 1024 * 1024;
 /// Longest a request may take by default.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Connections to the database file, one per blocking task that needs one. SQLite in write-ahead-log
-/// mode lets readers go on while a writer commits; no connection is shared between threads, and none
-/// is held while a plan is computed.
+/// Connections to the database, one per blocking task that needs one. SQLite in write-ahead-log mode
+/// (and PostgreSQL) lets readers go on while a writer commits; no connection is shared between threads,
+/// and none is held while a plan is computed.
 pub struct Db {
-    path: PathBuf,
+    at: Location,
     idle: Mutex<Vec<Store>>,
 }
 
@@ -97,9 +97,9 @@ impl Drop for Conn<'_> {
 }
 
 impl Db {
-    pub fn new(path: &Path, first: Store) -> Db {
+    pub fn new(at: &Location, first: Store) -> Db {
         Db {
-            path: path.to_path_buf(),
+            at: at.clone(),
             idle: Mutex::new(vec![first]),
         }
     }
@@ -109,7 +109,7 @@ impl Db {
         let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
         let store = match idle {
             Some(s) => s,
-            None => Store::open(&self.path)?,
+            None => Store::open(&self.at)?,
         };
         Ok(Conn {
             db: self,
@@ -225,7 +225,11 @@ fn read_file(dir: &Path, name: &str) -> Result<Option<Vec<u8>>, crate::Error> {
 /// database written by an older version that stored an upload it should have refused), the service
 /// starts on the inputs of its newest plan, or with none, and says so on stderr.
 pub fn prepare(config: &Config) -> Result<AppState, AppError> {
-    let mut store = Store::open(&config.db)?;
+    prepare_on(config, Store::open(&config.db)?)
+}
+
+/// [`prepare`] on a store already opened at `config.db`.
+pub fn prepare_on(config: &Config, mut store: Store) -> Result<AppState, AppError> {
     if let Some(dir) = &config.data
         && store.latest()?.households.is_none()
         && store.latest()?.boundaries.is_none()
@@ -373,9 +377,14 @@ pub fn router(state: Arc<AppState>, config: &Config) -> Router {
 /// Runs the service until Ctrl-C, printing its URL once it listens.
 pub async fn serve(config: Config, addr: &str) -> anyhow::Result<()> {
     let cfg = config.clone();
-    let state = tokio::task::spawn_blocking(move || prepare(&cfg))
-        .await?
-        .map_err(|e| anyhow::anyhow!("{}{}", e.message, problems_text(&e.problems)))?;
+    let state = tokio::task::spawn_blocking(move || {
+        // A database that cannot be opened (a bad or unreachable URL, a file that cannot be created)
+        // is the command line's mistake, named as such.
+        let store = Store::open(&cfg.db).map_err(crate::Error::Database)?;
+        prepare_on(&cfg, store)
+            .map_err(|e| anyhow::anyhow!("{}{}", e.message, problems_text(&e.problems)))
+    })
+    .await??;
     let app = router(Arc::new(state), &config);
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -807,6 +807,7 @@ impl<'a> LeafClipper<'a> {
 /// not (and wins).
 fn partition_leaf(
     data: &Dataset,
+    counted: &[Household],
     leaf: usize,
     members: &[usize],
     band: &KindRules,
@@ -814,7 +815,7 @@ fn partition_leaf(
     ground: Option<&crate::plan::partition::cells::Ground>,
 ) -> (Vec<MultiPolygon>, LeafPlan, Vec<BuildingSplit>) {
     let area = &data.tree.areas[leaf];
-    let (atoms, splits) = atoms(&data.households, members, &area.code, band);
+    let (atoms, splits) = atoms(counted, members, &area.code, band);
     let households: u64 = atoms.iter().map(|a| a.households).sum();
     let (k, mut infeasible) = grid_count(band, households, policy);
     let mut engine = "straight";
@@ -823,7 +824,7 @@ fn partition_leaf(
         crate::plan::partition::cells::draw_guarded(
             &area.geometry,
             &atoms,
-            &data.households,
+            counted,
             k,
             band,
             ground,
@@ -851,7 +852,7 @@ fn partition_leaf(
         }
         drawn.grids
     } else {
-        let mut straight = partition_region(&area.geometry, &atoms, k, band, &data.households);
+        let mut straight = partition_region(&area.geometry, &atoms, k, band, counted);
         if infeasible.is_some() && households > 0 {
             // No whole number of grids fits: the least-bad count is judged on the grids each
             // candidate actually produces (buildings are never divided, so an even split is not
@@ -862,8 +863,7 @@ fn partition_leaf(
                 if other == k {
                     continue;
                 }
-                let alternative =
-                    partition_region(&area.geometry, &atoms, other, band, &data.households);
+                let alternative = partition_region(&area.geometry, &atoms, other, band, counted);
                 let (now, then) = (
                     band_miss(&straight, &atoms, band),
                     band_miss(&alternative, &atoms, band),
@@ -873,18 +873,13 @@ fn partition_leaf(
                 }
             }
         }
-        let bad = crate::plan::partition::cells::band_violation(
-            &straight,
-            &data.households,
-            members,
-            band,
-        );
+        let bad = crate::plan::partition::cells::band_violation(&straight, counted, members, band);
         let reachable = infeasible.is_none();
         if reachable && (bad.0 > 0 || straight.len() != k) {
             let drawn = crate::plan::partition::cells::draw_guarded(
                 &area.geometry,
                 &atoms,
-                &data.households,
+                counted,
                 k,
                 band,
                 None,
@@ -894,7 +889,7 @@ fn partition_leaf(
                 Some(drawn) => {
                     let cells_bad = crate::plan::partition::cells::band_violation(
                         &drawn.grids,
-                        &data.households,
+                        counted,
                         members,
                         band,
                     );
@@ -1054,6 +1049,50 @@ pub fn tidy(
         .collect()
 }
 
+/// The household points as the partition counts them where a kind's measure is `population`.
+struct Counted {
+    /// The points, each weighing its residents in the leaves counted by population (its households
+    /// elsewhere).
+    points: Vec<Household>,
+    /// The leaves counted by population: those of a kind measured by population whose every point gives
+    /// its residents (a leaf with a point of unknown population is counted by households).
+    leaves: std::collections::BTreeSet<usize>,
+}
+
+/// The points re-weighed by population for the leaves whose kind is measured by population; `None`
+/// when no leaf is.
+fn counted_households(data: &Dataset, rules: &Rules, members: &[Vec<usize>]) -> Option<Counted> {
+    let leaves: std::collections::BTreeSet<usize> = data
+        .tree
+        .leaves()
+        .iter()
+        .copied()
+        .filter(|&l| {
+            data.tree
+                .kind(l)
+                .and_then(|k| rules.kind(k))
+                .is_some_and(|b| b.measure == crate::rules::Measure::Population)
+        })
+        .filter(|&l| {
+            members[l]
+                .iter()
+                .all(|&i| data.households[i].population.is_some())
+        })
+        .collect();
+    if leaves.is_empty() {
+        return None;
+    }
+    let mut points = data.households.clone();
+    for &l in &leaves {
+        for &i in &members[l] {
+            if let Some(p) = data.households[i].population {
+                points[i].households = p;
+            }
+        }
+    }
+    Some(Counted { points, leaves })
+}
+
 /// Partitions every leaf of the dataset. `progress` is told each finished leaf.
 pub fn partition(data: &Dataset, rules: &Rules, progress: &(dyn Fn() + Sync)) -> Partition {
     partition_with(data, rules, None, progress)
@@ -1073,16 +1112,23 @@ pub fn partition_with(
             members[*l].push(i);
         }
     }
+    let counted = counted_households(data, rules, &members);
     let results: Vec<(Vec<MultiPolygon>, LeafPlan, Vec<BuildingSplit>)> = leaves
         .par_iter()
         .filter_map(|&l| {
             let kind = data.tree.kind(l)?;
             let band = rules.kind(kind)?;
+            let by_population = counted.as_ref().is_some_and(|c| c.leaves.contains(&l));
+            let (households, band) = match &counted {
+                Some(c) if by_population => (c.points.as_slice(), band.counting()),
+                _ => (data.households.as_slice(), std::borrow::Cow::Borrowed(band)),
+            };
             let r = partition_leaf(
                 data,
+                households,
                 l,
                 &members[l],
-                band,
+                &band,
                 rules.partition.count_policy,
                 ground,
             );
@@ -1122,5 +1168,128 @@ pub fn partition_with(
         grids,
         leaves: plans,
         splits,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{area, dataset, household, rect, spread};
+
+    fn urban() -> KindRules {
+        Rules::default().kinds["urban"].clone()
+    }
+
+    #[test]
+    fn the_count_is_the_feasible_one_nearest_the_target() {
+        let band = urban();
+        // 300–500: 800 fits 2 only; 1,600 fits 4 or 5, target 400 → 4.
+        assert_eq!(
+            grid_count(&band, 800, CountPolicy::NearestTarget),
+            (2, None)
+        );
+        assert_eq!(grid_count(&band, 1_600, CountPolicy::NearestTarget).0, 4);
+        assert_eq!(grid_count(&band, 1_600, CountPolicy::Fewest).0, 4);
+        // 2,000 fits 4 to 6: the target gives 5, the fewest 4.
+        assert_eq!(grid_count(&band, 2_000, CountPolicy::NearestTarget).0, 5);
+        assert_eq!(grid_count(&band, 2_000, CountPolicy::Fewest).0, 4);
+        // 1,800 is 4.5 targets: the tie goes to fewer grids.
+        assert_eq!(grid_count(&band, 1_800, CountPolicy::NearestTarget).0, 4);
+    }
+
+    #[test]
+    fn no_whole_number_fits_gives_the_least_bad_count_and_says_why() {
+        let band = urban();
+        // 550: one grid is 50 over, two are 25 under each: two is less bad.
+        let (k, why) = grid_count(&band, 550, CountPolicy::NearestTarget);
+        assert_eq!(k, 2);
+        assert!(why.is_some_and(|w| w.contains("550")));
+        // Fewer than one grid's minimum: one grid, flagged.
+        let (k, why) = grid_count(&band, 120, CountPolicy::NearestTarget);
+        assert_eq!(k, 1);
+        assert!(why.is_some());
+    }
+
+    #[test]
+    fn an_oversize_building_is_split_by_entrance_into_balanced_pieces() {
+        let band = urban();
+        let mut hh: Vec<Household> = (0..640)
+            .map(|i| {
+                let mut h = household(0.0, 0.0, 1, Some("T1"));
+                h.entrance = Some(format!("{}", i / 80 + 1).into());
+                h
+            })
+            .collect();
+        hh.push(household(50.0, 50.0, 10, Some("small")));
+        let members: Vec<usize> = (0..hh.len()).collect();
+        let (atoms, splits) = atoms(&hh, &members, "L", &band);
+        assert_eq!(splits.len(), 1);
+        assert_eq!(splits[0].by, "entrance");
+        assert_eq!(splits[0].pieces, vec![320, 320]);
+        assert_eq!(atoms.len(), 3);
+        let total: u64 = atoms.iter().map(|a| a.households).sum();
+        assert_eq!(total, 650);
+        // Every household is in exactly one atom.
+        let mut seen: Vec<usize> = atoms.iter().flat_map(|a| a.members.clone()).collect();
+        seen.sort();
+        assert_eq!(seen, members);
+    }
+
+    #[test]
+    fn the_two_sides_of_a_cut_share_the_points_on_the_line() {
+        let square: Cell = vec![
+            Coord { x: 0.0, y: 0.0 },
+            Coord { x: 10.0, y: 0.0 },
+            Coord { x: 10.0, y: 10.0 },
+            Coord { x: 0.0, y: 10.0 },
+        ];
+        let normal = Coord { x: 0.6, y: 0.8 };
+        let low = clip(&square, normal, 7.0, true);
+        let high = clip(&square, normal, 7.0, false);
+        let area = |c: &Cell| geometry::area_m2(&cell_polygon(c));
+        assert!((area(&low) + area(&high) - 100.0).abs() < 1e-9);
+        let on_line = |c: &Cell| -> Vec<(u64, u64)> {
+            let mut v: Vec<(u64, u64)> = c
+                .iter()
+                .filter(|p| (p.x * normal.x + p.y * normal.y - 7.0).abs() < 1e-9)
+                .map(|p| (p.x.to_bits(), p.y.to_bits()))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(on_line(&low), on_line(&high));
+        assert_eq!(on_line(&low).len(), 2);
+    }
+
+    #[test]
+    fn a_leaf_is_tiled_by_grids_in_the_band() {
+        let leaf = rect(0.0, 0.0, 1_000.0, 600.0);
+        let data = dataset(
+            vec![area("320116001001", None, Some("urban"), leaf.clone())],
+            spread(0.0, 0.0, 1_000.0, 600.0, 1_200, 1),
+        );
+        let plan = partition(&data, &Rules::default(), &|| {});
+        assert_eq!(plan.grids.len(), 3);
+        let areas: f64 = plan
+            .grids
+            .iter()
+            .map(|g| geometry::area_m2(&g.geometry))
+            .sum();
+        assert!((areas - geometry::area_m2(&leaf)).abs() < 1e-3);
+        let index = crate::spatial::index::PolygonIndex::new(
+            plan.grids.iter().map(|g| &g.geometry).collect(),
+        );
+        let mut counts = vec![0u64; plan.grids.len()];
+        for h in &data.households {
+            let inside = index.containing(h.pos);
+            assert_eq!(inside.len(), 1, "every household in exactly one grid");
+            counts[inside[0]] += h.households as u64;
+        }
+        assert!(
+            counts.iter().all(|&c| (300..=500).contains(&c)),
+            "{counts:?}"
+        );
+        assert_eq!(plan.grids[0].id, "320116001001-G01");
+        assert_eq!(plan.leaves[0].infeasible, None);
     }
 }

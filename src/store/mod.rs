@@ -1,13 +1,17 @@
 //! State that survives restarts: datasets (the uploaded files, each upload a new version), plans and
-//! assignments, in one SQLite file.
+//! assignments, in one SQLite file (the default) or in PostgreSQL with PostGIS ([`pg`], selected by a
+//! `postgres://` location).
 //!
-//! Durability: write-ahead log with `synchronous = FULL`, every write one transaction. A write is
-//! acknowledged only after its transaction commits, so a process killed mid-write leaves the last
-//! acknowledged state intact (SQLite rolls the unfinished transaction back on the next open).
+//! Durability: every write is one transaction, acknowledged only after it commits, so a process killed
+//! mid-write leaves the last acknowledged state intact. SQLite: write-ahead log with
+//! `synchronous = FULL` (the unfinished transaction is rolled back on the next open). PostgreSQL: its
+//! own write-ahead log, committed synchronously.
+
+pub mod pg;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Errors of the store, with what was being done.
 #[derive(Debug, thiserror::Error)]
@@ -15,14 +19,69 @@ use std::path::Path;
 pub struct StoreError {
     pub what: String,
     #[source]
-    pub source: rusqlite::Error,
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl StoreError {
+    pub fn new(
+        what: &str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> StoreError {
+        StoreError {
+            what: what.to_string(),
+            source: source.into(),
+        }
+    }
 }
 
 fn ctx<T>(what: &str, r: rusqlite::Result<T>) -> Result<T, StoreError> {
-    r.map_err(|source| StoreError {
-        what: what.to_string(),
-        source,
-    })
+    r.map_err(|source| StoreError::new(what, source))
+}
+
+/// Where the state is kept: a SQLite file, or a PostgreSQL database (`postgres://…` or
+/// `postgresql://…`, libpq's URL form) with the PostGIS extension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    /// A `postgres://` or `postgresql://` URL is PostgreSQL (refused when it cannot be parsed);
+    /// anything else a SQLite file path.
+    pub fn parse(s: &str) -> Result<Location, String> {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            s.parse::<postgres::Config>()
+                .map_err(|e| format!("not a PostgreSQL URL ({}): {e}", pg::redact(s)))?;
+            Ok(Location::Postgres(s.to_string()))
+        } else if s.is_empty() {
+            Err("empty database path".to_string())
+        } else {
+            Ok(Location::Sqlite(PathBuf::from(s)))
+        }
+    }
+}
+
+impl From<PathBuf> for Location {
+    fn from(p: PathBuf) -> Location {
+        Location::Sqlite(p)
+    }
+}
+
+impl From<&Path> for Location {
+    fn from(p: &Path) -> Location {
+        Location::Sqlite(p.to_path_buf())
+    }
+}
+
+impl std::fmt::Display for Location {
+    /// The path, or the URL without its password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(p) => write!(f, "{}", p.display()),
+            Location::Postgres(url) => f.write_str(&pg::redact(url)),
+        }
+    }
 }
 
 /// Which input a dataset is.
@@ -78,14 +137,140 @@ pub struct PlanInfo {
     pub note: String,
 }
 
-/// The SQLite store.
-pub struct Store {
-    conn: Connection,
+/// The store: one connection to the database, SQLite or PostgreSQL. Every method does the same on both.
+pub enum Store {
+    Sqlite(Sqlite),
+    Postgres(pg::PgStore),
+}
+
+/// Calls the same method on whichever backend the store is.
+macro_rules! both {
+    ($self:expr, $s:ident => $e:expr) => {
+        match $self {
+            Store::Sqlite($s) => $e,
+            Store::Postgres($s) => $e,
+        }
+    };
 }
 
 impl Store {
+    /// Opens the store at `at`: creates a SQLite file if missing; connects to PostgreSQL and applies
+    /// the schema's migrations.
+    pub fn open(at: &Location) -> Result<Store, StoreError> {
+        Ok(match at {
+            Location::Sqlite(path) => Store::Sqlite(Sqlite::open(path)?),
+            Location::Postgres(url) => Store::Postgres(pg::PgStore::open(url)?),
+        })
+    }
+
+    /// Stores a new version of a dataset; returns it.
+    pub fn add_dataset(
+        &mut self,
+        kind: DatasetKind,
+        filename: &str,
+        content: &[u8],
+    ) -> Result<DatasetInfo, StoreError> {
+        both!(self, s => s.add_dataset(kind, filename, content))
+    }
+
+    /// The newest version of a dataset kind, with its content.
+    pub fn latest_dataset(
+        &self,
+        kind: DatasetKind,
+    ) -> Result<Option<(DatasetInfo, Vec<u8>)>, StoreError> {
+        both!(self, s => s.latest_dataset(kind))
+    }
+
+    /// A dataset version's content.
+    pub fn dataset_content(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        both!(self, s => s.dataset_content(id))
+    }
+
+    /// Every dataset version, newest first.
+    pub fn datasets(&self) -> Result<Vec<DatasetInfo>, StoreError> {
+        both!(self, s => s.datasets())
+    }
+
+    /// Stores a plan; returns its id.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_plan(
+        &mut self,
+        households: i64,
+        boundaries: i64,
+        rules: Option<i64>,
+        grid_count: usize,
+        note: &str,
+        grids: &str,
+        communities: &str,
+        report: &str,
+    ) -> Result<i64, StoreError> {
+        both!(self, s => s.add_plan(households, boundaries, rules, grid_count, note, grids, communities, report))
+    }
+
+    /// Every plan, newest first.
+    pub fn plans(&self) -> Result<Vec<PlanInfo>, StoreError> {
+        both!(self, s => s.plans())
+    }
+
+    /// One plan's stored outputs: (grids GeoJSON, communities GeoJSON, report JSON).
+    pub fn plan_outputs(&self, id: i64) -> Result<Option<(String, String, String)>, StoreError> {
+        both!(self, s => s.plan_outputs(id))
+    }
+
+    /// Stores an assignment of a plan; returns its id.
+    pub fn add_assignment(
+        &mut self,
+        plan: i64,
+        workers: i64,
+        assignment: &str,
+        staffing: &str,
+    ) -> Result<i64, StoreError> {
+        both!(self, s => s.add_assignment(plan, workers, assignment, staffing))
+    }
+
+    /// The newest assignment of a plan: (id, assignment GeoJSON, staffing JSON).
+    pub fn latest_assignment(
+        &self,
+        plan: i64,
+    ) -> Result<Option<(i64, String, String)>, StoreError> {
+        both!(self, s => s.latest_assignment(plan))
+    }
+
+    /// An assignment by id: (plan, assignment GeoJSON, staffing JSON).
+    pub fn assignment(&self, id: i64) -> Result<Option<(i64, String, String)>, StoreError> {
+        both!(self, s => s.assignment(id))
+    }
+
+    /// The newest version of each dataset kind.
+    pub fn latest(&self) -> Result<Latest, StoreError> {
+        both!(self, s => s.latest())
+    }
+
+    /// Writes datasets and a plan in one transaction: all of it is stored, or (on an error, a conflict
+    /// or a crash) none of it.
+    pub fn write(&mut self, w: Write) -> Result<Written, WriteError> {
+        both!(self, s => s.write(w))
+    }
+
+    /// A plan's stored inputs: (households, boundaries, rules) dataset ids.
+    pub fn plan_inputs(&self, id: i64) -> Result<Option<(i64, i64, Option<i64>)>, StoreError> {
+        both!(self, s => s.plan_inputs(id))
+    }
+
+    /// The database's own consistency check: `ok` when it is sound.
+    pub fn integrity_check(&self) -> Result<String, StoreError> {
+        both!(self, s => s.integrity_check())
+    }
+}
+
+/// The SQLite store.
+pub struct Sqlite {
+    conn: Connection,
+}
+
+impl Sqlite {
     /// Opens (or creates) the database file; `:memory:` for a throwaway store.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
+    pub fn open(path: &Path) -> Result<Sqlite, StoreError> {
         let conn = ctx("open", Connection::open(path))?;
         ctx(
             "configure",
@@ -125,7 +310,7 @@ impl Store {
                  );",
             ),
         )?;
-        Ok(Store { conn })
+        Ok(Sqlite { conn })
     }
 
     /// Stores a new version of a dataset; returns it.
@@ -135,12 +320,18 @@ impl Store {
         filename: &str,
         content: &[u8],
     ) -> Result<DatasetInfo, StoreError> {
-        let tx = ctx("begin", self.conn.transaction())?;
+        let tx = ctx(
+            "begin",
+            self.conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate),
+        )?;
         let id = insert_dataset(&tx, kind, filename, content)?;
         ctx("commit", tx.commit())?;
-        self.dataset_info(id)?.ok_or_else(|| StoreError {
-            what: "read the dataset just written".into(),
-            source: rusqlite::Error::QueryReturnedNoRows,
+        self.dataset_info(id)?.ok_or_else(|| {
+            StoreError::new(
+                "read the dataset just written",
+                rusqlite::Error::QueryReturnedNoRows,
+            )
         })
     }
 
@@ -234,7 +425,11 @@ impl Store {
         communities: &str,
         report: &str,
     ) -> Result<i64, StoreError> {
-        let tx = ctx("begin", self.conn.transaction())?;
+        let tx = ctx(
+            "begin",
+            self.conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate),
+        )?;
         ctx(
             "insert plan",
             tx.execute(
@@ -295,7 +490,11 @@ impl Store {
         assignment: &str,
         staffing: &str,
     ) -> Result<i64, StoreError> {
-        let tx = ctx("begin", self.conn.transaction())?;
+        let tx = ctx(
+            "begin",
+            self.conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate),
+        )?;
         ctx(
             "insert assignment",
             tx.execute(
@@ -406,7 +605,7 @@ pub enum WriteError {
     Store(#[from] StoreError),
 }
 
-impl Store {
+impl Sqlite {
     /// The newest version of each dataset kind.
     pub fn latest(&self) -> Result<Latest, StoreError> {
         latest_in(&self.conn)
@@ -499,7 +698,7 @@ fn latest_in(conn: &Connection) -> Result<Latest, StoreError> {
     Ok(out)
 }
 
-impl Store {
+impl Sqlite {
     /// SQLite's own consistency check: `ok` when the file is sound.
     pub fn integrity_check(&self) -> Result<String, StoreError> {
         ctx(
@@ -544,7 +743,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.db");
         {
-            let mut s = Store::open(&path).unwrap();
+            let mut s = Store::open(&path.clone().into()).unwrap();
             assert_eq!(
                 s.add_dataset(DatasetKind::Households, "h.geojson", b"{}")
                     .unwrap()
@@ -568,7 +767,7 @@ mod tests {
                 .unwrap();
             s.add_assignment(id, 1, "{}", "{\"towns\":[]}").unwrap();
         }
-        let s = Store::open(&path).unwrap();
+        let s = Store::open(&path.into()).unwrap();
         let (info, content) = s.latest_dataset(DatasetKind::Households).unwrap().unwrap();
         assert_eq!((info.version, content.as_slice()), (2, b"{ }".as_slice()));
         assert_eq!(s.plans().unwrap()[0].grids, 7);
