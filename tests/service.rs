@@ -27,7 +27,7 @@ fn app_with(tokens: Tokens, max_body_bytes: usize) -> App {
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
         data: Some(data_dir()),
-        db: dir.path().join("g.db"),
+        db: gridplan::store::Location::Sqlite(dir.path().join("g.db")),
         tokens,
         tiles: None,
         max_body_bytes,

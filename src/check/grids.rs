@@ -54,6 +54,9 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
     if hh == 0 {
         violations.push(v(Rule::EmptyGrid, "no households".to_string(), 0.0));
     }
+    if let Some(message) = code_problem(&grid.id, leaf_code.as_deref()) {
+        violations.push(v(Rule::MalformedGridCode, message, grid.id.len() as f64));
+    }
     if let (true, Some(b)) = (alert, band) {
         violations.push(v(
             Rule::PopulationAlert,
@@ -122,6 +125,26 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
         outside_leaf_m2: outside,
         parts: part_count,
         compactness: geometry::polsby_popper(&grid.geometry),
+    }
+}
+
+/// What is wrong with grid id `id` read as a standard code (community code + 3 digits), when it is
+/// written as one (12 digits or more, digits only): its length, a sequence of 000, or a community code other than that of
+/// the leaf it lies in. Ids of another form (`<leaf>-G<nn>`, names given by hand) are not judged here.
+fn code_problem(id: &str, leaf: Option<&str>) -> Option<String> {
+    if id.len() < 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let Some((community, _)) = crate::model::parse_standard_grid_id(id) else {
+        return Some(format!(
+            "grid code {id} is not a standard code: 12- or 15-digit community code followed by a 3-digit number from 001"
+        ));
+    };
+    match leaf {
+        Some(l) if l != community && l.bytes().all(|b| b.is_ascii_digit()) => Some(format!(
+            "grid code {id} names community {community}, but the grid lies in {l}"
+        )),
+        _ => None,
     }
 }
 
@@ -289,6 +312,19 @@ mod tests {
         let pop_only = judge_band(&urban(Measure::Population), 600, Some(1_000));
         assert_eq!(pop_only.households_breach, None);
         assert_eq!(pop_only.status, Some(BandStatus::Ok));
+    }
+
+    #[test]
+    fn malformed_standard_codes_are_named() {
+        assert_eq!(code_problem("320116001003007", Some("320116001003")), None);
+        assert_eq!(code_problem("320116001003-G07", Some("320116001003")), None);
+        assert_eq!(code_problem("north grid", None), None);
+        assert_eq!(code_problem("17", Some("320116001003")), None);
+        assert!(code_problem("32011600100307", Some("320116001003")).is_some());
+        assert!(code_problem("320116001003", Some("320116001003")).is_some());
+        assert!(code_problem("320116001003000", Some("320116001003")).is_some());
+        let wrong = code_problem("320116001004007", Some("320116001003")).expect("wrong community");
+        assert!(wrong.contains("320116001004") && wrong.contains("lies in 320116001003"));
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub enum Rule {
     HouseholdsOutsideGrids,
     /// A block (street block, compound) whose land lies in more than one grid (with `--blocks`).
     SplitBlock,
+    /// A grid id written as a standard code (digits only) that is not one: not a 12- or 15-digit
+    /// community code and a 3-digit number from 001, or naming another community than its own.
+    MalformedGridCode,
 }
 
 /// One broken rule.
