@@ -18,6 +18,19 @@ pub struct Cli {
     /// past it is refused with exit status 2 before it fills the memory.
     #[arg(long, global = true, default_value_t = gridplan::input::file::DEFAULT_MAX_INPUT_MB)]
     pub max_input_mb: u64,
+    /// Which column of a household ledger (.csv, .xlsx) holds which field, for ledgers whose columns
+    /// are not named as gridplan recognises them: field=column pairs, e.g.
+    /// `lon=东经,lat=北纬,households=户数合计`. Fields: lon, lat, id, households, population, building,
+    /// entrance, community, elderly_alone, key_persons, vulnerable.
+    #[arg(long, global = true, value_parser = parse_ledger_columns)]
+    pub ledger_columns: Option<gridplan::input::ledger::LedgerFormat>,
+    /// The sheet of a household ledger workbook (.xlsx) to read; the first by default.
+    #[arg(long, global = true)]
+    pub ledger_sheet: Option<String>,
+}
+
+fn parse_ledger_columns(s: &str) -> Result<gridplan::input::ledger::LedgerFormat, String> {
+    gridplan::input::ledger::LedgerFormat::default().with_columns(s)
 }
 
 #[derive(Subcommand)]

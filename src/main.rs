@@ -29,6 +29,11 @@ fn say(text: &str) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     gridplan::input::file::set_max_input_mb(cli.max_input_mb);
+    gridplan::input::ledger::set_format(
+        cli.ledger_columns
+            .unwrap_or_default()
+            .with_sheet(cli.ledger_sheet),
+    );
     match run(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

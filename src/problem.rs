@@ -17,12 +17,18 @@ pub enum Severity {
     Warning,
 }
 
-/// The feature a problem is about: its position in the file (0-based) and its id, when it has one.
+/// The feature a problem is about: its position in the file (0-based) and its id, when it has one; in
+/// a ledger (a spreadsheet), its row as the spreadsheet numbers it (header row 1) and the column's
+/// letter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FeatureRef {
     pub index: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
 }
 
 /// One problem in one input file.
@@ -60,7 +66,31 @@ impl Problem {
         self.feature = Some(FeatureRef {
             index,
             id: id.map(str::to_string),
+            row: None,
+            column: None,
         });
+        self
+    }
+
+    /// Names the ledger row the problem is about, as the spreadsheet numbers it (header row 1).
+    pub fn at_row(mut self, row: usize, id: Option<&str>) -> Self {
+        let id = id
+            .map(str::to_string)
+            .or_else(|| self.feature.take().and_then(|f| f.id));
+        self.feature = Some(FeatureRef {
+            index: row,
+            id,
+            row: Some(row),
+            column: None,
+        });
+        self
+    }
+
+    /// Names the ledger column (its letter, `A`, `B`, …) of a problem already at a row.
+    pub fn in_column(mut self, letter: impl Into<String>) -> Self {
+        if let Some(f) = &mut self.feature {
+            f.column = Some(letter.into());
+        }
         self
     }
 
@@ -82,14 +112,23 @@ impl fmt::Display for Problem {
             Severity::Warning => "warning",
         };
         write!(f, "{label}: {}", self.file)?;
+        let row = self.feature.as_ref().and_then(|r| r.row);
         if let Some(feature) = &self.feature {
-            write!(f, ": feature {}", feature.index)?;
+            match row {
+                Some(r) => write!(f, ": row {r}")?,
+                None => write!(f, ": feature {}", feature.index)?,
+            }
             if let Some(id) = &feature.id {
                 write!(f, " (id {id})")?;
             }
         }
-        if let Some(field) = &self.field {
-            write!(f, ": field `{field}`")?;
+        let column = self.feature.as_ref().and_then(|r| r.column.as_deref());
+        match (&self.field, column) {
+            (Some(field), Some(letter)) => write!(f, ": column {letter} `{field}`")?,
+            (Some(field), None) if row.is_some() => write!(f, ": column `{field}`")?,
+            (Some(field), None) => write!(f, ": field `{field}`")?,
+            (None, Some(letter)) => write!(f, ": column {letter}")?,
+            (None, None) => {}
         }
         write!(f, ": {}", self.message)
     }

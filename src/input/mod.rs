@@ -144,9 +144,12 @@ pub fn read_households(
     )
 }
 
-/// Reads a households file's bytes: a ledger (`.csv`) as text, anything else as GeoJSON.
+/// Reads a households file's bytes: a ledger as text (`.csv`) or a workbook (`.xlsx`, `.xls`, `.ods`),
+/// anything else as GeoJSON.
 pub fn read_households_bytes(path: &Path) -> Result<Vec<u8>> {
-    let expect = if ledger::is_ledger_path(path) {
+    let expect = if ledger::is_workbook_path(path) {
+        file::Expect::Spreadsheet
+    } else if ledger::is_ledger_path(path) {
         file::Expect::Text
     } else {
         file::Expect::JsonObject
