@@ -40,13 +40,13 @@ pg_major() {
 }
 
 # pg_packages: the system packages PostgreSQL with PostGIS still needs (none when both are installed):
-# PostGIS 3 for the installed server's major version, or the distribution's server (Debian 12: 15) and
-# its PostGIS.
+# PostGIS 3 for the installed server's major version; with no server yet, the distribution's server
+# (Debian 12: PostgreSQL 15), whose PostGIS a second pass adds once its version is known.
 pg_packages() {
   local major
   major="$(pg_major)"
   if [ -z "$major" ]; then
-    echo postgresql postgresql-15-postgis-3
+    echo postgresql
   elif ! [ -f "/usr/share/postgresql/$major/extension/postgis.control" ]; then
     echo "postgresql-$major-postgis-3"
   fi
@@ -85,6 +85,25 @@ gdal_python() {
   fi
 }
 
+# install_packages PKG...: installs the Debian packages named (nothing when none), as root or through
+# sudo; says what to run where it cannot.
+install_packages() {
+  (($#)) || return 0
+  local need=("$@") sudo=()
+  if [ "$(id -u)" = 0 ]; then
+    sudo=()
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo=(sudo)
+  else
+    echo "gridplan needs these system packages: ${need[*]}" >&2
+    echo "Run:  sudo apt-get update && sudo apt-get install -y ${need[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing ${need[*]}" >&2
+  "${sudo[@]}" apt-get update -qq >/dev/null || true
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
+}
+
 main() {
   local e2e=0 load=0 arg
   for arg in "$@"; do
@@ -114,6 +133,7 @@ main() {
     command -v chromium >/dev/null 2>&1 || need+=(chromium)
     command -v python3 >/dev/null 2>&1 || need+=(python3)
     python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+    # PostgreSQL with PostGIS: the tests start a throwaway cluster of their own (none is set up here).
     local pg
     for pg in $(pg_packages); do need+=("$pg"); done
   fi
@@ -121,20 +141,16 @@ main() {
     command -v wrk >/dev/null 2>&1 || need+=(wrk)
   fi
 
-  if ((${#need[@]})); then
-    local sudo=()
-    if [ "$(id -u)" = 0 ]; then
-      sudo=()
-    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-      sudo=(sudo)
-    else
-      echo "gridplan needs these system packages: ${need[*]}" >&2
-      echo "Run:  sudo apt-get update && sudo apt-get install -y ${need[*]}" >&2
+  install_packages "${need[@]}"
+  if ((e2e)); then
+    need=()
+    for pg in $(pg_packages); do need+=("$pg"); done
+    install_packages "${need[@]}"
+    if [ -n "$(pg_packages)" ]; then
+      echo "gridplan's tests need PostgreSQL with PostGIS; still missing: $(pg_packages)" >&2
+      echo "Run:  sudo apt-get install -y $(pg_packages)" >&2
       exit 1
     fi
-    echo "setup: installing ${need[*]}" >&2
-    "${sudo[@]}" apt-get update -qq >/dev/null || true
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
   fi
 
   mapfile -t dirs < <(libclang_dirs)

@@ -62,6 +62,7 @@ pub enum Command {
     /// Print the rules in force (the defaults, or a rules file over them) as a commented TOML file.
     Rules(RulesArgs),
     /// Write a seeded synthetic district: boundaries, households and a grids file with known violations.
+    #[cfg(feature = "synth")]
     Generate(GenerateArgs),
 }
 
@@ -93,6 +94,11 @@ pub struct CheckArgs {
     /// CRS of input files that do not name one in a `crs` member (default WGS84), e.g. EPSG:4549.
     #[arg(long, value_parser = parse_crs)]
     pub crs: Option<Crs>,
+    /// Work through a province county by county: households read piece by piece into a spill file
+    /// per county, each grid checked with the county of its community; memory bounded by the largest
+    /// county. The same report as without it. Not with --blocks or --barriers.
+    #[arg(long)]
+    pub by_county: bool,
 }
 
 #[derive(Args)]
@@ -126,6 +132,12 @@ pub struct PartitionArgs {
     /// grid edges prefer to run along high-rank barriers.
     #[arg(long)]
     pub barriers: Option<PathBuf>,
+    /// Work through a province county by county: the households file is read piece by piece into a
+    /// spill file per county (the parent of each leaf's town) and each county drawn, checked and
+    /// written in turn, so memory is bounded by the largest county rather than the whole file. The
+    /// grids and the report are the same as without it. Not with --previous, --blocks or --barriers.
+    #[arg(long)]
+    pub by_county: bool,
     /// The grids in force before: leaves that did not change keep their grids exactly; changed
     /// leaves keep households in their old grids wherever the band allows.
     #[arg(long)]
@@ -264,6 +276,10 @@ pub struct ServeArgs {
     /// it for a county's).
     #[arg(long, default_value_t = gridplan::service::DEFAULT_MAX_BODY_MB)]
     pub max_body_mb: usize,
+    /// Seconds a planning job stays this server's without renewal (renewed every third of it); once
+    /// it lapses (the server died), another server on the same database takes the job over.
+    #[arg(long, default_value_t = gridplan::service::limits::DEFAULT_JOB_LEASE.as_secs_f64(), value_parser = parse_lease)]
+    pub job_lease_secs: f64,
 }
 
 #[derive(Args)]
@@ -283,6 +299,7 @@ pub struct RulesArgs {
     pub rules: Option<PathBuf>,
 }
 
+#[cfg(feature = "synth")]
 #[derive(Args)]
 pub struct GenerateArgs {
     /// Directory to write `boundaries.geojson`, `households.geojson` and `grids.geojson` into.
@@ -303,10 +320,23 @@ pub struct GenerateArgs {
     /// named in each file's legacy `crs` member.
     #[arg(long, value_parser = parse_out_crs, default_value = "EPSG:4326")]
     pub out_crs: Crs,
+    /// Spread the towns over this many counties under one province (default: one county per about
+    /// 490,000 households; the demo is one district).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=80))]
+    pub counties: Option<u64>,
 }
 
 fn parse_db(s: &str) -> Result<gridplan::store::Location, String> {
     gridplan::store::Location::parse(s)
+}
+
+fn parse_lease(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.3..=86_400.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "\"{s}\" is not a number of seconds from 0.3 to 86400"
+        )),
+    }
 }
 
 fn parse_crs(s: &str) -> Result<Crs, String> {

@@ -33,7 +33,7 @@ pub enum Error {
     /// The database given (`--db`) cannot be opened: a bad or unreachable URL, a file that cannot be
     /// created.
     #[error("{0}")]
-    Database(crate::store::StoreError),
+    Database(String),
 }
 
 /// At most this many problems are written out in full in an error message; the rest are counted.

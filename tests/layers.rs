@@ -321,6 +321,24 @@ fn every_module_has_a_layer_and_imports_only_from_below() {
 }
 
 #[test]
+fn nothing_in_the_library_depends_on_the_synthetic_data() {
+    let users: Vec<String> = library_edges()
+        .into_iter()
+        .filter(|((_, to), _)| to == "synth")
+        .map(|((from, _), files)| {
+            format!(
+                "{from} ({})",
+                files.into_iter().collect::<Vec<_>>().join(", ")
+            )
+        })
+        .collect();
+    assert!(
+        users.is_empty(),
+        "synth is test and demo data; imported by {users:?}"
+    );
+}
+
+#[test]
 fn the_service_goes_through_ops() {
     let mut wrong = Vec::new();
     for ((from, to), files) in library_edges() {

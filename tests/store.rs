@@ -3,33 +3,17 @@
 
 mod common;
 
-use common::pg::PgCluster;
-use gridplan::store::{DatasetKind, Latest, Location, NewPlan, Store, Write, WriteError};
+use common::pg::{PgCluster, db_name};
+use gridplan::store::{
+    DatasetKind, Finish, JobKind, JobState, Latest, Location, NewPlan, Store, Write, WriteError,
+};
 use serde_json::json;
-
-/// A store location of each kind, with what keeps it alive.
-enum Fixture {
-    Sqlite(tempfile::TempDir),
-    Postgres(PgCluster),
-}
-
-impl Fixture {
-    fn location(&self) -> Location {
-        match self {
-            Fixture::Sqlite(dir) => dir.path().join("g.db").into(),
-            Fixture::Postgres(c) => Location::Postgres(c.url()),
-        }
-    }
-}
 
 /// Runs `test` on a fresh SQLite file, then on a fresh PostgreSQL database.
 fn on_both(test: impl Fn(&Location)) {
-    for fixture in [
-        Fixture::Sqlite(tempfile::tempdir().unwrap()),
-        Fixture::Postgres(PgCluster::start()),
-    ] {
-        test(&fixture.location());
-    }
+    let dir = tempfile::tempdir().unwrap();
+    test(&dir.path().join("g.db").into());
+    test(&Location::Postgres(PgCluster::shared().fresh()));
 }
 
 /// Two grids as the plan's public GeoJSON holds them, and a key no public layer may carry.
@@ -147,6 +131,7 @@ fn a_write_is_all_or_nothing_and_refused_when_the_data_in_force_changed() {
                 ],
                 plan: Some(plan("first", "G1")),
                 expected: Some(Latest::default()),
+                job: None,
             })
             .unwrap();
         assert_eq!(w.datasets.len(), 2);
@@ -161,6 +146,7 @@ fn a_write_is_all_or_nothing_and_refused_when_the_data_in_force_changed() {
             datasets: vec![(DatasetKind::Rules, "r".into(), b"R".to_vec())],
             plan: Some(plan("stale", "G1")),
             expected: Some(Latest::default()),
+            job: None,
         });
         assert!(matches!(r, Err(WriteError::Conflict)), "{r:?}");
         assert_eq!(s.latest().unwrap(), latest);
@@ -173,6 +159,7 @@ fn a_write_is_all_or_nothing_and_refused_when_the_data_in_force_changed() {
                 datasets: vec![(DatasetKind::Rules, "r".into(), b"R".to_vec())],
                 plan: Some(plan("second", "G1")),
                 expected: Some(expected),
+                job: None,
             })
             .unwrap();
         let second = w.plan.unwrap();
@@ -216,8 +203,10 @@ fn writers_on_separate_connections_number_versions_without_gaps_or_repeats() {
 
 #[test]
 fn postgis_holds_each_plans_grids_and_the_current_grids_view_has_public_fields_only() {
-    let cluster = PgCluster::start();
-    let at = Location::Postgres(cluster.url());
+    let cluster = PgCluster::shared();
+    let url = cluster.fresh();
+    let db = db_name(&url);
+    let at = Location::Postgres(url.clone());
     let mut s = Store::open(&at).unwrap();
     s.write(Write {
         datasets: vec![
@@ -226,6 +215,7 @@ fn postgis_holds_each_plans_grids_and_the_current_grids_view_has_public_fields_o
         ],
         plan: Some(plan("first", "G1")),
         expected: None,
+        job: None,
     })
     .unwrap();
     let second = s
@@ -236,14 +226,11 @@ fn postgis_holds_each_plans_grids_and_the_current_grids_view_has_public_fields_o
         .unwrap()
         .plan
         .unwrap();
-    assert_eq!(
-        cluster.psql("gridplan", "SELECT count(*) FROM plan_grids"),
-        "4"
-    );
+    assert_eq!(cluster.psql(db, "SELECT count(*) FROM plan_grids"), "4");
     // The geometry column states its type and SRID.
     assert_eq!(
         cluster.psql(
-            "gridplan",
+            db,
             "SELECT type || ' ' || srid FROM geometry_columns WHERE f_table_name = 'current_grids'"
         ),
         "MULTIPOLYGON 4326"
@@ -251,24 +238,24 @@ fn postgis_holds_each_plans_grids_and_the_current_grids_view_has_public_fields_o
     // The view: the newest plan's grids only, in lon/lat, with their public figures.
     assert_eq!(
         cluster.psql(
-            "gridplan",
+            db,
             "SELECT plan || ' ' || grid_id || ' ' || households || ' ' || status || ' ' || ST_NumGeometries(geom) \
              || ' ' || round(ST_X(ST_Centroid(geom))::numeric, 3) FROM current_grids ORDER BY grid_id"
         ),
         format!("{second} G2 290 under 1 118.725\n{second} N1 310 ok 1 118.705")
     );
     let columns = cluster.psql(
-        "gridplan",
+        db,
         "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns \
          WHERE table_name = 'current_grids'",
     );
     assert_eq!(
         columns,
-        "plan,grid_id,community,kind,households,population,buildings,status,area_m2,compactness,geom"
+        "plan,grid_id,community,kind,households,population,buildings,status,area_m2,compactness,town,primary_worker,cadre_responsible,staffing_policy,geom"
     );
     // GDAL (and so QGIS) opens the view as a layer.
     if let Ok(out) = std::process::Command::new("ogrinfo")
-        .args(["-ro", "-so", &cluster.gdal(), "current_grids"])
+        .args(["-ro", "-so", &cluster.gdal(db), "current_grids"])
         .output()
     {
         let text = String::from_utf8_lossy(&out.stdout);
@@ -289,8 +276,10 @@ fn postgis_holds_each_plans_grids_and_the_current_grids_view_has_public_fields_o
 
 #[test]
 fn migrations_apply_once_and_reopening_is_idempotent() {
-    let cluster = PgCluster::start();
-    let at = Location::Postgres(cluster.url());
+    let cluster = PgCluster::shared();
+    let url = cluster.fresh();
+    let db = db_name(&url);
+    let at = Location::Postgres(url.clone());
     // Servers starting together: each migration is applied once.
     let threads: Vec<_> = (0..3)
         .map(|_| {
@@ -305,10 +294,10 @@ fn migrations_apply_once_and_reopening_is_idempotent() {
     assert_eq!(s.integrity_check().unwrap(), "ok");
     assert_eq!(
         cluster.psql(
-            "gridplan",
-            "SELECT string_agg(version::text, ',') FROM gridplan_migrations"
+            db,
+            "SELECT string_agg(version::text, ',' ORDER BY version) FROM gridplan_migrations"
         ),
-        "1"
+        "1,2"
     );
     // A database without PostGIS installed by its administrator gets it from the first migration.
     let other = cluster.database("other");
@@ -357,4 +346,120 @@ fn a_bad_or_unreachable_url_is_a_named_error() {
         );
         assert!(stderr.contains("postgres"), "{stderr}");
     }
+}
+
+/// A job whose lease lapsed (its server died) is taken over once, at the next attempt; the first
+/// server's late result is then refused, and the new owner's is written with its plan in one step.
+#[test]
+fn a_lapsed_job_is_taken_over_once_and_the_late_owner_cannot_write() {
+    on_both(|at| {
+        let mut s = Store::open(at).unwrap();
+        s.write(Write {
+            datasets: vec![
+                (DatasetKind::Households, "h".into(), b"H".to_vec()),
+                (DatasetKind::Boundaries, "b".into(), b"B".to_vec()),
+            ],
+            ..Write::default()
+        })
+        .unwrap();
+        let a = s
+            .submit_job(JobKind::Plan, "{\"note\":\"n\"}", b"", "server-a", 60.0)
+            .unwrap();
+        assert_eq!((a.owner.as_str(), a.attempt), ("server-a", 1));
+        // Held under a live lease: nobody takes it.
+        assert!(s.take_lapsed_job("server-b", 60.0).unwrap().is_none());
+        // Server a stops renewing (a lease of no time left stands for a lapsed one).
+        assert_eq!(s.renew_leases("server-a", -1.0).unwrap(), 1);
+        let b = s.take_lapsed_job("server-b", 60.0).unwrap().unwrap();
+        assert_eq!(
+            (b.lease.job, b.lease.owner.as_str(), b.lease.attempt),
+            (a.job, "server-b", 2)
+        );
+        assert_eq!(
+            (b.kind, b.request.as_str()),
+            (JobKind::Plan, "{\"note\":\"n\"}")
+        );
+        assert!(s.take_lapsed_job("server-c", 60.0).unwrap().is_none());
+        // Server a comes back and finishes: refused, nothing written.
+        let late = s.write(Write {
+            plan: Some(plan("late", "G1")),
+            job: Some(Finish {
+                lease: a.clone(),
+                result: "{}".into(),
+            }),
+            ..Write::default()
+        });
+        assert!(matches!(late, Err(WriteError::JobLost)), "{late:?}");
+        assert!(!s.fail_job(&a, "{}").unwrap());
+        assert!(s.plans().unwrap().is_empty());
+        // Server b's result is written with the plan.
+        let w = s
+            .write(Write {
+                plan: Some(plan("taken over", "G1")),
+                job: Some(Finish {
+                    lease: b.lease.clone(),
+                    result: "{\"grids\":2}".into(),
+                }),
+                ..Write::default()
+            })
+            .unwrap();
+        let job = s.job(a.job).unwrap().unwrap();
+        assert_eq!(
+            (job.state, job.plan, job.attempt, job.owner.as_str()),
+            (JobState::Done, w.plan, 2, "server-b")
+        );
+        assert_eq!(job.result.as_deref(), Some("{\"grids\":2}"));
+        assert_eq!(s.plans().unwrap().len(), 1);
+        // Done: never taken again, even with its lease long gone.
+        assert_eq!(s.renew_leases("server-b", -1.0).unwrap(), 0);
+        assert!(s.take_lapsed_job("server-c", 60.0).unwrap().is_none());
+        // A failure is recorded under the lease that holds the job.
+        let f = s
+            .submit_job(JobKind::Boundaries, "{}", b"BODY", "server-c", 60.0)
+            .unwrap();
+        assert!(s.fail_job(&f, "{\"status\":422}").unwrap());
+        let job = s.job(f.job).unwrap().unwrap();
+        assert_eq!(
+            (job.state, job.kind),
+            (JobState::Failed, JobKind::Boundaries)
+        );
+        assert_eq!(s.jobs(10).unwrap().len(), 2);
+        let head = s.head().unwrap();
+        assert_eq!((head.plan, head.assignment), (w.plan, None));
+    });
+}
+
+/// Many servers looking for lapsed jobs at once: each job is taken by exactly one of them.
+#[test]
+fn servers_taking_lapsed_jobs_together_never_take_the_same_one() {
+    on_both(|at| {
+        let mut s = Store::open(at).unwrap();
+        let ids: Vec<i64> = (0..12)
+            .map(|i| {
+                s.submit_job(JobKind::Plan, "{}", b"", &format!("dead-{i}"), -1.0)
+                    .unwrap()
+                    .job
+            })
+            .collect();
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let at = at.clone();
+                std::thread::spawn(move || {
+                    let mut s = Store::open(&at).unwrap();
+                    let mut taken = Vec::new();
+                    while let Some(job) = s.take_lapsed_job(&format!("live-{t}"), 60.0).unwrap() {
+                        taken.push(job.lease.job);
+                    }
+                    taken
+                })
+            })
+            .collect();
+        let mut taken: Vec<i64> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        taken.sort();
+        assert_eq!(taken, ids);
+        assert!(s.jobs(20).unwrap().iter().all(|j| j.attempt == 2));
+    });
 }

@@ -119,6 +119,111 @@ fn summary(
     }
 }
 
+/// Reports of the parts of one dataset checked one by one (county by county) as one report: lists
+/// joined, counts summed, the mean compactness taken over all grids, violations in the usual order.
+/// `outside` is what lay outside every leaf, `warnings` those of reading the data (each part's own
+/// warnings follow them, bar the population one, which is said once for all).
+pub fn merge_reports(
+    parts: Vec<CheckReport>,
+    working: &str,
+    outside: crate::input::dataset::Outside,
+    mut warnings: Vec<Problem>,
+) -> CheckReport {
+    let mut s = Summary {
+        compliant: true,
+        violations: 0,
+        grids: 0,
+        ok: 0,
+        under: 0,
+        over: 0,
+        households_total: outside.households,
+        households_assigned: 0,
+        // Households outside every leaf are in no grid (as when the dataset is checked at once).
+        households_unassigned: outside.households,
+        households_outside_leaves: outside,
+        population_known: true,
+        population_alerts: 0,
+        gap_area_m2: 0.0,
+        overlap_area_m2: 0.0,
+        grids_crossing_leaf: 0,
+        grids_outside_leaves: 0,
+        multi_part_grids: 0,
+        split_buildings: 0,
+        empty_grids: 0,
+        leaves: 0,
+        leaves_without_grid: 0,
+        leaves_infeasible: Vec::new(),
+        mean_compactness: 0.0,
+        working_crs: working.to_string(),
+    };
+    let (mut violations, mut grids, mut leaves, mut oversize) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut missing = 0usize;
+    for part in parts {
+        let p = part.summary;
+        s.compliant &= p.compliant;
+        s.violations += p.violations;
+        s.grids += p.grids;
+        s.ok += p.ok;
+        s.under += p.under;
+        s.over += p.over;
+        s.households_total += p.households_total;
+        s.households_assigned += p.households_assigned;
+        s.households_unassigned += p.households_unassigned;
+        s.population_alerts += p.population_alerts;
+        s.gap_area_m2 += p.gap_area_m2;
+        s.overlap_area_m2 += p.overlap_area_m2;
+        s.grids_crossing_leaf += p.grids_crossing_leaf;
+        s.grids_outside_leaves += p.grids_outside_leaves;
+        s.multi_part_grids += p.multi_part_grids;
+        s.split_buildings += p.split_buildings;
+        s.empty_grids += p.empty_grids;
+        s.leaves += p.leaves;
+        s.leaves_without_grid += p.leaves_without_grid;
+        s.leaves_infeasible.extend(p.leaves_infeasible);
+        violations.extend(part.violations);
+        grids.extend(part.grids);
+        leaves.extend(part.leaves);
+        oversize.extend(part.oversize_buildings_split);
+        for w in part.warnings {
+            match population_unknown_count(&w) {
+                Some(n) => missing += n,
+                None => warnings.push(w),
+            }
+        }
+    }
+    violations.sort_by(|a, b| (a.rule, &a.leaf, &a.grid).cmp(&(b.rule, &b.leaf, &b.grid)));
+    s.leaves_infeasible.sort_by(|a, b| a.leaf.cmp(&b.leaf));
+    leaves.sort_by(|a: &LeafRow, b: &LeafRow| a.code.cmp(&b.code));
+    s.mean_compactness = if grids.is_empty() {
+        0.0
+    } else {
+        grids.iter().map(|r: &GridRow| r.compactness).sum::<f64>() / grids.len() as f64
+    };
+    if missing > 0 {
+        s.population_known = false;
+        warnings.push(population_unknown_warning(missing));
+    }
+    CheckReport {
+        summary: s,
+        violations,
+        grids,
+        leaves,
+        oversize_buildings_split: oversize,
+        warnings,
+    }
+}
+
+/// How many household points the population warning counts, if `w` is that warning.
+fn population_unknown_count(w: &Problem) -> Option<usize> {
+    let (n, rest) = w.message.split_once(' ')?;
+    let n: usize = n.parse().ok()?;
+    (w.field.as_deref() == Some("population")
+        && population_unknown_warning(n).message == w.message
+        && rest.starts_with("household point(s)"))
+    .then_some(n)
+}
+
 /// The warning when some household points carry no population.
 fn population_unknown(data: &Dataset) -> Problem {
     let missing = data
@@ -126,6 +231,10 @@ fn population_unknown(data: &Dataset) -> Problem {
         .iter()
         .filter(|h| h.population.is_none())
         .count();
+    population_unknown_warning(missing)
+}
+
+fn population_unknown_warning(missing: usize) -> Problem {
     Problem::warning(
         "households",
         format!(

@@ -5,12 +5,14 @@
 //! errors gives [`Error::Invalid`] listing all of them; warnings come back beside the data.
 
 pub mod dataset;
+pub mod fast;
 pub mod fgb;
 pub mod file;
 pub mod geom;
 pub mod layers;
 pub mod ledger;
 pub mod raw;
+pub mod stream;
 pub mod workers;
 
 use crate::error::{Error, Result};
@@ -179,15 +181,26 @@ fn parse_households_on(
     if ledger::is_ledger(file, &bytes) {
         return ledger::parse_ledger(file, &bytes, crs_flag, working);
     }
+    parse_households_geojson(file, bytes, crs_flag, working, parallel)
+        .map(|(households, problems, _)| (households, problems))
+}
+
+/// A GeoJSON households collection read into the working CRS, with the number of features it holds.
+pub(crate) fn parse_households_geojson(
+    file: &str,
+    bytes: Vec<u8>,
+    crs_flag: Option<Crs>,
+    working: Crs,
+    parallel: bool,
+) -> Result<(Vec<Household>, Problems, usize)> {
     let file = file.to_string();
-    if let Some((out, crs_member)) = parallel
-        .then(|| households_parallel(&file, &bytes))
-        .flatten()
-    {
+    if let Some((out, crs_member)) = parallel.then(|| households_parallel(&bytes)).flatten() {
         drop(bytes);
         let crs = resolve_crs(&file, crs_member.as_ref(), crs_flag)
             .map_err(|p| Error::Invalid(vec![p]))?;
-        return place_households(&file, out, Problems::default(), crs, working);
+        let features = out.len();
+        return place_households(&file, out, Problems::default(), crs, working)
+            .map(|(h, p)| (h, p, features));
     }
     let mut problems = Problems::default();
     let mut out: Vec<Household> = Vec::new();
@@ -214,16 +227,14 @@ fn parse_households_on(
     }
     let crs =
         resolve_crs(&file, header.crs.as_ref(), crs_flag).map_err(|p| Error::Invalid(vec![p]))?;
-    place_households(&file, out, problems, crs, working)
+    place_households(&file, out, problems, crs, working).map(|(h, p)| (h, p, header.feature_count))
 }
 
 /// The households of a large, clean file parsed on every core (see [`raw::read_collection_parallel`]),
 /// with the collection's `crs` member. `None` when the file is small or anything in it is not clean (a
 /// feature with a problem, a repeated id, no features): the one-thread reader then names every problem.
-fn households_parallel(file: &str, bytes: &[u8]) -> Option<(Vec<Household>, Option<Value>)> {
-    let parsed = raw::read_collection_parallel::<HouseholdProps, _, _>(bytes, |index, f| {
-        household(file, index, f, &mut Problems::default())
-    })?;
+fn households_parallel(bytes: &[u8]) -> Option<(Vec<Household>, Option<Value>)> {
+    let parsed = raw::read_collection_parallel::<fast::Feature, _, _>(bytes, fast::household)?;
     if parsed.header.feature_count == 0 {
         return None;
     }
@@ -272,7 +283,7 @@ fn place_households(
     let transform = Transform::new(crs, working)?;
     if !transform.is_identity() {
         let mut coords: Vec<Coord> = out.iter().map(|h| h.pos).collect();
-        transform.apply(&mut coords)?;
+        transform.apply_parallel(&mut coords)?;
         for (h, c) in out.iter_mut().zip(coords) {
             h.pos = c;
         }
@@ -713,7 +724,7 @@ mod tests {
         let bytes = big_file(40_000, None);
         assert!(bytes.len() > raw::PARALLEL_MIN_BYTES);
         assert!(
-            households_parallel("h.geojson", &bytes).is_some(),
+            households_parallel(&bytes).is_some(),
             "the parallel path is taken"
         );
         let (one, _) = read(bytes.clone(), false).expect("valid");
@@ -742,10 +753,85 @@ mod tests {
         }
     }
 
+    /// A large file whose members take every form the readers accept: ids as member or property,
+    /// strings or numbers; codes as numbers; counts absent, null or given; escaped strings; a third
+    /// coordinate; `extra` replaces the households of feature 1,000 (to test what the fast reader
+    /// leaves to the exact one).
+    fn varied_file(extra: &str) -> Vec<u8> {
+        let mut s = String::from("{\"type\":\"FeatureCollection\",\"features\":[");
+        for i in 0..40_000usize {
+            if i > 0 {
+                s.push(',');
+            }
+            let id = match i % 4 {
+                0 => format!("\"id\":\"m{i}\","),
+                1 => format!("\"id\":{i},"),
+                _ => String::new(),
+            };
+            let pid = match i % 5 {
+                0 => format!("\"id\":\"p{i}\","),
+                2 => format!("\"id\":{},", 1_000_000 + i),
+                _ => String::new(),
+            };
+            let households = if i == 1_000 {
+                extra.to_string()
+            } else {
+                ["1", "2", "null", "7"][i % 4].to_string()
+            };
+            let z = if i % 11 == 0 { ",12.5" } else { "" };
+            s.push_str(&format!(
+                "{{{id}\"type\":\"Feature\",\"geometry\":{{\"coordinates\":[{:.9},{:.9}{z}],\"type\":\"Point\"}},\"properties\":{{{pid}\"households\":{households},\"population\":{},\"building\":\"楼\\u0042{}\\\"\",\"entrance\":{},\"community\":{},\"elderly_alone\":{},\"note\":[1,{{\"a\":null}}]}}}}",
+                118.8 + (i % 997) as f64 * 1e-5,
+                32.3 + (i / 997) as f64 * 1e-5,
+                if i % 3 == 0 { "null".to_string() } else { (i % 6).to_string() },
+                i / 9,
+                i % 4,
+                320_116_001_001u64 + (i % 3) as u64,
+                i % 2,
+            ));
+        }
+        s.push_str("]}");
+        s.into_bytes()
+    }
+
+    #[test]
+    fn the_fast_reader_gives_what_the_exact_reader_gives() {
+        let bytes = varied_file("3");
+        // Points with a third coordinate are left to the exact reader: taken whole by it.
+        assert!(households_parallel(&bytes).is_none());
+        let clean = String::from_utf8(bytes)
+            .expect("utf-8")
+            .replace(",12.5]", "]")
+            .into_bytes();
+        assert!(
+            households_parallel(&clean).is_some(),
+            "the fast path is taken"
+        );
+        let (one, _) = read(clean.clone(), false).expect("valid");
+        let (all, _) = read(clean, true).expect("valid");
+        assert_eq!(one.len(), 40_000);
+        assert_eq!(one, all);
+        assert!(one.iter().any(|h| h.id.as_deref() == Some("1000002")));
+        assert!(one.iter().any(|h| h.building.as_deref() == Some("楼B0\"")));
+        // A count the fast reader does not take as it is: the exact reader decides, the same way.
+        for extra in ["3.0", "-1", "\"3\"", "4294967296", "true"] {
+            let text = String::from_utf8(varied_file(extra))
+                .expect("utf-8")
+                .replace(",12.5]", "]");
+            let bytes = text.into_bytes();
+            assert!(households_parallel(&bytes).is_none(), "{extra}");
+            let one = read(bytes.clone(), false)
+                .map(|(h, _)| h)
+                .map_err(|e| e.to_string());
+            let all = read(bytes, true).map(|(h, _)| h).map_err(|e| e.to_string());
+            assert_eq!(one, all, "{extra}");
+        }
+    }
+
     #[test]
     fn a_bad_feature_in_a_large_file_is_named_as_one_thread_names_it() {
         let bytes = big_file(40_000, Some(23_456));
-        assert!(households_parallel("h.geojson", &bytes).is_none());
+        assert!(households_parallel(&bytes).is_none());
         let Err(Error::Invalid(problems)) = read(bytes, true) else {
             panic!("the bad feature is refused");
         };
@@ -763,7 +849,7 @@ mod tests {
         let bytes = text
             .replacen("\"id\":\"h30000\"", "\"id\":\"h12\"", 1)
             .into_bytes();
-        assert!(households_parallel("h.geojson", &bytes).is_none());
+        assert!(households_parallel(&bytes).is_none());
         let Err(Error::Invalid(problems)) = read(bytes, true) else {
             panic!("the repeated id is refused");
         };

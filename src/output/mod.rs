@@ -459,8 +459,34 @@ pub fn write_grids(
     rows: &[crate::check::GridRow],
 ) -> Result<()> {
     let mut w = FeatureWriter::create(path, working, to)?;
-    grid_features(&mut w, grids, rows)?;
+    grid_features(&mut w, grids, rows, None)?;
     w.finish().map(|_| ())
+}
+
+/// A grids layer written part by part (`partition --by-county`): each county's grids, with their 四至,
+/// appended as they are drawn, so the whole plan is never held at once.
+pub struct GridStream(FeatureWriter);
+
+impl GridStream {
+    /// Creates the layer (GeoJSON, or FlatGeobuf for a `.fgb` path), in `to`.
+    pub fn create(path: &Path, working: Crs, to: Crs) -> Result<GridStream> {
+        Ok(GridStream(FeatureWriter::create(path, working, to)?))
+    }
+
+    /// Appends grids with their recounted figures (aggregates only) and their 四至.
+    pub fn write(
+        &mut self,
+        grids: &[crate::model::GridShape],
+        rows: &[crate::check::GridRow],
+        descriptions: &[String],
+    ) -> Result<()> {
+        grid_features(&mut self.0, grids, rows, Some(descriptions))
+    }
+
+    /// Closes the layer.
+    pub fn finish(self) -> Result<()> {
+        self.0.finish().map(|_| ())
+    }
 }
 
 /// [`write_grids`] into a string, in WGS84.
@@ -480,7 +506,7 @@ pub fn grids_geojson_in(
     rows: &[crate::check::GridRow],
 ) -> Result<String> {
     let mut w = FeatureWriter::in_memory(working, to)?;
-    grid_features(&mut w, grids, rows)?;
+    grid_features(&mut w, grids, rows, None)?;
     Ok(String::from_utf8_lossy(&w.finish()?).into_owned())
 }
 
@@ -488,9 +514,10 @@ fn grid_features<W: Write>(
     w: &mut FeatureWriter<W>,
     grids: &[crate::model::GridShape],
     rows: &[crate::check::GridRow],
+    descriptions: Option<&[String]>,
 ) -> Result<()> {
     let mut features = Vec::with_capacity(grids.len());
-    for (g, row) in grids.iter().zip(rows) {
+    for (i, (g, row)) in grids.iter().zip(rows).enumerate() {
         let mut props = Map::new();
         props.insert("id".into(), row.id.clone().into());
         props.insert("community".into(), row.community.clone().into());
@@ -515,6 +542,9 @@ fn grid_features<W: Write>(
             "compactness".into(),
             ((row.compactness * 1e4).round() / 1e4).into(),
         );
+        if let Some(d) = descriptions.and_then(|d| d.get(i)) {
+            props.insert("bounds_description".into(), d.clone().into());
+        }
         features.push((Some(row.id.as_str()), &g.geometry, props));
     }
     w.areal_features(features)
@@ -629,6 +659,38 @@ pub fn write_plan(path: &Path, outcome: &crate::ops::PlanOutcome, to: Crs) -> Re
             fgb::write_collection_text(path, &text)
         }
     }
+}
+
+/// `gridplan partition --by-county`: draws county by county ([`crate::ops::plan_files_by_county`]),
+/// appending each county's grids to `out` (in `to`) as it is drawn, and writes the report.
+pub fn plan_by_county(
+    files: &crate::ops::PlanFiles,
+    out: &Path,
+    to: Crs,
+    report: Option<&Path>,
+    progress: &dyn crate::ops::Progress,
+) -> Result<crate::ops::CountyByCounty> {
+    let mut stream: Option<GridStream> = None;
+    let mut sink = |grids: &[crate::model::GridShape],
+                    rows: &[crate::check::GridRow],
+                    descriptions: &[String],
+                    working: Crs|
+     -> Result<()> {
+        let s = match &mut stream {
+            Some(s) => s,
+            None => stream.insert(GridStream::create(out, working, to)?),
+        };
+        s.write(grids, rows, descriptions)
+    };
+    let done = crate::ops::plan_files_by_county(files, progress, &mut sink)?;
+    match stream {
+        Some(s) => s.finish()?,
+        None => GridStream::create(out, done.working, to)?.finish()?,
+    }
+    if let Some(path) = report {
+        write_json(path, &done.report())?;
+    }
+    Ok(done)
 }
 
 /// Writes `value` as indented JSON.

@@ -13,6 +13,7 @@ pub mod planning;
 pub mod published;
 
 pub mod guard;
+pub mod jobs;
 pub mod limits;
 
 use crate::store::{DatasetKind, Location, Store, Write};
@@ -104,6 +105,11 @@ impl Db {
         }
     }
 
+    /// Where the database is.
+    pub fn location(&self) -> &Location {
+        &self.at
+    }
+
     /// A connection: an idle one, or a new one. Blocking (call it on the blocking pool).
     pub fn conn(&self) -> Result<Conn<'_>, AppError> {
         let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
@@ -130,6 +136,10 @@ pub struct AppState {
     pub work: tokio::sync::Mutex<()>,
     /// Concurrency limits of the expensive routes.
     pub lanes: limits::Lanes,
+    /// This server's name in the jobs it holds (unique per process start).
+    pub server: String,
+    /// How long a job stays this server's without a renewal ([`Limits::job_lease`]).
+    pub job_lease: Duration,
     /// Called by a plan job once its inputs are read and before it computes (tests hold a plan there
     /// to prove that reads go on meanwhile).
     pub plan_hook: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
@@ -230,6 +240,9 @@ pub fn prepare(config: &Config) -> Result<AppState, AppError> {
 
 /// [`prepare`] on a store already opened at `config.db`.
 pub fn prepare_on(config: &Config, mut store: Store) -> Result<AppState, AppError> {
+    // Servers starting together on one empty database load the data and plan once: the first does it,
+    // the others wait and find it done. (On an error this connection closes, which lets go too.)
+    store.lock_start()?;
     if let Some(dir) = &config.data
         && store.latest()?.households.is_none()
         && store.latest()?.boundaries.is_none()
@@ -333,6 +346,7 @@ pub fn prepare_on(config: &Config, mut store: Store) -> Result<AppState, AppErro
             }
         }
     }
+    store.unlock_start()?;
     let state = AppState {
         db: Db::new(&config.db, store),
         inputs: RwLock::new(inputs.map(Arc::new)),
@@ -341,6 +355,8 @@ pub fn prepare_on(config: &Config, mut store: Store) -> Result<AppState, AppErro
         tiles: config.tiles.clone(),
         work: tokio::sync::Mutex::new(()),
         lanes: limits::Lanes::new(&config.limits),
+        server: jobs::server_name(),
+        job_lease: config.limits.job_lease,
         plan_hook: Mutex::new(None),
     };
     state.publish(None)?;
@@ -374,18 +390,44 @@ pub fn router(state: Arc<AppState>, config: &Config) -> Router {
         .with_state(state)
 }
 
+/// Environment variable for tests of the running binary: every plan job waits this many seconds
+/// once its inputs are read (as [`AppState::plan_hook`] lets in-process tests), so that a test can kill
+/// the server in the middle of a plan. Unset in use.
+pub const HOLD_PLAN_ENV: &str = "GRIDPLAN_TEST_HOLD_PLAN_SECS";
+
+fn hold_plans_for_tests(state: &AppState) {
+    let Some(secs) = std::env::var(HOLD_PLAN_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+    else {
+        return;
+    };
+    eprintln!(
+        "gridplan serve: {HOLD_PLAN_ENV} is set: every plan waits {secs} s before it computes"
+    );
+    let hook: Arc<dyn Fn() + Send + Sync> =
+        Arc::new(move || std::thread::sleep(Duration::from_secs_f64(secs)));
+    if let Ok(mut h) = state.plan_hook.lock() {
+        *h = Some(hook);
+    }
+}
+
 /// Runs the service until Ctrl-C, printing its URL once it listens.
 pub async fn serve(config: Config, addr: &str) -> anyhow::Result<()> {
     let cfg = config.clone();
     let state = tokio::task::spawn_blocking(move || {
         // A database that cannot be opened (a bad or unreachable URL, a file that cannot be created)
         // is the command line's mistake, named as such.
-        let store = Store::open(&cfg.db).map_err(crate::Error::Database)?;
+        let store = Store::open(&cfg.db).map_err(|e| crate::Error::Database(e.to_string()))?;
         prepare_on(&cfg, store)
             .map_err(|e| anyhow::anyhow!("{}{}", e.message, problems_text(&e.problems)))
     })
     .await??;
-    let app = router(Arc::new(state), &config);
+    hold_plans_for_tests(&state);
+    let state = Arc::new(state);
+    jobs::start(&state);
+    let app = router(state, &config);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;

@@ -319,11 +319,46 @@ impl Transform {
         Ok(())
     }
 
+    /// [`Transform::apply`] on every core for many coordinates: a PROJ object of its own per piece
+    /// (PROJ objects are not shared between threads); the first error of a piece, as `apply` says it,
+    /// with its place counted from the start of `coords`.
+    pub fn apply_parallel(&self, coords: &mut [Coord]) -> Result<()> {
+        use rayon::prelude::*;
+        const MIN: usize = 50_000;
+        let threads = rayon::current_num_threads();
+        if self.is_identity() || threads < 2 || coords.len() < 2 * MIN {
+            return self.apply(coords);
+        }
+        let piece = coords.len().div_ceil(threads);
+        let (from, to) = (self.from, self.to);
+        coords
+            .par_chunks_mut(piece)
+            .enumerate()
+            .try_for_each(|(k, chunk)| {
+                Transform::new(from, to)?.apply(chunk).map_err(|e| match e {
+                    Error::Crs(m) => Error::Crs(renumber_coordinate(&m, k * piece)),
+                    other => other,
+                })
+            })
+    }
+
     /// Transforms one coordinate.
     pub fn point(&self, c: Coord) -> Result<Coord> {
         let mut one = [c];
         self.apply(&mut one)?;
         Ok(one[0])
+    }
+}
+
+/// A message of [`Transform::apply`] naming "coordinate i", with `i` counted `base` further on.
+fn renumber_coordinate(message: &str, base: usize) -> String {
+    let Some((head, tail)) = message.split_once("coordinate ") else {
+        return message.to_string();
+    };
+    let digits: String = tail.chars().take_while(char::is_ascii_digit).collect();
+    match digits.parse::<usize>() {
+        Ok(i) => format!("{head}coordinate {}{}", i + base, &tail[digits.len()..]),
+        Err(_) => message.to_string(),
     }
 }
 

@@ -7,9 +7,13 @@
 //! `synchronous = FULL` (the unfinished transaction is rolled back on the next open). PostgreSQL: its
 //! own write-ahead log, committed synchronously.
 
+pub mod jobs;
 pub mod pg;
+mod sqlite;
 
-use rusqlite::{Connection, OptionalExtension, params};
+pub use jobs::{Finish, JobInfo, JobKind, JobState, Lease, Ticket};
+pub use sqlite::Sqlite;
+
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -140,7 +144,8 @@ pub struct PlanInfo {
 /// The store: one connection to the database, SQLite or PostgreSQL. Every method does the same on both.
 pub enum Store {
     Sqlite(Sqlite),
-    Postgres(pg::PgStore),
+    /// Boxed: a connection with its own runtime is much larger than SQLite's handle.
+    Postgres(Box<pg::PgStore>),
 }
 
 /// Calls the same method on whichever backend the store is.
@@ -159,7 +164,7 @@ impl Store {
     pub fn open(at: &Location) -> Result<Store, StoreError> {
         Ok(match at {
             Location::Sqlite(path) => Store::Sqlite(Sqlite::open(path)?),
-            Location::Postgres(url) => Store::Postgres(pg::PgStore::open(url)?),
+            Location::Postgres(url) => Store::Postgres(Box::new(pg::PgStore::open(url)?)),
         })
     }
 
@@ -257,285 +262,85 @@ impl Store {
         both!(self, s => s.plan_inputs(id))
     }
 
+    /// Writes a job held by `owner` under a lease of `lease_s` seconds; returns its lease.
+    pub fn submit_job(
+        &mut self,
+        kind: JobKind,
+        request: &str,
+        body: &[u8],
+        owner: &str,
+        lease_s: f64,
+    ) -> Result<Lease, StoreError> {
+        both!(self, s => s.submit_job(kind, request, body, owner, lease_s))
+    }
+
+    /// Renews the leases of every running job `owner` holds; returns how many.
+    pub fn renew_leases(&mut self, owner: &str, lease_s: f64) -> Result<u64, StoreError> {
+        both!(self, s => s.renew_leases(owner, lease_s))
+    }
+
+    /// Takes over the oldest running job whose lease has lapsed (its server died or was cut off): it is
+    /// `owner`'s now, at the next attempt. Two servers asking at once never take the same job.
+    pub fn take_lapsed_job(
+        &mut self,
+        owner: &str,
+        lease_s: f64,
+    ) -> Result<Option<Ticket>, StoreError> {
+        both!(self, s => s.take_lapsed_job(owner, lease_s))
+    }
+
+    /// Marks a job failed with `error` (JSON) when it is still held under `lease`; false when it is not.
+    pub fn fail_job(&mut self, lease: &Lease, error: &str) -> Result<bool, StoreError> {
+        both!(self, s => s.fail_job(lease, error))
+    }
+
+    /// One job.
+    pub fn job(&self, id: i64) -> Result<Option<JobInfo>, StoreError> {
+        both!(self, s => s.job(id))
+    }
+
+    /// The newest jobs, newest first.
+    pub fn jobs(&self, limit: i64) -> Result<Vec<JobInfo>, StoreError> {
+        both!(self, s => s.jobs(limit))
+    }
+
+    /// What the served state depends on: the newest datasets, the newest plan and its newest assignment.
+    pub fn head(&self) -> Result<Head, StoreError> {
+        both!(self, s => s.head())
+    }
+
+    /// Waits up to `timeout` for another connection to commit a change; true when one was announced.
+    /// PostgreSQL listens for the writers' notifications; SQLite (one server) only waits.
+    pub fn wait_for_change(&mut self, timeout: std::time::Duration) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(_) => {
+                std::thread::sleep(timeout);
+                Ok(false)
+            }
+            Store::Postgres(s) => s.wait_for_change(timeout),
+        }
+    }
+
+    /// Holds the start-up lock: one server at a time loads the data and makes the first plan (SQLite:
+    /// one server per file, nothing to hold). Let go with [`Store::unlock_start`] or by closing.
+    pub fn lock_start(&mut self) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(_) => Ok(()),
+            Store::Postgres(s) => s.advisory_lock(pg::START_LOCK, true),
+        }
+    }
+
+    /// Lets go of the start-up lock.
+    pub fn unlock_start(&mut self) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(_) => Ok(()),
+            Store::Postgres(s) => s.advisory_lock(pg::START_LOCK, false),
+        }
+    }
+
     /// The database's own consistency check: `ok` when it is sound.
     pub fn integrity_check(&self) -> Result<String, StoreError> {
         both!(self, s => s.integrity_check())
-    }
-}
-
-/// The SQLite store.
-pub struct Sqlite {
-    conn: Connection,
-}
-
-impl Sqlite {
-    /// Opens (or creates) the database file; `:memory:` for a throwaway store.
-    pub fn open(path: &Path) -> Result<Sqlite, StoreError> {
-        let conn = ctx("open", Connection::open(path))?;
-        ctx(
-            "configure",
-            conn.execute_batch(
-                "PRAGMA journal_mode = WAL;
-                 PRAGMA synchronous = FULL;
-                 PRAGMA foreign_keys = ON;
-                 PRAGMA busy_timeout = 5000;
-                 CREATE TABLE IF NOT EXISTS datasets (
-                     id INTEGER PRIMARY KEY AUTOINCREMENT,
-                     kind TEXT NOT NULL,
-                     version INTEGER NOT NULL,
-                     created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
-                     filename TEXT NOT NULL,
-                     content BLOB NOT NULL,
-                     UNIQUE (kind, version)
-                 );
-                 CREATE TABLE IF NOT EXISTS plans (
-                     id INTEGER PRIMARY KEY AUTOINCREMENT,
-                     created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
-                     households INTEGER NOT NULL REFERENCES datasets(id),
-                     boundaries INTEGER NOT NULL REFERENCES datasets(id),
-                     rules INTEGER REFERENCES datasets(id),
-                     grid_count INTEGER NOT NULL,
-                     note TEXT NOT NULL,
-                     grids TEXT NOT NULL,
-                     communities TEXT NOT NULL,
-                     report TEXT NOT NULL
-                 );
-                 CREATE TABLE IF NOT EXISTS assignments (
-                     id INTEGER PRIMARY KEY AUTOINCREMENT,
-                     created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
-                     plan INTEGER NOT NULL REFERENCES plans(id),
-                     workers INTEGER NOT NULL REFERENCES datasets(id),
-                     assignment TEXT NOT NULL,
-                     staffing TEXT NOT NULL
-                 );",
-            ),
-        )?;
-        Ok(Sqlite { conn })
-    }
-
-    /// Stores a new version of a dataset; returns it.
-    pub fn add_dataset(
-        &mut self,
-        kind: DatasetKind,
-        filename: &str,
-        content: &[u8],
-    ) -> Result<DatasetInfo, StoreError> {
-        let tx = ctx(
-            "begin",
-            self.conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate),
-        )?;
-        let id = insert_dataset(&tx, kind, filename, content)?;
-        ctx("commit", tx.commit())?;
-        self.dataset_info(id)?.ok_or_else(|| {
-            StoreError::new(
-                "read the dataset just written",
-                rusqlite::Error::QueryReturnedNoRows,
-            )
-        })
-    }
-
-    fn dataset_info(&self, id: i64) -> Result<Option<DatasetInfo>, StoreError> {
-        ctx(
-            "read dataset",
-            self.conn
-                .query_row(
-                    "SELECT id, kind, version, created, length(content), filename FROM datasets WHERE id = ?1",
-                    params![id],
-                    |r| {
-                        let kind: String = r.get(1)?;
-                        Ok(DatasetInfo {
-                            id: r.get(0)?,
-                            kind: DatasetKind::parse(&kind).unwrap_or(DatasetKind::Rules),
-                            version: r.get(2)?,
-                            created: r.get(3)?,
-                            bytes: r.get(4)?,
-                            filename: r.get(5)?,
-                        })
-                    },
-                )
-                .optional(),
-        )
-    }
-
-    /// The newest version of a dataset kind, with its content.
-    pub fn latest_dataset(
-        &self,
-        kind: DatasetKind,
-    ) -> Result<Option<(DatasetInfo, Vec<u8>)>, StoreError> {
-        let row: Option<(i64, Vec<u8>)> = ctx(
-            "read latest dataset",
-            self.conn
-                .query_row(
-                    "SELECT id, content FROM datasets WHERE kind = ?1 ORDER BY version DESC LIMIT 1",
-                    params![kind.name()],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional(),
-        )?;
-        match row {
-            None => Ok(None),
-            Some((id, content)) => Ok(self.dataset_info(id)?.map(|i| (i, content))),
-        }
-    }
-
-    /// A dataset version's content.
-    pub fn dataset_content(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
-        ctx(
-            "read dataset content",
-            self.conn
-                .query_row(
-                    "SELECT content FROM datasets WHERE id = ?1",
-                    params![id],
-                    |r| r.get(0),
-                )
-                .optional(),
-        )
-    }
-
-    /// Every dataset version, newest first.
-    pub fn datasets(&self) -> Result<Vec<DatasetInfo>, StoreError> {
-        let mut stmt = ctx(
-            "list datasets",
-            self.conn
-                .prepare("SELECT id FROM datasets ORDER BY id DESC"),
-        )?;
-        let ids: Vec<i64> = ctx(
-            "list datasets",
-            stmt.query_map([], |r| r.get(0))
-                .and_then(|rows| rows.collect()),
-        )?;
-        let mut out = Vec::new();
-        for id in ids {
-            out.extend(self.dataset_info(id)?);
-        }
-        Ok(out)
-    }
-
-    /// Stores a plan; returns its id.
-    #[allow(clippy::too_many_arguments)]
-    pub fn add_plan(
-        &mut self,
-        households: i64,
-        boundaries: i64,
-        rules: Option<i64>,
-        grid_count: usize,
-        note: &str,
-        grids: &str,
-        communities: &str,
-        report: &str,
-    ) -> Result<i64, StoreError> {
-        let tx = ctx(
-            "begin",
-            self.conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate),
-        )?;
-        ctx(
-            "insert plan",
-            tx.execute(
-                "INSERT INTO plans (households, boundaries, rules, grid_count, note, grids, communities, report)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![households, boundaries, rules, grid_count as i64, note, grids, communities, report],
-            ),
-        )?;
-        let id = tx.last_insert_rowid();
-        ctx("commit", tx.commit())?;
-        Ok(id)
-    }
-
-    /// Every plan, newest first.
-    pub fn plans(&self) -> Result<Vec<PlanInfo>, StoreError> {
-        let mut stmt = ctx(
-            "list plans",
-            self.conn.prepare(
-                "SELECT id, created, households, boundaries, rules, grid_count, note FROM plans ORDER BY id DESC",
-            ),
-        )?;
-        ctx(
-            "list plans",
-            stmt.query_map([], |r| {
-                Ok(PlanInfo {
-                    id: r.get(0)?,
-                    created: r.get(1)?,
-                    households: r.get(2)?,
-                    boundaries: r.get(3)?,
-                    rules: r.get(4)?,
-                    grids: r.get(5)?,
-                    note: r.get(6)?,
-                })
-            })
-            .and_then(|rows| rows.collect()),
-        )
-    }
-
-    /// One plan's stored outputs: (grids GeoJSON, communities GeoJSON, report JSON).
-    pub fn plan_outputs(&self, id: i64) -> Result<Option<(String, String, String)>, StoreError> {
-        ctx(
-            "read plan",
-            self.conn
-                .query_row(
-                    "SELECT grids, communities, report FROM plans WHERE id = ?1",
-                    params![id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .optional(),
-        )
-    }
-
-    /// Stores an assignment of a plan; returns its id.
-    pub fn add_assignment(
-        &mut self,
-        plan: i64,
-        workers: i64,
-        assignment: &str,
-        staffing: &str,
-    ) -> Result<i64, StoreError> {
-        let tx = ctx(
-            "begin",
-            self.conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate),
-        )?;
-        ctx(
-            "insert assignment",
-            tx.execute(
-                "INSERT INTO assignments (plan, workers, assignment, staffing) VALUES (?1, ?2, ?3, ?4)",
-                params![plan, workers, assignment, staffing],
-            ),
-        )?;
-        let id = tx.last_insert_rowid();
-        ctx("commit", tx.commit())?;
-        Ok(id)
-    }
-
-    /// The newest assignment of a plan: (id, assignment GeoJSON, staffing JSON).
-    pub fn latest_assignment(
-        &self,
-        plan: i64,
-    ) -> Result<Option<(i64, String, String)>, StoreError> {
-        ctx(
-            "read assignment",
-            self.conn
-                .query_row(
-                    "SELECT id, assignment, staffing FROM assignments WHERE plan = ?1 ORDER BY id DESC LIMIT 1",
-                    params![plan],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .optional(),
-        )
-    }
-
-    /// An assignment by id: (plan, assignment GeoJSON, staffing JSON).
-    pub fn assignment(&self, id: i64) -> Result<Option<(i64, String, String)>, StoreError> {
-        ctx(
-            "read assignment",
-            self.conn
-                .query_row(
-                    "SELECT plan, assignment, staffing FROM assignments WHERE id = ?1",
-                    params![id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .optional(),
-        )
     }
 }
 
@@ -567,6 +372,15 @@ impl Latest {
     }
 }
 
+/// What the served state depends on, to tell when another server changed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Head {
+    pub latest: Latest,
+    pub plan: Option<i64>,
+    /// The newest assignment of the newest plan.
+    pub assignment: Option<i64>,
+}
+
 /// A plan to store. Its inputs are the datasets in force when the write commits: those written in the
 /// same [`Write`], else the newest stored ones.
 #[derive(Debug, Clone)]
@@ -587,6 +401,9 @@ pub struct Write {
     /// The data in force the write was validated against: when another writer changed it meanwhile,
     /// nothing is written.
     pub expected: Option<Latest>,
+    /// The job whose result this is: marked done in the same transaction, and nothing is written when
+    /// the job is no longer held under this lease (another server took it over).
+    pub job: Option<Finish>,
 }
 
 /// What a [`Write`] stored.
@@ -601,176 +418,9 @@ pub struct Written {
 pub enum WriteError {
     #[error("the data in force changed while this request was validated; send it again")]
     Conflict,
+    /// The job is no longer held under the lease the write named: another server took it over.
+    #[error("this job was taken over by another server")]
+    JobLost,
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl Sqlite {
-    /// The newest version of each dataset kind.
-    pub fn latest(&self) -> Result<Latest, StoreError> {
-        latest_in(&self.conn)
-    }
-
-    /// Writes datasets and a plan in one transaction: all of it is stored, or (on an error, a conflict
-    /// or a crash) none of it.
-    pub fn write(&mut self, w: Write) -> Result<Written, WriteError> {
-        let tx = ctx(
-            "begin",
-            self.conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate),
-        )?;
-        let mut latest = latest_in(&tx)?;
-        // Workers do not change what households, boundaries and rules mean together.
-        if let Some(expected) = w.expected
-            && (expected.households, expected.boundaries, expected.rules)
-                != (latest.households, latest.boundaries, latest.rules)
-        {
-            return Err(WriteError::Conflict);
-        }
-        let mut ids = Vec::new();
-        for (kind, filename, content) in &w.datasets {
-            let id = insert_dataset(&tx, *kind, filename, content)?;
-            latest.set(*kind, id);
-            ids.push(id);
-        }
-        let mut plan_id = None;
-        if let Some(p) = &w.plan {
-            let (Some(h), Some(b)) = (latest.households, latest.boundaries) else {
-                return Err(WriteError::Conflict);
-            };
-            ctx(
-                "insert plan",
-                tx.execute(
-                    "INSERT INTO plans (households, boundaries, rules, grid_count, note, grids, communities, report)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![h, b, latest.rules, p.grid_count as i64, p.note, p.grids, p.communities, p.report],
-                ),
-            )?;
-            plan_id = Some(tx.last_insert_rowid());
-        }
-        ctx("commit", tx.commit())?;
-        let mut datasets = Vec::new();
-        for id in ids {
-            datasets.extend(self.dataset_info(id)?);
-        }
-        Ok(Written {
-            datasets,
-            plan: plan_id,
-        })
-    }
-
-    /// A plan's stored inputs: (households, boundaries, rules) dataset ids.
-    pub fn plan_inputs(&self, id: i64) -> Result<Option<(i64, i64, Option<i64>)>, StoreError> {
-        ctx(
-            "read plan inputs",
-            self.conn
-                .query_row(
-                    "SELECT households, boundaries, rules FROM plans WHERE id = ?1",
-                    params![id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .optional(),
-        )
-    }
-}
-
-fn latest_in(conn: &Connection) -> Result<Latest, StoreError> {
-    let mut out = Latest::default();
-    for kind in [
-        DatasetKind::Households,
-        DatasetKind::Boundaries,
-        DatasetKind::Workers,
-        DatasetKind::Rules,
-    ] {
-        let id: Option<i64> = ctx(
-            "read latest ids",
-            conn.query_row(
-                "SELECT id FROM datasets WHERE kind = ?1 ORDER BY version DESC LIMIT 1",
-                params![kind.name()],
-                |r| r.get(0),
-            )
-            .optional(),
-        )?;
-        if let Some(id) = id {
-            out.set(kind, id);
-        }
-    }
-    Ok(out)
-}
-
-impl Sqlite {
-    /// SQLite's own consistency check: `ok` when the file is sound.
-    pub fn integrity_check(&self) -> Result<String, StoreError> {
-        ctx(
-            "integrity check",
-            self.conn
-                .query_row("PRAGMA integrity_check", [], |r| r.get(0)),
-        )
-    }
-}
-
-/// Inserts the next version of a dataset of `kind` inside the caller's transaction; returns its row id.
-fn insert_dataset(
-    tx: &rusqlite::Transaction,
-    kind: DatasetKind,
-    filename: &str,
-    content: &[u8],
-) -> Result<i64, StoreError> {
-    let version: i64 = ctx(
-        "next version",
-        tx.query_row(
-            "SELECT COALESCE(MAX(version), 0) + 1 FROM datasets WHERE kind = ?1",
-            params![kind.name()],
-            |r| r.get(0),
-        ),
-    )?;
-    ctx(
-        "insert dataset",
-        tx.execute(
-            "INSERT INTO datasets (kind, version, filename, content) VALUES (?1, ?2, ?3, ?4)",
-            params![kind.name(), version, filename, content],
-        ),
-    )?;
-    Ok(tx.last_insert_rowid())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn versions_count_up_per_kind_and_survive_reopening() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("g.db");
-        {
-            let mut s = Store::open(&path.clone().into()).unwrap();
-            assert_eq!(
-                s.add_dataset(DatasetKind::Households, "h.geojson", b"{}")
-                    .unwrap()
-                    .version,
-                1
-            );
-            assert_eq!(
-                s.add_dataset(DatasetKind::Households, "h2.geojson", b"{ }")
-                    .unwrap()
-                    .version,
-                2
-            );
-            assert_eq!(
-                s.add_dataset(DatasetKind::Boundaries, "b.geojson", b"[]")
-                    .unwrap()
-                    .version,
-                1
-            );
-            let id = s
-                .add_plan(2, 3, None, 7, "first", "{}", "{}", "{}")
-                .unwrap();
-            s.add_assignment(id, 1, "{}", "{\"towns\":[]}").unwrap();
-        }
-        let s = Store::open(&path.into()).unwrap();
-        let (info, content) = s.latest_dataset(DatasetKind::Households).unwrap().unwrap();
-        assert_eq!((info.version, content.as_slice()), (2, b"{ }".as_slice()));
-        assert_eq!(s.plans().unwrap()[0].grids, 7);
-        assert!(s.latest_assignment(1).unwrap().is_some());
-    }
 }

@@ -8,7 +8,11 @@
 //! transaction-scoped advisory lock, so versions are numbered and the data in force compared without
 //! races; a write is acknowledged after `COMMIT` returns (synchronous commit, PostgreSQL's default).
 
-use super::{DatasetInfo, DatasetKind, Latest, PlanInfo, StoreError, Write, WriteError, Written};
+use super::{
+    DatasetInfo, DatasetKind, Head, JobInfo, JobKind, JobState, Latest, Lease, PlanInfo,
+    StoreError, Ticket, Write, WriteError, Written,
+};
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, GenericClient, NoTls, Row};
 use std::cell::RefCell;
 
@@ -75,7 +79,56 @@ const MIGRATIONS: &[&str] = &[
         FROM plan_grids g
         WHERE g.plan = (SELECT max(id) FROM plans);
     "#,
+    // 2: durable planning jobs held under leases; who holds each grid (the public columns of an
+    // assignment); the view with the current plan's workers.
+    r#"
+    CREATE TABLE jobs (
+        id BIGSERIAL PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('plan', 'boundaries')),
+        request TEXT NOT NULL,
+        body BYTEA NOT NULL,
+        state TEXT NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'done', 'failed')),
+        owner TEXT NOT NULL,
+        attempt BIGINT NOT NULL DEFAULT 1,
+        lease_until TIMESTAMPTZ NOT NULL,
+        created TEXT NOT NULL DEFAULT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+        finished TEXT,
+        plan BIGINT REFERENCES plans(id),
+        result TEXT,
+        error TEXT
+    );
+    CREATE INDEX jobs_running ON jobs (lease_until) WHERE state = 'running';
+    -- One row a grid of each assignment: who holds it (no workload: it is a function of the
+    -- sensitive counts).
+    CREATE TABLE assignment_grids (
+        assignment BIGINT NOT NULL REFERENCES assignments(id),
+        grid_id TEXT NOT NULL,
+        town TEXT,
+        primary_worker TEXT,
+        cadre_responsible BOOLEAN,
+        staffing_policy TEXT,
+        PRIMARY KEY (assignment, grid_id)
+    );
+    DROP VIEW current_grids;
+    -- The newest plan's grids with who holds them (its newest assignment): the public columns of the
+    -- open OGC API's grids, nothing per household and nothing derived from the sensitive counts.
+    CREATE VIEW current_grids AS
+        SELECT g.plan, g.grid_id, g.community, g.kind, g.households, g.population, g.buildings,
+               g.status, g.area_m2, g.compactness, w.town, w.primary_worker, w.cadre_responsible,
+               w.staffing_policy, g.geom
+        FROM plan_grids g
+        LEFT JOIN assignment_grids w
+               ON w.grid_id = g.grid_id
+              AND w.assignment = (SELECT max(a.id) FROM assignments a WHERE a.plan = g.plan)
+        WHERE g.plan = (SELECT max(id) FROM plans);
+    "#,
 ];
+
+/// Key of the session lock a server holds while it loads its data and makes the first plan at start.
+pub const START_LOCK: i64 = 0x6772_6964_7374_7274; // "gridstrt"
+
+/// The channel every write notifies on commit, so that every server publishes what another wrote.
+const CHANGES: &str = "gridplan_changes";
 
 /// The URL without its password, for messages.
 pub fn redact(url: &str) -> String {
@@ -102,6 +155,8 @@ pub fn redact(url: &str) -> String {
 pub struct PgStore {
     /// `None` only while dropping.
     client: RefCell<Option<Client>>,
+    /// Whether this connection has asked for the writers' notifications.
+    listening: bool,
 }
 
 impl Drop for PgStore {
@@ -160,6 +215,7 @@ impl PgStore {
         migrate(&mut client)?;
         Ok(PgStore {
             client: RefCell::new(Some(client)),
+            listening: false,
         })
     }
 
@@ -196,6 +252,7 @@ impl PgStore {
             let mut tx = c.transaction()?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
             let id = insert_dataset(&mut tx, kind, filename, content)?;
+            notify(&mut tx, "dataset")?;
             tx.commit()?;
             Ok(id)
         })?;
@@ -275,6 +332,7 @@ impl PgStore {
                 communities,
                 report,
             )?;
+            notify(&mut tx, "plan")?;
             tx.commit()?;
             Ok(id)
         })
@@ -325,6 +383,22 @@ impl PgStore {
                     &[&plan, &workers, &assignment, &staffing],
                 )?
                 .get(0);
+            // Only the public keys of the assignment's features (not the planner's workload).
+            tx.execute(
+                "INSERT INTO assignment_grids (assignment, grid_id, town, primary_worker, cadre_responsible, staffing_policy)
+                 SELECT $1, f->'properties'->>'id', f->'properties'->>'town',
+                        f->'properties'->>'primary_worker',
+                        CASE WHEN jsonb_typeof(f->'properties'->'cadre_responsible') = 'boolean'
+                             THEN (f->'properties'->>'cadre_responsible')::boolean END,
+                        f->'properties'->>'staffing_policy'
+                 FROM jsonb_array_elements(
+                          CASE WHEN jsonb_typeof($2::text::jsonb->'features') = 'array'
+                               THEN $2::text::jsonb->'features' ELSE '[]'::jsonb END) AS t(f)
+                 WHERE f->'properties'->>'id' IS NOT NULL
+                 ON CONFLICT (assignment, grid_id) DO NOTHING",
+                &[&id, &assignment],
+            )?;
+            notify(&mut tx, "assignment")?;
             tx.commit()?;
             Ok(id)
         })
@@ -360,6 +434,7 @@ impl PgStore {
     pub fn write(&mut self, w: Write) -> Result<Written, WriteError> {
         enum Outcome {
             Conflict,
+            JobLost,
             Done(Vec<i64>, Option<i64>),
         }
         let outcome = self.with("write", |c| {
@@ -395,11 +470,26 @@ impl PgStore {
                     &p.report,
                 )?);
             }
+            if let Some(f) = &w.job {
+                // The fence: the job must still be this server's at this attempt. A server taking it
+                // over holds its row locked until it commits; this then sees the new owner.
+                let n = tx.execute(
+                    "UPDATE jobs SET state = 'done', body = ''::bytea, plan = $1, result = $2,
+                            finished = to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+                     WHERE id = $3 AND owner = $4 AND attempt = $5 AND state = 'running'",
+                    &[&plan_id, &f.result, &f.lease.job, &f.lease.owner, &f.lease.attempt],
+                )?;
+                if n == 0 {
+                    return Ok(Outcome::JobLost);
+                }
+            }
+            notify(&mut tx, "write")?;
             tx.commit()?;
             Ok(Outcome::Done(ids, plan_id))
         })?;
         let (ids, plan) = match outcome {
             Outcome::Conflict => return Err(WriteError::Conflict),
+            Outcome::JobLost => return Err(WriteError::JobLost),
             Outcome::Done(ids, plan) => (ids, plan),
         };
         let mut datasets = Vec::new();
@@ -429,6 +519,187 @@ impl PgStore {
                 "schema version {version}, this build expects {}",
                 MIGRATIONS.len()
             )
+        })
+    }
+}
+
+const JOB_COLUMNS: &str = "id, kind, state, owner, attempt, created, finished, plan, result, error";
+
+fn job_of(r: &Row) -> JobInfo {
+    let kind: String = r.get(1);
+    let state: String = r.get(2);
+    JobInfo {
+        id: r.get(0),
+        kind: JobKind::parse(&kind).unwrap_or(JobKind::Plan),
+        state: JobState::parse(&state),
+        owner: r.get(3),
+        attempt: r.get(4),
+        created: r.get(5),
+        finished: r.get(6),
+        plan: r.get(7),
+        result: r.get(8),
+        error: r.get(9),
+    }
+}
+
+/// Announces a change to every listening server, delivered when the transaction commits.
+fn notify(tx: &mut impl GenericClient, what: &str) -> Result<(), postgres::Error> {
+    tx.execute("SELECT pg_notify($1, $2)", &[&CHANGES, &what])?;
+    Ok(())
+}
+
+impl PgStore {
+    /// Takes (`true`) or lets go of a session-level advisory lock, waiting for it.
+    pub fn advisory_lock(&mut self, key: i64, take: bool) -> Result<(), StoreError> {
+        let sql = if take {
+            "SELECT pg_advisory_lock($1)"
+        } else {
+            "SELECT pg_advisory_unlock($1)"
+        };
+        self.with("start-up lock", |c| c.execute(sql, &[&key]).map(|_| ()))
+    }
+
+    pub fn submit_job(
+        &mut self,
+        kind: JobKind,
+        request: &str,
+        body: &[u8],
+        owner: &str,
+        lease_s: f64,
+    ) -> Result<Lease, StoreError> {
+        let job: i64 = self.with("insert job", |c| {
+            Ok(c.query_one(
+                "INSERT INTO jobs (kind, request, body, owner, lease_until)
+                 VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5)) RETURNING id",
+                &[&kind.name(), &request, &body, &owner, &lease_s],
+            )?
+            .get(0))
+        })?;
+        Ok(Lease {
+            job,
+            owner: owner.to_string(),
+            attempt: 1,
+        })
+    }
+
+    pub fn renew_leases(&mut self, owner: &str, lease_s: f64) -> Result<u64, StoreError> {
+        self.with("renew leases", |c| {
+            c.execute(
+                "UPDATE jobs SET lease_until = now() + make_interval(secs => $2)
+                 WHERE owner = $1 AND state = 'running'",
+                &[&owner, &lease_s],
+            )
+        })
+    }
+
+    pub fn take_lapsed_job(
+        &mut self,
+        owner: &str,
+        lease_s: f64,
+    ) -> Result<Option<Ticket>, StoreError> {
+        // The row is locked from the SELECT to the commit, and rows another server is taking are
+        // skipped, so no two servers take the same job.
+        let row = self.with("take a lapsed job", |c| {
+            c.query_opt(
+                "UPDATE jobs SET owner = $1, attempt = attempt + 1,
+                                 lease_until = now() + make_interval(secs => $2)
+                 WHERE id = (SELECT id FROM jobs WHERE state = 'running' AND lease_until < now()
+                             ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                 RETURNING id, kind, request, body, attempt",
+                &[&owner, &lease_s],
+            )
+        })?;
+        let Some(r) = row else { return Ok(None) };
+        let (id, kind): (i64, String) = (r.get(0), r.get(1));
+        let Some(kind) = JobKind::parse(&kind) else {
+            return Err(StoreError::new(
+                "take a lapsed job",
+                format!("job {id} has an unknown kind \"{kind}\""),
+            ));
+        };
+        Ok(Some(Ticket {
+            lease: Lease {
+                job: id,
+                owner: owner.to_string(),
+                attempt: r.get(4),
+            },
+            kind,
+            request: r.get(2),
+            body: r.get(3),
+        }))
+    }
+
+    pub fn fail_job(&mut self, lease: &Lease, error: &str) -> Result<bool, StoreError> {
+        let n = self.with("fail job", |c| {
+            c.execute(
+                "UPDATE jobs SET state = 'failed', body = ''::bytea, error = $1,
+                        finished = to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+                 WHERE id = $2 AND owner = $3 AND attempt = $4 AND state = 'running'",
+                &[&error, &lease.job, &lease.owner, &lease.attempt],
+            )
+        })?;
+        Ok(n == 1)
+    }
+
+    pub fn job(&self, id: i64) -> Result<Option<JobInfo>, StoreError> {
+        self.with("read job", |c| {
+            Ok(c.query_opt(
+                &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"),
+                &[&id],
+            )?
+            .as_ref()
+            .map(job_of))
+        })
+    }
+
+    pub fn jobs(&self, limit: i64) -> Result<Vec<JobInfo>, StoreError> {
+        self.with("list jobs", |c| {
+            Ok(c.query(
+                &format!("SELECT {JOB_COLUMNS} FROM jobs ORDER BY id DESC LIMIT $1"),
+                &[&limit],
+            )?
+            .iter()
+            .map(job_of)
+            .collect())
+        })
+    }
+
+    pub fn head(&self) -> Result<Head, StoreError> {
+        self.with("read head", |c| {
+            let latest = latest_in(c)?;
+            let r = c.query_one(
+                "SELECT p.id, (SELECT max(a.id) FROM assignments a WHERE a.plan = p.id)
+                 FROM (SELECT max(id) AS id FROM plans) p",
+                &[],
+            )?;
+            Ok(Head {
+                latest,
+                plan: r.get(0),
+                assignment: r.get(1),
+            })
+        })
+    }
+
+    /// Waits up to `timeout` for a writer's notification (listening first, once per connection).
+    pub fn wait_for_change(&mut self, timeout: std::time::Duration) -> Result<bool, StoreError> {
+        if !self.listening {
+            self.with("listen for changes", |c| {
+                c.batch_execute(&format!("LISTEN {CHANGES}"))
+            })?;
+            self.listening = true;
+        }
+        self.with("wait for changes", |c| {
+            let mut notes = c.notifications();
+            let mut got = false;
+            let mut waiting = notes.timeout_iter(timeout);
+            if waiting.next()?.is_some() {
+                got = true;
+            }
+            drop(waiting);
+            // Several writes in a row are one change to the reader.
+            let mut pending = notes.iter();
+            while pending.next()?.is_some() {}
+            Ok(got)
         })
     }
 }

@@ -1,8 +1,13 @@
-//! A throwaway PostgreSQL cluster with PostGIS for a test: `initdb` in a temporary directory, started on
-//! a free port (TCP on 127.0.0.1 and a socket in the directory), with a database `gridplan` holding the
-//! PostGIS extension; stopped and removed when dropped. Run as root, the cluster runs as the `postgres`
-//! system user (PostgreSQL refuses root), which then owns the directory. Nothing depends on a server
-//! already running; `scripts/setup.sh --e2e` installs PostgreSQL and PostGIS.
+//! A throwaway PostgreSQL cluster with PostGIS for the tests: `initdb` in a temporary directory, started
+//! on a free port (TCP on 127.0.0.1 and a socket in the directory), with a database `gridplan` holding
+//! the PostGIS extension. Run as root, the cluster runs as the `postgres` system user (PostgreSQL
+//! refuses root), which then owns the directory. Nothing depends on a server already running;
+//! `scripts/setup.sh --e2e` installs PostgreSQL and PostGIS.
+//!
+//! [`PgCluster::shared`] is one cluster for a whole test binary (each test takes a fresh database of
+//! its own from it with [`PgCluster::fresh`]); a watchdog stops it and removes its directory once the
+//! test process is gone, however it ends. [`PgCluster::start`] is a cluster of one's own, stopped when
+//! dropped.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -51,6 +56,59 @@ fn free_port() -> u16 {
 }
 
 impl PgCluster {
+    /// The test binary's cluster, started on first use.
+    pub fn shared() -> &'static PgCluster {
+        static SHARED: std::sync::OnceLock<PgCluster> = std::sync::OnceLock::new();
+        SHARED.get_or_init(|| {
+            let cluster = PgCluster::start();
+            cluster.watch_over(std::process::id());
+            // The template every fresh database is copied from, PostGIS installed.
+            cluster.psql("postgres", "CREATE DATABASE gridplan_template");
+            cluster.psql("gridplan_template", "CREATE EXTENSION postgis");
+            cluster
+        })
+    }
+
+    /// A new, empty database with PostGIS (copied from the template); its URL.
+    pub fn fresh(&self) -> String {
+        static NEXT: std::sync::Mutex<u32> = std::sync::Mutex::new(0);
+        // One copy at a time: a template being copied by one session cannot be copied by another.
+        let mut n = NEXT.lock().unwrap_or_else(|p| p.into_inner());
+        *n += 1;
+        let name = format!("test_{}", *n);
+        self.psql(
+            "postgres",
+            &format!("CREATE DATABASE {name} TEMPLATE gridplan_template"),
+        );
+        format!("postgres://gridplan@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// Stops the cluster and removes its directory once process `pid` has ended: a static cluster is
+    /// never dropped.
+    fn watch_over(&self, pid: u32) {
+        let data = self.data();
+        let stop = match &self.user {
+            Some(u) => format!("runuser -u {u} -- "),
+            None => String::new(),
+        };
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
+             {stop}'{}' -D '{}' -m immediate -w stop; rm -rf '{}'",
+            self.bin.join("pg_ctl").display(),
+            data.display(),
+            self.dir.path().display()
+        );
+        // Outlives this process on purpose: it is what stops the cluster after the process is gone.
+        #[allow(clippy::zombie_processes)]
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the cluster's watchdog starts");
+    }
+
     /// Starts a cluster; panics with the server's own words when it cannot.
     pub fn start() -> PgCluster {
         let bin = bin_dir();
@@ -139,10 +197,10 @@ impl PgCluster {
         format!("postgres://gridplan@127.0.0.1:{}/gridplan", self.port)
     }
 
-    /// The same database in GDAL's form.
-    pub fn gdal(&self) -> String {
+    /// Database `db` in GDAL's form.
+    pub fn gdal(&self, db: &str) -> String {
         format!(
-            "PG:host=127.0.0.1 port={} user=gridplan dbname=gridplan",
+            "PG:host=127.0.0.1 port={} user=gridplan dbname={db}",
             self.port
         )
     }
@@ -211,6 +269,11 @@ impl PgCluster {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// The database name of a URL this cluster gave.
+pub fn db_name(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or(url)
 }
 
 fn path(p: &Path) -> &str {
