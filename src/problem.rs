@@ -18,8 +18,8 @@ pub enum Severity {
 }
 
 /// The feature a problem is about: its position in the file (0-based) and its id, when it has one; in
-/// a ledger (a spreadsheet), its row as the spreadsheet numbers it (header row 1) and the column's
-/// letter.
+/// a ledger (a spreadsheet), its row as the spreadsheet numbers it (header row 1), the column's
+/// letter and, in a workbook, the sheet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FeatureRef {
     pub index: usize,
@@ -29,6 +29,8 @@ pub struct FeatureRef {
     pub row: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
 }
 
 /// One problem in one input file.
@@ -68,20 +70,23 @@ impl Problem {
             id: id.map(str::to_string),
             row: None,
             column: None,
+            sheet: None,
         });
         self
     }
 
     /// Names the ledger row the problem is about, as the spreadsheet numbers it (header row 1).
     pub fn at_row(mut self, row: usize, id: Option<&str>) -> Self {
+        let old = self.feature.take();
         let id = id
             .map(str::to_string)
-            .or_else(|| self.feature.take().and_then(|f| f.id));
+            .or_else(|| old.as_ref().and_then(|f| f.id.clone()));
         self.feature = Some(FeatureRef {
             index: row,
             id,
             row: Some(row),
             column: None,
+            sheet: old.and_then(|f| f.sheet),
         });
         self
     }
@@ -90,6 +95,18 @@ impl Problem {
     pub fn in_column(mut self, letter: impl Into<String>) -> Self {
         if let Some(f) = &mut self.feature {
             f.column = Some(letter.into());
+        }
+        self
+    }
+
+    /// Names the workbook sheet of a problem at a ledger row (or, when the problem names no row, the
+    /// sheet as a whole).
+    pub fn on_sheet(mut self, sheet: &str) -> Self {
+        match &mut self.feature {
+            Some(f) => f.sheet = Some(sheet.to_string()),
+            None => {
+                self.file = format!("{} (sheet {sheet})", self.file);
+            }
         }
         self
     }
@@ -112,6 +129,9 @@ impl fmt::Display for Problem {
             Severity::Warning => "warning",
         };
         write!(f, "{label}: {}", self.file)?;
+        if let Some(sheet) = self.feature.as_ref().and_then(|r| r.sheet.as_deref()) {
+            write!(f, ": sheet {sheet}")?;
+        }
         let row = self.feature.as_ref().and_then(|r| r.row);
         if let Some(feature) = &self.feature {
             match row {

@@ -308,7 +308,7 @@ fn an_xlsx_ledger_with_named_columns_recounts_as_the_geojson_file() {
 }
 
 #[test]
-fn bad_xlsx_rows_are_named_by_row_and_column() {
+fn bad_xlsx_rows_are_named_by_sheet_row_and_column() {
     use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook};
     let d = tempfile::tempdir().unwrap();
     let mut book = Workbook::new();
@@ -352,11 +352,11 @@ fn bad_xlsx_rows_are_named_by_row_and_column() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
     for expected in [
-        "ledger.xlsx: row 4 (id A2): column D `纬度 (lat)`: \"北纬32度\" is not a number",
-        "ledger.xlsx: row 5 (id A3): column E `户数 (households)`",
-        "ledger.xlsx: row 6 (id A1): column B `户号 (id)`: duplicate id (also row 3)",
-        "ledger.xlsx: row 7 (id A5): column C `经度 (lon)`: the cell holds a date",
-        "ledger.xlsx: row 8 (id A6): column E `户数 (households)`: the cell holds the error value #DIV/0!",
+        "ledger.xlsx: sheet Sheet1: row 4 (id A2): column D `纬度 (lat)`: \"北纬32度\" is not a number",
+        "ledger.xlsx: sheet Sheet1: row 5 (id A3): column E `户数 (households)`",
+        "ledger.xlsx: sheet Sheet1: row 6 (id A1): column B `户号 (id)`: duplicate id (also row 3)",
+        "ledger.xlsx: sheet Sheet1: row 7 (id A5): column C `经度 (lon)`: the cell holds a date",
+        "ledger.xlsx: sheet Sheet1: row 8 (id A6): column E `户数 (households)`: the cell holds the error value #DIV/0!",
     ] {
         assert!(err.contains(expected), "missing «{expected}» in:\n{err}");
     }

@@ -27,7 +27,7 @@
 //! above it ("某某社区住户台账") is fine. Other columns are ignored. Each row goes through the same
 //! validation as a GeoJSON feature; a bad row is named by its row as the spreadsheet numbers it (the
 //! header row of a plain sheet is row 1) and by its column's letter and header, e.g.
-//! `ledger.xlsx: row 4 (id A2): column C `纬度` (lat): "北纬32度" is not a number`. The CRS is `--crs`
+//! `ledger.xlsx: sheet Sheet1: row 4 (id A2): column D `纬度 (lat)`: "北纬32度" is not a number`. The CRS is `--crs`
 //! (WGS84 by default; GCJ-02 and BD-09 for points collected with phone maps).
 
 use super::{HouseholdProps, household, place_households};
@@ -201,6 +201,8 @@ impl Cell {
 struct Table {
     rows: Vec<(usize, Vec<Cell>)>,
     first_column: usize,
+    /// The workbook sheet read (none for CSV).
+    sheet: Option<String>,
 }
 
 /// The letter of a column, 0-based (`A`, …, `Z`, `AA`, …).
@@ -240,6 +242,7 @@ fn csv_table(file: &str, bytes: &[u8], problems: &mut Problems) -> Result<Table>
     Ok(Table {
         rows,
         first_column: 0,
+        sheet: None,
     })
 }
 
@@ -291,6 +294,7 @@ fn workbook_table(file: &str, bytes: &[u8], sheet: Option<&str>) -> Result<Table
     Ok(Table {
         rows,
         first_column: left as usize,
+        sheet: Some(name),
     })
 }
 
@@ -313,7 +317,8 @@ struct Column {
     letter: String,
 }
 
-/// [`parse_ledger`] with a format of the caller's choosing.
+/// [`parse_ledger`] with a format of the caller's choosing. In a workbook, every problem also names
+/// the sheet.
 pub fn parse_ledger_as(
     file: &str,
     bytes: &[u8],
@@ -327,6 +332,26 @@ pub fn parse_ledger_as(
     } else {
         csv_table(file, bytes, &mut problems)?
     };
+    let Some(sheet) = table.sheet.clone() else {
+        return read_table(file, table, problems, format, crs_flag, working);
+    };
+    let name =
+        |ps: Vec<Problem>| -> Vec<Problem> { ps.into_iter().map(|p| p.on_sheet(&sheet)).collect() };
+    match read_table(file, table, problems, format, crs_flag, working) {
+        Ok((out, problems)) => Ok((out, Problems(name(problems.0)))),
+        Err(Error::Invalid(ps)) => Err(Error::Invalid(name(ps))),
+        Err(e) => Err(e),
+    }
+}
+
+fn read_table(
+    file: &str,
+    table: Table,
+    mut problems: Problems,
+    format: &LedgerFormat,
+    crs_flag: Option<Crs>,
+    working: Crs,
+) -> Result<(Vec<Household>, Problems)> {
     let matches = |field: &str, header: &Cell| match header {
         Cell::Text(h) => format
             .names(field)
