@@ -131,6 +131,8 @@ main() {
   if ((e2e)); then
     command -v ogrinfo >/dev/null 2>&1 || need+=(gdal-bin)
     command -v chromium >/dev/null 2>&1 || need+=(chromium)
+    # A CJK font, so that the map page's Chinese renders in the headless browser's screenshots.
+    fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-wqy-microhei)
     command -v python3 >/dev/null 2>&1 || need+=(python3)
     python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
     # PostgreSQL with PostGIS: the tests start a throwaway cluster of their own (none is set up here).

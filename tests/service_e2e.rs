@@ -382,6 +382,97 @@ fn headless_chromium_draws_the_grid_layer() {
     eprintln!("schedule screenshot kept at {}", shot.display());
 }
 
+/// The map page speaks Chinese by default: to a browser whose language is Chinese, and to a client
+/// that names none; English on request (`?lang=en`, or a browser asking for English first). The page is
+/// drawn by a real headless Chromium, with a CJK font installed by scripts/setup.sh --e2e.
+#[test]
+fn headless_chromium_shows_the_map_page_in_chinese() {
+    let fonts = Command::new("fc-list")
+        .arg(":lang=zh")
+        .output()
+        .expect("fontconfig is installed with chromium");
+    assert!(
+        !String::from_utf8_lossy(&fonts.stdout).trim().is_empty(),
+        "no CJK font: scripts/setup.sh --e2e installs fonts-wqy-microhei"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("g.db"), true);
+    let url = format!("http://127.0.0.1:{}/", server.port);
+    let artifacts = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let chromium = |url: &str, lang: &str, extra: &[&str]| {
+        let profile = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "--headless".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--virtual-time-budget=15000".into(),
+            "--window-size=1280,900".into(),
+            format!("--lang={lang}"),
+            format!("--accept-lang={lang}"),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        args.extend(extra.iter().map(|e| e.to_string()));
+        args.push(url.to_string());
+        Command::new("chromium")
+            .args(&args)
+            .output()
+            .expect("chromium is installed: scripts/setup.sh --e2e installs it")
+    };
+    // A Chinese browser: the static page and what the script wrote after loading the grids.
+    let dom = chromium(&url, "zh-CN", &["--dump-dom"]);
+    let html = String::from_utf8_lossy(&dom.stdout);
+    let head = &html[..html.len().min(3000)];
+    assert!(html.contains("<html lang=\"zh-CN\""), "{head}");
+    assert!(html.contains("data-lang=\"zh\""), "{head}");
+    assert!(html.contains("data-grids=\"62\""), "{head}");
+    for text in [
+        "16 个社区共 62 个网格 — 达标",
+        "达标：户数在规定范围内",
+        "选中的网格",
+        "点击一个网格。",
+        ">English</a>",
+    ] {
+        assert!(html.contains(text), "missing «{text}»: {head}");
+    }
+    assert!(!html.contains("62 grids in 16 communities"));
+    let shot = artifacts.join("map-zh.png");
+    let _ = std::fs::remove_file(&shot);
+    let out = chromium(
+        &url,
+        "zh-CN",
+        &[&format!("--screenshot={}", shot.display())],
+    );
+    assert!(shot.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    let zh_png = std::fs::read(&shot).unwrap();
+    assert!(zh_png.starts_with(b"\x89PNG") && zh_png.len() > 20_000);
+    eprintln!("Chinese map screenshot kept at {}", shot.display());
+    // English on request, whatever the browser's language; and for a browser asking for English.
+    for (page, lang) in [(format!("{url}?lang=en"), "zh-CN"), (url.clone(), "en-US")] {
+        let dom = chromium(&page, lang, &["--dump-dom"]);
+        let html = String::from_utf8_lossy(&dom.stdout);
+        assert!(html.contains("data-lang=\"en\""), "{page} {lang}");
+        assert!(html.contains("62 grids in 16 communities"), "{page} {lang}");
+        assert!(html.contains("ok: within the band") && !html.contains("选中的网格"));
+    }
+    let shot = artifacts.join("map-en.png");
+    let _ = std::fs::remove_file(&shot);
+    chromium(
+        &format!("{url}?lang=en"),
+        "zh-CN",
+        &[&format!("--screenshot={}", shot.display())],
+    );
+    // The two renderings differ where the words do (same map, other language).
+    assert!(shot.exists() && std::fs::read(&shot).unwrap() != zh_png);
+    // A client naming no language gets Chinese.
+    let (status, body) = http(server.port, "GET", "/?f=html", None, b"");
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&body).contains("选中的网格"));
+}
+
 #[test]
 fn a_restart_keeps_datasets_plans_and_assignments() {
     let dir = tempfile::tempdir().unwrap();

@@ -70,7 +70,11 @@ async fn landing(
     let Query(q) = q.map_err(|e| AppError::bad_request(e.body_text()))?;
     let format = q.get("f").map(String::as_str);
     if format == Some("html") || (format.is_none() && wants_html(&headers)) {
-        return Ok(super::map::page(&s).into_response());
+        let accept = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        let lang = super::map::Lang::choose(q.get("lang").map(String::as_str), accept);
+        return Ok(super::map::page(&s, lang).into_response());
     }
     only_params(&q, &["f"])?;
     let b = base(&headers);
