@@ -252,3 +252,43 @@ fn checked_county_by_county_the_report_is_the_same() {
     assert!(whole["summary"]["overlap_area_m2"].as_f64() > Some(100.0));
     assert_eq!(whole, by);
 }
+
+#[test]
+fn a_flatgeobuf_layer_is_read_in_pieces_as_it_is_read_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let v = households_file(6_000);
+    let fgb = dir.path().join("h.fgb");
+    gridplan::output::fgb::write_collection_text(&fgb, &v.to_string()).expect("write fgb");
+    assert!(std::fs::read(&fgb).expect("read").starts_with(b"fgb\x03"));
+    let (whole, _) = gridplan::input::read_households(&fgb, None, CGCS_GK_120).expect("whole");
+    let (pieces, n) = read_in_pieces(&fgb).expect("pieces");
+    assert!(n > 5, "only {n} pieces");
+    assert_eq!(whole.len(), 6_000);
+    assert_eq!(whole, pieces);
+    // Problems in two pieces, both named (a layer keeps its features in the order of its spatial
+    // index, so they are found by id; numbered from the start of the layer as read whole).
+    let mut v = households_file(6_000);
+    v["features"][100]["properties"]["households"] = json!(0);
+    v["features"][5_900]["properties"]["households"] = json!(-3);
+    let bad = dir.path().join("bad.fgb");
+    gridplan::output::fgb::write_collection_text(&bad, &v.to_string()).expect("write fgb");
+    let p = problems(read_in_pieces(&bad).expect_err("refused"));
+    let whole = problems(
+        gridplan::input::read_households(&bad, None, CGCS_GK_120).expect_err("refused whole"),
+    );
+    let named = |p: &[gridplan::problem::Problem]| {
+        let mut v: Vec<(usize, String)> = p
+            .iter()
+            .filter_map(|p| p.feature.as_ref())
+            .map(|f| (f.index, f.id.clone().unwrap_or_default()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(named(&p), named(&whole));
+    let ids: Vec<String> = named(&p).into_iter().map(|(_, id)| id).collect();
+    assert!(
+        ids.contains(&"h100".to_string()) && ids.contains(&"h5900".to_string()),
+        "{p:?}"
+    );
+}

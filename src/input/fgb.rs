@@ -67,6 +67,82 @@ pub fn to_geojson(file: &str, bytes: &[u8]) -> Result<Vec<u8>, Problem> {
     Ok(out)
 }
 
+/// A FlatGeobuf layer read feature by feature from disk and handed on as GeoJSON collections of about
+/// `piece` bytes each (the layer's CRS as their `crs` member) with the number of features in each, so a
+/// layer larger than the memory is read in bounded space. A feature that cannot be decoded stops the
+/// reading, named by its place in the layer.
+pub fn for_each_piece(
+    file: &str,
+    path: &std::path::Path,
+    piece: usize,
+    mut each: impl FnMut(Vec<u8>, usize) -> crate::Result<()>,
+) -> crate::Result<()> {
+    let invalid = |p: Problem| crate::Error::Invalid(vec![p]);
+    let broken =
+        |e: flatgeobuf::Error| Problem::error(file, format!("not a readable FlatGeobuf file: {e}"));
+    let f = std::fs::File::open(path).map_err(|source| crate::Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, f);
+    let reader = FgbReader::open(&mut reader).map_err(|e| invalid(broken(e)))?;
+    let crs = reader
+        .header()
+        .crs()
+        .map(|c| c.code())
+        .filter(|&c| c > 0 && c != 4326);
+    let mut head = String::from("{\"type\":\"FeatureCollection\",");
+    if let Some(code) = crs {
+        head.push_str(&format!(
+            "\"crs\":{{\"type\":\"name\",\"properties\":{{\"name\":\"urn:ogc:def:crs:EPSG::{code}\"}}}},"
+        ));
+    }
+    head.push_str("\"features\":[\n");
+    let mut features = reader.select_all_seq().map_err(|e| invalid(broken(e)))?;
+    let mut buf = head.clone().into_bytes();
+    let (mut in_buf, mut index, mut handed) = (0usize, 0usize, false);
+    while let Some(feature) = features
+        .next()
+        .map_err(|e| invalid(broken(e).at(index, None)))?
+    {
+        let geometry = feature.to_geo().map(|g| geometry_json(&g)).map_err(|e| {
+            invalid(
+                Problem::error(file, format!("geometry cannot be read: {e}"))
+                    .at(index, None)
+                    .field("geometry"),
+            )
+        })?;
+        let mut properties = Properties(Map::new());
+        feature.process_properties(&mut properties).map_err(|e| {
+            invalid(
+                Problem::error(file, format!("properties cannot be read: {e}"))
+                    .at(index, None)
+                    .field("properties"),
+            )
+        })?;
+        if in_buf > 0 {
+            buf.extend_from_slice(b",\n");
+        }
+        let text = json!({"type": "Feature", "geometry": geometry, "properties": properties.0});
+        buf.extend_from_slice(text.to_string().as_bytes());
+        in_buf += 1;
+        index += 1;
+        if buf.len() >= piece {
+            buf.extend_from_slice(b"\n]}\n");
+            each(
+                std::mem::replace(&mut buf, head.clone().into_bytes()),
+                in_buf,
+            )?;
+            (in_buf, handed) = (0, true);
+        }
+    }
+    if in_buf > 0 || !handed {
+        buf.extend_from_slice(b"\n]}\n");
+        each(buf, in_buf)?;
+    }
+    Ok(())
+}
+
 /// A geometry as GeoJSON (`null` for kinds gridplan never reads, which the readers then name).
 fn geometry_json(g: &Geometry) -> Value {
     let xy = |c: &geo::Coord| json!([c.x, c.y]);

@@ -56,7 +56,10 @@ pub fn for_each_piece(
     let is_fgb = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("fgb"));
-    if ledger::is_ledger_path(path) || is_fgb {
+    if is_fgb {
+        return fgb_pieces(&name, path, crs_flag, working, piece, &mut each);
+    }
+    if ledger::is_ledger_path(path) {
         return whole(&mut each);
     }
     let read_err = |source| Error::Read {
@@ -100,7 +103,7 @@ pub fn for_each_piece(
 
     let mut out = Streamed::default();
     let mut ids: HashMap<u64, usize> = HashMap::new();
-    let mut duplicates = Problems::default();
+    let mut duplicates: Vec<Problem> = Vec::new();
     let mut want = piece.max(1 << 16);
     loop {
         while rest.len() < want && !eof {
@@ -137,26 +140,16 @@ pub fn for_each_piece(
         match input::parse_households_geojson(&name, doc, crs_flag, working, true) {
             Ok((mut households, warnings, features)) => {
                 let base = out.features;
-                for h in &mut households {
-                    h.feature += base;
-                    if let Some(id) = &h.id {
-                        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-                        id.hash(&mut hasher);
-                        if let Some(first) = ids.insert(hasher.finish(), h.feature) {
-                            duplicates.push(
-                                Problem::error(
-                                    &name,
-                                    format!("duplicate id (also feature {first})"),
-                                )
-                                .at(h.feature, Some(id))
-                                .field("id"),
-                            );
-                        }
-                    }
-                }
+                renumber_and_find_duplicates(
+                    &name,
+                    &mut households,
+                    base,
+                    &mut ids,
+                    &mut duplicates,
+                );
                 out.warnings.extend(Problems(renumbered(warnings.0, base)));
                 out.features += features;
-                if !duplicates.has_errors() {
+                if duplicates.is_empty() {
                     each(households)?;
                 }
                 rest.drain(..next);
@@ -174,10 +167,74 @@ pub fn for_each_piece(
             Err(e) => return Err(e),
         }
     }
-    if duplicates.has_errors() {
-        return Err(Error::Invalid(duplicates.0));
+    if !duplicates.is_empty() {
+        return Err(Error::Invalid(duplicates));
     }
     Ok(out)
+}
+
+/// [`for_each_piece`] for a FlatGeobuf layer: read feature by feature ([`super::fgb::for_each_piece`]),
+/// each piece validated as the GeoJSON it holds; the problems of every piece are gathered and named
+/// together at the end, features numbered from the start of the layer.
+fn fgb_pieces(
+    name: &str,
+    path: &Path,
+    crs_flag: Option<Crs>,
+    working: Crs,
+    piece: usize,
+    each: &mut dyn FnMut(Vec<Household>) -> Result<()>,
+) -> Result<Streamed> {
+    let mut out = Streamed::default();
+    let mut ids: HashMap<u64, usize> = HashMap::new();
+    let mut errors: Vec<Problem> = Vec::new();
+    super::fgb::for_each_piece(name, path, piece, |doc, features| {
+        let base = out.features;
+        out.features += features;
+        match input::parse_households_geojson(name, doc, crs_flag, working, true) {
+            Ok((mut households, warnings, _)) => {
+                renumber_and_find_duplicates(name, &mut households, base, &mut ids, &mut errors);
+                out.warnings.extend(Problems(renumbered(warnings.0, base)));
+                if errors.is_empty() {
+                    each(households)?;
+                }
+                Ok(())
+            }
+            Err(Error::Invalid(problems)) => {
+                errors.extend(renumbered(problems, base));
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    })?;
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::Invalid(errors))
+    }
+}
+
+/// Numbers a piece's households from the start of the file and names every id seen before.
+fn renumber_and_find_duplicates(
+    name: &str,
+    households: &mut [Household],
+    base: usize,
+    ids: &mut HashMap<u64, usize>,
+    errors: &mut Vec<Problem>,
+) {
+    for h in households {
+        h.feature += base;
+        if let Some(id) = &h.id {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            id.hash(&mut hasher);
+            if let Some(first) = ids.insert(hasher.finish(), h.feature) {
+                errors.push(
+                    Problem::error(name, format!("duplicate id (also feature {first})"))
+                        .at(h.feature, Some(id))
+                        .field("id"),
+                );
+            }
+        }
+    }
 }
 
 /// Where the top-level features array closes (the offset of its `]`) and what follows it (the
@@ -278,13 +335,18 @@ pub fn spill_by_group(
     groups: usize,
 ) -> Result<Spilled> {
     let name = display(path);
-    let dir = tempfile::Builder::new()
-        .prefix("gridplan-spill-")
-        .tempdir()
-        .map_err(|source| Error::Write {
-            path: std::env::temp_dir(),
-            source,
-        })?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("gridplan-spill-");
+    // Household-level data: the running user's only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    let dir = builder.tempdir().map_err(|source| Error::Write {
+        path: std::env::temp_dir(),
+        source,
+    })?;
     let files: Vec<PathBuf> = (0..groups)
         .map(|g| dir.path().join(format!("{g}.bin")))
         .collect();
@@ -482,6 +544,68 @@ impl Decoder<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::{area, rect};
+
+    #[test]
+    fn households_are_spilled_per_county_where_only_the_user_can_read_them_and_removed() {
+        let rules = crate::rules::Rules::default();
+        let areas = vec![
+            area(
+                "A",
+                None,
+                Some("urban"),
+                rect(5e5, 35e5, 5e5 + 100.0, 35e5 + 100.0),
+            ),
+            area(
+                "B",
+                None,
+                Some("urban"),
+                rect(5e5 + 100.0, 35e5, 5e5 + 200.0, 35e5 + 100.0),
+            ),
+        ];
+        let (tree, _) = AreaTree::build("b", areas, &rules);
+        let features: Vec<String> = [(10.0, 10.0), (150.0, 50.0), (160.0, 20.0), (500.0, 500.0)]
+            .iter()
+            .map(|(x, y)| {
+                let (x, y) = (5e5 + x, 35e5 + y);
+                format!(
+                    "{{\"type\":\"Feature\",\"geometry\":{{\"type\":\"Point\",\"coordinates\":[{x},{y}]}},\"properties\":{{\"vulnerable\":1}}}}"
+                )
+            })
+            .collect();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("h.geojson");
+        std::fs::write(
+            &path,
+            format!(
+                "{{\"type\":\"FeatureCollection\",\"crs\":{{\"type\":\"name\",\"properties\":{{\"name\":\"EPSG:4549\"}}}},\"features\":[{}]}}",
+                features.join(",")
+            ),
+        )
+        .expect("write");
+        // County 0 is leaf A, county 1 leaf B.
+        let mut group_of = vec![None; tree.areas.len()];
+        group_of[tree.get("A").expect("A")] = Some(0);
+        group_of[tree.get("B").expect("B")] = Some(1);
+        let spilled = spill_by_group(&path, None, Crs(4549), &tree, &group_of, 2).expect("spilled");
+        assert_eq!(spilled.points, vec![1, 2]);
+        assert_eq!(spilled.outside.points, 1);
+        let b = spilled.read(1).expect("read B");
+        assert_eq!(b.iter().map(|h| h.feature).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(b[0].sensitive.vulnerable, 1);
+        let spill_dir = spilled.dir().to_path_buf();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&spill_dir)
+                .expect("dir")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
+        drop(spilled);
+        assert!(!spill_dir.exists());
+    }
 
     #[test]
     fn a_household_comes_back_from_disk_as_it_went() {
