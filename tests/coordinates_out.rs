@@ -178,7 +178,11 @@ fn partition_writes_cgcs2000_and_its_zones_and_check_reads_them_back() {
     assert!(o.status.success(), "{}", stderr(&o));
     let layer = read(&by);
     assert_eq!(named_crs(&layer), Some(4549), "--by-county: the crs member");
-    assert!(coordinates(&layer).iter().all(|c| c[0] > 300_000.0 && c[0] < 500_000.0));
+    assert!(
+        coordinates(&layer)
+            .iter()
+            .all(|c| c[0] > 300_000.0 && c[0] < 500_000.0)
+    );
     assert_eq!(rows(&check(&by, d.path(), &[])), truth, "--by-county");
     // The same positions as the WGS84 file, through PROJ, within the rounding (1 mm).
     let gk = read(&d.path().join("grids-4549-9.geojson"));
