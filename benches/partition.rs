@@ -28,7 +28,14 @@ fn bench(c: &mut Criterion) {
             let data = Dataset::load(&b, &h, &rules, None).expect("load");
             let plan = partition::partition(&data, &rules, &|| {});
             let checked = gridplan::check(&data, &plan.grids, &rules);
-            output::write_grids(&out, data.working, &plan.grids, &checked.grids).expect("write");
+            output::write_grids(
+                &out,
+                data.working,
+                gridplan::spatial::crs::WGS84,
+                &plan.grids,
+                &checked.grids,
+            )
+            .expect("write");
         })
     });
     group.finish();

@@ -18,6 +18,19 @@ pub struct Cli {
     /// past it is refused with exit status 2 before it fills the memory.
     #[arg(long, global = true, default_value_t = gridplan::input::file::DEFAULT_MAX_INPUT_MB)]
     pub max_input_mb: u64,
+    /// Which column of a household ledger (.csv, .xlsx) holds which field, for ledgers whose columns
+    /// are not named as gridplan recognises them: field=column pairs, e.g.
+    /// `lon=东经,lat=北纬,households=户数合计`. Fields: lon, lat, id, households, population, building,
+    /// entrance, community, elderly_alone, key_persons, vulnerable.
+    #[arg(long, global = true, value_parser = parse_ledger_columns)]
+    pub ledger_columns: Option<gridplan::input::ledger::LedgerFormat>,
+    /// The sheet of a household ledger workbook (.xlsx) to read; the first by default.
+    #[arg(long, global = true)]
+    pub ledger_sheet: Option<String>,
+}
+
+fn parse_ledger_columns(s: &str) -> Result<gridplan::input::ledger::LedgerFormat, String> {
+    gridplan::input::ledger::LedgerFormat::default().with_columns(s)
 }
 
 #[derive(Subcommand)]
@@ -99,9 +112,15 @@ pub struct PartitionArgs {
     /// Rules file (TOML) overriding the national defaults; `gridplan rules` prints them.
     #[arg(long)]
     pub rules: Option<PathBuf>,
-    /// Where to write the grids (GeoJSON, WGS84).
+    /// Where to write the grids (GeoJSON, or FlatGeobuf when named .fgb; WGS84 unless --out-crs).
     #[arg(long)]
     pub out: PathBuf,
+    /// CRS of the written layer: WGS84 (the default, RFC 7946), CGCS2000 (EPSG:4490, or the name
+    /// CGCS2000), a CGCS2000 Gauss–Krüger zone (EPSG:4491–4554: 3-degree and 6-degree, with or
+    /// without the zone number in the easting) or any CRS PROJ knows; a file not in WGS84 names its CRS
+    /// in a legacy `crs` member (FlatGeobuf: in its header) and `check` reads it back as it is.
+    #[arg(long, value_parser = parse_out_crs, default_value = "EPSG:4326")]
+    pub out_crs: Crs,
     /// Write the report (summary, violations, quality, per-leaf decisions) as JSON here.
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -172,9 +191,15 @@ pub struct AssignArgs {
     #[arg(long)]
     pub rules: Option<PathBuf>,
     /// Where to write the grids with `workers`, `primary_worker`, `staffing_policy` and
-    /// `cadre_responsible` (GeoJSON).
+    /// `cadre_responsible` (GeoJSON, or FlatGeobuf when named .fgb; WGS84 unless --out-crs).
     #[arg(long)]
     pub out: PathBuf,
+    /// CRS of the written layer: WGS84 (the default, RFC 7946), CGCS2000 (EPSG:4490, or the name
+    /// CGCS2000), a CGCS2000 Gauss–Krüger zone (EPSG:4491–4554: 3-degree and 6-degree, with or
+    /// without the zone number in the easting) or any CRS PROJ knows; a file not in WGS84 names its CRS
+    /// in a legacy `crs` member (FlatGeobuf: in its header) and `check` reads it back as it is.
+    #[arg(long, value_parser = parse_out_crs, default_value = "EPSG:4326")]
+    pub out_crs: Crs,
     /// Also write each grid's `workload_hours` into --out. Workload is computed from the counts
     /// of people needing visits, so it is sensitive: a file with it is for planners only.
     #[arg(long)]
@@ -287,9 +312,14 @@ pub struct GenerateArgs {
     /// repeat its towns across a wider county.
     #[arg(long)]
     pub households: Option<u64>,
-    /// Write households in this projected CRS instead of WGS84 (e.g. EPSG:4549).
+    /// Write households in this CRS instead of --out-crs (e.g. EPSG:4549).
     #[arg(long, value_parser = parse_crs)]
     pub households_crs: Option<Crs>,
+    /// CRS of every file written (boundaries, households, grids, blocks, barriers, workers): WGS84 by
+    /// default, CGCS2000 (EPSG:4490), a Gauss–Krüger zone (EPSG:4491–4554) or any CRS PROJ knows,
+    /// named in each file's legacy `crs` member.
+    #[arg(long, value_parser = parse_out_crs, default_value = "EPSG:4326")]
+    pub out_crs: Crs,
     /// Spread the towns over this many counties under one province (default: one county per about
     /// 490,000 households; the demo is one district).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=80))]
@@ -311,6 +341,10 @@ fn parse_lease(s: &str) -> Result<f64, String> {
 
 fn parse_crs(s: &str) -> Result<Crs, String> {
     Crs::known(s)
+}
+
+fn parse_out_crs(s: &str) -> Result<Crs, String> {
+    Crs::writable(s)
 }
 
 impl CheckArgs {

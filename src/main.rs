@@ -31,6 +31,11 @@ fn say(text: &str) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     gridplan::input::file::set_max_input_mb(cli.max_input_mb);
+    gridplan::input::ledger::set_format(
+        cli.ledger_columns
+            .unwrap_or_default()
+            .with_sheet(cli.ledger_sheet),
+    );
     match run(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -52,7 +57,7 @@ fn main() -> ExitCode {
 fn run(command: Command) -> anyhow::Result<u8> {
     match command {
         Command::Check(a) => check(&a.files(), a.report, a.by_county),
-        Command::Partition(a) => partition(&a.files(), a.out, a.report, a.by_county),
+        Command::Partition(a) => partition(&a.files(), a.out, a.out_crs, a.report, a.by_county),
         Command::Diff(a) => diff(&a.files(), a.out),
         Command::Assign(a) => assign(&a, a.files()),
         Command::Visits(a) => visits(&a.files(), a.month, a.out),
@@ -103,16 +108,23 @@ fn check(files: &CheckFiles, report: Option<PathBuf>, by_county: bool) -> anyhow
 fn partition(
     files: &PlanFiles,
     out: PathBuf,
+    out_crs: gridplan::Crs,
     report: Option<PathBuf>,
     by: bool,
 ) -> anyhow::Result<u8> {
     if by {
-        let done = output::plan_by_county(files, &out, report.as_deref(), &ProgressBar::default())?;
+        let done = output::plan_by_county(
+            files,
+            &out,
+            out_crs,
+            report.as_deref(),
+            &ProgressBar::default(),
+        )?;
         say(&text::partition_by_county(&done, &out, report.as_deref()));
         return Ok(0);
     }
     let outcome = ops::plan_files(files, &ProgressBar::default())?;
-    output::write_plan(&out, &outcome)?;
+    output::write_plan(&out, &outcome, out_crs)?;
     if let Some(path) = &report {
         output::write_json(path, &outcome.report())?;
     }
@@ -136,6 +148,7 @@ fn assign(a: &AssignArgs, files: StaffFiles) -> anyhow::Result<u8> {
     output::write_assignment(
         &a.out,
         inputs.working,
+        a.out_crs,
         &inputs.shapes,
         loads,
         result,
@@ -215,7 +228,11 @@ fn generate(a: cli::GenerateArgs) -> anyhow::Result<u8> {
         spec.counties = c as usize;
     }
     let progress = std::io::stderr().is_terminal();
-    let w = gridplan::synth::write(&spec, &a.out, a.households_crs, progress)?;
+    let crs = gridplan::synth::Crss {
+        households: a.households_crs.unwrap_or(a.out_crs),
+        others: a.out_crs,
+    };
+    let w = gridplan::synth::write_in(&spec, &a.out, crs, progress)?;
     say(&format!(
         "wrote {} leaves, {} households in {} points, {} grids, {} workers, {} blocks, {} barriers to {}\n",
         w.leaves,

@@ -17,12 +17,20 @@ pub enum Severity {
     Warning,
 }
 
-/// The feature a problem is about: its position in the file (0-based) and its id, when it has one.
+/// The feature a problem is about: its position in the file (0-based) and its id, when it has one; in
+/// a ledger (a spreadsheet), its row as the spreadsheet numbers it (header row 1), the column's
+/// letter and, in a workbook, the sheet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FeatureRef {
     pub index: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
 }
 
 /// One problem in one input file.
@@ -31,7 +39,7 @@ pub struct Problem {
     pub severity: Severity,
     pub file: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub feature: Option<FeatureRef>,
+    pub feature: Option<Box<FeatureRef>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     pub message: String,
@@ -57,10 +65,49 @@ impl Problem {
 
     /// Names the feature the problem is about.
     pub fn at(mut self, index: usize, id: Option<&str>) -> Self {
-        self.feature = Some(FeatureRef {
+        self.feature = Some(Box::new(FeatureRef {
             index,
             id: id.map(str::to_string),
-        });
+            row: None,
+            column: None,
+            sheet: None,
+        }));
+        self
+    }
+
+    /// Names the ledger row the problem is about, as the spreadsheet numbers it (header row 1).
+    pub fn at_row(mut self, row: usize, id: Option<&str>) -> Self {
+        let old = self.feature.take();
+        let id = id
+            .map(str::to_string)
+            .or_else(|| old.as_ref().and_then(|f| f.id.clone()));
+        self.feature = Some(Box::new(FeatureRef {
+            index: row,
+            id,
+            row: Some(row),
+            column: None,
+            sheet: old.and_then(|f| f.sheet),
+        }));
+        self
+    }
+
+    /// Names the ledger column (its letter, `A`, `B`, …) of a problem already at a row.
+    pub fn in_column(mut self, letter: impl Into<String>) -> Self {
+        if let Some(f) = &mut self.feature {
+            f.column = Some(letter.into());
+        }
+        self
+    }
+
+    /// Names the workbook sheet of a problem at a ledger row (or, when the problem names no row, the
+    /// sheet as a whole).
+    pub fn on_sheet(mut self, sheet: &str) -> Self {
+        match &mut self.feature {
+            Some(f) => f.sheet = Some(sheet.to_string()),
+            None => {
+                self.file = format!("{} (sheet {sheet})", self.file);
+            }
+        }
         self
     }
 
@@ -82,14 +129,26 @@ impl fmt::Display for Problem {
             Severity::Warning => "warning",
         };
         write!(f, "{label}: {}", self.file)?;
+        if let Some(sheet) = self.feature.as_ref().and_then(|r| r.sheet.as_deref()) {
+            write!(f, ": sheet {sheet}")?;
+        }
+        let row = self.feature.as_ref().and_then(|r| r.row);
         if let Some(feature) = &self.feature {
-            write!(f, ": feature {}", feature.index)?;
+            match row {
+                Some(r) => write!(f, ": row {r}")?,
+                None => write!(f, ": feature {}", feature.index)?,
+            }
             if let Some(id) = &feature.id {
                 write!(f, " (id {id})")?;
             }
         }
-        if let Some(field) = &self.field {
-            write!(f, ": field `{field}`")?;
+        let column = self.feature.as_ref().and_then(|r| r.column.as_deref());
+        match (&self.field, column) {
+            (Some(field), Some(letter)) => write!(f, ": column {letter} `{field}`")?,
+            (Some(field), None) if row.is_some() => write!(f, ": column `{field}`")?,
+            (Some(field), None) => write!(f, ": field `{field}`")?,
+            (None, Some(letter)) => write!(f, ": column {letter}")?,
+            (None, None) => {}
         }
         write!(f, ": {}", self.message)
     }

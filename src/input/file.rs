@@ -33,6 +33,14 @@ pub enum Expect {
     JsonObject,
     /// Text (TOML, CSV or JSON): no NUL byte among the first bytes.
     Text,
+    /// A spreadsheet workbook: XLSX or ODS (a ZIP archive), or XLS (an OLE compound file).
+    Spreadsheet,
+}
+
+/// Whether `bytes` start as a spreadsheet workbook: a ZIP archive (XLSX, ODS) or an OLE compound file
+/// (XLS).
+pub fn is_workbook(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")
 }
 
 /// How many bytes are read before the first judgement of the content.
@@ -102,6 +110,12 @@ fn judge_start(file: &str, bytes: &[u8], expect: Expect) -> Result<bool> {
             None => Ok(bytes.len() >= FIRST_CHUNK),
         },
         Expect::JsonObject => check_json_start(file, bytes).map_err(|p| Error::Invalid(vec![p])),
+        Expect::Spreadsheet if is_workbook(bytes) => Ok(true),
+        Expect::Spreadsheet => Err(Error::Invalid(vec![Problem::error(
+            file,
+            "not a spreadsheet: an XLSX or ODS workbook is a ZIP archive (it starts with PK), an XLS \
+             one an OLE file; save the sheet as XLSX, or as CSV named .csv",
+        )])),
     }
 }
 

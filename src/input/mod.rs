@@ -54,17 +54,16 @@ pub(crate) fn display(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// The CRS of a file: `--crs` when given, else the legacy `crs` member, else WGS84 (RFC 7946).
+/// The CRS of a file: the file's own legacy `crs` member (or FlatGeobuf header) when it names one,
+/// else `--crs`, else WGS84 (RFC 7946). The file's own word wins: a grids file gridplan wrote in
+/// CGCS2000 (`--out-crs`) stays CGCS2000 when the households beside it are read with `--crs GCJ02`.
 pub(crate) fn resolve_crs(
     file: &str,
     member: Option<&Value>,
     flag: Option<Crs>,
 ) -> Result<Crs, Problem> {
-    if let Some(c) = flag {
-        return Ok(c);
-    }
     match member {
-        None | Some(Value::Null) => Ok(WGS84),
+        None | Some(Value::Null) => Ok(flag.unwrap_or(WGS84)),
         Some(m) => Crs::from_member(m).map_err(|e| Problem::error(file, e).field("crs")),
     }
 }
@@ -147,9 +146,12 @@ pub fn read_households(
     )
 }
 
-/// Reads a households file's bytes: a ledger (`.csv`) as text, anything else as GeoJSON.
+/// Reads a households file's bytes: a ledger as text (`.csv`) or a workbook (`.xlsx`, `.xls`, `.ods`),
+/// anything else as GeoJSON.
 pub fn read_households_bytes(path: &Path) -> Result<Vec<u8>> {
-    let expect = if ledger::is_ledger_path(path) {
+    let expect = if ledger::is_workbook_path(path) {
+        file::Expect::Spreadsheet
+    } else if ledger::is_ledger_path(path) {
         file::Expect::Text
     } else {
         file::Expect::JsonObject

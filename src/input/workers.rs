@@ -296,12 +296,8 @@ fn read_geojson(
         },
     )
     .map_err(|p| Error::Invalid(vec![p]))?;
-    let crs = match (crs_flag, header.crs.as_ref()) {
-        (Some(c), _) => c,
-        (None, None) => WGS84,
-        (None, Some(m)) => Crs::from_member(m)
-            .map_err(|e| Error::Invalid(vec![Problem::error(file, e).field("crs")]))?,
-    };
+    let crs = crate::input::resolve_crs(file, header.crs.as_ref(), crs_flag)
+        .map_err(|p| Error::Invalid(vec![p]))?;
     crate::input::note_web_map(file, crs, problems);
     Ok((out, crs))
 }

@@ -1,6 +1,8 @@
-//! Writing GeoJSON: geometries go from the working CRS back to WGS84 (RFC 7946), coordinates rounded to
-//! 1e-9 degrees (about 0.1 mm), properties as given. Output is deterministic: the same input gives
-//! byte-identical files.
+//! Writing GeoJSON: geometries go from the working CRS back to WGS84 (RFC 7946), or into the CRS named by
+//! `--out-crs` (CGCS2000, its Gauss–Krüger zones, any CRS PROJ knows) with the legacy `crs` member
+//! naming it; coordinates rounded to 1e-9 degrees (about 0.1 mm) or to 1 mm in metres, east first
+//! (the order GDAL and QGIS read files in); properties as given. Output is deterministic: the same input
+//! gives byte-identical files.
 
 pub mod fgb;
 pub mod text;
@@ -84,14 +86,7 @@ impl<W: Write> FeatureWriter<W> {
             first: true,
             fgb: None,
         };
-        let header = if to == WGS84 {
-            "{\"type\":\"FeatureCollection\",\"features\":[\n".to_string()
-        } else {
-            format!(
-                "{{\"type\":\"FeatureCollection\",\"crs\":{{\"type\":\"name\",\"properties\":{{\"name\":\"urn:ogc:def:crs:EPSG::{}\"}}}},\"features\":[\n",
-                to.0
-            )
-        };
+        let header = collection_header(to);
         w.raw(header.as_bytes())?;
         Ok(w)
     }
@@ -104,11 +99,7 @@ impl<W: Write> FeatureWriter<W> {
     }
 
     fn decimals(&self) -> i32 {
-        if self.to.is_geographic() {
-            DEGREE_DECIMALS
-        } else {
-            METRE_DECIMALS
-        }
+        decimals_for(self.to)
     }
 
     fn round(&self, v: f64) -> f64 {
@@ -247,24 +238,7 @@ fn areal_feature_text(
     decimals: i32,
     properties: &Map<String, Value>,
 ) -> std::result::Result<String, serde_json::Error> {
-    let mp = valid_on_lattice(rounded(mp, decimals), decimals);
-    let rings = |p: &Polygon| -> Vec<Vec<[f64; 2]>> {
-        std::iter::once(p.exterior())
-            .chain(p.interiors())
-            .map(|ring| {
-                ring.0
-                    .iter()
-                    .map(|c| [round(c.x, decimals), round(c.y, decimals)])
-                    .collect()
-            })
-            .collect()
-    };
-    let (kind, coordinates) = if mp.0.len() == 1 {
-        ("Polygon", serde_json::to_string(&rings(&mp.0[0]))?)
-    } else {
-        let parts: Vec<_> = mp.0.iter().map(rings).collect();
-        ("MultiPolygon", serde_json::to_string(&parts)?)
-    };
+    let (kind, coordinates) = areal_geometry_text(mp, decimals, false)?;
     let mut rest = Map::new();
     if let Some(id) = id {
         rest.insert("id".into(), id.into());
@@ -276,6 +250,131 @@ fn areal_feature_text(
         "{{\"geometry\":{{\"coordinates\":{coordinates},\"type\":\"{kind}\"}},{}",
         &rest[1..]
     ))
+}
+
+/// The type and coordinates text of an areal geometry already in the output CRS: rounded, made valid
+/// on the written lattice, a `Polygon` when it has one part; with `north_first`, each position written
+/// (y, x), as OGC API – Features Part 2 answers in a CRS whose first axis points north.
+fn areal_geometry_text(
+    mp: MultiPolygon,
+    decimals: i32,
+    north_first: bool,
+) -> std::result::Result<(&'static str, String), serde_json::Error> {
+    let mp = valid_on_lattice(rounded(mp, decimals), decimals);
+    let position = |c: &Coord| {
+        let (x, y) = (round(c.x, decimals), round(c.y, decimals));
+        if north_first { [y, x] } else { [x, y] }
+    };
+    let rings = |p: &Polygon| -> Vec<Vec<[f64; 2]>> {
+        std::iter::once(p.exterior())
+            .chain(p.interiors())
+            .map(|ring| ring.0.iter().map(position).collect())
+            .collect()
+    };
+    Ok(if mp.0.len() == 1 {
+        ("Polygon", serde_json::to_string(&rings(&mp.0[0]))?)
+    } else {
+        let parts: Vec<_> = mp.0.iter().map(rings).collect();
+        ("MultiPolygon", serde_json::to_string(&parts)?)
+    })
+}
+
+/// Decimal places written in `crs`: 9 for degrees (about 0.1 mm), 3 for metres (1 mm).
+pub fn decimals_for(crs: Crs) -> i32 {
+    if crs.is_geographic() {
+        DEGREE_DECIMALS
+    } else {
+        METRE_DECIMALS
+    }
+}
+
+/// Areal GeoJSON geometries in WGS84 (as the service stores its plans) re-expressed in another CRS:
+/// reprojected with PROJ, rounded for that CRS (degrees or metres) and made valid on the written
+/// lattice, as a file written there would hold them.
+pub struct Reprojection {
+    transform: Transform,
+    decimals: i32,
+    north_first: bool,
+}
+
+impl Reprojection {
+    /// From WGS84 to `to`; `north_first` writes each position (y, x), for OGC API – Features Part 2
+    /// answers in a CRS whose first axis points north (EPSG:4490, the Gauss–Krüger zones).
+    pub fn from_wgs84(to: Crs, north_first: bool) -> Result<Reprojection> {
+        Ok(Reprojection {
+            transform: Transform::new(WGS84, to)?,
+            decimals: decimals_for(to),
+            north_first,
+        })
+    }
+
+    /// One `Polygon` or `MultiPolygon` geometry (a JSON value) in the target CRS, as JSON text.
+    pub fn geometry_text(&self, geometry: &Value) -> Result<String> {
+        let bad = |why: String| {
+            Error::Invalid(vec![crate::problem::Problem::error("(stored plan)", why)])
+        };
+        let kind = geometry
+            .get("type")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("a geometry without a type".into()))?;
+        let coordinates = geometry
+            .get("coordinates")
+            .ok_or_else(|| bad("a geometry without coordinates".into()))?;
+        let mut mp = crate::input::geom::areal(kind, coordinates).map_err(bad)?;
+        for_each_ring_mut(&mut mp, |ring| self.transform.apply(ring))?;
+        let (kind, coordinates) = areal_geometry_text(mp, self.decimals, self.north_first)
+            .map_err(|e| bad(e.to_string()))?;
+        Ok(format!(
+            "{{\"type\":\"{kind}\",\"coordinates\":{coordinates}}}"
+        ))
+    }
+}
+
+/// A WGS84 FeatureCollection of areal features (a stored plan's grids) as a file in `to`: every
+/// geometry reprojected ([`Reprojection`], east first), the legacy `crs` member naming `to` unless
+/// it is WGS84, the rest of each feature as it was.
+pub fn collection_in(text: &str, to: Crs) -> Result<String> {
+    if to == WGS84 {
+        return Ok(text.to_string());
+    }
+    let bad =
+        |why: String| Error::Invalid(vec![crate::problem::Problem::error("(stored plan)", why)]);
+    let v: Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+    let features = v
+        .get("features")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("no features".into()))?;
+    let r = Reprojection::from_wgs84(to, false)?;
+    let mut out = collection_header(to);
+    for (i, f) in features.iter().enumerate() {
+        if i > 0 {
+            out.push_str(",\n");
+        }
+        let mut f = f.clone();
+        let geometry = match f.get("geometry") {
+            Some(g) if !g.is_null() => r.geometry_text(g)?,
+            _ => "null".to_string(),
+        };
+        let geometry: Value = serde_json::from_str(&geometry).map_err(|e| bad(e.to_string()))?;
+        if let Some(o) = f.as_object_mut() {
+            o.insert("geometry".into(), geometry);
+        }
+        out.push_str(&f.to_string());
+    }
+    out.push_str("\n]}\n");
+    Ok(out)
+}
+
+/// The opening of a FeatureCollection written in `to`: with the legacy `crs` member unless WGS84.
+fn collection_header(to: Crs) -> String {
+    if to == WGS84 {
+        "{\"type\":\"FeatureCollection\",\"features\":[\n".to_string()
+    } else {
+        format!(
+            "{{\"type\":\"FeatureCollection\",\"crs\":{{\"type\":\"name\",\"properties\":{{\"name\":\"urn:ogc:def:crs:EPSG::{}\"}}}},\"features\":[\n",
+            to.0
+        )
+    }
 }
 
 /// Makes a geometry whose coordinates are already rounded to `decimals` places valid on that lattice.
@@ -350,14 +449,16 @@ pub fn valid_on_lattice(mp: MultiPolygon, decimals: i32) -> MultiPolygon {
     geometry::normalized(MultiPolygon(polygons))
 }
 
-/// Writes grids with their recounted figures: aggregates only, never sensitive counts.
+/// Writes grids with their recounted figures, in `to` (WGS84 unless `--out-crs` names another):
+/// aggregates only, never sensitive counts.
 pub fn write_grids(
     path: &Path,
     working: Crs,
+    to: Crs,
     grids: &[crate::model::GridShape],
     rows: &[crate::check::GridRow],
 ) -> Result<()> {
-    let mut w = FeatureWriter::create(path, working, WGS84)?;
+    let mut w = FeatureWriter::create(path, working, to)?;
     grid_features(&mut w, grids, rows, None)?;
     w.finish().map(|_| ())
 }
@@ -367,9 +468,9 @@ pub fn write_grids(
 pub struct GridStream(FeatureWriter);
 
 impl GridStream {
-    /// Creates the layer (GeoJSON, or FlatGeobuf for a `.fgb` path).
-    pub fn create(path: &Path, working: Crs) -> Result<GridStream> {
-        Ok(GridStream(FeatureWriter::create(path, working, WGS84)?))
+    /// Creates the layer (GeoJSON, or FlatGeobuf for a `.fgb` path), in `to`.
+    pub fn create(path: &Path, working: Crs, to: Crs) -> Result<GridStream> {
+        Ok(GridStream(FeatureWriter::create(path, working, to)?))
     }
 
     /// Appends grids with their recounted figures (aggregates only) and their 四至.
@@ -388,13 +489,23 @@ impl GridStream {
     }
 }
 
-/// [`write_grids`] into a string.
+/// [`write_grids`] into a string, in WGS84.
 pub fn grids_geojson(
     working: Crs,
     grids: &[crate::model::GridShape],
     rows: &[crate::check::GridRow],
 ) -> Result<String> {
-    let mut w = FeatureWriter::in_memory(working, WGS84)?;
+    grids_geojson_in(working, WGS84, grids, rows)
+}
+
+/// [`write_grids`] into a string, in `to`.
+pub fn grids_geojson_in(
+    working: Crs,
+    to: Crs,
+    grids: &[crate::model::GridShape],
+    rows: &[crate::check::GridRow],
+) -> Result<String> {
+    let mut w = FeatureWriter::in_memory(working, to)?;
     grid_features(&mut w, grids, rows, None)?;
     Ok(String::from_utf8_lossy(&w.finish()?).into_owned())
 }
@@ -439,16 +550,17 @@ fn grid_features<W: Write>(
     w.areal_features(features)
 }
 
-/// Writes grids with their responsible worker (and, for planners, the weekly workload).
+/// Writes grids with their responsible worker (and, for planners, the weekly workload), in `to`.
 pub fn write_assignment(
     path: &Path,
     working: Crs,
+    to: Crs,
     grids: &[crate::model::GridShape],
     loads: &[crate::staff::assign::GridLoad],
     assignment: &crate::staff::assign::Assignment,
     include_sensitive: bool,
 ) -> Result<()> {
-    let mut w = FeatureWriter::create(path, working, WGS84)?;
+    let mut w = FeatureWriter::create(path, working, to)?;
     assignment_features(&mut w, grids, loads, assignment, include_sensitive)?;
     w.finish().map(|_| ())
 }
@@ -534,14 +646,14 @@ pub fn communities_geojson(
     Ok(String::from_utf8_lossy(&w.finish()?).into_owned())
 }
 
-/// Writes a plan's grids: with each grid's 四至 (`bounds_description`) when the plan has them.
-pub fn write_plan(path: &Path, outcome: &crate::ops::PlanOutcome) -> Result<()> {
+/// Writes a plan's grids in `to`: with each grid's 四至 (`bounds_description`) when the plan has them.
+pub fn write_plan(path: &Path, outcome: &crate::ops::PlanOutcome, to: Crs) -> Result<()> {
     let p = &outcome.planned;
     match &outcome.descriptions {
-        None => write_grids(path, outcome.working, &p.grids, &p.check.grids),
+        None => write_grids(path, outcome.working, to, &p.grids, &p.check.grids),
         Some(d) => {
             let text = add_descriptions(
-                &grids_geojson(outcome.working, &p.grids, &p.check.grids)?,
+                &grids_geojson_in(outcome.working, to, &p.grids, &p.check.grids)?,
                 d,
             )?;
             fgb::write_collection_text(path, &text)
@@ -550,10 +662,11 @@ pub fn write_plan(path: &Path, outcome: &crate::ops::PlanOutcome) -> Result<()> 
 }
 
 /// `gridplan partition --by-county`: draws county by county ([`crate::ops::plan_files_by_county`]),
-/// appending each county's grids to `out` as it is drawn, and writes the report.
+/// appending each county's grids to `out` (in `to`) as it is drawn, and writes the report.
 pub fn plan_by_county(
     files: &crate::ops::PlanFiles,
     out: &Path,
+    to: Crs,
     report: Option<&Path>,
     progress: &dyn crate::ops::Progress,
 ) -> Result<crate::ops::CountyByCounty> {
@@ -565,14 +678,14 @@ pub fn plan_by_county(
      -> Result<()> {
         let s = match &mut stream {
             Some(s) => s,
-            None => stream.insert(GridStream::create(out, working)?),
+            None => stream.insert(GridStream::create(out, working, to)?),
         };
         s.write(grids, rows, descriptions)
     };
     let done = crate::ops::plan_files_by_county(files, progress, &mut sink)?;
     match stream {
         Some(s) => s.finish()?,
-        None => GridStream::create(out, done.working)?.finish()?,
+        None => GridStream::create(out, done.working, to)?.finish()?,
     }
     if let Some(path) = report {
         write_json(path, &done.report())?;
@@ -609,7 +722,12 @@ pub fn add_descriptions(geojson: &str, descriptions: &[String]) -> crate::Result
             }
         }
     }
-    let mut out = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
+    // The collection's `crs` member (a layer written with --out-crs) stays.
+    let to = v
+        .get("crs")
+        .and_then(|m| Crs::from_member(m).ok())
+        .unwrap_or(WGS84);
+    let mut out = collection_header(to);
     if let Some(features) = v.get("features").and_then(|f| f.as_array()) {
         for (i, f) in features.iter().enumerate() {
             if i > 0 {

@@ -339,11 +339,27 @@ async fn plan(
     Ok(Json(json!({"plan": info, "summary": r["summary"], "quality": r["quality"], "leaves": r["leaves"]})).into_response())
 }
 
+/// A plan's grids as a file: WGS84, or with `?crs=EPSG:NNNN` in that CRS (CGCS2000, a Gauss–Krüger
+/// zone, any CRS PROJ knows) with the legacy `crs` member naming it, east first, exactly as
+/// `gridplan partition --out-crs` writes it (GDAL's GeoJSON driver reads it in that CRS).
 async fn plan_grids(
     State(s): State<Arc<AppState>>,
     Path(id): Path<String>,
+    q: QueryMap,
 ) -> Result<Response, AppError> {
+    let q = query(q)?;
+    if let Some(k) = q.keys().find(|k| *k != "crs") {
+        return Err(AppError::bad_request(format!(
+            "unknown query parameter \"{k}\"; allowed here: crs"
+        )));
+    }
+    let to = match q.get("crs") {
+        None => crate::spatial::crs::WGS84,
+        Some(name) => crate::spatial::crs::Crs::writable(name)
+            .map_err(|e| AppError::bad_request(format!("crs: {e}")))?,
+    };
     let (grids, _, _) = plan_texts(&s, id_param(&id)?).await?;
+    let grids = read(&s, move |_| Ok(crate::output::collection_in(&grids, to)?)).await?;
     let mut r = grids.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,

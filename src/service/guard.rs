@@ -17,6 +17,7 @@ fn api_params(path: &str) -> &'static [&'static str] {
     match path {
         "/api/locate" => &["lon", "lat"],
         p if p.starts_with("/api/assignments/") && p.ends_with("/visits") => &["month"],
+        p if p.starts_with("/api/plans/") && p.ends_with("/grids") => &["crs"],
         _ => &[],
     }
 }

@@ -67,18 +67,167 @@ fn asset(bytes: &'static [u8], content_type: &'static str) -> Response {
     r
 }
 
-/// The page, with the tile URL (if any) filled in.
-pub fn page(state: &AppState) -> Html<String> {
-    let tiles = serde_json::to_string(&state.tiles).unwrap_or_else(|_| "null".into());
-    Html(PAGE.replace("__TILES__", &tiles))
+/// The page's language: Chinese unless English is asked for (`?lang=en`, or a browser whose first
+/// preferred language is not Chinese but English); `?lang=zh` asks for Chinese whatever the browser says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
 }
 
+impl Lang {
+    /// From the `lang` query parameter, else the first language of `Accept-Language`.
+    pub fn choose(query: Option<&str>, accept_language: Option<&str>) -> Lang {
+        let english = |tag: &str| {
+            let t = tag.trim().to_ascii_lowercase();
+            t == "en" || t.starts_with("en-") || t.starts_with("en_")
+        };
+        if let Some(q) = query {
+            return if english(q) { Lang::En } else { Lang::Zh };
+        }
+        // The browser's first choice (highest q; the first among equals).
+        let first = accept_language.and_then(|a| {
+            a.split(',')
+                .filter_map(|part| {
+                    let mut it = part.split(';');
+                    let tag = it.next()?.trim();
+                    let q = it
+                        .find_map(|p| p.trim().strip_prefix("q=").map(str::to_string))
+                        .and_then(|q| q.parse::<f32>().ok())
+                        .unwrap_or(1.0);
+                    (!tag.is_empty()).then_some((tag.to_string(), q))
+                })
+                .fold(None::<(String, f32)>, |best, (t, q)| match best {
+                    Some((_, bq)) if bq >= q => best,
+                    _ => Some((t, q)),
+                })
+        });
+        match first {
+            Some((tag, _)) if english(&tag) => Lang::En,
+            _ => Lang::Zh,
+        }
+    }
+}
+
+/// Every text of the page, in Chinese and in English: (key, 中文, English). The HTML names them
+/// `{{key}}`; the script reads them from `T`.
+const TEXTS: &[(&str, &str, &str)] = &[
+    ("html_lang", "zh-CN", "en"),
+    ("title", "gridplan — 网格", "gridplan — grids (网格)"),
+    ("loading", "加载中…", "loading…"),
+    ("legend_ok", "达标：户数在规定范围内", "ok: within the band"),
+    (
+        "legend_under",
+        "偏少：户数低于规定范围",
+        "under: fewer households than the band",
+    ),
+    (
+        "legend_over",
+        "偏多：户数高于规定范围",
+        "over: more households than the band",
+    ),
+    ("legend_none", "无状态", "no status"),
+    ("legend_line", "社区 / 村界线", "community / village line"),
+    (
+        "legend_cadre",
+        "由村干部兼任网格员（标记）",
+        "held by a village cadre (flagged)",
+    ),
+    ("selected", "选中的网格", "Selected grid"),
+    ("click", "点击一个网格。", "Click a grid."),
+    (
+        "check_head",
+        "检查网格文件（规划人员）",
+        "Check a grids file (planners)",
+    ),
+    (
+        "check_note",
+        "检查会统计所提交形状内的户数，因此需要规划人员令牌。",
+        "Checking counts households in the shapes sent, so it needs a planner's token.",
+    ),
+    ("token", "规划人员令牌", "planner token"),
+    (
+        "visits_head",
+        "网格员的月度走访（规划人员）",
+        "A worker's month of visits (planners)",
+    ),
+    (
+        "visits_note",
+        "走访计划包含居民信息，需要上面的规划人员令牌。",
+        "Visits name residents, so they need the planner's token above.",
+    ),
+    (
+        "worker_ph",
+        "网格员编号，如 W001-001",
+        "worker id, e.g. W001-001",
+    ),
+    ("show", "显示", "Show"),
+    ("landing", "API 首页", "API landing page"),
+    ("licence", "Leaflet 许可", "Leaflet licence"),
+    ("switch", "English", "中文"),
+    ("switch_href", "?lang=en", "?lang=zh"),
+];
+
+/// The page in `lang`, with the tile URL (if any) filled in.
+pub fn page(state: &AppState, lang: Lang) -> Html<String> {
+    let tiles = serde_json::to_string(&state.tiles).unwrap_or_else(|_| "null".into());
+    let mut html = PAGE.replace("__TILES__", &tiles);
+    for (key, zh, en) in TEXTS {
+        let text = if lang == Lang::Zh { zh } else { en };
+        html = html.replace(&format!("{{{{{key}}}}}"), text);
+    }
+    let script = if lang == Lang::Zh {
+        SCRIPT_ZH
+    } else {
+        SCRIPT_EN
+    };
+    Html(html.replace("__T__", script))
+}
+
+/// The script's words: Chinese.
+const SCRIPT_ZH: &str = r#"{
+  lang: "zh",
+  grid: "网格", community: "社区", kind: "类型", households: "户数", population: "人口", unknown: "未知",
+  band: "规定范围", status: "状态", buildings: "楼栋", workers: "网格员", none: "无", staffing: "配置方式",
+  not_assigned: "未分配", cadre: " — ⚑ 由村干部兼任 (cadre_responsible)", area: "面积", compactness: "紧凑度",
+  st: { ok: "达标", under: "偏少", over: "偏多" },
+  summary: (g, c, ok, under, over) => `${c} 个社区共 ${g} 个网格 — 达标 ${ok}，偏少 ${under}，偏多 ${over}`,
+  load_failed: "无法加载网格：",
+  need_token: "请先输入规划人员令牌", no_assignment: "尚无网格员分配",
+  holds_none: w => `${w} 在此分配中没有网格`,
+  month: (w, n, h, of, m) => `<b>${w}</b>：${m} 共 ${n} 次走访，${h} 小时 / 可用 ${of} 小时`,
+  day_visits: n => `${n} 次走访`, priority: n => `⚑ ${n} 次重点走访`,
+  checking: "检查中…", need_token_check: "请先输入规划人员令牌：检查网格文件需要令牌",
+  compliant: "合规", not_compliant: "不合规", violations: n => `${n} 处违规`,
+  grids_line: (g, ok, under, over) => `网格 ${g}（达标 ${ok}，偏少 ${under}，偏多 ${over}）`,
+  gaps: (gap, overlap) => `缝隙 ${gap} m²，重叠 ${overlap} m²`
+}"#;
+
+/// The script's words: English.
+const SCRIPT_EN: &str = r#"{
+  lang: "en",
+  grid: "grid", community: "community", kind: "kind", households: "households", population: "population", unknown: "unknown",
+  band: "band", status: "status", buildings: "buildings", workers: "workers", none: "none", staffing: "staffing",
+  not_assigned: "not assigned", cadre: " — ⚑ held by a village cadre (cadre_responsible)", area: "area", compactness: "compactness",
+  st: { ok: "ok", under: "under", over: "over" },
+  summary: (g, c, ok, under, over) => `${g} grids in ${c} communities — ok ${ok}, under ${under}, over ${over}`,
+  load_failed: "could not load the grids: ",
+  need_token: "enter a planner token first", no_assignment: "no assignment yet",
+  holds_none: w => `${w} holds no grid in this assignment`,
+  month: (w, n, h, of, m) => `<b>${w}</b>: ${n} visits, ${h} h of ${of} h in ${m}`,
+  day_visits: n => `${n} visits`, priority: n => `⚑ ${n} priority`,
+  checking: "checking…", need_token_check: "enter a planner token first: checking a grids file needs one",
+  compliant: "COMPLIANT", not_compliant: "NOT COMPLIANT", violations: n => `${n} violation(s)`,
+  grids_line: (g, ok, under, over) => `grids ${g} (ok ${ok}, under ${under}, over ${over})`,
+  gaps: (gap, overlap) => `gap ${gap} m², overlap ${overlap} m²`
+}"#;
+
 const PAGE: &str = r##"<!DOCTYPE html>
-<html lang="zh-CN">
+<html lang="{{html_lang}}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>gridplan — grids (网格)</title>
+<title>{{title}}</title>
 <link rel="stylesheet" href="/assets/leaflet.css">
 <style>
   html, body { margin: 0; height: 100%; font: 14px/1.4 system-ui, sans-serif; }
@@ -93,33 +242,35 @@ const PAGE: &str = r##"<!DOCTYPE html>
 <div id="map"></div>
 <div id="side">
   <h3>gridplan</h3>
-  <div id="status">loading…</div>
+  <div id="status">{{loading}}</div>
+  <p><a id="lang-switch" href="{{switch_href}}">{{switch}}</a></p>
   <div class="legend" id="legend">
-    <div><span style="background:#2e9e4f"></span>ok: within the band</div>
-    <div><span style="background:#f0a500"></span>under: fewer households than the band</div>
-    <div><span style="background:#d7301f"></span>over: more households than the band</div>
-    <div><span style="background:#999"></span>no status</div>
-    <div><span style="background:none;border:2px solid #222"></span>community / village line</div>
-    <div><span style="background:none;border:2px dashed #6a1b9a"></span>held by a village cadre (flagged)</div>
+    <div><span style="background:#2e9e4f"></span>{{legend_ok}}</div>
+    <div><span style="background:#f0a500"></span>{{legend_under}}</div>
+    <div><span style="background:#d7301f"></span>{{legend_over}}</div>
+    <div><span style="background:#999"></span>{{legend_none}}</div>
+    <div><span style="background:none;border:2px solid #222"></span>{{legend_line}}</div>
+    <div><span style="background:none;border:2px dashed #6a1b9a"></span>{{legend_cadre}}</div>
   </div>
-  <h4>Selected grid</h4>
-  <div id="info">Click a grid.</div>
-  <h4>Check a grids file (planners)</h4>
-  <p>Checking counts households in the shapes sent, so it needs a planner's token.</p>
-  <input type="password" id="token" placeholder="planner token" autocomplete="off">
+  <h4>{{selected}}</h4>
+  <div id="info">{{click}}</div>
+  <h4>{{check_head}}</h4>
+  <p>{{check_note}}</p>
+  <input type="password" id="token" placeholder="{{token}}" autocomplete="off">
   <input type="file" id="upload" accept=".geojson,.json">
   <pre id="check"></pre>
-  <h4>A worker's month of visits (planners)</h4>
-  <p>Visits name residents, so they need the planner's token above.</p>
-  <input id="sched-worker" placeholder="worker id, e.g. W001-001" size="16">
+  <h4>{{visits_head}}</h4>
+  <p>{{visits_note}}</p>
+  <input id="sched-worker" placeholder="{{worker_ph}}" size="16">
   <input id="sched-month" placeholder="YYYY-MM" size="8">
-  <button id="sched-go">Show</button>
+  <button id="sched-go">{{show}}</button>
   <div id="schedule"></div>
-  <p><a href="/?f=json">API landing page</a> · <a href="/api/openapi.json">OpenAPI</a> · <a href="/assets/LICENSE-leaflet.txt">Leaflet licence</a></p>
+  <p><a href="/?f=json">{{landing}}</a> · <a href="/api/openapi.json">OpenAPI</a> · <a href="/assets/LICENSE-leaflet.txt">{{licence}}</a></p>
 </div>
 <script src="/assets/leaflet.js"></script>
 <script>
 const TILES = __TILES__;
+const T = __T__;
 const COLORS = { ok: "#2e9e4f", under: "#f0a500", over: "#d7301f" };
 const map = L.map("map", { preferCanvas: false });
 if (TILES) { L.tileLayer(TILES, { maxZoom: 19 }).addTo(map); }
@@ -141,11 +292,11 @@ async function all(url) {
 function esc(v) { return String(v).replace(/[&<>"]/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c])); }
 
 function describe(p) {
-  const rows = [["grid", p.id], ["community", p.community], ["kind", p.kind], ["households", p.households],
-    ["population", p.population ?? "unknown"], ["band", p.min + "–" + p.max], ["status", p.status],
-    ["buildings", p.buildings], ["workers", (p.workers || []).join(", ") || "none"],
-    ["staffing", (p.staffing_policy || "not assigned") + (p.cadre_responsible ? " — ⚑ held by a village cadre (cadre_responsible)" : "")],
-    ["area", Math.round(p.area_m2 / 1000) / 1000 + " km²"], ["compactness", p.compactness]];
+  const rows = [[T.grid, p.id], [T.community, p.community], [T.kind, p.kind], [T.households, p.households],
+    [T.population, p.population ?? T.unknown], [T.band, p.min + "–" + p.max], [T.status, (T.st[p.status] || p.status)],
+    [T.buildings, p.buildings], [T.workers, (p.workers || []).join(", ") || T.none],
+    [T.staffing, (p.staffing_policy || T.not_assigned) + (p.cadre_responsible ? T.cadre : "")],
+    [T.area, Math.round(p.area_m2 / 1000) / 1000 + " km²"], [T.compactness, p.compactness]];
   return "<table>" + rows.map(([k, v]) => `<tr><td>${esc(k)}</td><td><b>${esc(v)}</b></td></tr>`).join("") + "</table>";
 }
 
@@ -165,11 +316,12 @@ function describe(p) {
     if (grids.features.length) map.fitBounds(gridLayer.getBounds());
     const counts = grids.features.reduce((c, f) => (c[f.properties.status] = (c[f.properties.status] || 0) + 1, c), {});
     document.getElementById("status").textContent =
-      `${grids.features.length} grids in ${communities.features.length} communities — ok ${counts.ok || 0}, under ${counts.under || 0}, over ${counts.over || 0}`;
+      T.summary(grids.features.length, communities.features.length, counts.ok || 0, counts.under || 0, counts.over || 0);
     document.body.dataset.grids = String(grids.features.length);
+    document.body.dataset.lang = T.lang;
     if (fromHash.get("worker") && fromHash.get("month")) await showSchedule(fromHash.get("worker"), fromHash.get("month"));
   } catch (e) {
-    document.getElementById("status").textContent = "could not load the grids: " + e.message;
+    document.getElementById("status").textContent = T.load_failed + e.message;
   }
 })();
 
@@ -179,15 +331,15 @@ let scheduleLayer = null;
 async function showSchedule(worker, month) {
   const out = document.getElementById("schedule");
   const token = document.getElementById("token").value.trim();
-  if (!token) { out.textContent = "enter a planner token first"; return; }
+  if (!token) { out.textContent = T.need_token; return; }
   const assignment = (await (await fetch("/api/plans")).json()).assignment;
-  if (!assignment) { out.textContent = "no assignment yet"; return; }
+  if (!assignment) { out.textContent = T.no_assignment; return; }
   const r = await fetch(`/api/assignments/${assignment}/visits?month=${encodeURIComponent(month)}`,
     { method: "POST", headers: { "Authorization": "Bearer " + token } });
   const plan = await r.json();
   if (!r.ok) { out.textContent = plan.error; return; }
   const w = plan.workers.find(x => x.id === worker);
-  if (!w) { out.textContent = `${worker} holds no grid in this assignment`; return; }
+  if (!w) { out.textContent = T.holds_none(worker); return; }
   const grids = {};
   map.eachLayer(l => { if (l.feature && l.feature.properties && l.feature.properties.id && l.getBounds) grids[l.feature.properties.id] = l; });
   if (scheduleLayer) scheduleLayer.remove();
@@ -195,11 +347,11 @@ async function showSchedule(worker, month) {
   for (const g of w.grids) { if (grids[g]) L.geoJSON(grids[g].feature, { style: { color: "#0057b8", weight: 4, fill: false } }).addTo(scheduleLayer); }
   const byDay = {};
   for (const v of w.visits) (byDay[v.date] = byDay[v.date] || []).push(v);
-  out.innerHTML = `<p><b>${esc(w.id)}</b>: ${w.visits.length} visits, ${Math.round(w.minutes / 60)} h of ${Math.round(w.minutes_available / 60)} h in ${esc(plan.month)}</p>` +
+  out.innerHTML = `<p>${T.month(esc(w.id), w.visits.length, Math.round(w.minutes / 60), Math.round(w.minutes_available / 60), esc(plan.month))}</p>` +
     "<table class='days'>" + w.routes.map(d => {
       const vs = byDay[d.date] || [];
       const priority = vs.filter(v => v.category !== "others").length;
-      return `<tr><td>${esc(d.date)}</td><td>${d.visits} visits</td><td>${(d.distance_m / 1000).toFixed(1)} km</td><td>${priority ? "⚑ " + priority + " priority" : ""}</td></tr>`;
+      return `<tr><td>${esc(d.date)}</td><td>${T.day_visits(d.visits)}</td><td>${(d.distance_m / 1000).toFixed(1)} km</td><td>${priority ? T.priority(priority) : ""}</td></tr>`;
     }).join("") + "</table>";
   if (scheduleLayer.getLayers().length) map.fitBounds(L.featureGroup(scheduleLayer.getLayers()).getBounds());
   document.body.dataset.schedule = String(w.visits.length);
@@ -220,16 +372,16 @@ document.getElementById("upload").addEventListener("change", async ev => {
   const file = ev.target.files[0];
   if (!file) return;
   const out = document.getElementById("check");
-  out.textContent = "checking…";
+  out.textContent = T.checking;
   const token = document.getElementById("token").value.trim();
-  if (!token) { out.textContent = "enter a planner token first: checking a grids file needs one"; ev.target.value = ""; return; }
+  if (!token) { out.textContent = T.need_token_check; ev.target.value = ""; return; }
   const r = await fetch("/api/check", { method: "POST", body: await file.arrayBuffer(), headers: { "Content-Type": "application/geo+json", "Authorization": "Bearer " + token } });
   const report = await r.json();
   if (!r.ok) { out.textContent = report.error + "\n" + (report.problems || []).map(p => p.message).join("\n"); return; }
   const s = report.summary;
-  out.textContent = `${s.compliant ? "COMPLIANT" : "NOT COMPLIANT"}: ${s.violations} violation(s)\n` +
-    `grids ${s.grids} (ok ${s.ok}, under ${s.under}, over ${s.over})\n` +
-    `gap ${s.gap_area_m2.toFixed(1)} m², overlap ${s.overlap_area_m2.toFixed(1)} m²\n` +
+  out.textContent = `${s.compliant ? T.compliant : T.not_compliant}: ${T.violations(s.violations)}\n` +
+    T.grids_line(s.grids, s.ok, s.under, s.over) + "\n" +
+    T.gaps(s.gap_area_m2.toFixed(1), s.overlap_area_m2.toFixed(1)) + "\n" +
     report.violations.slice(0, 20).map(v => `${v.grid || v.leaf}: ${v.message}`).join("\n");
 });
 </script>

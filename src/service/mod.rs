@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod crs;
 pub mod error;
 pub mod map;
 pub mod ogc;

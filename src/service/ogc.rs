@@ -1,7 +1,10 @@
 //! OGC API – Features, Part 1 Core with GeoJSON and OpenAPI 3.0: landing page, conformance, collections,
-//! items with `bbox`, `limit`, `offset` and `datetime`, and single items.
+//! items with `bbox`, `limit`, `offset` and `datetime`, and single items; Part 2 (CRS by reference):
+//! `crs` and `bbox-crs` on items, the `Content-Crs` header, `crs` and `storageCrs` in each collection
+//! ([`super::crs`]).
 
 use super::AppState;
+use super::crs::{self as ogc_crs, Reprojector, ServedCrs};
 use super::error::AppError;
 use super::published::Collection;
 use axum::extract::rejection::QueryRejection;
@@ -20,12 +23,13 @@ pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
 
 pub const GEOJSON: &str = "application/geo+json";
-const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+const CRS84: &str = ogc_crs::CRS84;
 
 pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    ogc_crs::CONFORMANCE,
 ];
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -66,7 +70,11 @@ async fn landing(
     let Query(q) = q.map_err(|e| AppError::bad_request(e.body_text()))?;
     let format = q.get("f").map(String::as_str);
     if format == Some("html") || (format.is_none() && wants_html(&headers)) {
-        return Ok(super::map::page(&s).into_response());
+        let accept = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        let lang = super::map::Lang::choose(q.get("lang").map(String::as_str), accept);
+        return Ok(super::map::page(&s, lang).into_response());
     }
     only_params(&q, &["f"])?;
     let b = base(&headers);
@@ -98,7 +106,8 @@ fn collection_json(c: &Collection, b: &str) -> Value {
         "title": c.title,
         "description": c.description,
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": ogc_crs::offered(c.bbox).iter().map(|c| c.uri()).collect::<Vec<_>>(),
+        "storageCrs": CRS84,
         "extent": {"spatial": {"bbox": [c.bbox], "crs": CRS84}},
         "links": [
             {"href": format!("{b}/collections/{}", c.id), "rel": "self", "type": "application/json", "title": c.title},
@@ -165,11 +174,24 @@ fn only_params(q: &HashMap<String, String>, allowed: &[&str]) -> Result<(), AppE
 struct ItemsQuery {
     limit: usize,
     offset: usize,
+    /// In CRS84, whatever `bbox-crs` the client gave it in.
     bbox: Option<[f64; 4]>,
+    /// The CRS of the answer.
+    crs: ServedCrs,
 }
 
-fn parse_items_query(q: &HashMap<String, String>) -> Result<ItemsQuery, AppError> {
-    only_params(q, &["limit", "offset", "bbox", "bbox-crs", "datetime", "f"])?;
+fn parse_items_query(
+    q: &HashMap<String, String>,
+    offered: &[ServedCrs],
+) -> Result<ItemsQuery, AppError> {
+    only_params(
+        q,
+        &[
+            "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "f",
+        ],
+    )?;
+    let crs = ogc_crs::requested(q, "crs", offered)?;
+    let bbox_crs = ogc_crs::requested(q, "bbox-crs", offered)?;
     let limit = match q.get("limit") {
         None => DEFAULT_LIMIT,
         Some(l) => match l.trim().parse::<usize>() {
@@ -187,12 +209,10 @@ fn parse_items_query(q: &HashMap<String, String>) -> Result<ItemsQuery, AppError
             AppError::bad_request(format!("offset \"{o}\" must be a whole number ≥ 0"))
         })?,
     };
-    if let Some(c) = q.get("bbox-crs")
-        && c != CRS84
-    {
-        return Err(AppError::bad_request(format!(
-            "bbox-crs {c} is not supported; use {CRS84}"
-        )));
+    if q.contains_key("bbox-crs") && !q.contains_key("bbox") {
+        return Err(AppError::bad_request(
+            "bbox-crs names the CRS of a bbox, and there is no bbox",
+        ));
     }
     let bbox = match q.get("bbox") {
         None => None,
@@ -213,10 +233,10 @@ fn parse_items_query(q: &HashMap<String, String>) -> Result<ItemsQuery, AppError
             };
             if minx > maxx || miny > maxy {
                 return Err(AppError::bad_request(
-                    "bbox: the lower corner must come first (minx,miny,maxx,maxy)",
+                    "bbox: the lower corner must come first (minx,miny,maxx,maxy, in the axis order of bbox-crs)",
                 ));
             }
-            Some([minx, miny, maxx, maxy])
+            Some(ogc_crs::bbox_to_crs84([minx, miny, maxx, maxy], bbox_crs)?)
         }
     };
     if let Some(d) = q.get("datetime")
@@ -230,6 +250,7 @@ fn parse_items_query(q: &HashMap<String, String>) -> Result<ItemsQuery, AppError
         limit,
         offset,
         bbox,
+        crs,
     })
 }
 
@@ -302,10 +323,11 @@ fn valid_instant(s: &str) -> bool {
     }
 }
 
-fn geojson_response(body: Vec<u8>) -> Response {
+fn geojson_response(body: Vec<u8>, crs: ServedCrs) -> Response {
     let mut r = body.into_response();
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON));
+    r.headers_mut().insert("content-crs", crs.header());
     r
 }
 
@@ -326,6 +348,11 @@ fn page_href(
     if let Some(dt) = raw.get("datetime") {
         href.push_str(&format!("&datetime={}", dt.replace(' ', "%20")));
     }
+    for key in ["bbox-crs", "crs"] {
+        if let Some(c) = raw.get(key) {
+            href.push_str(&format!("&{key}={}", c.trim().replace(' ', "%20")));
+        }
+    }
     href
 }
 
@@ -340,7 +367,7 @@ async fn items(
     let c = p
         .collection(&id)
         .ok_or_else(|| AppError::not_found(format!("no collection \"{id}\"")))?;
-    let q = parse_items_query(&raw)?;
+    let q = parse_items_query(&raw, &ogc_crs::offered(c.bbox))?;
     let b = base(&headers);
     let matching: Vec<&super::published::Entry> = match q.bbox {
         None => c.entries.iter().collect(),
@@ -373,14 +400,19 @@ async fn items(
     let mut body =
         Vec::with_capacity(head.len() + page.iter().map(|e| e.json.len() + 1).sum::<usize>() + 2);
     body.extend_from_slice(head.as_bytes());
+    let reproject = Reprojector::new(q.crs)?;
     for (i, e) in page.iter().enumerate() {
         if i > 0 {
             body.push(b',');
         }
-        body.extend_from_slice(e.json.as_bytes());
+        if q.crs == ServedCrs::Crs84 {
+            body.extend_from_slice(e.json.as_bytes());
+        } else {
+            body.extend_from_slice(reproject.feature(&e.json)?.as_bytes());
+        }
     }
     body.extend_from_slice(b"]}");
-    Ok(geojson_response(body))
+    Ok(geojson_response(body, q.crs))
 }
 
 async fn item(
@@ -390,7 +422,7 @@ async fn item(
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, AppError> {
     let Query(raw) = q.map_err(|e| AppError::bad_request(e.body_text()))?;
-    only_params(&raw, &["f"])?;
+    only_params(&raw, &["f", "crs"])?;
     let p = s.published();
     let c = p
         .collection(&id)
@@ -398,14 +430,16 @@ async fn item(
     let e = c
         .get(&fid)
         .ok_or_else(|| AppError::not_found(format!("no feature \"{fid}\" in {id}")))?;
+    let crs = ogc_crs::requested(&raw, "crs", &ogc_crs::offered(c.bbox))?;
+    let stored = Reprojector::new(crs)?.feature(&e.json)?;
     let b = base(&headers);
     let links = json!([
         {"href": format!("{b}/collections/{id}/items/{fid}"), "rel": "self", "type": GEOJSON, "title": "This feature"},
         {"href": format!("{b}/collections/{id}"), "rel": "collection", "type": "application/json", "title": c.title}
     ]);
-    // The stored feature ends with its closing brace: add the links before it.
-    let json = e.json.trim_end();
+    // The feature ends with its closing brace: add the links before it.
+    let json = stored.trim_end();
     let mut body = json.strip_suffix('}').unwrap_or(json).to_string();
     body.push_str(&format!(",\"links\":{links}}}"));
-    Ok(geojson_response(body.into_bytes()))
+    Ok(geojson_response(body.into_bytes(), crs))
 }

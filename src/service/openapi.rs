@@ -58,13 +58,15 @@ pub fn document() -> Value {
                     {"$ref": "#/components/parameters/limit"},
                     {"$ref": "#/components/parameters/offset"},
                     {"$ref": "#/components/parameters/bbox"},
+                    {"$ref": "#/components/parameters/bbox-crs"},
+                    {"$ref": "#/components/parameters/crs"},
                     {"$ref": "#/components/parameters/datetime"}
                 ],
                 "responses": with_errors(json!({"200": ok("A page of features", geo)}))
             }},
             "/collections/{collectionId}/items/{featureId}": {"get": {
                 "summary": "One feature", "operationId": "getFeature",
-                "parameters": [{"$ref": "#/components/parameters/collectionId"}, {"$ref": "#/components/parameters/featureId"}],
+                "parameters": [{"$ref": "#/components/parameters/collectionId"}, {"$ref": "#/components/parameters/featureId"}, {"$ref": "#/components/parameters/crs"}],
                 "responses": with_errors(json!({"200": ok("The feature", geo)}))
             }},
             "/api/locate": {"get": {
@@ -105,7 +107,7 @@ pub fn document() -> Value {
             "/api/jobs": {"get": {"summary": "The newest planning jobs: which server holds each, done or failed (planners only)", "security": planner, "responses": with_errors(json!({"200": ok("Jobs", js)}))}},
             "/api/jobs/{jobId}": {"get": {"summary": "A planning job: running (and on which server), done (with its plan and answer) or failed", "security": planner, "parameters": [{"$ref": "#/components/parameters/jobId"}], "responses": with_errors(json!({"200": ok("Job", js)}))}},
             "/api/plans/{planId}": {"get": {"summary": "A plan: inputs, summary, quality", "parameters": [{"$ref": "#/components/parameters/planId"}], "responses": with_errors(json!({"200": ok("Plan", js)}))}},
-            "/api/plans/{planId}/grids": {"get": {"summary": "A plan's grids", "parameters": [{"$ref": "#/components/parameters/planId"}], "responses": with_errors(json!({"200": ok("Grids", geo)}))}},
+            "/api/plans/{planId}/grids": {"get": {"summary": "A plan's grids, as a file: WGS84, or in the CRS named by `crs` (e.g. EPSG:4490, EPSG:4549) with the legacy `crs` member, east first", "parameters": [{"$ref": "#/components/parameters/planId"}, {"name": "crs", "in": "query", "required": false, "schema": {"type": "string"}}], "responses": with_errors(json!({"200": ok("Grids", geo)}))}},
             "/api/plans/{planId}/report": {"get": {"summary": "A plan's report (building ids withheld)", "parameters": [{"$ref": "#/components/parameters/planId"}], "responses": with_errors(json!({"200": ok("Report", js)}))}},
             "/api/plans/{planId}/diff/{otherPlanId}": {"get": {
                 "summary": "What changed between two plans, household by household (counts only). Planners wait their turn; others are answered 429 when busy",
@@ -160,6 +162,8 @@ pub fn document() -> Value {
                 "offset": {"name": "offset", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "default": 0}},
                 "bbox": {"name": "bbox", "in": "query", "required": false, "style": "form", "explode": false,
                     "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}},
+                "crs": {"name": "crs", "in": "query", "required": false, "description": "The CRS of the answer (OGC API – Features Part 2): one of the collection's `crs` list, e.g. http://www.opengis.net/def/crs/EPSG/0/4490 (CGCS2000, latitude first) or a CGCS2000 Gauss–Krüger zone (northing first); CRS84 by default. The answer's Content-Crs header names it.", "schema": {"type": "string", "format": "uri"}},
+                "bbox-crs": {"name": "bbox-crs", "in": "query", "required": false, "description": "The CRS of bbox, in its axis order: one of the collection's `crs` list; CRS84 by default.", "schema": {"type": "string", "format": "uri"}},
                 "datetime": {"name": "datetime", "in": "query", "required": false, "style": "form", "explode": false, "schema": {"type": "string"}}
             }
         }

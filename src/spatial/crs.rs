@@ -4,7 +4,8 @@
 //! as RFC 7946 says) and reprojected into one **working CRS** in metres, where all distances and areas are
 //! computed. The working CRS is the CRS of the boundaries when they are projected; otherwise it is the
 //! CGCS2000 3-degree Gauss–Krüger zone (EPSG:4534–4554) whose central meridian is nearest the boundaries'
-//! mean longitude, which keeps scale error below 0.04 % within a zone. Outputs go back to WGS84.
+//! mean longitude, which keeps scale error below 0.04 % within a zone. Outputs go back to WGS84 unless
+//! another output CRS is named (`--out-crs`: CGCS2000, one of its Gauss–Krüger zones, any CRS PROJ knows).
 
 use crate::error::{Error, Result};
 use geo::Coord;
@@ -30,13 +31,16 @@ const GEOGRAPHIC: &[u32] = &[4326, 4490, 4214, 4610, 4555, 4979, 4480, 4258, 426
 
 impl Crs {
     /// Parses `EPSG:4549`, `urn:ogc:def:crs:EPSG::4549`, `http://www.opengis.net/def/crs/EPSG/0/4549`,
-    /// `CRS84`/`urn:ogc:def:crs:OGC:1.3:CRS84` (WGS84), or `GCJ02` / `BD09` (Chinese web maps).
+    /// `CRS84`/`urn:ogc:def:crs:OGC:1.3:CRS84` (WGS84), `WGS84`, `CGCS2000` (EPSG:4490), or `GCJ02` /
+    /// `BD09` (Chinese web maps).
     pub fn parse(name: &str) -> Option<Crs> {
         let name = name.trim();
         let upper = name.to_ascii_uppercase();
-        match upper.replace(['-', '_'], "").as_str() {
+        match upper.replace(['-', '_', ' '], "").as_str() {
             "GCJ02" => return Some(GCJ02),
             "BD09" | "BD09LL" => return Some(BD09),
+            "WGS84" => return Some(WGS84),
+            "CGCS2000" => return Some(CGCS2000),
             _ => {}
         }
         if upper.ends_with("CRS84") {
@@ -82,6 +86,44 @@ impl Crs {
             m.insert(self.0, probed.clone());
         }
         probed.map(|_| ())
+    }
+
+    /// Parses and verifies a CRS to write (`--out-crs`): any CRS PROJ knows, but not the Chinese
+    /// web-map offsets, which gridplan reads and never writes.
+    pub fn writable(name: &str) -> std::result::Result<Crs, String> {
+        let crs = Crs::known(name)?;
+        if crs.is_web_map() {
+            return Err(format!(
+                "{crs} is read (converted to WGS84), never written: write WGS84 (the default), \
+                 CGCS2000 (EPSG:4490) or one of its Gauss–Krüger zones (EPSG:4491–4554)"
+            ));
+        }
+        Ok(crs)
+    }
+
+    /// Whether the CRS's first axis points north in its EPSG definition: latitude first for the
+    /// geographic CRSs, northing (X) first for the CGCS2000 Gauss–Krüger zones (EPSG:4491–4554). Files
+    /// are written east first all the same (GeoJSON and GDAL order); OGC API – Features Part 2 answers
+    /// in the CRS's own order.
+    pub fn north_first(self) -> bool {
+        !self.is_web_map() && (self.is_geographic() || (4491..=4554).contains(&self.0))
+    }
+
+    /// The CGCS2000 6-degree Gauss–Krüger zone (no zone prefix, EPSG:4502–4512) holding `lon`.
+    pub fn gauss_kruger_6_for(lon: f64) -> Crs {
+        let zone = ((lon / 6.0).floor() as i64 + 1).clamp(13, 23);
+        Crs(4502 + (zone - 13) as u32)
+    }
+
+    /// The CGCS2000 3-degree zone with the zone number in its false easting (EPSG:4513–4533) of the
+    /// central meridian nearest `lon`.
+    pub fn gauss_kruger_zoned_for(lon: f64) -> Crs {
+        Crs(Crs::gauss_kruger_for(lon).0 - 4534 + 4513)
+    }
+
+    /// The CGCS2000 6-degree zone with the zone number in its false easting (EPSG:4491–4501).
+    pub fn gauss_kruger_6_zoned_for(lon: f64) -> Crs {
+        Crs(Crs::gauss_kruger_6_for(lon).0 - 4502 + 4491)
     }
 
     /// Reads a legacy GeoJSON `crs` member: `{"type":"name","properties":{"name":"…"}}`.
@@ -431,6 +473,41 @@ mod tests {
     fn gauss_kruger_zone_120e_is_4549() {
         assert_eq!(Crs::gauss_kruger_for(118.8), Crs(4549));
         assert_eq!(Crs::gauss_kruger_for(116.4), Crs(4548));
+        // Nanjing (118.8°E): 3-degree zone 40 (CM 120°E), 6-degree zone 20 (CM 117°E).
+        assert_eq!(Crs::gauss_kruger_zoned_for(118.8), Crs(4528));
+        assert_eq!(Crs::gauss_kruger_6_for(118.8), Crs(4509));
+        assert_eq!(Crs::gauss_kruger_6_zoned_for(118.8), Crs(4498));
+        assert_eq!(Crs::parse("cgcs2000"), Some(CGCS2000));
+        assert!(Crs::writable("GCJ02").is_err());
+        assert!(CGCS2000.north_first() && Crs(4549).north_first() && !Crs(3857).north_first());
+    }
+
+    #[test]
+    fn the_zones_are_the_ones_proj_names() {
+        for (crs, central_meridian) in [
+            (Crs(4549), 120.0),
+            (Crs(4528), 120.0),
+            (Crs(4509), 117.0),
+            (Crs(4498), 117.0),
+        ] {
+            let to = Transform::new(WGS84, crs).expect("PROJ knows the zone");
+            let m = to
+                .point(Coord {
+                    x: central_meridian,
+                    y: 32.0,
+                })
+                .expect("transform");
+            // On the central meridian the easting is the false easting: 500 km, after the zone
+            // number for the zoned codes (40 or 20).
+            let prefix = if crs.0 < 4502 {
+                20.0e6
+            } else if crs.0 >= 4513 && crs.0 < 4534 {
+                40.0e6
+            } else {
+                0.0
+            };
+            assert!((m.x - prefix - 500_000.0).abs() < 1e-3, "{crs}: {m:?}");
+        }
     }
 
     #[test]

@@ -1175,13 +1175,32 @@ fn cut(
     cut(hi, b, k - k1, out, Fault::None);
 }
 
-/// Writes `boundaries.geojson`, `households.geojson`, `grids.geojson` and `workers.geojson` into `dir`.
+/// The CRSs the generated files are written in.
+#[derive(Debug, Clone, Copy)]
+pub struct Crss {
+    /// `households.geojson`.
+    pub households: Crs,
+    /// Every other file.
+    pub others: Crs,
+}
+
+/// Writes `boundaries.geojson`, `households.geojson`, `grids.geojson` and `workers.geojson` into `dir`
+/// (households in `households_crs` when given, everything else in WGS84).
 pub fn write(
     spec: &Spec,
     dir: &Path,
     households_crs: Option<Crs>,
     progress: bool,
 ) -> Result<Written> {
+    let crs = Crss {
+        households: households_crs.unwrap_or(WGS84),
+        others: WGS84,
+    };
+    write_in(spec, dir, crs, progress)
+}
+
+/// [`write`] with every file in a CRS of the caller's choosing (`gridplan generate --out-crs`).
+pub fn write_in(spec: &Spec, dir: &Path, crs: Crss, progress: bool) -> Result<Written> {
     std::fs::create_dir_all(dir).map_err(|source| crate::error::Error::Write {
         path: dir.to_path_buf(),
         source,
@@ -1193,7 +1212,7 @@ pub fn write(
         b
     });
     let d = district(spec)?;
-    let mut w = FeatureWriter::create(&dir.join("boundaries.geojson"), BUILD_CRS, WGS84)?;
+    let mut w = FeatureWriter::create(&dir.join("boundaries.geojson"), BUILD_CRS, crs.others)?;
     let mut leaves = 0;
     for u in &d.units {
         let mut props = Map::new();
@@ -1214,11 +1233,7 @@ pub fn write(
     if let Some(b) = &bar {
         b.set_message("writing households");
     }
-    let mut w = FeatureWriter::create(
-        &dir.join("households.geojson"),
-        BUILD_CRS,
-        households_crs.unwrap_or(WGS84),
-    )?;
+    let mut w = FeatureWriter::create(&dir.join("households.geojson"), BUILD_CRS, crs.households)?;
     for p in &d.points {
         let mut props = Map::new();
         props.insert("building".into(), p.building.clone().into());
@@ -1242,7 +1257,7 @@ pub fn write(
     }
     w.finish()?;
 
-    let mut w = FeatureWriter::create(&dir.join("grids.geojson"), BUILD_CRS, WGS84)?;
+    let mut w = FeatureWriter::create(&dir.join("grids.geojson"), BUILD_CRS, crs.others)?;
     for (id, community, g) in &d.grids {
         let props = json!({"id": id, "community": community});
         let props = props.as_object().cloned().unwrap_or_default();
@@ -1250,7 +1265,7 @@ pub fn write(
     }
     w.finish()?;
 
-    let mut w = FeatureWriter::create(&dir.join("blocks.geojson"), BUILD_CRS, WGS84)?;
+    let mut w = FeatureWriter::create(&dir.join("blocks.geojson"), BUILD_CRS, crs.others)?;
     for (code, name, kind, g) in &d.blocks {
         let props = json!({"code": code, "name": name, "kind": kind});
         let props = props.as_object().cloned().unwrap_or_default();
@@ -1258,7 +1273,7 @@ pub fn write(
     }
     w.finish()?;
 
-    let mut w = FeatureWriter::create(&dir.join("barriers.geojson"), BUILD_CRS, WGS84)?;
+    let mut w = FeatureWriter::create(&dir.join("barriers.geojson"), BUILD_CRS, crs.others)?;
     for (name, class, rank, line) in &d.barriers {
         let props = json!({"name": name, "class": class, "rank": rank});
         let props = props.as_object().cloned().unwrap_or_default();
@@ -1266,7 +1281,7 @@ pub fn write(
     }
     w.finish()?;
 
-    let mut w = FeatureWriter::create(&dir.join("workers.geojson"), BUILD_CRS, WGS84)?;
+    let mut w = FeatureWriter::create(&dir.join("workers.geojson"), BUILD_CRS, crs.others)?;
     for worker in &d.workers {
         let mut props = Map::new();
         props.insert("id".into(), worker.id.clone().into());
