@@ -3,7 +3,7 @@
 //! 200–300, a population alert above 2,000 people); a TOML file overrides any number,
 //! per kind, and may add kinds. Every number has a name and a documented meaning; none is hidden in code.
 
-use crate::model::WorkerType;
+use crate::model::{IdStyle, WorkerType};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -18,14 +18,100 @@ pub struct KindRules {
     /// Household count the partition aims at; `None` means the middle of the band.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_households: Option<u32>,
-    /// Soft population target per grid ("about 1,000 people" for urban grids); reported, never enforced.
+    /// Population the partition aims at when population decides (`None`: the middle of the
+    /// population band).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_population: Option<u32>,
     /// A grid with more residents than this is flagged (population alert).
     pub population_alert: u32,
+    /// Which measure decides whether a grid is in its band: `households` (the household band),
+    /// `population` (the population band) or `either` (in band when either measure is).
+    #[serde(default)]
+    pub measure: Measure,
+    /// Fewest residents a grid should hold (inclusive), the population band's lower end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_population: Option<u32>,
+    /// Most residents a grid should hold (inclusive), the population band's upper end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_population: Option<u32>,
+    /// What the `*_households` numbers count: households in the rules as written; people in the view
+    /// [`KindRules::by_population`] gives the partition engine (for its messages).
+    #[serde(skip)]
+    pub unit: Unit,
+}
+
+/// Which measure decides whether a grid is in its band.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Measure {
+    /// The household band decides (the population band, when set, is reported only).
+    #[default]
+    Households,
+    /// The population band decides.
+    Population,
+    /// A grid is in band when either its households or its population are in their band.
+    Either,
+}
+
+impl Measure {
+    pub fn name(self) -> &'static str {
+        match self {
+            Measure::Households => "households",
+            Measure::Population => "population",
+            Measure::Either => "either",
+        }
+    }
+}
+
+/// What a band counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Unit {
+    #[default]
+    Households,
+    People,
+}
+
+impl Unit {
+    pub fn word(self) -> &'static str {
+        match self {
+            Unit::Households => "households",
+            Unit::People => "people",
+        }
+    }
 }
 
 impl KindRules {
+    /// The population band `(min, max)`, when the rules set one.
+    pub fn population_band(&self) -> Option<(u32, u32)> {
+        self.min_population.zip(self.max_population)
+    }
+
+    /// Band status of a grid holding `population` residents against the population band, when set.
+    pub fn population_status(&self, population: u64) -> Option<BandStatus> {
+        let (min, max) = self.population_band()?;
+        Some(if population < u64::from(min) {
+            BandStatus::Under
+        } else if population > u64::from(max) {
+            BandStatus::Over
+        } else {
+            BandStatus::Ok
+        })
+    }
+
+    /// The same rules banding people instead of households: the population band in the household
+    /// band's place (and the population target in the target's), for the partition engine, which
+    /// counts whatever its atoms weigh. `None` without a population band.
+    pub fn by_population(&self) -> Option<KindRules> {
+        let (min, max) = self.population_band()?;
+        Some(KindRules {
+            min_households: min,
+            max_households: max,
+            target_households: self.target_population.filter(|t| (min..=max).contains(t)),
+            unit: Unit::People,
+            ..self.clone()
+        })
+    }
+
     /// The household count the partition aims at.
     pub fn target(&self) -> f64 {
         self.target_households
@@ -58,21 +144,25 @@ impl KindRules {
     /// Why `households` fits no whole number of grids of this band, or `None` when some number does.
     pub fn infeasibility(&self, households: u64) -> Option<String> {
         if households == 0 {
-            return Some("no households: the leaf still needs one grid to be covered".to_string());
+            return Some(format!(
+                "no {}: the leaf still needs one grid to be covered",
+                self.unit.word()
+            ));
         }
         if !self.feasible_counts(households).is_empty() {
             return None;
         }
         let (min, max) = (self.min_households as u64, self.max_households as u64);
+        let unit = self.unit.word();
         if households < min {
             return Some(format!(
-                "{households} households are fewer than one grid's minimum of {min}"
+                "{households} {unit} are fewer than one grid's minimum of {min}"
             ));
         }
         let fewer = households / max.max(1);
         let more = fewer + 1;
         Some(format!(
-            "{households} households fit no whole number of grids in {min}–{max}: {fewer} grid(s) would hold {:.0} each (over {max}), {more} would hold {:.0} each (under {min})",
+            "{households} {unit} fit no whole number of grids in {min}–{max}: {fewer} grid(s) would hold {:.0} each (over {max}), {more} would hold {:.0} each (under {min})",
             households as f64 / fewer.max(1) as f64,
             households as f64 / more as f64
         ))
@@ -338,6 +428,11 @@ pub enum CountPolicy {
 #[serde(deny_unknown_fields, default)]
 pub struct PartitionRules {
     pub count_policy: CountPolicy,
+    /// How new grid ids are written: `standard` (`<community code><3 digits>`) or `legacy`
+    /// (`<community code>-G<nn>`). `None`: standard when drawing afresh, the previous grids' form when
+    /// re-drawing. `partition --grid-ids` overrides it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grid_ids: Option<IdStyle>,
 }
 
 /// Settings of the compliance check.
@@ -384,6 +479,11 @@ pub struct Rules {
 
 /// National default: a grid of more than 2,000 residents is flagged.
 pub const DEFAULT_POPULATION_ALERT: u32 = 2_000;
+/// The urban population band's lower end. The national rule says only "about 1,000 people": the
+/// default band is 1,000 ± 20 %, an ASSUMPTION to adjust in the rules file.
+pub const DEFAULT_URBAN_MIN_POPULATION: u32 = 800;
+/// The urban population band's upper end (see [`DEFAULT_URBAN_MIN_POPULATION`]).
+pub const DEFAULT_URBAN_MAX_POPULATION: u32 = 1_200;
 
 impl Default for Rules {
     fn default() -> Self {
@@ -396,6 +496,10 @@ impl Default for Rules {
                 target_households: None,
                 target_population: Some(1_000),
                 population_alert: DEFAULT_POPULATION_ALERT,
+                measure: Measure::Households,
+                min_population: Some(DEFAULT_URBAN_MIN_POPULATION),
+                max_population: Some(DEFAULT_URBAN_MAX_POPULATION),
+                unit: Unit::Households,
             },
         );
         kinds.insert(
@@ -406,6 +510,10 @@ impl Default for Rules {
                 target_households: None,
                 target_population: None,
                 population_alert: DEFAULT_POPULATION_ALERT,
+                measure: Measure::Households,
+                min_population: None,
+                max_population: None,
+                unit: Unit::Households,
             },
         );
         Rules {
@@ -444,6 +552,9 @@ struct KindOverride {
     target_households: Option<u32>,
     target_population: Option<u32>,
     population_alert: Option<u32>,
+    measure: Option<Measure>,
+    min_population: Option<u32>,
+    max_population: Option<u32>,
 }
 
 /// Hours in a week: no weekly workload weight or worker's hours can exceed it.
@@ -476,6 +587,10 @@ impl Rules {
                     target_households: o.target_households.or(base.target_households),
                     target_population: o.target_population.or(base.target_population),
                     population_alert: o.population_alert.unwrap_or(base.population_alert),
+                    measure: o.measure.unwrap_or(base.measure),
+                    min_population: o.min_population.or(base.min_population),
+                    max_population: o.max_population.or(base.max_population),
+                    unit: Unit::Households,
                 },
                 None => KindRules {
                     min_households: o
@@ -487,8 +602,31 @@ impl Rules {
                     target_households: o.target_households,
                     target_population: o.target_population,
                     population_alert: o.population_alert.unwrap_or(DEFAULT_POPULATION_ALERT),
+                    measure: o.measure.unwrap_or_default(),
+                    min_population: o.min_population,
+                    max_population: o.max_population,
+                    unit: Unit::Households,
                 },
             };
+            match (merged.min_population, merged.max_population) {
+                (Some(lo), Some(hi)) if lo == 0 || lo > hi => {
+                    return Err(format!(
+                        "kinds.{name}: need 1 ≤ min_population ({lo}) ≤ max_population ({hi})"
+                    ));
+                }
+                (Some(_), None) | (None, Some(_)) => {
+                    return Err(format!(
+                        "kinds.{name}: a population band needs both min_population and max_population"
+                    ));
+                }
+                (None, None) if merged.measure != Measure::Households => {
+                    return Err(format!(
+                        "kinds.{name}: measure = \"{}\" needs a population band (min_population and max_population)",
+                        merged.measure.name()
+                    ));
+                }
+                _ => {}
+            }
             if merged.min_households == 0 || merged.min_households > merged.max_households {
                 return Err(format!(
                     "kinds.{name}: need 1 ≤ min_households ({}) ≤ max_households ({})",
@@ -621,9 +759,21 @@ impl Rules {
                     k.target()
                 )),
             }
+            out.push_str(&format!(
+                "measure = \"{}\"   # households | population | either: which band decides whether a grid is in band\n",
+                k.measure.name()
+            ));
+            if let Some((lo, hi)) = k.population_band() {
+                out.push_str(&format!(
+                    "min_population = {lo}   # fewest residents in a grid (the population band)\n"
+                ));
+                out.push_str(&format!(
+                    "max_population = {hi}   # most residents in a grid; with measure = \"households\" the band is reported only\n"
+                ));
+            }
             if let Some(p) = k.target_population {
                 out.push_str(&format!(
-                    "target_population = {p}  # soft population target per grid, reported only\n"
+                    "target_population = {p}  # population the partition aims at when population decides\n"
                 ));
             }
             out.push_str(&format!(
@@ -718,8 +868,16 @@ impl Rules {
             CountPolicy::Fewest => "fewest",
         };
         out.push_str(&format!(
-            "count_policy = \"{policy}\"   # nearest_target | fewest: how many grids a community gets\n\n"
+            "count_policy = \"{policy}\"   # nearest_target | fewest: how many grids a community gets\n"
         ));
+        match self.partition.grid_ids {
+            Some(style) => out.push_str(&format!(
+                "grid_ids = \"{style}\"   # standard (<community code><3 digits>) | legacy (<community code>-G<nn>)\n\n"
+            )),
+            None => out.push_str(
+                "# grid_ids = \"standard\"   # standard (<community code><3 digits>) | legacy (<community code>-G<nn>); unset: standard, or the previous grids' form on a re-draw\n\n",
+            ),
+        }
         let a = &self.assign;
         out.push_str("# Worker assignment. Penalties are in metres of travel.\n[assign]\n");
         out.push_str(&format!(

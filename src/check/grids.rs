@@ -3,7 +3,8 @@
 
 use super::Ctx;
 use super::report::{GridRow, Rule, Violation};
-use crate::rules::{BandStatus, KindRules};
+use crate::model::GridKind;
+use crate::rules::{BandStatus, KindRules, Measure};
 use crate::spatial::geometry;
 use geo::MultiPolygon;
 use std::collections::BTreeSet;
@@ -18,6 +19,7 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
     let leaf_code = leaf.map(|l| tree.areas[l].code.clone());
     let kind = leaf.and_then(|l| tree.kind(l)).map(str::to_string);
     let band = kind.as_deref().and_then(|k| cx.rules.kind(k));
+    let dedicated = grid.record.kind == GridKind::Dedicated;
     let area = cx.layout.grid_area_m2[g];
     let inside = home
         .and_then(|p| cx.layout.in_leaf[g].iter().find(|x| x.leaf == p))
@@ -28,7 +30,12 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
         .check
         .tolerance_m2(geometry::perimeter_m(&grid.geometry));
     let hh = counted.households;
-    let status = band.map(|b| b.status(hh));
+    let population = counted.population_known.then_some(counted.population);
+    let judged = band
+        .filter(|_| !dedicated)
+        .map(|b| judge_band(b, hh, population));
+    let status = judged.as_ref().map(|j| j.status);
+    let population_status = band.and_then(|b| population.and_then(|p| b.population_status(p)));
     let alert = band.is_some_and(|b| counted.population > b.population_alert as u64);
     let v = |rule, message: String, value: f64| Violation {
         rule,
@@ -37,12 +44,10 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
         message,
         value: Some(value),
     };
-    if let (Some(s), Some(b)) = (status, band)
-        && let Some((rule, message)) = band_breach(s, hh, b)
-    {
-        violations.push(v(rule, message, hh as f64));
+    if let Some((rule, message, value)) = judged.and_then(|j| j.breach) {
+        violations.push(v(rule, message, value));
     }
-    if hh == 0 {
+    if hh == 0 && !dedicated {
         violations.push(v(Rule::EmptyGrid, "no households".to_string(), 0.0));
     }
     if let (true, Some(b)) = (alert, band) {
@@ -97,13 +102,15 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
     GridRow {
         id: grid.id.clone(),
         community: leaf_code,
-        kind,
+        kind: grid.record.kind,
+        community_kind: kind,
         households: hh,
         population: counted.population_known.then_some(counted.population),
         buildings: counted.buildings.len(),
         min: band.map(|b| b.min_households),
         max: band.map(|b| b.max_households),
         status,
+        population_status,
         population_alert: alert,
         area_m2: area,
         outside_leaf_m2: outside,
@@ -112,9 +119,67 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
     }
 }
 
-/// The band rule a grid of `households` breaks, with its message; an empty grid is judged as empty,
-/// not as under the band.
-fn band_breach(status: BandStatus, households: u64, b: &KindRules) -> Option<(Rule, String)> {
+/// A grid judged against its band under the kind's measure.
+struct Judged {
+    status: BandStatus,
+    /// The rule it breaks, the message and the measured value.
+    breach: Option<(Rule, String, f64)>,
+}
+
+/// Judges a basic grid of `households` and `population` (when known) against `b` under its measure:
+/// the household band (`households`), the population band (`population`; the household band when the
+/// population is unknown or no population band is set), or in band when either is (`either`). An
+/// empty grid is judged as empty, not as under the band.
+fn judge_band(b: &KindRules, households: u64, population: Option<u64>) -> Judged {
+    let by_households = || {
+        let status = b.status(households);
+        Judged {
+            status,
+            breach: household_breach(status, households, b).map(|(r, m)| (r, m, households as f64)),
+        }
+    };
+    let by_population = population.and_then(|p| b.population_status(p).map(|s| (p, s)));
+    match (b.measure, by_population) {
+        (Measure::Households, _) | (_, None) => by_households(),
+        (Measure::Population, Some((p, status))) => {
+            let (min, max) = b.population_band().unwrap_or_default();
+            let breach = match status {
+                BandStatus::Under if households > 0 => Some((
+                    Rule::PopulationUnder,
+                    format!("{p} residents, under the population minimum of {min} (population decides)"),
+                    p as f64,
+                )),
+                BandStatus::Over => Some((
+                    Rule::PopulationOver,
+                    format!("{p} residents, over the population maximum of {max} (population decides)"),
+                    p as f64,
+                )),
+                _ => None,
+            };
+            Judged { status, breach }
+        }
+        (Measure::Either, Some((p, pstatus))) => {
+            let mut j = by_households();
+            if pstatus == BandStatus::Ok {
+                return Judged {
+                    status: BandStatus::Ok,
+                    breach: None,
+                };
+            }
+            if let Some((_, message, _)) = &mut j.breach {
+                let (min, max) = b.population_band().unwrap_or_default();
+                message.push_str(&format!(
+                    ", and {p} residents outside the population band {min}–{max} (either may decide)"
+                ));
+            }
+            j
+        }
+    }
+}
+
+/// The household-band rule a grid of `households` breaks, with its message; an empty grid is judged
+/// as empty, not as under the band.
+fn household_breach(status: BandStatus, households: u64, b: &KindRules) -> Option<(Rule, String)> {
     match status {
         BandStatus::Under if households > 0 => Some((
             Rule::BandUnder,

@@ -11,6 +11,7 @@
 //! [`ground`].
 
 mod buildings;
+mod codes;
 mod grids;
 pub mod ground;
 mod layout;
@@ -59,6 +60,7 @@ pub fn check(data: &Dataset, grids: &[GridShape], rules: &Rules) -> CheckReport 
         .map(|g| grids::judge(&cx, g, &mut violations))
         .collect();
     let oversize = buildings::judge(&cx, &mut violations);
+    codes::judge(&cx, &mut violations);
     let (leaf_rows, infeasible) = leaves::judge(&cx, &mut violations);
     violations.sort_by(|a, b| (a.rule, &a.leaf, &a.grid).cmp(&(b.rule, &b.leaf, &b.grid)));
     let summary = summary(&cx, &violations, &rows, &leaf_rows, infeasible);
@@ -91,6 +93,10 @@ fn summary(
         compliant: violations.is_empty(),
         violations: violations.len(),
         grids: cx.grids.len(),
+        dedicated_grids: rows
+            .iter()
+            .filter(|r| r.kind == crate::model::GridKind::Dedicated)
+            .count(),
         ok: status_count(BandStatus::Ok),
         under: status_count(BandStatus::Under),
         over: status_count(BandStatus::Over),
@@ -100,6 +106,15 @@ fn summary(
         households_outside_leaves: data.outside,
         population_known: data.households.iter().all(|h| h.population.is_some()),
         population_alerts: count(Rule::PopulationAlert),
+        outside_population_band: rows
+            .iter()
+            .filter(|r| {
+                r.status == Some(BandStatus::Ok)
+                    && r.population_status.is_some_and(|p| p != BandStatus::Ok)
+            })
+            .count(),
+        malformed_codes: count(Rule::GridCode),
+        duplicate_codes: count(Rule::DuplicateCode),
         gap_area_m2: leaf_rows.iter().map(|l| l.gap_area_m2).sum(),
         overlap_area_m2: leaf_rows.iter().map(|l| l.overlap_area_m2).sum(),
         grids_crossing_leaf: count(Rule::CrossesLeaf),

@@ -2,6 +2,7 @@
 //! every grid and leaf, and the summary. Aggregates only: no household ids, no sensitive counts.
 
 use crate::input::dataset::Outside;
+use crate::model::GridKind;
 use crate::problem::Problem;
 use crate::rules::BandStatus;
 use serde::Serialize;
@@ -36,6 +37,15 @@ pub enum Rule {
     HouseholdsOutsideGrids,
     /// A block (street block, compound) whose land lies in more than one grid (with `--blocks`).
     SplitBlock,
+    /// Fewer residents than the population band's minimum, where population decides (`measure`).
+    PopulationUnder,
+    /// More residents than the population band's maximum, where population decides (`measure`).
+    PopulationOver,
+    /// A grid id that is neither `<community><3 digits>` nor `<community>-G<nn>` of the community the
+    /// grid lies in.
+    GridCode,
+    /// Two grids of one community with the same number (in either form).
+    DuplicateCode,
 }
 
 /// One broken rule.
@@ -57,14 +67,22 @@ pub struct Violation {
 pub struct GridRow {
     pub id: String,
     pub community: Option<String>,
-    pub kind: Option<String>,
+    /// `basic` or `dedicated` (exempt from the band: `status` is then null).
+    pub kind: GridKind,
+    /// The community's kind (`urban`, `rural`, …), which picks the rules.
+    pub community_kind: Option<String>,
     pub households: u64,
     /// Residents; `None` when some household point in the grid has no `population`.
     pub population: Option<u64>,
     pub buildings: usize,
     pub min: Option<u32>,
     pub max: Option<u32>,
+    /// Where the grid stands against the band of the measure that decides (`households`,
+    /// `population` or `either`); `None` for a dedicated grid or a grid outside every leaf.
     pub status: Option<BandStatus>,
+    /// Where its population stands against the population band, when the rules set one and the
+    /// population is known (informative when households decide).
+    pub population_status: Option<BandStatus>,
     pub population_alert: bool,
     pub area_m2: f64,
     pub outside_leaf_m2: f64,
@@ -95,6 +113,8 @@ pub struct Summary {
     pub compliant: bool,
     pub violations: usize,
     pub grids: usize,
+    /// Dedicated grids (counted in `grids`; exempt from the band, so in none of ok/under/over).
+    pub dedicated_grids: usize,
     pub ok: usize,
     pub under: usize,
     pub over: usize,
@@ -104,6 +124,12 @@ pub struct Summary {
     pub households_outside_leaves: Outside,
     pub population_known: bool,
     pub population_alerts: usize,
+    /// Grids whose population lies outside the population band where it does not decide (households
+    /// decide): reported, not violations.
+    pub outside_population_band: usize,
+    /// Grid ids that are not codes of their community, and numbers used twice in one community.
+    pub malformed_codes: usize,
+    pub duplicate_codes: usize,
     pub gap_area_m2: f64,
     pub overlap_area_m2: f64,
     pub grids_crossing_leaf: usize,

@@ -141,7 +141,8 @@ async function all(url) {
 function esc(v) { return String(v).replace(/[&<>"]/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c])); }
 
 function describe(p) {
-  const rows = [["grid", p.id], ["community", p.community], ["kind", p.kind], ["households", p.households],
+  const rows = [["grid", p.id], ["name", p.name ?? ""], ["community", p.community],
+    ["kind", (p.kind ?? "") + (p.community_kind ? " (" + p.community_kind + ")" : "")], ["households", p.households],
     ["population", p.population ?? "unknown"], ["band", p.min + "–" + p.max], ["status", p.status],
     ["buildings", p.buildings], ["workers", (p.workers || []).join(", ") || "none"],
     ["staffing", (p.staffing_policy || "not assigned") + (p.cadre_responsible ? " — ⚑ held by a village cadre (cadre_responsible)" : "")],
