@@ -1,5 +1,6 @@
 //! Times reading a households file (read, parse and validate, reproject), as the CLI reads it.
-//! `cargo run --release --example read_rate -- FILE [RUNS]` prints each run and the median.
+//! `cargo run --release --example read_rate -- FILE [RUNS] [EPSG]` prints each run and the median
+//! (working CRS EPSG:32650 unless given).
 use gridplan::spatial::crs::{Crs, Transform, WGS84};
 use std::time::Instant;
 
@@ -7,7 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let path = std::path::PathBuf::from(args.get(1).ok_or("usage: read_rate FILE [RUNS]")?);
     let runs: usize = args.get(2).map(|r| r.parse()).transpose()?.unwrap_or(5);
-    let working = Crs(32650);
+    let working = Crs(args.get(3).map(|c| c.parse()).transpose()?.unwrap_or(32650));
     let t = Instant::now();
     let _ = Transform::new(WGS84, working)?;
     eprintln!("Transform::new {:.1} ms", t.elapsed().as_secs_f64() * 1e3);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what gridplan needs to build and run, on Debian/Ubuntu: CMake and libclang (to build HiGHS and
 # the PROJ bindings), PROJ (coordinates) and pkg-config. Says exactly what to run where it cannot.
-#   --e2e   also the real clients the end-to-end tests drive: GDAL (ogrinfo) and Chromium
+#   --e2e   also the real clients and servers the end-to-end tests drive: GDAL (ogrinfo), Chromium, and
+#           PostgreSQL with PostGIS (the tests start a throwaway cluster of their own; none is set up here)
 #   --load  also wrk, for scripts/load.sh
 # Sourced (`source scripts/setup.sh`), it only defines its functions, so tests can call them.
 set -euo pipefail
@@ -25,6 +26,32 @@ has_libclang() {
   return 1
 }
 
+# pg_major: the newest PostgreSQL major version installed (its server binaries under
+# /usr/lib/postgresql/<major>/bin), or nothing.
+pg_major() {
+  local d newest=""
+  for d in /usr/lib/postgresql/*/bin/initdb; do
+    [ -x "$d" ] || continue
+    d="${d#/usr/lib/postgresql/}"
+    d="${d%%/*}"
+    if [ -z "$newest" ] || [ "$d" -gt "$newest" ]; then newest="$d"; fi
+  done
+  printf '%s' "$newest"
+}
+
+# pg_packages: the system packages PostgreSQL with PostGIS still needs (none when both are installed):
+# PostGIS 3 for the installed server's major version; with no server yet, the distribution's server
+# (Debian 12: PostgreSQL 15), whose PostGIS a second pass adds once its version is known.
+pg_packages() {
+  local major
+  major="$(pg_major)"
+  if [ -z "$major" ]; then
+    echo postgresql
+  elif ! [ -f "/usr/share/postgresql/$major/extension/postgis.control" ]; then
+    echo "postgresql-$major-postgis-3"
+  fi
+}
+
 # libclang_dirs: where clang-sys looks for libclang on Linux.
 libclang_dirs() {
   local dirs=()
@@ -38,6 +65,25 @@ libclang_dirs() {
     [ -d "$d" ] && dirs+=("$d")
   done
   printf '%s\n' "${dirs[@]}"
+}
+
+# install_packages PKG...: installs the Debian packages named (nothing when none), as root or through
+# sudo; says what to run where it cannot.
+install_packages() {
+  (($#)) || return 0
+  local need=("$@") sudo=()
+  if [ "$(id -u)" = 0 ]; then
+    sudo=()
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo=(sudo)
+  else
+    echo "gridplan needs these system packages: ${need[*]}" >&2
+    echo "Run:  sudo apt-get update && sudo apt-get install -y ${need[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing ${need[*]}" >&2
+  "${sudo[@]}" apt-get update -qq >/dev/null || true
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
 }
 
 main() {
@@ -67,25 +113,24 @@ main() {
   if ((e2e)); then
     command -v ogrinfo >/dev/null 2>&1 || need+=(gdal-bin)
     command -v chromium >/dev/null 2>&1 || need+=(chromium)
+    # PostgreSQL with PostGIS: the tests start a throwaway cluster of their own (none is set up here).
+    local pg
+    for pg in $(pg_packages); do need+=("$pg"); done
   fi
   if ((load)); then
     command -v wrk >/dev/null 2>&1 || need+=(wrk)
   fi
 
-  if ((${#need[@]})); then
-    local sudo=()
-    if [ "$(id -u)" = 0 ]; then
-      sudo=()
-    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-      sudo=(sudo)
-    else
-      echo "gridplan needs these system packages: ${need[*]}" >&2
-      echo "Run:  sudo apt-get update && sudo apt-get install -y ${need[*]}" >&2
+  install_packages "${need[@]}"
+  if ((e2e)); then
+    need=()
+    for pg in $(pg_packages); do need+=("$pg"); done
+    install_packages "${need[@]}"
+    if [ -n "$(pg_packages)" ]; then
+      echo "gridplan's tests need PostgreSQL with PostGIS; still missing: $(pg_packages)" >&2
+      echo "Run:  sudo apt-get install -y $(pg_packages)" >&2
       exit 1
     fi
-    echo "setup: installing ${need[*]}" >&2
-    "${sudo[@]}" apt-get update -qq >/dev/null || true
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
   fi
 
   mapfile -t dirs < <(libclang_dirs)

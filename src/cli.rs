@@ -49,6 +49,7 @@ pub enum Command {
     /// Print the rules in force (the defaults, or a rules file over them) as a commented TOML file.
     Rules(RulesArgs),
     /// Write a seeded synthetic district: boundaries, households and a grids file with known violations.
+    #[cfg(feature = "synth")]
     Generate(GenerateArgs),
 }
 
@@ -80,6 +81,11 @@ pub struct CheckArgs {
     /// CRS of input files that do not name one in a `crs` member (default WGS84), e.g. EPSG:4549.
     #[arg(long, value_parser = parse_crs)]
     pub crs: Option<Crs>,
+    /// Work through a province county by county: households read piece by piece into a spill file
+    /// per county, each grid checked with the county of its community; memory bounded by the largest
+    /// county. The same report as without it. Not with --blocks or --barriers.
+    #[arg(long)]
+    pub by_county: bool,
 }
 
 #[derive(Args)]
@@ -107,6 +113,12 @@ pub struct PartitionArgs {
     /// grid edges prefer to run along high-rank barriers.
     #[arg(long)]
     pub barriers: Option<PathBuf>,
+    /// Work through a province county by county: the households file is read piece by piece into a
+    /// spill file per county (the parent of each leaf's town) and each county drawn, checked and
+    /// written in turn, so memory is bounded by the largest county rather than the whole file. The
+    /// grids and the report are the same as without it. Not with --previous, --blocks or --barriers.
+    #[arg(long)]
+    pub by_county: bool,
     /// The grids in force before: leaves that did not change keep their grids exactly; changed
     /// leaves keep households in their old grids wherever the band allows. Kept grids keep their
     /// number and record, new grids take the next free number, grids gone are retired (kept in the
@@ -238,9 +250,10 @@ pub struct ServeArgs {
     /// .csv) and rules.toml, loaded and planned at start when the database has no data yet.
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// The SQLite database file (created if missing).
-    #[arg(long, default_value = "gridplan.db")]
-    pub db: PathBuf,
+    /// The SQLite database file (created if missing), or a PostgreSQL database with PostGIS:
+    /// postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME (its tables are created at start).
+    #[arg(long, default_value = "gridplan.db", value_parser = parse_db)]
+    pub db: gridplan::store::Location,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: String,
@@ -256,6 +269,10 @@ pub struct ServeArgs {
     /// it for a county's).
     #[arg(long, default_value_t = gridplan::service::DEFAULT_MAX_BODY_MB)]
     pub max_body_mb: usize,
+    /// Seconds a planning job stays this server's without renewal (renewed every third of it); once
+    /// it lapses (the server died), another server on the same database takes the job over.
+    #[arg(long, default_value_t = gridplan::service::limits::DEFAULT_JOB_LEASE.as_secs_f64(), value_parser = parse_lease)]
+    pub job_lease_secs: f64,
 }
 
 #[derive(Args)]
@@ -275,6 +292,7 @@ pub struct RulesArgs {
     pub rules: Option<PathBuf>,
 }
 
+#[cfg(feature = "synth")]
 #[derive(Args)]
 pub struct GenerateArgs {
     /// Directory to write `boundaries.geojson`, `households.geojson` and `grids.geojson` into.
@@ -290,6 +308,23 @@ pub struct GenerateArgs {
     /// Write households in this projected CRS instead of WGS84 (e.g. EPSG:4549).
     #[arg(long, value_parser = parse_crs)]
     pub households_crs: Option<Crs>,
+    /// Spread the towns over this many counties under one province (default: one county per about
+    /// 490,000 households; the demo is one district).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=80))]
+    pub counties: Option<u64>,
+}
+
+fn parse_db(s: &str) -> Result<gridplan::store::Location, String> {
+    gridplan::store::Location::parse(s)
+}
+
+fn parse_lease(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.3..=86_400.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "\"{s}\" is not a number of seconds from 0.3 to 86400"
+        )),
+    }
 }
 
 fn parse_crs(s: &str) -> Result<Crs, String> {

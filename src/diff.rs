@@ -270,3 +270,61 @@ fn worker_changes(old: &[GridShape], new: &[GridShape]) -> Vec<WorkerChange> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{grid, household, rect};
+
+    #[test]
+    fn households_that_change_grid_are_counted_per_pair() {
+        let households = vec![
+            household(10.0, 10.0, 3, None),
+            household(60.0, 10.0, 2, None),
+            household(90.0, 10.0, 1, None),
+        ];
+        let old = [
+            grid("A", "C", rect(0.0, 0.0, 50.0, 20.0)),
+            grid("B", "C", rect(50.0, 0.0, 100.0, 20.0)),
+        ];
+        // A grows east to 70 m: the 2 households at x = 60 move from B to A.
+        let new = [
+            grid("A", "C", rect(0.0, 0.0, 70.0, 20.0)),
+            grid("B", "C", rect(70.0, 0.0, 100.0, 20.0)),
+        ];
+        let d = diff(&households, &old, &new, true);
+        assert_eq!(d.summary.households, 6);
+        assert_eq!(d.summary.households_kept, 4);
+        assert_eq!(d.summary.households_moved, 2);
+        assert_eq!(d.moves.len(), 1);
+        assert_eq!(
+            (d.moves[0].from.as_deref(), d.moves[0].to.as_deref()),
+            (Some("B"), Some("A"))
+        );
+        assert_eq!(d.moves[0].households, 2);
+        assert_eq!(d.reshaped, vec!["A".to_string(), "B".to_string()]);
+        assert_eq!(d.household_moves.len(), 1);
+    }
+
+    #[test]
+    fn identical_layers_keep_everything() {
+        let households = vec![household(10.0, 10.0, 3, None)];
+        let layer = [grid("A", "C", rect(0.0, 0.0, 50.0, 20.0))];
+        let d = diff(&households, &layer, &layer, false);
+        assert_eq!(d.summary.households_kept, 3);
+        assert_eq!(d.kept, vec!["A".to_string()]);
+        assert!(d.moves.is_empty() && d.created.is_empty() && d.removed.is_empty());
+        assert!((d.summary.agreement - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn grids_only_in_one_layer_are_created_or_removed() {
+        let households = vec![household(10.0, 10.0, 1, None)];
+        let old = [grid("A", "C", rect(0.0, 0.0, 50.0, 20.0))];
+        let new = [grid("Z", "C", rect(0.0, 0.0, 50.0, 20.0))];
+        let d = diff(&households, &old, &new, false);
+        assert_eq!(d.created, vec!["Z".to_string()]);
+        assert_eq!(d.removed, vec!["A".to_string()]);
+        assert_eq!(d.summary.households_moved, 1);
+    }
+}

@@ -30,6 +30,10 @@ pub enum Error {
     /// of the staffing answer).
     #[error("the solver failed: {0}")]
     Solver(String),
+    /// The database given (`--db`) cannot be opened: a bad or unreachable URL, a file that cannot be
+    /// created.
+    #[error("{0}")]
+    Database(String),
 }
 
 /// At most this many problems are written out in full in an error message; the rest are counted.
@@ -56,7 +60,11 @@ impl Error {
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
-            Error::Invalid(_) | Error::Crs(_) | Error::Rules { .. } | Error::Read { .. }
+            Error::Invalid(_)
+                | Error::Crs(_)
+                | Error::Rules { .. }
+                | Error::Read { .. }
+                | Error::Database(_)
         )
     }
 }

@@ -28,7 +28,7 @@
 //! | [`output`] | writing GeoJSON in WGS84 |
 //! | [`store`] | SQLite persistence of datasets, plans and assignments |
 //! | [`service`] | the HTTP service: OGC API – Features, the planning API, the map page |
-//! | [`synth`] | the seeded synthetic district: demo, test and benchmark data, not part of the product |
+//! | [`synth`] | the seeded synthetic district (feature `synth`, on by default): demo, test and benchmark data, not part of the product |
 
 pub mod check;
 pub mod diff;
@@ -45,7 +45,11 @@ pub mod service;
 pub mod spatial;
 pub mod staff;
 pub mod store;
+#[cfg(feature = "synth")]
 pub mod synth;
+
+#[cfg(test)]
+mod fixtures;
 
 pub use check::{CheckReport, check};
 pub use error::{Error, Result};

@@ -4,7 +4,7 @@
 mod cli;
 
 use clap::Parser;
-use cli::{AssignArgs, Cli, Command, GenerateArgs};
+use cli::{AssignArgs, Cli, Command};
 use gridplan::ops::{self, CheckFiles, DiffFiles, PlanFiles, StaffFiles, VisitFiles};
 use gridplan::output::{self, text};
 use gridplan::problem::Problem;
@@ -49,8 +49,8 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> anyhow::Result<u8> {
     match command {
-        Command::Check(a) => check(&a.files(), a.report),
-        Command::Partition(a) => partition(&a.files(), a.out, a.report),
+        Command::Check(a) => check(&a.files(), a.report, a.by_county),
+        Command::Partition(a) => partition(&a.files(), a.out, a.report, a.by_county),
         Command::Diff(a) => diff(&a.files(), a.out),
         Command::Assign(a) => assign(&a, a.files()),
         Command::Visits(a) => visits(&a.files(), a.month, a.out),
@@ -62,7 +62,10 @@ fn run(command: Command) -> anyhow::Result<u8> {
                 tiles: a.tiles,
                 max_body_bytes: a.max_body_mb.saturating_mul(1024 * 1024),
                 request_timeout: service::DEFAULT_REQUEST_TIMEOUT,
-                limits: Default::default(),
+                limits: service::Limits {
+                    job_lease: std::time::Duration::from_secs_f64(a.job_lease_secs),
+                    ..Default::default()
+                },
             };
             serve(config, &a.addr)
         }
@@ -71,12 +74,16 @@ fn run(command: Command) -> anyhow::Result<u8> {
             say(&gridplan::input::load_rules(a.rules.as_deref())?.to_commented_toml());
             Ok(0)
         }
+        #[cfg(feature = "synth")]
         Command::Generate(a) => generate(a),
     }
 }
 
-fn check(files: &CheckFiles, report: Option<PathBuf>) -> anyhow::Result<u8> {
-    let result = ops::check_files(files)?;
+fn check(files: &CheckFiles, report: Option<PathBuf>, by_county: bool) -> anyhow::Result<u8> {
+    let result = match by_county {
+        true => ops::check_files_by_county(files)?,
+        false => ops::check_files(files)?,
+    };
     if let Some(path) = &report {
         output::write_json(path, &result)?;
     }
@@ -91,7 +98,17 @@ fn check(files: &CheckFiles, report: Option<PathBuf>) -> anyhow::Result<u8> {
     })
 }
 
-fn partition(files: &PlanFiles, out: PathBuf, report: Option<PathBuf>) -> anyhow::Result<u8> {
+fn partition(
+    files: &PlanFiles,
+    out: PathBuf,
+    report: Option<PathBuf>,
+    by: bool,
+) -> anyhow::Result<u8> {
+    if by {
+        let done = output::plan_by_county(files, &out, report.as_deref(), &ProgressBar::default())?;
+        say(&text::partition_by_county(&done, &out, report.as_deref()));
+        return Ok(0);
+    }
     let outcome = ops::plan_files(files, &ProgressBar::default())?;
     output::write_plan(&out, &outcome)?;
     if let Some(path) = &report {
@@ -155,7 +172,7 @@ fn demo(data: PathBuf, addr: &str) -> anyhow::Result<u8> {
     let db = std::env::temp_dir().join(format!("gridplan-demo-{}.db", std::process::id()));
     let config = service::Config {
         data: Some(data),
-        db: db.clone(),
+        db: db.clone().into(),
         tokens: tokens_from(None, "GRIDPLAN_PLANNER_TOKEN")?,
         tiles: None,
         max_body_bytes: service::DEFAULT_MAX_BODY_BYTES,
@@ -178,8 +195,12 @@ fn serve(config: service::Config, addr: &str) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-fn generate(a: GenerateArgs) -> anyhow::Result<u8> {
-    let spec = gridplan::synth::Spec::new(a.seed, a.households);
+#[cfg(feature = "synth")]
+fn generate(a: cli::GenerateArgs) -> anyhow::Result<u8> {
+    let mut spec = gridplan::synth::Spec::new(a.seed, a.households);
+    if let Some(c) = a.counties {
+        spec.counties = c as usize;
+    }
     let progress = std::io::stderr().is_terminal();
     let w = gridplan::synth::write(&spec, &a.out, a.households_crs, progress)?;
     say(&format!(

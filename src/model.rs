@@ -180,6 +180,75 @@ impl GridRecord {
     }
 }
 
+/// How drawn grids are named: `legacy` (`<community>-G<nn>`, [`grid_id`]) or `standard` (the community's
+/// statistical code followed by a 3-digit sequence, [`standard_grid_id`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GridIds {
+    #[default]
+    Legacy,
+    Standard,
+}
+
+/// The standard code of a grid: the community's statistical code (12 digits, or 15 for communities
+/// already on GA/T 2000.33 codes) followed by a 3-digit sequence number (1–999): 15 or 18 digits. An
+/// error names what is wrong when the community code is not 12 or 15 digits or the number does not fit.
+pub fn standard_grid_id(community: &str, number: u32) -> Result<String, String> {
+    if !matches!(community.len(), 12 | 15) || !community.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "community code \"{community}\" is not a 12- or 15-digit statistical code"
+        ));
+    }
+    if !(1..=999).contains(&number) {
+        return Err(format!(
+            "grid number {number} of community {community} does not fit 3 digits (1–999)"
+        ));
+    }
+    Ok(format!("{community}{number:03}"))
+}
+
+/// A standard grid code read back: (community code, number); `None` when `id` is not 15 or 18 digits
+/// or its sequence is 000.
+pub fn parse_standard_grid_id(id: &str) -> Option<(&str, u32)> {
+    if !matches!(id.len(), 15 | 18) || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (community, seq) = id.split_at(id.len() - 3);
+    let n: u32 = seq.parse().ok()?;
+    (n > 0).then_some((community, n))
+}
+
+/// The reading order of grids by their centroids: rows taken north→south, west→east within a row. A
+/// row is a band `row_height` metres tall from the northernmost centroid down (the typical grid
+/// height); returns the grid indexes in order (the first gets number 1).
+pub fn reading_order(centroids: &[(f64, f64)], row_height: f64) -> Vec<usize> {
+    let top = centroids
+        .iter()
+        .map(|c| c.1)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let height = if row_height.is_finite() && row_height > 0.0 {
+        row_height
+    } else {
+        f64::INFINITY
+    };
+    let row = |y: f64| {
+        if height.is_infinite() {
+            0
+        } else {
+            ((top - y) / height).floor() as i64
+        }
+    };
+    let mut order: Vec<usize> = (0..centroids.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (ca, cb) = (centroids[a], centroids[b]);
+        row(ca.1)
+            .cmp(&row(cb.1))
+            .then(ca.0.total_cmp(&cb.0))
+            .then(cb.1.total_cmp(&ca.1))
+    });
+    order
+}
+
 /// An existing grid, as read from a grids file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GridShape {
@@ -332,5 +401,61 @@ mod tests {
             Some(TownCode::new("320116002"))
         );
         assert_eq!(TownCode::of_community("village-3"), None);
+    }
+}
+
+#[cfg(test)]
+mod grid_code_tests {
+    use super::*;
+
+    #[test]
+    fn standard_codes_are_the_community_code_and_three_digits() {
+        assert_eq!(
+            standard_grid_id("320116001003", 7).as_deref(),
+            Ok("320116001003007")
+        );
+        assert_eq!(
+            standard_grid_id("320116001003001", 12).as_deref(),
+            Ok("320116001003001012")
+        );
+        assert!(standard_grid_id("3201160010", 1).is_err());
+        assert!(standard_grid_id("32011600100A", 1).is_err());
+        assert!(standard_grid_id("320116001003", 1000).is_err());
+        assert!(standard_grid_id("320116001003", 0).is_err());
+        assert_eq!(
+            parse_standard_grid_id("320116001003007"),
+            Some(("320116001003", 7))
+        );
+        assert_eq!(
+            parse_standard_grid_id("320116001003001012"),
+            Some(("320116001003001", 12))
+        );
+        assert_eq!(parse_standard_grid_id("320116001003000"), None);
+        assert_eq!(parse_standard_grid_id("320116001003-G07"), None);
+        assert_eq!(parse_standard_grid_id("32011600100307"), None);
+    }
+
+    #[test]
+    fn grids_are_numbered_west_to_east_in_rows_north_to_south() {
+        // Two rows of grids 500 m tall; the northern row's centroids wobble by up to 120 m.
+        //   row 1 (y ≈ 1000): 2 at x=900, 0 at x=100 (a little lower), 4 at x=500 (a little higher)
+        //   row 2 (y ≈  500): 3 at x=50, 1 at x=700
+        let c = [
+            (100.0, 900.0),
+            (700.0, 500.0),
+            (900.0, 1000.0),
+            (50.0, 480.0),
+            (500.0, 1020.0),
+        ];
+        assert_eq!(reading_order(&c, 500.0), vec![0, 4, 2, 3, 1]);
+        // North→south alone (a row height of nothing) would put grid 4 first.
+        let by_y: Vec<usize> = {
+            let mut o: Vec<usize> = (0..c.len()).collect();
+            o.sort_by(|&a, &b| c[b].1.total_cmp(&c[a].1));
+            o
+        };
+        assert_eq!(by_y[0], 4);
+        // No usable height: one row, west to east.
+        assert_eq!(reading_order(&c, 0.0), vec![3, 0, 4, 1, 2]);
     }
 }

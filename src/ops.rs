@@ -385,6 +385,306 @@ pub fn plan_files(files: &PlanFiles, progress: &dyn Progress) -> Result<PlanOutc
     })
 }
 
+/// Where `partition --by-county` puts each county's grids as they are drawn: the grids, their check
+/// rows and 四至, in the working CRS given.
+pub type CountySink<'a> =
+    dyn FnMut(&[GridShape], &[check::GridRow], &[String], Crs) -> Result<()> + 'a;
+
+/// A plan drawn county by county (`partition --by-county`): the grids went to the caller's sink as
+/// each county was drawn; what is kept is the merged check and what was decided.
+pub struct CountyByCounty {
+    pub working: Crs,
+    pub check: CheckReport,
+    pub quality: Quality,
+    pub leaf_plans: Vec<LeafPlan>,
+    pub splits: Vec<BuildingSplit>,
+    /// Grid id → 四至.
+    pub descriptions: std::collections::BTreeMap<String, String>,
+    pub counties: Vec<CountyRow>,
+    /// Household features read.
+    pub features: usize,
+}
+
+/// One county of a plan drawn county by county.
+#[derive(Debug, Clone, Serialize)]
+pub struct CountyRow {
+    pub code: String,
+    pub name: Option<String>,
+    pub leaves: usize,
+    pub households: u64,
+    pub grids: usize,
+}
+
+/// `report.json` of `gridplan partition --by-county`: the same members as a plan drawn at once, and
+/// the counties.
+#[derive(Serialize)]
+pub struct CountyReport<'a> {
+    #[serde(flatten)]
+    pub check: &'a CheckReport,
+    pub quality: &'a Quality,
+    pub leaf_plans: &'a [LeafPlan],
+    pub building_splits: &'a [BuildingSplit],
+    pub bounds_descriptions: &'a std::collections::BTreeMap<String, String>,
+    pub counties: &'a [CountyRow],
+}
+
+impl CountyByCounty {
+    /// The report file's contents.
+    pub fn report(&self) -> CountyReport<'_> {
+        CountyReport {
+            check: &self.check,
+            quality: &self.quality,
+            leaf_plans: &self.leaf_plans,
+            building_splits: &self.splits,
+            bounds_descriptions: &self.descriptions,
+            counties: &self.counties,
+        }
+    }
+}
+
+/// The county of each leaf: the parent of its town (see [`AreaTree::town_of`]), else its top ancestor.
+/// Returns the counties (area indexes, by code) and each area's county number.
+pub fn counties(tree: &AreaTree) -> (Vec<usize>, Vec<Option<usize>>) {
+    let top = |mut i: usize| {
+        while let Some(p) = tree.parent(i) {
+            i = p;
+        }
+        i
+    };
+    let county_of = |leaf: usize| {
+        tree.town_of(leaf)
+            .and_then(|t| tree.parent(t))
+            .unwrap_or_else(|| top(leaf))
+    };
+    let mut list: Vec<usize> = tree.leaves().iter().map(|&l| county_of(l)).collect();
+    list.sort_by(|a, b| tree.areas[*a].code.cmp(&tree.areas[*b].code));
+    list.dedup();
+    let mut of = vec![None; tree.areas.len()];
+    for &l in tree.leaves() {
+        let c = county_of(l);
+        of[l] = list.iter().position(|&x| x == c);
+    }
+    (list, of)
+}
+
+/// The areas of one county: its ancestors, itself and everything below it.
+fn county_areas(tree: &AreaTree, county: usize) -> Vec<crate::model::Area> {
+    let mut out = Vec::new();
+    let mut up = tree.parent(county);
+    while let Some(a) = up {
+        out.push(tree.areas[a].clone());
+        up = tree.parent(a);
+    }
+    let mut stack = vec![county];
+    while let Some(a) = stack.pop() {
+        out.push(tree.areas[a].clone());
+        stack.extend_from_slice(tree.children(a));
+    }
+    out
+}
+
+/// A province read for county-by-county work: the boundary tree, its counties, and the households
+/// spilled to disk per county.
+struct Province {
+    working: Crs,
+    tree: AreaTree,
+    /// The counties (area indexes, by code).
+    list: Vec<usize>,
+    spilled: input::stream::Spilled,
+    /// The warnings of reading the boundaries and the households and placing them.
+    warnings: Problems,
+    boundaries: String,
+    households: String,
+}
+
+impl Province {
+    fn load(
+        boundaries: &Path,
+        households: &Path,
+        rules: &Rules,
+        crs: Option<Crs>,
+    ) -> Result<Province> {
+        let name = boundaries.display().to_string();
+        let bytes = input::file::read_input(boundaries, input::file::Expect::JsonObject)?;
+        let (areas, working, mut warnings) = input::parse_boundaries(&name, bytes, crs, None)?;
+        let (tree, problems) = AreaTree::build(&name, areas, rules);
+        if problems.has_errors() {
+            return Err(Error::Invalid(problems.0));
+        }
+        warnings.extend(problems);
+        let (list, group_of) = counties(&tree);
+        let spilled =
+            input::stream::spill_by_group(households, crs, working, &tree, &group_of, list.len())?;
+        warnings.extend(Problems(spilled.warnings.0.clone()));
+        Ok(Province {
+            working,
+            tree,
+            list,
+            spilled,
+            warnings,
+            boundaries: name,
+            households: households.display().to_string(),
+        })
+    }
+
+    /// County `g`'s dataset: its areas and its households.
+    fn county(&self, g: usize, rules: &Rules) -> Result<Dataset> {
+        let (sub, _) = AreaTree::build(
+            &self.boundaries,
+            county_areas(&self.tree, self.list[g]),
+            rules,
+        );
+        let households = self.spilled.read(g)?;
+        let mut data = Dataset::new(
+            &self.households,
+            self.working,
+            sub,
+            households,
+            Problems::default(),
+        );
+        // Where households lie was said once for the whole file.
+        data.warnings = Problems::default();
+        Ok(data)
+    }
+}
+
+/// `gridplan check --by-county`: the households streamed into a file per county as for
+/// [`plan_files_by_county`], the grids read whole (they are few) and each checked with the county
+/// holding its community (its `community`, else the leaf under a point inside it); one report, with the
+/// grids in file order. Blocks and barriers are not taken here (refused).
+pub fn check_files_by_county(files: &CheckFiles) -> Result<CheckReport> {
+    if files.blocks.is_some() || files.barriers.is_some() {
+        return Err(Error::Invalid(vec![Problem::error(
+            "--by-county",
+            "checking county by county does not take --blocks or --barriers yet; leave out --by-county",
+        )]));
+    }
+    let rules = input::load_rules(files.rules.as_deref())?;
+    let province = Province::load(&files.boundaries, &files.households, &rules, files.crs)?;
+    let (grids, grid_warnings) = input::read_grids(&files.grids, files.crs, province.working)?;
+    let (_, county_of) = counties(&province.tree);
+    let leaves = province.tree.leaves();
+    let index = crate::spatial::index::PolygonIndex::new(
+        leaves
+            .iter()
+            .map(|&l| &province.tree.areas[l].geometry)
+            .collect(),
+    );
+    let home = |g: &GridShape| -> usize {
+        let by_code = g
+            .community
+            .as_deref()
+            .and_then(|c| province.tree.get(c))
+            .filter(|&i| province.tree.is_leaf(i));
+        let by_place = || {
+            use geo::InteriorPoint;
+            let p = g.geometry.interior_point()?;
+            index.containing(p.0).first().map(|&k| leaves[k])
+        };
+        by_code
+            .or_else(by_place)
+            .and_then(|l| county_of[l])
+            .unwrap_or(0)
+    };
+    let mut per_county: Vec<Vec<usize>> = vec![Vec::new(); province.list.len()];
+    for (i, g) in grids.iter().enumerate() {
+        per_county[home(g)].push(i);
+    }
+    let mut parts = Vec::with_capacity(province.list.len());
+    let mut order = Vec::with_capacity(grids.len());
+    for (g, members) in per_county.iter().enumerate() {
+        let data = province.county(g, &rules)?;
+        let mine: Vec<GridShape> = members.iter().map(|&i| grids[i].clone()).collect();
+        parts.push(check::check(&data, &mine, &rules));
+        order.extend_from_slice(members);
+    }
+    let mut warnings = province.warnings.0;
+    warnings.extend(grid_warnings.0);
+    let mut report = check::merge_reports(
+        parts,
+        &province.working.to_string(),
+        province.spilled.outside,
+        warnings,
+    );
+    // The grid rows in the file's order.
+    let mut rows: Vec<(usize, check::GridRow)> = order.into_iter().zip(report.grids).collect();
+    rows.sort_by_key(|(i, _)| *i);
+    report.grids = rows.into_iter().map(|(_, r)| r).collect();
+    Ok(report)
+}
+
+/// `gridplan partition --by-county`: reads the boundaries, streams the households file once into a
+/// spill file per county, then draws, checks and measures one county at a time, handing each county's
+/// grids (with their check rows and 四至) to `sink`. Memory is bounded by the largest county. Ground
+/// layers and re-drawing are not taken here (refused).
+pub fn plan_files_by_county(
+    files: &PlanFiles,
+    progress: &dyn Progress,
+    sink: &mut CountySink,
+) -> Result<CountyByCounty> {
+    if files.previous.is_some() || files.blocks.is_some() || files.barriers.is_some() {
+        return Err(Error::Invalid(vec![Problem::error(
+            "--by-county",
+            "drawing county by county does not take --previous, --blocks or --barriers yet; leave out --by-county",
+        )]));
+    }
+    let rules = input::load_rules(files.rules.as_deref())?;
+    let province = Province::load(&files.boundaries, &files.households, &rules, files.crs)?;
+    let Province {
+        working,
+        ref tree,
+        ref list,
+        ref spilled,
+        ..
+    } = province;
+    let warnings = Problems(province.warnings.0.clone());
+    /// Steps forwarded; the whole run is begun and ended once.
+    struct Steps<'a>(&'a dyn Progress);
+    impl Progress for Steps<'_> {
+        fn step(&self) {
+            self.0.step()
+        }
+    }
+    progress.begin(tree.leaves().len() as u64);
+    let mut parts = Vec::with_capacity(list.len());
+    let mut counties_done = Vec::with_capacity(list.len());
+    let mut descriptions_all = std::collections::BTreeMap::new();
+    let (mut leaf_plans, mut splits) = (Vec::new(), Vec::new());
+    for (g, &county) in list.iter().enumerate() {
+        let data = province.county(g, &rules)?;
+        let planned = plan(&data, &rules, None, &Steps(progress));
+        let descriptions = check::ground::bounds_descriptions(&data, &planned.grids, None);
+        sink(&planned.grids, &planned.check.grids, &descriptions, working)?;
+        counties_done.push(CountyRow {
+            code: tree.areas[county].code.clone(),
+            name: tree.areas[county].name.clone(),
+            leaves: data.tree.leaves().len(),
+            households: data.total_households(),
+            grids: planned.grids.len(),
+        });
+        for (grid, d) in planned.grids.iter().zip(descriptions) {
+            descriptions_all.insert(grid.id.clone(), d);
+        }
+        if let Drawn::Fresh { leaves } = planned.drawn {
+            leaf_plans.extend(leaves);
+        }
+        splits.extend(planned.splits);
+        parts.push(planned.check);
+    }
+    progress.end();
+    let check = check::merge_reports(parts, &working.to_string(), spilled.outside, warnings.0);
+    Ok(CountyByCounty {
+        working,
+        quality: Quality::measure(&check),
+        check,
+        leaf_plans,
+        splits,
+        descriptions: descriptions_all,
+        counties: counties_done,
+        features: spilled.features,
+    })
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Check
 

@@ -18,42 +18,42 @@ pub struct KindRules {
     /// Household count the partition aims at; `None` means the middle of the band.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_households: Option<u32>,
-    /// Population the partition aims at when population decides (`None`: the middle of the
-    /// population band).
+    /// Population the partition aims at when the kind's measure is `population`; `None` means the middle
+    /// of the population band.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_population: Option<u32>,
-    /// A grid with more residents than this is flagged (population alert).
-    pub population_alert: u32,
-    /// Which measure decides whether a grid is in its band: `households` (the household band),
-    /// `population` (the population band) or `either` (in band when either measure is).
+    /// Which count decides whether a grid is in band: households (the default), population, or either.
     #[serde(default)]
     pub measure: Measure,
-    /// Fewest residents a grid should hold (inclusive), the population band's lower end.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min_population: Option<u32>,
-    /// Most residents a grid should hold (inclusive), the population band's upper end.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_population: Option<u32>,
-    /// What the `*_households` numbers count: households in the rules as written; people in the view
-    /// [`KindRules::by_population`] gives the partition engine (for its messages).
-    #[serde(skip)]
-    pub unit: Unit,
+    /// Fewest residents a grid should hold (inclusive), judged when the measure is `population` or `either`.
+    pub min_population: u32,
+    /// Most residents a grid should hold (inclusive), judged when the measure is `population` or `either`.
+    pub max_population: u32,
+    /// A grid with more residents than this is flagged (population alert).
+    pub population_alert: u32,
 }
 
-/// Which measure decides whether a grid is in its band.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// Which count decides whether a grid is in band.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
 pub enum Measure {
-    /// The household band decides (the population band, when set, is reported only).
+    /// The household band (`min_households`–`max_households`) alone.
     #[default]
     Households,
-    /// The population band decides.
+    /// The population band (`min_population`–`max_population`) alone.
     Population,
-    /// A grid is in band when either its households or its population are in their band.
+    /// In band when either the households or the population are in their band.
     Either,
 }
 
 impl Measure {
+    /// The measure named `s`, if any.
+    pub fn parse(s: &str) -> Option<Measure> {
+        [Measure::Households, Measure::Population, Measure::Either]
+            .into_iter()
+            .find(|m| m.name() == s)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Measure::Households => "households",
@@ -63,60 +63,45 @@ impl Measure {
     }
 }
 
-/// What a band counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Unit {
-    #[default]
-    Households,
-    People,
-}
-
-impl Unit {
-    pub fn word(self) -> &'static str {
-        match self {
-            Unit::Households => "households",
-            Unit::People => "people",
-        }
-    }
-}
-
 impl KindRules {
-    /// The population band `(min, max)`, when the rules set one.
-    pub fn population_band(&self) -> Option<(u32, u32)> {
-        self.min_population.zip(self.max_population)
-    }
-
-    /// Band status of a grid holding `population` residents against the population band, when set.
-    pub fn population_status(&self, population: u64) -> Option<BandStatus> {
-        let (min, max) = self.population_band()?;
-        Some(if population < u64::from(min) {
-            BandStatus::Under
-        } else if population > u64::from(max) {
-            BandStatus::Over
-        } else {
-            BandStatus::Ok
-        })
-    }
-
-    /// The same rules banding people instead of households: the population band in the household
-    /// band's place (and the population target in the target's), for the partition engine, which
-    /// counts whatever its atoms weigh. `None` without a population band.
-    pub fn by_population(&self) -> Option<KindRules> {
-        let (min, max) = self.population_band()?;
-        Some(KindRules {
-            min_households: min,
-            max_households: max,
-            target_households: self.target_population.filter(|t| (min..=max).contains(t)),
-            unit: Unit::People,
-            ..self.clone()
-        })
-    }
-
     /// The household count the partition aims at.
     pub fn target(&self) -> f64 {
         self.target_households
             .map(f64::from)
             .unwrap_or((self.min_households as f64 + self.max_households as f64) / 2.0)
+    }
+
+    /// The population the partition aims at under the `population` measure.
+    pub fn population_target(&self) -> u32 {
+        self.target_population.unwrap_or(
+            ((u64::from(self.min_population) + u64::from(self.max_population)) / 2) as u32,
+        )
+    }
+
+    /// Band status of a grid of `population` residents against the population band.
+    pub fn population_status(&self, population: u64) -> BandStatus {
+        if population < self.min_population as u64 {
+            BandStatus::Under
+        } else if population > self.max_population as u64 {
+            BandStatus::Over
+        } else {
+            BandStatus::Ok
+        }
+    }
+
+    /// The rules the partition counts with: these rules as they are, or, under the `population`
+    /// measure, the population band and target in the places of the household band and target (the
+    /// partition then weighs each point by its residents).
+    pub fn counting(&self) -> std::borrow::Cow<'_, KindRules> {
+        match self.measure {
+            Measure::Population => std::borrow::Cow::Owned(KindRules {
+                min_households: self.min_population,
+                max_households: self.max_population,
+                target_households: Some(self.population_target()),
+                ..self.clone()
+            }),
+            _ => std::borrow::Cow::Borrowed(self),
+        }
     }
 
     /// Band status of a grid holding `households`.
@@ -144,25 +129,21 @@ impl KindRules {
     /// Why `households` fits no whole number of grids of this band, or `None` when some number does.
     pub fn infeasibility(&self, households: u64) -> Option<String> {
         if households == 0 {
-            return Some(format!(
-                "no {}: the leaf still needs one grid to be covered",
-                self.unit.word()
-            ));
+            return Some("no households: the leaf still needs one grid to be covered".to_string());
         }
         if !self.feasible_counts(households).is_empty() {
             return None;
         }
         let (min, max) = (self.min_households as u64, self.max_households as u64);
-        let unit = self.unit.word();
         if households < min {
             return Some(format!(
-                "{households} {unit} are fewer than one grid's minimum of {min}"
+                "{households} households are fewer than one grid's minimum of {min}"
             ));
         }
         let fewer = households / max.max(1);
         let more = fewer + 1;
         Some(format!(
-            "{households} {unit} fit no whole number of grids in {min}–{max}: {fewer} grid(s) would hold {:.0} each (over {max}), {more} would hold {:.0} each (under {min})",
+            "{households} households fit no whole number of grids in {min}–{max}: {fewer} grid(s) would hold {:.0} each (over {max}), {more} would hold {:.0} each (under {min})",
             households as f64 / fewer.max(1) as f64,
             households as f64 / more as f64
         ))
@@ -479,11 +460,13 @@ pub struct Rules {
 
 /// National default: a grid of more than 2,000 residents is flagged.
 pub const DEFAULT_POPULATION_ALERT: u32 = 2_000;
-/// The urban population band's lower end. The national rule says only "about 1,000 people": the
-/// default band is 1,000 ± 20 %, an ASSUMPTION to adjust in the rules file.
-pub const DEFAULT_URBAN_MIN_POPULATION: u32 = 800;
-/// The urban population band's upper end (see [`DEFAULT_URBAN_MIN_POPULATION`]).
-pub const DEFAULT_URBAN_MAX_POPULATION: u32 = 1_200;
+/// Default population band of an urban grid ("about 1,000 people"): 1,000 ± 20 %.
+pub const URBAN_MIN_POPULATION: u32 = 800;
+pub const URBAN_MAX_POPULATION: u32 = 1_200;
+/// Default population band of a rural grid and of a kind a rules file adds: 200–300 households at
+/// about three residents each.
+pub const DEFAULT_MIN_POPULATION: u32 = 600;
+pub const DEFAULT_MAX_POPULATION: u32 = 900;
 
 impl Default for Rules {
     fn default() -> Self {
@@ -495,11 +478,10 @@ impl Default for Rules {
                 max_households: 500,
                 target_households: None,
                 target_population: Some(1_000),
-                population_alert: DEFAULT_POPULATION_ALERT,
                 measure: Measure::Households,
-                min_population: Some(DEFAULT_URBAN_MIN_POPULATION),
-                max_population: Some(DEFAULT_URBAN_MAX_POPULATION),
-                unit: Unit::Households,
+                min_population: URBAN_MIN_POPULATION,
+                max_population: URBAN_MAX_POPULATION,
+                population_alert: DEFAULT_POPULATION_ALERT,
             },
         );
         kinds.insert(
@@ -509,11 +491,10 @@ impl Default for Rules {
                 max_households: 300,
                 target_households: None,
                 target_population: None,
-                population_alert: DEFAULT_POPULATION_ALERT,
                 measure: Measure::Households,
-                min_population: None,
-                max_population: None,
-                unit: Unit::Households,
+                min_population: DEFAULT_MIN_POPULATION,
+                max_population: DEFAULT_MAX_POPULATION,
+                population_alert: DEFAULT_POPULATION_ALERT,
             },
         );
         Rules {
@@ -551,10 +532,11 @@ struct KindOverride {
     max_households: Option<u32>,
     target_households: Option<u32>,
     target_population: Option<u32>,
-    population_alert: Option<u32>,
-    measure: Option<Measure>,
+    /// Read as text so that a bad value is named with its key.
+    measure: Option<String>,
     min_population: Option<u32>,
     max_population: Option<u32>,
+    population_alert: Option<u32>,
 }
 
 /// Hours in a week: no weekly workload weight or worker's hours can exceed it.
@@ -580,17 +562,24 @@ impl Rules {
         let file: RulesFile = toml::from_str(text).map_err(|e| e.to_string())?;
         let mut rules = Rules::default();
         for (name, o) in file.kinds {
+            let measure = match o.measure.as_deref() {
+                None => None,
+                Some(m) => Some(Measure::parse(m).ok_or_else(|| {
+                    format!(
+                        "kinds.{name}.measure: unknown measure \"{m}\" (households | population | either)"
+                    )
+                })?),
+            };
             let merged = match rules.kinds.get(&name) {
                 Some(base) => KindRules {
                     min_households: o.min_households.unwrap_or(base.min_households),
                     max_households: o.max_households.unwrap_or(base.max_households),
                     target_households: o.target_households.or(base.target_households),
                     target_population: o.target_population.or(base.target_population),
+                    measure: measure.unwrap_or(base.measure),
+                    min_population: o.min_population.unwrap_or(base.min_population),
+                    max_population: o.max_population.unwrap_or(base.max_population),
                     population_alert: o.population_alert.unwrap_or(base.population_alert),
-                    measure: o.measure.unwrap_or(base.measure),
-                    min_population: o.min_population.or(base.min_population),
-                    max_population: o.max_population.or(base.max_population),
-                    unit: Unit::Households,
                 },
                 None => KindRules {
                     min_households: o
@@ -601,32 +590,12 @@ impl Rules {
                         .ok_or_else(|| format!("kinds.{name}: a new kind needs max_households"))?,
                     target_households: o.target_households,
                     target_population: o.target_population,
+                    measure: measure.unwrap_or_default(),
+                    min_population: o.min_population.unwrap_or(DEFAULT_MIN_POPULATION),
+                    max_population: o.max_population.unwrap_or(DEFAULT_MAX_POPULATION),
                     population_alert: o.population_alert.unwrap_or(DEFAULT_POPULATION_ALERT),
-                    measure: o.measure.unwrap_or_default(),
-                    min_population: o.min_population,
-                    max_population: o.max_population,
-                    unit: Unit::Households,
                 },
             };
-            match (merged.min_population, merged.max_population) {
-                (Some(lo), Some(hi)) if lo == 0 || lo > hi => {
-                    return Err(format!(
-                        "kinds.{name}: need 1 ≤ min_population ({lo}) ≤ max_population ({hi})"
-                    ));
-                }
-                (Some(_), None) | (None, Some(_)) => {
-                    return Err(format!(
-                        "kinds.{name}: a population band needs both min_population and max_population"
-                    ));
-                }
-                (None, None) if merged.measure != Measure::Households => {
-                    return Err(format!(
-                        "kinds.{name}: measure = \"{}\" needs a population band (min_population and max_population)",
-                        merged.measure.name()
-                    ));
-                }
-                _ => {}
-            }
             if merged.min_households == 0 || merged.min_households > merged.max_households {
                 return Err(format!(
                     "kinds.{name}: need 1 ≤ min_households ({}) ≤ max_households ({})",
@@ -639,6 +608,20 @@ impl Rules {
                 return Err(format!(
                     "kinds.{name}: target_households {t} lies outside the band {}–{}",
                     merged.min_households, merged.max_households
+                ));
+            }
+            if merged.min_population == 0 || merged.min_population > merged.max_population {
+                return Err(format!(
+                    "kinds.{name}: need 1 ≤ min_population ({}) ≤ max_population ({})",
+                    merged.min_population, merged.max_population
+                ));
+            }
+            if let Some(t) = merged.target_population
+                && !(merged.min_population..=merged.max_population).contains(&t)
+            {
+                return Err(format!(
+                    "kinds.{name}: target_population {t} lies outside the population band {}–{}",
+                    merged.min_population, merged.max_population
                 ));
             }
             rules.kinds.insert(name, merged);
@@ -760,21 +743,25 @@ impl Rules {
                 )),
             }
             out.push_str(&format!(
-                "measure = \"{}\"   # households | population | either: which band decides whether a grid is in band\n",
+                "measure = \"{}\"   # households | population | either: which band decides\n",
                 k.measure.name()
             ));
-            if let Some((lo, hi)) = k.population_band() {
-                out.push_str(&format!(
-                    "min_population = {lo}   # fewest residents in a grid (the population band)\n"
-                ));
-                out.push_str(&format!(
-                    "max_population = {hi}   # most residents in a grid; with measure = \"households\" the band is reported only\n"
-                ));
-            }
-            if let Some(p) = k.target_population {
-                out.push_str(&format!(
-                    "target_population = {p}  # population the partition aims at when population decides\n"
-                ));
+            out.push_str(&format!(
+                "min_population = {}   # fewest residents in a grid (measure population or either)\n",
+                k.min_population
+            ));
+            out.push_str(&format!(
+                "max_population = {}   # most residents in a grid (measure population or either)\n",
+                k.max_population
+            ));
+            match k.target_population {
+                Some(p) => out.push_str(&format!(
+                    "target_population = {p}  # residents the partition aims at (measure population)\n"
+                )),
+                None => out.push_str(&format!(
+                    "# target_population = {}  # residents the partition aims at (default: middle of the band)\n",
+                    k.population_target()
+                )),
             }
             out.push_str(&format!(
                 "population_alert = {}   # grids with more residents are flagged\n\n",
@@ -949,6 +936,52 @@ mod tests {
     fn the_printed_rules_read_back_to_the_same_rules() {
         let r = Rules::default();
         assert_eq!(Rules::from_toml(&r.to_commented_toml()).expect("parses"), r);
+    }
+
+    #[test]
+    fn the_measure_and_population_band_are_read_and_checked() {
+        let r = Rules::default();
+        assert_eq!(r.kinds["urban"].measure, Measure::Households);
+        assert_eq!(
+            (
+                r.kinds["urban"].min_population,
+                r.kinds["urban"].max_population
+            ),
+            (800, 1_200)
+        );
+        let r = Rules::from_toml(
+            "[kinds.urban]\nmeasure = \"population\"\nmin_population = 900\n[kinds.rural]\nmeasure = \"either\"\n",
+        )
+        .expect("valid");
+        assert_eq!(r.kinds["urban"].measure, Measure::Population);
+        assert_eq!(r.kinds["urban"].min_population, 900);
+        assert_eq!(r.kinds["urban"].max_population, 1_200);
+        assert_eq!(r.kinds["rural"].measure, Measure::Either);
+        assert_eq!(Rules::from_toml(&r.to_commented_toml()).expect("parses"), r);
+        // Under `population` the partition counts with the population band and target.
+        let counting = r.kinds["urban"].counting();
+        assert_eq!(
+            (counting.min_households, counting.max_households),
+            (900, 1_200)
+        );
+        assert_eq!(counting.target(), 1_000.0);
+        assert_eq!(r.kinds["rural"].counting().max_households, 300);
+        for (text, key) in [
+            (
+                "[kinds.urban]\nmeasure = \"people\"\n",
+                "kinds.urban.measure",
+            ),
+            ("[kinds.urban]\nmin_population = 1500\n", "min_population"),
+            ("[kinds.urban]\nmin_population = 0\n", "min_population"),
+            (
+                "[kinds.rural]\ntarget_population = 5000\n",
+                "target_population",
+            ),
+            ("[kinds.urban]\nmax_population = -3\n", "max_population"),
+        ] {
+            let e = Rules::from_toml(text).expect_err(text);
+            assert!(e.contains(key), "{text}: {e}");
+        }
     }
 
     #[test]

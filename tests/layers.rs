@@ -278,7 +278,12 @@ fn library_edges() -> BTreeMap<(String, String), BTreeSet<String>> {
             continue;
         }
         let text = std::fs::read_to_string(&f).unwrap_or_default();
-        let code = without_tests(&code_only(&text));
+        let code = code_only(&text);
+        // A module compiled for the unit tests only (`#![cfg(test)]`) is no dependency of the library.
+        if code.trim_start().starts_with("#![cfg(test)]") {
+            continue;
+        }
+        let code = without_tests(&code);
         let top = path[0].clone();
         let mut targets = heads(&code, "crate");
         // `super::` from the top module itself is the crate; deeper, it stays inside `top`.
@@ -313,6 +318,24 @@ fn every_module_has_a_layer_and_imports_only_from_below() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn nothing_in_the_library_depends_on_the_synthetic_data() {
+    let users: Vec<String> = library_edges()
+        .into_iter()
+        .filter(|((_, to), _)| to == "synth")
+        .map(|((from, _), files)| {
+            format!(
+                "{from} ({})",
+                files.into_iter().collect::<Vec<_>>().join(", ")
+            )
+        })
+        .collect();
+    assert!(
+        users.is_empty(),
+        "synth is test and demo data; imported by {users:?}"
+    );
 }
 
 #[test]

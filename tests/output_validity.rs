@@ -100,7 +100,15 @@ fn scripts() -> Vec<(&'static str, Script)> {
 fn every_written_grid_is_valid_after_rounding_fresh_and_redrawn() {
     let rules = Rules::default();
     for seed in [1u64, 7, 11, 42, 2024] {
-        let data = synth::dataset(&synth::Spec { seed, replicas: 1 }, &rules).expect("generate");
+        let data = synth::dataset(
+            &synth::Spec {
+                seed,
+                replicas: 1,
+                counties: 1,
+            },
+            &rules,
+        )
+        .expect("generate");
         let fresh = partition::partition(&data, &rules, &|| {}).grids;
         let previous = write_and_read_back(&format!("seed{seed}-partition"), &data, &fresh);
         for (name, script) in scripts() {

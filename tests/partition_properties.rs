@@ -13,7 +13,15 @@ use std::collections::{BTreeMap, BTreeSet};
 fn partitions_of_generated_districts_keep_every_rule_that_can_be_kept() {
     let rules = Rules::default();
     for seed in [1u64, 7, 42, 2024, 31337] {
-        let data = synth::dataset(&synth::Spec { seed, replicas: 1 }, &rules).expect("generate");
+        let data = synth::dataset(
+            &synth::Spec {
+                seed,
+                replicas: 1,
+                counties: 1,
+            },
+            &rules,
+        )
+        .expect("generate");
         let plan = partition::partition(&data, &rules, &|| {});
         let tree = &data.tree;
 
@@ -124,6 +132,7 @@ fn identical_input_gives_identical_grids() {
         &synth::Spec {
             seed: 5,
             replicas: 1,
+            counties: 1,
         },
         &rules,
     )

@@ -17,6 +17,7 @@ fn base() -> (Dataset, Vec<GridShape>) {
         &synth::Spec {
             seed: 11,
             replicas: 1,
+            counties: 1,
         },
         &rules,
     )

@@ -1,10 +1,14 @@
 //! The service in-process (no socket): OGC API – Features as clients need it, the planning API, access
 //! control, limits, and privacy on every open route.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use common::pg::PgCluster;
 use gridplan::service::auth::Tokens;
 use gridplan::service::{Config, prepare, router};
+use gridplan::store::Location;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -13,6 +17,15 @@ use tower::ServiceExt;
 
 const PLANNER: &str = "planner-token-0123456789";
 const VIEWER: &str = "viewer-token-0123456789";
+
+/// Where the service keeps its state: every test here runs on each.
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+    /// A fresh database in the test binary's throwaway PostgreSQL + PostGIS cluster.
+    Postgres,
+}
 
 struct App {
     _dir: tempfile::TempDir,
@@ -23,18 +36,24 @@ fn data_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data"))
 }
 
-fn app_with(tokens: Tokens, max_body_bytes: usize) -> App {
+fn app_with(backend: Backend, tokens: Tokens, max_body_bytes: usize) -> App {
     let dir = tempfile::tempdir().unwrap();
+    let db = match backend {
+        Backend::Sqlite => Location::Sqlite(dir.path().join("g.db")),
+        Backend::Postgres => Location::Postgres(PgCluster::shared().fresh()),
+    };
     let config = Config {
         data: Some(data_dir()),
-        db: dir.path().join("g.db"),
+        db,
         tokens,
         tiles: None,
         max_body_bytes,
         request_timeout: std::time::Duration::from_secs(60),
         limits: Default::default(),
     };
-    let state = prepare(&config).unwrap_or_else(|e| panic!("prepare: {}", e.message));
+    // Off the async threads: the PostgreSQL client blocks.
+    let state = std::thread::scope(|s| s.spawn(|| prepare(&config)).join().unwrap())
+        .unwrap_or_else(|e| panic!("prepare: {}", e.message));
     App {
         router: router(Arc::new(state), &config),
         _dir: dir,
@@ -48,8 +67,8 @@ fn tokens() -> Tokens {
     Tokens::load(Some(PLANNER.to_string()), Some(&f)).unwrap()
 }
 
-fn app() -> App {
-    app_with(tokens(), 64 * 1024 * 1024)
+fn app(backend: Backend) -> App {
+    app_with(backend, tokens(), 64 * 1024 * 1024)
 }
 
 struct Reply {
@@ -116,9 +135,8 @@ async fn post(app: &App, uri: &str, token: Option<&str>, body: impl Into<Body>) 
     send(app, req.body(body.into()).unwrap()).await
 }
 
-#[tokio::test]
-async fn landing_page_is_json_for_clients_and_the_map_for_browsers() {
-    let app = app();
+async fn landing_page_is_json_for_clients_and_the_map_for_browsers(backend: Backend) {
+    let app = app(backend);
     let r = get(&app, "/").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.content_type.starts_with("application/json"));
@@ -150,9 +168,8 @@ async fn landing_page_is_json_for_clients_and_the_map_for_browsers() {
     assert!(js.body.len() > 100_000);
 }
 
-#[tokio::test]
-async fn conformance_and_collections() {
-    let app = app();
+async fn conformance_and_collections(backend: Backend) {
+    let app = app(backend);
     let c = get(&app, "/conformance").await.json();
     let classes = c["conformsTo"].as_array().unwrap();
     for k in ["conf/core", "conf/geojson", "conf/oas30"] {
@@ -183,9 +200,8 @@ async fn conformance_and_collections() {
     );
 }
 
-#[tokio::test]
-async fn items_page_with_limit_offset_bbox_and_next_links() {
-    let app = app();
+async fn items_page_with_limit_offset_bbox_and_next_links(backend: Backend) {
+    let app = app(backend);
     let r = get(&app, "/collections/grids/items?limit=10").await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.content_type, "application/geo+json");
@@ -254,9 +270,8 @@ async fn items_page_with_limit_offset_bbox_and_next_links() {
     }
 }
 
-#[tokio::test]
-async fn a_single_item_has_its_id_and_links() {
-    let app = app();
+async fn a_single_item_has_its_id_and_links(backend: Backend) {
+    let app = app(backend);
     let r = get(&app, "/collections/grids/items/320116001003-G01").await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.content_type, "application/geo+json");
@@ -295,9 +310,8 @@ fn refs(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-#[tokio::test]
-async fn openapi_is_self_contained_and_gives_the_page_size() {
-    let app = app();
+async fn openapi_is_self_contained_and_gives_the_page_size(backend: Backend) {
+    let app = app(backend);
     let r = get(&app, "/api/openapi.json").await;
     assert_eq!(r.status, StatusCode::OK);
     let doc = r.json();
@@ -319,9 +333,8 @@ async fn openapi_is_self_contained_and_gives_the_page_size() {
     }
 }
 
-#[tokio::test]
-async fn writes_need_a_planner_token() {
-    let app = app();
+async fn writes_need_a_planner_token(backend: Backend) {
+    let app = app(backend);
     assert_eq!(
         post(&app, "/api/plans", None, "").await.status,
         StatusCode::UNAUTHORIZED
@@ -383,9 +396,8 @@ async fn writes_need_a_planner_token() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text());
 }
 
-#[tokio::test]
-async fn with_no_token_configured_every_write_is_refused() {
-    let app = app_with(Tokens::default(), 1 << 20);
+async fn with_no_token_configured_every_write_is_refused(backend: Backend) {
+    let app = app_with(backend, Tokens::default(), 1 << 20);
     let r = post(&app, "/api/plans", Some(PLANNER), "").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(
@@ -396,9 +408,8 @@ async fn with_no_token_configured_every_write_is_refused() {
     );
 }
 
-#[tokio::test]
-async fn bodies_over_the_limit_are_413_and_bad_files_are_400() {
-    let app = app_with(tokens(), 4096);
+async fn bodies_over_the_limit_are_413_and_bad_files_are_400(backend: Backend) {
+    let app = app_with(backend, tokens(), 4096);
     let r = post(&app, "/api/check", Some(PLANNER), vec![b' '; 10_000]).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(r.json()["error"].as_str().unwrap().contains("larger"));
@@ -430,9 +441,8 @@ async fn bodies_over_the_limit_are_413_and_bad_files_are_400() {
     );
 }
 
-#[tokio::test]
-async fn check_an_uploaded_grids_file() {
-    let app = app();
+async fn check_an_uploaded_grids_file(backend: Backend) {
+    let app = app(backend);
     let grids = std::fs::read(data_dir().join("grids.geojson")).unwrap();
     let r = post(&app, "/api/check", Some(PLANNER), grids).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
@@ -447,9 +457,8 @@ async fn check_an_uploaded_grids_file() {
     );
 }
 
-#[tokio::test]
-async fn locate_a_point() {
-    let app = app();
+async fn locate_a_point(backend: Backend) {
+    let app = app(backend);
     let r = get(&app, "/api/locate?lon=118.81&lat=32.31").await.json();
     assert_eq!(r["community"]["code"], "320116001003");
     assert!(
@@ -471,9 +480,8 @@ async fn locate_a_point() {
     );
 }
 
-#[tokio::test]
-async fn replacing_boundaries_makes_a_new_plan_and_workers_can_be_reassigned() {
-    let app = app();
+async fn replacing_boundaries_makes_a_new_plan_and_workers_can_be_reassigned(backend: Backend) {
+    let app = app(backend);
     let b = std::fs::read(data_dir().join("boundaries.geojson")).unwrap();
     let r = post(&app, "/api/boundaries", Some(PLANNER), b).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
@@ -546,9 +554,8 @@ fn forbidden() -> Vec<String> {
     out
 }
 
-#[tokio::test]
-async fn no_open_route_shows_household_level_or_sensitive_data() {
-    let app = app();
+async fn no_open_route_shows_household_level_or_sensitive_data(backend: Backend) {
+    let app = app(backend);
     let mut routes: Vec<String> = vec![
         "/".into(),
         "/?f=html".into(),
@@ -621,9 +628,8 @@ async fn no_open_route_shows_household_level_or_sensitive_data() {
 
 /// A planner asks for a month of visits of the assignment in force, with a log: schedules, overdue
 /// residents (most overdue first) and the handed-over lists; bad months and logs are 400.
-#[tokio::test]
-async fn planners_get_visit_schedules_and_overdue_alerts() {
-    let app = app();
+async fn planners_get_visit_schedules_and_overdue_alerts(backend: Backend) {
+    let app = app(backend);
     let uri = "/api/assignments/1/visits?month=2026-12";
     let r = post(&app, uri, Some(PLANNER), "").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
@@ -687,3 +693,37 @@ async fn planners_get_visit_schedules_and_overdue_alerts() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// Each test above, once on SQLite (`sqlite::NAME`) and once on PostgreSQL + PostGIS (`postgres::NAME`).
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Backend::Sqlite).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Backend::Postgres).await
+            })*
+        }
+    };
+}
+
+on_both_stores!(
+    landing_page_is_json_for_clients_and_the_map_for_browsers,
+    conformance_and_collections,
+    items_page_with_limit_offset_bbox_and_next_links,
+    a_single_item_has_its_id_and_links,
+    openapi_is_self_contained_and_gives_the_page_size,
+    writes_need_a_planner_token,
+    with_no_token_configured_every_write_is_refused,
+    bodies_over_the_limit_are_413_and_bad_files_are_400,
+    check_an_uploaded_grids_file,
+    locate_a_point,
+    replacing_boundaries_makes_a_new_plan_and_workers_can_be_reassigned,
+    no_open_route_shows_household_level_or_sensitive_data,
+    planners_get_visit_schedules_and_overdue_alerts,
+);

@@ -299,7 +299,7 @@ fn a_kill_in_the_middle_of_writes_loses_nothing_acknowledged() {
         "too few writes before the kill: {}",
         acked.len()
     );
-    let store = gridplan::store::Store::open(&db).unwrap();
+    let store = gridplan::store::Store::open(&db.clone().into()).unwrap();
     assert_eq!(store.integrity_check().unwrap(), "ok");
     let stored = store
         .latest_dataset(gridplan::store::DatasetKind::Rules)

@@ -34,7 +34,7 @@ fn tokens() -> Tokens {
 fn config(db: &Path, data: Option<PathBuf>) -> Config {
     Config {
         data,
-        db: db.to_path_buf(),
+        db: db.to_path_buf().into(),
         tokens: tokens(),
         tiles: None,
         max_body_bytes: 64 * 1024 * 1024,
@@ -628,7 +628,7 @@ fn a_database_left_inconsistent_by_an_older_version_still_starts() {
         // without that kind (answered 400 but committed).
         let cfg = config(&db, Some(data_dir()));
         drop(prepare(&cfg).unwrap_or_else(|e| panic!("{}", e.message)));
-        let mut st = Store::open(&db).unwrap();
+        let mut st = Store::open(&db.clone().into()).unwrap();
         st.add_dataset(DatasetKind::Rules, "r", MOUNTAIN_RULES.as_bytes())
             .unwrap();
         st.add_dataset(

@@ -30,12 +30,12 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
         .check
         .tolerance_m2(geometry::perimeter_m(&grid.geometry));
     let hh = counted.households;
-    let population = counted.population_known.then_some(counted.population);
+    let people = counted.population_known.then_some(counted.population);
+    // A dedicated grid (a school, a hospital, …) is exempt from the band.
     let judged = band
         .filter(|_| !dedicated)
-        .map(|b| judge_band(b, hh, population));
-    let status = judged.as_ref().map(|j| j.status);
-    let population_status = band.and_then(|b| population.and_then(|p| b.population_status(p)));
+        .map(|b| judge_band(b, hh, people));
+    let status = judged.and_then(|j| j.status);
     let alert = band.is_some_and(|b| counted.population > b.population_alert as u64);
     let v = |rule, message: String, value: f64| Violation {
         rule,
@@ -44,11 +44,23 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
         message,
         value: Some(value),
     };
-    if let Some((rule, message, value)) = judged.and_then(|j| j.breach) {
-        violations.push(v(rule, message, value));
+    if let (Some(j), Some(b)) = (judged, band) {
+        if let Some(s) = j.households_breach
+            && let Some((rule, message)) = band_breach(s, hh, b)
+        {
+            violations.push(v(rule, message, hh as f64));
+        }
+        if let (Some(s), Some(p)) = (j.population_breach, people)
+            && let Some(message) = population_breach(s, hh, p, b)
+        {
+            violations.push(v(Rule::PopulationBand, message, p as f64));
+        }
     }
     if hh == 0 && !dedicated {
         violations.push(v(Rule::EmptyGrid, "no households".to_string(), 0.0));
+    }
+    if let Some(message) = code_problem(&grid.id, leaf_code.as_deref()) {
+        violations.push(v(Rule::MalformedGridCode, message, grid.id.len() as f64));
     }
     if let (true, Some(b)) = (alert, band) {
         violations.push(v(
@@ -102,15 +114,18 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
     GridRow {
         id: grid.id.clone(),
         community: leaf_code,
-        kind: grid.record.kind,
-        community_kind: kind,
+        kind,
+        grid_kind: grid.record.kind,
         households: hh,
         population: counted.population_known.then_some(counted.population),
         buildings: counted.buildings.len(),
         min: band.map(|b| b.min_households),
         max: band.map(|b| b.max_households),
         status,
-        population_status,
+        measure: band.map(|b| b.measure),
+        population_status: band.zip(people).map(|(b, p)| b.population_status(p)),
+        min_population: band.map(|b| b.min_population),
+        max_population: band.map(|b| b.max_population),
         population_alert: alert,
         area_m2: area,
         outside_leaf_m2: outside,
@@ -119,67 +134,99 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
     }
 }
 
-/// A grid judged against its band under the kind's measure.
-struct Judged {
-    status: BandStatus,
-    /// The rule it breaks, the message and the measured value.
-    breach: Option<(Rule, String, f64)>,
+/// What is wrong with grid id `id` read as a standard code (community code + 3 digits), when it is
+/// written as one (12 digits or more, digits only): its length, a sequence of 000, or a community code other than that of
+/// the leaf it lies in. Ids of another form (`<leaf>-G<nn>`, names given by hand) are not judged here.
+fn code_problem(id: &str, leaf: Option<&str>) -> Option<String> {
+    if id.len() < 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let Some((community, _)) = crate::model::parse_standard_grid_id(id) else {
+        return Some(format!(
+            "grid code {id} is not a standard code: 12- or 15-digit community code followed by a 3-digit number from 001"
+        ));
+    };
+    match leaf {
+        Some(l) if l != community && l.bytes().all(|b| b.is_ascii_digit()) => Some(format!(
+            "grid code {id} names community {community}, but the grid lies in {l}"
+        )),
+        _ => None,
+    }
 }
 
-/// Judges a basic grid of `households` and `population` (when known) against `b` under its measure:
-/// the household band (`households`), the population band (`population`; the household band when the
-/// population is unknown or no population band is set), or in band when either is (`either`). An
-/// empty grid is judged as empty, not as under the band.
+/// A grid judged by its kind's measure: its status, and the bands it breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Judged {
+    /// In band or not by the measure; `None` when the measure is `population` and some point in the
+    /// grid has no population.
+    status: Option<BandStatus>,
+    /// The household band's status, when the grid breaks it.
+    households_breach: Option<BandStatus>,
+    /// The population band's status, when the grid breaks it.
+    population_breach: Option<BandStatus>,
+}
+
+/// Judges a grid of `households` and `population` (when known) by the measure of `b`: `households`
+/// judges the household band, `population` the population band, `either` passes a grid when one of
+/// them is in band (when the population is unknown, by households alone) and reports both bands when
+/// neither is.
 fn judge_band(b: &KindRules, households: u64, population: Option<u64>) -> Judged {
-    let by_households = || {
-        let status = b.status(households);
-        Judged {
-            status,
-            breach: household_breach(status, households, b).map(|(r, m)| (r, m, households as f64)),
-        }
-    };
-    let by_population = population.and_then(|p| b.population_status(p).map(|s| (p, s)));
-    match (b.measure, by_population) {
-        (Measure::Households, _) | (_, None) => by_households(),
-        (Measure::Population, Some((p, status))) => {
-            let (min, max) = b.population_band().unwrap_or_default();
-            let breach = match status {
-                BandStatus::Under if households > 0 => Some((
-                    Rule::PopulationUnder,
-                    format!("{p} residents, under the population minimum of {min} (population decides)"),
-                    p as f64,
-                )),
-                BandStatus::Over => Some((
-                    Rule::PopulationOver,
-                    format!("{p} residents, over the population maximum of {max} (population decides)"),
-                    p as f64,
-                )),
-                _ => None,
-            };
-            Judged { status, breach }
-        }
-        (Measure::Either, Some((p, pstatus))) => {
-            let mut j = by_households();
-            if pstatus == BandStatus::Ok {
-                return Judged {
-                    status: BandStatus::Ok,
-                    breach: None,
-                };
+    let hh = b.status(households);
+    let pop = population.map(|p| b.population_status(p));
+    let out = |s: BandStatus| (s != BandStatus::Ok).then_some(s);
+    match b.measure {
+        Measure::Households => Judged {
+            status: Some(hh),
+            households_breach: out(hh),
+            population_breach: None,
+        },
+        Measure::Population => Judged {
+            status: pop,
+            households_breach: None,
+            population_breach: pop.and_then(out),
+        },
+        Measure::Either => {
+            if hh == BandStatus::Ok || pop == Some(BandStatus::Ok) {
+                Judged {
+                    status: Some(BandStatus::Ok),
+                    households_breach: None,
+                    population_breach: None,
+                }
+            } else {
+                Judged {
+                    status: Some(hh),
+                    households_breach: out(hh),
+                    population_breach: pop.and_then(out),
+                }
             }
-            if let Some((_, message, _)) = &mut j.breach {
-                let (min, max) = b.population_band().unwrap_or_default();
-                message.push_str(&format!(
-                    ", and {p} residents outside the population band {min}–{max} (either may decide)"
-                ));
-            }
-            j
         }
     }
 }
 
-/// The household-band rule a grid of `households` breaks, with its message; an empty grid is judged
-/// as empty, not as under the band.
-fn household_breach(status: BandStatus, households: u64, b: &KindRules) -> Option<(Rule, String)> {
+/// The message of a grid of `population` residents outside the population band; an empty grid is
+/// judged as empty, not as under the band.
+fn population_breach(
+    status: BandStatus,
+    households: u64,
+    population: u64,
+    b: &KindRules,
+) -> Option<String> {
+    match status {
+        BandStatus::Under if households > 0 => Some(format!(
+            "{population} residents, under the population minimum of {}",
+            b.min_population
+        )),
+        BandStatus::Over => Some(format!(
+            "{population} residents, over the population maximum of {}",
+            b.max_population
+        )),
+        _ => None,
+    }
+}
+
+/// The band rule a grid of `households` breaks, with its message; an empty grid is judged as empty,
+/// not as under the band.
+fn band_breach(status: BandStatus, households: u64, b: &KindRules) -> Option<(Rule, String)> {
     match status {
         BandStatus::Under if households > 0 => Some((
             Rule::BandUnder,
@@ -233,4 +280,66 @@ fn parts_in_distinct_leaf_parts(leaf: &MultiPolygon, parts: Vec<MultiPolygon>) -
         }
     }
     distinct
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::Rules;
+
+    fn urban(measure: Measure) -> KindRules {
+        KindRules {
+            measure,
+            ..Rules::default().kinds["urban"].clone()
+        }
+    }
+
+    #[test]
+    fn a_grid_failing_only_the_population_band_fails_by_population_only() {
+        // 400 households (in 300–500), 1,900 residents (over 800–1,200).
+        let by_households = judge_band(&urban(Measure::Households), 400, Some(1_900));
+        assert_eq!(by_households.status, Some(BandStatus::Ok));
+        assert_eq!(by_households.population_breach, None);
+        let by_population = judge_band(&urban(Measure::Population), 400, Some(1_900));
+        assert_eq!(by_population.status, Some(BandStatus::Over));
+        assert_eq!(by_population.population_breach, Some(BandStatus::Over));
+        assert_eq!(by_population.households_breach, None);
+        let by_either = judge_band(&urban(Measure::Either), 400, Some(1_900));
+        assert_eq!(by_either.status, Some(BandStatus::Ok));
+        assert_eq!(by_either.population_breach, None);
+        // Under `either` the grid fails only when households are out too, and then on both counts.
+        let both_out = judge_band(&urban(Measure::Either), 600, Some(1_900));
+        assert_eq!(both_out.status, Some(BandStatus::Over));
+        assert_eq!(both_out.households_breach, Some(BandStatus::Over));
+        assert_eq!(both_out.population_breach, Some(BandStatus::Over));
+        // Households out, population in: `either` passes it, `population` too, `households` does not.
+        let pop_in = judge_band(&urban(Measure::Either), 600, Some(1_000));
+        assert_eq!(pop_in.status, Some(BandStatus::Ok));
+        let pop_only = judge_band(&urban(Measure::Population), 600, Some(1_000));
+        assert_eq!(pop_only.households_breach, None);
+        assert_eq!(pop_only.status, Some(BandStatus::Ok));
+    }
+
+    #[test]
+    fn malformed_standard_codes_are_named() {
+        assert_eq!(code_problem("320116001003007", Some("320116001003")), None);
+        assert_eq!(code_problem("320116001003-G07", Some("320116001003")), None);
+        assert_eq!(code_problem("north grid", None), None);
+        assert_eq!(code_problem("17", Some("320116001003")), None);
+        assert!(code_problem("32011600100307", Some("320116001003")).is_some());
+        assert!(code_problem("320116001003", Some("320116001003")).is_some());
+        assert!(code_problem("320116001003000", Some("320116001003")).is_some());
+        let wrong = code_problem("320116001004007", Some("320116001003")).expect("wrong community");
+        assert!(wrong.contains("320116001004") && wrong.contains("lies in 320116001003"));
+    }
+
+    #[test]
+    fn an_unknown_population_is_not_judged_by_population() {
+        let j = judge_band(&urban(Measure::Population), 400, None);
+        assert_eq!(j.status, None);
+        assert_eq!(j.population_breach, None);
+        let e = judge_band(&urban(Measure::Either), 600, None);
+        assert_eq!(e.status, Some(BandStatus::Over));
+        assert_eq!(e.households_breach, Some(BandStatus::Over));
+    }
 }

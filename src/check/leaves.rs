@@ -4,7 +4,6 @@
 use super::Ctx;
 use super::report::{InfeasibleLeaf, LeafRow, Rule, Violation};
 use crate::model::GridKind;
-use crate::rules::Measure;
 use crate::spatial::geometry;
 
 /// Judges every leaf: their figures and the leaves with no feasible grid count; every rule broken is
@@ -16,14 +15,12 @@ pub(super) fn judge(
     let tree = &cx.data.tree;
     let mut grids_per_leaf = vec![0usize; cx.layout.leaves.len()];
     // What the dedicated grids of each leaf hold: not the band's.
-    let mut dedicated = vec![(0u64, 0u64); cx.layout.leaves.len()];
+    let mut dedicated = vec![0u64; cx.layout.leaves.len()];
     for (g, home) in cx.layout.home.iter().enumerate() {
         let Some(p) = home else { continue };
         grids_per_leaf[*p] += 1;
         if cx.grids[g].record.kind == GridKind::Dedicated {
-            let t = &cx.tally.grids[g];
-            dedicated[*p].0 += t.households;
-            dedicated[*p].1 += t.population;
+            dedicated[*p] += cx.tally.grids[g].households;
         }
     }
     let mut rows = Vec::with_capacity(cx.layout.leaves.len());
@@ -41,15 +38,12 @@ pub(super) fn judge(
         let gap = (leaf_area - cover.covered_m2).max(0.0);
         let overlap =
             (cover.pieces.iter().map(|x| x.area_m2).sum::<f64>() - cover.covered_m2).max(0.0);
-        let basic = counted.households.saturating_sub(dedicated[p].0);
-        let why = kind.as_deref().and_then(|k| cx.rules.kind(k)).and_then(|k| {
-            match k.by_population() {
-                Some(people) if k.measure == Measure::Population && !counted.population_unknown => {
-                    people.infeasibility(counted.population.saturating_sub(dedicated[p].1))
-                }
-                _ => k.infeasibility(basic),
-            }
-        });
+        // The dedicated grids are exempt from the band: the basic grids share the rest.
+        let basic = counted.households.saturating_sub(dedicated[p]);
+        let why = kind
+            .as_deref()
+            .and_then(|k| cx.rules.kind(k))
+            .and_then(|k| k.infeasibility(basic));
         if let Some(why) = &why {
             infeasible.push(InfeasibleLeaf {
                 leaf: area.code.clone(),

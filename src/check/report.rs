@@ -4,7 +4,7 @@
 use crate::input::dataset::Outside;
 use crate::model::GridKind;
 use crate::problem::Problem;
-use crate::rules::BandStatus;
+use crate::rules::{BandStatus, Measure};
 use serde::Serialize;
 
 /// The rule a violation breaks.
@@ -17,6 +17,9 @@ pub enum Rule {
     BandOver,
     /// More residents than the population alert.
     PopulationAlert,
+    /// Residents outside the population band (`min_population`–`max_population`), judged when the
+    /// kind's measure is `population`, or `either` with the households out of band too.
+    PopulationBand,
     /// Land of a leaf no grid covers.
     Gap,
     /// Land of a leaf two or more grids cover.
@@ -37,14 +40,10 @@ pub enum Rule {
     HouseholdsOutsideGrids,
     /// A block (street block, compound) whose land lies in more than one grid (with `--blocks`).
     SplitBlock,
-    /// Fewer residents than the population band's minimum, where population decides (`measure`).
-    PopulationUnder,
-    /// More residents than the population band's maximum, where population decides (`measure`).
-    PopulationOver,
-    /// A grid id that is neither `<community><3 digits>` nor `<community>-G<nn>` of the community the
-    /// grid lies in.
-    GridCode,
-    /// Two grids of one community with the same number (in either form).
+    /// A grid id written as a standard code (digits only) that is not one: not a 12- or 15-digit
+    /// community code and a 3-digit number from 001, or naming another community than its own.
+    MalformedGridCode,
+    /// Two grids of one community with the same number (in either form: `…007`, `…-G07`, `…-G7`).
     DuplicateCode,
 }
 
@@ -67,22 +66,25 @@ pub struct Violation {
 pub struct GridRow {
     pub id: String,
     pub community: Option<String>,
-    /// `basic` or `dedicated` (exempt from the band: `status` is then null).
-    pub kind: GridKind,
     /// The community's kind (`urban`, `rural`, …), which picks the rules.
-    pub community_kind: Option<String>,
+    pub kind: Option<String>,
+    /// `basic` or `dedicated` (a dedicated grid is exempt from the band: its `status` is null).
+    pub grid_kind: GridKind,
     pub households: u64,
     /// Residents; `None` when some household point in the grid has no `population`.
     pub population: Option<u64>,
     pub buildings: usize,
     pub min: Option<u32>,
     pub max: Option<u32>,
-    /// Where the grid stands against the band of the measure that decides (`households`,
-    /// `population` or `either`); `None` for a dedicated grid or a grid outside every leaf.
+    /// In band or not by the kind's measure (households, population, or either); `None` for a grid of
+    /// no known kind, or judged by population when its population is unknown.
     pub status: Option<BandStatus>,
-    /// Where its population stands against the population band, when the rules set one and the
-    /// population is known (informative when households decide).
+    /// Which count decides `status`.
+    pub measure: Option<Measure>,
+    /// Where the population stands against the population band, when it is known.
     pub population_status: Option<BandStatus>,
+    pub min_population: Option<u32>,
+    pub max_population: Option<u32>,
     pub population_alert: bool,
     pub area_m2: f64,
     pub outside_leaf_m2: f64,
@@ -124,10 +126,7 @@ pub struct Summary {
     pub households_outside_leaves: Outside,
     pub population_known: bool,
     pub population_alerts: usize,
-    /// Grids whose population lies outside the population band where it does not decide (households
-    /// decide): reported, not violations.
-    pub outside_population_band: usize,
-    /// Grid ids that are not codes of their community, and numbers used twice in one community.
+    /// Grid ids written as standard codes that are not, and numbers used twice in one community.
     pub malformed_codes: usize,
     pub duplicate_codes: usize,
     pub gap_area_m2: f64,

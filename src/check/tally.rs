@@ -29,9 +29,6 @@ pub(super) struct GridTally<'a> {
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct LeafTally {
     pub households: u64,
-    /// Residents of the points that give a population, and whether every point gives one.
-    pub population: u64,
-    pub population_unknown: bool,
     /// Households of the leaf in no grid.
     pub outside_grids: u64,
 }
@@ -81,10 +78,6 @@ impl<'a> Tally<'a> {
             let pos = leaf.and_then(|l| layout.leaf_pos.get(&l).copied());
             if let Some(p) = pos {
                 t.leaves[p].households += n;
-                match h.population {
-                    Some(people) => t.leaves[p].population += u64::from(people),
-                    None => t.leaves[p].population_unknown = true,
-                }
             }
             let key = LeafBuilding {
                 leaf,

@@ -5,12 +5,14 @@
 //! errors gives [`Error::Invalid`] listing all of them; warnings come back beside the data.
 
 pub mod dataset;
+pub mod fast;
 pub mod fgb;
 pub mod file;
 pub mod geom;
 pub mod layers;
 pub mod ledger;
 pub mod raw;
+pub mod stream;
 pub mod workers;
 
 use crate::error::{Error, Result};
@@ -177,15 +179,26 @@ fn parse_households_on(
     if ledger::is_ledger(file, &bytes) {
         return ledger::parse_ledger(file, &bytes, crs_flag, working);
     }
+    parse_households_geojson(file, bytes, crs_flag, working, parallel)
+        .map(|(households, problems, _)| (households, problems))
+}
+
+/// A GeoJSON households collection read into the working CRS, with the number of features it holds.
+pub(crate) fn parse_households_geojson(
+    file: &str,
+    bytes: Vec<u8>,
+    crs_flag: Option<Crs>,
+    working: Crs,
+    parallel: bool,
+) -> Result<(Vec<Household>, Problems, usize)> {
     let file = file.to_string();
-    if let Some((out, crs_member)) = parallel
-        .then(|| households_parallel(&file, &bytes))
-        .flatten()
-    {
+    if let Some((out, crs_member)) = parallel.then(|| households_parallel(&bytes)).flatten() {
         drop(bytes);
         let crs = resolve_crs(&file, crs_member.as_ref(), crs_flag)
             .map_err(|p| Error::Invalid(vec![p]))?;
-        return place_households(&file, out, Problems::default(), crs, working);
+        let features = out.len();
+        return place_households(&file, out, Problems::default(), crs, working)
+            .map(|(h, p)| (h, p, features));
     }
     let mut problems = Problems::default();
     let mut out: Vec<Household> = Vec::new();
@@ -212,16 +225,14 @@ fn parse_households_on(
     }
     let crs =
         resolve_crs(&file, header.crs.as_ref(), crs_flag).map_err(|p| Error::Invalid(vec![p]))?;
-    place_households(&file, out, problems, crs, working)
+    place_households(&file, out, problems, crs, working).map(|(h, p)| (h, p, header.feature_count))
 }
 
 /// The households of a large, clean file parsed on every core (see [`raw::read_collection_parallel`]),
 /// with the collection's `crs` member. `None` when the file is small or anything in it is not clean (a
 /// feature with a problem, a repeated id, no features): the one-thread reader then names every problem.
-fn households_parallel(file: &str, bytes: &[u8]) -> Option<(Vec<Household>, Option<Value>)> {
-    let parsed = raw::read_collection_parallel::<HouseholdProps, _, _>(bytes, |index, f| {
-        household(file, index, f, &mut Problems::default())
-    })?;
+fn households_parallel(bytes: &[u8]) -> Option<(Vec<Household>, Option<Value>)> {
+    let parsed = raw::read_collection_parallel::<fast::Feature, _, _>(bytes, fast::household)?;
     if parsed.header.feature_count == 0 {
         return None;
     }
@@ -270,7 +281,7 @@ fn place_households(
     let transform = Transform::new(crs, working)?;
     if !transform.is_identity() {
         let mut coords: Vec<Coord> = out.iter().map(|h| h.pos).collect();
-        transform.apply(&mut coords)?;
+        transform.apply_parallel(&mut coords)?;
         for (h, c) in out.iter_mut().zip(coords) {
             h.pos = c;
         }
@@ -859,7 +870,7 @@ mod tests {
         let bytes = big_file(40_000, None);
         assert!(bytes.len() > raw::PARALLEL_MIN_BYTES);
         assert!(
-            households_parallel("h.geojson", &bytes).is_some(),
+            households_parallel(&bytes).is_some(),
             "the parallel path is taken"
         );
         let (one, _) = read(bytes.clone(), false).expect("valid");
@@ -888,10 +899,85 @@ mod tests {
         }
     }
 
+    /// A large file whose members take every form the readers accept: ids as member or property,
+    /// strings or numbers; codes as numbers; counts absent, null or given; escaped strings; a third
+    /// coordinate; `extra` replaces the households of feature 1,000 (to test what the fast reader
+    /// leaves to the exact one).
+    fn varied_file(extra: &str) -> Vec<u8> {
+        let mut s = String::from("{\"type\":\"FeatureCollection\",\"features\":[");
+        for i in 0..40_000usize {
+            if i > 0 {
+                s.push(',');
+            }
+            let id = match i % 4 {
+                0 => format!("\"id\":\"m{i}\","),
+                1 => format!("\"id\":{i},"),
+                _ => String::new(),
+            };
+            let pid = match i % 5 {
+                0 => format!("\"id\":\"p{i}\","),
+                2 => format!("\"id\":{},", 1_000_000 + i),
+                _ => String::new(),
+            };
+            let households = if i == 1_000 {
+                extra.to_string()
+            } else {
+                ["1", "2", "null", "7"][i % 4].to_string()
+            };
+            let z = if i % 11 == 0 { ",12.5" } else { "" };
+            s.push_str(&format!(
+                "{{{id}\"type\":\"Feature\",\"geometry\":{{\"coordinates\":[{:.9},{:.9}{z}],\"type\":\"Point\"}},\"properties\":{{{pid}\"households\":{households},\"population\":{},\"building\":\"楼\\u0042{}\\\"\",\"entrance\":{},\"community\":{},\"elderly_alone\":{},\"note\":[1,{{\"a\":null}}]}}}}",
+                118.8 + (i % 997) as f64 * 1e-5,
+                32.3 + (i / 997) as f64 * 1e-5,
+                if i % 3 == 0 { "null".to_string() } else { (i % 6).to_string() },
+                i / 9,
+                i % 4,
+                320_116_001_001u64 + (i % 3) as u64,
+                i % 2,
+            ));
+        }
+        s.push_str("]}");
+        s.into_bytes()
+    }
+
+    #[test]
+    fn the_fast_reader_gives_what_the_exact_reader_gives() {
+        let bytes = varied_file("3");
+        // Points with a third coordinate are left to the exact reader: taken whole by it.
+        assert!(households_parallel(&bytes).is_none());
+        let clean = String::from_utf8(bytes)
+            .expect("utf-8")
+            .replace(",12.5]", "]")
+            .into_bytes();
+        assert!(
+            households_parallel(&clean).is_some(),
+            "the fast path is taken"
+        );
+        let (one, _) = read(clean.clone(), false).expect("valid");
+        let (all, _) = read(clean, true).expect("valid");
+        assert_eq!(one.len(), 40_000);
+        assert_eq!(one, all);
+        assert!(one.iter().any(|h| h.id.as_deref() == Some("1000002")));
+        assert!(one.iter().any(|h| h.building.as_deref() == Some("楼B0\"")));
+        // A count the fast reader does not take as it is: the exact reader decides, the same way.
+        for extra in ["3.0", "-1", "\"3\"", "4294967296", "true"] {
+            let text = String::from_utf8(varied_file(extra))
+                .expect("utf-8")
+                .replace(",12.5]", "]");
+            let bytes = text.into_bytes();
+            assert!(households_parallel(&bytes).is_none(), "{extra}");
+            let one = read(bytes.clone(), false)
+                .map(|(h, _)| h)
+                .map_err(|e| e.to_string());
+            let all = read(bytes, true).map(|(h, _)| h).map_err(|e| e.to_string());
+            assert_eq!(one, all, "{extra}");
+        }
+    }
+
     #[test]
     fn a_bad_feature_in_a_large_file_is_named_as_one_thread_names_it() {
         let bytes = big_file(40_000, Some(23_456));
-        assert!(households_parallel("h.geojson", &bytes).is_none());
+        assert!(households_parallel(&bytes).is_none());
         let Err(Error::Invalid(problems)) = read(bytes, true) else {
             panic!("the bad feature is refused");
         };
@@ -909,7 +995,7 @@ mod tests {
         let bytes = text
             .replacen("\"id\":\"h30000\"", "\"id\":\"h12\"", 1)
             .into_bytes();
-        assert!(households_parallel("h.geojson", &bytes).is_none());
+        assert!(households_parallel(&bytes).is_none());
         let Err(Error::Invalid(problems)) = read(bytes, true) else {
             panic!("the repeated id is refused");
         };
@@ -933,5 +1019,96 @@ mod tests {
             "{}",
             problems[0]
         );
+    }
+}
+
+#[cfg(test)]
+mod readers {
+    use super::*;
+
+    const EPSG4549: &str =
+        r#""crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4549"}}"#;
+
+    fn collection(features: &str) -> Vec<u8> {
+        format!(r#"{{"type": "FeatureCollection", {EPSG4549}, "features": [{features}]}}"#)
+            .into_bytes()
+    }
+
+    #[test]
+    fn households_are_read_in_the_working_crs_with_their_fields() {
+        let bytes = collection(
+            r#"{"type": "Feature", "properties": {"households": 3, "population": 7, "building": "B1", "entrance": "2", "elderly_alone": 1}, "geometry": {"type": "Point", "coordinates": [500100.0, 3500200.0]}}"#,
+        );
+        let (points, problems) =
+            parse_households("households", bytes, None, Crs(4549)).unwrap_or_default();
+        assert!(!problems.has_errors(), "{problems:?}");
+        assert_eq!(points.len(), 1);
+        let h = &points[0];
+        assert_eq!((h.pos.x, h.pos.y), (500_100.0, 3_500_200.0));
+        assert_eq!((h.households, h.population), (3, Some(7)));
+        assert_eq!(h.building.as_deref(), Some("B1"));
+        assert_eq!(h.entrance.as_deref(), Some("2"));
+        assert_eq!(h.sensitive.elderly_alone, 1);
+    }
+
+    #[test]
+    fn every_bad_household_is_named_by_feature_and_field() {
+        let bytes = collection(
+            r#"{"type": "Feature", "properties": {"households": -2}, "geometry": {"type": "Point", "coordinates": [500100.0, 3500200.0]}},
+               {"type": "Feature", "properties": {}, "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}}"#,
+        );
+        let Err(Error::Invalid(problems)) = parse_households("households", bytes, None, Crs(4549))
+        else {
+            panic!("bad households must be refused");
+        };
+        let at: Vec<(Option<usize>, Option<&str>)> = problems
+            .iter()
+            .filter(|p| p.is_error())
+            .map(|p| (p.feature.as_ref().map(|f| f.index), p.field.as_deref()))
+            .collect();
+        assert!(at.contains(&(Some(0), Some("households"))), "{problems:?}");
+        assert!(at.iter().any(|(f, _)| *f == Some(1)), "{problems:?}");
+        assert!(problems.iter().all(|p| p.file == "households"));
+    }
+
+    #[test]
+    fn grids_need_an_id_and_keep_their_community() {
+        let square = "[[[500000, 3500000], [500100, 3500000], [500100, 3500100], [500000, 3500100], [500000, 3500000]]]";
+        let ok = collection(&format!(
+            r#"{{"type": "Feature", "properties": {{"id": "G1", "community": "320116001001", "households": 12}}, "geometry": {{"type": "Polygon", "coordinates": {square}}}}}"#
+        ));
+        let (grids, working, problems) =
+            parse_grids("grids", ok, None, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(working, Crs(4549));
+        assert!(!problems.has_errors());
+        assert_eq!(grids[0].id, "G1");
+        assert_eq!(grids[0].community.as_deref(), Some("320116001001"));
+        assert_eq!(grids[0].declared_households, Some(12));
+        assert!((crate::spatial::geometry::area_m2(&grids[0].geometry) - 10_000.0).abs() < 1e-6);
+        let no_id = collection(&format!(
+            r#"{{"type": "Feature", "properties": {{}}, "geometry": {{"type": "Polygon", "coordinates": {square}}}}}"#
+        ));
+        let refused = parse_grids("grids", no_id, None, None);
+        assert!(
+            matches!(&refused, Err(Error::Invalid(p)) if p.iter().any(|p| p.field.as_deref() == Some("id"))),
+            "{:?}",
+            refused.err()
+        );
+    }
+
+    #[test]
+    fn a_rules_file_is_read_over_the_defaults_and_named_when_wrong() {
+        let dir = std::env::temp_dir().join(format!("gridplan-rules-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let good = dir.join("good.toml");
+        let bad = dir.join("bad.toml");
+        let _ = std::fs::write(&good, "[kinds.urban]\nmin_households = 250\n");
+        let _ = std::fs::write(&bad, "[kinds.urban]\nmin_households = \"many\"\n");
+        let rules = read_rules(&good).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rules.kinds["urban"].min_households, 250);
+        assert_eq!(rules.kinds["urban"].max_households, 500);
+        assert!(matches!(read_rules(&bad), Err(Error::Rules { path, .. }) if path == bad));
+        assert_eq!(load_rules(None).ok(), Some(Rules::default()));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -214,17 +214,19 @@ pub(crate) const PARALLEL_MIN_BYTES: usize = 4 << 20;
 /// `None` when the file is small, when the structure is not the plain one (a guess fails, a feature does
 /// not parse, the features array is not found where expected) or when `parse` says `None` for a
 /// feature: the caller then reads the file with [`read_collection`], which names every problem exactly.
-pub fn read_collection_parallel<P, T, F>(bytes: &[u8], parse: F) -> Option<Chunks<T>>
+pub fn read_collection_parallel<'a, R, T, F>(bytes: &'a [u8], parse: F) -> Option<Chunks<T>>
 where
-    P: DeserializeOwned,
+    R: Deserialize<'a>,
     T: Send,
-    F: Fn(usize, RawFeature<P>) -> Option<T> + Sync,
+    F: Fn(usize, R) -> Option<T> + Sync,
 {
     use rayon::prelude::*;
     let bytes = strip_bom(bytes);
     if bytes.len() < PARALLEL_MIN_BYTES {
         return None;
     }
+    // Checked as UTF-8 once, so that strings are not checked again one by one.
+    let text = std::str::from_utf8(bytes).ok()?;
     let open = features_array_start(bytes)?;
     // The first feature starts after the `[` and any space.
     let first = open + 1 + skip_space(&bytes[open + 1..]);
@@ -245,7 +247,7 @@ where
     let mut parsed: Vec<Option<Piece<T>>> = starts
         .par_iter()
         .enumerate()
-        .map(|(i, &start)| parse_piece::<P, T, F>(bytes, start, starts.get(i + 1).copied(), &parse))
+        .map(|(i, &start)| parse_piece::<R, T, F>(text, start, starts.get(i + 1).copied(), &parse))
         .collect();
     // Stitch the pieces from the first feature on. A piece is used only where the one before it ended,
     // which is a boundary between features; a piece that started inside a string (its guess was wrong)
@@ -257,7 +259,7 @@ where
         let piece = if starts.get(k) == Some(&at) {
             parsed[k].take()?
         } else {
-            parse_piece::<P, T, F>(bytes, at, starts.get(k).copied(), &parse)?
+            parse_piece::<R, T, F>(text, at, starts.get(k).copied(), &parse)?
         };
         chunks.push(piece.items);
         at = piece.end;
@@ -292,21 +294,23 @@ struct Piece<T> {
 /// Parses features from `start` on, each followed by a comma or (the last) the closing `]`, until the
 /// next feature starts at or after `stop` or the array closes. `None` when something does not parse or
 /// `parse` refuses a feature.
-fn parse_piece<P, T, F>(
-    bytes: &[u8],
+fn parse_piece<'a, R, T, F>(
+    text: &'a str,
     start: usize,
     stop: Option<usize>,
     parse: &F,
 ) -> Option<Piece<T>>
 where
-    P: DeserializeOwned,
-    F: Fn(usize, RawFeature<P>) -> Option<T>,
+    R: Deserialize<'a>,
+    F: Fn(usize, R) -> Option<T>,
 {
-    let mut items = Vec::new();
+    let bytes = text.as_bytes();
+    // About one item per 150 bytes (a household point), to spare most of the growing.
+    let mut items = Vec::with_capacity(stop.map_or(1024, |s| s.saturating_sub(start) / 150));
     let mut at = start;
     loop {
-        let mut stream =
-            serde_json::Deserializer::from_slice(&bytes[at..]).into_iter::<RawFeature<P>>();
+        // `at` is at a `{` (ASCII), so on a character boundary.
+        let mut stream = serde_json::Deserializer::from_str(text.get(at..)?).into_iter::<R>();
         let feature = stream.next()?.ok()?;
         at += stream.byte_offset();
         items.push(parse(items.len(), feature)?);
@@ -338,7 +342,7 @@ where
 /// The offset of the `[` opening the top-level `features` member, found by scanning the members before
 /// it (strings and nesting followed); `None` if the document does not start as a plain object whose
 /// `features` member holds an array.
-fn features_array_start(bytes: &[u8]) -> Option<usize> {
+pub(crate) fn features_array_start(bytes: &[u8]) -> Option<usize> {
     let mut at = skip_space(bytes);
     if bytes.get(at) != Some(&b'{') {
         return None;
@@ -430,6 +434,32 @@ fn guess_boundary(bytes: &[u8], from: usize) -> Option<usize> {
             }
         }
         i = close + 1;
+    }
+    None
+}
+
+/// The last place in `bytes` that looks like a boundary between two features (a `}`, a comma and a
+/// `{`, with any space between): the offsets of the comma and of the `{`. A guess, as
+/// [`guess_boundary`]'s: the caller proves it by parsing.
+pub(crate) fn last_boundary(bytes: &[u8]) -> Option<(usize, usize)> {
+    let is_space = |b: u8| matches!(b, b' ' | b'\n' | b'\r' | b'\t');
+    let mut end = bytes.len();
+    while let Some(open) = bytes[..end].iter().rposition(|&b| b == b'{') {
+        let mut i = open;
+        while i > 0 && is_space(bytes[i - 1]) {
+            i -= 1;
+        }
+        if i > 0 && bytes[i - 1] == b',' {
+            let comma = i - 1;
+            let mut j = comma;
+            while j > 0 && is_space(bytes[j - 1]) {
+                j -= 1;
+            }
+            if j > 0 && bytes[j - 1] == b'}' {
+                return Some((comma, open));
+            }
+        }
+        end = open;
     }
     None
 }

@@ -376,7 +376,7 @@ pub fn write_grid_layer(
 ) -> Result<()> {
     let member = retired_member(working, retired)?;
     let mut w = FeatureWriter::create(path, working, WGS84)?;
-    grid_features(&mut w, grids, rows)?;
+    grid_features(&mut w, grids, rows, None)?;
     w.finish_with(member.as_deref().map(|m| (RETIRED_MEMBER, m)))
         .map(|_| ())
 }
@@ -390,7 +390,7 @@ pub fn grid_layer_geojson(
 ) -> Result<String> {
     let member = retired_member(working, retired)?;
     let mut w = FeatureWriter::in_memory(working, WGS84)?;
-    grid_features(&mut w, grids, rows)?;
+    grid_features(&mut w, grids, rows, None)?;
     let bytes = w.finish_with(member.as_deref().map(|m| (RETIRED_MEMBER, m)))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
@@ -451,8 +451,34 @@ pub fn write_grids(
     rows: &[crate::check::GridRow],
 ) -> Result<()> {
     let mut w = FeatureWriter::create(path, working, WGS84)?;
-    grid_features(&mut w, grids, rows)?;
+    grid_features(&mut w, grids, rows, None)?;
     w.finish().map(|_| ())
+}
+
+/// A grids layer written part by part (`partition --by-county`): each county's grids, with their 四至,
+/// appended as they are drawn, so the whole plan is never held at once.
+pub struct GridStream(FeatureWriter);
+
+impl GridStream {
+    /// Creates the layer (GeoJSON, or FlatGeobuf for a `.fgb` path).
+    pub fn create(path: &Path, working: Crs) -> Result<GridStream> {
+        Ok(GridStream(FeatureWriter::create(path, working, WGS84)?))
+    }
+
+    /// Appends grids with their recounted figures (aggregates only) and their 四至.
+    pub fn write(
+        &mut self,
+        grids: &[crate::model::GridShape],
+        rows: &[crate::check::GridRow],
+        descriptions: &[String],
+    ) -> Result<()> {
+        grid_features(&mut self.0, grids, rows, Some(descriptions))
+    }
+
+    /// Closes the layer.
+    pub fn finish(self) -> Result<()> {
+        self.0.finish().map(|_| ())
+    }
 }
 
 /// [`write_grids`] into a string.
@@ -462,7 +488,7 @@ pub fn grids_geojson(
     rows: &[crate::check::GridRow],
 ) -> Result<String> {
     let mut w = FeatureWriter::in_memory(working, WGS84)?;
-    grid_features(&mut w, grids, rows)?;
+    grid_features(&mut w, grids, rows, None)?;
     Ok(String::from_utf8_lossy(&w.finish()?).into_owned())
 }
 
@@ -470,14 +496,15 @@ fn grid_features<W: Write>(
     w: &mut FeatureWriter<W>,
     grids: &[crate::model::GridShape],
     rows: &[crate::check::GridRow],
+    descriptions: Option<&[String]>,
 ) -> Result<()> {
     let mut features = Vec::with_capacity(grids.len());
-    for (g, row) in grids.iter().zip(rows) {
+    for (i, (g, row)) in grids.iter().zip(rows).enumerate() {
         let mut props = Map::new();
         props.insert("id".into(), row.id.clone().into());
         props.insert("community".into(), row.community.clone().into());
         record_properties(&mut props, g);
-        props.insert("community_kind".into(), row.community_kind.clone().into());
+        props.insert("community_kind".into(), row.kind.clone().into());
         props.insert("households".into(), row.households.into());
         props.insert("population".into(), row.population.into());
         props.insert("buildings".into(), row.buildings.into());
@@ -500,6 +527,9 @@ fn grid_features<W: Write>(
             "compactness".into(),
             ((row.compactness * 1e4).round() / 1e4).into(),
         );
+        if let Some(d) = descriptions.and_then(|d| d.get(i)) {
+            props.insert("bounds_description".into(), d.clone().into());
+        }
         features.push((Some(row.id.as_str()), &g.geometry, props));
     }
     w.areal_features(features)
@@ -619,6 +649,37 @@ pub fn write_plan(path: &Path, outcome: &crate::ops::PlanOutcome) -> Result<()> 
             fgb::write_collection_text(path, &text)
         }
     }
+}
+
+/// `gridplan partition --by-county`: draws county by county ([`crate::ops::plan_files_by_county`]),
+/// appending each county's grids to `out` as it is drawn, and writes the report.
+pub fn plan_by_county(
+    files: &crate::ops::PlanFiles,
+    out: &Path,
+    report: Option<&Path>,
+    progress: &dyn crate::ops::Progress,
+) -> Result<crate::ops::CountyByCounty> {
+    let mut stream: Option<GridStream> = None;
+    let mut sink = |grids: &[crate::model::GridShape],
+                    rows: &[crate::check::GridRow],
+                    descriptions: &[String],
+                    working: Crs|
+     -> Result<()> {
+        let s = match &mut stream {
+            Some(s) => s,
+            None => stream.insert(GridStream::create(out, working)?),
+        };
+        s.write(grids, rows, descriptions)
+    };
+    let done = crate::ops::plan_files_by_county(files, progress, &mut sink)?;
+    match stream {
+        Some(s) => s.finish()?,
+        None => GridStream::create(out, done.working)?.finish()?,
+    }
+    if let Some(path) = report {
+        write_json(path, &done.report())?;
+    }
+    Ok(done)
 }
 
 /// Writes `value` as indented JSON.

@@ -143,6 +143,59 @@ pub fn partition(outcome: &PlanOutcome, out: &Path, report: Option<&Path>) -> St
     s
 }
 
+/// `gridplan partition --by-county`: the counties, then the figures and the check as for one plan.
+pub fn partition_by_county(
+    done: &crate::ops::CountyByCounty,
+    out: &Path,
+    report: Option<&Path>,
+) -> String {
+    let q = &done.quality;
+    let mut s = String::new();
+    line!(
+        s,
+        "gridplan partition --by-county: {} grids in {} leaves of {} counties written to {}\n",
+        done.check.summary.grids,
+        done.leaf_plans.len(),
+        done.counties.len(),
+        out.display()
+    );
+    for c in &done.counties {
+        line!(
+            s,
+            "  {:<14} {:<24} {:>6} leaves {:>10} households {:>6} grids",
+            c.code,
+            c.name.as_deref().unwrap_or(""),
+            c.leaves,
+            c.households,
+            c.grids
+        );
+    }
+    line!(s);
+    line!(
+        s,
+        "  in band where reachable            {:.1} % of {} grids",
+        100.0 * q.share_in_band_where_reachable,
+        q.grids_where_band_reachable
+    );
+    line!(
+        s,
+        "  multi-part grids                   {}",
+        q.multi_part_grids
+    );
+    line!(
+        s,
+        "  compactness (Polsby–Popper)        mean {:.3}, 10th percentile {:.3}",
+        q.mean_compactness,
+        q.p10_compactness
+    );
+    line!(s);
+    s.push_str(&done.check.render_text_titled("check of the new grids"));
+    if let Some(path) = report {
+        line!(s, "\n  report written to {}", path.display());
+    }
+    s
+}
+
 /// `gridplan assign`: the staffing per town, the shortfall, towns left unsolved, warnings.
 pub fn assign(staffed: &Staffed, out: &Path, report: Option<&Path>) -> String {
     let st = &staffed.assignment.staffing;

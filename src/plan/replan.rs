@@ -858,3 +858,95 @@ fn unchanged(leaf: &Leaf) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{area, dataset, rect, spread};
+    use crate::plan::partition::partition;
+
+    /// Two urban communities side by side, 900 and 1,300 households.
+    fn district() -> Dataset {
+        let mut households = spread(0.0, 0.0, 1_000.0, 500.0, 900, 1);
+        households.extend(spread(1_000.0, 0.0, 2_000.0, 500.0, 1_300, 1));
+        dataset(
+            vec![
+                area(
+                    "320116001001",
+                    None,
+                    Some("urban"),
+                    rect(0.0, 0.0, 1_000.0, 500.0),
+                ),
+                area(
+                    "320116001002",
+                    None,
+                    Some("urban"),
+                    rect(1_000.0, 0.0, 2_000.0, 500.0),
+                ),
+            ],
+            households,
+        )
+    }
+
+    #[test]
+    fn leaves_that_did_not_change_keep_their_grids_exactly() {
+        let data = district();
+        let rules = Rules::default();
+        let before = partition(&data, &rules, &|| {}).grids;
+        let after = replan(&data, &rules, &before);
+        assert!(after.leaves.iter().all(|l| l.change == Change::Unchanged));
+        assert_eq!(after.grids.len(), before.len());
+        for (a, b) in after.grids.iter().zip(&before) {
+            assert_eq!(a.id, b.id);
+            assert_eq!(a.geometry, b.geometry);
+        }
+        assert!(after.removed_leaves.is_empty());
+    }
+
+    #[test]
+    fn a_leaf_without_previous_grids_is_drawn_anew_and_a_gone_one_reported() {
+        let data = district();
+        let rules = Rules::default();
+        let before: Vec<GridShape> = partition(&data, &rules, &|| {})
+            .grids
+            .into_iter()
+            .filter(|g| g.community.as_deref() == Some("320116001001"))
+            .map(|mut g| {
+                // A grid of a community that is no longer a leaf, named by its id alone.
+                if g.id.ends_with("G02") {
+                    g.id = "320116009009-G01".to_string();
+                    g.community = None;
+                }
+                g
+            })
+            .collect();
+        let after = replan(&data, &rules, &before);
+        let new = after
+            .leaves
+            .iter()
+            .find(|l| l.leaf == "320116001002")
+            .map(|l| (l.change, l.grids_redrawn.clone()));
+        let (change, ids) = new.unwrap_or((Change::Unchanged, vec![]));
+        assert_eq!(change, Change::New);
+        assert_eq!(ids.first().map(String::as_str), Some("320116001002-G01"));
+        assert_eq!(after.removed_leaves, vec!["320116009009".to_string()]);
+    }
+
+    #[test]
+    fn grid_ids_are_read_back_in_one_place() {
+        let g = |id: &str, community: Option<&str>| GridShape {
+            feature: 0,
+            id: id.to_string(),
+            community: community.map(str::to_string),
+            geometry: rect(0.0, 0.0, 1.0, 1.0),
+            declared_households: None,
+            primary_worker: None,
+        };
+        assert_eq!(code_of(&g("320116001001-G07", None)), "320116001001");
+        assert_eq!(code_of(&g("x", Some("320116001002"))), "320116001002");
+        assert_eq!(grid_number("320116001001-G07"), Some(7));
+        assert_eq!(grid_number("320116001001-G123"), Some(123));
+        assert_eq!(grid_number("hand-drawn"), None);
+        assert_eq!(grid_id("320116001001", 7), "320116001001-G07");
+    }
+}

@@ -3,8 +3,9 @@
 use super::AppState;
 use super::auth::Tokens;
 use super::error::AppError;
-use super::planning::{self, Inputs};
-use crate::store::{DatasetKind, Write, WriteError};
+use super::jobs;
+use super::planning;
+use crate::store::{DatasetKind, JobKind, Write, WriteError};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -32,6 +33,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/plans/{id}/sensitive", get(plan_sensitive))
         .route("/api/plans/{a}/diff/{b}", get(plan_diff))
         .route("/api/check", post(check))
+        .route("/api/jobs", get(jobs_list))
+        .route("/api/jobs/{id}", get(job_status))
         .route("/api/assignments", post(create_assignment))
         .route("/api/assignments/{id}", get(assignment))
         .route("/api/assignments/{id}/visits", post(assignment_visits))
@@ -105,7 +108,9 @@ async fn job<T: Send + 'static>(
 /// A refused or failed write as an answer.
 pub fn write_error(e: WriteError) -> AppError {
     match e {
-        WriteError::Conflict => AppError::new(StatusCode::CONFLICT, e.to_string()),
+        WriteError::Conflict | WriteError::JobLost => {
+            AppError::new(StatusCode::CONFLICT, e.to_string())
+        }
         WriteError::Store(e) => e.into(),
     }
 }
@@ -122,7 +127,7 @@ fn require(tokens: &Tokens, headers: &HeaderMap) -> Result<(), AppError> {
 /// At most this many warnings are listed in an answer (all are counted).
 const LISTED_WARNINGS: usize = 200;
 
-fn warnings_json(w: &[crate::problem::Problem]) -> Value {
+pub fn warnings_json(w: &[crate::problem::Problem]) -> Value {
     json!(w.iter().take(LISTED_WARNINGS).collect::<Vec<_>>())
 }
 
@@ -154,6 +159,7 @@ async fn upload(
             datasets: vec![(kind, name, body.to_vec())],
             plan: None,
             expected: Some(cand.expected),
+            job: None,
         };
         let written = state.with_store(|st| st.write(write).map_err(write_error))?;
         let info = written
@@ -189,56 +195,6 @@ async fn dataset_latest(
     Ok(content.into_response())
 }
 
-/// Computes a plan from `inputs` (re-drawn from `previous` when given) and writes it with `datasets`
-/// in one transaction; publishes it. The plan hook runs before the computation.
-fn plan_and_write(
-    state: &AppState,
-    inputs: Inputs,
-    datasets: Vec<(DatasetKind, String, Vec<u8>)>,
-    expected: crate::store::Latest,
-    note: &str,
-    previous: Option<i64>,
-) -> Result<Value, AppError> {
-    let previous = match previous {
-        None => None,
-        Some(id) => {
-            let (grids, warnings) =
-                state.with_store(|st| planning::plan_grids(st, &inputs.dataset, id))?;
-            Some((id, grids, warnings))
-        }
-    };
-    state.plan_started();
-    let computed = planning::compute_plan(&inputs, &inputs.rules, note, previous)?;
-    let write = Write {
-        datasets,
-        plan: Some(computed.plan),
-        expected: Some(expected),
-    };
-    let written = state.with_store(|st| st.write(write).map_err(write_error))?;
-    let id = written
-        .plan
-        .ok_or_else(|| AppError::internal("the plan was not written"))?;
-    let mut inputs = inputs;
-    for d in &written.datasets {
-        match d.kind {
-            DatasetKind::Households => inputs.households = d.id,
-            DatasetKind::Boundaries => inputs.boundaries = d.id,
-            DatasetKind::Rules => inputs.rules_id = Some(d.id),
-            DatasetKind::Workers => {}
-        }
-    }
-    if !written.datasets.is_empty() {
-        state.set_inputs(Some(inputs));
-    }
-    state.publish(Some(id))?;
-    let mut summary = computed.summary;
-    summary["plan"] = json!(id);
-    if let Some(d) = written.datasets.first() {
-        summary["dataset"] = json!(d);
-    }
-    Ok(summary)
-}
-
 async fn replace_boundaries(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -246,36 +202,90 @@ async fn replace_boundaries(
 ) -> Result<Response, AppError> {
     require(&s.tokens, &headers)?;
     let body = body?;
-    let out = job(&s, move |state| {
-        let cand =
-            state.with_store(|st| {
-                planning::candidate(st, DatasetKind::Boundaries, &body, None)
-            })?;
-        let expected = cand.expected;
-        let warnings = cand.warnings.clone();
-        let inputs = cand
-            .inputs
-            .ok_or_else(|| AppError::unprocessable("households are needed to plan"))?;
-        // Re-drawn from the plan in force, so that what did not change stays as it was.
-        let previous = state.published().plan;
-        let datasets = vec![(
-            DatasetKind::Boundaries,
-            "boundaries-upload".to_string(),
-            body.to_vec(),
-        )];
-        let plan = plan_and_write(
-            state,
-            inputs,
-            datasets,
-            expected,
-            "boundaries replaced",
-            previous,
-        )?;
-        let dataset = plan.get("dataset").cloned().unwrap_or(Value::Null);
-        Ok(json!({"dataset": dataset, "plan": plan, "warnings": warnings.len(), "warning_list": warnings_json(&warnings)}))
+    // Re-drawn from the plan in force, so that what did not change stays as it was.
+    let req = jobs::BoundariesRequest {
+        previous: s.published().plan,
+    };
+    let ticket = read(&s, move |state| {
+        jobs::submit(state, JobKind::Boundaries, &req, body.to_vec())
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(out)).into_response())
+    answer_job(&s, ticket, &headers).await
+}
+
+/// Runs a job this server holds in its writing turn and answers with its result (201), or, when the
+/// client asked `Prefer: respond-async`, answers 202 at once with where to follow it.
+async fn answer_job(
+    s: &Arc<AppState>,
+    ticket: crate::store::Ticket,
+    headers: &HeaderMap,
+) -> Result<Response, AppError> {
+    let id = ticket.lease.job;
+    let respond_async = headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',')
+                .any(|p| p.trim().eq_ignore_ascii_case("respond-async"))
+        });
+    let state = s.clone();
+    // The job goes on when the client goes away: it is a task of its own.
+    let task = tokio::spawn(async move {
+        job(&state, move |state| {
+            jobs::run(state, &ticket).map_err(AppError::from)
+        })
+        .await
+    });
+    if respond_async {
+        let location = format!("/api/jobs/{id}");
+        let mut r = (
+            StatusCode::ACCEPTED,
+            Json(json!({"job": id, "state": "running", "location": location})),
+        )
+            .into_response();
+        if let Ok(v) = HeaderValue::from_str(&location) {
+            r.headers_mut().insert(header::LOCATION, v);
+        }
+        return Ok(r);
+    }
+    match task.await.map_err(AppError::internal)? {
+        Ok(v) => Ok((StatusCode::CREATED, Json(v)).into_response()),
+        Err(e) if e.status == StatusCode::ACCEPTED => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"job": id, "state": "running", "location": format!("/api/jobs/{id}"), "message": e.message})),
+        )
+            .into_response()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The newest planning jobs. Planners only.
+async fn jobs_list(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    require(&s.tokens, &headers)?;
+    let list = read(&s, |state| state.with_store(|st| Ok(st.jobs(100)?))).await?;
+    let list: Vec<Value> = list.iter().map(jobs::job_json).collect();
+    Ok(Json(json!({"jobs": list})).into_response())
+}
+
+/// One planning job: running (and which server holds it), done (with its plan) or failed. Planners
+/// only.
+async fn job_status(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    require(&s.tokens, &headers)?;
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| AppError::bad_request(format!("\"{id}\" is not a job number")))?;
+    let job = read(&s, move |state| state.with_store(|st| Ok(st.job(id)?)))
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no job {id}")))?;
+    Ok(Json(jobs::job_json(&job)).into_response())
 }
 
 async fn plans(State(s): State<Arc<AppState>>) -> Result<Response, AppError> {
@@ -287,15 +297,6 @@ async fn plans(State(s): State<Arc<AppState>>) -> Result<Response, AppError> {
     )
 }
 
-#[derive(serde::Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct PlanRequest {
-    rules: Option<String>,
-    note: Option<String>,
-    /// Re-draw from this plan, keeping what did not change.
-    previous: Option<i64>,
-}
-
 async fn create_plan(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -303,42 +304,12 @@ async fn create_plan(
 ) -> Result<Response, AppError> {
     require(&s.tokens, &headers)?;
     let body = body?;
-    let req: PlanRequest = optional_json(&body, "plan request")?;
-    let out = job(&s, move |state| {
-        let needed = || AppError::unprocessable("households and boundaries are needed to plan");
-        let (inputs, datasets, expected) = match &req.rules {
-            Some(r) => {
-                let cand = state.with_store(|st| {
-                    planning::candidate(
-                        st,
-                        DatasetKind::Rules,
-                        r.as_bytes(),
-                        state.inputs().as_deref(),
-                    )
-                })?;
-                let expected = cand.expected;
-                let inputs = cand.inputs.ok_or_else(needed)?;
-                let datasets = vec![(
-                    DatasetKind::Rules,
-                    "rules-request".to_string(),
-                    r.as_bytes().to_vec(),
-                )];
-                (inputs, datasets, expected)
-            }
-            None => {
-                let inputs = state.inputs().ok_or_else(needed)?;
-                let expected = inputs.latest();
-                ((*inputs).clone(), Vec::new(), expected)
-            }
-        };
-        let note = req
-            .note
-            .clone()
-            .unwrap_or_else(|| "planned through the API".to_string());
-        plan_and_write(state, inputs, datasets, expected, &note, req.previous)
+    let req: jobs::PlanRequest = optional_json(&body, "plan request")?;
+    let ticket = read(&s, move |state| {
+        jobs::submit(state, JobKind::Plan, &req, Vec::new())
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(out)).into_response())
+    answer_job(&s, ticket, &headers).await
 }
 
 /// A JSON request body that may be left empty (then every field takes its default).

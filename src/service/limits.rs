@@ -26,6 +26,9 @@ pub struct Limits {
     /// Concurrent diffs for everyone else (more are answered 429 at once, and none start while a
     /// planner's job runs).
     pub open_jobs: usize,
+    /// How long a planning job stays a server's without the server renewing it (a third of it apart):
+    /// once it lapses, another server (or this one, restarted) takes the job over.
+    pub job_lease: Duration,
 }
 
 impl Default for Limits {
@@ -36,9 +39,14 @@ impl Default for Limits {
             body_idle_timeout: Duration::from_secs(30),
             planner_jobs: 2,
             open_jobs: 2,
+            job_lease: DEFAULT_JOB_LEASE,
         }
     }
 }
+
+/// How long a planning job's lease lasts by default: long enough that a busy database does not make a
+/// living server lose its job, short enough that a dead server's job is taken over soon.
+pub const DEFAULT_JOB_LEASE: Duration = Duration::from_secs(30);
 
 /// The concurrency limits of the expensive routes.
 pub struct Lanes {

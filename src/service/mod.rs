@@ -12,9 +12,10 @@ pub mod planning;
 pub mod published;
 
 pub mod guard;
+pub mod jobs;
 pub mod limits;
 
-use crate::store::{DatasetKind, Store, Write};
+use crate::store::{DatasetKind, Location, Store, Write};
 use auth::Tokens;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -33,8 +34,8 @@ pub struct Config {
     /// A directory of `households.geojson`, `boundaries.geojson`, optionally `workers.geojson` (or
     /// `.csv`) and `rules.toml`, loaded when the database holds no datasets yet.
     pub data: Option<PathBuf>,
-    /// The SQLite file.
-    pub db: PathBuf,
+    /// The SQLite file, or a PostgreSQL database with PostGIS (`postgres://…`).
+    pub db: Location,
     pub tokens: Tokens,
     /// Optional base-map tile URL template for the map page (`https://…/{z}/{x}/{y}.png`).
     pub tiles: Option<String>,
@@ -54,11 +55,11 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = DEFAULT_MAX_BODY_MB * 1024 * 1024;
 /// Longest a request may take by default.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Connections to the database file, one per blocking task that needs one. SQLite in write-ahead-log
-/// mode lets readers go on while a writer commits; no connection is shared between threads, and none
-/// is held while a plan is computed.
+/// Connections to the database, one per blocking task that needs one. SQLite in write-ahead-log mode
+/// (and PostgreSQL) lets readers go on while a writer commits; no connection is shared between threads,
+/// and none is held while a plan is computed.
 pub struct Db {
-    path: PathBuf,
+    at: Location,
     idle: Mutex<Vec<Store>>,
 }
 
@@ -96,11 +97,16 @@ impl Drop for Conn<'_> {
 }
 
 impl Db {
-    pub fn new(path: &Path, first: Store) -> Db {
+    pub fn new(at: &Location, first: Store) -> Db {
         Db {
-            path: path.to_path_buf(),
+            at: at.clone(),
             idle: Mutex::new(vec![first]),
         }
+    }
+
+    /// Where the database is.
+    pub fn location(&self) -> &Location {
+        &self.at
     }
 
     /// A connection: an idle one, or a new one. Blocking (call it on the blocking pool).
@@ -108,7 +114,7 @@ impl Db {
         let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
         let store = match idle {
             Some(s) => s,
-            None => Store::open(&self.path)?,
+            None => Store::open(&self.at)?,
         };
         Ok(Conn {
             db: self,
@@ -129,6 +135,10 @@ pub struct AppState {
     pub work: tokio::sync::Mutex<()>,
     /// Concurrency limits of the expensive routes.
     pub lanes: limits::Lanes,
+    /// This server's name in the jobs it holds (unique per process start).
+    pub server: String,
+    /// How long a job stays this server's without a renewal ([`Limits::job_lease`]).
+    pub job_lease: Duration,
     /// Called by a plan job once its inputs are read and before it computes (tests hold a plan there
     /// to prove that reads go on meanwhile).
     pub plan_hook: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
@@ -224,7 +234,14 @@ fn read_file(dir: &Path, name: &str) -> Result<Option<Vec<u8>>, crate::Error> {
 /// database written by an older version that stored an upload it should have refused), the service
 /// starts on the inputs of its newest plan, or with none, and says so on stderr.
 pub fn prepare(config: &Config) -> Result<AppState, AppError> {
-    let mut store = Store::open(&config.db)?;
+    prepare_on(config, Store::open(&config.db)?)
+}
+
+/// [`prepare`] on a store already opened at `config.db`.
+pub fn prepare_on(config: &Config, mut store: Store) -> Result<AppState, AppError> {
+    // Servers starting together on one empty database load the data and plan once: the first does it,
+    // the others wait and find it done. (On an error this connection closes, which lets go too.)
+    store.lock_start()?;
     if let Some(dir) = &config.data
         && store.latest()?.households.is_none()
         && store.latest()?.boundaries.is_none()
@@ -328,6 +345,7 @@ pub fn prepare(config: &Config) -> Result<AppState, AppError> {
             }
         }
     }
+    store.unlock_start()?;
     let state = AppState {
         db: Db::new(&config.db, store),
         inputs: RwLock::new(inputs.map(Arc::new)),
@@ -336,6 +354,8 @@ pub fn prepare(config: &Config) -> Result<AppState, AppError> {
         tiles: config.tiles.clone(),
         work: tokio::sync::Mutex::new(()),
         lanes: limits::Lanes::new(&config.limits),
+        server: jobs::server_name(),
+        job_lease: config.limits.job_lease,
         plan_hook: Mutex::new(None),
     };
     state.publish(None)?;
@@ -369,13 +389,44 @@ pub fn router(state: Arc<AppState>, config: &Config) -> Router {
         .with_state(state)
 }
 
+/// Environment variable for tests of the running binary: every plan job waits this many seconds
+/// once its inputs are read (as [`AppState::plan_hook`] lets in-process tests), so that a test can kill
+/// the server in the middle of a plan. Unset in use.
+pub const HOLD_PLAN_ENV: &str = "GRIDPLAN_TEST_HOLD_PLAN_SECS";
+
+fn hold_plans_for_tests(state: &AppState) {
+    let Some(secs) = std::env::var(HOLD_PLAN_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+    else {
+        return;
+    };
+    eprintln!(
+        "gridplan serve: {HOLD_PLAN_ENV} is set: every plan waits {secs} s before it computes"
+    );
+    let hook: Arc<dyn Fn() + Send + Sync> =
+        Arc::new(move || std::thread::sleep(Duration::from_secs_f64(secs)));
+    if let Ok(mut h) = state.plan_hook.lock() {
+        *h = Some(hook);
+    }
+}
+
 /// Runs the service until Ctrl-C, printing its URL once it listens.
 pub async fn serve(config: Config, addr: &str) -> anyhow::Result<()> {
     let cfg = config.clone();
-    let state = tokio::task::spawn_blocking(move || prepare(&cfg))
-        .await?
-        .map_err(|e| anyhow::anyhow!("{}{}", e.message, problems_text(&e.problems)))?;
-    let app = router(Arc::new(state), &config);
+    let state = tokio::task::spawn_blocking(move || {
+        // A database that cannot be opened (a bad or unreachable URL, a file that cannot be created)
+        // is the command line's mistake, named as such.
+        let store = Store::open(&cfg.db).map_err(|e| crate::Error::Database(e.to_string()))?;
+        prepare_on(&cfg, store)
+            .map_err(|e| anyhow::anyhow!("{}{}", e.message, problems_text(&e.problems)))
+    })
+    .await??;
+    hold_plans_for_tests(&state);
+    let state = Arc::new(state);
+    jobs::start(&state);
+    let app = router(state, &config);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;

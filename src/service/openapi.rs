@@ -90,16 +90,20 @@ pub fn document() -> Value {
             "/api/boundaries": {"post": {
                 "summary": "Replace the boundaries and re-plan", "security": planner,
                 "requestBody": {"required": true, "content": {geo: {"schema": {"type": "object"}}}},
-                "responses": with_errors(json!({"201": ok("New boundaries version and plan", js)}))
+                "parameters": [{"$ref": "#/components/parameters/prefer"}],
+                "responses": with_errors(json!({"201": ok("New boundaries version and plan", js), "202": ok("The job, running: follow it at /api/jobs/{jobId}", js)}))
             }},
             "/api/plans": {
                 "get": {"summary": "Plans, newest first", "responses": {"200": ok("Plans", js)}},
                 "post": {
                     "summary": "Run a partition with the data in force and optional rules (TOML text)", "security": planner,
                     "requestBody": {"required": false, "content": {js: {"schema": {"type": "object", "properties": {"rules": {"type": "string"}, "note": {"type": "string"}, "previous": {"type": "integer"}}}}}},
-                    "responses": with_errors(json!({"201": ok("The new plan, published", js)}))
+                    "parameters": [{"$ref": "#/components/parameters/prefer"}],
+                    "responses": with_errors(json!({"201": ok("The new plan, published", js), "202": ok("The job, running: follow it at /api/jobs/{jobId}", js)}))
                 }
             },
+            "/api/jobs": {"get": {"summary": "The newest planning jobs: which server holds each, done or failed (planners only)", "security": planner, "responses": with_errors(json!({"200": ok("Jobs", js)}))}},
+            "/api/jobs/{jobId}": {"get": {"summary": "A planning job: running (and on which server), done (with its plan and answer) or failed", "security": planner, "parameters": [{"$ref": "#/components/parameters/jobId"}], "responses": with_errors(json!({"200": ok("Job", js)}))}},
             "/api/plans/{planId}": {"get": {"summary": "A plan: inputs, summary, quality", "parameters": [{"$ref": "#/components/parameters/planId"}], "responses": with_errors(json!({"200": ok("Plan", js)}))}},
             "/api/plans/{planId}/grids": {"get": {"summary": "A plan's grids", "parameters": [{"$ref": "#/components/parameters/planId"}], "responses": with_errors(json!({"200": ok("Grids", geo)}))}},
             "/api/plans/{planId}/report": {"get": {"summary": "A plan's report (building ids withheld)", "parameters": [{"$ref": "#/components/parameters/planId"}], "responses": with_errors(json!({"200": ok("Report", js)}))}},
@@ -148,6 +152,8 @@ pub fn document() -> Value {
                 "collectionId": {"name": "collectionId", "in": "path", "required": true, "schema": {"type": "string", "enum": ["communities", "grids"]}},
                 "featureId": {"name": "featureId", "in": "path", "required": true, "schema": {"type": "string"}},
                 "planId": {"name": "planId", "in": "path", "required": true, "schema": {"type": "integer"}},
+                "jobId": {"name": "jobId", "in": "path", "required": true, "schema": {"type": "integer"}},
+                "prefer": {"name": "Prefer", "in": "header", "required": false, "description": "respond-async: answer 202 at once with the job, which goes on (on another server if this one dies)", "schema": {"type": "string"}},
                 "limit": {"name": "limit", "in": "query", "required": false, "style": "form", "explode": false,
                     "description": "Most features per page; larger values are clamped to the maximum.",
                     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}},

@@ -208,3 +208,103 @@ impl AreaTree {
         self.parent[i]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{area, rect};
+
+    fn build(areas: Vec<Area>) -> (AreaTree, Problems) {
+        let areas = areas
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut a)| {
+                a.feature = i;
+                a
+            })
+            .collect();
+        AreaTree::build("boundaries", areas, &Rules::default())
+    }
+
+    #[test]
+    fn leaves_inherit_their_kind_and_find_their_town() {
+        let mut town = area(
+            "320116001000",
+            Some("320116"),
+            Some("urban"),
+            rect(0.0, 0.0, 20.0, 10.0),
+        );
+        town.level = Some("town".to_string());
+        let (tree, problems) = build(vec![
+            area("320116", None, None, rect(0.0, 0.0, 20.0, 10.0)),
+            town,
+            area(
+                "320116001002",
+                Some("320116001000"),
+                Some("rural"),
+                rect(10.0, 0.0, 20.0, 10.0),
+            ),
+            area(
+                "320116001001",
+                Some("320116001000"),
+                None,
+                rect(0.0, 0.0, 10.0, 10.0),
+            ),
+        ]);
+        assert!(!problems.has_errors(), "{problems:?}");
+        let codes: Vec<&str> = tree
+            .leaves()
+            .iter()
+            .map(|&l| tree.areas[l].code.as_str())
+            .collect();
+        assert_eq!(codes, ["320116001001", "320116001002"]);
+        let first = tree.get("320116001001").unwrap_or(usize::MAX);
+        let second = tree.get("320116001002").unwrap_or(usize::MAX);
+        assert_eq!(tree.kind(first), Some("urban"), "inherited from the town");
+        assert_eq!(tree.kind(second), Some("rural"), "its own");
+        assert_eq!(tree.town_of(first), tree.get("320116001000"));
+        assert!(tree.is_leaf(first) && !tree.is_leaf(tree.parent(first).unwrap_or(first)));
+    }
+
+    #[test]
+    fn a_missing_parent_a_loop_and_a_leaf_without_kind_are_errors_naming_the_unit() {
+        let (_, problems) = build(vec![
+            area(
+                "A",
+                Some("nowhere"),
+                Some("urban"),
+                rect(0.0, 0.0, 1.0, 1.0),
+            ),
+            area("B", Some("C"), Some("urban"), rect(0.0, 0.0, 1.0, 1.0)),
+            area("C", Some("B"), Some("urban"), rect(0.0, 0.0, 1.0, 1.0)),
+            area("D", None, None, rect(5.0, 5.0, 6.0, 6.0)),
+        ]);
+        let text: Vec<String> = problems.0.iter().map(|p| p.to_string()).collect();
+        let said = |what: &str| text.iter().any(|t| t.contains(what));
+        assert!(said("parent \"nowhere\" does not exist"), "{text:?}");
+        assert!(said("loops back"), "{text:?}");
+        assert!(said("has no `kind`"), "{text:?}");
+        assert!(problems.has_errors());
+    }
+
+    #[test]
+    fn a_kind_the_rules_do_not_know_is_an_error() {
+        let (_, problems) = build(vec![area(
+            "A",
+            None,
+            Some("lunar"),
+            rect(0.0, 0.0, 1.0, 1.0),
+        )]);
+        assert!(problems.0.iter().any(|p| p.message.contains("\"lunar\"")));
+    }
+
+    #[test]
+    fn a_unit_poking_out_of_its_parent_is_a_warning() {
+        let (_, problems) = build(vec![
+            area("P", None, Some("urban"), rect(0.0, 0.0, 10.0, 10.0)),
+            area("A", Some("P"), None, rect(0.0, 0.0, 12.0, 10.0)),
+        ]);
+        assert!(!problems.has_errors());
+        assert!(problems.0.iter().any(|p| p.message.contains("pokes out")));
+    }
+}

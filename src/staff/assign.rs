@@ -762,3 +762,109 @@ pub fn assign(loads: &[GridLoad], workers: &[Worker], rules: &Rules) -> Result<A
         staffing,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{grid, household, rect};
+
+    fn worker(id: &str, kind: WorkerType, x: f64, previous: &[&str]) -> Worker {
+        Worker {
+            feature: 0,
+            id: id.into(),
+            kind,
+            hours: 40.0,
+            town: TownCode::new("320116001"),
+            active: true,
+            previous_grids: previous.iter().map(|g| g.to_string()).collect(),
+            home: Coord { x, y: 50.0 },
+        }
+    }
+
+    fn two_grids() -> (Vec<GridShape>, Vec<TownCode>, Vec<Household>) {
+        let grids = vec![
+            grid("G1", "320116001001", rect(0.0, 0.0, 100.0, 100.0)),
+            grid("G2", "320116001001", rect(1_000.0, 0.0, 1_100.0, 100.0)),
+        ];
+        let towns = grid_towns("grids", &grids, None).unwrap_or_default();
+        let households = vec![
+            household(50.0, 50.0, 300, None),
+            household(1_050.0, 50.0, 200, None),
+        ];
+        (grids, towns, households)
+    }
+
+    #[test]
+    fn towns_come_from_community_codes_and_a_grid_without_one_is_named() {
+        let (grids, towns, _) = two_grids();
+        assert_eq!(towns, vec![TownCode::new("320116001000"); 2]);
+        let stray = [grid("X9", "somewhere", rect(0.0, 0.0, 1.0, 1.0))];
+        let e = grid_towns("grids", &stray, None)
+            .err()
+            .map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("X9")), "{grids:?}");
+    }
+
+    #[test]
+    fn the_heavier_grid_is_covered_first_when_workers_are_short() {
+        let (grids, towns, households) = two_grids();
+        let rules = Rules::default();
+        let mut loads = grid_loads(&grids, &towns, &households, &rules);
+        for l in &mut loads {
+            l.policy = StaffingPolicy::OneFullTimePerGrid;
+        }
+        // Nearer the light grid, but leaving the heavy one uncovered costs more.
+        let workers = [worker("W", WorkerType::FullTime, 1_050.0, &[])];
+        let a = assign(&loads, &workers, &rules).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.primary, vec![Some("W".to_string()), None]);
+    }
+
+    #[test]
+    fn the_load_of_a_grid_is_recounted_from_its_households() {
+        let (grids, towns, households) = two_grids();
+        let loads = grid_loads(&grids, &towns, &households, &Rules::default());
+        assert_eq!(loads[0].households, 300);
+        assert_eq!(loads[1].households, 200);
+        assert!(loads[0].workload_hours > loads[1].workload_hours);
+        assert!(loads[1].workload_hours > 0.0);
+    }
+
+    #[test]
+    fn the_nearest_worker_holds_a_grid_and_a_missing_one_is_the_shortfall() {
+        let (grids, towns, mut households) = two_grids();
+        // Equal loads, so distance decides (an uncovered grid costs in proportion to its load).
+        households[0].households = 200;
+        let rules = Rules::default();
+        let mut loads = grid_loads(&grids, &towns, &households, &rules);
+        for l in &mut loads {
+            l.policy = StaffingPolicy::OneFullTimePerGrid;
+        }
+        let workers = [worker("W", WorkerType::FullTime, 1_050.0, &[])];
+        let a = assign(&loads, &workers, &rules).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.primary, vec![None, Some("W".to_string())]);
+        let town = &a.staffing.towns[0];
+        assert_eq!(town.grids_uncovered, vec!["G1".to_string()]);
+        assert_eq!(town.shortfall_workers, 1);
+    }
+
+    #[test]
+    fn a_cadre_cannot_hold_a_grid_that_needs_a_full_time_worker_but_is_flagged_elsewhere() {
+        let (grids, towns, households) = two_grids();
+        let rules = Rules::default();
+        let mut loads = grid_loads(&grids, &towns, &households, &rules);
+        loads[0].policy = StaffingPolicy::OneFullTimePerGrid;
+        loads[1].policy = StaffingPolicy::ByHours;
+        let workers = [
+            worker("C", WorkerType::Cadre, 50.0, &[]),
+            worker("F", WorkerType::FullTime, 5_000.0, &[]),
+        ];
+        let a = assign(&loads, &workers, &rules).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.primary[0].as_deref(), Some("F"));
+        if a.primary[1].as_deref() == Some("C") {
+            assert_eq!(
+                a.staffing.towns[0].cadre_responsible,
+                vec!["G2".to_string()]
+            );
+        }
+    }
+}

@@ -1,3 +1,6 @@
+//! **Test and demo data, not the product.** Behind the `synth` feature (on by default, for `gridplan
+//! generate`, the bundled demo, the tests and the benchmarks); nothing in the library depends on it.
+//!
 //! A seeded synthetic district, realistic enough to exercise every rule: an urban street of compounds
 //! with many-household buildings, a rural town of scattered houses, a concave (L-shaped) community, a
 //! multi-part community with an enclave, a village with a lake, a community too small for one grid
@@ -41,7 +44,14 @@ pub const HOUSEHOLDS_PER_REPLICA: u64 = 19_500;
 pub struct Spec {
     pub seed: u64,
     pub replicas: usize,
+    /// Counties the replicas are spread over (consecutive replicas share a county). One county is the
+    /// district of the demo (code 320116 under no parent); more make a province (320000) of counties
+    /// 320116, 320117, …, each with its own towns, for the county-by-county commands.
+    pub counties: usize,
 }
+
+/// Replicas per county when the number of counties is not given: about 490,000 households.
+pub const REPLICAS_PER_COUNTY: usize = 25;
 
 impl Spec {
     /// The demo district (one replica), or enough replicas for about `households`.
@@ -49,7 +59,33 @@ impl Spec {
         let replicas = households
             .map(|h| (h as f64 / HOUSEHOLDS_PER_REPLICA as f64).round().max(1.0) as usize)
             .unwrap_or(1);
-        Spec { seed, replicas }
+        Spec {
+            seed,
+            replicas,
+            counties: replicas.div_ceil(REPLICAS_PER_COUNTY),
+        }
+    }
+
+    /// The county (0-based) of replica `r`, and `r`'s number within its county.
+    fn county_of(&self, r: usize) -> (usize, usize) {
+        let counties = self.counties.clamp(1, self.replicas.max(1));
+        let per = self.replicas.div_ceil(counties).max(1);
+        (r / per, r % per)
+    }
+
+    /// The 6-digit code of county `c`.
+    fn county_code(c: usize) -> String {
+        format!("{}", 320_116 + c)
+    }
+
+    /// The 9-digit codes of replica `r`'s urban street and rural town.
+    fn town_codes(&self, r: usize) -> (String, String) {
+        let (c, local) = self.county_of(r);
+        let county = Spec::county_code(c);
+        (
+            format!("{county}{:03}", 1 + local),
+            format!("{county}{:03}", 101 + local),
+        )
     }
 }
 
@@ -335,31 +371,69 @@ pub fn district(spec: &Spec) -> Result<District> {
     let width = 3.0 * URBAN_CELL + RIVER + 3.0 * RURAL_CELL + REPLICA_GAP;
     let height = 3.0 * RURAL_CELL + REPLICA_GAP;
     let cols = (spec.replicas as f64).sqrt().ceil() as usize;
-    let district_code = "320116000000".to_string();
-    let first_unit = d.units.len();
-    d.units.push(Unit {
-        code: district_code.clone(),
-        name: "六合区 (synthetic)".to_string(),
-        level: "district",
-        parent: None,
-        kind: None,
-        geometry: MultiPolygon(vec![]),
-    });
+    let counties = spec.counties.clamp(1, spec.replicas.max(1));
+    let province = (counties > 1).then(|| "320000000000".to_string());
+    if let Some(code) = &province {
+        d.units.push(Unit {
+            code: code.clone(),
+            name: "江苏省 (synthetic)".to_string(),
+            level: "province",
+            parent: None,
+            kind: None,
+            geometry: MultiPolygon(vec![]),
+        });
+    }
+    let county_units: Vec<(usize, String)> = (0..counties)
+        .map(|c| {
+            let code = format!("{}000000", Spec::county_code(c));
+            d.units.push(Unit {
+                code: code.clone(),
+                name: if c == 0 {
+                    "六合区 (synthetic)".to_string()
+                } else {
+                    format!("{}区 (synthetic)", PLACE_NAMES[(7 * c) % PLACE_NAMES.len()])
+                },
+                level: "district",
+                parent: province.clone(),
+                kind: None,
+                geometry: MultiPolygon(vec![]),
+            });
+            (d.units.len() - 1, code)
+        })
+        .collect();
     for r in 0..spec.replicas {
         let base = Coord {
             x: origin.x + (r % cols) as f64 * width,
             y: origin.y + (r / cols) as f64 * height,
         };
-        replica(&mut rng, &mut d, r, base, &district_code);
+        let (c, _) = spec.county_of(r);
+        replica(
+            &mut rng,
+            &mut d,
+            r,
+            base,
+            &county_units[c].1,
+            &spec.town_codes(r),
+        );
     }
-    // The district is its towns' outlines, one part each (the river and the gaps between replicas divide them).
-    let parts: Vec<Polygon> = d
-        .units
-        .iter()
-        .filter(|u| u.parent.as_deref() == Some(district_code.as_str()))
-        .flat_map(|u| u.geometry.0.iter().cloned())
-        .collect();
-    d.units[first_unit].geometry = MultiPolygon(parts);
+    // A county is its towns' outlines, one part each (the river and the gaps between replicas divide
+    // them); the province is its counties'.
+    for (unit, code) in &county_units {
+        let parts: Vec<Polygon> = d
+            .units
+            .iter()
+            .filter(|u| u.parent.as_deref() == Some(code.as_str()))
+            .flat_map(|u| u.geometry.0.iter().cloned())
+            .collect();
+        d.units[*unit].geometry = MultiPolygon(parts);
+    }
+    if province.is_some() {
+        let parts: Vec<Polygon> = county_units
+            .iter()
+            .flat_map(|(unit, _)| d.units[*unit].geometry.0.iter().cloned())
+            .collect();
+        d.units[0].geometry = MultiPolygon(parts);
+    }
     // The ground (streets, blocks, the river) from its own random stream, so the households, grids
     // and workers are the same with or without it.
     let mut ground_rng = Rng::new(spec.seed ^ 0x57EE_7B10_C500_0000);
@@ -368,7 +442,7 @@ pub fn district(spec: &Spec) -> Result<District> {
             x: origin.x + (r % cols) as f64 * width,
             y: origin.y + (r / cols) as f64 * height,
         };
-        ground(&mut ground_rng, &mut d, r, base);
+        ground(&mut ground_rng, &mut d, r, base, &spec.town_codes(r));
     }
     Ok(d)
 }
@@ -384,7 +458,7 @@ struct Streets {
     suffix: (&'static str, &'static str),
 }
 
-fn ground(rng: &mut Rng, d: &mut District, r: usize, base: Coord) {
+fn ground(rng: &mut Rng, d: &mut District, r: usize, base: Coord, codes: &(String, String)) {
     let urban_origin = base;
     let rural_origin = Coord {
         x: base.x + 3.0 * URBAN_CELL + RIVER,
@@ -396,11 +470,11 @@ fn ground(rng: &mut Rng, d: &mut District, r: usize, base: Coord) {
         .filter(|u| u.level == "community" || u.level == "village")
         .filter(|u| {
             let town = if u.level == "community" {
-                format!("320116{:03}", 1 + r)
+                &codes.0
             } else {
-                format!("320116{:03}", 101 + r)
+                &codes.1
             };
-            u.code.starts_with(&town)
+            u.code.starts_with(town.as_str())
         })
         .map(|u| (u.code.clone(), u.geometry.clone()))
         .collect();
@@ -561,9 +635,16 @@ struct LeafPlan {
     tower: bool,
 }
 
-fn replica(rng: &mut Rng, d: &mut District, r: usize, base: Coord, district_code: &str) {
-    let street = format!("320116{:03}000", 1 + r);
-    let town = format!("320116{:03}000", 101 + r);
+fn replica(
+    rng: &mut Rng,
+    d: &mut District,
+    r: usize,
+    base: Coord,
+    district_code: &str,
+    codes: &(String, String),
+) {
+    let street = format!("{}000", codes.0);
+    let town = format!("{}000", codes.1);
     let urban = Lattice::new(rng, base, URBAN_CELL, 3);
     let rural_origin = Coord {
         x: base.x + urban.extent() + RIVER,

@@ -1,6 +1,8 @@
 //! Helpers for the integration tests: small fixtures written by hand, and running the real binary.
 #![allow(dead_code)]
 
+pub mod pg;
+
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -32,7 +32,7 @@ use crate::model::{
 };
 use crate::plan::dedicated::{self, Carved};
 use crate::plan::numbering::{self, Community};
-use crate::rules::{CountPolicy, KindRules, Measure, Rules, Unit};
+use crate::rules::{CountPolicy, KindRules, Rules};
 use crate::spatial::geometry;
 use geo::{BooleanOps, BoundingRect, Coord, LineString, MultiPolygon, Polygon};
 use rayon::prelude::*;
@@ -95,9 +95,6 @@ pub struct LeafPlan {
     /// Cells larger than a grid's maximum, divided by their buildings.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub divided_cells: Vec<crate::plan::partition::cells::DividedCell>,
-    /// What the band counted: `households`, or `population` (then `households` and `feasible` above
-    /// count people).
-    pub measure: &'static str,
     /// Dedicated grids carved out of the leaf (counted in `grids`; `households` counts the basic
     /// grids' only).
     pub dedicated: usize,
@@ -968,11 +965,6 @@ fn partition_leaf(leaf: &LeafInput) -> (Vec<MultiPolygon>, LeafPlan, Vec<Buildin
         infeasible,
         engine,
         divided_cells,
-        measure: if band.unit == Unit::People {
-            "population"
-        } else {
-            "households"
-        },
         dedicated: 0,
         note: None,
     };
@@ -1090,6 +1082,50 @@ pub fn tidy(
         .collect()
 }
 
+/// The household points as the partition counts them where a kind's measure is `population`.
+struct Counted {
+    /// The points, each weighing its residents in the leaves counted by population (its households
+    /// elsewhere).
+    points: Vec<Household>,
+    /// The leaves counted by population: those of a kind measured by population whose every point gives
+    /// its residents (a leaf with a point of unknown population is counted by households).
+    leaves: std::collections::BTreeSet<usize>,
+}
+
+/// The points re-weighed by population for the leaves whose kind is measured by population; `None`
+/// when no leaf is.
+fn counted_households(data: &Dataset, rules: &Rules, members: &[Vec<usize>]) -> Option<Counted> {
+    let leaves: std::collections::BTreeSet<usize> = data
+        .tree
+        .leaves()
+        .iter()
+        .copied()
+        .filter(|&l| {
+            data.tree
+                .kind(l)
+                .and_then(|k| rules.kind(k))
+                .is_some_and(|b| b.measure == crate::rules::Measure::Population)
+        })
+        .filter(|&l| {
+            members[l]
+                .iter()
+                .all(|&i| data.households[i].population.is_some())
+        })
+        .collect();
+    if leaves.is_empty() {
+        return None;
+    }
+    let mut points = data.households.clone();
+    for &l in &leaves {
+        for &i in &members[l] {
+            if let Some(p) = data.households[i].population {
+                points[i].households = p;
+            }
+        }
+    }
+    Some(Counted { points, leaves })
+}
+
 /// Partitions every leaf of the dataset, in force from today, with no ground layers and no dedicated
 /// places. `progress` is told each finished leaf.
 pub fn partition(data: &Dataset, rules: &Rules, progress: &(dyn Fn() + Sync)) -> Partition {
@@ -1120,42 +1156,6 @@ impl Drawing<'static> {
     }
 }
 
-/// The household points a leaf's atoms are built from and the band they are judged by, under the
-/// kind's measure: the households as they are for `households` and `either` (the engine draws on
-/// households; `either` then accepts a grid in either band), their residents as the weight and the
-/// population band for `population`. A leaf where some point has no `population` is drawn on
-/// households, and the reason is returned.
-fn weighted<'a>(
-    points: &'a [Household],
-    members: &'a [usize],
-    band: &KindRules,
-) -> (std::borrow::Cow<'a, [Household]>, std::borrow::Cow<'a, [usize]>, KindRules, Option<String>) {
-    use std::borrow::Cow;
-    let by_households = |note| (Cow::Borrowed(points), Cow::Borrowed(members), band.clone(), note);
-    if band.measure != Measure::Population {
-        return by_households(None);
-    }
-    let Some(people) = band.by_population() else {
-        return by_households(None);
-    };
-    let unknown = members.iter().filter(|&&i| points[i].population.is_none()).count();
-    if unknown > 0 {
-        return by_households(Some(format!(
-            "{unknown} of {} household point(s) have no `population`: drawn on the household band instead of the population band",
-            members.len()
-        )));
-    }
-    let local: Vec<Household> = members
-        .iter()
-        .map(|&i| Household {
-            households: points[i].population.unwrap_or(0),
-            ..points[i].clone()
-        })
-        .collect();
-    let local_members: Vec<usize> = (0..local.len()).collect();
-    (Cow::Owned(local), Cow::Owned(local_members), people, None)
-}
-
 /// Partitions every leaf of the dataset: the dedicated places first, each a grid of its own, then the
 /// basic grids on the rest of the leaf. Grids are numbered per leaf in reading order
 /// ([`crate::plan::numbering`]) and written in the rules' id style (standard by default).
@@ -1172,6 +1172,7 @@ pub fn partition_with(
             members[*l].push(i);
         }
     }
+    let counted = counted_households(data, rules, &members);
     let mut carved: Vec<Vec<&Carved>> = vec![Vec::new(); data.tree.areas.len()];
     for c in drawing.carved {
         if let Some(list) = carved.get_mut(c.leaf) {
@@ -1184,7 +1185,23 @@ pub fn partition_with(
         .filter_map(|&l| {
             let kind = data.tree.kind(l)?;
             let band = rules.kind(kind)?;
-            let r = draw_leaf(data, l, kind, &members[l], &carved[l], band, rules, drawing, style);
+            let by_population = counted.as_ref().is_some_and(|c| c.leaves.contains(&l));
+            let (households, band) = match &counted {
+                Some(c) if by_population => (c.points.as_slice(), band.counting()),
+                _ => (data.households.as_slice(), std::borrow::Cow::Borrowed(band)),
+            };
+            let r = draw_leaf(
+                data,
+                households,
+                l,
+                kind,
+                &members[l],
+                &carved[l],
+                &band,
+                rules,
+                drawing,
+                style,
+            );
             progress();
             Some(r)
         })
@@ -1211,6 +1228,7 @@ pub fn partition_with(
 #[allow(clippy::too_many_arguments)]
 fn draw_leaf(
     data: &Dataset,
+    points: &[Household],
     l: usize,
     kind: &str,
     members: &[usize],
@@ -1234,14 +1252,13 @@ fn draw_leaf(
         (std::borrow::Cow::Owned(land), basic)
     };
     let tol = rules.check.tolerance_m2(geometry::perimeter_m(&area.geometry));
-    let (points, local, judged_by, note) = weighted(&data.households, &basic, band);
     let input = LeafInput {
         code: &area.code,
         kind,
         land: &land,
-        households: &points,
-        members: &local,
-        band: &judged_by,
+        households: points,
+        members: &basic,
+        band,
         policy: rules.partition.count_policy,
         ground: drawing.ground,
     };
@@ -1258,7 +1275,6 @@ fn draw_leaf(
             infeasible: None,
             engine: "none",
             divided_cells: Vec::new(),
-            measure: "households",
             dedicated: 0,
             note: Some("the dedicated grids cover the whole leaf".to_string()),
         };
@@ -1266,9 +1282,6 @@ fn draw_leaf(
     };
     plan.dedicated = carved.len();
     plan.grids = pieces.len() + carved.len();
-    if plan.note.is_none() {
-        plan.note = note;
-    }
     let community = Community {
         code: &area.code,
         name: area.name.as_deref(),
@@ -1312,4 +1325,127 @@ fn draw_leaf(
         });
     }
     (grids, plan, splits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{area, dataset, household, rect, spread};
+
+    fn urban() -> KindRules {
+        Rules::default().kinds["urban"].clone()
+    }
+
+    #[test]
+    fn the_count_is_the_feasible_one_nearest_the_target() {
+        let band = urban();
+        // 300–500: 800 fits 2 only; 1,600 fits 4 or 5, target 400 → 4.
+        assert_eq!(
+            grid_count(&band, 800, CountPolicy::NearestTarget),
+            (2, None)
+        );
+        assert_eq!(grid_count(&band, 1_600, CountPolicy::NearestTarget).0, 4);
+        assert_eq!(grid_count(&band, 1_600, CountPolicy::Fewest).0, 4);
+        // 2,000 fits 4 to 6: the target gives 5, the fewest 4.
+        assert_eq!(grid_count(&band, 2_000, CountPolicy::NearestTarget).0, 5);
+        assert_eq!(grid_count(&band, 2_000, CountPolicy::Fewest).0, 4);
+        // 1,800 is 4.5 targets: the tie goes to fewer grids.
+        assert_eq!(grid_count(&band, 1_800, CountPolicy::NearestTarget).0, 4);
+    }
+
+    #[test]
+    fn no_whole_number_fits_gives_the_least_bad_count_and_says_why() {
+        let band = urban();
+        // 550: one grid is 50 over, two are 25 under each: two is less bad.
+        let (k, why) = grid_count(&band, 550, CountPolicy::NearestTarget);
+        assert_eq!(k, 2);
+        assert!(why.is_some_and(|w| w.contains("550")));
+        // Fewer than one grid's minimum: one grid, flagged.
+        let (k, why) = grid_count(&band, 120, CountPolicy::NearestTarget);
+        assert_eq!(k, 1);
+        assert!(why.is_some());
+    }
+
+    #[test]
+    fn an_oversize_building_is_split_by_entrance_into_balanced_pieces() {
+        let band = urban();
+        let mut hh: Vec<Household> = (0..640)
+            .map(|i| {
+                let mut h = household(0.0, 0.0, 1, Some("T1"));
+                h.entrance = Some(format!("{}", i / 80 + 1).into());
+                h
+            })
+            .collect();
+        hh.push(household(50.0, 50.0, 10, Some("small")));
+        let members: Vec<usize> = (0..hh.len()).collect();
+        let (atoms, splits) = atoms(&hh, &members, "L", &band);
+        assert_eq!(splits.len(), 1);
+        assert_eq!(splits[0].by, "entrance");
+        assert_eq!(splits[0].pieces, vec![320, 320]);
+        assert_eq!(atoms.len(), 3);
+        let total: u64 = atoms.iter().map(|a| a.households).sum();
+        assert_eq!(total, 650);
+        // Every household is in exactly one atom.
+        let mut seen: Vec<usize> = atoms.iter().flat_map(|a| a.members.clone()).collect();
+        seen.sort();
+        assert_eq!(seen, members);
+    }
+
+    #[test]
+    fn the_two_sides_of_a_cut_share_the_points_on_the_line() {
+        let square: Cell = vec![
+            Coord { x: 0.0, y: 0.0 },
+            Coord { x: 10.0, y: 0.0 },
+            Coord { x: 10.0, y: 10.0 },
+            Coord { x: 0.0, y: 10.0 },
+        ];
+        let normal = Coord { x: 0.6, y: 0.8 };
+        let low = clip(&square, normal, 7.0, true);
+        let high = clip(&square, normal, 7.0, false);
+        let area = |c: &Cell| geometry::area_m2(&cell_polygon(c));
+        assert!((area(&low) + area(&high) - 100.0).abs() < 1e-9);
+        let on_line = |c: &Cell| -> Vec<(u64, u64)> {
+            let mut v: Vec<(u64, u64)> = c
+                .iter()
+                .filter(|p| (p.x * normal.x + p.y * normal.y - 7.0).abs() < 1e-9)
+                .map(|p| (p.x.to_bits(), p.y.to_bits()))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(on_line(&low), on_line(&high));
+        assert_eq!(on_line(&low).len(), 2);
+    }
+
+    #[test]
+    fn a_leaf_is_tiled_by_grids_in_the_band() {
+        let leaf = rect(0.0, 0.0, 1_000.0, 600.0);
+        let data = dataset(
+            vec![area("320116001001", None, Some("urban"), leaf.clone())],
+            spread(0.0, 0.0, 1_000.0, 600.0, 1_200, 1),
+        );
+        let plan = partition(&data, &Rules::default(), &|| {});
+        assert_eq!(plan.grids.len(), 3);
+        let areas: f64 = plan
+            .grids
+            .iter()
+            .map(|g| geometry::area_m2(&g.geometry))
+            .sum();
+        assert!((areas - geometry::area_m2(&leaf)).abs() < 1e-3);
+        let index = crate::spatial::index::PolygonIndex::new(
+            plan.grids.iter().map(|g| &g.geometry).collect(),
+        );
+        let mut counts = vec![0u64; plan.grids.len()];
+        for h in &data.households {
+            let inside = index.containing(h.pos);
+            assert_eq!(inside.len(), 1, "every household in exactly one grid");
+            counts[inside[0]] += h.households as u64;
+        }
+        assert!(
+            counts.iter().all(|&c| (300..=500).contains(&c)),
+            "{counts:?}"
+        );
+        assert_eq!(plan.grids[0].id, "320116001001-G01");
+        assert_eq!(plan.leaves[0].infeasible, None);
+    }
 }

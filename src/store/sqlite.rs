@@ -1,91 +1,17 @@
-//! State that survives restarts: datasets (the uploaded files, each upload a new version), plans and
-//! assignments, in one SQLite file.
-//!
-//! Durability: write-ahead log with `synchronous = FULL`, every write one transaction. A write is
-//! acknowledged only after its transaction commits, so a process killed mid-write leaves the last
-//! acknowledged state intact (SQLite rolls the unfinished transaction back on the next open).
+//! The SQLite backend: one file, write-ahead log with `synchronous = FULL`, every write one
+//! transaction.
 
+use super::*;
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
-use std::path::Path;
-
-/// Errors of the store, with what was being done.
-#[derive(Debug, thiserror::Error)]
-#[error("database {what}: {source}")]
-pub struct StoreError {
-    pub what: String,
-    #[source]
-    pub source: rusqlite::Error,
-}
-
-fn ctx<T>(what: &str, r: rusqlite::Result<T>) -> Result<T, StoreError> {
-    r.map_err(|source| StoreError {
-        what: what.to_string(),
-        source,
-    })
-}
-
-/// Which input a dataset is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DatasetKind {
-    Households,
-    Boundaries,
-    Workers,
-    Rules,
-}
-
-impl DatasetKind {
-    pub fn parse(s: &str) -> Option<DatasetKind> {
-        match s {
-            "households" => Some(DatasetKind::Households),
-            "boundaries" => Some(DatasetKind::Boundaries),
-            "workers" => Some(DatasetKind::Workers),
-            "rules" => Some(DatasetKind::Rules),
-            _ => None,
-        }
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            DatasetKind::Households => "households",
-            DatasetKind::Boundaries => "boundaries",
-            DatasetKind::Workers => "workers",
-            DatasetKind::Rules => "rules",
-        }
-    }
-}
-
-/// A stored dataset version (without its content).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DatasetInfo {
-    pub id: i64,
-    pub kind: DatasetKind,
-    pub version: i64,
-    pub created: String,
-    pub bytes: i64,
-    pub filename: String,
-}
-
-/// A stored plan: its inputs and its outputs (public GeoJSON and report).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PlanInfo {
-    pub id: i64,
-    pub created: String,
-    pub households: i64,
-    pub boundaries: i64,
-    pub rules: Option<i64>,
-    pub grids: i64,
-    pub note: String,
-}
 
 /// The SQLite store.
-pub struct Store {
+pub struct Sqlite {
     conn: Connection,
 }
 
-impl Store {
+impl Sqlite {
     /// Opens (or creates) the database file; `:memory:` for a throwaway store.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
+    pub fn open(path: &Path) -> Result<Sqlite, StoreError> {
         let conn = ctx("open", Connection::open(path))?;
         ctx(
             "configure",
@@ -122,10 +48,26 @@ impl Store {
                      workers INTEGER NOT NULL REFERENCES datasets(id),
                      assignment TEXT NOT NULL,
                      staffing TEXT NOT NULL
-                 );",
+                 );
+                 CREATE TABLE IF NOT EXISTS jobs (
+                     id INTEGER PRIMARY KEY AUTOINCREMENT,
+                     kind TEXT NOT NULL,
+                     request TEXT NOT NULL,
+                     body BLOB NOT NULL,
+                     state TEXT NOT NULL DEFAULT 'running',
+                     owner TEXT NOT NULL,
+                     attempt INTEGER NOT NULL DEFAULT 1,
+                     lease_until REAL NOT NULL,
+                     created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+                     finished TEXT,
+                     plan INTEGER REFERENCES plans(id),
+                     result TEXT,
+                     error TEXT
+                 );
+                 CREATE INDEX IF NOT EXISTS jobs_running ON jobs (state, lease_until);",
             ),
         )?;
-        Ok(Store { conn })
+        Ok(Sqlite { conn })
     }
 
     /// Stores a new version of a dataset; returns it.
@@ -135,12 +77,18 @@ impl Store {
         filename: &str,
         content: &[u8],
     ) -> Result<DatasetInfo, StoreError> {
-        let tx = ctx("begin", self.conn.transaction())?;
+        let tx = ctx(
+            "begin",
+            self.conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate),
+        )?;
         let id = insert_dataset(&tx, kind, filename, content)?;
         ctx("commit", tx.commit())?;
-        self.dataset_info(id)?.ok_or_else(|| StoreError {
-            what: "read the dataset just written".into(),
-            source: rusqlite::Error::QueryReturnedNoRows,
+        self.dataset_info(id)?.ok_or_else(|| {
+            StoreError::new(
+                "read the dataset just written",
+                rusqlite::Error::QueryReturnedNoRows,
+            )
         })
     }
 
@@ -234,7 +182,11 @@ impl Store {
         communities: &str,
         report: &str,
     ) -> Result<i64, StoreError> {
-        let tx = ctx("begin", self.conn.transaction())?;
+        let tx = ctx(
+            "begin",
+            self.conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate),
+        )?;
         ctx(
             "insert plan",
             tx.execute(
@@ -295,7 +247,11 @@ impl Store {
         assignment: &str,
         staffing: &str,
     ) -> Result<i64, StoreError> {
-        let tx = ctx("begin", self.conn.transaction())?;
+        let tx = ctx(
+            "begin",
+            self.conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate),
+        )?;
         ctx(
             "insert assignment",
             tx.execute(
@@ -340,73 +296,7 @@ impl Store {
     }
 }
 
-/// The newest version of each dataset kind (its row id), as a write saw the data in force.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Latest {
-    pub households: Option<i64>,
-    pub boundaries: Option<i64>,
-    pub workers: Option<i64>,
-    pub rules: Option<i64>,
-}
-
-impl Latest {
-    pub fn get(&self, kind: DatasetKind) -> Option<i64> {
-        match kind {
-            DatasetKind::Households => self.households,
-            DatasetKind::Boundaries => self.boundaries,
-            DatasetKind::Workers => self.workers,
-            DatasetKind::Rules => self.rules,
-        }
-    }
-    pub fn set(&mut self, kind: DatasetKind, id: i64) {
-        match kind {
-            DatasetKind::Households => self.households = Some(id),
-            DatasetKind::Boundaries => self.boundaries = Some(id),
-            DatasetKind::Workers => self.workers = Some(id),
-            DatasetKind::Rules => self.rules = Some(id),
-        }
-    }
-}
-
-/// A plan to store. Its inputs are the datasets in force when the write commits: those written in the
-/// same [`Write`], else the newest stored ones.
-#[derive(Debug, Clone)]
-pub struct NewPlan {
-    pub grid_count: usize,
-    pub note: String,
-    pub grids: String,
-    pub communities: String,
-    pub report: String,
-}
-
-/// Everything one request writes, committed in one transaction or not at all.
-#[derive(Debug, Clone, Default)]
-pub struct Write {
-    /// New dataset versions: (kind, file name, content).
-    pub datasets: Vec<(DatasetKind, String, Vec<u8>)>,
-    pub plan: Option<NewPlan>,
-    /// The data in force the write was validated against: when another writer changed it meanwhile,
-    /// nothing is written.
-    pub expected: Option<Latest>,
-}
-
-/// What a [`Write`] stored.
-#[derive(Debug, Clone, Default)]
-pub struct Written {
-    pub datasets: Vec<DatasetInfo>,
-    pub plan: Option<i64>,
-}
-
-/// Why a [`Store::write`] wrote nothing.
-#[derive(Debug, thiserror::Error)]
-pub enum WriteError {
-    #[error("the data in force changed while this request was validated; send it again")]
-    Conflict,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl Store {
+impl Sqlite {
     /// The newest version of each dataset kind.
     pub fn latest(&self) -> Result<Latest, StoreError> {
         latest_in(&self.conn)
@@ -448,6 +338,21 @@ impl Store {
                 ),
             )?;
             plan_id = Some(tx.last_insert_rowid());
+        }
+        if let Some(f) = &w.job {
+            let n = ctx(
+                "finish job",
+                tx.execute(
+                    &format!(
+                        "UPDATE jobs SET state = 'done', body = x'', plan = ?1, result = ?2, finished = {NOW_TEXT}
+                         WHERE id = ?3 AND owner = ?4 AND attempt = ?5 AND state = 'running'"
+                    ),
+                    params![plan_id, f.result, f.lease.job, f.lease.owner, f.lease.attempt],
+                ),
+            )?;
+            if n == 0 {
+                return Err(WriteError::JobLost);
+            }
         }
         ctx("commit", tx.commit())?;
         let mut datasets = Vec::new();
@@ -499,7 +404,7 @@ fn latest_in(conn: &Connection) -> Result<Latest, StoreError> {
     Ok(out)
 }
 
-impl Store {
+impl Sqlite {
     /// SQLite's own consistency check: `ok` when the file is sound.
     pub fn integrity_check(&self) -> Result<String, StoreError> {
         ctx(
@@ -535,6 +440,189 @@ fn insert_dataset(
     Ok(tx.last_insert_rowid())
 }
 
+/// Now, as SQLite writes the other timestamps.
+const NOW_TEXT: &str = "strftime('%Y-%m-%dT%H:%M:%SZ','now')";
+/// Now in seconds since 1970 (fractional), for leases.
+const NOW_S: &str = "((julianday('now') - 2440587.5) * 86400.0)";
+const JOB_COLUMNS: &str = "id, kind, state, owner, attempt, created, finished, plan, result, error";
+
+fn job_of(r: &rusqlite::Row) -> rusqlite::Result<JobInfo> {
+    let kind: String = r.get(1)?;
+    let state: String = r.get(2)?;
+    Ok(JobInfo {
+        id: r.get(0)?,
+        kind: JobKind::parse(&kind).unwrap_or(JobKind::Plan),
+        state: JobState::parse(&state),
+        owner: r.get(3)?,
+        attempt: r.get(4)?,
+        created: r.get(5)?,
+        finished: r.get(6)?,
+        plan: r.get(7)?,
+        result: r.get(8)?,
+        error: r.get(9)?,
+    })
+}
+
+impl Sqlite {
+    pub fn submit_job(
+        &mut self,
+        kind: JobKind,
+        request: &str,
+        body: &[u8],
+        owner: &str,
+        lease_s: f64,
+    ) -> Result<Lease, StoreError> {
+        let tx = ctx(
+            "begin",
+            self.conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate),
+        )?;
+        ctx(
+            "insert job",
+            tx.execute(
+                &format!(
+                    "INSERT INTO jobs (kind, request, body, owner, lease_until)
+                     VALUES (?1, ?2, ?3, ?4, {NOW_S} + ?5)"
+                ),
+                params![kind.name(), request, body, owner, lease_s],
+            ),
+        )?;
+        let job = tx.last_insert_rowid();
+        ctx("commit", tx.commit())?;
+        Ok(Lease {
+            job,
+            owner: owner.to_string(),
+            attempt: 1,
+        })
+    }
+
+    pub fn renew_leases(&mut self, owner: &str, lease_s: f64) -> Result<u64, StoreError> {
+        let n = ctx(
+            "renew leases",
+            self.conn.execute(
+                &format!(
+                    "UPDATE jobs SET lease_until = {NOW_S} + ?2 WHERE owner = ?1 AND state = 'running'"
+                ),
+                params![owner, lease_s],
+            ),
+        )?;
+        Ok(n as u64)
+    }
+
+    pub fn take_lapsed_job(
+        &mut self,
+        owner: &str,
+        lease_s: f64,
+    ) -> Result<Option<Ticket>, StoreError> {
+        // One writer at a time (BEGIN IMMEDIATE): the read and the take are one step.
+        let tx = ctx(
+            "begin",
+            self.conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate),
+        )?;
+        let row: Option<(i64, String, String, Vec<u8>, i64)> = ctx(
+            "find a lapsed job",
+            tx.query_row(
+                &format!(
+                    "SELECT id, kind, request, body, attempt FROM jobs
+                     WHERE state = 'running' AND lease_until < {NOW_S} ORDER BY id LIMIT 1"
+                ),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional(),
+        )?;
+        let Some((id, kind, request, body, attempt)) = row else {
+            return Ok(None);
+        };
+        ctx(
+            "take a lapsed job",
+            tx.execute(
+                &format!(
+                    "UPDATE jobs SET owner = ?2, attempt = ?3, lease_until = {NOW_S} + ?4 WHERE id = ?1"
+                ),
+                params![id, owner, attempt + 1, lease_s],
+            ),
+        )?;
+        ctx("commit", tx.commit())?;
+        let Some(kind) = JobKind::parse(&kind) else {
+            return Err(StoreError::new(
+                "take a lapsed job",
+                format!("job {id} has an unknown kind \"{kind}\""),
+            ));
+        };
+        Ok(Some(Ticket {
+            lease: Lease {
+                job: id,
+                owner: owner.to_string(),
+                attempt: attempt + 1,
+            },
+            kind,
+            request,
+            body,
+        }))
+    }
+
+    pub fn fail_job(&mut self, lease: &Lease, error: &str) -> Result<bool, StoreError> {
+        let n = ctx(
+            "fail job",
+            self.conn.execute(
+                &format!(
+                    "UPDATE jobs SET state = 'failed', body = x'', error = ?1, finished = {NOW_TEXT}
+                     WHERE id = ?2 AND owner = ?3 AND attempt = ?4 AND state = 'running'"
+                ),
+                params![error, lease.job, lease.owner, lease.attempt],
+            ),
+        )?;
+        Ok(n == 1)
+    }
+
+    pub fn job(&self, id: i64) -> Result<Option<JobInfo>, StoreError> {
+        ctx(
+            "read job",
+            self.conn
+                .query_row(
+                    &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"),
+                    params![id],
+                    job_of,
+                )
+                .optional(),
+        )
+    }
+
+    pub fn jobs(&self, limit: i64) -> Result<Vec<JobInfo>, StoreError> {
+        let mut stmt = ctx(
+            "list jobs",
+            self.conn.prepare(&format!(
+                "SELECT {JOB_COLUMNS} FROM jobs ORDER BY id DESC LIMIT ?1"
+            )),
+        )?;
+        ctx(
+            "list jobs",
+            stmt.query_map(params![limit], job_of)
+                .and_then(|rows| rows.collect()),
+        )
+    }
+
+    pub fn head(&self) -> Result<Head, StoreError> {
+        let latest = latest_in(&self.conn)?;
+        let (plan, assignment) = ctx(
+            "read head",
+            self.conn.query_row(
+                "SELECT p.id, (SELECT max(a.id) FROM assignments a WHERE a.plan = p.id)
+                 FROM (SELECT max(id) AS id FROM plans) p",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            ),
+        )?;
+        Ok(Head {
+            latest,
+            plan,
+            assignment,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -544,7 +632,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.db");
         {
-            let mut s = Store::open(&path).unwrap();
+            let mut s = Store::open(&path.clone().into()).unwrap();
             assert_eq!(
                 s.add_dataset(DatasetKind::Households, "h.geojson", b"{}")
                     .unwrap()
@@ -568,7 +656,7 @@ mod tests {
                 .unwrap();
             s.add_assignment(id, 1, "{}", "{\"towns\":[]}").unwrap();
         }
-        let s = Store::open(&path).unwrap();
+        let s = Store::open(&path.into()).unwrap();
         let (info, content) = s.latest_dataset(DatasetKind::Households).unwrap().unwrap();
         assert_eq!((info.version, content.as_slice()), (2, b"{ }".as_slice()));
         assert_eq!(s.plans().unwrap()[0].grids, 7);
