@@ -180,16 +180,6 @@ impl GridRecord {
     }
 }
 
-/// How drawn grids are named: `legacy` (`<community>-G<nn>`, [`grid_id`]) or `standard` (the community's
-/// statistical code followed by a 3-digit sequence, [`standard_grid_id`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GridIds {
-    #[default]
-    Legacy,
-    Standard,
-}
-
 /// The standard code of a grid: the community's statistical code (12 digits, or 15 for communities
 /// already on GA/T 2000.33 codes) followed by a 3-digit sequence number (1–999): 15 or 18 digits. An
 /// error names what is wrong when the community code is not 12 or 15 digits or the number does not fit.

@@ -31,11 +31,15 @@ pub enum IdStyle {
 }
 
 impl IdStyle {
-    /// The id of grid `number` of `community` in this style.
+    /// The id of grid `number` of `community` in this style. The standard form needs a 12- or
+    /// 15-digit statistical code and a number of 999 at most; a community of another code (a name
+    /// given by hand, a test's `A`) or a number beyond 999 gets the legacy form, which fits any.
     pub fn id(self, community: &str, number: u32) -> String {
         match self {
-            IdStyle::Standard => format!("{community}{number:03}"),
-            IdStyle::Legacy => format!("{community}-G{number:02}"),
+            IdStyle::Standard if is_statistical_code(community) && number <= MAX_STANDARD_NUMBER => {
+                format!("{community}{number:03}")
+            }
+            _ => format!("{community}-G{number:02}"),
         }
     }
 
@@ -62,6 +66,11 @@ impl fmt::Display for IdStyle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// A 12-digit statistical code, or a 15-digit one (GA/T 2000.33).
+pub fn is_statistical_code(code: &str) -> bool {
+    matches!(code.len(), 12 | 15) && code.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A grid id read as a code: its community, its number and its form.
@@ -145,6 +154,8 @@ mod tests {
                 for number in [1, 7, 42, 999] {
                     let id = style.id(community, number);
                     let code = read_for(&id, community).expect("well formed");
+                    // A community without a statistical code gets the legacy form either way.
+                    let style = if is_statistical_code(community) { style } else { IdStyle::Legacy };
                     assert_eq!((code.community, code.number, code.style), (community, number, style));
                 }
             }

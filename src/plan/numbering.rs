@@ -2,12 +2,10 @@
 //!
 //! **Reading order.** Grids are numbered the way a page is read: in rows taken north to south, west to
 //! east within a row (the Beijing unit-grid standard's order). A row is defined on the grids' centroids
-//! and their typical height, so that grids side by side share a row even when their centroids differ
-//! a little in latitude: the typical height `h` is the median of the grids' bounding-box heights; the
-//! northernmost grid not yet numbered opens a row, and every grid whose centroid lies less than `h / 2`
-//! south of it joins that row. The row is then read west to east by centroid; the next row opens with
-//! the northernmost grid left. Ties (identical coordinates) fall back to the order given, so the
-//! numbering is deterministic.
+//! and their typical height `h` (the median of the grids' bounding-box heights): rows are bands `h`
+//! tall taken down from the northernmost centroid ([`crate::model::reading_order`]), so grids side by
+//! side share a row even when their centroids differ a little in latitude; ties fall back to the
+//! order given, so the numbering is deterministic.
 //!
 //! **Numbers across re-draws.** A grid that is kept keeps its number; a new grid takes the next number
 //! after the highest ever issued in its community, so a number once retired is never issued again.
@@ -15,14 +13,14 @@
 //! in the record of retired grids, so it survives any number of re-draws (see [`crate::plan::replan`]).
 
 use crate::model::{Date, GridKind, GridRecord};
-use geo::{BoundingRect, Centroid, Coord, MultiPolygon};
+use geo::{BoundingRect, Centroid, MultiPolygon};
 
 /// The order in which `shapes` are numbered: indices into `shapes`, rows north to south, west to east
 /// within a row.
 pub fn reading_order(shapes: &[&MultiPolygon]) -> Vec<usize> {
-    let at: Vec<Coord> = shapes
+    let at: Vec<(f64, f64)> = shapes
         .iter()
-        .map(|s| s.centroid().map_or(Coord { x: 0.0, y: 0.0 }, |p| p.0))
+        .map(|s| s.centroid().map_or((0.0, 0.0), |p| (p.x(), p.y())))
         .collect();
     let mut heights: Vec<f64> = shapes
         .iter()
@@ -31,22 +29,7 @@ pub fn reading_order(shapes: &[&MultiPolygon]) -> Vec<usize> {
         .collect();
     heights.sort_by(f64::total_cmp);
     let typical = heights.get(heights.len() / 2).copied().unwrap_or(0.0);
-    let mut north_first: Vec<usize> = (0..shapes.len()).collect();
-    north_first.sort_by(|&a, &b| at[b].y.total_cmp(&at[a].y).then(a.cmp(&b)));
-    let mut order = Vec::with_capacity(shapes.len());
-    let mut rest = north_first.as_slice();
-    while let Some(&first) = rest.first() {
-        let top = at[first].y;
-        let end = rest
-            .iter()
-            .position(|&i| top - at[i].y >= typical / 2.0 && i != first)
-            .unwrap_or(rest.len());
-        let mut row = rest[..end].to_vec();
-        row.sort_by(|&a, &b| at[a].x.total_cmp(&at[b].x).then(a.cmp(&b)));
-        order.extend(row);
-        rest = &rest[end..];
-    }
-    order
+    crate::model::reading_order(&at, typical)
 }
 
 /// The next numbers of one community: after the highest ever issued.

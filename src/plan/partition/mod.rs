@@ -1445,7 +1445,7 @@ mod tests {
             counts.iter().all(|&c| (300..=500).contains(&c)),
             "{counts:?}"
         );
-        assert_eq!(plan.grids[0].id, "320116001001-G01");
+        assert_eq!(plan.grids[0].id, "320116001001001");
         assert_eq!(plan.leaves[0].infeasible, None);
     }
 }
