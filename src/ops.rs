@@ -8,8 +8,8 @@
 
 use crate::check::{self, CheckReport, GroundQuality, Quality};
 use crate::error::{Error, Result};
-use crate::input::{self, dataset::Dataset};
 use crate::input::GridLayer;
+use crate::input::{self, dataset::Dataset};
 use crate::model::{Date, Dedicated, GridShape, Household, IdStyle, Layers, TownCode, Worker};
 use crate::plan::dedicated;
 use crate::plan::partition::{self, BuildingSplit, LeafPlan, cells::Ground};
@@ -79,7 +79,14 @@ pub fn plan(
 ) -> Planned {
     let places = Places::default();
     let carved = Vec::new();
-    draw(data, rules, layers, (&places, &carved), Date::today(), progress)
+    draw(
+        data,
+        rules,
+        layers,
+        (&places, &carved),
+        Date::today(),
+        progress,
+    )
 }
 
 /// Dedicated places (`--dedicated`) and the file they came from.
@@ -353,8 +360,7 @@ pub fn plan_files(files: &PlanFiles, progress: &dyn Progress) -> Result<PlanOutc
     let places = match &files.dedicated {
         None => Places::default(),
         Some(path) => {
-            let (places, warnings) =
-                input::layers::read_dedicated(path, files.crs, data.working)?;
+            let (places, warnings) = input::layers::read_dedicated(path, files.crs, data.working)?;
             places_warnings = warnings.0;
             Places {
                 file: path.display().to_string(),

@@ -78,7 +78,6 @@ pub fn days_in_month(year: i32, month: u32) -> u32 {
     }
 }
 
-
 impl Date {
     /// The date `days` days after 1970-01-01 (negative before).
     pub fn from_days(days: i64) -> Date {
@@ -110,7 +109,13 @@ mod tests {
 
     #[test]
     fn days_and_dates_go_both_ways() {
-        for text in ["1970-01-01", "2000-02-29", "2026-12-31", "1969-12-31", "2100-03-01"] {
+        for text in [
+            "1970-01-01",
+            "2000-02-29",
+            "2026-12-31",
+            "1969-12-31",
+            "2100-03-01",
+        ] {
             let d = Date::parse(text).expect("a date");
             assert_eq!(Date::from_days(d.days()), d, "{text}");
             assert_eq!(d.to_string(), text);

@@ -36,7 +36,9 @@ impl IdStyle {
     /// given by hand, a test's `A`) or a number beyond 999 gets the legacy form, which fits any.
     pub fn id(self, community: &str, number: u32) -> String {
         match self {
-            IdStyle::Standard if is_statistical_code(community) && number <= MAX_STANDARD_NUMBER => {
+            IdStyle::Standard
+                if is_statistical_code(community) && number <= MAX_STANDARD_NUMBER =>
+            {
                 format!("{community}{number:03}")
             }
             _ => format!("{community}-G{number:02}"),
@@ -155,13 +157,23 @@ mod tests {
                     let id = style.id(community, number);
                     let code = read_for(&id, community).expect("well formed");
                     // A community without a statistical code gets the legacy form either way.
-                    let style = if is_statistical_code(community) { style } else { IdStyle::Legacy };
-                    assert_eq!((code.community, code.number, code.style), (community, number, style));
+                    let style = if is_statistical_code(community) {
+                        style
+                    } else {
+                        IdStyle::Legacy
+                    };
+                    assert_eq!(
+                        (code.community, code.number, code.style),
+                        (community, number, style)
+                    );
                 }
             }
         }
         assert_eq!(IdStyle::Standard.id("320116001003", 7), "320116001003007");
-        assert_eq!(IdStyle::Standard.id("320116001003123", 7), "320116001003123007");
+        assert_eq!(
+            IdStyle::Standard.id("320116001003123", 7),
+            "320116001003123007"
+        );
         assert_eq!(IdStyle::Legacy.id("320116001003", 7), "320116001003-G07");
     }
 
@@ -172,10 +184,17 @@ mod tests {
         let c = read("320116001003123007").expect("18 digits");
         assert_eq!((c.community, c.number), ("320116001003123", 7));
         let c = read("village-3-G12").expect("legacy");
-        assert_eq!((c.community, c.number, c.style), ("village-3", 12, IdStyle::Legacy));
+        assert_eq!(
+            (c.community, c.number, c.style),
+            ("village-3", 12, IdStyle::Legacy)
+        );
         assert_eq!(read("3201160010037"), None);
         assert_eq!(read("north"), None);
-        assert_eq!(read("U001"), None, "a short code is read only with its community");
+        assert_eq!(
+            read("U001"),
+            None,
+            "a short code is read only with its community"
+        );
     }
 
     #[test]

@@ -516,7 +516,8 @@ fn grid_features<W: Write>(
             crate::rules::BandStatus::Over => "over",
         });
         // A dedicated grid is exempt from the band.
-        let status = status.or((g.record.kind == crate::model::GridKind::Dedicated).then_some("exempt"));
+        let status =
+            status.or((g.record.kind == crate::model::GridKind::Dedicated).then_some("exempt"));
         props.insert("status".into(), status.into());
         props.insert("population_alert".into(), row.population_alert.into());
         props.insert(
@@ -634,13 +635,7 @@ pub fn communities_geojson(
 pub fn write_plan(path: &Path, outcome: &crate::ops::PlanOutcome) -> Result<()> {
     let p = &outcome.planned;
     match &outcome.descriptions {
-        None => write_grid_layer(
-            path,
-            outcome.working,
-            &p.grids,
-            &p.check.grids,
-            &p.retired,
-        ),
+        None => write_grid_layer(path, outcome.working, &p.grids, &p.check.grids, &p.retired),
         Some(d) => {
             let text = add_descriptions(
                 &grids_geojson(outcome.working, &p.grids, &p.check.grids)?,

@@ -62,7 +62,9 @@ pub struct Community<'a> {
 impl Community<'_> {
     /// The community's name, else its code.
     pub fn label(&self) -> &str {
-        self.name.filter(|n| !n.trim().is_empty()).unwrap_or(self.code)
+        self.name
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or(self.code)
     }
 }
 

@@ -148,12 +148,7 @@ struct Previous<'a> {
 }
 
 impl<'a> Previous<'a> {
-    fn new(
-        data: &Dataset,
-        rules: &Rules,
-        grids: &'a [GridShape],
-        redraw: &Redraw,
-    ) -> Previous<'a> {
+    fn new(data: &Dataset, rules: &Rules, grids: &'a [GridShape], redraw: &Redraw) -> Previous<'a> {
         let index = PolygonIndex::new(grids.iter().map(|g| &g.geometry).collect());
         let grid_of = data
             .households
@@ -653,10 +648,7 @@ fn grow_region(
         let w = region_weight(in_region);
         let fits = w > 0 && !band.feasible_counts(w).is_empty();
         let any_region = in_region.iter().any(|r| *r);
-        let all_taken = in_region
-            .iter()
-            .zip(pieces)
-            .all(|(r, p)| *r || p.fixed());
+        let all_taken = in_region.iter().zip(pieces).all(|(r, p)| *r || p.fixed());
         if (fits && any_region) || all_taken || (!reachable && any_region) {
             break;
         }

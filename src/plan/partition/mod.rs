@@ -846,14 +846,7 @@ fn partition_leaf(leaf: &LeafInput) -> (Vec<MultiPolygon>, LeafPlan, Vec<Buildin
     let mut engine = "straight";
     let mut divided_cells = Vec::new();
     let guarded = |k: usize| {
-        crate::plan::partition::cells::draw_guarded(
-            land,
-            &atoms,
-            points,
-            k,
-            band,
-            ground,
-        )
+        crate::plan::partition::cells::draw_guarded(land, &atoms, points, k, band, ground)
     };
     let first = ground.and_then(|_| guarded(k));
     let pieces = if let Some(mut drawn) = first {
@@ -888,8 +881,7 @@ fn partition_leaf(leaf: &LeafInput) -> (Vec<MultiPolygon>, LeafPlan, Vec<Buildin
                 if other == k {
                     continue;
                 }
-                let alternative =
-                    partition_region(land, &atoms, other, band, points);
+                let alternative = partition_region(land, &atoms, other, band, points);
                 let (now, then) = (
                     band_miss(&straight, &atoms, band),
                     band_miss(&alternative, &atoms, band),
@@ -899,22 +891,11 @@ fn partition_leaf(leaf: &LeafInput) -> (Vec<MultiPolygon>, LeafPlan, Vec<Buildin
                 }
             }
         }
-        let bad = crate::plan::partition::cells::band_violation(
-            &straight,
-            points,
-            members,
-            band,
-        );
+        let bad = crate::plan::partition::cells::band_violation(&straight, points, members, band);
         let reachable = infeasible.is_none();
         if reachable && (bad.0 > 0 || straight.len() != k) {
-            let drawn = crate::plan::partition::cells::draw_guarded(
-                land,
-                &atoms,
-                points,
-                k,
-                band,
-                None,
-            );
+            let drawn =
+                crate::plan::partition::cells::draw_guarded(land, &atoms, points, k, band, None);
             match drawn {
                 None => straight,
                 Some(drawn) => {
@@ -947,9 +928,7 @@ fn partition_leaf(leaf: &LeafInput) -> (Vec<MultiPolygon>, LeafPlan, Vec<Buildin
         for split in &mut splits {
             let grids: std::collections::BTreeSet<usize> = members
                 .iter()
-                .filter(|&&i| {
-                    points[i].building.as_deref() == Some(split.building.as_str())
-                })
+                .filter(|&&i| points[i].building.as_deref() == Some(split.building.as_str()))
                 .filter_map(|&i| index.containing(points[i].pos).first().copied())
                 .collect();
             split.separated = grids.len() > 1;
@@ -1251,7 +1230,9 @@ fn draw_leaf(
             .collect();
         (std::borrow::Cow::Owned(land), basic)
     };
-    let tol = rules.check.tolerance_m2(geometry::perimeter_m(&area.geometry));
+    let tol = rules
+        .check
+        .tolerance_m2(geometry::perimeter_m(&area.geometry));
     let input = LeafInput {
         code: &area.code,
         kind,
