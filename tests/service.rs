@@ -241,10 +241,10 @@ async fn items_page_with_limit_offset_bbox_and_next_links(backend: Backend) {
     let big = get(&app, "/collections/grids/items?limit=100000").await;
     assert_eq!(big.status, StatusCode::OK);
     assert_eq!(big.json()["numberReturned"], 62);
-    // bbox filters; datetime is accepted.
+    // bbox filters; datetime keeps the grids in force in the interval.
     let some = get(
         &app,
-        "/collections/grids/items?bbox=118.79,32.29,118.83,32.33&datetime=2026-01-01T00:00:00Z",
+        "/collections/grids/items?bbox=118.79,32.29,118.83,32.33&datetime=2026-01-01T00:00:00Z/..",
     )
     .await
     .json();
