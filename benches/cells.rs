@@ -43,11 +43,27 @@ fn bench(c: &mut Criterion) {
         group.bench_function("partition", |b| {
             b.iter(|| {
                 let ground = Ground::new(&layers);
-                partition::partition_with(&data, &rules, Some(&ground), &|| {})
+                partition::partition_with(
+                    &data,
+                    &rules,
+                    &partition::Drawing {
+                        ground: Some(&ground),
+                        ..partition::Drawing::on(gridplan::model::Date::today())
+                    },
+                    &|| {},
+                )
             })
         });
         let ground = Ground::new(&layers);
-        let plan = partition::partition_with(&data, &rules, Some(&ground), &|| {});
+        let plan = partition::partition_with(
+            &data,
+            &rules,
+            &partition::Drawing {
+                ground: Some(&ground),
+                ..partition::Drawing::on(gridplan::model::Date::today())
+            },
+            &|| {},
+        );
         group.bench_function("ground_measures", |b| {
             b.iter(|| gridplan::check::ground::ground_quality(&data, &plan.grids, &layers))
         });

@@ -51,7 +51,15 @@ fn main() {
         .build()
         .unwrap();
     let plan = pool.install(|| {
-        gridplan::plan::partition::partition_with(&data, &rules, Some(&ground), &|| {})
+        gridplan::plan::partition::partition_with(
+            &data,
+            &rules,
+            &gridplan::plan::partition::Drawing {
+                ground: Some(&ground),
+                ..gridplan::plan::partition::Drawing::on(gridplan::model::Date::today())
+            },
+            &|| {},
+        )
     });
     eprintln!(
         "partition (1 thread) {:.3}, {} grids",

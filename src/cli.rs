@@ -139,9 +139,27 @@ pub struct PartitionArgs {
     #[arg(long)]
     pub by_county: bool,
     /// The grids in force before: leaves that did not change keep their grids exactly; changed
-    /// leaves keep households in their old grids wherever the band allows.
+    /// leaves keep households in their old grids wherever the band allows. Kept grids keep their
+    /// number and record, new grids take the next free number, grids gone are retired (kept in the
+    /// output's `retired_grids` with valid_to = --date); numbers are never reused.
     #[arg(long)]
     pub previous: Option<PathBuf>,
+    /// Dedicated places (GeoJSON polygons of schools, hospitals, enterprises, parks, markets; `name`,
+    /// `unit` or `kind`, optional `code`, `responsible`): each becomes a dedicated grid (专属网格) of
+    /// its own, carved out of its community first and exempt from the household band; the basic grids
+    /// cover the rest. A place across two communities is split, one grid in each (with a warning).
+    #[arg(long)]
+    pub dedicated: Option<PathBuf>,
+    /// How grid ids are written: `standard` = the community's code and a 3-digit number
+    /// (320116001003 + 007), numbered west to east in rows north to south; `legacy` =
+    /// <community>-G<nn>. Default: the rules' `[partition] grid_ids`, else standard (on a re-draw:
+    /// the previous grids' form; naming a style rewrites kept grids in it, same number).
+    #[arg(long, value_parser = gridplan::model::IdStyle::parse)]
+    pub grid_ids: Option<gridplan::model::IdStyle>,
+    /// The day the plan takes effect, YYYY-MM-DD: new grids' `valid_from`, retired grids'
+    /// `valid_to` (default: today, UTC).
+    #[arg(long, value_parser = parse_date)]
+    pub date: Option<gridplan::model::Date>,
     /// CRS of input files that do not name one in a `crs` member (default WGS84), e.g. EPSG:4549.
     #[arg(long, value_parser = parse_crs)]
     pub crs: Option<Crs>,
@@ -347,6 +365,12 @@ fn parse_out_crs(s: &str) -> Result<Crs, String> {
     Crs::writable(s)
 }
 
+fn parse_date(s: &str) -> Result<gridplan::model::Date, String> {
+    gridplan::model::Date::parse(s)
+        .filter(|_| s.trim().len() == 10)
+        .ok_or_else(|| format!("\"{s}\" is not a date: write YYYY-MM-DD"))
+}
+
 impl CheckArgs {
     /// The files the check reads.
     pub fn files(&self) -> CheckFiles {
@@ -372,7 +396,10 @@ impl PartitionArgs {
             blocks: self.blocks.clone(),
             barriers: self.barriers.clone(),
             previous: self.previous.clone(),
+            dedicated: self.dedicated.clone(),
             crs: self.crs,
+            grid_ids: self.grid_ids,
+            date: self.date,
         }
     }
 }

@@ -58,6 +58,7 @@ pub fn grid(id: &str, community: &str, geometry: MultiPolygon) -> GridShape {
         geometry,
         declared_households: None,
         primary_worker: None,
+        record: Default::default(),
     }
 }
 

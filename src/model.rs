@@ -4,6 +4,12 @@ use geo::{Coord, MultiLineString, MultiPolygon};
 use serde::Serialize;
 use std::fmt;
 
+pub mod date;
+pub mod grid_code;
+
+pub use date::Date;
+pub use grid_code::{GridCode, IdStyle};
+
 /// The code of a town or street (镇/街道), the unit that manages grid workers, in one form whatever its
 /// source: a 9-digit statistical town code (`320116002`, common in county data) becomes its 12-digit form
 /// (`320116002000`); any other code is kept as written (trimmed). Boundary trees, grid community codes and
@@ -116,26 +122,62 @@ pub struct Area {
     pub geometry: MultiPolygon,
 }
 
-/// The id of a grid the planner drew: its community's code, `-G`, and a number of at least two digits
-/// (`320116001003-G07`). Built and read here only.
-pub fn grid_id(community: &str, number: u32) -> String {
-    format!("{community}-G{number:02}")
-}
-
-/// A drawn grid's id read back: (community code, number). `None` for ids of another form (grids drawn
-/// by hand keep whatever id they were given).
-pub fn parse_grid_id(id: &str) -> Option<(&str, Option<u32>)> {
-    id.rsplit_once("-G").map(|(c, n)| (c, n.parse().ok()))
-}
-
-/// How drawn grids are named: `legacy` (`<community>-G<nn>`, [`grid_id`]) or `standard` (the community's
-/// statistical code followed by a 3-digit sequence, [`standard_grid_id`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GridIds {
+/// What a grid is for (Xi'an DB6101/T 3185-2024): a **basic** grid (基础网格) holds the households of
+/// part of a community, under the band; a **dedicated** grid (专属网格) is a place run by its own
+/// organisation (a school, a hospital, an enterprise, an industrial park, a market), exempt from it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GridKind {
     #[default]
-    Legacy,
-    Standard,
+    Basic,
+    Dedicated,
+}
+
+impl GridKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            GridKind::Basic => "basic",
+            GridKind::Dedicated => "dedicated",
+        }
+    }
+
+    /// `basic` or `dedicated`.
+    pub fn parse(text: &str) -> Option<GridKind> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "basic" => Some(GridKind::Basic),
+            "dedicated" => Some(GridKind::Dedicated),
+            _ => None,
+        }
+    }
+}
+
+/// A grid's record, as the grid platforms keep it: what it is called, what kind it is, who answers for
+/// it (属地兜底), and the dates it is in force. Kept across re-draws: a grid that is kept keeps its
+/// record; a grid that is retired gets `valid_to`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GridRecord {
+    pub kind: GridKind,
+    pub name: Option<String>,
+    /// The community (basic grids) or the unit (dedicated grids) answerable for the grid.
+    pub responsible: Option<String>,
+    /// The first day the grid is in force (`None`: not recorded).
+    pub valid_from: Option<Date>,
+    /// The first day the grid is no longer in force: the day it was retired (`None`: in force).
+    pub valid_to: Option<Date>,
+    /// For a dedicated grid: what the place is (`school`, `hospital`, …).
+    pub unit: Option<String>,
+    /// For a dedicated grid: the place's own code, when its file gives one.
+    pub place_code: Option<String>,
+    /// The highest sequence number ever issued in the grid's community, as the grids file records it
+    /// on each of its grids (`last_seq`): numbers up to it are never issued again.
+    pub last_number: Option<u32>,
+}
+
+impl GridRecord {
+    /// Whether the grid is in force on `day` (`valid_from ≤ day < valid_to`, open ends unrecorded).
+    pub fn in_force_on(&self, day: Date) -> bool {
+        self.valid_from.is_none_or(|f| f <= day) && self.valid_to.is_none_or(|t| day < t)
+    }
 }
 
 /// The standard code of a grid: the community's statistical code (12 digits, or 15 for communities
@@ -209,6 +251,8 @@ pub struct GridShape {
     pub declared_households: Option<u64>,
     /// The `primary_worker` the file gives (an assignment file), if any.
     pub primary_worker: Option<String>,
+    /// Its record: name, kind, who answers for it, when it is in force.
+    pub record: GridRecord,
 }
 
 /// What kind of grid worker.
@@ -275,6 +319,32 @@ impl Block {
             .clone()
             .or_else(|| self.name.clone())
             .unwrap_or_else(|| format!("block #{}", self.feature))
+    }
+}
+
+/// A place run by its own organisation (a school, a hospital, an enterprise, an industrial park, a
+/// market) that becomes a dedicated grid (专属网格) of its own, in the working CRS.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dedicated {
+    pub feature: usize,
+    /// The place's own code, when the file gives one.
+    pub code: Option<String>,
+    pub name: Option<String>,
+    /// What the place is (`school`, `hospital`, `enterprise`, `park`, `market`, …): the file's `unit`,
+    /// else its `kind`.
+    pub unit: Option<String>,
+    /// Who answers for it, when the file says (else the place itself, by its name).
+    pub responsible: Option<String>,
+    pub geometry: MultiPolygon,
+}
+
+impl Dedicated {
+    /// How the place is called in messages: its name, else its code, else its feature index.
+    pub fn label(&self) -> String {
+        self.name
+            .clone()
+            .or_else(|| self.code.clone())
+            .unwrap_or_else(|| format!("dedicated place #{}", self.feature))
     }
 }
 

@@ -8,8 +8,10 @@
 
 use crate::check::{self, CheckReport, GroundQuality, Quality};
 use crate::error::{Error, Result};
+use crate::input::GridLayer;
 use crate::input::{self, dataset::Dataset};
-use crate::model::{GridShape, Household, Layers, TownCode, Worker};
+use crate::model::{Date, Dedicated, GridShape, Household, IdStyle, Layers, TownCode, Worker};
+use crate::plan::dedicated;
 use crate::plan::partition::{self, BuildingSplit, LeafPlan, cells::Ground};
 use crate::plan::replan::{self, LeafChange};
 use crate::problem::{Problem, Problems};
@@ -57,6 +59,8 @@ pub enum Drawn {
 #[derive(Debug)]
 pub struct Planned {
     pub grids: Vec<GridShape>,
+    /// The grids out of force (a re-draw's record of retired grids; none when drawn afresh).
+    pub retired: Vec<GridShape>,
     pub drawn: Drawn,
     /// Oversize buildings divided between grids.
     pub splits: Vec<BuildingSplit>,
@@ -65,20 +69,75 @@ pub struct Planned {
     pub quality: Quality,
 }
 
-/// Draws the grids of every leaf (on the ground layers when given), checks them and measures them.
+/// Draws the grids of every leaf (on the ground layers when given), in force from today, checks them
+/// and measures them.
 pub fn plan(
     data: &Dataset,
     rules: &Rules,
     layers: Option<&Layers>,
     progress: &dyn Progress,
 ) -> Planned {
+    let places = Places::default();
+    let carved = Vec::new();
+    draw(
+        data,
+        rules,
+        layers,
+        (&places, &carved),
+        Date::today(),
+        progress,
+    )
+}
+
+/// Dedicated places (`--dedicated`) and the file they came from.
+#[derive(Debug, Clone, Default)]
+pub struct Places {
+    pub file: String,
+    pub places: Vec<Dedicated>,
+}
+
+/// [`plan`] with dedicated places, each carved out of its community as a grid of its own before the
+/// basic grids are drawn, and the grids' date (`valid_from`). Refused (bad input) when a place lies in
+/// no community or two places overlap; a place straddling communities is split, with a warning in the
+/// plan's report.
+pub fn plan_with(
+    data: &Dataset,
+    rules: &Rules,
+    layers: Option<&Layers>,
+    places: &Places,
+    date: Date,
+    progress: &dyn Progress,
+) -> Result<Planned> {
+    let (carved, warnings) =
+        dedicated::carve(&places.file, &data.tree, &places.places, &rules.check)
+            .map_err(Error::Invalid)?;
+    let mut planned = draw(data, rules, layers, (places, &carved), date, progress);
+    planned.check.warnings.extend(warnings.0);
+    Ok(planned)
+}
+
+fn draw(
+    data: &Dataset,
+    rules: &Rules,
+    layers: Option<&Layers>,
+    (places, carved): (&Places, &[dedicated::Carved]),
+    date: Date,
+    progress: &dyn Progress,
+) -> Planned {
     let ground = layers.filter(|l| !l.is_empty()).map(Ground::new);
     progress.begin(data.tree.leaves().len() as u64);
-    let drawn = partition::partition_with(data, rules, ground.as_ref(), &|| progress.step());
+    let drawing = partition::Drawing {
+        ground: ground.as_ref(),
+        places: &places.places,
+        carved,
+        date,
+    };
+    let drawn = partition::partition_with(data, rules, &drawing, &|| progress.step());
     progress.end();
     let check = check::check(data, &drawn.grids, rules);
     let quality = Quality::measure(&check);
     Planned {
+        retired: Vec::new(),
         grids: drawn.grids,
         drawn: Drawn::Fresh {
             leaves: drawn.leaves,
@@ -89,21 +148,44 @@ pub fn plan(
     }
 }
 
-/// Re-draws from the grids in force before (`previous`, read with `read_warnings`): unchanged leaves
-/// keep their grids, changed ones are re-drawn where the rules need it. Checked and measured.
+/// Re-draws from the grids in force before (`previous`, read with `read_warnings`), dated today:
+/// unchanged leaves keep their grids, changed ones are re-drawn where the rules need it. Checked and
+/// measured.
 pub fn replan(
     data: &Dataset,
     rules: &Rules,
     previous: &[GridShape],
     read_warnings: Vec<Problem>,
 ) -> Planned {
-    let drawn = replan::replan(data, rules, previous);
+    let layer = GridLayer {
+        grids: previous.to_vec(),
+        retired: Vec::new(),
+    };
+    replan_with(data, rules, &layer, Date::today(), read_warnings)
+}
+
+/// [`replan`] from a whole grids file (its grids and its record of retired grids) on `date`: kept
+/// grids keep their number and record, new ones take the next free number, grids gone are retired
+/// with `valid_to` = `date`.
+pub fn replan_with(
+    data: &Dataset,
+    rules: &Rules,
+    previous: &GridLayer,
+    date: Date,
+    read_warnings: Vec<Problem>,
+) -> Planned {
+    let redraw = replan::Redraw {
+        retired: &previous.retired,
+        date,
+    };
+    let drawn = replan::replan_with(data, rules, &previous.grids, &redraw);
     let mut check = check::check(data, &drawn.grids, rules);
     // What reading the previous grids warned about is part of this plan's story.
     check.warnings.extend(read_warnings);
     let quality = Quality::measure(&check);
     Planned {
         grids: drawn.grids,
+        retired: drawn.retired,
         drawn: Drawn::Redrawn {
             changes: drawn.leaves,
             removed_leaves: drawn.removed_leaves,
@@ -186,7 +268,13 @@ pub struct PlanFiles {
     pub barriers: Option<PathBuf>,
     /// The grids in force before: re-draw from them.
     pub previous: Option<PathBuf>,
+    /// Dedicated places (schools, hospitals, …): grids of their own, carved out first.
+    pub dedicated: Option<PathBuf>,
     pub crs: Option<Crs>,
+    /// How new grid ids are written (over the rules' `[partition] grid_ids`).
+    pub grid_ids: Option<IdStyle>,
+    /// The day the plan takes effect: new grids' `valid_from`, retired grids' `valid_to` (default today).
+    pub date: Option<Date>,
 }
 
 /// A plan drawn from files, with what the command line writes beside it.
@@ -246,17 +334,40 @@ pub fn plan_files(files: &PlanFiles, progress: &dyn Progress) -> Result<PlanOutc
             "re-drawing with --blocks/--barriers is not supported yet; partition afresh with the layers, or re-draw without them",
         )]));
     }
-    let rules = input::load_rules(files.rules.as_deref())?;
+    if files.previous.is_some() && files.dedicated.is_some() {
+        return Err(Error::Invalid(vec![Problem::error(
+            "--dedicated",
+            "re-drawing takes the dedicated grids of the previous plan as they are; new dedicated places are carved when partitioning afresh",
+        )]));
+    }
+    let mut rules = input::load_rules(files.rules.as_deref())?;
+    if files.grid_ids.is_some() {
+        rules.partition.grid_ids = files.grid_ids;
+    }
+    let date = files.date.unwrap_or_else(Date::today);
     let data = Dataset::load(&files.boundaries, &files.households, &rules, files.crs)?;
     if let Some(previous) = &files.previous {
-        let (before, read_warnings) = input::read_grids(previous, files.crs, data.working)?;
+        let (before, _, read_warnings) =
+            input::read_grid_layer(previous, files.crs, Some(data.working))?;
         return Ok(PlanOutcome {
             working: data.working,
-            planned: replan(&data, &rules, &before, read_warnings.0),
+            planned: replan_with(&data, &rules, &before, date, read_warnings.0),
             descriptions: None,
             ground: None,
         });
     }
+    let mut places_warnings = Vec::new();
+    let places = match &files.dedicated {
+        None => Places::default(),
+        Some(path) => {
+            let (places, warnings) = input::layers::read_dedicated(path, files.crs, data.working)?;
+            places_warnings = warnings.0;
+            Places {
+                file: path.display().to_string(),
+                places,
+            }
+        }
+    };
     // The layers' own warnings are not part of a fresh plan's report (as before the operations were
     // shared); their errors stop it.
     let (layers, _) = input::layers::load(
@@ -266,7 +377,8 @@ pub fn plan_files(files: &PlanFiles, progress: &dyn Progress) -> Result<PlanOutc
         data.working,
     )?;
     let layers = (!layers.is_empty()).then_some(layers);
-    let planned = plan(&data, &rules, layers.as_ref(), progress);
+    let mut planned = plan_with(&data, &rules, layers.as_ref(), &places, date, progress)?;
+    planned.check.warnings.extend(places_warnings);
     let descriptions = check::ground::bounds_descriptions(&data, &planned.grids, layers.as_ref());
     let ground = layers
         .as_ref()
@@ -516,13 +628,21 @@ pub fn plan_files_by_county(
     progress: &dyn Progress,
     sink: &mut CountySink,
 ) -> Result<CountyByCounty> {
-    if files.previous.is_some() || files.blocks.is_some() || files.barriers.is_some() {
+    if files.previous.is_some()
+        || files.blocks.is_some()
+        || files.barriers.is_some()
+        || files.dedicated.is_some()
+    {
         return Err(Error::Invalid(vec![Problem::error(
             "--by-county",
-            "drawing county by county does not take --previous, --blocks or --barriers yet; leave out --by-county",
+            "drawing county by county does not take --previous, --blocks, --barriers or --dedicated yet; leave out --by-county",
         )]));
     }
-    let rules = input::load_rules(files.rules.as_deref())?;
+    let mut rules = input::load_rules(files.rules.as_deref())?;
+    if files.grid_ids.is_some() {
+        rules.partition.grid_ids = files.grid_ids;
+    }
+    let date = files.date.unwrap_or_else(Date::today);
     let province = Province::load(&files.boundaries, &files.households, &rules, files.crs)?;
     let Province {
         working,
@@ -546,7 +666,14 @@ pub fn plan_files_by_county(
     let (mut leaf_plans, mut splits) = (Vec::new(), Vec::new());
     for (g, &county) in list.iter().enumerate() {
         let data = province.county(g, &rules)?;
-        let planned = plan(&data, &rules, None, &Steps(progress));
+        let planned = plan_with(
+            &data,
+            &rules,
+            None,
+            &Places::default(),
+            date,
+            &Steps(progress),
+        )?;
         let descriptions = check::ground::bounds_descriptions(&data, &planned.grids, None);
         sink(&planned.grids, &planned.check.grids, &descriptions, working)?;
         counties_done.push(CountyRow {

@@ -3,7 +3,7 @@
 //! 200–300, a population alert above 2,000 people); a TOML file overrides any number,
 //! per kind, and may add kinds. Every number has a name and a documented meaning; none is hidden in code.
 
-use crate::model::WorkerType;
+use crate::model::{IdStyle, WorkerType};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -409,6 +409,11 @@ pub enum CountPolicy {
 #[serde(deny_unknown_fields, default)]
 pub struct PartitionRules {
     pub count_policy: CountPolicy,
+    /// How new grid ids are written: `standard` (`<community code><3 digits>`) or `legacy`
+    /// (`<community code>-G<nn>`). `None`: standard when drawing afresh, the previous grids' form when
+    /// re-drawing. `partition --grid-ids` overrides it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grid_ids: Option<IdStyle>,
 }
 
 /// Settings of the compliance check.
@@ -850,8 +855,16 @@ impl Rules {
             CountPolicy::Fewest => "fewest",
         };
         out.push_str(&format!(
-            "count_policy = \"{policy}\"   # nearest_target | fewest: how many grids a community gets\n\n"
+            "count_policy = \"{policy}\"   # nearest_target | fewest: how many grids a community gets\n"
         ));
+        match self.partition.grid_ids {
+            Some(style) => out.push_str(&format!(
+                "grid_ids = \"{style}\"   # standard (<community code><3 digits>) | legacy (<community code>-G<nn>)\n\n"
+            )),
+            None => out.push_str(
+                "# grid_ids = \"standard\"   # standard (<community code><3 digits>) | legacy (<community code>-G<nn>); unset: standard, or the previous grids' form on a re-draw\n\n",
+            ),
+        }
         let a = &self.assign;
         out.push_str("# Worker assignment. Penalties are in metres of travel.\n[assign]\n");
         out.push_str(&format!(

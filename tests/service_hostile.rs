@@ -731,7 +731,7 @@ async fn reads_and_locate_answer_while_a_plan_is_running() {
         "/api/plans/1",
         "/api/plans/1/report",
         "/collections/grids/items?limit=10",
-        "/collections/grids/items/320116001003-G01",
+        "/collections/grids/items/320116001003001",
     ] {
         let r = get(&app, uri, None).await;
         assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.text());

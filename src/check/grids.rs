@@ -3,6 +3,7 @@
 
 use super::Ctx;
 use super::report::{GridRow, Rule, Violation};
+use crate::model::GridKind;
 use crate::rules::{BandStatus, KindRules, Measure};
 use crate::spatial::geometry;
 use geo::MultiPolygon;
@@ -18,6 +19,7 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
     let leaf_code = leaf.map(|l| tree.areas[l].code.clone());
     let kind = leaf.and_then(|l| tree.kind(l)).map(str::to_string);
     let band = kind.as_deref().and_then(|k| cx.rules.kind(k));
+    let dedicated = grid.record.kind == GridKind::Dedicated;
     let area = cx.layout.grid_area_m2[g];
     let inside = home
         .and_then(|p| cx.layout.in_leaf[g].iter().find(|x| x.leaf == p))
@@ -29,7 +31,10 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
         .tolerance_m2(geometry::perimeter_m(&grid.geometry));
     let hh = counted.households;
     let people = counted.population_known.then_some(counted.population);
-    let judged = band.map(|b| judge_band(b, hh, people));
+    // A dedicated grid (a school, a hospital, …) is exempt from the band.
+    let judged = band
+        .filter(|_| !dedicated)
+        .map(|b| judge_band(b, hh, people));
     let status = judged.and_then(|j| j.status);
     let alert = band.is_some_and(|b| counted.population > b.population_alert as u64);
     let v = |rule, message: String, value: f64| Violation {
@@ -51,7 +56,7 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
             violations.push(v(Rule::PopulationBand, message, p as f64));
         }
     }
-    if hh == 0 {
+    if hh == 0 && !dedicated {
         violations.push(v(Rule::EmptyGrid, "no households".to_string(), 0.0));
     }
     if let Some(message) = code_problem(&grid.id, leaf_code.as_deref()) {
@@ -110,6 +115,7 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
         id: grid.id.clone(),
         community: leaf_code,
         kind,
+        grid_kind: grid.record.kind,
         households: hh,
         population: counted.population_known.then_some(counted.population),
         buildings: counted.buildings.len(),

@@ -3,6 +3,7 @@
 
 use super::Ctx;
 use super::report::{InfeasibleLeaf, LeafRow, Rule, Violation};
+use crate::model::GridKind;
 use crate::spatial::geometry;
 
 /// Judges every leaf: their figures and the leaves with no feasible grid count; every rule broken is
@@ -13,8 +14,14 @@ pub(super) fn judge(
 ) -> (Vec<LeafRow>, Vec<InfeasibleLeaf>) {
     let tree = &cx.data.tree;
     let mut grids_per_leaf = vec![0usize; cx.layout.leaves.len()];
-    for p in cx.layout.home.iter().flatten() {
+    // What the dedicated grids of each leaf hold: not the band's.
+    let mut dedicated = vec![0u64; cx.layout.leaves.len()];
+    for (g, home) in cx.layout.home.iter().enumerate() {
+        let Some(p) = home else { continue };
         grids_per_leaf[*p] += 1;
+        if cx.grids[g].record.kind == GridKind::Dedicated {
+            dedicated[*p] += cx.tally.grids[g].households;
+        }
     }
     let mut rows = Vec::with_capacity(cx.layout.leaves.len());
     let mut infeasible = Vec::new();
@@ -31,14 +38,16 @@ pub(super) fn judge(
         let gap = (leaf_area - cover.covered_m2).max(0.0);
         let overlap =
             (cover.pieces.iter().map(|x| x.area_m2).sum::<f64>() - cover.covered_m2).max(0.0);
+        // The dedicated grids are exempt from the band: the basic grids share the rest.
+        let basic = counted.households.saturating_sub(dedicated[p]);
         let why = kind
             .as_deref()
             .and_then(|k| cx.rules.kind(k))
-            .and_then(|k| k.infeasibility(counted.households));
+            .and_then(|k| k.infeasibility(basic));
         if let Some(why) = &why {
             infeasible.push(InfeasibleLeaf {
                 leaf: area.code.clone(),
-                households: counted.households,
+                households: basic,
                 why: why.clone(),
             });
         }

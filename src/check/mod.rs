@@ -11,6 +11,7 @@
 //! [`ground`].
 
 mod buildings;
+mod codes;
 mod grids;
 pub mod ground;
 mod layout;
@@ -59,6 +60,7 @@ pub fn check(data: &Dataset, grids: &[GridShape], rules: &Rules) -> CheckReport 
         .map(|g| grids::judge(&cx, g, &mut violations))
         .collect();
     let oversize = buildings::judge(&cx, &mut violations);
+    codes::judge(&cx, &mut violations);
     let (leaf_rows, infeasible) = leaves::judge(&cx, &mut violations);
     violations.sort_by(|a, b| (a.rule, &a.leaf, &a.grid).cmp(&(b.rule, &b.leaf, &b.grid)));
     let summary = summary(&cx, &violations, &rows, &leaf_rows, infeasible);
@@ -91,6 +93,10 @@ fn summary(
         compliant: violations.is_empty(),
         violations: violations.len(),
         grids: cx.grids.len(),
+        dedicated_grids: rows
+            .iter()
+            .filter(|r| r.grid_kind == crate::model::GridKind::Dedicated)
+            .count(),
         ok: status_count(BandStatus::Ok),
         under: status_count(BandStatus::Under),
         over: status_count(BandStatus::Over),
@@ -100,6 +106,8 @@ fn summary(
         households_outside_leaves: data.outside,
         population_known: data.households.iter().all(|h| h.population.is_some()),
         population_alerts: count(Rule::PopulationAlert),
+        malformed_codes: count(Rule::MalformedGridCode),
+        duplicate_codes: count(Rule::DuplicateCode),
         gap_area_m2: leaf_rows.iter().map(|l| l.gap_area_m2).sum(),
         overlap_area_m2: leaf_rows.iter().map(|l| l.overlap_area_m2).sum(),
         grids_crossing_leaf: count(Rule::CrossesLeaf),
@@ -133,6 +141,7 @@ pub fn merge_reports(
         compliant: true,
         violations: 0,
         grids: 0,
+        dedicated_grids: 0,
         ok: 0,
         under: 0,
         over: 0,
@@ -143,6 +152,8 @@ pub fn merge_reports(
         households_outside_leaves: outside,
         population_known: true,
         population_alerts: 0,
+        malformed_codes: 0,
+        duplicate_codes: 0,
         gap_area_m2: 0.0,
         overlap_area_m2: 0.0,
         grids_crossing_leaf: 0,
@@ -164,6 +175,9 @@ pub fn merge_reports(
         s.compliant &= p.compliant;
         s.violations += p.violations;
         s.grids += p.grids;
+        s.dedicated_grids += p.dedicated_grids;
+        s.malformed_codes += p.malformed_codes;
+        s.duplicate_codes += p.duplicate_codes;
         s.ok += p.ok;
         s.under += p.under;
         s.over += p.over;

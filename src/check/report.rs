@@ -2,6 +2,7 @@
 //! every grid and leaf, and the summary. Aggregates only: no household ids, no sensitive counts.
 
 use crate::input::dataset::Outside;
+use crate::model::GridKind;
 use crate::problem::Problem;
 use crate::rules::{BandStatus, Measure};
 use serde::Serialize;
@@ -42,6 +43,8 @@ pub enum Rule {
     /// A grid id written as a standard code (digits only) that is not one: not a 12- or 15-digit
     /// community code and a 3-digit number from 001, or naming another community than its own.
     MalformedGridCode,
+    /// Two grids of one community with the same number (in either form: `…007`, `…-G07`, `…-G7`).
+    DuplicateCode,
 }
 
 /// One broken rule.
@@ -63,7 +66,10 @@ pub struct Violation {
 pub struct GridRow {
     pub id: String,
     pub community: Option<String>,
+    /// The community's kind (`urban`, `rural`, …), which picks the rules.
     pub kind: Option<String>,
+    /// `basic` or `dedicated` (a dedicated grid is exempt from the band: its `status` is null).
+    pub grid_kind: GridKind,
     pub households: u64,
     /// Residents; `None` when some household point in the grid has no `population`.
     pub population: Option<u64>,
@@ -109,6 +115,8 @@ pub struct Summary {
     pub compliant: bool,
     pub violations: usize,
     pub grids: usize,
+    /// Dedicated grids (counted in `grids`; exempt from the band, so in none of ok/under/over).
+    pub dedicated_grids: usize,
     pub ok: usize,
     pub under: usize,
     pub over: usize,
@@ -118,6 +126,9 @@ pub struct Summary {
     pub households_outside_leaves: Outside,
     pub population_known: bool,
     pub population_alerts: usize,
+    /// Grid ids written as standard codes that are not, and numbers used twice in one community.
+    pub malformed_codes: usize,
+    pub duplicate_codes: usize,
     pub gap_area_m2: f64,
     pub overlap_area_m2: f64,
     pub grids_crossing_leaf: usize,

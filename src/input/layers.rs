@@ -9,7 +9,7 @@ use super::{
     resolve_crs,
 };
 use crate::error::{Error, Result};
-use crate::model::{Barrier, Block, Layers};
+use crate::model::{Barrier, Block, Dedicated, Layers};
 use crate::problem::{Problem, Problems};
 use crate::spatial::crs::{Crs, Transform};
 use geo::{Coord, LineString, MultiLineString};
@@ -81,6 +81,58 @@ pub fn parse_blocks(
         return Err(Error::Invalid(problems.0));
     }
     Ok((blocks, problems))
+}
+
+/// Reads a dedicated-places file (`--dedicated`) into `working`.
+pub fn read_dedicated(
+    path: &Path,
+    crs_flag: Option<Crs>,
+    working: Crs,
+) -> Result<(Vec<Dedicated>, Problems)> {
+    parse_dedicated(&display(path), read_bytes(path)?, crs_flag, working)
+}
+
+/// Reads dedicated places (polygons of schools, hospitals, enterprises, parks, markets: `name`,
+/// `unit` or `kind`, optional `code` and `responsible`) into `working`. A place with neither a name nor
+/// a code is refused: its grid could not be told from the others on a platform.
+pub fn parse_dedicated(
+    file: &str,
+    bytes: Vec<u8>,
+    crs_flag: Option<Crs>,
+    working: Crs,
+) -> Result<(Vec<Dedicated>, Problems)> {
+    let (features, _, mut problems) = read_areal(file, bytes, crs_flag, "code", |_, _| working)?;
+    let mut places = Vec::with_capacity(features.len());
+    for f in features {
+        let text = |name: &str, problems: &mut Problems| {
+            prop_text(file, &f, name, problems).filter(|c| !c.trim().is_empty())
+        };
+        let code = text("code", &mut problems);
+        let name = text("name", &mut problems);
+        let unit = text("unit", &mut problems);
+        let kind = text("kind", &mut problems);
+        let responsible = text("responsible", &mut problems);
+        if code.is_none() && name.is_none() {
+            problems.push(
+                Problem::error(file, "a dedicated place needs a `name` (or a `code`)")
+                    .at(f.index, f.id.as_deref())
+                    .field("name"),
+            );
+            continue;
+        }
+        places.push(Dedicated {
+            feature: f.index,
+            code,
+            name,
+            unit: unit.or(kind),
+            responsible,
+            geometry: f.geometry,
+        });
+    }
+    if problems.has_errors() {
+        return Err(Error::Invalid(problems.0));
+    }
+    Ok((places, problems))
 }
 
 /// The rank a barrier of `class` has when the file gives none.

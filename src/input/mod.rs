@@ -16,7 +16,7 @@ pub mod stream;
 pub mod workers;
 
 use crate::error::{Error, Result};
-use crate::model::{Area, GridShape, Household, Sensitive};
+use crate::model::{Area, Date, GridKind, GridRecord, GridShape, Household, Sensitive};
 use crate::problem::{Problem, Problems};
 use crate::rules::Rules;
 use crate::spatial::crs::{Crs, Transform, WGS84};
@@ -719,6 +719,7 @@ pub fn parse_grids(
             .map(u64::from);
         // An assignment's responsible worker, when the file is one.
         let primary_worker = f.props.get("primary_worker").and_then(id_text);
+        let record = grid_record(&file, &f, &id, &mut problems);
         grids.push(GridShape {
             feature: f.index,
             id,
@@ -726,10 +727,157 @@ pub fn parse_grids(
             geometry: f.geometry,
             declared_households,
             primary_worker,
+            record,
         });
     }
     let (grids, problems) = finish(grids, problems)?;
     Ok((grids, working, problems))
+}
+
+/// A grid's record as its file gives it (every field optional): `kind` (`basic` or `dedicated`; the
+/// `urban`/`rural` older files wrote there reads as basic), `name`, `responsible`, `valid_from` and
+/// `valid_to` (`YYYY-MM-DD`), `unit` and `place_code` (dedicated grids), `last_seq` (the community's
+/// highest number issued). A value of the wrong type, a date that is not one, or a `valid_to` not after
+/// `valid_from` is an error naming the field.
+fn grid_record(file: &str, f: &AreaFeature, id: &str, problems: &mut Problems) -> GridRecord {
+    let at = |p: Problem| p.at(f.index, Some(id));
+    let mut text = |name: &str| prop_text(file, f, name, problems).filter(|t| !t.trim().is_empty());
+    let kind_text = text("kind");
+    let name = text("name");
+    let responsible = text("responsible");
+    let unit = text("unit");
+    let place_code = text("place_code");
+    let (from_text, to_text) = (text("valid_from"), text("valid_to"));
+    let kind = match kind_text.as_deref() {
+        None => GridKind::Basic,
+        Some(k) => GridKind::parse(k).unwrap_or_else(|| {
+            if !matches!(k.trim(), "urban" | "rural") {
+                problems.push(at(Problem::warning(
+                    file,
+                    format!("grid kind \"{k}\" is neither basic nor dedicated: read as basic"),
+                )
+                .field("kind")));
+            }
+            GridKind::Basic
+        }),
+    };
+    let mut date = |field: &str, value: Option<String>| {
+        let value = value?;
+        let day = Date::parse(&value).filter(|_| value.trim().len() == 10);
+        if day.is_none() {
+            problems.push(at(Problem::error(
+                file,
+                format!("\"{value}\" is not a date: write YYYY-MM-DD"),
+            )
+            .field(field)));
+        }
+        day
+    };
+    let valid_from = date("valid_from", from_text);
+    let valid_to = date("valid_to", to_text);
+    if let (Some(a), Some(b)) = (valid_from, valid_to)
+        && b <= a
+    {
+        problems.push(at(Problem::error(
+            file,
+            format!("valid_to {b} is not after valid_from {a}: a grid is in force from valid_from up to the day before valid_to"),
+        )
+        .field("valid_to")));
+    }
+    let last_number = match f.props.get("last_seq") {
+        None | Some(Value::Null) => None,
+        Some(v) => match count(v) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                problems.push(at(Problem::error(file, e).field("last_seq")));
+                None
+            }
+        },
+    };
+    GridRecord {
+        kind,
+        name,
+        responsible,
+        valid_from,
+        valid_to,
+        unit,
+        place_code,
+        last_number,
+    }
+}
+
+/// A grids file whole: its grids, and the grids it records as retired (the `retired_grids` member a
+/// re-draw writes: a FeatureCollection of the grids taken out of force, each with its `valid_to`).
+#[derive(Debug, Clone, Default)]
+pub struct GridLayer {
+    pub grids: Vec<GridShape>,
+    pub retired: Vec<GridShape>,
+}
+
+/// Reads a grids file with its record of retired grids, into `working` (or, when `None`, a working CRS
+/// chosen from the grids). A FlatGeobuf layer holds no retired grids.
+pub fn read_grid_layer(
+    path: &Path,
+    crs_flag: Option<Crs>,
+    working: Option<Crs>,
+) -> Result<(GridLayer, Crs, Problems)> {
+    parse_grid_layer(&display(path), read_bytes(path)?, crs_flag, working)
+}
+
+/// [`read_grid_layer`] from bytes already in memory; `file` names them in messages.
+pub fn parse_grid_layer(
+    file: &str,
+    bytes: Vec<u8>,
+    crs_flag: Option<Crs>,
+    working: Option<Crs>,
+) -> Result<(GridLayer, Crs, Problems)> {
+    let retired = retired_member(file, &bytes)?;
+    let (grids, working, mut problems) = parse_grids(file, bytes, crs_flag, working)?;
+    let retired = match retired {
+        None => Vec::new(),
+        Some(bytes) => {
+            let name = format!("{file} (retired_grids)");
+            let (retired, _, more) = parse_grids(&name, bytes, crs_flag, Some(working))?;
+            problems.extend(more);
+            retired
+        }
+    };
+    Ok((GridLayer { grids, retired }, working, problems))
+}
+
+/// The `retired_grids` member of a grids file, as a FeatureCollection of its own (with the file's `crs`
+/// member when it has none), or `None`.
+fn retired_member(file: &str, bytes: &[u8]) -> Result<Option<Vec<u8>>> {
+    const KEY: &[u8] = b"\"retired_grids\"";
+    if fgb::is_flatgeobuf(bytes) || !bytes.windows(KEY.len()).any(|w| w == KEY) {
+        return Ok(None);
+    }
+    #[derive(Deserialize)]
+    struct Foreign {
+        crs: Option<Value>,
+        retired_grids: Option<Value>,
+    }
+    let bad = |e: String| {
+        Error::Invalid(vec![
+            Problem::error(file, format!("retired_grids: {e}")).field("retired_grids"),
+        ])
+    };
+    let foreign: Foreign =
+        serde_json::from_slice(raw::strip_bom(bytes)).map_err(|e| bad(e.to_string()))?;
+    let Some(mut retired) = foreign.retired_grids else {
+        return Ok(None);
+    };
+    let Some(members) = retired.as_object_mut() else {
+        return Err(bad("must be a FeatureCollection".to_string()));
+    };
+    if let Some(crs) = foreign.crs
+        && !members.contains_key("crs")
+    {
+        members.insert("crs".into(), crs);
+    }
+    serde_json::to_vec(&retired)
+        .map(Some)
+        .map_err(|e| bad(e.to_string()))
 }
 
 #[cfg(test)]

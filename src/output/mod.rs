@@ -196,10 +196,24 @@ impl<W: Write> FeatureWriter<W> {
     }
 
     /// Closes the collection and flushes the output, handing it back.
-    pub fn finish(mut self) -> Result<W> {
+    pub fn finish(self) -> Result<W> {
+        self.finish_with(None)
+    }
+
+    /// [`FeatureWriter::finish`], adding a foreign member `(key, JSON text)` to a GeoJSON collection
+    /// (readers that do not know it ignore it, RFC 7946 §6.1). A FlatGeobuf layer holds features only:
+    /// the member is not written there.
+    pub fn finish_with(mut self, member: Option<(&str, &str)>) -> Result<W> {
         match self.fgb.take() {
             Some(features) => fgb::write(&mut self.out, &self.path, self.to.0, &features)?,
-            None => self.raw(b"\n]}\n")?,
+            None => {
+                self.raw(b"\n]")?;
+                if let Some((key, json)) = member {
+                    let key = serde_json::to_string(key).map_err(|e| self.json_error(e))?;
+                    self.raw(format!(",{key}:{}", json.trim_end()).as_bytes())?;
+                }
+                self.raw(b"}\n")?
+            }
         }
         self.out.flush().map_err(|source| Error::Write {
             path: self.path.clone(),
@@ -449,6 +463,90 @@ pub fn valid_on_lattice(mp: MultiPolygon, decimals: i32) -> MultiPolygon {
     geometry::normalized(MultiPolygon(polygons))
 }
 
+/// Writes grids with their recounted figures and records, and the record of retired grids (the
+/// `retired_grids` member: a FeatureCollection of the grids out of force, each with its record and
+/// `valid_to`, no counts). Aggregates only, never sensitive counts.
+pub fn write_grid_layer(
+    path: &Path,
+    working: Crs,
+    to: Crs,
+    grids: &[crate::model::GridShape],
+    rows: &[crate::check::GridRow],
+    retired: &[crate::model::GridShape],
+) -> Result<()> {
+    let member = retired_member(working, to, retired)?;
+    let mut w = FeatureWriter::create(path, working, to)?;
+    grid_features(&mut w, grids, rows, None)?;
+    w.finish_with(member.as_deref().map(|m| (RETIRED_MEMBER, m)))
+        .map(|_| ())
+}
+
+/// [`write_grid_layer`] into a string.
+pub fn grid_layer_geojson(
+    working: Crs,
+    grids: &[crate::model::GridShape],
+    rows: &[crate::check::GridRow],
+    retired: &[crate::model::GridShape],
+) -> Result<String> {
+    let member = retired_member(working, WGS84, retired)?;
+    let mut w = FeatureWriter::in_memory(working, WGS84)?;
+    grid_features(&mut w, grids, rows, None)?;
+    let bytes = w.finish_with(member.as_deref().map(|m| (RETIRED_MEMBER, m)))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The foreign member of a grids file that records the grids out of force.
+pub const RETIRED_MEMBER: &str = "retired_grids";
+
+/// The retired grids as a FeatureCollection's text, or `None` when there are none.
+fn retired_member(
+    working: Crs,
+    to: Crs,
+    retired: &[crate::model::GridShape],
+) -> Result<Option<String>> {
+    if retired.is_empty() {
+        return Ok(None);
+    }
+    let mut w = FeatureWriter::in_memory(working, to)?;
+    let features = retired
+        .iter()
+        .map(|g| {
+            let mut props = Map::new();
+            props.insert("id".into(), g.id.clone().into());
+            props.insert("community".into(), g.community.clone().into());
+            record_properties(&mut props, g);
+            (Some(g.id.as_str()), &g.geometry, props)
+        })
+        .collect();
+    w.areal_features(features)?;
+    Ok(Some(String::from_utf8_lossy(&w.finish()?).into_owned()))
+}
+
+/// A grid's record as properties: `kind` (basic or dedicated), `name`, `responsible`, `valid_from`,
+/// `valid_to` (null while in force), `seq` (its number, when its id is a code of its community),
+/// `last_seq` (the community's highest number ever issued), and for dedicated grids `unit` and
+/// `place_code`.
+fn record_properties(props: &mut Map<String, Value>, g: &crate::model::GridShape) {
+    let r = &g.record;
+    let day = |d: Option<crate::model::Date>| d.map(|d| d.to_string());
+    let seq = g
+        .community
+        .as_deref()
+        .and_then(|c| crate::model::grid_code::read_for(&g.id, c).ok())
+        .map(|c| c.number);
+    props.insert("kind".into(), r.kind.name().into());
+    props.insert("name".into(), r.name.clone().into());
+    props.insert("responsible".into(), r.responsible.clone().into());
+    props.insert("valid_from".into(), day(r.valid_from).into());
+    props.insert("valid_to".into(), day(r.valid_to).into());
+    props.insert("seq".into(), seq.into());
+    props.insert("last_seq".into(), r.last_number.into());
+    if r.kind == crate::model::GridKind::Dedicated {
+        props.insert("unit".into(), r.unit.clone().into());
+        props.insert("place_code".into(), r.place_code.clone().into());
+    }
+}
+
 /// Writes grids with their recounted figures, in `to` (WGS84 unless `--out-crs` names another):
 /// aggregates only, never sensitive counts.
 pub fn write_grids(
@@ -521,7 +619,8 @@ fn grid_features<W: Write>(
         let mut props = Map::new();
         props.insert("id".into(), row.id.clone().into());
         props.insert("community".into(), row.community.clone().into());
-        props.insert("kind".into(), row.kind.clone().into());
+        record_properties(&mut props, g);
+        props.insert("community_kind".into(), row.kind.clone().into());
         props.insert("households".into(), row.households.into());
         props.insert("population".into(), row.population.into());
         props.insert("buildings".into(), row.buildings.into());
@@ -532,6 +631,9 @@ fn grid_features<W: Write>(
             crate::rules::BandStatus::Under => "under",
             crate::rules::BandStatus::Over => "over",
         });
+        // A dedicated grid is exempt from the band.
+        let status =
+            status.or((g.record.kind == crate::model::GridKind::Dedicated).then_some("exempt"));
         props.insert("status".into(), status.into());
         props.insert("population_alert".into(), row.population_alert.into());
         props.insert(
@@ -650,7 +752,14 @@ pub fn communities_geojson(
 pub fn write_plan(path: &Path, outcome: &crate::ops::PlanOutcome, to: Crs) -> Result<()> {
     let p = &outcome.planned;
     match &outcome.descriptions {
-        None => write_grids(path, outcome.working, to, &p.grids, &p.check.grids),
+        None => write_grid_layer(
+            path,
+            outcome.working,
+            to,
+            &p.grids,
+            &p.check.grids,
+            &p.retired,
+        ),
         Some(d) => {
             let text = add_descriptions(
                 &grids_geojson_in(outcome.working, to, &p.grids, &p.check.grids)?,

@@ -13,9 +13,23 @@
 //! - **new**: no previous grid carries its code: partitioned from scratch.
 //!
 //! Previous communities that are no longer leaves are reported as removed.
+//!
+//! **Numbers and records.** A kept grid keeps its id, hence its number, and its record (name, kind,
+//! who answers for it, `valid_from`); a re-drawn grid that inherits an id inherits that grid's record.
+//! A new grid takes the next number after the highest ever issued in its community: the highest of
+//! the previous grids' numbers, their `last_seq`, and the numbers of the grids the previous file
+//! records as retired ([`crate::plan::numbering`]), so a retired number is never issued again. Every
+//! previous grid that is gone is **retired**: it keeps its record, gets `valid_to` = the re-draw's date,
+//! and joins the record of retired grids (with those the previous file retired before), which the
+//! grids file carries on. New ids are written in the rules' id style, else in the previous grids' form;
+//! when the rules name a style, kept grids are rewritten in it with their number.
+//!
+//! Dedicated grids of the previous plan are kept as they are in a changed leaf (they are never in the
+//! band's re-draw); new dedicated places are not taken on a re-draw.
 
 use crate::input::dataset::Dataset;
-use crate::model::{Area, GridShape, grid_id, parse_grid_id};
+use crate::model::{Area, Date, GridKind, GridRecord, GridShape, IdStyle, grid_code};
+use crate::plan::numbering::{self, Community, Numbers};
 use crate::plan::partition::{self, Atom, BuildingSplit};
 use crate::rules::{KindRules, Rules};
 use crate::spatial::geometry;
@@ -54,19 +68,66 @@ pub struct Replan {
     /// Previous community codes that are no longer leaves.
     pub removed_leaves: Vec<String>,
     pub splits: Vec<BuildingSplit>,
+    /// Every grid out of force: those retired by this re-draw (`valid_to` = its date) and those the
+    /// previous file recorded as retired.
+    pub retired: Vec<GridShape>,
 }
 
-/// The community code of a previous grid: its `community`, else its id up to `-G`.
+/// What a re-draw starts from besides the previous grids.
+#[derive(Debug, Clone, Copy)]
+pub struct Redraw<'a> {
+    /// The grids the previous file records as retired.
+    pub retired: &'a [GridShape],
+    /// The re-draw's date: new grids are in force from it, retired grids up to the day before.
+    pub date: Date,
+}
+
+/// The community code of a previous grid: its `community`, else what its id says.
 fn code_of(g: &GridShape) -> String {
-    g.community.clone().unwrap_or_else(|| {
-        parse_grid_id(&g.id)
-            .map(|(c, _)| c.to_string())
-            .unwrap_or_default()
-    })
+    g.community
+        .clone()
+        .or_else(|| grid_code::read(&g.id).map(|c| c.community.to_string()))
+        .unwrap_or_default()
 }
 
-fn grid_number(id: &str) -> Option<u32> {
-    parse_grid_id(id).and_then(|(_, n)| n)
+/// The number of a grid of `community`, when its id is a code of that community.
+fn grid_number(id: &str, community: &str) -> Option<u32> {
+    grid_code::read_for(id, community).ok().map(|c| c.number)
+}
+
+/// The highest number ever issued per community: over the grids' numbers and the `last_seq` their file
+/// recorded.
+fn marks<'g>(grids: impl Iterator<Item = &'g GridShape>) -> HashMap<String, u32> {
+    let mut out: HashMap<String, u32> = HashMap::new();
+    for g in grids {
+        let code = code_of(g);
+        let n = grid_number(&g.id, &code)
+            .into_iter()
+            .chain(g.record.last_number)
+            .max()
+            .unwrap_or(0);
+        let e = out.entry(code).or_default();
+        *e = (*e).max(n);
+    }
+    out
+}
+
+/// The id style of a re-draw: the rules' when they name one, else legacy when every previous grid
+/// whose id is a code is in the legacy form, else standard.
+fn style_for(rules: &Rules, previous: &[GridShape]) -> IdStyle {
+    if let Some(style) = rules.partition.grid_ids {
+        return style;
+    }
+    let styles: BTreeSet<&'static str> = previous
+        .iter()
+        .filter_map(|g| grid_code::read_with(&g.id, g.community.as_deref()))
+        .map(|c| c.style.name())
+        .collect();
+    if styles.len() == 1 && styles.contains("legacy") {
+        IdStyle::Legacy
+    } else {
+        IdStyle::Standard
+    }
 }
 
 /// The grids in force before, indexed once for all leaves.
@@ -76,10 +137,18 @@ struct Previous<'a> {
     grid_of: Vec<Option<usize>>,
     /// The previous grids of each community code.
     by_code: HashMap<String, Vec<usize>>,
+    /// The highest number ever issued per community code (previous and retired grids).
+    marks: HashMap<String, u32>,
+    /// The previous grid of each id.
+    by_id: HashMap<&'a str, usize>,
+    /// How new ids are written.
+    style: IdStyle,
+    /// The re-draw's date.
+    date: Date,
 }
 
 impl<'a> Previous<'a> {
-    fn new(data: &Dataset, grids: &'a [GridShape]) -> Previous<'a> {
+    fn new(data: &Dataset, rules: &Rules, grids: &'a [GridShape], redraw: &Redraw) -> Previous<'a> {
         let index = PolygonIndex::new(grids.iter().map(|g| &g.geometry).collect());
         let grid_of = data
             .households
@@ -94,7 +163,20 @@ impl<'a> Previous<'a> {
             grids,
             grid_of,
             by_code,
+            marks: marks(grids.iter().chain(redraw.retired)),
+            by_id: grids
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (g.id.as_str(), i))
+                .collect(),
+            style: style_for(rules, grids),
+            date: redraw.date,
         }
+    }
+
+    /// Numbering that continues after the highest number `community` ever had.
+    fn numbers(&self, community: &str) -> Numbers {
+        Numbers::after(self.marks.get(community).copied().unwrap_or(0))
     }
 }
 
@@ -114,6 +196,21 @@ struct Leaf<'a> {
 impl Leaf<'_> {
     fn code(&self) -> &str {
         &self.area.code
+    }
+
+    /// A new basic grid of this leaf: number `number` in the re-draw's style, a new record.
+    fn new_grid(&self, number: u32, geometry: MultiPolygon) -> GridShape {
+        let community = Community {
+            code: self.code(),
+            name: self.area.name.as_deref(),
+        };
+        let record = numbering::basic_record(community, number, self.previous.date);
+        shape(
+            self.previous.style.id(self.code(), number),
+            self.code(),
+            geometry,
+            record,
+        )
     }
 
     /// The outcome with `grids` kept and `redrawn`, and the previous grids now gone.
@@ -147,9 +244,25 @@ struct LeafOutcome {
     splits: Vec<BuildingSplit>,
 }
 
-/// Re-draws the dataset's leaves against `previous` grids (in the working CRS).
+/// Re-draws the dataset's leaves against `previous` grids (in the working CRS), dated today, with no
+/// record of grids retired before.
 pub fn replan(data: &Dataset, rules: &Rules, previous: &[GridShape]) -> Replan {
-    let previous = Previous::new(data, previous);
+    let redraw = Redraw {
+        retired: &[],
+        date: Date::today(),
+    };
+    replan_with(data, rules, previous, &redraw)
+}
+
+/// Re-draws the dataset's leaves against `previous` grids (in the working CRS) and the grids retired
+/// before them, on `redraw.date`.
+pub fn replan_with(
+    data: &Dataset,
+    rules: &Rules,
+    previous: &[GridShape],
+    redraw: &Redraw,
+) -> Replan {
+    let previous = Previous::new(data, rules, previous, redraw);
     let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
     for (i, l) in data.leaf_of.iter().enumerate() {
         if let Some(l) = l {
@@ -196,6 +309,17 @@ pub fn replan(data: &Dataset, rules: &Rules, previous: &[GridShape]) -> Replan {
         changes.push(r.change);
         splits.extend(r.splits);
     }
+    let mut retired = retire(&previous, &changes, &removed_leaves, redraw);
+    restyle(&mut grids, &mut changes, &previous);
+    // Every grid, in force or retired, carries its community's highest number issued.
+    let mut issued = previous.marks.clone();
+    for (code, n) in marks(grids.iter()) {
+        let e = issued.entry(code).or_default();
+        *e = (*e).max(n);
+    }
+    for g in grids.iter_mut().chain(retired.iter_mut()) {
+        g.record.last_number = issued.get(&code_of(g)).copied();
+    }
     for (n, g) in grids.iter_mut().enumerate() {
         g.feature = n;
     }
@@ -204,10 +328,78 @@ pub fn replan(data: &Dataset, rules: &Rules, previous: &[GridShape]) -> Replan {
         leaves: changes,
         removed_leaves,
         splits,
+        retired,
     }
 }
 
-fn shape(id: String, code: &str, geometry: MultiPolygon) -> GridShape {
+/// The grids out of force after the re-draw: every previous grid no longer in the plan, with
+/// `valid_to` = the re-draw's date (kept when it had one), then those retired before.
+fn retire(
+    previous: &Previous,
+    changes: &[LeafChange],
+    removed_leaves: &[String],
+    redraw: &Redraw,
+) -> Vec<GridShape> {
+    let gone: BTreeSet<&str> = changes
+        .iter()
+        .flat_map(|c| c.grids_removed.iter().map(String::as_str))
+        .collect();
+    let removed: BTreeSet<&str> = removed_leaves.iter().map(String::as_str).collect();
+    let mut out: Vec<GridShape> = previous
+        .grids
+        .iter()
+        .filter(|g| gone.contains(g.id.as_str()) || removed.contains(code_of(g).as_str()))
+        .map(|g| {
+            let mut g = g.clone();
+            g.record.valid_to = Some(g.record.valid_to.unwrap_or(redraw.date));
+            if g.community.is_none() {
+                g.community = Some(code_of(&g)).filter(|c| !c.is_empty());
+            }
+            g
+        })
+        .collect();
+    let now: BTreeSet<&str> = out.iter().map(|g| g.id.as_str()).collect();
+    let before: Vec<GridShape> = redraw
+        .retired
+        .iter()
+        .filter(|g| !now.contains(g.id.as_str()))
+        .cloned()
+        .collect();
+    out.extend(before);
+    for (n, g) in out.iter_mut().enumerate() {
+        g.feature = n;
+    }
+    out
+}
+
+/// Rewrites the ids of kept grids that are codes in another form than the re-draw's style, keeping
+/// their number (the change lists follow).
+fn restyle(grids: &mut [GridShape], changes: &mut [LeafChange], previous: &Previous) {
+    let mut renamed: HashMap<String, String> = HashMap::new();
+    for g in grids.iter_mut() {
+        let code = code_of(g);
+        if let Ok(c) = grid_code::read_for(&g.id, &code)
+            && c.style != previous.style
+        {
+            let id = previous.style.id(&code, c.number);
+            renamed.insert(std::mem::replace(&mut g.id, id.clone()), id);
+        }
+    }
+    for c in changes.iter_mut() {
+        for id in c.grids_kept.iter_mut().chain(c.grids_redrawn.iter_mut()) {
+            if let Some(new) = renamed.get(id.as_str()) {
+                *id = new.clone();
+            }
+        }
+    }
+}
+
+fn shape(
+    id: String,
+    code: &str,
+    geometry: MultiPolygon,
+    record: crate::model::GridRecord,
+) -> GridShape {
     GridShape {
         feature: 0,
         id,
@@ -215,6 +407,7 @@ fn shape(id: String, code: &str, geometry: MultiPolygon) -> GridShape {
         geometry,
         declared_households: None,
         primary_worker: None,
+        record,
     }
 }
 
@@ -223,6 +416,14 @@ struct Piece {
     id: String,
     geometry: MultiPolygon,
     atoms: Vec<usize>,
+    record: GridRecord,
+}
+
+impl Piece {
+    /// A dedicated grid: kept as it is, never re-drawn for the band.
+    fn fixed(&self) -> bool {
+        self.record.kind == GridKind::Dedicated
+    }
 }
 
 fn ids(grids: &[GridShape]) -> Vec<String> {
@@ -252,7 +453,7 @@ fn replan_leaf(leaf: &Leaf) -> LeafOutcome {
             leaf.band,
             &data.households,
         );
-        let grids = number(leaf.code(), pieces);
+        let grids = number(leaf, pieces);
         let drawn = ids(&grids);
         return leaf.outcome(Change::New, grids, vec![], drawn, splits);
     }
@@ -293,6 +494,7 @@ fn clip_previous(leaf: &Leaf, atoms: &[Atom]) -> Clipped {
                 id: previous.id.clone(),
                 geometry: clipped,
                 atoms: vec![],
+                record: previous.record.clone(),
             })
         })
         .collect();
@@ -338,12 +540,21 @@ fn reshape(leaf: &Leaf, atoms: &[Atom], splits: Vec<BuildingSplit>) -> LeafOutco
         new_land,
         loose,
     } = clip_previous(leaf, atoms);
-    let total: u64 = atoms.iter().map(|a| a.households).sum();
+    // Households of dedicated grids are not the band's.
+    let total: u64 = atoms.iter().map(|a| a.households).sum::<u64>()
+        - pieces
+            .iter()
+            .filter(|p| p.fixed())
+            .map(|p| weight(atoms, &p.atoms))
+            .sum::<u64>();
     let reachable = !band.feasible_counts(total).is_empty();
     let (min, max) = (band.min_households as u64, band.max_households as u64);
     let mut in_region: Vec<bool> = pieces
         .iter()
         .map(|p| {
+            if p.fixed() {
+                return false;
+            }
             let w = weight(atoms, &p.atoms);
             let out_of_band = reachable && (w < min || w > max);
             out_of_band || fragmented(&p.geometry, &p.atoms, atoms) || p.atoms.is_empty()
@@ -353,7 +564,7 @@ fn reshape(leaf: &Leaf, atoms: &[Atom], splits: Vec<BuildingSplit>) -> LeafOutco
         // Households moved within the rules only: every grid kept (clipped where the leaf shrank).
         let grids: Vec<GridShape> = pieces
             .into_iter()
-            .map(|p| shape(p.id, code, p.geometry))
+            .map(|p| shape(p.id, code, p.geometry, p.record))
             .collect();
         let kept = ids(&grids);
         return leaf.outcome(Change::Reshaped, grids, kept, vec![], splits);
@@ -386,7 +597,7 @@ fn reshape(leaf: &Leaf, atoms: &[Atom], splits: Vec<BuildingSplit>) -> LeafOutco
         .iter()
         .zip(&in_region)
         .filter(|(_, r)| !**r)
-        .map(|(p, _)| shape(p.id.clone(), code, p.geometry.clone()))
+        .map(|(p, _)| shape(p.id.clone(), code, p.geometry.clone(), p.record.clone()))
         .collect();
     let redrawn = name_redrawn(leaf, &pieces, atoms, &region_atoms, &kept, drawn);
     let grids_kept = ids(&kept);
@@ -437,7 +648,8 @@ fn grow_region(
         let w = region_weight(in_region);
         let fits = w > 0 && !band.feasible_counts(w).is_empty();
         let any_region = in_region.iter().any(|r| *r);
-        if (fits && any_region) || in_region.iter().all(|r| *r) || (!reachable && any_region) {
+        let all_taken = in_region.iter().zip(pieces).all(|(r, p)| *r || p.fixed());
+        if (fits && any_region) || all_taken || (!reachable && any_region) {
             break;
         }
         let u = geo::unary_union(region_parts(pieces, new_land, in_region));
@@ -452,7 +664,7 @@ fn grow_region(
                 .map_or(f64::INFINITY, |p| (p.x() - c.x).hypot(p.y() - c.y))
         };
         let next = (0..pieces.len())
-            .filter(|&i| !in_region[i])
+            .filter(|&i| !in_region[i] && !pieces[i].fixed())
             .min_by(|&a, &b| away(a).total_cmp(&away(b)));
         match next {
             Some(i) => in_region[i] = true,
@@ -461,9 +673,9 @@ fn grow_region(
     }
 }
 
-/// Ids for the grids drawn in the region: each inherits the id of the previous grid of this leaf it
-/// shares most households with (when no kept or other drawn grid has it), the rest take new numbers
-/// after the leaf's highest.
+/// Ids for the grids drawn in the region: each inherits the id (and the record) of the previous grid
+/// of this leaf it shares most households with (when no kept or other drawn grid has it); the rest, in
+/// reading order, take the next numbers after the highest the community ever had, with new records.
 fn name_redrawn(
     leaf: &Leaf,
     pieces: &[Piece],
@@ -497,32 +709,36 @@ fn name_redrawn(
             names[d] = Some(old);
         }
     }
-    let mut next = leaf
-        .previous
-        .grids
-        .iter()
-        .filter(|g| code_of(g) == code)
-        .filter_map(|g| grid_number(&g.id))
-        .max()
-        .unwrap_or(0)
-        + 1;
+    let mut numbers = leaf.previous.numbers(code);
+    let order = numbering::reading_order(&drawn.iter().collect::<Vec<_>>());
+    let mut slots: Vec<Option<MultiPolygon>> = drawn.into_iter().map(Some).collect();
     let mut redrawn = Vec::new();
-    for (d, geom) in drawn.into_iter().enumerate() {
-        let id = names[d].take().unwrap_or_else(|| {
-            let id = grid_id(code, next);
-            next += 1;
-            id
-        });
-        redrawn.push(shape(id, code, geom));
+    for d in order {
+        let Some(geom) = slots[d].take() else {
+            continue;
+        };
+        let grid = match names[d].take() {
+            Some(id) => {
+                let record = leaf
+                    .previous
+                    .by_id
+                    .get(id.as_str())
+                    .map(|&g| leaf.previous.grids[g].record.clone())
+                    .unwrap_or_default();
+                shape(id, code, geom, record)
+            }
+            None => leaf.new_grid(numbers.issue(), geom),
+        };
+        redrawn.push(grid);
     }
     redrawn
 }
 
 /// Parts of grids that hold no households (left by clipping) join the neighbour they share most edge with.
 fn tidied(grids: Vec<GridShape>, data: &Dataset, members: &[usize]) -> Vec<GridShape> {
-    let ids: Vec<(String, Option<String>)> = grids
+    let ids: Vec<(String, Option<String>, GridRecord)> = grids
         .iter()
-        .map(|g| (g.id.clone(), g.community.clone()))
+        .map(|g| (g.id.clone(), g.community.clone(), g.record.clone()))
         .collect();
     let shapes = partition::tidy(
         grids.into_iter().map(|g| g.geometry).collect(),
@@ -531,8 +747,13 @@ fn tidied(grids: Vec<GridShape>, data: &Dataset, members: &[usize]) -> Vec<GridS
     );
     ids.into_iter()
         .zip(shapes)
-        .map(|((id, community), geometry)| {
-            shape(id, community.as_deref().unwrap_or_default(), geometry)
+        .map(|((id, community, record), geometry)| {
+            shape(
+                id,
+                community.as_deref().unwrap_or_default(),
+                geometry,
+                record,
+            )
         })
         .collect()
 }
@@ -545,24 +766,16 @@ fn removed_ids(previous: &[GridShape], prev: &[usize], now: &[GridShape]) -> Vec
         .collect()
 }
 
-/// Ids for a freshly drawn leaf, north to south then west to east.
-fn number(code: &str, pieces: Vec<MultiPolygon>) -> Vec<GridShape> {
-    let mut ordered: Vec<(Coord, MultiPolygon)> = pieces
+/// Ids and records for a freshly drawn leaf, in reading order, after the highest number the
+/// community ever had (none, unless the code was retired before).
+fn number(leaf: &Leaf, pieces: Vec<MultiPolygon>) -> Vec<GridShape> {
+    let mut numbers = leaf.previous.numbers(leaf.code());
+    let order = numbering::reading_order(&pieces.iter().collect::<Vec<_>>());
+    let mut slots: Vec<Option<MultiPolygon>> = pieces.into_iter().map(Some).collect();
+    order
         .into_iter()
-        .map(|p| {
-            (
-                p.centroid()
-                    .map(|c| c.0)
-                    .unwrap_or(Coord { x: 0.0, y: 0.0 }),
-                p,
-            )
-        })
-        .collect();
-    ordered.sort_by(|a, b| b.0.y.total_cmp(&a.0.y).then(a.0.x.total_cmp(&b.0.x)));
-    ordered
-        .into_iter()
-        .enumerate()
-        .map(|(n, (_, g))| shape(grid_id(code, n as u32 + 1), code, g))
+        .filter_map(|i| slots[i].take())
+        .map(|g| leaf.new_grid(numbers.issue(), g))
         .collect()
 }
 
@@ -692,7 +905,7 @@ mod tests {
             .filter(|g| g.community.as_deref() == Some("320116001001"))
             .map(|mut g| {
                 // A grid of a community that is no longer a leaf, named by its id alone.
-                if g.id.ends_with("G02") {
+                if g.id.ends_with("002") {
                     g.id = "320116009009-G01".to_string();
                     g.community = None;
                 }
@@ -707,7 +920,7 @@ mod tests {
             .map(|l| (l.change, l.grids_redrawn.clone()));
         let (change, ids) = new.unwrap_or((Change::Unchanged, vec![]));
         assert_eq!(change, Change::New);
-        assert_eq!(ids.first().map(String::as_str), Some("320116001002-G01"));
+        assert_eq!(ids.first().map(String::as_str), Some("320116001002001"));
         assert_eq!(after.removed_leaves, vec!["320116009009".to_string()]);
     }
 
@@ -720,12 +933,14 @@ mod tests {
             geometry: rect(0.0, 0.0, 1.0, 1.0),
             declared_households: None,
             primary_worker: None,
+            record: Default::default(),
         };
         assert_eq!(code_of(&g("320116001001-G07", None)), "320116001001");
         assert_eq!(code_of(&g("x", Some("320116001002"))), "320116001002");
-        assert_eq!(grid_number("320116001001-G07"), Some(7));
-        assert_eq!(grid_number("320116001001-G123"), Some(123));
-        assert_eq!(grid_number("hand-drawn"), None);
-        assert_eq!(grid_id("320116001001", 7), "320116001001-G07");
+        assert_eq!(code_of(&g("320116001001007", None)), "320116001001");
+        assert_eq!(grid_number("320116001001-G07", "320116001001"), Some(7));
+        assert_eq!(grid_number("320116001001-G123", "320116001001"), Some(123));
+        assert_eq!(grid_number("320116001001007", "320116001001"), Some(7));
+        assert_eq!(grid_number("hand-drawn", "320116001001"), None);
     }
 }

@@ -187,7 +187,7 @@ pub fn page(state: &AppState, lang: Lang) -> Html<String> {
 /// The script's words: Chinese.
 const SCRIPT_ZH: &str = r#"{
   lang: "zh",
-  grid: "网格", community: "社区", kind: "类型", households: "户数", population: "人口", unknown: "未知",
+  grid: "网格", name: "名称", community: "社区", kind: "类型", households: "户数", population: "人口", unknown: "未知",
   band: "规定范围", status: "状态", buildings: "楼栋", workers: "网格员", none: "无", staffing: "配置方式",
   not_assigned: "未分配", cadre: " — ⚑ 由村干部兼任 (cadre_responsible)", area: "面积", compactness: "紧凑度",
   st: { ok: "达标", under: "偏少", over: "偏多" },
@@ -206,7 +206,7 @@ const SCRIPT_ZH: &str = r#"{
 /// The script's words: English.
 const SCRIPT_EN: &str = r#"{
   lang: "en",
-  grid: "grid", community: "community", kind: "kind", households: "households", population: "population", unknown: "unknown",
+  grid: "grid", name: "name", community: "community", kind: "kind", households: "households", population: "population", unknown: "unknown",
   band: "band", status: "status", buildings: "buildings", workers: "workers", none: "none", staffing: "staffing",
   not_assigned: "not assigned", cadre: " — ⚑ held by a village cadre (cadre_responsible)", area: "area", compactness: "compactness",
   st: { ok: "ok", under: "under", over: "over" },
@@ -292,7 +292,8 @@ async function all(url) {
 function esc(v) { return String(v).replace(/[&<>"]/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c])); }
 
 function describe(p) {
-  const rows = [[T.grid, p.id], [T.community, p.community], [T.kind, p.kind], [T.households, p.households],
+  const rows = [[T.grid, p.id], [T.name, p.name ?? ""], [T.community, p.community],
+    [T.kind, (p.kind ?? "") + (p.community_kind ? " (" + p.community_kind + ")" : "")], [T.households, p.households],
     [T.population, p.population ?? T.unknown], [T.band, p.min + "–" + p.max], [T.status, (T.st[p.status] || p.status)],
     [T.buildings, p.buildings], [T.workers, (p.workers || []).join(", ") || T.none],
     [T.staffing, (p.staffing_policy || T.not_assigned) + (p.cadre_responsible ? T.cadre : "")],

@@ -178,6 +178,42 @@ struct ItemsQuery {
     bbox: Option<[f64; 4]>,
     /// The CRS of the answer.
     crs: ServedCrs,
+    /// The days asked for by `datetime` (first, last; `None` = open), compared with the features'
+    /// `valid_from` / `valid_to`.
+    days: Option<(Option<String>, Option<String>)>,
+}
+
+/// The days of a valid `datetime` (the date part of each end; `..` or empty = open).
+fn datetime_days(d: &str) -> (Option<String>, Option<String>) {
+    let day = |x: &str| {
+        let x = x.trim();
+        (!x.is_empty() && x != "..").then(|| x.chars().take(10).collect::<String>())
+    };
+    match d.split_once('/') {
+        None => (day(d), day(d)),
+        Some((a, b)) => (day(a), day(b)),
+    }
+}
+
+/// Whether a feature in force from `valid_from` until `valid_to` (the day it was retired, excluded;
+/// `None` = open) was in force on some day of `days`. A feature without the two is always in force.
+fn in_force(json: &str, days: &(Option<String>, Option<String>)) -> bool {
+    let Ok(v) = serde_json::from_str::<Value>(json) else {
+        return true;
+    };
+    let p = &v["properties"];
+    let from = p["valid_from"].as_str();
+    let to = p["valid_to"].as_str();
+    let (lo, hi) = days;
+    let starts_in_time = match (from, hi) {
+        (Some(f), Some(h)) => f <= h.as_str(),
+        _ => true,
+    };
+    let ends_after = match (to, lo) {
+        (Some(t), Some(l)) => t > l.as_str(),
+        _ => true,
+    };
+    starts_in_time && ends_after
 }
 
 fn parse_items_query(
@@ -251,6 +287,7 @@ fn parse_items_query(
         offset,
         bbox,
         crs,
+        days: q.get("datetime").map(|d| datetime_days(d)),
     })
 }
 
@@ -379,6 +416,13 @@ async fn items(
             })
             .collect(),
     };
+    let matching: Vec<&super::published::Entry> = match &q.days {
+        None => matching,
+        Some(days) => matching
+            .into_iter()
+            .filter(|e| in_force(&e.json, days))
+            .collect(),
+    };
     let matched = matching.len();
     let page: Vec<&super::published::Entry> =
         matching.into_iter().skip(q.offset).take(q.limit).collect();
@@ -442,4 +486,38 @@ async fn item(
     let mut body = json.strip_suffix('}').unwrap_or(json).to_string();
     body.push_str(&format!(",\"links\":{links}}}"));
     Ok(geojson_response(body.into_bytes(), crs))
+}
+
+#[cfg(test)]
+mod datetime_tests {
+    use super::{datetime_days, in_force, valid_datetime};
+
+    fn feature(from: &str, to: Option<&str>) -> String {
+        serde_json::json!({"type": "Feature", "properties": {"valid_from": from, "valid_to": to}})
+            .to_string()
+    }
+
+    #[test]
+    fn a_retired_grid_is_found_by_a_date_inside_its_validity_not_by_today() {
+        let retired = feature("2026-01-01", Some("2026-06-01"));
+        let current = feature("2026-06-01", None);
+        let asks = |d: &str| {
+            assert!(valid_datetime(d), "{d}");
+            let days = datetime_days(d);
+            (in_force(&retired, &days), in_force(&current, &days))
+        };
+        assert_eq!(asks("2026-03-01"), (true, false));
+        assert_eq!(asks("2026-03-01T12:00:00Z"), (true, false));
+        assert_eq!(asks("2026-11-22"), (false, true));
+        // valid_to is the day of the re-draw: the retired grid no longer, the new one already.
+        assert_eq!(asks("2026-06-01"), (false, true));
+        assert_eq!(asks("2026-05-01/.."), (true, true));
+        assert_eq!(asks("../2025-12-31"), (false, false));
+        assert_eq!(asks("2025-01-01/2026-01-01"), (true, false));
+        // A feature without a record is always in force.
+        assert!(in_force(
+            r#"{"properties":{}}"#,
+            &datetime_days("2000-01-01")
+        ));
+    }
 }

@@ -261,7 +261,12 @@ pub fn compute_plan(
     if let Some(id) = previous_id {
         report["previous_plan"] = json!(id);
     }
-    let grids_text = output::grids_geojson(data.working, &planned.grids, &planned.check.grids)?;
+    let grids_text = output::grid_layer_geojson(
+        data.working,
+        &planned.grids,
+        &planned.check.grids,
+        &planned.retired,
+    )?;
     let communities = output::communities_geojson(data, &planned.check)?;
     let summary = json!({
         "grids": planned.grids.len(),

@@ -28,6 +28,8 @@
 
 use crate::error::{Error, Result};
 use crate::model::Worker;
+pub use crate::model::date::Date;
+use crate::model::date::days_in_month;
 use crate::model::{GridShape, Household};
 use crate::problem::{Problem, Problems};
 use crate::rules::{Cadence, Rules};
@@ -35,82 +37,6 @@ use geo::Coord;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-
-/// A calendar date (proleptic Gregorian).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Date {
-    pub year: i32,
-    pub month: u32,
-    pub day: u32,
-}
-
-impl Date {
-    /// Parses `YYYY-MM-DD` (the first ten characters of an ISO 8601 date-time).
-    pub fn parse(text: &str) -> Option<Date> {
-        let t = text.trim();
-        let head = t.get(..10)?;
-        let mut parts = head.split('-');
-        let year: i32 = parts.next()?.parse().ok()?;
-        let month: u32 = parts.next()?.parse().ok()?;
-        let day: u32 = parts.next()?.parse().ok()?;
-        let rest = &t[10..];
-        if !(rest.is_empty() || rest.starts_with('T') || rest.starts_with(' ')) {
-            return None;
-        }
-        ((1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month))
-            .then_some(Date { year, month, day })
-    }
-
-    /// Days since 1970-01-01 (negative before).
-    pub fn days(self) -> i64 {
-        // Howard Hinnant's days_from_civil.
-        let y = i64::from(self.year) - i64::from(self.month <= 2);
-        let era = if y >= 0 { y } else { y - 399 } / 400;
-        let yoe = y - era * 400;
-        let m = i64::from(self.month);
-        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(self.day) - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        era * 146_097 + doe - 719_468
-    }
-
-    /// 0 = Monday … 6 = Sunday.
-    pub fn weekday(self) -> u32 {
-        // 1970-01-01 was a Thursday (3).
-        (self.days() + 3).rem_euclid(7) as u32
-    }
-
-    /// The same day `n` months later (clamped to the month's last day).
-    pub fn plus_months(self, n: u32) -> Date {
-        let total = self.year * 12 + (self.month as i32 - 1) + n as i32;
-        let (year, month) = (total.div_euclid(12), total.rem_euclid(12) as u32 + 1);
-        Date {
-            year,
-            month,
-            day: self.day.min(days_in_month(year, month)),
-        }
-    }
-}
-
-impl std::fmt::Display for Date {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
-    }
-}
-
-impl Serialize for Date {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-fn days_in_month(year: i32, month: u32) -> u32 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        _ => 28,
-    }
-}
 
 /// A month to schedule, `YYYY-MM`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

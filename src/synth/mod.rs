@@ -1058,7 +1058,7 @@ fn naive_grids(d: &mut District, leaf: &LeafPlan, fault: Fault) {
     cut(leaf.geometry.clone(), &mut atoms, k, &mut out, fault);
     for (n, g) in out.into_iter().enumerate() {
         d.grids.push((
-            crate::model::grid_id(&leaf.code, n as u32 + 1),
+            crate::model::IdStyle::Legacy.id(&leaf.code, n as u32 + 1),
             leaf.code.clone(),
             g,
         ));

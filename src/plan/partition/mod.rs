@@ -27,7 +27,11 @@
 pub mod cells;
 
 use crate::input::dataset::Dataset;
-use crate::model::{BuildingKey, GridShape, Household, grid_id};
+use crate::model::{
+    BuildingKey, Date, Dedicated, GridKind, GridRecord, GridShape, Household, IdStyle,
+};
+use crate::plan::dedicated::{self, Carved};
+use crate::plan::numbering::{self, Community};
 use crate::rules::{CountPolicy, KindRules, Rules};
 use crate::spatial::geometry;
 use geo::{BooleanOps, BoundingRect, Coord, LineString, MultiPolygon, Polygon};
@@ -91,6 +95,12 @@ pub struct LeafPlan {
     /// Cells larger than a grid's maximum, divided by their buildings.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub divided_cells: Vec<crate::plan::partition::cells::DividedCell>,
+    /// Dedicated grids carved out of the leaf (counted in `grids`; `households` counts the basic
+    /// grids' only).
+    pub dedicated: usize,
+    /// Anything else the planner should know about the leaf.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The grids of every leaf, with what was decided along the way.
@@ -802,33 +812,41 @@ impl<'a> LeafClipper<'a> {
     }
 }
 
+/// One leaf as the engine draws it: the land left for its basic grids, the household points its
+/// atoms are built from (weighted by the band's measure) and the band.
+#[derive(Clone, Copy)]
+struct LeafInput<'a> {
+    code: &'a str,
+    kind: &'a str,
+    land: &'a MultiPolygon,
+    households: &'a [Household],
+    members: &'a [usize],
+    band: &'a KindRules,
+    policy: CountPolicy,
+    ground: Option<&'a crate::plan::partition::cells::Ground<'a>>,
+}
+
 /// Partitions one leaf into grid geometries. With ground layers the cells engine draws the leaf;
 /// without, straight cuts stay where they meet the band and the cells engine takes over where they do
 /// not (and wins).
-fn partition_leaf(
-    data: &Dataset,
-    counted: &[Household],
-    leaf: usize,
-    members: &[usize],
-    band: &KindRules,
-    policy: CountPolicy,
-    ground: Option<&crate::plan::partition::cells::Ground>,
-) -> (Vec<MultiPolygon>, LeafPlan, Vec<BuildingSplit>) {
-    let area = &data.tree.areas[leaf];
-    let (atoms, splits) = atoms(counted, members, &area.code, band);
+fn partition_leaf(leaf: &LeafInput) -> (Vec<MultiPolygon>, LeafPlan, Vec<BuildingSplit>) {
+    let LeafInput {
+        code,
+        kind,
+        land,
+        households: points,
+        members,
+        band,
+        policy,
+        ground,
+    } = *leaf;
+    let (atoms, splits) = atoms(points, members, code, band);
     let households: u64 = atoms.iter().map(|a| a.households).sum();
     let (k, mut infeasible) = grid_count(band, households, policy);
     let mut engine = "straight";
     let mut divided_cells = Vec::new();
     let guarded = |k: usize| {
-        crate::plan::partition::cells::draw_guarded(
-            &area.geometry,
-            &atoms,
-            counted,
-            k,
-            band,
-            ground,
-        )
+        crate::plan::partition::cells::draw_guarded(land, &atoms, points, k, band, ground)
     };
     let first = ground.and_then(|_| guarded(k));
     let pieces = if let Some(mut drawn) = first {
@@ -852,7 +870,7 @@ fn partition_leaf(
         }
         drawn.grids
     } else {
-        let mut straight = partition_region(&area.geometry, &atoms, k, band, counted);
+        let mut straight = partition_region(land, &atoms, k, band, points);
         if infeasible.is_some() && households > 0 {
             // No whole number of grids fits: the least-bad count is judged on the grids each
             // candidate actually produces (buildings are never divided, so an even split is not
@@ -863,7 +881,7 @@ fn partition_leaf(
                 if other == k {
                     continue;
                 }
-                let alternative = partition_region(&area.geometry, &atoms, other, band, counted);
+                let alternative = partition_region(land, &atoms, other, band, points);
                 let (now, then) = (
                     band_miss(&straight, &atoms, band),
                     band_miss(&alternative, &atoms, band),
@@ -873,23 +891,17 @@ fn partition_leaf(
                 }
             }
         }
-        let bad = crate::plan::partition::cells::band_violation(&straight, counted, members, band);
+        let bad = crate::plan::partition::cells::band_violation(&straight, points, members, band);
         let reachable = infeasible.is_none();
         if reachable && (bad.0 > 0 || straight.len() != k) {
-            let drawn = crate::plan::partition::cells::draw_guarded(
-                &area.geometry,
-                &atoms,
-                counted,
-                k,
-                band,
-                None,
-            );
+            let drawn =
+                crate::plan::partition::cells::draw_guarded(land, &atoms, points, k, band, None);
             match drawn {
                 None => straight,
                 Some(drawn) => {
                     let cells_bad = crate::plan::partition::cells::band_violation(
                         &drawn.grids,
-                        counted,
+                        points,
                         members,
                         band,
                     );
@@ -916,24 +928,24 @@ fn partition_leaf(
         for split in &mut splits {
             let grids: std::collections::BTreeSet<usize> = members
                 .iter()
-                .filter(|&&i| {
-                    data.households[i].building.as_deref() == Some(split.building.as_str())
-                })
-                .filter_map(|&i| index.containing(data.households[i].pos).first().copied())
+                .filter(|&&i| points[i].building.as_deref() == Some(split.building.as_str()))
+                .filter_map(|&i| index.containing(points[i].pos).first().copied())
                 .collect();
             split.separated = grids.len() > 1;
         }
     }
     let feasible = band.feasible_counts(households);
     let plan = LeafPlan {
-        leaf: area.code.clone(),
-        kind: data.tree.kind(leaf).unwrap_or_default().to_string(),
+        leaf: code.to_string(),
+        kind: kind.to_string(),
         households,
         grids: pieces.len(),
         feasible: (!feasible.is_empty()).then(|| (*feasible.start(), *feasible.end())),
         infeasible,
         engine,
         divided_cells,
+        dedicated: 0,
+        note: None,
     };
     (pieces, plan, splits)
 }
@@ -1093,16 +1105,43 @@ fn counted_households(data: &Dataset, rules: &Rules, members: &[Vec<usize>]) -> 
     Some(Counted { points, leaves })
 }
 
-/// Partitions every leaf of the dataset. `progress` is told each finished leaf.
+/// Partitions every leaf of the dataset, in force from today, with no ground layers and no dedicated
+/// places. `progress` is told each finished leaf.
 pub fn partition(data: &Dataset, rules: &Rules, progress: &(dyn Fn() + Sync)) -> Partition {
-    partition_with(data, rules, None, progress)
+    partition_with(data, rules, &Drawing::on(Date::today()), progress)
 }
 
-/// [`partition`] with ground layers (blocks, barriers): grids are then unions of whole cells.
+/// What grids are drawn with besides the households, the boundaries and the rules.
+#[derive(Clone, Copy)]
+pub struct Drawing<'a> {
+    /// Ground layers (blocks, barriers): grids are then unions of whole cells.
+    pub ground: Option<&'a crate::plan::partition::cells::Ground<'a>>,
+    /// Dedicated places, and the land of each in its leaves ([`crate::plan::dedicated::carve`]).
+    pub places: &'a [Dedicated],
+    pub carved: &'a [Carved],
+    /// The day the grids take effect (`valid_from`).
+    pub date: Date,
+}
+
+impl Drawing<'static> {
+    /// Nothing but the date.
+    pub fn on(date: Date) -> Drawing<'static> {
+        Drawing {
+            ground: None,
+            places: &[],
+            carved: &[],
+            date,
+        }
+    }
+}
+
+/// Partitions every leaf of the dataset: the dedicated places first, each a grid of its own, then the
+/// basic grids on the rest of the leaf. Grids are numbered per leaf in reading order
+/// ([`crate::plan::numbering`]) and written in the rules' id style (standard by default).
 pub fn partition_with(
     data: &Dataset,
     rules: &Rules,
-    ground: Option<&crate::plan::partition::cells::Ground>,
+    drawing: &Drawing,
     progress: &(dyn Fn() + Sync),
 ) -> Partition {
     let leaves = data.tree.leaves();
@@ -1113,7 +1152,14 @@ pub fn partition_with(
         }
     }
     let counted = counted_households(data, rules, &members);
-    let results: Vec<(Vec<MultiPolygon>, LeafPlan, Vec<BuildingSplit>)> = leaves
+    let mut carved: Vec<Vec<&Carved>> = vec![Vec::new(); data.tree.areas.len()];
+    for c in drawing.carved {
+        if let Some(list) = carved.get_mut(c.leaf) {
+            list.push(c);
+        }
+    }
+    let style = rules.partition.grid_ids.unwrap_or(IdStyle::Standard);
+    let results: Vec<(Vec<GridShape>, LeafPlan, Vec<BuildingSplit>)> = leaves
         .par_iter()
         .filter_map(|&l| {
             let kind = data.tree.kind(l)?;
@@ -1123,14 +1169,17 @@ pub fn partition_with(
                 Some(c) if by_population => (c.points.as_slice(), band.counting()),
                 _ => (data.households.as_slice(), std::borrow::Cow::Borrowed(band)),
             };
-            let r = partition_leaf(
+            let r = draw_leaf(
                 data,
                 households,
                 l,
+                kind,
                 &members[l],
+                &carved[l],
                 &band,
-                rules.partition.count_policy,
-                ground,
+                rules,
+                drawing,
+                style,
             );
             progress();
             Some(r)
@@ -1139,27 +1188,10 @@ pub fn partition_with(
     let mut grids = Vec::new();
     let mut plans = Vec::new();
     let mut splits = Vec::new();
-    for (pieces, plan, s) in results {
-        // Stable ids in spatial order: north to south, then west to east, by centroid.
-        let mut ordered: Vec<(Coord, MultiPolygon)> = pieces
-            .into_iter()
-            .map(|p| {
-                let c = geo::Centroid::centroid(&p)
-                    .map(|c| c.0)
-                    .unwrap_or(Coord { x: 0.0, y: 0.0 });
-                (c, p)
-            })
-            .collect();
-        ordered.sort_by(|a, b| b.0.y.total_cmp(&a.0.y).then(a.0.x.total_cmp(&b.0.x)));
-        for (n, (_, geometry)) in ordered.into_iter().enumerate() {
-            grids.push(GridShape {
-                feature: grids.len(),
-                id: grid_id(&plan.leaf, n as u32 + 1),
-                community: Some(plan.leaf.clone()),
-                geometry,
-                declared_households: None,
-                primary_worker: None,
-            });
+    for (leaf_grids, plan, s) in results {
+        for mut g in leaf_grids {
+            g.feature = grids.len();
+            grids.push(g);
         }
         plans.push(plan);
         splits.extend(s);
@@ -1169,6 +1201,111 @@ pub fn partition_with(
         leaves: plans,
         splits,
     }
+}
+
+/// Draws one leaf: its dedicated grids carved out, its basic grids on the rest, all numbered.
+#[allow(clippy::too_many_arguments)]
+fn draw_leaf(
+    data: &Dataset,
+    points: &[Household],
+    l: usize,
+    kind: &str,
+    members: &[usize],
+    carved: &[&Carved],
+    band: &KindRules,
+    rules: &Rules,
+    drawing: &Drawing,
+    style: IdStyle,
+) -> (Vec<GridShape>, LeafPlan, Vec<BuildingSplit>) {
+    let area = &data.tree.areas[l];
+    let (land, basic): (std::borrow::Cow<MultiPolygon>, Vec<usize>) = if carved.is_empty() {
+        (std::borrow::Cow::Borrowed(&area.geometry), members.to_vec())
+    } else {
+        let taken = geometry::normalized(geo::unary_union(carved.iter().map(|c| &c.land)));
+        let land = geometry::normalized(area.geometry.difference(&taken));
+        let basic = members
+            .iter()
+            .copied()
+            .filter(|&i| !geometry::contains(&taken, data.households[i].pos))
+            .collect();
+        (std::borrow::Cow::Owned(land), basic)
+    };
+    let tol = rules
+        .check
+        .tolerance_m2(geometry::perimeter_m(&area.geometry));
+    let input = LeafInput {
+        code: &area.code,
+        kind,
+        land: &land,
+        households: points,
+        members: &basic,
+        band,
+        policy: rules.partition.count_policy,
+        ground: drawing.ground,
+    };
+    let (pieces, mut plan, splits) = if geometry::area_m2(&land) > tol {
+        partition_leaf(&input)
+    } else {
+        // The dedicated places cover the whole leaf: no land is left for basic grids.
+        let plan = LeafPlan {
+            leaf: area.code.clone(),
+            kind: kind.to_string(),
+            households: 0,
+            grids: 0,
+            feasible: None,
+            infeasible: None,
+            engine: "none",
+            divided_cells: Vec::new(),
+            dedicated: 0,
+            note: Some("the dedicated grids cover the whole leaf".to_string()),
+        };
+        (Vec::new(), plan, Vec::new())
+    };
+    plan.dedicated = carved.len();
+    plan.grids = pieces.len() + carved.len();
+    let community = Community {
+        code: &area.code,
+        name: area.name.as_deref(),
+    };
+    let records: Vec<GridRecord> = pieces
+        .iter()
+        .map(|_| None)
+        .chain(carved.iter().map(|c| drawing.places.get(c.place)))
+        .map(|place| match place {
+            Some(p) => dedicated::record(p, community, drawing.date),
+            None => GridRecord::default(),
+        })
+        .collect();
+    let shapes: Vec<MultiPolygon> = pieces
+        .into_iter()
+        .chain(carved.iter().map(|c| c.land.clone()))
+        .collect();
+    let order = numbering::reading_order(&shapes.iter().collect::<Vec<_>>());
+    let last = shapes.len() as u32;
+    let mut slots: Vec<Option<(MultiPolygon, GridRecord)>> =
+        shapes.into_iter().zip(records).map(Some).collect();
+    let mut grids = Vec::with_capacity(slots.len());
+    for (n, &i) in order.iter().enumerate() {
+        let Some((geometry, record)) = slots[i].take() else {
+            continue;
+        };
+        let number = n as u32 + 1;
+        let mut record = match record.kind {
+            GridKind::Basic => numbering::basic_record(community, number, drawing.date),
+            GridKind::Dedicated => record,
+        };
+        record.last_number = Some(last);
+        grids.push(GridShape {
+            feature: 0,
+            id: style.id(&area.code, number),
+            community: Some(area.code.clone()),
+            geometry,
+            declared_households: None,
+            primary_worker: None,
+            record,
+        });
+    }
+    (grids, plan, splits)
 }
 
 #[cfg(test)]
@@ -1289,7 +1426,7 @@ mod tests {
             counts.iter().all(|&c| (300..=500).contains(&c)),
             "{counts:?}"
         );
-        assert_eq!(plan.grids[0].id, "320116001001-G01");
+        assert_eq!(plan.grids[0].id, "320116001001001");
         assert_eq!(plan.leaves[0].infeasible, None);
     }
 }
