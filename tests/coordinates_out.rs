@@ -458,7 +458,7 @@ async fn the_ogc_api_serves_cgcs2000_and_gauss_kruger_on_request() {
     // A single item, and the next links keep the CRS.
     let (_, header, one) = get(
         &app,
-        &format!("/collections/grids/items/320116001001-G01?crs={EPSG}4490"),
+        &format!("/collections/grids/items/320116001001001?crs={EPSG}4490"),
     )
     .await;
     assert_eq!(header, format!("<{EPSG}4490>"));
