@@ -164,7 +164,7 @@ pub fn replan(
     replan_with(data, rules, &layer, Date::today(), read_warnings)
 }
 
-/// [`replan`] from a whole grids file (its grids and its record of retired grids) on `date`: kept
+/// [`replan()`] from a whole grids file (its grids and its record of retired grids) on `date`: kept
 /// grids keep their number and record, new ones take the next free number, grids gone are retired
 /// with `valid_to` = `date`.
 pub fn replan_with(

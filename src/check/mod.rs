@@ -3,10 +3,10 @@
 //!
 //! Counts are always recounted from the household points, never taken from the grids file.
 //!
-//! The check runs in passes: where the grids lie against the leaves ([`layout`]: the land of each leaf
+//! The check runs in passes: where the grids lie against the leaves (`layout`: the land of each leaf
 //! each grid covers, each grid's home leaf), what the households add up to per grid, leaf and building
-//! ([`tally`]), then the rules of grids ([`grids`]), of buildings ([`buildings`]) and of leaves
-//! ([`leaves`]), and the summary. The report's shape is in [`report`], its text in [`text`]; the
+//! (`tally`), then the rules of grids (`grids`), of buildings (`buildings`) and of leaves
+//! (`leaves`), and the summary. The report's shape is in [`report`], its text in [`text`]; the
 //! figures planners judge a plan by in [`quality`], and how grids follow blocks and barriers in
 //! [`ground`].
 

@@ -2,7 +2,7 @@
 //! from the file, coordinates straight into numbers, counts straight into integers. Anything this
 //! reader does not take as it is (a member of another JSON type, a float where a count belongs, a
 //! position with a third number, a missing `type`) makes it give up on the file, and the exact reader
-//! ([`super::household`]) reads it instead and names every problem. Both give the same households
+//! (`input::household`) reads it instead and names every problem. Both give the same households
 //! for a file this one takes (tested).
 
 use crate::model::{Household, Sensitive};

@@ -298,7 +298,7 @@ fn workbook_table(file: &str, bytes: &[u8], sheet: Option<&str>) -> Result<Table
     })
 }
 
-/// Reads a ledger from bytes in memory with the format in force ([`format`]); `file` names it in
+/// Reads a ledger from bytes in memory with the format in force ([`format()`]); `file` names it in
 /// messages.
 pub fn parse_ledger(
     file: &str,

@@ -1199,7 +1199,7 @@ pub fn write(
     write_in(spec, dir, crs, progress)
 }
 
-/// [`write`] with every file in a CRS of the caller's choosing (`gridplan generate --out-crs`).
+/// [`write()`] with every file in a CRS of the caller's choosing (`gridplan generate --out-crs`).
 pub fn write_in(spec: &Spec, dir: &Path, crs: Crss, progress: bool) -> Result<Written> {
     std::fs::create_dir_all(dir).map_err(|source| crate::error::Error::Write {
         path: dir.to_path_buf(),
