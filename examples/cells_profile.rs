@@ -1,4 +1,5 @@
 //! Times the cells engine's steps leaf by leaf on one thread (scratch tool).
+#![allow(clippy::unwrap_used)] // a scratch tool: it stops on what it cannot use
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a program of its own: it prints
 use gridplan::plan::partition::cells;
 use gridplan::{Dataset, Rules};

@@ -1,4 +1,5 @@
 //! `gridplan assign` as a binary: the demo district end to end, CSV workers, and bad worker rows.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 use common::*;

@@ -1,4 +1,5 @@
 //! Every kind of bad input gives exit status 2 and one clear message naming the file, feature and field.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 use common::*;

@@ -2,6 +2,7 @@
 //! `gridplan partition --blocks --barriers` keeps every block whole (bar the oversize ones it reports),
 //! puts inner grid edges on block edges and barriers, meets the band wherever a whole number of grids
 //! fits, draws one polygon per grid, tiles every leaf exactly, and names each grid's four sides.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 use common::*;

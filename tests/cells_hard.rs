@@ -2,6 +2,7 @@
 //! village, an enclave): `gridplan partition` with no ground layers hands them to the cells engine, and
 //! `gridplan check` of its output finds every grid in the band, one polygon each, no building split, no
 //! gap or overlap.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 use common::*;

@@ -1,4 +1,5 @@
 //! `gridplan check` run as a binary on hand-made fixtures with known answers.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 use common::*;

@@ -1,6 +1,7 @@
 //! Output coordinates: every written layer in WGS84 (the default), CGCS2000 or one of its Gauss–Krüger
 //! zones (`--out-crs`), read back by gridplan's own `check` with the same answers; and the service's
 //! OGC API – Features Part 2 (`crs`, `bbox-crs`, `Content-Crs`, the collections' `crs` lists).
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 use axum::body::Body;

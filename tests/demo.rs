@@ -1,4 +1,5 @@
 //! The bundled demo district: reproducible from its seed, and checked the same in WGS84 and EPSG:4549.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 use common::*;

@@ -1,5 +1,6 @@
 //! Standard grid codes, numbering across re-draws, grid records and dedicated grids, through the
 //! binary.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 use common::*;

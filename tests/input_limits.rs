@@ -1,5 +1,6 @@
 //! Inputs that are not what they claim, or too large, are refused at once with exit status 2 and a
 //! message naming the file (and, for size, the flag that raises the cap): never gigabytes of memory.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 use common::*;

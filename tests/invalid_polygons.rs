@@ -1,5 +1,6 @@
 //! Polygons that are not valid are refused with exit status 2, naming the file, the feature and the
 //! ring: a hole outside its exterior ring, a hole inside another hole, a hole crossing its exterior.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 use common::*;

@@ -1,6 +1,7 @@
 //! Household points collected with Chinese phone maps arrive in GCJ-02 or BD-09: named by `--crs` or a
 //! `crs` member, they are converted to WGS84 and give the same recount as the true positions, and the
 //! report says how they were read.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 use common::*;

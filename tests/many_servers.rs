@@ -1,6 +1,7 @@
 //! Several `gridplan serve` processes on one PostgreSQL + PostGIS database (a throwaway cluster): a plan
 //! submitted to one is served by the other; a server killed (or stopped) in the middle of a plan has
 //! its job finished by the other, and the plan is written exactly once.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 

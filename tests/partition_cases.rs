@@ -1,5 +1,6 @@
 //! `gridplan partition` on hand-made hard cases, run as a binary; then `gridplan check` on its output
 //! must agree with it.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 use common::*;

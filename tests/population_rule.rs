@@ -1,5 +1,6 @@
 //! The population rule: a kind's `measure` (households | population | either) decides which band a grid
 //! is judged by in `check`, and what `partition` counts, run as a binary on fixtures with known answers.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 use common::*;

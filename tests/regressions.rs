@@ -1,5 +1,6 @@
 //! Regression tests for defects found by trying gridplan on data it had never seen: each is named after
 //! what it guards, and each failed before its fix.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 use common::*;

@@ -1,6 +1,7 @@
 //! Re-drawing after scripted boundary changes on a generated district: unchanged leaves keep every grid,
 //! changed leaves meet the rules, a community that lost one compound keeps ≥ 90 % of its households in
 //! their grids, and `diff` agrees with an independent recount.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a program of its own: it prints
 
 use gridplan::input::dataset::Dataset;

@@ -1,4 +1,5 @@
 //! `gridplan partition --previous` and `gridplan diff` as a binary.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 use common::*;

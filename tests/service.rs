@@ -1,5 +1,6 @@
 //! The service in-process (no socket): OGC API – Features as clients need it, the planning API, access
 //! control, limits, and privacy on every open route.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 

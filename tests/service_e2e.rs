@@ -1,6 +1,7 @@
 //! The running binary against real clients: GDAL's OGC API driver (also in CGCS2000 and its
 //! Gauss–Krüger zones), headless Chromium on the map page (in Chinese and in English), and the database
 //! across restarts and a kill in the middle of writes.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a program of its own: it prints
 
 use serde_json::Value;

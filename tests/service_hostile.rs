@@ -1,6 +1,7 @@
 //! The service under hostile use: inference attacks on the open routes, uploads that must leave no
 //! trace, bootstrapping from an empty database, reads while a plan runs, resource limits, and every
 //! refusal answered in JSON.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a program of its own: it prints
 
 use axum::body::Body;

@@ -1,5 +1,6 @@
 //! The store on both backends: a SQLite file and a throwaway PostgreSQL + PostGIS cluster. Every test of
 //! the store's behaviour runs on each; the PostGIS tables, view and migrations have tests of their own.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 

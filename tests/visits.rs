@@ -1,6 +1,7 @@
 //! `gridplan visits` as a binary: a month's schedule that visits every resident at their cadence within
 //! the worker's hours, overdue residents found from a log (the two-month case is an error), visit lists
 //! handed over after a re-draw, and bad log rows named by row and column.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 use common::*;
