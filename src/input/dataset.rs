@@ -83,80 +83,16 @@ impl Dataset {
         households: Vec<Household>,
         mut warnings: Problems,
     ) -> Dataset {
-        let leaves = tree.leaves();
-        let index = PolygonIndex::new(leaves.iter().map(|&l| &tree.areas[l].geometry).collect());
-        #[derive(Default)]
-        struct Placed {
-            leaf: Option<usize>,
-            overlap: bool,
-            bad_code: bool,
-        }
-        let placed: Vec<Placed> = households
-            .par_iter()
-            .map(|h| {
-                let mut p = Placed::default();
-                if let Some(code) = &h.community {
-                    match tree.get(code) {
-                        Some(i) if tree.is_leaf(i) => {
-                            p.leaf = Some(i);
-                            return p;
-                        }
-                        _ => p.bad_code = true,
-                    }
-                }
-                let hits = index.containing(h.pos);
-                p.overlap = hits.len() > 1;
-                p.leaf = hits.first().map(|&k| leaves[k]);
-                p
-            })
-            .collect();
-        let mut outside = Outside::default();
-        let mut overlaps = 0usize;
-        let mut bad_codes: BTreeMap<&str, usize> = BTreeMap::new();
+        let placed: Vec<Placed> = {
+            let placer = Placer::new(&tree);
+            households.par_iter().map(|h| placer.place(h)).collect()
+        };
+        let mut tally = Placement::default();
         for (h, p) in households.iter().zip(&placed) {
-            if p.leaf.is_none() {
-                outside.points += 1;
-                outside.households += h.households as u64;
-            }
-            overlaps += p.overlap as usize;
-            if let (true, Some(c)) = (p.bad_code, &h.community) {
-                *bad_codes.entry(c).or_default() += 1;
-            }
+            tally.count(h, p);
         }
-        if outside.points > 0 {
-            warnings.push(
-                Problem::warning(
-                    file,
-                    format!(
-                        "{} household point(s) holding {} household(s) lie outside every leaf; they are counted, not planned",
-                        outside.points, outside.households
-                    ),
-                )
-                .field("geometry"),
-            );
-        }
-        if overlaps > 0 {
-            warnings.push(
-                Problem::warning(
-                    file,
-                    format!(
-                        "{overlaps} household point(s) lie inside two or more overlapping leaves; each went to the leaf with the lowest code"
-                    ),
-                )
-                .field("geometry"),
-            );
-        }
-        for (code, n) in bad_codes {
-            warnings.push(
-                Problem::warning(
-                    file,
-                    format!(
-                        "{n} household point(s) name community \"{code}\", which is not a leaf of the boundaries; they were placed by location"
-                    ),
-                )
-                .field("community"),
-            );
-        }
+        tally.warn(file, &mut warnings);
+        let outside = tally.outside;
         let leaf_of = placed.into_iter().map(|p| p.leaf).collect();
         Dataset {
             working,
@@ -171,5 +107,111 @@ impl Dataset {
     /// Total households (the `households` counts summed).
     pub fn total_households(&self) -> u64 {
         self.households.iter().map(|h| h.households as u64).sum()
+    }
+}
+
+/// Where a household goes: the leaf its `community` names, else the leaf under its position (the
+/// lowest code where leaves overlap).
+pub(crate) struct Placer<'a> {
+    tree: &'a AreaTree,
+    index: PolygonIndex<&'a geo::MultiPolygon>,
+}
+
+/// A household placed: its leaf, whether leaves overlapped there, whether it named a community that is
+/// not a leaf.
+#[derive(Default)]
+pub(crate) struct Placed {
+    pub(crate) leaf: Option<usize>,
+    overlap: bool,
+    bad_code: bool,
+}
+
+impl<'a> Placer<'a> {
+    pub(crate) fn new(tree: &'a AreaTree) -> Placer<'a> {
+        let index = PolygonIndex::new(
+            tree.leaves()
+                .iter()
+                .map(|&l| &tree.areas[l].geometry)
+                .collect(),
+        );
+        Placer { tree, index }
+    }
+
+    pub(crate) fn place(&self, h: &Household) -> Placed {
+        let mut p = Placed::default();
+        if let Some(code) = &h.community {
+            match self.tree.get(code) {
+                Some(i) if self.tree.is_leaf(i) => {
+                    p.leaf = Some(i);
+                    return p;
+                }
+                _ => p.bad_code = true,
+            }
+        }
+        let hits = self.index.containing(h.pos);
+        p.overlap = hits.len() > 1;
+        p.leaf = hits.first().map(|&k| self.tree.leaves()[k]);
+        p
+    }
+}
+
+/// What placing households found: what lay outside every leaf, overlaps, community codes that are
+/// not leaves; said as warnings once all are placed.
+#[derive(Default)]
+pub(crate) struct Placement {
+    pub(crate) outside: Outside,
+    overlaps: usize,
+    bad_codes: BTreeMap<Box<str>, usize>,
+}
+
+impl Placement {
+    pub(crate) fn count(&mut self, h: &Household, p: &Placed) {
+        if p.leaf.is_none() {
+            self.outside.points += 1;
+            self.outside.households += h.households as u64;
+        }
+        self.overlaps += p.overlap as usize;
+        if let (true, Some(c)) = (p.bad_code, &h.community) {
+            *self.bad_codes.entry(c.clone()).or_default() += 1;
+        }
+    }
+
+    pub(crate) fn warn(&self, file: &str, warnings: &mut Problems) {
+        let outside = self.outside;
+        if outside.points > 0 {
+            warnings.push(
+                Problem::warning(
+                    file,
+                    format!(
+                        "{} household point(s) holding {} household(s) lie outside every leaf; they are counted, not planned",
+                        outside.points, outside.households
+                    ),
+                )
+                .field("geometry"),
+            );
+        }
+        if self.overlaps > 0 {
+            warnings.push(
+                Problem::warning(
+                    file,
+                    format!(
+                        "{} household point(s) lie inside two or more overlapping leaves; each went to the leaf with the lowest code",
+                        self.overlaps
+                    ),
+                )
+                .field("geometry"),
+            );
+        }
+        for (code, n) in &self.bad_codes {
+            warnings.push(
+                Problem::warning(
+                    file,
+                    format!(
+                        "{n} household point(s) name community \"{code}\", which is not a leaf of the boundaries; they were placed by location"
+                    ),
+                )
+                .field("community"),
+            );
+        }
     }
 }

@@ -10,15 +10,15 @@
 //! its feature numbered from the start of the file. Ledgers (CSV) and FlatGeobuf files are read whole.
 
 use crate::error::{Error, Result};
-use crate::input::{self, dataset::Outside, display, ledger, raw};
+use crate::input::dataset::{Outside, Placed, Placement, Placer};
+use crate::input::{self, display, ledger, raw};
 use crate::model::{Household, Sensitive};
 use crate::problem::{Problem, Problems};
 use crate::spatial::crs::Crs;
-use crate::spatial::index::PolygonIndex;
 use crate::spatial::tree::AreaTree;
 use geo::Coord;
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -362,45 +362,19 @@ pub fn spill_by_group(
                 .map_err(write_err(p))
         })
         .collect::<Result<Vec<_>>>()?;
-    let leaves = tree.leaves();
-    let index = PolygonIndex::new(leaves.iter().map(|&l| &tree.areas[l].geometry).collect());
+    let placer = Placer::new(tree);
     let mut points = vec![0usize; groups];
-    let mut outside = Outside::default();
-    let mut overlaps = 0usize;
-    let mut bad_codes: BTreeMap<Box<str>, usize> = BTreeMap::new();
+    let mut tally = Placement::default();
     let mut buf = Vec::new();
     let streamed = for_each_piece(path, crs_flag, working, PIECE_BYTES, |households| {
-        // (leaf, overlap, bad code) per household, on every core.
-        let placed: Vec<(Option<usize>, bool, bool)> = households
-            .par_iter()
-            .map(|h| {
-                let mut bad = false;
-                if let Some(code) = &h.community {
-                    match tree.get(code) {
-                        Some(i) if tree.is_leaf(i) => return (Some(i), false, false),
-                        _ => bad = true,
-                    }
-                }
-                let hits = index.containing(h.pos);
-                (hits.first().map(|&k| leaves[k]), hits.len() > 1, bad)
-            })
-            .collect();
-        for (h, (leaf, overlap, bad)) in households.iter().zip(placed) {
-            overlaps += overlap as usize;
-            if let (true, Some(c)) = (bad, &h.community) {
-                *bad_codes.entry(c.clone()).or_default() += 1;
-            }
-            match leaf.and_then(|l| group_of.get(l).copied().flatten()) {
-                Some(g) => {
-                    buf.clear();
-                    encode(h, &mut buf);
-                    writers[g].write_all(&buf).map_err(write_err(&files[g]))?;
-                    points[g] += 1;
-                }
-                None => {
-                    outside.points += 1;
-                    outside.households += h.households as u64;
-                }
+        let placed: Vec<Placed> = households.par_iter().map(|h| placer.place(h)).collect();
+        for (h, p) in households.iter().zip(&placed) {
+            tally.count(h, p);
+            if let Some(g) = p.leaf.and_then(|l| group_of.get(l).copied().flatten()) {
+                buf.clear();
+                encode(h, &mut buf);
+                writers[g].write_all(&buf).map_err(write_err(&files[g]))?;
+                points[g] += 1;
             }
         }
         Ok(())
@@ -415,46 +389,13 @@ pub fn spill_by_group(
             .map_err(write_err(p))?;
     }
     let mut warnings = streamed.warnings;
-    if outside.points > 0 {
-        warnings.push(
-            Problem::warning(
-                &name,
-                format!(
-                    "{} household point(s) holding {} household(s) lie outside every leaf; they are counted, not planned",
-                    outside.points, outside.households
-                ),
-            )
-            .field("geometry"),
-        );
-    }
-    if overlaps > 0 {
-        warnings.push(
-            Problem::warning(
-                &name,
-                format!(
-                    "{overlaps} household point(s) lie inside two or more overlapping leaves; each went to the leaf with the lowest code"
-                ),
-            )
-            .field("geometry"),
-        );
-    }
-    for (code, n) in bad_codes {
-        warnings.push(
-            Problem::warning(
-                &name,
-                format!(
-                    "{n} household point(s) name community \"{code}\", which is not a leaf of the boundaries; they were placed by location"
-                ),
-            )
-            .field("community"),
-        );
-    }
+    tally.warn(&name, &mut warnings);
     Ok(Spilled {
         dir,
         files,
         points,
         features: streamed.features,
-        outside,
+        outside: tally.outside,
         warnings,
     })
 }
