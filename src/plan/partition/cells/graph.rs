@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 /// Largest gap (m) between two boundaries still counted as shared.
 const SHARED_TOL_M: f64 = 0.01;
+/// Shortest shared boundary (m) that makes two cells neighbours.
+const MIN_SHARED_M: f64 = 1.0;
 pub use crate::spatial::barriers::{ALONG_BARRIER_M, BarrierIndex};
 
 /// One side of an edge between two cells.
@@ -363,6 +365,11 @@ pub fn build(cells: &mut Cells, barriers: Option<&BarrierIndex>) -> Graph {
     for (&(a, b), &(len, cut)) in &shared {
         if a == b {
             outer[a] -= 2.0 * len;
+            continue;
+        }
+        if len < MIN_SHARED_M {
+            // Cells meeting at a corner (or along a sliver of boundary) do not make one grid: its
+            // outline would pinch there into two parts.
             continue;
         }
         outer[a] -= len;

@@ -41,7 +41,14 @@ struct State<'g> {
     /// Scratch for connectivity checks.
     mark: Vec<u32>,
     stamp: u32,
+    /// Cells visited by the group search, which stops at [`CHAIN_WORK`].
+    work: u64,
 }
+
+/// Cells the group search may visit for one part outside the band, and in all the restarts of one
+/// partition (bounds on its time).
+const PART_WORK: u64 = 2_000_000;
+const CHAIN_WORK: u64 = 30_000_000;
 
 fn dev(w: u64, min: u64, max: u64) -> u64 {
     min.saturating_sub(w) + w.saturating_sub(max)
@@ -66,6 +73,7 @@ impl<'g> State<'g> {
             size: vec![0; k],
             mark: vec![0; n],
             stamp: 0,
+            work: 0,
         };
         for c in 0..n {
             let p = s.part[c];
@@ -199,8 +207,10 @@ impl<'g> State<'g> {
         out
     }
 
-    /// Moves and swaps that lower the households outside the band, until none does.
-    fn repair(&mut self) {
+    /// Moves and swaps of single cells that lower the households outside the band, until none does;
+    /// then, with `chains`, moves of connected groups of cells along chains of parts
+    /// ([`State::chains`]).
+    fn repair(&mut self, chains: bool) {
         let n = self.g.weight.len();
         for _ in 0..400 {
             if self.violation() == 0 {
@@ -218,10 +228,273 @@ impl<'g> State<'g> {
                     }
                 }
             }
-            if !improved && !self.swap() {
+            if !improved && !self.swap() && !(chains && self.chains()) {
                 return;
             }
         }
+    }
+
+    /// The cells of part `p`, in order.
+    fn cells_of(&self, p: usize) -> Vec<usize> {
+        (0..self.part.len())
+            .filter(|&c| self.part[c] == p)
+            .collect()
+    }
+
+    /// Whether the cells of `cells` still in part `q` are connected and at least one is left.
+    fn rest_connected(&mut self, q: usize, cells: &[usize]) -> bool {
+        let left = cells.iter().filter(|&&c| self.part[c] == q).count();
+        let Some(&start) = cells.iter().find(|&&c| self.part[c] == q) else {
+            return false;
+        };
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.mark.iter_mut().for_each(|m| *m = 0);
+            self.stamp = 1;
+        }
+        let stamp = self.stamp;
+        self.mark[start] = stamp;
+        let mut stack = vec![start];
+        let mut reached = 1;
+        self.work += cells.len() as u64;
+        while let Some(u) = stack.pop() {
+            for e in &self.g.adj[u] {
+                if self.part[e.to] == q && self.mark[e.to] != stamp {
+                    self.mark[e.to] = stamp;
+                    reached += 1;
+                    stack.push(e.to);
+                }
+            }
+        }
+        reached == left
+    }
+
+    /// Connected groups of cells of part `from` touching part `to`, weighing `lo..=hi` households,
+    /// whose removal leaves `from` connected: from every cell of `from` on the border, the group grows
+    /// cell by cell, either compactly (nearest the first cell) or along the border (the cell with the
+    /// most boundary on `to` and the group), and each of its prefixes in the range is a candidate.
+    ///
+    /// At most two groups of each kind are kept per start: weighing at most `fit` (which would leave
+    /// the other part in the band) and above it.
+    fn groups(&mut self, from: usize, to: usize, lo: u64, hi: u64, fit: u64) -> Vec<Vec<usize>> {
+        const PARKED: usize = usize::MAX;
+        const MAX_CELLS: usize = 48;
+        let g = self.g;
+        let from_cells = self.cells_of(from);
+        let border: Vec<usize> = from_cells
+            .iter()
+            .copied()
+            .filter(|&c| g.adj[c].iter().any(|e| self.part[e.to] == to))
+            .collect();
+        let mut out: Vec<Vec<usize>> = Vec::new();
+        // Groups already seen, by the exclusive-or of their cells' hashes (and their size).
+        let mut seen: std::collections::HashSet<(u64, usize)> = Default::default();
+        let hash = |c: usize| Rng::new(c as u64).next_u64();
+        for &c in &border {
+            for hug in [false, true] {
+                let mut group = vec![c];
+                let mut key = hash(c);
+                let mut weight = g.weight[c];
+                self.part[c] = PARKED;
+                let mut frontier: Vec<usize> = Vec::new();
+                let mut kept = [0usize; 2];
+                loop {
+                    let kind = usize::from(weight > fit);
+                    if weight >= lo
+                        && weight <= hi
+                        && kept[kind] < 2
+                        && group.len() < from_cells.len()
+                    {
+                        if seen.insert((key, group.len())) && self.rest_connected(from, &from_cells)
+                        {
+                            out.push(group.clone());
+                            kept[kind] += 1;
+                        }
+                    }
+                    if weight > hi || group.len() >= MAX_CELLS || kept == [2, 2] {
+                        break;
+                    }
+                    let last = group[group.len() - 1];
+                    for e in &g.adj[last] {
+                        if self.part[e.to] == from && !frontier.contains(&e.to) {
+                            frontier.push(e.to);
+                        }
+                    }
+                    frontier.retain(|&f| self.part[f] == from);
+                    let origin = g.centroid[c];
+                    let d2 = |f: usize| {
+                        let p = g.centroid[f];
+                        (p.x - origin.x).powi(2) + (p.y - origin.y).powi(2)
+                    };
+                    let score = |f: usize| -> f64 {
+                        if hug {
+                            -g.adj[f]
+                                .iter()
+                                .filter(|e| {
+                                    let p = self.part[e.to];
+                                    p == to || p == PARKED
+                                })
+                                .map(|e| e.len.max(1e-3))
+                                .sum::<f64>()
+                        } else {
+                            d2(f)
+                        }
+                    };
+                    let Some(next) = frontier
+                        .iter()
+                        .copied()
+                        .min_by(|&a, &b| score(a).total_cmp(&score(b)).then(a.cmp(&b)))
+                    else {
+                        break;
+                    };
+                    self.part[next] = PARKED;
+                    self.work += frontier.len() as u64 + 1;
+                    key ^= hash(next);
+                    group.push(next);
+                    weight += g.weight[next];
+                }
+                for &x in &group {
+                    self.part[x] = from;
+                }
+            }
+        }
+        out
+    }
+
+    /// Moves the cells of `group` from `from` to `to`.
+    fn move_group(&mut self, group: &[usize], from: usize, to: usize) {
+        for &c in group {
+            self.apply(c, from, to);
+        }
+    }
+
+    /// Ejection chains: for each part outside the band, a connected group of cells crosses to or from
+    /// a neighbouring part, which, pushed out of the band, passes a group on to a part of its own
+    /// (never back along the chain unless that part stays in the band), until every part on the chain
+    /// is in the band. Shorter chains are tried first (iterative deepening, up to six parts passing
+    /// cells on). Applied when found; true when some part was brought into the band.
+    fn chains(&mut self) -> bool {
+        let mut improved = false;
+        for p in 0..self.k {
+            if dev(self.w[p], self.min, self.max) == 0 || self.work > CHAIN_WORK {
+                continue;
+            }
+            let before = self.violation();
+            let limit = (self.work + PART_WORK).min(CHAIN_WORK);
+            for depth in 0..=6 {
+                let saved = (self.part.clone(), self.perim.clone());
+                let mut on_chain = vec![p];
+                if self.chain(p, depth, &mut on_chain, limit) {
+                    if self.violation() < before {
+                        improved = true;
+                    } else {
+                        self.restore(saved);
+                    }
+                    break;
+                }
+                if self.work > limit {
+                    break;
+                }
+            }
+        }
+        improved
+    }
+
+    /// Puts back a saved assignment (and its perimeters), recounting the rest.
+    fn restore(&mut self, (part, perim): (Vec<usize>, Vec<f64>)) {
+        let fresh = State::new(self.g, self.k, self.min, self.max, part);
+        self.part = fresh.part;
+        self.w = fresh.w;
+        self.area = fresh.area;
+        self.size = fresh.size;
+        self.perim = perim;
+    }
+
+    /// One step of an ejection chain from part `p` (outside the band); see [`State::chains`].
+    fn chain(&mut self, p: usize, depth: usize, on_chain: &mut Vec<usize>, limit: u64) -> bool {
+        let (min, max) = (self.min, self.max);
+        let w = self.w[p];
+        let pull = w < min;
+        let (lo, hi) = if pull {
+            (min - w, max - w)
+        } else {
+            (w - max, w - min)
+        };
+        // Neighbouring parts, the roomiest first.
+        let mut qs: Vec<usize> = {
+            let mut v: Vec<usize> = (0..self.part.len())
+                .filter(|&c| self.part[c] == p)
+                .flat_map(|c| self.g.adj[c].iter().map(|e| e.to))
+                .map(|t| self.part[t])
+                .filter(|&q| q != p)
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let room = |wq: u64| -> i64 {
+            if pull {
+                wq as i64 - min as i64
+            } else {
+                max as i64 - wq as i64
+            }
+        };
+        qs.sort_by_key(|&q| (Reverse(room(self.w[q])), q));
+        for q in qs {
+            if self.work > limit {
+                return false;
+            }
+            let back = on_chain.contains(&q);
+            let (from, to) = if pull { (q, p) } else { (p, q) };
+            let fit = if pull {
+                self.w[q].saturating_sub(min)
+            } else {
+                max.saturating_sub(self.w[q])
+            };
+            let mut cands: Vec<(bool, (u64, u64), Vec<usize>)> = self
+                .groups(from, to, lo, hi, fit)
+                .into_iter()
+                .map(|grp| {
+                    let gw: u64 = grp.iter().map(|&c| self.g.weight[c]).sum();
+                    let wq = if pull { self.w[q] - gw } else { self.w[q] + gw };
+                    let terminal = dev(wq, min, max) == 0;
+                    // A group that ends the chain: the fewest cells. One that does not: the fewest
+                    // households, so the next part has the least to pass on.
+                    let key = if terminal {
+                        (grp.len() as u64, gw)
+                    } else {
+                        (gw, grp.len() as u64)
+                    };
+                    (!terminal, key, grp)
+                })
+                .filter(|c| !(back && c.0))
+                .collect();
+            cands.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+            cands.truncate(if depth == 0 { 12 } else { 4 });
+            for (open, _, grp) in cands {
+                if self.work > limit {
+                    return false;
+                }
+                let saved = (self.perim[from], self.perim[to]);
+                self.move_group(&grp, from, to);
+                if !open {
+                    return true;
+                }
+                if depth > 0 && !back {
+                    on_chain.push(q);
+                    if self.chain(q, depth - 1, on_chain, limit) {
+                        return true;
+                    }
+                    on_chain.pop();
+                }
+                for &c in grp.iter().rev() {
+                    self.apply(c, to, from);
+                }
+                self.perim[from] = saved.0;
+                self.perim[to] = saved.1;
+            }
+        }
+        false
     }
 
     /// One swap of two cells between neighbouring parts that lowers the violation; false when none.
@@ -438,6 +711,11 @@ fn grow(g: &Graph, seeds: &[usize]) -> Vec<usize> {
 
 /// Partitions the graph into `k` connected parts, each within `[min, max]` households when it can.
 pub fn partition(g: &Graph, k: usize, min: u64, max: u64, seed: u64) -> Solution {
+    partition_using(g, k, min, max, seed, true)
+}
+
+/// [`partition`], with the band repair's moves of groups of cells (`chains`) or single cells only.
+fn partition_using(g: &Graph, k: usize, min: u64, max: u64, seed: u64, chains: bool) -> Solution {
     let n = g.weight.len();
     let k = k.min(n).max(1);
     if k == 1 || n == 0 {
@@ -458,6 +736,14 @@ pub fn partition(g: &Graph, k: usize, min: u64, max: u64, seed: u64) -> Solution
     };
     let mut rng = Rng::new(seed);
     let mut best: Option<Solution> = None;
+    // Chains of group moves only where the band can be met by whole cells at all; their search
+    // shares one bound over all restarts.
+    let total: u64 = g.weight.iter().sum();
+    let chains = chains
+        && total >= k as u64 * min
+        && total <= k as u64 * max
+        && g.weight.iter().all(|&w| w <= max);
+    let mut chain_work = 0;
     // Up to four times the restarts while the band is still missed.
     for r in 0..4 * restarts {
         if r >= restarts && best.as_ref().is_some_and(|b| b.violation == 0) {
@@ -467,9 +753,11 @@ pub fn partition(g: &Graph, k: usize, min: u64, max: u64, seed: u64) -> Solution
         let kk = s.len();
         let part = grow(g, &s);
         let mut st = State::new(g, kk, min, max, part);
-        st.repair();
+        st.work = chain_work;
+        st.repair(chains);
         st.improve_shape(60);
-        st.repair();
+        st.repair(chains);
+        chain_work = st.work;
         let sol = Solution {
             violation: st.violation(),
             objective: st.objective(),
@@ -544,7 +832,27 @@ mod tests {
 
     /// A `w × h` lattice of unit cells with the given weights (row-major).
     fn lattice(w: usize, h: usize, weight: impl Fn(usize, usize) -> u64) -> Graph {
-        let n = w * h;
+        lattice_where(w, h, |_, _| true, weight).0
+    }
+
+    /// The unit squares `(x, y)` of a `w × h` lattice where `keep` holds (a leaf of any shape), and
+    /// the cell of each kept square.
+    fn lattice_where(
+        w: usize,
+        h: usize,
+        keep: impl Fn(usize, usize) -> bool,
+        weight: impl Fn(usize, usize) -> u64,
+    ) -> (Graph, Vec<Option<usize>>) {
+        let mut id = vec![None; w * h];
+        let mut n = 0;
+        for y in 0..h {
+            for x in 0..w {
+                if keep(x, y) {
+                    id[y * w + x] = Some(n);
+                    n += 1;
+                }
+            }
+        }
         let mut g = Graph {
             weight: vec![0; n],
             area: vec![1.0; n],
@@ -554,7 +862,7 @@ mod tests {
         };
         for y in 0..h {
             for x in 0..w {
-                let c = y * w + x;
+                let Some(c) = id[y * w + x] else { continue };
                 g.weight[c] = weight(x, y);
                 g.centroid[c] = geo::Coord {
                     x: x as f64 + 0.5,
@@ -564,18 +872,20 @@ mod tests {
                 for (dx, dy) in [(1i64, 0i64), (-1, 0), (0, 1), (0, -1)] {
                     let (nx, ny) = (x as i64 + dx, y as i64 + dy);
                     if nx >= 0 && ny >= 0 && (nx as usize) < w && (ny as usize) < h {
-                        g.adj[c].push(Edge {
-                            to: ny as usize * w + nx as usize,
-                            len: 1.0,
-                            cut: 1.0,
-                        });
-                        deg += 1;
+                        if let Some(t) = id[ny as usize * w + nx as usize] {
+                            g.adj[c].push(Edge {
+                                to: t,
+                                len: 1.0,
+                                cut: 1.0,
+                            });
+                            deg += 1;
+                        }
                     }
                 }
                 g.outer[c] = (4 - deg) as f64;
             }
         }
-        g
+        (g, id)
     }
 
     fn connected(g: &Graph, part: &[usize], p: usize) -> bool {
@@ -620,6 +930,172 @@ mod tests {
             assert!((min..=max).contains(&w), "part {p}: {w}");
             assert!(connected(&g, &s.part, p), "part {p} is not connected");
         }
+    }
+
+    fn assert_in_band_and_connected(g: &Graph, part: &[usize], k: usize, min: u64, max: u64) {
+        for p in 0..k {
+            let w: u64 = (0..g.weight.len())
+                .filter(|&c| part[c] == p)
+                .map(|c| g.weight[c])
+                .sum();
+            assert!((min..=max).contains(&w), "part {p}: {w}");
+            assert!(connected(g, part, p), "part {p} is not connected");
+        }
+    }
+
+    #[test]
+    fn a_part_short_of_the_band_behind_a_full_one_takes_a_group_of_cells() {
+        // Three parts in a row, 4 columns of 3 cells each: 290 | 300 | 420 households, band 300–500.
+        // The middle part's column next to the short one is open land (no households). Any single
+        // cell moved or swapped leaves as many households outside the band or more: the short part
+        // can only gain from the full one, which then falls short itself. A group (open land and the
+        // populated cell behind it) must cross, and the middle part take a group from the third.
+        let weight = |x: usize, y: usize| -> u64 {
+            match x {
+                0..=3 if x == 0 && y == 0 => 15,
+                0..=3 => 25,
+                4 => 0,
+                5..=7 => 300 / 9 + u64::from(y == 0 && x == 5) * 3,
+                _ => 35,
+            }
+        };
+        let g = lattice(12, 3, weight);
+        let part: Vec<usize> = (0..36).map(|c| (c % 12) / 4).collect();
+        let w = |p: usize| -> u64 { (0..36).filter(|&c| part[c] == p).map(|c| g.weight[c]).sum() };
+        assert_eq!((w(0), w(1), w(2)), (290, 300, 420));
+        let (min, max) = (300, 500);
+        let mut single = State::new(&g, 3, min, max, part.clone());
+        single.repair(false);
+        assert_eq!(single.violation(), 10, "single cells cannot fix it");
+        let mut groups = State::new(&g, 3, min, max, part);
+        groups.repair(true);
+        assert_eq!(groups.violation(), 0);
+        assert_in_band_and_connected(&g, &groups.part, 3, min, max);
+    }
+
+    /// A leaf of `w × h` squares shaped by `keep`, planted with `k` connected parts each holding
+    /// `min..=min + slack` households, most of them in tight clusters of towers: the band is reachable
+    /// by construction, and only just.
+    fn planted(
+        seed: u64,
+        w: usize,
+        h: usize,
+        keep: &dyn Fn(usize, usize) -> bool,
+        k: usize,
+        min: u64,
+        slack: u64,
+    ) -> Graph {
+        let mut rng = Rng::new(seed);
+        let (shape, id) = lattice_where(w, h, keep, |_, _| 0);
+        let n = shape.weight.len();
+        // Parts grown from random seeds, one cell at a time round robin.
+        let mut part = vec![usize::MAX; n];
+        let mut frontier: Vec<Vec<usize>> = vec![Vec::new(); k];
+        for (p, f) in frontier.iter_mut().enumerate() {
+            let mut s = (rng.next_u64() % n as u64) as usize;
+            while part[s] != usize::MAX {
+                s = (s + 1) % n;
+            }
+            part[s] = p;
+            f.push(s);
+        }
+        let mut left = n - k;
+        while left > 0 {
+            for (p, f) in frontier.iter_mut().enumerate() {
+                let mut grown = false;
+                while !f.is_empty() && !grown {
+                    let at = (rng.next_u64() % f.len() as u64) as usize;
+                    let c = f[at];
+                    let free: Vec<usize> = shape.adj[c]
+                        .iter()
+                        .map(|e| e.to)
+                        .filter(|&t| part[t] == usize::MAX)
+                        .collect();
+                    if free.is_empty() {
+                        f.swap_remove(at);
+                        continue;
+                    }
+                    let t = free[(rng.next_u64() % free.len() as u64) as usize];
+                    part[t] = p;
+                    f.push(t);
+                    left -= 1;
+                    grown = true;
+                }
+            }
+            if frontier.iter().all(|f| f.is_empty()) {
+                break;
+            }
+        }
+        let mut weight = vec![0u64; n];
+        for p in 0..k {
+            let cells: Vec<usize> = (0..n).filter(|&c| part[c] == p).collect();
+            let target = min + rng.int(0, slack);
+            // One or two clusters of towers (neighbouring cells of 40–150 households), scattered
+            // houses on the rest, then the remainder on random cells.
+            let mut total = 0;
+            for _ in 0..1 + rng.int(0, 2) {
+                let c = cells[(rng.next_u64() % cells.len() as u64) as usize];
+                let mut cluster = vec![c];
+                cluster.extend(
+                    shape.adj[c]
+                        .iter()
+                        .map(|e| e.to)
+                        .filter(|&t| part[t] == p)
+                        .take(2),
+                );
+                for t in cluster {
+                    let add = rng.int(40, 150).min(target.saturating_sub(total + 30));
+                    weight[t] += add;
+                    total += add;
+                }
+            }
+            while total < target {
+                let c = cells[(rng.next_u64() % cells.len() as u64) as usize];
+                let add = rng.int(1, 6).min(target - total);
+                weight[c] += add;
+                total += add;
+            }
+        }
+        let mut g = shape;
+        g.weight = weight;
+        let _ = id;
+        g
+    }
+
+    #[test]
+    fn planted_bands_on_rings_and_concave_leaves_are_found() {
+        let (min, max) = (300, 500);
+        // A ring (a village round a lake), a U (a concave leaf round a park), a comb (three fingers).
+        let ring = |x: usize, y: usize| !((7..17).contains(&x) && (7..17).contains(&y));
+        let u = |x: usize, y: usize| !((6..18).contains(&x) && y >= 6);
+        let comb = |x: usize, y: usize| y < 5 || x % 8 < 4;
+        let shapes: [(&str, &dyn Fn(usize, usize) -> bool); 3] =
+            [("ring", &ring), ("U", &u), ("comb", &comb)];
+        let (mut cases, mut single_failed) = (0, 0);
+        for (name, keep) in shapes {
+            for seed in 0..12u64 {
+                let k = 5 + (seed % 4) as usize;
+                let g = planted(seed * 7 + 1, 24, 24, keep, k, min, 12);
+                let total: u64 = g.weight.iter().sum();
+                assert!(total >= k as u64 * min && total <= k as u64 * max);
+                let s = partition(&g, k, min, max, 0x5EED_CE11);
+                assert_eq!(
+                    s.violation, 0,
+                    "{name} seed {seed}: {total} households, k {k}"
+                );
+                assert_in_band_and_connected(&g, &s.part, k, min, max);
+                cases += 1;
+                if partition_using(&g, k, min, max, 0x5EED_CE11, false).violation > 0 {
+                    single_failed += 1;
+                }
+            }
+        }
+        // The fixtures are hard: moves of single cells alone miss the band in some of them.
+        assert!(
+            single_failed > 0,
+            "single-cell moves met the band in all {cases}"
+        );
+        eprintln!("single-cell moves missed the band in {single_failed} of {cases}");
     }
 
     #[test]
