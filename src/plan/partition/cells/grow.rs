@@ -41,14 +41,17 @@ struct State<'g> {
     /// Scratch for connectivity checks.
     mark: Vec<u32>,
     stamp: u32,
-    /// Cells visited by the group search, which stops at [`CHAIN_WORK`].
+    /// Cells visited by the group search in this partition's restarts so far.
     work: u64,
+    /// Where this restart's group search stops.
+    work_cap: u64,
 }
 
-/// Cells the group search may visit for one part outside the band, and in all the restarts of one
-/// partition (bounds on its time).
-const PART_WORK: u64 = 2_000_000;
-const CHAIN_WORK: u64 = 30_000_000;
+/// Cells the group search may visit for one part outside the band, in one restart, and in all the
+/// restarts of one partition (bounds on its time).
+const PART_WORK: u64 = 3_000_000;
+const RESTART_WORK: u64 = 20_000_000;
+const CHAIN_WORK: u64 = 160_000_000;
 
 fn dev(w: u64, min: u64, max: u64) -> u64 {
     min.saturating_sub(w) + w.saturating_sub(max)
@@ -74,6 +77,7 @@ impl<'g> State<'g> {
             mark: vec![0; n],
             stamp: 0,
             work: 0,
+            work_cap: RESTART_WORK,
         };
         for c in 0..n {
             let p = s.part[c];
@@ -376,11 +380,11 @@ impl<'g> State<'g> {
     fn chains(&mut self) -> bool {
         let mut improved = false;
         for p in 0..self.k {
-            if dev(self.w[p], self.min, self.max) == 0 || self.work > CHAIN_WORK {
+            if dev(self.w[p], self.min, self.max) == 0 || self.work > self.work_cap {
                 continue;
             }
             let before = self.violation();
-            let limit = (self.work + PART_WORK).min(CHAIN_WORK);
+            let limit = (self.work + PART_WORK).min(self.work_cap);
             for depth in 0..=6 {
                 let saved = (self.part.clone(), self.perim.clone());
                 let mut on_chain = vec![p];
@@ -754,6 +758,7 @@ fn partition_using(g: &Graph, k: usize, min: u64, max: u64, seed: u64, chains: b
         let part = grow(g, &s);
         let mut st = State::new(g, kk, min, max, part);
         st.work = chain_work;
+        st.work_cap = (chain_work + RESTART_WORK).min(CHAIN_WORK);
         st.repair(chains);
         st.improve_shape(60);
         st.repair(chains);
