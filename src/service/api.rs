@@ -298,6 +298,7 @@ async fn create_plan(
 ) -> Result<Response, AppError> {
     let body = body?;
     let req: jobs::PlanRequest = optional_json(&body, "plan request")?;
+    req.day()?;
     let ticket = read(&s, move |state| {
         jobs::submit(state, JobKind::Plan, &req, Vec::new())
     })

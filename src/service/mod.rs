@@ -317,7 +317,13 @@ pub fn prepare_on(config: &Config, mut store: Store) -> Result<AppState, AppErro
     if store.plans()?.is_empty()
         && let Some(inputs) = &inputs
     {
-        let plan = planning::compute_plan(inputs, &inputs.rules, "initial plan at start", None)?;
+        let plan = planning::compute_plan(
+            inputs,
+            &inputs.rules,
+            "initial plan at start",
+            None,
+            crate::model::Date::today(),
+        )?;
         let written = store
             .write(Write {
                 plan: Some(plan.plan),

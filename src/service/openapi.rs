@@ -99,7 +99,7 @@ pub fn document() -> Value {
                 "get": {"summary": "Plans, newest first", "responses": {"200": ok("Plans", js)}},
                 "post": {
                     "summary": "Run a partition with the data in force and optional rules (TOML text)", "security": planner,
-                    "requestBody": {"required": false, "content": {js: {"schema": {"type": "object", "properties": {"rules": {"type": "string"}, "note": {"type": "string"}, "previous": {"type": "integer"}}}}}},
+                    "requestBody": {"required": false, "content": {js: {"schema": {"type": "object", "properties": {"rules": {"type": "string"}, "note": {"type": "string"}, "previous": {"type": "integer"}, "date": {"type": "string", "format": "date"}}}}}},
                     "parameters": [{"$ref": "#/components/parameters/prefer"}],
                     "responses": with_errors(json!({"201": ok("The new plan, published", js), "202": ok("The job, running: follow it at /api/jobs/{jobId}", js)}))
                 }

@@ -4,8 +4,9 @@
 //! ([`crate::store::Store::write`]). The HTTP handlers run these functions on the blocking pool.
 
 use crate::error::Error;
+use crate::input::GridLayer;
 use crate::input::dataset::Dataset;
-use crate::model::{GridShape, TownCode};
+use crate::model::{Date, GridShape, TownCode};
 use crate::ops;
 use crate::output;
 use crate::problem::Problem;
@@ -242,20 +243,26 @@ pub struct ComputedPlan {
     pub summary: Value,
 }
 
-/// Partitions the inputs (re-drawing from `previous`, a stored plan's id and grids, when given) and
-/// checks the result. Pure computation: no database.
+/// Partitions the inputs (re-drawing from `previous`, a stored plan's id and grids layer with its
+/// record of retired grids, when given) on `date` (new grids' `valid_from`, retired grids' `valid_to`)
+/// and checks the result. Pure computation: no database.
 pub fn compute_plan(
     inputs: &Inputs,
     rules: &Rules,
     note: &str,
-    previous: Option<(i64, Vec<GridShape>, Vec<Problem>)>,
+    previous: Option<(i64, GridLayer, Vec<Problem>)>,
+    date: Date,
 ) -> Result<ComputedPlan, AppError> {
     let data = &inputs.dataset;
     let (planned, previous_id) = match previous {
-        None => (ops::plan(data, rules, None, &()), None),
-        Some((id, before, read_warnings)) => {
-            (ops::replan(data, rules, &before, read_warnings), Some(id))
-        }
+        None => (
+            ops::plan_with(data, rules, None, &ops::Places::default(), date, &())?,
+            None,
+        ),
+        Some((id, before, read_warnings)) => (
+            ops::replan_with(data, rules, &before, date, read_warnings),
+            Some(id),
+        ),
     };
     let mut report = serde_json::to_value(planned.report()).map_err(AppError::internal)?;
     if let Some(id) = previous_id {
@@ -294,12 +301,23 @@ pub fn plan_grids(
     data: &Dataset,
     id: i64,
 ) -> Result<(Vec<GridShape>, Vec<Problem>), AppError> {
+    let (layer, warnings) = plan_layer(store, data, id)?;
+    Ok((layer.grids, warnings))
+}
+
+/// A stored plan's grids layer whole (its grids and the grids it records as retired), read back into
+/// the working CRS, with what the reader warned about: what a re-draw from it starts from.
+pub fn plan_layer(
+    store: &Store,
+    data: &Dataset,
+    id: i64,
+) -> Result<(GridLayer, Vec<Problem>), AppError> {
     let (text, _, _) = store
         .plan_outputs(id)?
         .ok_or_else(|| AppError::not_found(format!("no plan {id}")))?;
-    let (grids, _, warnings) =
-        crate::input::parse_grids("plan grids", text.into_bytes(), None, Some(data.working))?;
-    Ok((grids, warnings.0))
+    let (layer, _, warnings) =
+        crate::input::parse_grid_layer("plan grids", text.into_bytes(), None, Some(data.working))?;
+    Ok((layer, warnings.0))
 }
 
 /// Household-by-household comparison of two plans' grids over the households in force (counts only).

@@ -21,8 +21,13 @@ pub struct Collection {
     pub title: &'static str,
     pub description: &'static str,
     pub bbox: [f64; 4],
+    /// The features in force.
     pub entries: Vec<Entry>,
+    /// The features out of force (the grids a re-draw retired, each with its `valid_from` and
+    /// `valid_to`): served only to a request that names the days it asks for (`datetime`), and by id.
+    pub retired: Vec<Entry>,
     by_id: HashMap<String, usize>,
+    retired_by_id: HashMap<String, usize>,
 }
 
 impl Collection {
@@ -31,6 +36,7 @@ impl Collection {
         title: &'static str,
         description: &'static str,
         entries: Vec<Entry>,
+        retired: Vec<Entry>,
     ) -> Collection {
         let bbox = entries.iter().fold(
             [
@@ -53,23 +59,38 @@ impl Collection {
         } else {
             bbox
         };
-        let by_id = entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.id.clone(), i))
-            .collect();
+        let ids = |entries: &[Entry]| {
+            entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.id.clone(), i))
+                .collect()
+        };
         Collection {
             id,
             title,
             description,
             bbox,
+            by_id: ids(&entries),
+            retired_by_id: ids(&retired),
             entries,
-            by_id,
+            retired,
         }
     }
 
+    /// The feature with this id: the one in force, else a retired one.
     pub fn get(&self, id: &str) -> Option<&Entry> {
-        self.by_id.get(id).map(|&i| &self.entries[i])
+        match self.by_id.get(id) {
+            Some(&i) => Some(&self.entries[i]),
+            None => self.retired_by_id.get(id).map(|&i| &self.retired[i]),
+        }
+    }
+
+    /// The features a request sees: those in force when it names no days (`dated` false), else those in
+    /// force and those retired, for the caller to filter by their validity.
+    pub fn visible(&self, dated: bool) -> impl Iterator<Item = &Entry> {
+        let retired: &[Entry] = if dated { &self.retired } else { &[] };
+        self.entries.iter().chain(retired)
     }
 }
 
@@ -98,10 +119,23 @@ const GRID_KEYS: &[&str] = &[
 const LEAF_KEYS: &[&str] = &["code", "name", "kind", "households", "grids"];
 
 fn features(text: &str) -> Vec<Value> {
-    serde_json::from_str::<Value>(text)
-        .ok()
+    features_of(serde_json::from_str::<Value>(text).ok().as_ref())
+}
+
+fn features_of(collection: Option<&Value>) -> Vec<Value> {
+    collection
         .and_then(|v| v.get("features").and_then(Value::as_array).cloned())
         .unwrap_or_default()
+}
+
+/// The grids a stored grids layer records as retired (its `retired_grids` member).
+fn retired_features(text: &str) -> Vec<Value> {
+    let layer = serde_json::from_str::<Value>(text).ok();
+    features_of(
+        layer
+            .as_ref()
+            .and_then(|v| v.get(crate::output::RETIRED_MEMBER)),
+    )
 }
 
 fn geometry_of(f: &Value) -> Option<MultiPolygon> {
@@ -206,6 +240,8 @@ impl Published {
             }
         }
         let (g_entries, g_shapes, g_props) = entries(&grid_features, "id");
+        // A retired grid has no workers: it is served as it was recorded when retired.
+        let (g_retired, _, _) = entries(&retired_features(grids), "id");
         let (c_entries, c_shapes, c_props) = entries(&features(communities), "code");
         Published {
             plan,
@@ -213,14 +249,16 @@ impl Published {
             grids: Collection::new(
                 "grids",
                 "Grids (网格)",
-                "The grids of the current plan: households, population, band status and workers. Aggregates per grid only.",
+                "The grids of the current plan: households, population, band status and workers. Aggregates per grid only. With `datetime`, also the grids earlier re-draws retired, by their validity.",
                 g_entries,
+                g_retired,
             ),
             communities: Collection::new(
                 "communities",
                 "Communities and villages",
                 "The leaves of the boundary tree, with their households and number of grids.",
                 c_entries,
+                Vec::new(),
             ),
             grid_index: PolygonIndex::new(g_shapes),
             grid_props: g_props,
