@@ -837,6 +837,39 @@ async fn retired_grids_stay_queryable_by_date(backend: Backend) {
     );
     assert_eq!(again.len(), march.len());
     assert!(again.iter().any(|(id, _, _)| id == old[0]));
+    // The open reports of both kinds of plan read whole through their typed public view.
+    let fresh = get(&app, &format!("/api/plans/{first}/report"))
+        .await
+        .json();
+    let redrawn = get(&app, &format!("/api/plans/{second}/report"))
+        .await
+        .json();
+    for r in [&fresh, &redrawn] {
+        assert_eq!(
+            r["grids"].as_array().unwrap().len(),
+            r["summary"]["grids"].as_u64().unwrap() as usize,
+            "{r}"
+        );
+        assert!(r["leaves"].as_array().is_some_and(|l| !l.is_empty()), "{r}");
+        assert!(r["quality"]["mean_compactness"].as_f64().is_some(), "{r}");
+    }
+    assert!(
+        fresh["leaf_plans"]
+            .as_array()
+            .is_some_and(|l| !l.is_empty()),
+        "{fresh}"
+    );
+    let changes = redrawn["changes"].as_array().unwrap();
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["leaf"] == "320116101210" && c["change"] == "new"),
+        "{redrawn}"
+    );
+    assert_eq!(
+        redrawn["removed_leaves"],
+        serde_json::json!(["320116101209"])
+    );
 }
 
 /// Each test above, once on SQLite (`sqlite::NAME`) and once on PostgreSQL + PostGIS (`postgres::NAME`).
