@@ -28,6 +28,20 @@ pub fn rule_zh(rule: Rule) -> &'static str {
 }
 
 impl CheckReport {
+    /// A band violation said in Chinese from its grid's row; `None` for the other rules, whose
+    /// messages stay as written.
+    fn message_zh(&self, v: &super::Violation) -> Option<String> {
+        let row = self.grids.iter().find(|g| Some(&g.id) == v.grid.as_ref())?;
+        if row.measure != Some(crate::rules::Measure::Households) {
+            return None;
+        }
+        match v.rule {
+            Rule::BandUnder => Some(format!("{} 户，低于下限 {}", row.households, row.min?)),
+            Rule::BandOver => Some(format!("{} 户，超过上限 {}", row.households, row.max?)),
+            _ => None,
+        }
+    }
+
     /// A short table for the terminal.
     pub fn render_text(&self) -> String {
         self.render_text_in(Lang::En, "gridplan check")
@@ -163,7 +177,7 @@ impl CheckReport {
                     Lang::Zh => out.push_str(&format!(
                         "    {at:<24} {}：{}\n",
                         rule_zh(v.rule),
-                        v.message
+                        self.message_zh(v).unwrap_or_else(|| v.message.clone())
                     )),
                 }
             }

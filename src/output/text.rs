@@ -176,7 +176,7 @@ pub fn partition(lang: Lang, outcome: &PlanOutcome, out: &Path, report: Option<&
                     b.leaf,
                     b.building,
                     b.households,
-                    b.by,
+                    by_zh(b.by),
                     b.pieces
                 );
             } else {
@@ -186,7 +186,7 @@ pub fn partition(lang: Lang, outcome: &PlanOutcome, out: &Path, report: Option<&
                     b.leaf,
                     b.building,
                     b.households,
-                    b.by
+                    by_zh(b.by)
                 );
             }
         } else if b.separated {
@@ -226,6 +226,15 @@ pub fn partition(lang: Lang, outcome: &PlanOutcome, out: &Path, report: Option<&
 /// The check of a plan's new grids, titled in `lang`.
 fn new_grids_check(lang: Lang, check: &crate::check::CheckReport) -> String {
     check.render_text_in(lang, lang.pick("check of the new grids", "新网格检查"))
+}
+
+/// What a building was divided by, in Chinese.
+fn by_zh(by: &str) -> &str {
+    match by {
+        "entrance" => "单元",
+        "count" => "户数",
+        other => other,
+    }
 }
 
 /// What happened to a leaf on a re-draw, in Chinese.

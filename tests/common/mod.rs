@@ -11,8 +11,13 @@ use std::process::{Command, Output};
 pub const X0: f64 = 500_000.0;
 pub const Y0: f64 = 3_500_000.0;
 
+/// The binary, in an English locale whatever the machine's (a test that wants another sets `LANG`).
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gridplan"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gridplan"));
+    c.env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "C.UTF-8");
+    c
 }
 
 pub fn run(args: &[&str]) -> Output {
