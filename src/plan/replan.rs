@@ -470,7 +470,7 @@ fn replan_leaf(leaf: &Leaf) -> LeafOutcome {
         let total: u64 = atoms.iter().map(|a| a.households).sum();
         let policy = leaf.rules.partition.count_policy;
         let (k, _) = partition::grid_count(leaf.band, total, policy);
-        let (pieces, divided) = draw_region(leaf, &leaf.area.geometry, &atoms, k);
+        let (pieces, divided, _) = draw_region(leaf, &leaf.area.geometry, &atoms, k);
         let grids = number(leaf, pieces);
         let drawn = ids(&grids);
         return leaf.outcome(Change::New, grids, vec![], drawn, (splits, divided));
@@ -603,20 +603,43 @@ fn reshape(leaf: &Leaf, atoms: &[Atom], splits: Vec<BuildingSplit>) -> LeafOutco
         reachable,
         &mut in_region,
     );
-    let region = geometry::normalized(geo::unary_union(region_parts(
-        &pieces, &new_land, &in_region,
-    )));
-    let region_atoms: Vec<usize> = pieces
-        .iter()
-        .zip(&in_region)
-        .filter(|(_, r)| **r)
-        .flat_map(|(p, _)| p.atoms.iter().copied())
-        .chain(loose.iter().copied())
-        .collect();
-    let region_atom_list: Vec<Atom> = region_atoms.iter().map(|&a| atoms[a].clone()).collect();
-    let policy = leaf.rules.partition.count_policy;
-    let (k, _) = partition::grid_count(band, weight(atoms, &region_atoms), policy);
-    let (drawn, divided) = draw_region(leaf, &region, &region_atom_list, k);
+    let redraw = |in_region: &[bool]| {
+        let region = geometry::normalized(geo::unary_union(region_parts(
+            &pieces, &new_land, in_region,
+        )));
+        let region_atoms: Vec<usize> = pieces
+            .iter()
+            .zip(in_region)
+            .filter(|(_, r)| **r)
+            .flat_map(|(p, _)| p.atoms.iter().copied())
+            .chain(loose.iter().copied())
+            .collect();
+        let region_atom_list: Vec<Atom> = region_atoms.iter().map(|&a| atoms[a].clone()).collect();
+        let policy = leaf.rules.partition.count_policy;
+        let (k, _) = partition::grid_count(band, weight(atoms, &region_atoms), policy);
+        let (drawn, divided, violation) = draw_region(leaf, &region, &region_atom_list, k);
+        (region_atoms, drawn, divided, violation)
+    };
+    let (mut region_atoms, mut drawn, mut divided, mut violation) = redraw(&in_region);
+    // Whole cells may miss the band on the land first taken (its blocks do not add up): the land
+    // grows by the next nearest kept grid, a few times at most, and the best drawing is kept.
+    if leaf.previous.ground.is_some() && reachable {
+        let mut wider = in_region.clone();
+        for _ in 0..MAX_GROWTH {
+            if violation == 0 {
+                break;
+            }
+            let Some(next) = nearest_piece(&pieces, &new_land, &wider) else {
+                break;
+            };
+            wider[next] = true;
+            let again = redraw(&wider);
+            if again.3 < violation {
+                (region_atoms, drawn, divided, violation) = again;
+                in_region.clone_from(&wider);
+            }
+        }
+    }
     let kept: Vec<GridShape> = pieces
         .iter()
         .zip(&in_region)
@@ -648,7 +671,7 @@ fn draw_region(
     region: &MultiPolygon,
     atoms: &[Atom],
     k: usize,
-) -> (Vec<MultiPolygon>, Vec<DividedCell>) {
+) -> (Vec<MultiPolygon>, Vec<DividedCell>, u64) {
     let (band, households) = (leaf.band, &leaf.data.households);
     if let Some(ground) = leaf.previous.ground
         && let Some(mut drawn) =
@@ -668,12 +691,35 @@ fn draw_region(
                 }
             }
         }
-        return (drawn.grids, drawn.divided);
+        return (drawn.grids, drawn.divided, drawn.violation);
     }
+    // Straight cuts: the band is the re-draw's own business (grown until a whole number fits).
     (
         partition::partition_region(region, atoms, k, band, households),
         Vec::new(),
+        0,
     )
+}
+
+/// Kept grids a re-drawn region may take, one by one, when whole cells miss the band on it.
+const MAX_GROWTH: usize = 3;
+
+/// The kept, not dedicated piece nearest the region (centroid to centroid).
+fn nearest_piece(pieces: &[Piece], new_land: &[MultiPolygon], in_region: &[bool]) -> Option<usize> {
+    let u = geo::unary_union(region_parts(pieces, new_land, in_region));
+    let c = u
+        .centroid()
+        .map(|p| p.0)
+        .unwrap_or(Coord { x: 0.0, y: 0.0 });
+    let away = |i: usize| {
+        pieces[i]
+            .geometry
+            .centroid()
+            .map_or(f64::INFINITY, |p| (p.x() - c.x).hypot(p.y() - c.y))
+    };
+    (0..pieces.len())
+        .filter(|&i| !in_region[i] && !pieces[i].fixed())
+        .min_by(|&a, &b| away(a).total_cmp(&away(b)))
 }
 
 /// Kept pieces that cut a block between them (the block's households lie in two or more of them),
@@ -749,20 +795,7 @@ fn grow_region(
         if (fits && any_region) || all_taken || (!reachable && any_region) {
             break;
         }
-        let u = geo::unary_union(region_parts(pieces, new_land, in_region));
-        let c = u
-            .centroid()
-            .map(|p| p.0)
-            .unwrap_or(Coord { x: 0.0, y: 0.0 });
-        let away = |i: usize| {
-            pieces[i]
-                .geometry
-                .centroid()
-                .map_or(f64::INFINITY, |p| (p.x() - c.x).hypot(p.y() - c.y))
-        };
-        let next = (0..pieces.len())
-            .filter(|&i| !in_region[i] && !pieces[i].fixed())
-            .min_by(|&a, &b| away(a).total_cmp(&away(b)));
+        let next = nearest_piece(pieces, new_land, in_region);
         match next {
             Some(i) => in_region[i] = true,
             None => break,
