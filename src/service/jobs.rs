@@ -293,6 +293,8 @@ fn plan_and_write(
             DatasetKind::Households => inputs.households = d.id,
             DatasetKind::Boundaries => inputs.boundaries = d.id,
             DatasetKind::Rules => inputs.rules_id = Some(d.id),
+            DatasetKind::Blocks => inputs.blocks_id = Some(d.id),
+            DatasetKind::Barriers => inputs.barriers_id = Some(d.id),
             DatasetKind::Workers => {}
         }
     }

@@ -80,7 +80,7 @@ pub fn document() -> Value {
             "/api/datasets": {"get": {"summary": "Dataset versions (metadata only)", "responses": {"200": ok("Datasets", js)}}},
             "/api/datasets/{kind}": {"post": {
                 "summary": "Upload a new version of households, boundaries, workers (GeoJSON or CSV) or rules (TOML)", "security": planner,
-                "parameters": [{"name": "kind", "in": "path", "required": true, "schema": {"type": "string", "enum": ["households", "boundaries", "workers", "rules"]}}],
+                "parameters": [{"name": "kind", "in": "path", "required": true, "schema": {"type": "string", "enum": ["households", "boundaries", "workers", "rules", "blocks", "barriers"]}}],
                 "requestBody": {"required": true, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
                 "responses": with_errors(json!({"201": ok("Stored", js)}))
             }},
@@ -151,7 +151,7 @@ pub fn document() -> Value {
             },
             "parameters": {
                 "f": {"name": "f", "in": "query", "required": false, "schema": {"type": "string", "enum": ["json", "html"]}},
-                "collectionId": {"name": "collectionId", "in": "path", "required": true, "schema": {"type": "string", "enum": ["communities", "grids"]}},
+                "collectionId": {"name": "collectionId", "in": "path", "required": true, "schema": {"type": "string", "enum": ["communities", "grids", "blocks", "barriers"]}},
                 "featureId": {"name": "featureId", "in": "path", "required": true, "schema": {"type": "string"}},
                 "planId": {"name": "planId", "in": "path", "required": true, "schema": {"type": "integer"}},
                 "jobId": {"name": "jobId", "in": "path", "required": true, "schema": {"type": "integer"}},

@@ -46,9 +46,19 @@ pub struct PublicReport {
     /// Blocks cut and inner edges on the ground: figures over all grids.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ground: Option<Value>,
+    /// The blocks and barriers datasets the plan followed (their version ids).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    layers: Option<PublicLayers>,
     /// Grid id → 四至.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     bounds_descriptions: Option<BTreeMap<String, String>>,
+}
+
+/// The ground datasets a plan followed.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct PublicLayers {
+    blocks: Option<i64>,
+    barriers: Option<i64>,
 }
 
 /// A grid's row: its figures (aggregates over its households, never one household).
@@ -134,6 +144,8 @@ pub struct PublicChange {
     grids_redrawn: Vec<String>,
     #[serde(default)]
     grids_removed: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    divided_cells: Vec<PublicDividedCell>,
 }
 
 /// A building divided between grids: its leaf, households, pieces or grids; its identifier is read

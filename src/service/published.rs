@@ -100,6 +100,10 @@ pub struct Published {
     pub assignment: Option<i64>,
     pub grids: Collection,
     pub communities: Collection,
+    /// The ground layers in force (street blocks, barriers): public features, read-only, served only
+    /// when there are any.
+    pub blocks: Option<Collection>,
+    pub barriers: Option<Collection>,
     grid_index: PolygonIndex<MultiPolygon>,
     grid_props: Vec<Map<String, Value>>,
     leaf_index: PolygonIndex<MultiPolygon>,
@@ -141,6 +145,53 @@ fn retired_features(text: &str) -> Vec<Value> {
 fn geometry_of(f: &Value) -> Option<MultiPolygon> {
     let g = f.get("geometry")?;
     crate::input::geom::areal(g.get("type")?.as_str()?, g.get("coordinates")?).ok()
+}
+
+/// The bounding box of a GeoJSON geometry of any type: every coordinate pair in it.
+fn any_bbox(g: &Value) -> Option<[f64; 4]> {
+    fn walk(v: &Value, b: &mut [f64; 4]) {
+        let Some(a) = v.as_array() else { return };
+        match (
+            a.first().and_then(Value::as_f64),
+            a.get(1).and_then(Value::as_f64),
+        ) {
+            (Some(x), Some(y)) => {
+                *b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+            }
+            _ => a.iter().for_each(|c| walk(c, b)),
+        }
+    }
+    let mut b = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    walk(g.get("coordinates")?, &mut b);
+    (b[0] <= b[2] && b[1] <= b[3]).then_some(b)
+}
+
+/// Features of any geometry as entries (the ground layers: no locator, no index).
+fn plain_entries(features: &[Value]) -> Vec<Entry> {
+    features
+        .iter()
+        .filter_map(|f| {
+            let geometry = f.get("geometry")?;
+            let bbox = any_bbox(geometry)?;
+            let p = f.get("properties").and_then(Value::as_object)?;
+            let id = p.get("id").and_then(Value::as_str)?.to_string();
+            let mut feature = Map::new();
+            feature.insert("type".into(), "Feature".into());
+            feature.insert("id".into(), id.clone().into());
+            feature.insert("geometry".into(), geometry.clone());
+            feature.insert("properties".into(), Value::Object(p.clone()));
+            Some(Entry {
+                id,
+                bbox,
+                json: Value::Object(feature).to_string(),
+            })
+        })
+        .collect()
 }
 
 fn entries(
@@ -188,16 +239,18 @@ fn entries(
 impl Published {
     /// Nothing planned yet.
     pub fn empty() -> Published {
-        Published::build(None, "{}", "{}", None)
+        Published::build(None, "{}", "{}", None, None)
     }
 
     /// Builds the served state from a plan's stored grids and communities and, when there is one, its
-    /// assignment (whose `workers` and `primary_worker` join the grids).
+    /// assignment (whose `workers` and `primary_worker` join the grids), with the ground layers in
+    /// force (`ground`: the public blocks and barriers texts, [`crate::output::ground_geojson`]).
     pub fn build(
         plan: Option<i64>,
         grids: &str,
         communities: &str,
         assignment: Option<(i64, &str)>,
+        ground: Option<(&str, &str)>,
     ) -> Published {
         let mut grid_features = features(grids);
         let mut by_id: HashMap<String, Map<String, Value>> = HashMap::new();
@@ -260,6 +313,30 @@ impl Published {
                 c_entries,
                 Vec::new(),
             ),
+            blocks: ground
+                .map(|(b, _)| plain_entries(&features(b)))
+                .filter(|e| !e.is_empty())
+                .map(|e| {
+                    Collection::new(
+                        "blocks",
+                        "Street blocks and compounds (街区、小区)",
+                        "The blocks the grids are drawn from: code, name and kind only. Public ground features, no household figures.",
+                        e,
+                        Vec::new(),
+                    )
+                }),
+            barriers: ground
+                .map(|(_, b)| plain_entries(&features(b)))
+                .filter(|e| !e.is_empty())
+                .map(|e| {
+                    Collection::new(
+                        "barriers",
+                        "Roads, rivers and rail (道路、河流)",
+                        "The lines grid edges follow: name, class and rank only. Public ground features, no household figures.",
+                        e,
+                        Vec::new(),
+                    )
+                }),
             grid_index: PolygonIndex::new(g_shapes),
             grid_props: g_props,
             leaf_index: PolygonIndex::new(c_shapes),
@@ -271,12 +348,18 @@ impl Published {
         match id {
             "grids" => Some(&self.grids),
             "communities" => Some(&self.communities),
+            "blocks" => self.blocks.as_ref(),
+            "barriers" => self.barriers.as_ref(),
             _ => None,
         }
     }
 
-    pub fn collections(&self) -> [&Collection; 2] {
-        [&self.communities, &self.grids]
+    /// The collections served: communities and grids, then the ground layers when there are any.
+    pub fn collections(&self) -> Vec<&Collection> {
+        let mut out = vec![&self.communities, &self.grids];
+        out.extend(self.blocks.as_ref());
+        out.extend(self.barriers.as_ref());
+        out
     }
 
     /// The community, grid and responsible worker at a WGS84 point.
