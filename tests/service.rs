@@ -33,8 +33,10 @@ struct App {
     router: axum::Router,
 }
 
+/// The demo district without its ground layers (straight cuts: 62 grids); the layers are tested in
+/// `service_ground`.
 fn data_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data"))
+    common::demo_without_layers()
 }
 
 fn app_with(backend: Backend, tokens: Tokens, max_body_bytes: usize) -> App {

@@ -602,6 +602,7 @@ fn reshape(leaf: &Leaf, atoms: &[Atom], splits: Vec<BuildingSplit>) -> LeafOutco
         band,
         reachable,
         &mut in_region,
+        leaf.previous.ground.is_some(),
     );
     let redraw = |in_region: &[bool]| {
         let region = geometry::normalized(geo::unary_union(region_parts(
@@ -618,18 +619,28 @@ fn reshape(leaf: &Leaf, atoms: &[Atom], splits: Vec<BuildingSplit>) -> LeafOutco
         let policy = leaf.rules.partition.count_policy;
         let (k, _) = partition::grid_count(band, weight(atoms, &region_atoms), policy);
         let (drawn, divided, violation) = draw_region(leaf, &region, &region_atom_list, k);
-        (region_atoms, drawn, divided, violation)
+        // Grids whose households lie in separate parts count first, then households off the band.
+        let members: Vec<usize> = region_atom_list
+            .iter()
+            .flat_map(|a| a.members.iter().copied())
+            .collect();
+        let parted = if leaf.previous.ground.is_some() {
+            cells::band_violation(&drawn, &leaf.data.households, &members, band).1
+        } else {
+            0
+        };
+        (region_atoms, drawn, divided, (parted, violation))
     };
     let (mut region_atoms, mut drawn, mut divided, mut violation) = redraw(&in_region);
     // Whole cells may miss the band on the land first taken (its blocks do not add up): the land
     // grows by the next nearest kept grid, a few times at most, and the best drawing is kept.
-    if leaf.previous.ground.is_some() && reachable {
+    if leaf.previous.ground.is_some() && (reachable || violation.0 > 0) {
         let mut wider = in_region.clone();
         for _ in 0..MAX_GROWTH {
-            if violation == 0 {
+            if violation == (0, 0) || (!reachable && violation.0 == 0) {
                 break;
             }
-            let Some(next) = nearest_piece(&pieces, &new_land, &wider) else {
+            let Some(next) = nearest_piece(&pieces, &new_land, &wider, true) else {
                 break;
             };
             wider[next] = true;
@@ -704,9 +715,21 @@ fn draw_region(
 /// Kept grids a re-drawn region may take, one by one, when whole cells miss the band on it.
 const MAX_GROWTH: usize = 3;
 
-/// The kept, not dedicated piece nearest the region (centroid to centroid).
-fn nearest_piece(pieces: &[Piece], new_land: &[MultiPolygon], in_region: &[bool]) -> Option<usize> {
-    let u = geo::unary_union(region_parts(pieces, new_land, in_region));
+/// The kept, not dedicated piece nearest the region (centroid to centroid); with `adjacent_first`,
+/// the nearest of those that touch it when any does (a region of whole cells must stay in one piece).
+fn nearest_piece(
+    pieces: &[Piece],
+    new_land: &[MultiPolygon],
+    in_region: &[bool],
+    adjacent_first: bool,
+) -> Option<usize> {
+    let parts = region_parts(pieces, new_land, in_region);
+    let touches = |i: usize| {
+        use geo::Intersects;
+        let g = &pieces[i].geometry;
+        parts.iter().any(|p| p.intersects(g))
+    };
+    let u = geo::unary_union(parts.iter().copied());
     let c = u
         .centroid()
         .map(|p| p.0)
@@ -717,8 +740,16 @@ fn nearest_piece(pieces: &[Piece], new_land: &[MultiPolygon], in_region: &[bool]
             .centroid()
             .map_or(f64::INFINITY, |p| (p.x() - c.x).hypot(p.y() - c.y))
     };
-    (0..pieces.len())
+    let open: Vec<usize> = (0..pieces.len())
         .filter(|&i| !in_region[i] && !pieces[i].fixed())
+        .collect();
+    let adjacent: Vec<usize> = if adjacent_first {
+        open.iter().copied().filter(|&i| touches(i)).collect()
+    } else {
+        Vec::new()
+    };
+    let from = if adjacent.is_empty() { open } else { adjacent };
+    from.into_iter()
         .min_by(|&a, &b| away(a).total_cmp(&away(b)))
 }
 
@@ -777,6 +808,7 @@ fn grow_region(
     band: &KindRules,
     reachable: bool,
     in_region: &mut [bool],
+    adjacent_first: bool,
 ) {
     let region_weight = |in_region: &[bool]| -> u64 {
         pieces
@@ -795,7 +827,7 @@ fn grow_region(
         if (fits && any_region) || all_taken || (!reachable && any_region) {
             break;
         }
-        let next = nearest_piece(pieces, new_land, in_region);
+        let next = nearest_piece(pieces, new_land, in_region, adjacent_first);
         match next {
             Some(i) => in_region[i] = true,
             None => break,

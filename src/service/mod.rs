@@ -230,7 +230,8 @@ impl AppState {
         let ground = self.ground_texts()?;
         let ground = ground.as_ref().map(|t| (t.0.as_str(), t.1.as_str()));
         let published = match &texts {
-            None => Published::empty(),
+            // No plan yet: the ground layers in force are served all the same.
+            None => Published::build(None, "{}", "{}", None, ground),
             Some((id, grids, communities, assignment)) => Published::build(
                 Some(*id),
                 grids,
