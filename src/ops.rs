@@ -24,6 +24,7 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+pub use crate::check::ground::{bounds_descriptions, ground_quality};
 pub use crate::diff::Diff;
 pub use crate::staff::visits::{Month, VisitPlan};
 

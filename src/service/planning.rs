@@ -350,8 +350,8 @@ pub fn compute_plan(
         report["previous_plan"] = json!(id);
     }
     // Each grid's 四至, in the layer and the report; on ground layers, how the grids follow them.
-    let descriptions = crate::check::ground::bounds_descriptions(data, &planned.grids, layers);
-    let ground = layers.map(|l| crate::check::ground::ground_quality(data, &planned.grids, l));
+    let descriptions = ops::bounds_descriptions(data, &planned.grids, layers);
+    let ground = layers.map(|l| ops::ground_quality(data, &planned.grids, l));
     report["bounds_descriptions"] = planned
         .grids
         .iter()
