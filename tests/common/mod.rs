@@ -143,6 +143,7 @@ pub fn demo_without_layers() -> PathBuf {
         "households.geojson",
         "boundaries.geojson",
         "workers.geojson",
+        "grids.geojson",
         "workers.csv",
         "rules.toml",
     ];
