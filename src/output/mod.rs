@@ -856,6 +856,46 @@ pub fn add_descriptions(geojson: &str, descriptions: &[String]) -> crate::Result
     Ok(out)
 }
 
+/// The ground layers as public GeoJSON texts in CRS84, (blocks, barriers), for the service's read-only
+/// collections: each block with its `code`, `name` and `kind`, each barrier line with its `name`,
+/// `class` and `rank`, and nothing else (whatever else the uploaded files carried, household counts
+/// included, stays out). A barrier of several lines is written line by line, `id` `n` then `n-2`, `n-3`…
+pub fn ground_geojson(working: Crs, layers: &crate::model::Layers) -> Result<(String, String)> {
+    let text = |v: &Option<String>| v.clone().map_or(Value::Null, Value::String);
+    let mut w = FeatureWriter::in_memory(working, WGS84)?;
+    for b in &layers.blocks {
+        let mut props = Map::new();
+        let id = b
+            .code
+            .clone()
+            .unwrap_or_else(|| format!("block-{}", b.feature));
+        props.insert("id".into(), id.clone().into());
+        props.insert("code".into(), text(&b.code));
+        props.insert("name".into(), text(&b.name));
+        props.insert("kind".into(), text(&b.kind));
+        w.feature(Some(&id), Shape::Areal(&b.geometry), &props)?;
+    }
+    let blocks = String::from_utf8_lossy(&w.finish()?).into_owned();
+    let mut w = FeatureWriter::in_memory(working, WGS84)?;
+    for b in &layers.barriers {
+        for (n, line) in b.geometry.0.iter().enumerate() {
+            let id = if n == 0 {
+                format!("{}", b.feature)
+            } else {
+                format!("{}-{}", b.feature, n + 1)
+            };
+            let mut props = Map::new();
+            props.insert("id".into(), id.clone().into());
+            props.insert("name".into(), text(&b.name));
+            props.insert("class".into(), text(&b.class));
+            props.insert("rank".into(), b.rank.into());
+            w.feature(Some(&id), Shape::Line(line), &props)?;
+        }
+    }
+    let barriers = String::from_utf8_lossy(&w.finish()?).into_owned();
+    Ok((blocks, barriers))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -904,44 +944,4 @@ mod tests {
             );
         }
     }
-}
-
-/// The ground layers as public GeoJSON texts in CRS84, (blocks, barriers), for the service's read-only
-/// collections: each block with its `code`, `name` and `kind`, each barrier line with its `name`,
-/// `class` and `rank`, and nothing else (whatever else the uploaded files carried, household counts
-/// included, stays out). A barrier of several lines is written line by line, `id` `n` then `n-2`, `n-3`…
-pub fn ground_geojson(working: Crs, layers: &crate::model::Layers) -> Result<(String, String)> {
-    let text = |v: &Option<String>| v.clone().map_or(Value::Null, Value::String);
-    let mut w = FeatureWriter::in_memory(working, WGS84)?;
-    for b in &layers.blocks {
-        let mut props = Map::new();
-        let id = b
-            .code
-            .clone()
-            .unwrap_or_else(|| format!("block-{}", b.feature));
-        props.insert("id".into(), id.clone().into());
-        props.insert("code".into(), text(&b.code));
-        props.insert("name".into(), text(&b.name));
-        props.insert("kind".into(), text(&b.kind));
-        w.feature(Some(&id), Shape::Areal(&b.geometry), &props)?;
-    }
-    let blocks = String::from_utf8_lossy(&w.finish()?).into_owned();
-    let mut w = FeatureWriter::in_memory(working, WGS84)?;
-    for b in &layers.barriers {
-        for (n, line) in b.geometry.0.iter().enumerate() {
-            let id = if n == 0 {
-                format!("{}", b.feature)
-            } else {
-                format!("{}-{}", b.feature, n + 1)
-            };
-            let mut props = Map::new();
-            props.insert("id".into(), id.clone().into());
-            props.insert("name".into(), text(&b.name));
-            props.insert("class".into(), text(&b.class));
-            props.insert("rank".into(), b.rank.into());
-            w.feature(Some(&id), Shape::Line(line), &props)?;
-        }
-    }
-    let barriers = String::from_utf8_lossy(&w.finish()?).into_owned();
-    Ok((blocks, barriers))
 }

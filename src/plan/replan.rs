@@ -800,6 +800,7 @@ fn region_parts<'p>(
 
 /// Grows the region by the nearest kept piece until its households fit a whole number of grids, or
 /// until it has to take land that no piece borders (empty new land alone needs a neighbour).
+#[allow(clippy::too_many_arguments)]
 fn grow_region(
     pieces: &[Piece],
     new_land: &[MultiPolygon],

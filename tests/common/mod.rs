@@ -146,6 +146,8 @@ pub fn demo_without_layers() -> PathBuf {
         "grids.geojson",
         "workers.csv",
         "rules.toml",
+        // Not loaded by `serve`; tests send it to `/api/check`.
+        "grids.geojson",
     ];
     let fresh = |dir: &Path| {
         names.iter().all(|n| {
