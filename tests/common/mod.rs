@@ -143,7 +143,6 @@ pub fn demo_without_layers() -> PathBuf {
         "households.geojson",
         "boundaries.geojson",
         "workers.geojson",
-        "grids.geojson",
         "workers.csv",
         "rules.toml",
         // Not loaded by `serve`; tests send it to `/api/check`.
