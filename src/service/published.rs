@@ -132,16 +132,6 @@ fn features_of(collection: Option<&Value>) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// The grids a stored grids layer records as retired (its `retired_grids` member).
-fn retired_features(text: &str) -> Vec<Value> {
-    let layer = serde_json::from_str::<Value>(text).ok();
-    features_of(
-        layer
-            .as_ref()
-            .and_then(|v| v.get(crate::output::RETIRED_MEMBER)),
-    )
-}
-
 fn geometry_of(f: &Value) -> Option<MultiPolygon> {
     let g = f.get("geometry")?;
     crate::input::geom::areal(g.get("type")?.as_str()?, g.get("coordinates")?).ok()
@@ -252,7 +242,14 @@ impl Published {
         assignment: Option<(i64, &str)>,
         ground: Option<(&str, &str)>,
     ) -> Published {
-        let mut grid_features = features(grids);
+        // Parsed once: the grids in force, and the record of retired grids beside them.
+        let layer = serde_json::from_str::<Value>(grids).ok();
+        let mut grid_features = features_of(layer.as_ref());
+        let retired_features = features_of(
+            layer
+                .as_ref()
+                .and_then(|v| v.get(crate::output::RETIRED_MEMBER)),
+        );
         let mut by_id: HashMap<String, Map<String, Value>> = HashMap::new();
         if let Some((_, text)) = assignment {
             for f in features(text) {
@@ -294,7 +291,7 @@ impl Published {
         }
         let (g_entries, g_shapes, g_props) = entries(&grid_features, "id");
         // A retired grid has no workers: it is served as it was recorded when retired.
-        let (g_retired, _, _) = entries(&retired_features(grids), "id");
+        let (g_retired, _, _) = entries(&retired_features, "id");
         let (c_entries, c_shapes, c_props) = entries(&features(communities), "code");
         Published {
             plan,
