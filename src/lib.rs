@@ -14,6 +14,7 @@
 //! | module | owns |
 //! |---|---|
 //! | [`problem`] | every input problem as a value (file, feature, field) |
+//! | [`lang`] | the language of terminal output (Chinese where the locale says `zh…`, else English) |
 //! | [`error`] | the library's error type |
 //! | [`model`] | households, areas, grids: plain data in the working CRS |
 //! | [`rules`] | household bands per kind, alerts, workload weights; TOML overrides |
@@ -34,6 +35,7 @@ pub mod check;
 pub mod diff;
 pub mod error;
 pub mod input;
+pub mod lang;
 pub mod model;
 pub mod ops;
 pub mod output;

@@ -6,6 +6,7 @@ mod cli;
 
 use clap::Parser;
 use cli::{AssignArgs, Cli, Command, ProgressBar};
+use gridplan::lang::Lang;
 use gridplan::ops::{self, CheckFiles, DiffFiles, PlanFiles, StaffFiles, VisitFiles};
 use gridplan::output::{self, text};
 use gridplan::problem::Problem;
@@ -26,6 +27,11 @@ const EXIT_FAILURE: u8 = 3;
 fn say(text: &str) {
     use std::io::Write as _;
     let _ = std::io::stdout().write_all(text.as_bytes());
+}
+
+/// The language of what is printed: the locale's (`LANG=zh_CN.UTF-8` and the like: Chinese).
+fn lang() -> Lang {
+    Lang::from_env()
 }
 
 fn main() -> ExitCode {
@@ -94,9 +100,11 @@ fn check(files: &CheckFiles, report: Option<PathBuf>, by_county: bool) -> anyhow
     if let Some(path) = &report {
         output::write_json(path, &result)?;
     }
-    say(&result.render_text());
+    let lang = lang();
+    say(&result.render_text_in(lang, "gridplan check"));
     if let Some(path) = &report {
-        say(&format!("\n  report written to {}\n", path.display()));
+        let written = lang.pick("report written to", "报告已写入");
+        say(&format!("\n  {written} {}\n", path.display()));
     }
     Ok(if result.summary.compliant {
         0
@@ -120,7 +128,12 @@ fn partition(
             report.as_deref(),
             &ProgressBar::default(),
         )?;
-        say(&text::partition_by_county(&done, &out, report.as_deref()));
+        say(&text::partition_by_county(
+            lang(),
+            &done,
+            &out,
+            report.as_deref(),
+        ));
         return Ok(0);
     }
     let outcome = ops::plan_files(files, &ProgressBar::default())?;
@@ -128,7 +141,7 @@ fn partition(
     if let Some(path) = &report {
         output::write_json(path, &outcome.report())?;
     }
-    say(&text::partition(&outcome, &out, report.as_deref()));
+    say(&text::partition(lang(), &outcome, &out, report.as_deref()));
     Ok(0)
 }
 
@@ -137,7 +150,13 @@ fn diff(files: &DiffFiles, out: Option<PathBuf>) -> anyhow::Result<u8> {
     if let Some(path) = &out {
         output::write_json(path, &d)?;
     }
-    say(&text::diff(&d, &files.old, &files.new, out.as_deref()));
+    say(&text::diff(
+        lang(),
+        &d,
+        &files.old,
+        &files.new,
+        out.as_deref(),
+    ));
     Ok(0)
 }
 
@@ -157,14 +176,14 @@ fn assign(a: &AssignArgs, files: StaffFiles) -> anyhow::Result<u8> {
     if let Some(path) = &a.report {
         output::write_json(path, &result.staffing)?;
     }
-    say(&text::assign(&staffed, &a.out, a.report.as_deref()));
+    say(&text::assign(lang(), &staffed, &a.out, a.report.as_deref()));
     Ok(0)
 }
 
 fn visits(files: &VisitFiles, month: ops::Month, out: PathBuf) -> anyhow::Result<u8> {
     let plan = ops::visits_files(files, month)?;
     output::write_json(&out, &plan)?;
-    say(&text::visits(&plan, month, &out));
+    say(&text::visits(lang(), &plan, month, &out));
     Ok(if plan.has_overdue_errors() {
         EXIT_VIOLATIONS
     } else {
@@ -212,7 +231,12 @@ fn serve(config: service::Config, addr: &str) -> anyhow::Result<u8> {
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
     runtime.block_on(service::serve(config, addr, |local| {
-        let note = "  (read-only: set GRIDPLAN_PLANNER_TOKEN to allow planners to write)\n";
+        let lang = lang();
+        let note = lang.pick(
+            "  (read-only: set GRIDPLAN_PLANNER_TOKEN to allow planners to write)\n",
+            "  （只读：设置 GRIDPLAN_PLANNER_TOKEN 后规划人员才能写入）\n",
+        );
+        // The address line stays one form in every language: scripts wait for it.
         say(&format!(
             "gridplan serving on http://{local}/\n{}",
             if read_only { note } else { "" }

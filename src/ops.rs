@@ -24,6 +24,7 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+pub use crate::check::ground::{bounds_descriptions, ground_quality};
 pub use crate::diff::Diff;
 pub use crate::staff::visits::{Month, VisitPlan};
 
@@ -149,34 +150,39 @@ fn draw(
 }
 
 /// Re-draws from the grids in force before (`previous`, read with `read_warnings`), dated today:
-/// unchanged leaves keep their grids, changed ones are re-drawn where the rules need it. Checked and
-/// measured.
+/// unchanged leaves keep their grids, changed ones are re-drawn where the rules need it (on the
+/// ground layers when given: whole cells). Checked and measured.
 pub fn replan(
     data: &Dataset,
     rules: &Rules,
     previous: &[GridShape],
     read_warnings: Vec<Problem>,
+    layers: Option<&Layers>,
 ) -> Planned {
     let layer = GridLayer {
         grids: previous.to_vec(),
         retired: Vec::new(),
     };
-    replan_with(data, rules, &layer, Date::today(), read_warnings)
+    replan_with(data, rules, &layer, Date::today(), read_warnings, layers)
 }
 
 /// [`replan()`] from a whole grids file (its grids and its record of retired grids) on `date`: kept
 /// grids keep their number and record, new ones take the next free number, grids gone are retired
-/// with `valid_to` = `date`.
+/// with `valid_to` = `date`. With ground layers the land re-drawn is drawn as unions of whole cells,
+/// and kept grids cutting a block between them are re-drawn too.
 pub fn replan_with(
     data: &Dataset,
     rules: &Rules,
     previous: &GridLayer,
     date: Date,
     read_warnings: Vec<Problem>,
+    layers: Option<&Layers>,
 ) -> Planned {
+    let ground = layers.filter(|l| !l.is_empty()).map(Ground::new);
     let redraw = replan::Redraw {
         retired: &previous.retired,
         date,
+        ground: ground.as_ref(),
     };
     let drawn = replan::replan_with(data, rules, &previous.grids, &redraw);
     let mut check = check::check(data, &drawn.grids, rules);
@@ -281,9 +287,9 @@ pub struct PlanFiles {
 pub struct PlanOutcome {
     pub working: Crs,
     pub planned: Planned,
-    /// Each grid's 四至 (drawn afresh only).
+    /// Each grid's 四至.
     pub descriptions: Option<Vec<String>>,
-    /// How the grids follow the blocks and barriers (drawn afresh on ground layers only).
+    /// How the grids follow the blocks and barriers (on ground layers only).
     pub ground: Option<GroundQuality>,
 }
 
@@ -298,42 +304,53 @@ pub struct PartitionReportWithGround<'a> {
     pub bounds_descriptions: std::collections::BTreeMap<&'a str, &'a str>,
 }
 
+/// `report.json` of `gridplan partition --previous`, with the ground figures and each grid's 四至.
+#[derive(Serialize)]
+pub struct ReplanReportWithGround<'a> {
+    #[serde(flatten)]
+    pub report: ReplanReport<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ground: Option<&'a GroundQuality>,
+    /// Grid id → 四至.
+    pub bounds_descriptions: std::collections::BTreeMap<&'a str, &'a str>,
+}
+
 /// The report file of `gridplan partition`, as drawn.
 #[derive(Serialize)]
 #[serde(untagged)]
 pub enum PlanFileReport<'a> {
     Fresh(PartitionReportWithGround<'a>),
-    Redrawn(ReplanReport<'a>),
+    Redrawn(ReplanReportWithGround<'a>),
 }
 
 impl PlanOutcome {
     /// The report file's contents.
     pub fn report(&self) -> PlanFileReport<'_> {
+        let bounds_descriptions = self
+            .planned
+            .grids
+            .iter()
+            .zip(self.descriptions.iter().flatten())
+            .map(|(g, d)| (g.id.as_str(), d.as_str()))
+            .collect();
+        let ground = self.ground.as_ref();
         match self.planned.report() {
             PlanReport::Fresh(report) => PlanFileReport::Fresh(PartitionReportWithGround {
                 report,
-                ground: self.ground.as_ref(),
-                bounds_descriptions: self
-                    .planned
-                    .grids
-                    .iter()
-                    .zip(self.descriptions.iter().flatten())
-                    .map(|(g, d)| (g.id.as_str(), d.as_str()))
-                    .collect(),
+                ground,
+                bounds_descriptions,
             }),
-            PlanReport::Redrawn(r) => PlanFileReport::Redrawn(r),
+            PlanReport::Redrawn(report) => PlanFileReport::Redrawn(ReplanReportWithGround {
+                report,
+                ground,
+                bounds_descriptions,
+            }),
         }
     }
 }
 
 /// `gridplan partition`: reads the files, draws (or re-draws from `previous`), checks and measures.
 pub fn plan_files(files: &PlanFiles, progress: &dyn Progress) -> Result<PlanOutcome> {
-    if files.previous.is_some() && (files.blocks.is_some() || files.barriers.is_some()) {
-        return Err(Error::Invalid(vec![Problem::error(
-            "--previous",
-            "re-drawing with --blocks/--barriers is not supported yet; partition afresh with the layers, or re-draw without them",
-        )]));
-    }
     if files.previous.is_some() && files.dedicated.is_some() {
         return Err(Error::Invalid(vec![Problem::error(
             "--dedicated",
@@ -346,15 +363,27 @@ pub fn plan_files(files: &PlanFiles, progress: &dyn Progress) -> Result<PlanOutc
     }
     let date = files.date.unwrap_or_else(Date::today);
     let data = Dataset::load(&files.boundaries, &files.households, &rules, files.crs)?;
+    // The layers' own warnings are not part of a plan's report (as before the operations were
+    // shared); their errors stop it.
+    let (layers, _) = input::layers::load(
+        files.blocks.as_deref(),
+        files.barriers.as_deref(),
+        files.crs,
+        data.working,
+    )?;
+    let layers = (!layers.is_empty()).then_some(layers);
     if let Some(previous) = &files.previous {
         let (before, _, read_warnings) =
             input::read_grid_layer(previous, files.crs, Some(data.working))?;
-        return Ok(PlanOutcome {
-            working: data.working,
-            planned: replan_with(&data, &rules, &before, date, read_warnings.0),
-            descriptions: None,
-            ground: None,
-        });
+        let planned = replan_with(
+            &data,
+            &rules,
+            &before,
+            date,
+            read_warnings.0,
+            layers.as_ref(),
+        );
+        return Ok(described(&data, planned, layers.as_ref()));
     }
     let mut places_warnings = Vec::new();
     let places = match &files.dedicated {
@@ -368,27 +397,21 @@ pub fn plan_files(files: &PlanFiles, progress: &dyn Progress) -> Result<PlanOutc
             }
         }
     };
-    // The layers' own warnings are not part of a fresh plan's report (as before the operations were
-    // shared); their errors stop it.
-    let (layers, _) = input::layers::load(
-        files.blocks.as_deref(),
-        files.barriers.as_deref(),
-        files.crs,
-        data.working,
-    )?;
-    let layers = (!layers.is_empty()).then_some(layers);
     let mut planned = plan_with(&data, &rules, layers.as_ref(), &places, date, progress)?;
     planned.check.warnings.extend(places_warnings);
-    let descriptions = check::ground::bounds_descriptions(&data, &planned.grids, layers.as_ref());
-    let ground = layers
-        .as_ref()
-        .map(|l| check::ground::ground_quality(&data, &planned.grids, l));
-    Ok(PlanOutcome {
+    Ok(described(&data, planned, layers.as_ref()))
+}
+
+/// A plan with each grid's 四至 and, on ground layers, how its grids follow them.
+fn described(data: &Dataset, planned: Planned, layers: Option<&Layers>) -> PlanOutcome {
+    let descriptions = check::ground::bounds_descriptions(data, &planned.grids, layers);
+    let ground = layers.map(|l| check::ground::ground_quality(data, &planned.grids, l));
+    PlanOutcome {
         working: data.working,
         planned,
         descriptions: Some(descriptions),
         ground,
-    })
+    }
 }
 
 /// Where `partition --by-county` puts each county's grids as they are drawn: the grids, their check

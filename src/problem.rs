@@ -183,17 +183,22 @@ impl Problems {
 /// The warnings as terminal text: a count, the first `shown` in full, and how many more the report has.
 /// Empty when there are none.
 pub fn render_warnings(warnings: &[Problem], shown: usize) -> String {
+    render_warnings_in(crate::lang::Lang::En, warnings, shown)
+}
+
+/// [`render_warnings`] with its headings in `lang` (the warnings themselves stay as written).
+pub fn render_warnings_in(lang: crate::lang::Lang, warnings: &[Problem], shown: usize) -> String {
     if warnings.is_empty() {
         return String::new();
     }
-    let mut out = format!("\n  {} data warning(s):\n", warnings.len());
+    let mut out = format!("\n  {}\n", lang.warnings_heading(warnings.len()));
     for w in warnings.iter().take(shown) {
         out.push_str(&format!("    {w}\n"));
     }
     if warnings.len() > shown {
         out.push_str(&format!(
-            "    … and {} more (all of them are in the report)\n",
-            warnings.len() - shown
+            "    {}\n",
+            lang.more_warnings(warnings.len() - shown)
         ));
     }
     out

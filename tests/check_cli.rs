@@ -343,3 +343,44 @@ fn data_problems_that_need_not_stop_the_work_are_warnings() {
         1110
     );
 }
+
+/// What `check` prints follows the locale: Chinese under `zh_CN`, English otherwise; the report file
+/// is the same either way.
+#[test]
+fn the_terminal_speaks_the_locale_and_the_report_does_not_change() {
+    let d = tempfile::tempdir().unwrap();
+    let b = write(d.path(), "boundaries.geojson", &two_leaves());
+    let h = write(d.path(), "households.geojson", &hand_households());
+    // One grid too many in A: both under the band.
+    let mut grids = exact_grids();
+    grids[0] = grid("A-G01", "A", rect(0.0, 0.0, 250.0, 1000.0));
+    grids.push(grid("A-G03", "A", rect(250.0, 0.0, 500.0, 1000.0)));
+    let g = write(d.path(), "grids.geojson", &collection_4549(grids));
+    let mut reports = Vec::new();
+    let mut outs = Vec::new();
+    for lang in ["zh_CN.UTF-8", "en_US.UTF-8"] {
+        let r = d.path().join(format!("{lang}.json"));
+        let out = bin()
+            .env("LANG", lang)
+            .args(["check", "--grids", g.to_str().unwrap(), "--households"])
+            .args([h.to_str().unwrap(), "--boundaries", b.to_str().unwrap()])
+            .args(["--report", r.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        outs.push(stdout(&out));
+        reports.push(std::fs::read_to_string(&r).unwrap());
+    }
+    let (zh, en) = (&outs[0], &outs[1]);
+    assert!(zh.contains("gridplan check：不合规（违规"), "{zh}");
+    assert!(zh.contains("网格（合格 / 不足 / 超标）"), "{zh}");
+    assert!(zh.contains("户数不足（band_under）"), "{zh}");
+    assert!(zh.contains("报告已写入"), "{zh}");
+    assert!(!zh.contains("NOT COMPLIANT"), "{zh}");
+    assert!(en.contains("gridplan check: NOT COMPLIANT"), "{en}");
+    assert!(
+        en.contains("band_under") && !en.contains("户数不足"),
+        "{en}"
+    );
+    assert_eq!(reports[0], reports[1]);
+}

@@ -18,8 +18,10 @@ const TOKEN: &str = "many-servers-planner-token";
 /// Longest a test waits for something another process does (generous: the machine may be busy).
 const PATIENCE: Duration = Duration::from_secs(180);
 
+/// The demo district without its ground layers (straight cuts: 62 grids); the layers are tested in
+/// `service_ground`.
 fn data_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data"))
+    common::demo_without_layers()
 }
 
 struct Server {

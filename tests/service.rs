@@ -33,8 +33,10 @@ struct App {
     router: axum::Router,
 }
 
+/// The demo district without its ground layers (straight cuts: 62 grids); the layers are tested in
+/// `service_ground`.
 fn data_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data"))
+    common::demo_without_layers()
 }
 
 fn app_with(backend: Backend, tokens: Tokens, max_body_bytes: usize) -> App {
@@ -695,6 +697,183 @@ async fn planners_get_visit_schedules_and_overdue_alerts(backend: Backend) {
     );
 }
 
+/// Features of an items answer: (id, valid_from, valid_to).
+fn validity(v: &Value) -> Vec<(String, String, Option<String>)> {
+    v["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let p = &f["properties"];
+            (
+                f["id"].as_str().unwrap().to_string(),
+                p["valid_from"].as_str().unwrap_or_default().to_string(),
+                p["valid_to"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+/// A grid retired by a re-draw in the service stays queryable by date (and by id), survives the next
+/// re-draw, and is never served as in force; a plan's date must be a calendar day.
+async fn retired_grids_stay_queryable_by_date(backend: Backend) {
+    let app = app(backend);
+    let r = post(
+        &app,
+        "/api/plans",
+        Some(PLANNER),
+        r#"{"date":"2026-02-30"}"#,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert!(r.text().contains("2026-02-30"), "{}", r.text());
+    // A fresh plan in force from 1 January.
+    let r = post(
+        &app,
+        "/api/plans",
+        Some(PLANNER),
+        r#"{"date":"2026-01-01"}"#,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let first = r.json()["plan"].as_i64().unwrap();
+    let before = validity(
+        &get(&app, "/collections/grids/items?limit=1000")
+            .await
+            .json(),
+    );
+    assert!(
+        before
+            .iter()
+            .all(|(_, from, to)| from == "2026-01-01" && to.is_none())
+    );
+    // A village gets a new code: its grids are retired on 1 June and it is drawn afresh.
+    let mut b: Value =
+        serde_json::from_slice(&std::fs::read(data_dir().join("boundaries.geojson")).unwrap())
+            .unwrap();
+    for f in b["features"].as_array_mut().unwrap() {
+        if f["properties"]["code"] == "320116101209" {
+            f["properties"]["code"] = "320116101210".into();
+        }
+    }
+    let r = post(
+        &app,
+        "/api/datasets/boundaries",
+        Some(PLANNER),
+        b.to_string(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let body = format!(r#"{{"previous":{first},"date":"2026-06-01"}}"#);
+    let r = post(&app, "/api/plans", Some(PLANNER), body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let second = r.json()["plan"].as_i64().unwrap();
+    let old: Vec<&String> = before
+        .iter()
+        .map(|g| &g.0)
+        .filter(|id| id.starts_with("320116101209"))
+        .collect();
+    assert!(!old.is_empty());
+
+    let in_force = validity(
+        &get(&app, "/collections/grids/items?limit=1000")
+            .await
+            .json(),
+    );
+    assert!(
+        in_force
+            .iter()
+            .all(|(id, _, to)| to.is_none() && !id.starts_with("320116101209"))
+    );
+    assert!(
+        in_force
+            .iter()
+            .any(|(id, from, _)| id.starts_with("320116101210") && from == "2026-06-01")
+    );
+    let march = validity(
+        &get(
+            &app,
+            "/collections/grids/items?limit=1000&datetime=2026-03-01",
+        )
+        .await
+        .json(),
+    );
+    // On 1 March: the grids of the first plan exactly, the retired ones with valid_to = 1 June.
+    let mut march_ids: Vec<&String> = march.iter().map(|g| &g.0).collect();
+    let mut before_ids: Vec<&String> = before.iter().map(|g| &g.0).collect();
+    march_ids.sort();
+    before_ids.sort();
+    assert_eq!(march_ids, before_ids);
+    for (id, _, to) in &march {
+        let retired = id.starts_with("320116101209");
+        assert_eq!(to.as_deref() == Some("2026-06-01"), retired, "{id} {to:?}");
+    }
+    let july = validity(
+        &get(
+            &app,
+            "/collections/grids/items?limit=1000&datetime=2026-07-01",
+        )
+        .await
+        .json(),
+    );
+    assert_eq!(july.len(), in_force.len());
+    assert!(
+        july.iter()
+            .all(|(id, _, _)| !id.starts_with("320116101209"))
+    );
+    // By id, with its record.
+    let one = get(&app, &format!("/collections/grids/items/{}", old[0])).await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.text());
+    assert_eq!(one.json()["properties"]["valid_to"], "2026-06-01");
+    // The next re-draw keeps the record of retired grids.
+    let body = format!(r#"{{"previous":{second},"date":"2026-09-01"}}"#);
+    let r = post(&app, "/api/plans", Some(PLANNER), body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let again = validity(
+        &get(
+            &app,
+            "/collections/grids/items?limit=1000&datetime=2026-03-01",
+        )
+        .await
+        .json(),
+    );
+    assert_eq!(again.len(), march.len());
+    assert!(again.iter().any(|(id, _, _)| id == old[0]));
+    // The open reports of both kinds of plan read whole through their typed public view.
+    let fresh = get(&app, &format!("/api/plans/{first}/report"))
+        .await
+        .json();
+    let redrawn = get(&app, &format!("/api/plans/{second}/report"))
+        .await
+        .json();
+    for r in [&fresh, &redrawn] {
+        assert_eq!(
+            r["grids"].as_array().unwrap().len(),
+            r["summary"]["grids"].as_u64().unwrap() as usize,
+            "{r}"
+        );
+        assert!(r["leaves"].as_array().is_some_and(|l| !l.is_empty()), "{r}");
+        assert!(r["quality"]["mean_compactness"].as_f64().is_some(), "{r}");
+    }
+    assert!(
+        fresh["leaf_plans"]
+            .as_array()
+            .is_some_and(|l| !l.is_empty()),
+        "{fresh}"
+    );
+    let changes = redrawn["changes"].as_array().unwrap();
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["leaf"] == "320116101210" && c["change"] == "new"),
+        "{redrawn}"
+    );
+    assert_eq!(
+        redrawn["removed_leaves"],
+        serde_json::json!(["320116101209"])
+    );
+}
+
 /// Each test above, once on SQLite (`sqlite::NAME`) and once on PostgreSQL + PostGIS (`postgres::NAME`).
 macro_rules! on_both_stores {
     ($($name:ident),* $(,)?) => {
@@ -727,4 +906,5 @@ on_both_stores!(
     replacing_boundaries_makes_a_new_plan_and_workers_can_be_reassigned,
     no_open_route_shows_household_level_or_sensitive_data,
     planners_get_visit_schedules_and_overdue_alerts,
+    retired_grids_stay_queryable_by_date,
 );

@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a program of its own: it prints
 
+mod common;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -13,8 +15,10 @@ use std::time::{Duration, Instant};
 
 const TOKEN: &str = "e2e-planner-token-42";
 
+/// The demo district without its ground layers (straight cuts: 62 grids); the layers are tested in
+/// `service_ground`.
 fn data_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data"))
+    common::demo_without_layers()
 }
 
 struct Server {

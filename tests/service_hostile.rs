@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a program of its own: it prints
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use gridplan::service::auth::Tokens;
@@ -22,8 +24,10 @@ const VIEWER: &str = "viewer-token-0123456789";
 /// Longest any single step may take before the test calls it a deadlock (never a performance bound).
 const DEADLOCK: Duration = Duration::from_secs(120);
 
+/// The demo district without its ground layers (straight cuts: 62 grids); the layers are tested in
+/// `service_ground`.
 fn data_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data"))
+    common::demo_without_layers()
 }
 
 fn tokens() -> Tokens {

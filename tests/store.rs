@@ -298,7 +298,7 @@ fn migrations_apply_once_and_reopening_is_idempotent() {
             db,
             "SELECT string_agg(version::text, ',' ORDER BY version) FROM gridplan_migrations"
         ),
-        "1,2"
+        "1,2,3"
     );
     // A database without PostGIS installed by its administrator gets it from the first migration.
     let other = cluster.database("other");

@@ -474,23 +474,38 @@ pub fn write_grid_layer(
     rows: &[crate::check::GridRow],
     retired: &[crate::model::GridShape],
 ) -> Result<()> {
+    write_grid_layer_described(path, working, to, grids, rows, retired, None)
+}
+
+/// [`write_grid_layer`] with each grid's 四至 (`bounds_description`) when given.
+pub fn write_grid_layer_described(
+    path: &Path,
+    working: Crs,
+    to: Crs,
+    grids: &[crate::model::GridShape],
+    rows: &[crate::check::GridRow],
+    retired: &[crate::model::GridShape],
+    descriptions: Option<&[String]>,
+) -> Result<()> {
     let member = retired_member(working, to, retired)?;
     let mut w = FeatureWriter::create(path, working, to)?;
-    grid_features(&mut w, grids, rows, None)?;
+    grid_features(&mut w, grids, rows, descriptions)?;
     w.finish_with(member.as_deref().map(|m| (RETIRED_MEMBER, m)))
         .map(|_| ())
 }
 
-/// [`write_grid_layer`] into a string.
+/// A grids layer as GeoJSON text in CRS84 (what the service stores for a plan): the grids with their
+/// recounted figures and, when given, their 四至, and the record of retired grids.
 pub fn grid_layer_geojson(
     working: Crs,
     grids: &[crate::model::GridShape],
     rows: &[crate::check::GridRow],
     retired: &[crate::model::GridShape],
+    descriptions: Option<&[String]>,
 ) -> Result<String> {
     let member = retired_member(working, WGS84, retired)?;
     let mut w = FeatureWriter::in_memory(working, WGS84)?;
-    grid_features(&mut w, grids, rows, None)?;
+    grid_features(&mut w, grids, rows, descriptions)?;
     let bytes = w.finish_with(member.as_deref().map(|m| (RETIRED_MEMBER, m)))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
@@ -751,23 +766,15 @@ pub fn communities_geojson(
 /// Writes a plan's grids in `to`: with each grid's 四至 (`bounds_description`) when the plan has them.
 pub fn write_plan(path: &Path, outcome: &crate::ops::PlanOutcome, to: Crs) -> Result<()> {
     let p = &outcome.planned;
-    match &outcome.descriptions {
-        None => write_grid_layer(
-            path,
-            outcome.working,
-            to,
-            &p.grids,
-            &p.check.grids,
-            &p.retired,
-        ),
-        Some(d) => {
-            let text = add_descriptions(
-                &grids_geojson_in(outcome.working, to, &p.grids, &p.check.grids)?,
-                d,
-            )?;
-            fgb::write_collection_text(path, &text)
-        }
-    }
+    write_grid_layer_described(
+        path,
+        outcome.working,
+        to,
+        &p.grids,
+        &p.check.grids,
+        &p.retired,
+        outcome.descriptions.as_deref(),
+    )
 }
 
 /// `gridplan partition --by-county`: draws county by county ([`crate::ops::plan_files_by_county`]),
@@ -847,6 +854,46 @@ pub fn add_descriptions(geojson: &str, descriptions: &[String]) -> crate::Result
     }
     out.push_str("\n]}\n");
     Ok(out)
+}
+
+/// The ground layers as public GeoJSON texts in CRS84, (blocks, barriers), for the service's read-only
+/// collections: each block with its `code`, `name` and `kind`, each barrier line with its `name`,
+/// `class` and `rank`, and nothing else (whatever else the uploaded files carried, household counts
+/// included, stays out). A barrier of several lines is written line by line, `id` `n` then `n-2`, `n-3`…
+pub fn ground_geojson(working: Crs, layers: &crate::model::Layers) -> Result<(String, String)> {
+    let text = |v: &Option<String>| v.clone().map_or(Value::Null, Value::String);
+    let mut w = FeatureWriter::in_memory(working, WGS84)?;
+    for b in &layers.blocks {
+        let mut props = Map::new();
+        let id = b
+            .code
+            .clone()
+            .unwrap_or_else(|| format!("block-{}", b.feature));
+        props.insert("id".into(), id.clone().into());
+        props.insert("code".into(), text(&b.code));
+        props.insert("name".into(), text(&b.name));
+        props.insert("kind".into(), text(&b.kind));
+        w.feature(Some(&id), Shape::Areal(&b.geometry), &props)?;
+    }
+    let blocks = String::from_utf8_lossy(&w.finish()?).into_owned();
+    let mut w = FeatureWriter::in_memory(working, WGS84)?;
+    for b in &layers.barriers {
+        for (n, line) in b.geometry.0.iter().enumerate() {
+            let id = if n == 0 {
+                format!("{}", b.feature)
+            } else {
+                format!("{}-{}", b.feature, n + 1)
+            };
+            let mut props = Map::new();
+            props.insert("id".into(), id.clone().into());
+            props.insert("name".into(), text(&b.name));
+            props.insert("class".into(), text(&b.class));
+            props.insert("rank".into(), b.rank.into());
+            w.feature(Some(&id), Shape::Line(line), &props)?;
+        }
+    }
+    let barriers = String::from_utf8_lossy(&w.finish()?).into_owned();
+    Ok((blocks, barriers))
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@
 use crate::input::dataset::Dataset;
 use crate::model::{Area, Date, GridKind, GridRecord, GridShape, IdStyle, grid_code};
 use crate::plan::numbering::{self, Community, Numbers};
+use crate::plan::partition::cells::{self, DividedCell, Ground};
 use crate::plan::partition::{self, Atom, BuildingSplit};
 use crate::rules::{KindRules, Rules};
 use crate::spatial::geometry;
@@ -59,6 +60,10 @@ pub struct LeafChange {
     pub grids_redrawn: Vec<String>,
     /// Previous grids of this leaf that no longer exist.
     pub grids_removed: Vec<String>,
+    /// Cells larger than a grid's maximum that the re-drawn land held, divided by their buildings
+    /// (with ground layers only: the one way a block is cut).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub divided_cells: Vec<DividedCell>,
 }
 
 /// The re-drawn plan.
@@ -74,12 +79,15 @@ pub struct Replan {
 }
 
 /// What a re-draw starts from besides the previous grids.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Redraw<'a> {
     /// The grids the previous file records as retired.
     pub retired: &'a [GridShape],
     /// The re-draw's date: new grids are in force from it, retired grids up to the day before.
     pub date: Date,
+    /// Ground layers (blocks, barriers): re-drawn land is then drawn by the cells engine, as unions of
+    /// whole cells, and kept grids that cut a block between them join the re-drawn land.
+    pub ground: Option<&'a Ground<'a>>,
 }
 
 /// The community code of a previous grid: its `community`, else what its id says.
@@ -145,10 +153,19 @@ struct Previous<'a> {
     style: IdStyle,
     /// The re-draw's date.
     date: Date,
+    /// The ground layers, when given.
+    ground: Option<&'a Ground<'a>>,
+    /// The blocks of the ground layers, indexed.
+    blocks: Option<PolygonIndex<&'a MultiPolygon>>,
 }
 
 impl<'a> Previous<'a> {
-    fn new(data: &Dataset, rules: &Rules, grids: &'a [GridShape], redraw: &Redraw) -> Previous<'a> {
+    fn new(
+        data: &Dataset,
+        rules: &Rules,
+        grids: &'a [GridShape],
+        redraw: &Redraw<'a>,
+    ) -> Previous<'a> {
         let index = PolygonIndex::new(grids.iter().map(|g| &g.geometry).collect());
         let grid_of = data
             .households
@@ -171,6 +188,11 @@ impl<'a> Previous<'a> {
                 .collect(),
             style: style_for(rules, grids),
             date: redraw.date,
+            ground: redraw.ground,
+            blocks: redraw
+                .ground
+                .filter(|g| !g.blocks.is_empty())
+                .map(|g| PolygonIndex::new(g.blocks.iter().map(|b| &b.geometry).collect())),
         }
     }
 
@@ -220,7 +242,7 @@ impl Leaf<'_> {
         grids: Vec<GridShape>,
         grids_kept: Vec<String>,
         grids_redrawn: Vec<String>,
-        splits: Vec<BuildingSplit>,
+        (splits, divided_cells): (Vec<BuildingSplit>, Vec<DividedCell>),
     ) -> LeafOutcome {
         let grids_removed = removed_ids(self.previous.grids, self.prev, &grids);
         LeafOutcome {
@@ -231,6 +253,7 @@ impl Leaf<'_> {
                 grids_kept,
                 grids_redrawn,
                 grids_removed,
+                divided_cells,
             },
             splits,
         }
@@ -250,17 +273,18 @@ pub fn replan(data: &Dataset, rules: &Rules, previous: &[GridShape]) -> Replan {
     let redraw = Redraw {
         retired: &[],
         date: Date::today(),
+        ground: None,
     };
     replan_with(data, rules, previous, &redraw)
 }
 
 /// Re-draws the dataset's leaves against `previous` grids (in the working CRS) and the grids retired
 /// before them, on `redraw.date`.
-pub fn replan_with(
+pub fn replan_with<'a>(
     data: &Dataset,
     rules: &Rules,
-    previous: &[GridShape],
-    redraw: &Redraw,
+    previous: &'a [GridShape],
+    redraw: &Redraw<'a>,
 ) -> Replan {
     let previous = Previous::new(data, rules, previous, redraw);
     let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
@@ -439,23 +463,17 @@ fn replan_leaf(leaf: &Leaf) -> LeafOutcome {
             .map(|&g| leaf.previous.grids[g].clone())
             .collect();
         let kept = ids(&grids);
-        return leaf.outcome(Change::Unchanged, grids, kept, vec![], vec![]);
+        return leaf.outcome(Change::Unchanged, grids, kept, vec![], (vec![], vec![]));
     }
     let (atoms, splits) = partition::atoms(&data.households, leaf.members, leaf.code(), leaf.band);
     if prev.is_empty() {
         let total: u64 = atoms.iter().map(|a| a.households).sum();
         let policy = leaf.rules.partition.count_policy;
         let (k, _) = partition::grid_count(leaf.band, total, policy);
-        let pieces = partition::partition_region(
-            &leaf.area.geometry,
-            &atoms,
-            k,
-            leaf.band,
-            &data.households,
-        );
+        let (pieces, divided, _) = draw_region(leaf, &leaf.area.geometry, &atoms, k);
         let grids = number(leaf, pieces);
         let drawn = ids(&grids);
-        return leaf.outcome(Change::New, grids, vec![], drawn, splits);
+        return leaf.outcome(Change::New, grids, vec![], drawn, (splits, divided));
     }
     reshape(leaf, &atoms, splits)
 }
@@ -560,6 +578,13 @@ fn reshape(leaf: &Leaf, atoms: &[Atom], splits: Vec<BuildingSplit>) -> LeafOutco
             out_of_band || fragmented(&p.geometry, &p.atoms, atoms) || p.atoms.is_empty()
         })
         .collect();
+    for (r, (cuts, p)) in in_region.iter_mut().zip(
+        cutting_blocks(leaf, &pieces, atoms)
+            .into_iter()
+            .zip(&pieces),
+    ) {
+        *r |= cuts && !p.fixed();
+    }
     if in_region.iter().all(|r| !r) && new_land.is_empty() && loose.is_empty() {
         // Households moved within the rules only: every grid kept (clipped where the leaf shrank).
         let grids: Vec<GridShape> = pieces
@@ -567,7 +592,7 @@ fn reshape(leaf: &Leaf, atoms: &[Atom], splits: Vec<BuildingSplit>) -> LeafOutco
             .map(|p| shape(p.id, code, p.geometry, p.record))
             .collect();
         let kept = ids(&grids);
-        return leaf.outcome(Change::Reshaped, grids, kept, vec![], splits);
+        return leaf.outcome(Change::Reshaped, grids, kept, vec![], (splits, vec![]));
     }
     grow_region(
         &pieces,
@@ -577,22 +602,55 @@ fn reshape(leaf: &Leaf, atoms: &[Atom], splits: Vec<BuildingSplit>) -> LeafOutco
         band,
         reachable,
         &mut in_region,
+        leaf.previous.ground.is_some(),
     );
-    let region = geometry::normalized(geo::unary_union(region_parts(
-        &pieces, &new_land, &in_region,
-    )));
-    let region_atoms: Vec<usize> = pieces
-        .iter()
-        .zip(&in_region)
-        .filter(|(_, r)| **r)
-        .flat_map(|(p, _)| p.atoms.iter().copied())
-        .chain(loose.iter().copied())
-        .collect();
-    let region_atom_list: Vec<Atom> = region_atoms.iter().map(|&a| atoms[a].clone()).collect();
-    let policy = leaf.rules.partition.count_policy;
-    let (k, _) = partition::grid_count(band, weight(atoms, &region_atoms), policy);
-    let drawn =
-        partition::partition_region(&region, &region_atom_list, k, band, &leaf.data.households);
+    let redraw = |in_region: &[bool]| {
+        let region = geometry::normalized(geo::unary_union(region_parts(
+            &pieces, &new_land, in_region,
+        )));
+        let region_atoms: Vec<usize> = pieces
+            .iter()
+            .zip(in_region)
+            .filter(|(_, r)| **r)
+            .flat_map(|(p, _)| p.atoms.iter().copied())
+            .chain(loose.iter().copied())
+            .collect();
+        let region_atom_list: Vec<Atom> = region_atoms.iter().map(|&a| atoms[a].clone()).collect();
+        let policy = leaf.rules.partition.count_policy;
+        let (k, _) = partition::grid_count(band, weight(atoms, &region_atoms), policy);
+        let (drawn, divided, violation) = draw_region(leaf, &region, &region_atom_list, k);
+        // Grids whose households lie in separate parts count first, then households off the band.
+        let members: Vec<usize> = region_atom_list
+            .iter()
+            .flat_map(|a| a.members.iter().copied())
+            .collect();
+        let parted = if leaf.previous.ground.is_some() {
+            cells::band_violation(&drawn, &leaf.data.households, &members, band).1
+        } else {
+            0
+        };
+        (region_atoms, drawn, divided, (parted, violation))
+    };
+    let (mut region_atoms, mut drawn, mut divided, mut violation) = redraw(&in_region);
+    // Whole cells may miss the band on the land first taken (its blocks do not add up): the land
+    // grows by the next nearest kept grid, a few times at most, and the best drawing is kept.
+    if leaf.previous.ground.is_some() && (reachable || violation.0 > 0) {
+        let mut wider = in_region.clone();
+        for _ in 0..MAX_GROWTH {
+            if violation == (0, 0) || (!reachable && violation.0 == 0) {
+                break;
+            }
+            let Some(next) = nearest_piece(&pieces, &new_land, &wider, true) else {
+                break;
+            };
+            wider[next] = true;
+            let again = redraw(&wider);
+            if again.3 < violation {
+                (region_atoms, drawn, divided, violation) = again;
+                in_region.clone_from(&wider);
+            }
+        }
+    }
     let kept: Vec<GridShape> = pieces
         .iter()
         .zip(&in_region)
@@ -606,7 +664,123 @@ fn reshape(leaf: &Leaf, atoms: &[Atom], splits: Vec<BuildingSplit>) -> LeafOutco
     grids.extend(redrawn);
     let mut grids = tidied(grids, leaf.data, leaf.members);
     grids.sort_by(|a, b| a.id.cmp(&b.id));
-    leaf.outcome(Change::Reshaped, grids, grids_kept, grids_redrawn, splits)
+    leaf.outcome(
+        Change::Reshaped,
+        grids,
+        grids_kept,
+        grids_redrawn,
+        (splits, divided),
+    )
+}
+
+/// Draws `region` (a new leaf, or the land of a leaf being re-drawn) holding `atoms` into `k` grids:
+/// on ground layers by the cells engine, as unions of whole cells (when whole cells miss the band, the
+/// other feasible counts are tried, as a fresh plan does), else by straight cuts. Straight cuts also
+/// stand in when a geometric operation fails inside the cells engine on this land.
+fn draw_region(
+    leaf: &Leaf,
+    region: &MultiPolygon,
+    atoms: &[Atom],
+    k: usize,
+) -> (Vec<MultiPolygon>, Vec<DividedCell>, u64) {
+    let (band, households) = (leaf.band, &leaf.data.households);
+    if let Some(ground) = leaf.previous.ground
+        && let Some(mut drawn) =
+            cells::draw_guarded(region, atoms, households, k, band, Some(ground))
+    {
+        let total: u64 = atoms.iter().map(|a| a.households).sum();
+        if drawn.violation > 0 && !band.feasible_counts(total).is_empty() {
+            for other in cells::other_counts(band, total, k) {
+                if let Some(again) =
+                    cells::draw_guarded(region, atoms, households, other, band, Some(ground))
+                    && again.violation < drawn.violation
+                {
+                    drawn = again;
+                }
+                if drawn.violation == 0 {
+                    break;
+                }
+            }
+        }
+        return (drawn.grids, drawn.divided, drawn.violation);
+    }
+    // Straight cuts: the band is the re-draw's own business (grown until a whole number fits).
+    (
+        partition::partition_region(region, atoms, k, band, households),
+        Vec::new(),
+        0,
+    )
+}
+
+/// Kept grids a re-drawn region may take, one by one, when whole cells miss the band on it.
+const MAX_GROWTH: usize = 3;
+
+/// The kept, not dedicated piece nearest the region (centroid to centroid); with `adjacent_first`,
+/// the nearest of those that touch it when any does (a region of whole cells must stay in one piece).
+fn nearest_piece(
+    pieces: &[Piece],
+    new_land: &[MultiPolygon],
+    in_region: &[bool],
+    adjacent_first: bool,
+) -> Option<usize> {
+    let parts = region_parts(pieces, new_land, in_region);
+    let touches = |i: usize| {
+        use geo::Intersects;
+        let g = &pieces[i].geometry;
+        parts.iter().any(|p| p.intersects(g))
+    };
+    let u = geo::unary_union(parts.iter().copied());
+    let c = u
+        .centroid()
+        .map(|p| p.0)
+        .unwrap_or(Coord { x: 0.0, y: 0.0 });
+    let away = |i: usize| {
+        pieces[i]
+            .geometry
+            .centroid()
+            .map_or(f64::INFINITY, |p| (p.x() - c.x).hypot(p.y() - c.y))
+    };
+    let open: Vec<usize> = (0..pieces.len())
+        .filter(|&i| !in_region[i] && !pieces[i].fixed())
+        .collect();
+    let adjacent: Vec<usize> = if adjacent_first {
+        open.iter().copied().filter(|&i| touches(i)).collect()
+    } else {
+        Vec::new()
+    };
+    let from = if adjacent.is_empty() { open } else { adjacent };
+    from.into_iter()
+        .min_by(|&a, &b| away(a).total_cmp(&away(b)))
+}
+
+/// Kept pieces that cut a block between them (the block's households lie in two or more of them),
+/// when the ground layers have blocks: a block no larger than a grid's maximum is never cut, so
+/// every piece holding part of one is re-drawn. (Grids drawn on the blocks cut none; grids drawn
+/// before the blocks were given may.)
+fn cutting_blocks(leaf: &Leaf, pieces: &[Piece], atoms: &[Atom]) -> Vec<bool> {
+    let mut out = vec![false; pieces.len()];
+    let Some(index) = &leaf.previous.blocks else {
+        return out;
+    };
+    let mut held: HashMap<usize, (BTreeSet<usize>, u64)> = HashMap::new();
+    for (p, piece) in pieces.iter().enumerate() {
+        for &a in &piece.atoms {
+            if let Some(&b) = index.containing(atoms[a].centre).first() {
+                let e = held.entry(b).or_default();
+                e.0.insert(p);
+                e.1 += atoms[a].households;
+            }
+        }
+    }
+    let max = leaf.band.max_households as u64;
+    for (in_pieces, households) in held.into_values() {
+        if in_pieces.len() > 1 && households <= max {
+            for p in in_pieces {
+                out[p] = true;
+            }
+        }
+    }
+    out
 }
 
 /// The land being re-drawn: the pieces marked for it and the land no previous grid covered.
@@ -626,6 +800,7 @@ fn region_parts<'p>(
 
 /// Grows the region by the nearest kept piece until its households fit a whole number of grids, or
 /// until it has to take land that no piece borders (empty new land alone needs a neighbour).
+#[allow(clippy::too_many_arguments)]
 fn grow_region(
     pieces: &[Piece],
     new_land: &[MultiPolygon],
@@ -634,6 +809,7 @@ fn grow_region(
     band: &KindRules,
     reachable: bool,
     in_region: &mut [bool],
+    adjacent_first: bool,
 ) {
     let region_weight = |in_region: &[bool]| -> u64 {
         pieces
@@ -652,20 +828,7 @@ fn grow_region(
         if (fits && any_region) || all_taken || (!reachable && any_region) {
             break;
         }
-        let u = geo::unary_union(region_parts(pieces, new_land, in_region));
-        let c = u
-            .centroid()
-            .map(|p| p.0)
-            .unwrap_or(Coord { x: 0.0, y: 0.0 });
-        let away = |i: usize| {
-            pieces[i]
-                .geometry
-                .centroid()
-                .map_or(f64::INFINITY, |p| (p.x() - c.x).hypot(p.y() - c.y))
-        };
-        let next = (0..pieces.len())
-            .filter(|&i| !in_region[i] && !pieces[i].fixed())
-            .min_by(|&a, &b| away(a).total_cmp(&away(b)));
+        let next = nearest_piece(pieces, new_land, in_region, adjacent_first);
         match next {
             Some(i) => in_region[i] = true,
             None => break,

@@ -136,7 +136,7 @@ async fn upload(
 ) -> Result<Response, AppError> {
     let kind = DatasetKind::parse(&kind).ok_or_else(|| {
         AppError::not_found(format!(
-            "no dataset kind \"{kind}\"; use households, boundaries, workers or rules"
+            "no dataset kind \"{kind}\"; use households, boundaries, workers, rules, blocks or barriers"
         ))
     })?;
     let body = body?;
@@ -167,6 +167,10 @@ async fn upload(
         let count = cand.warnings.len();
         if kind != DatasetKind::Workers {
             state.set_inputs(cand.written(kind, info.id));
+        }
+        if matches!(kind, DatasetKind::Blocks | DatasetKind::Barriers) {
+            // The ground layers in force are served (`/collections/blocks`, `…/barriers`).
+            state.publish(None)?;
         }
         Ok(json!({"dataset": info, "warnings": count, "warning_list": warnings}))
     })
@@ -298,6 +302,7 @@ async fn create_plan(
 ) -> Result<Response, AppError> {
     let body = body?;
     let req: jobs::PlanRequest = optional_json(&body, "plan request")?;
+    req.day()?;
     let ticket = read(&s, move |state| {
         jobs::submit(state, JobKind::Plan, &req, Vec::new())
     })
@@ -449,7 +454,11 @@ async fn check(
         let data = &inputs.dataset;
         let (grids, _, problems) =
             crate::input::parse_grids("uploaded grids", body.to_vec(), None, Some(data.working))?;
-        let report = crate::ops::check(data, &grids, problems, &inputs.rules, None);
+        // With blocks in force, every block the grids cut is named too (`split_block`).
+        let layers = inputs
+            .ground()
+            .map(|l| (l, crate::problem::Problems::default()));
+        let report = crate::ops::check(data, &grids, problems, &inputs.rules, layers);
         let value = serde_json::to_value(&report).map_err(AppError::internal)?;
         let public = PublicReport::of(value).ok_or_else(|| AppError::internal("a check report"))?;
         serde_json::to_value(public).map_err(AppError::internal)

@@ -17,6 +17,7 @@
 use super::AppState;
 use super::error::AppError;
 use super::planning::{self, Inputs};
+use crate::model::Date;
 use crate::store::{
     DatasetKind, Finish, JobKind, Latest, Lease, Location, Store, Ticket, Write, WriteError,
 };
@@ -36,6 +37,24 @@ pub struct PlanRequest {
     pub note: Option<String>,
     /// Re-draw from this plan, keeping what did not change.
     pub previous: Option<i64>,
+    /// The day the plan takes effect (`YYYY-MM-DD`): new grids' `valid_from`, and the `valid_to` of the
+    /// grids a re-draw retires. Today (UTC) when absent.
+    pub date: Option<String>,
+}
+
+impl PlanRequest {
+    /// The day the plan takes effect: `date`, or today (UTC). A date that is no calendar day is a bad
+    /// request, refused before the job is queued.
+    pub fn day(&self) -> Result<Date, AppError> {
+        match &self.date {
+            None => Ok(Date::today()),
+            Some(d) => Date::parse(d).ok_or_else(|| {
+                AppError::bad_request(format!(
+                    "plan request: date \"{d}\" is not a calendar day as YYYY-MM-DD, e.g. 2026-07-01"
+                ))
+            }),
+        }
+    }
 }
 
 /// What `POST /api/boundaries` asks besides the file (the job's body).
@@ -195,7 +214,7 @@ fn plan(state: &AppState, lease: &Lease, req: &PlanRequest) -> Result<Value, App
         datasets,
         expected,
         &note,
-        req.previous,
+        (req.previous, req.day()?),
     )
 }
 
@@ -225,7 +244,7 @@ fn boundaries(
         datasets,
         expected,
         "boundaries replaced",
-        req.previous,
+        (req.previous, Date::today()),
     )?;
     let dataset = plan.get("dataset").cloned().unwrap_or(Value::Null);
     Ok(
@@ -233,8 +252,9 @@ fn boundaries(
     )
 }
 
-/// Computes a plan from `inputs` (re-drawn from `previous` when given) and writes it with `datasets`
-/// and the job's completion in one transaction; publishes it. The plan hook runs before the computation.
+/// Computes a plan from `inputs` (re-drawn from `previous` when given, its retired grids kept, on
+/// `date`) and writes it with `datasets` and the job's completion in one transaction; publishes it. The
+/// plan hook runs before the computation.
 fn plan_and_write(
     state: &AppState,
     lease: &Lease,
@@ -242,18 +262,18 @@ fn plan_and_write(
     datasets: Vec<(DatasetKind, String, Vec<u8>)>,
     expected: Latest,
     note: &str,
-    previous: Option<i64>,
+    (previous, date): (Option<i64>, Date),
 ) -> Result<Value, AppError> {
     let previous = match previous {
         None => None,
         Some(id) => {
-            let (grids, warnings) =
-                state.with_store(|st| planning::plan_grids(st, &inputs.dataset, id))?;
-            Some((id, grids, warnings))
+            let (layer, warnings) =
+                state.with_store(|st| planning::plan_layer(st, &inputs.dataset, id))?;
+            Some((id, layer, warnings))
         }
     };
     state.plan_started();
-    let computed = planning::compute_plan(&inputs, &inputs.rules, note, previous)?;
+    let computed = planning::compute_plan(&inputs, &inputs.rules, note, previous, date)?;
     let write = Write {
         datasets,
         plan: Some(computed.plan),
@@ -273,6 +293,8 @@ fn plan_and_write(
             DatasetKind::Households => inputs.households = d.id,
             DatasetKind::Boundaries => inputs.boundaries = d.id,
             DatasetKind::Rules => inputs.rules_id = Some(d.id),
+            DatasetKind::Blocks => inputs.blocks_id = Some(d.id),
+            DatasetKind::Barriers => inputs.barriers_id = Some(d.id),
             DatasetKind::Workers => {}
         }
     }

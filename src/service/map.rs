@@ -133,6 +133,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "由村干部兼任网格员（标记）",
         "held by a village cadre (flagged)",
     ),
+    (
+        "legend_barrier",
+        "道路 / 河流（地面要素，可切换）",
+        "roads / rivers (ground layers, toggled on the map)",
+    ),
     ("selected", "选中的网格", "Selected grid"),
     ("click", "点击一个网格。", "Click a grid."),
     (
@@ -190,6 +195,7 @@ const SCRIPT_ZH: &str = r#"{
   grid: "网格", name: "名称", community: "社区", kind: "类型", households: "户数", population: "人口", unknown: "未知",
   band: "规定范围", status: "状态", buildings: "楼栋", workers: "网格员", none: "无", staffing: "配置方式",
   not_assigned: "未分配", cadre: " — ⚑ 由村干部兼任 (cadre_responsible)", area: "面积", compactness: "紧凑度",
+  bounds: "四至", grids_layer: "网格", barriers_layer: "道路、河流", blocks_layer: "街区、小区",
   st: { ok: "达标", under: "偏少", over: "偏多" },
   summary: (g, c, ok, under, over) => `${c} 个社区共 ${g} 个网格 — 达标 ${ok}，偏少 ${under}，偏多 ${over}`,
   load_failed: "无法加载网格：",
@@ -209,6 +215,7 @@ const SCRIPT_EN: &str = r#"{
   grid: "grid", name: "name", community: "community", kind: "kind", households: "households", population: "population", unknown: "unknown",
   band: "band", status: "status", buildings: "buildings", workers: "workers", none: "none", staffing: "staffing",
   not_assigned: "not assigned", cadre: " — ⚑ held by a village cadre (cadre_responsible)", area: "area", compactness: "compactness",
+  bounds: "four sides (四至)", grids_layer: "grids", barriers_layer: "roads and rivers", blocks_layer: "street blocks",
   st: { ok: "ok", under: "under", over: "over" },
   summary: (g, c, ok, under, over) => `${g} grids in ${c} communities — ok ${ok}, under ${under}, over ${over}`,
   load_failed: "could not load the grids: ",
@@ -251,6 +258,7 @@ const PAGE: &str = r##"<!DOCTYPE html>
     <div><span style="background:#999"></span>{{legend_none}}</div>
     <div><span style="background:none;border:2px solid #222"></span>{{legend_line}}</div>
     <div><span style="background:none;border:2px dashed #6a1b9a"></span>{{legend_cadre}}</div>
+    <div><span style="background:none;border:0;border-top:3px solid #6d4c41;height:0"></span>{{legend_barrier}}</div>
   </div>
   <h4>{{selected}}</h4>
   <div id="info">{{click}}</div>
@@ -273,6 +281,9 @@ const TILES = __TILES__;
 const T = __T__;
 const COLORS = { ok: "#2e9e4f", under: "#f0a500", over: "#d7301f" };
 const map = L.map("map", { preferCanvas: false });
+// The ground layers lie under the grids (the grids' overlay pane is at 400).
+map.createPane("blocks").style.zIndex = 380;
+map.createPane("barriers").style.zIndex = 390;
 if (TILES) { L.tileLayer(TILES, { maxZoom: 19 }).addTo(map); }
 map.setView([32.3, 118.8], 12);
 
@@ -298,6 +309,7 @@ function describe(p) {
     [T.buildings, p.buildings], [T.workers, (p.workers || []).join(", ") || T.none],
     [T.staffing, (p.staffing_policy || T.not_assigned) + (p.cadre_responsible ? T.cadre : "")],
     [T.area, Math.round(p.area_m2 / 1000) / 1000 + " km²"], [T.compactness, p.compactness]];
+  if (p.bounds_description) rows.splice(2, 0, [T.bounds, p.bounds_description]);
   return "<table>" + rows.map(([k, v]) => `<tr><td>${esc(k)}</td><td><b>${esc(v)}</b></td></tr>`).join("") + "</table>";
 }
 
@@ -320,11 +332,41 @@ function describe(p) {
       T.summary(grids.features.length, communities.features.length, counts.ok || 0, counts.under || 0, counts.over || 0);
     document.body.dataset.grids = String(grids.features.length);
     document.body.dataset.lang = T.lang;
+    try { await groundLayers(gridLayer); } catch (e) { console.warn("ground layers: " + e.message); }
     if (fromHash.get("worker") && fromHash.get("month")) await showSchedule(fromHash.get("worker"), fromHash.get("month"));
   } catch (e) {
     document.getElementById("status").textContent = T.load_failed + e.message;
   }
 })();
+
+// The ground layers the service has (public, read-only collections), under the grids, each with a
+// toggle: barriers drawn at once, blocks fetched when first switched on (a county has many).
+async function groundLayers(gridLayer) {
+  const r = await fetch("/collections", { headers: { Accept: "application/json" } });
+  const listed = r.ok ? (await r.json()).collections.map(c => c.id) : [];
+  const overlays = { [T.grids_layer]: gridLayer };
+  if (listed.includes("barriers")) {
+    const barriers = await all("/collections/barriers/items?limit=1000");
+    const river = c => /river|canal|water|河/.test(String(c || ""));
+    overlays[T.barriers_layer] = L.geoJSON(barriers, { pane: "barriers", interactive: false, className: "barrier",
+      style: f => ({ color: river(f.properties.class) ? "#1e88e5" : "#6d4c41", weight: 1 + 0.6 * (f.properties.rank ?? 1), opacity: 0.9 }) }).addTo(map);
+    document.body.dataset.barriers = String(barriers.features.length);
+  }
+  if (listed.includes("blocks")) {
+    const blocks = L.layerGroup();
+    let loaded = false;
+    overlays[T.blocks_layer] = blocks;
+    map.on("overlayadd", async e => {
+      if (e.layer !== blocks || loaded) return;
+      loaded = true;
+      const fc = await all("/collections/blocks/items?limit=1000");
+      L.geoJSON(fc, { pane: "blocks", interactive: false, className: "block",
+        style: { color: "#8d6e63", weight: 0.8, fillColor: "#d7ccc8", fillOpacity: 0.3 } }).addTo(blocks);
+      document.body.dataset.blocks = String(fc.features.length);
+    });
+  }
+  if (Object.keys(overlays).length > 1) L.control.layers(null, overlays, { collapsed: false }).addTo(map);
+}
 
 // A worker's month (planner-only route): the worker's grids outlined on the map and, per working day,
 // the visits, the walking distance and how many are priority visits (residents of a category).

@@ -34,7 +34,8 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct Config {
     /// A directory of `households.geojson`, `boundaries.geojson`, optionally `workers.geojson` (or
-    /// `.csv`) and `rules.toml`, loaded when the database holds no datasets yet.
+    /// `.csv`), `rules.toml`, `blocks.geojson` and `barriers.geojson`, loaded when the database holds
+    /// no datasets yet.
     pub data: Option<PathBuf>,
     /// The SQLite file, or a PostgreSQL database with PostGIS (`postgres://…`).
     pub db: Location,
@@ -144,7 +145,13 @@ pub struct AppState {
     /// Called by a plan job once its inputs are read and before it computes (tests hold a plan there
     /// to prove that reads go on meanwhile).
     pub plan_hook: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
+    /// The public texts of the ground layers in force, by (boundaries, blocks, barriers) dataset ids:
+    /// written once per version, not at every publication.
+    ground_texts: Mutex<Option<GroundTexts>>,
 }
+
+/// The public blocks and barriers texts of one version of the ground layers.
+type GroundTexts = ((i64, Option<i64>, Option<i64>), Arc<(String, String)>);
 
 impl AppState {
     pub fn published(&self) -> Arc<Published> {
@@ -185,6 +192,25 @@ impl AppState {
         }
     }
 
+    /// The ground layers in force as public features (no household figures), when there are any.
+    fn ground_texts(&self) -> Result<Option<Arc<(String, String)>>, AppError> {
+        let Some(i) = self.inputs().filter(|i| !i.layers.is_empty()) else {
+            return Ok(None);
+        };
+        let key = (i.boundaries, i.blocks_id, i.barriers_id);
+        if let Ok(cache) = self.ground_texts.lock()
+            && let Some((k, texts)) = cache.as_ref()
+            && *k == key
+        {
+            return Ok(Some(texts.clone()));
+        }
+        let texts = Arc::new(crate::output::ground_geojson(i.dataset.working, &i.layers)?);
+        if let Ok(mut cache) = self.ground_texts.lock() {
+            *cache = Some((key, texts.clone()));
+        }
+        Ok(Some(texts))
+    }
+
     /// Publishes a plan (the newest when `None`) with its newest assignment. The served state is built
     /// with no lock held and swapped in at once.
     pub fn publish(&self, plan: Option<i64>) -> Result<(), AppError> {
@@ -201,8 +227,11 @@ impl AppState {
             };
             Ok(Some((id, grids, communities, s.latest_assignment(id)?)))
         })?;
+        let ground = self.ground_texts()?;
+        let ground = ground.as_ref().map(|t| (t.0.as_str(), t.1.as_str()));
         let published = match &texts {
-            None => Published::empty(),
+            // No plan yet: the ground layers in force are served all the same.
+            None => Published::build(None, "{}", "{}", None, ground),
             Some((id, grids, communities, assignment)) => Published::build(
                 Some(*id),
                 grids,
@@ -210,6 +239,7 @@ impl AppState {
                 assignment
                     .as_ref()
                     .map(|(aid, text, _)| (*aid, text.as_str())),
+                ground,
             ),
         };
         match self.published.write() {
@@ -259,7 +289,11 @@ pub fn prepare_on(config: &Config, mut store: Store) -> Result<AppState, AppErro
         let rules = read_file(dir, "rules.toml")?;
         let parsed_rules = planning::parse_rules(rules.as_deref())?;
         // Validate before storing: a bad file is refused with every problem named.
-        planning::build_dataset(b.clone(), h.clone(), &parsed_rules)?;
+        let dataset = planning::build_dataset(b.clone(), h.clone(), &parsed_rules)?;
+        // The ground layers, when the directory has them: the plans then follow them.
+        let blocks = read_file(dir, "blocks.geojson")?;
+        let barriers = read_file(dir, "barriers.geojson")?;
+        planning::parse_layers(blocks.clone(), barriers.clone(), dataset.working)?;
         let mut write = Write::default();
         write
             .datasets
@@ -271,6 +305,16 @@ pub fn prepare_on(config: &Config, mut store: Store) -> Result<AppState, AppErro
             write
                 .datasets
                 .push((DatasetKind::Rules, "rules.toml".into(), r));
+        }
+        if let Some(k) = blocks {
+            write
+                .datasets
+                .push((DatasetKind::Blocks, "blocks.geojson".into(), k));
+        }
+        if let Some(r) = barriers {
+            write
+                .datasets
+                .push((DatasetKind::Barriers, "barriers.geojson".into(), r));
         }
         for name in ["workers.geojson", "workers.csv"] {
             if let Some(w) = read_file(dir, name)? {
@@ -301,6 +345,9 @@ pub fn prepare_on(config: &Config, mut store: Store) -> Result<AppState, AppErro
                         boundaries: Some(b),
                         workers: None,
                         rules: r,
+                        // The plan's ground layers are not recorded with it: served without.
+                        blocks: None,
+                        barriers: None,
                     },
                 )
                 .unwrap_or_else(|e| {
@@ -317,7 +364,13 @@ pub fn prepare_on(config: &Config, mut store: Store) -> Result<AppState, AppErro
     if store.plans()?.is_empty()
         && let Some(inputs) = &inputs
     {
-        let plan = planning::compute_plan(inputs, &inputs.rules, "initial plan at start", None)?;
+        let plan = planning::compute_plan(
+            inputs,
+            &inputs.rules,
+            "initial plan at start",
+            None,
+            crate::model::Date::today(),
+        )?;
         let written = store
             .write(Write {
                 plan: Some(plan.plan),
@@ -359,6 +412,7 @@ pub fn prepare_on(config: &Config, mut store: Store) -> Result<AppState, AppErro
         server: jobs::server_name(),
         job_lease: config.limits.job_lease,
         plan_hook: Mutex::new(None),
+        ground_texts: Mutex::new(None),
     };
     state.publish(None)?;
     Ok(state)

@@ -406,11 +406,11 @@ async fn items(
         .ok_or_else(|| AppError::not_found(format!("no collection \"{id}\"")))?;
     let q = parse_items_query(&raw, &ogc_crs::offered(c.bbox))?;
     let b = base(&headers);
+    // Without `datetime` the features in force; with it, the retired ones too, kept by their validity.
+    let visible = c.visible(q.days.is_some());
     let matching: Vec<&super::published::Entry> = match q.bbox {
-        None => c.entries.iter().collect(),
-        Some(bb) => c
-            .entries
-            .iter()
+        None => visible.collect(),
+        Some(bb) => visible
             .filter(|e| {
                 e.bbox[0] <= bb[2] && bb[0] <= e.bbox[2] && e.bbox[1] <= bb[3] && bb[1] <= e.bbox[3]
             })

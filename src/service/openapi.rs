@@ -80,7 +80,7 @@ pub fn document() -> Value {
             "/api/datasets": {"get": {"summary": "Dataset versions (metadata only)", "responses": {"200": ok("Datasets", js)}}},
             "/api/datasets/{kind}": {"post": {
                 "summary": "Upload a new version of households, boundaries, workers (GeoJSON or CSV) or rules (TOML)", "security": planner,
-                "parameters": [{"name": "kind", "in": "path", "required": true, "schema": {"type": "string", "enum": ["households", "boundaries", "workers", "rules"]}}],
+                "parameters": [{"name": "kind", "in": "path", "required": true, "schema": {"type": "string", "enum": ["households", "boundaries", "workers", "rules", "blocks", "barriers"]}}],
                 "requestBody": {"required": true, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
                 "responses": with_errors(json!({"201": ok("Stored", js)}))
             }},
@@ -99,7 +99,7 @@ pub fn document() -> Value {
                 "get": {"summary": "Plans, newest first", "responses": {"200": ok("Plans", js)}},
                 "post": {
                     "summary": "Run a partition with the data in force and optional rules (TOML text)", "security": planner,
-                    "requestBody": {"required": false, "content": {js: {"schema": {"type": "object", "properties": {"rules": {"type": "string"}, "note": {"type": "string"}, "previous": {"type": "integer"}}}}}},
+                    "requestBody": {"required": false, "content": {js: {"schema": {"type": "object", "properties": {"rules": {"type": "string"}, "note": {"type": "string"}, "previous": {"type": "integer"}, "date": {"type": "string", "format": "date"}}}}}},
                     "parameters": [{"$ref": "#/components/parameters/prefer"}],
                     "responses": with_errors(json!({"201": ok("The new plan, published", js), "202": ok("The job, running: follow it at /api/jobs/{jobId}", js)}))
                 }
@@ -151,7 +151,7 @@ pub fn document() -> Value {
             },
             "parameters": {
                 "f": {"name": "f", "in": "query", "required": false, "schema": {"type": "string", "enum": ["json", "html"]}},
-                "collectionId": {"name": "collectionId", "in": "path", "required": true, "schema": {"type": "string", "enum": ["communities", "grids"]}},
+                "collectionId": {"name": "collectionId", "in": "path", "required": true, "schema": {"type": "string", "enum": ["communities", "grids", "blocks", "barriers"]}},
                 "featureId": {"name": "featureId", "in": "path", "required": true, "schema": {"type": "string"}},
                 "planId": {"name": "planId", "in": "path", "required": true, "schema": {"type": "integer"}},
                 "jobId": {"name": "jobId", "in": "path", "required": true, "schema": {"type": "integer"}},

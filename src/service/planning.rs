@@ -4,12 +4,14 @@
 //! ([`crate::store::Store::write`]). The HTTP handlers run these functions on the blocking pool.
 
 use crate::error::Error;
+use crate::input::GridLayer;
 use crate::input::dataset::Dataset;
-use crate::model::{GridShape, TownCode};
+use crate::model::{Date, GridShape, Layers, TownCode};
 use crate::ops;
 use crate::output;
 use crate::problem::Problem;
 use crate::rules::Rules;
+use crate::spatial::crs::Crs;
 use crate::store::{DatasetKind, Latest, NewPlan, Store};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -24,6 +26,11 @@ pub struct Inputs {
     pub rules_id: Option<i64>,
     pub rules: Rules,
     pub dataset: Arc<Dataset>,
+    /// The blocks and barriers datasets in force, when any.
+    pub blocks_id: Option<i64>,
+    pub barriers_id: Option<i64>,
+    /// The ground layers (blocks, barriers) in the dataset's working CRS; empty when none are in force.
+    pub layers: Arc<Layers>,
 }
 
 impl Inputs {
@@ -34,8 +41,52 @@ impl Inputs {
             boundaries: Some(self.boundaries),
             workers: None,
             rules: self.rules_id,
+            blocks: self.blocks_id,
+            barriers: self.barriers_id,
         }
     }
+
+    /// The ground layers, when any are in force.
+    pub fn ground(&self) -> Option<&Layers> {
+        (!self.layers.is_empty()).then_some(&*self.layers)
+    }
+}
+
+/// Reads blocks and barriers bytes into `working` (the boundaries' CRS), validated as `partition
+/// --blocks --barriers` reads them: every problem named (file, feature, field), all of both files at
+/// once. Returns the layers and what did not stop them.
+pub fn parse_layers(
+    blocks: Option<Vec<u8>>,
+    barriers: Option<Vec<u8>>,
+    working: Crs,
+) -> Result<(Layers, Vec<Problem>), Error> {
+    let mut layers = Layers::default();
+    let mut warnings = Vec::new();
+    let mut errors = Vec::new();
+    if let Some(b) = blocks {
+        match crate::input::layers::parse_blocks("blocks", b, None, working) {
+            Ok((b, w)) => {
+                layers.blocks = b;
+                warnings.extend(w.0);
+            }
+            Err(Error::Invalid(e)) => errors.extend(e),
+            Err(e) => return Err(e),
+        }
+    }
+    if let Some(b) = barriers {
+        match crate::input::layers::parse_barriers("barriers", b, None, working) {
+            Ok((b, w)) => {
+                layers.barriers = b;
+                warnings.extend(w.0);
+            }
+            Err(Error::Invalid(e)) => errors.extend(e),
+            Err(e) => return Err(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Invalid(errors));
+    }
+    Ok((layers, warnings))
 }
 
 /// Parses boundaries and households bytes into a dataset.
@@ -83,12 +134,20 @@ pub fn load_inputs_at(store: &Store, at: Latest) -> Result<Option<Inputs>, AppEr
         return Ok(None);
     };
     let dataset = build_dataset(bb, hb, &rules)?;
+    let (layers, _) = parse_layers(
+        content(store, at.blocks)?,
+        content(store, at.barriers)?,
+        dataset.working,
+    )?;
     Ok(Some(Inputs {
         households: h,
         boundaries: b,
         rules_id: at.rules,
         rules,
         dataset: Arc::new(dataset),
+        blocks_id: at.blocks,
+        barriers_id: at.barriers,
+        layers: Arc::new(layers),
     }))
 }
 
@@ -116,6 +175,8 @@ impl Candidate {
             DatasetKind::Households => inputs.households = id,
             DatasetKind::Boundaries => inputs.boundaries = id,
             DatasetKind::Rules => inputs.rules_id = Some(id),
+            DatasetKind::Blocks => inputs.blocks_id = Some(id),
+            DatasetKind::Barriers => inputs.barriers_id = Some(id),
             DatasetKind::Workers => {}
         }
         Some(inputs)
@@ -123,8 +184,8 @@ impl Candidate {
 }
 
 /// Validates an upload of `kind` together with the other datasets in force, exactly as a restart would
-/// load them: rules against the boundaries' kinds, boundaries with the households, households in the
-/// boundaries' working CRS, workers against the towns. Nothing is written.
+/// load them: rules against the boundaries' kinds, boundaries with the households, households, blocks
+/// and barriers in the boundaries' working CRS, workers against the towns. Nothing is written.
 ///
 /// `in_force` are the inputs the server holds: a rules upload over the same households and boundaries
 /// re-validates the boundary tree under the new rules and reuses the parsed households (rules do not
@@ -157,6 +218,9 @@ pub fn candidate(
                 rules_id: Some(0),
                 rules,
                 dataset: current.dataset.clone(),
+                blocks_id: current.blocks_id,
+                barriers_id: current.barriers_id,
+                layers: current.layers.clone(),
             }),
             warnings: warnings.0,
         });
@@ -172,11 +236,22 @@ pub fn candidate(
     let rules = parse_rules(rules_bytes.as_deref())?;
     let households = pick(DatasetKind::Households)?;
     let boundaries = pick(DatasetKind::Boundaries)?;
+    let blocks = pick(DatasetKind::Blocks)?;
+    let barriers = pick(DatasetKind::Barriers)?;
+    let ground_upload = matches!(kind, DatasetKind::Blocks | DatasetKind::Barriers);
+    if ground_upload && boundaries.is_none() {
+        return Err(AppError::unprocessable(format!(
+            "upload boundaries before {}: they are read in the boundaries' coordinate system",
+            kind.name()
+        )));
+    }
     let mut warnings = Vec::new();
     let inputs = match (households, boundaries) {
         (Some(h), Some(b)) => {
             let dataset = build_dataset(b, h, &rules)?;
             warnings.extend(dataset.warnings.0.iter().cloned());
+            let (layers, w) = parse_layers(blocks, barriers, dataset.working)?;
+            warnings.extend(w);
             let id = |k: DatasetKind| if k == kind { Some(0) } else { latest.get(k) };
             Some(Inputs {
                 households: id(DatasetKind::Households).unwrap_or(0),
@@ -184,17 +259,23 @@ pub fn candidate(
                 rules_id: id(DatasetKind::Rules),
                 rules,
                 dataset: Arc::new(dataset),
+                blocks_id: id(DatasetKind::Blocks),
+                barriers_id: id(DatasetKind::Barriers),
+                layers: Arc::new(layers),
             })
         }
         (None, Some(b)) => {
-            // No households yet: the boundaries alone must build a tree under these rules.
-            let (areas, _, w) = crate::input::parse_boundaries("boundaries", b, None, None)?;
+            // No households yet: the boundaries alone must build a tree under these rules, and the
+            // ground layers must read in their CRS.
+            let (areas, working, w) = crate::input::parse_boundaries("boundaries", b, None, None)?;
             let (_, problems) = crate::spatial::tree::AreaTree::build("boundaries", areas, &rules);
             if problems.has_errors() {
                 return Err(Error::Invalid(problems.0).into());
             }
             warnings.extend(w.0);
             warnings.extend(problems.0);
+            let (_, w) = parse_layers(blocks, barriers, working)?;
+            warnings.extend(w);
             None
         }
         (Some(_), None) => {
@@ -242,36 +323,59 @@ pub struct ComputedPlan {
     pub summary: Value,
 }
 
-/// Partitions the inputs (re-drawing from `previous`, a stored plan's id and grids, when given) and
-/// checks the result. Pure computation: no database.
+/// Partitions the inputs (re-drawing from `previous`, a stored plan's id and grids layer with its
+/// record of retired grids, when given) on `date` (new grids' `valid_from`, retired grids' `valid_to`)
+/// and checks the result. Pure computation: no database.
 pub fn compute_plan(
     inputs: &Inputs,
     rules: &Rules,
     note: &str,
-    previous: Option<(i64, Vec<GridShape>, Vec<Problem>)>,
+    previous: Option<(i64, GridLayer, Vec<Problem>)>,
+    date: Date,
 ) -> Result<ComputedPlan, AppError> {
     let data = &inputs.dataset;
+    let layers = inputs.ground();
     let (planned, previous_id) = match previous {
-        None => (ops::plan(data, rules, None, &()), None),
-        Some((id, before, read_warnings)) => {
-            (ops::replan(data, rules, &before, read_warnings), Some(id))
-        }
+        None => (
+            ops::plan_with(data, rules, layers, &ops::Places::default(), date, &())?,
+            None,
+        ),
+        Some((id, before, read_warnings)) => (
+            ops::replan_with(data, rules, &before, date, read_warnings, layers),
+            Some(id),
+        ),
     };
     let mut report = serde_json::to_value(planned.report()).map_err(AppError::internal)?;
     if let Some(id) = previous_id {
         report["previous_plan"] = json!(id);
+    }
+    // Each grid's 四至, in the layer and the report; on ground layers, how the grids follow them.
+    let descriptions = ops::bounds_descriptions(data, &planned.grids, layers);
+    let ground = layers.map(|l| ops::ground_quality(data, &planned.grids, l));
+    report["bounds_descriptions"] = planned
+        .grids
+        .iter()
+        .zip(&descriptions)
+        .map(|(g, d)| (g.id.clone(), Value::String(d.clone())))
+        .collect::<serde_json::Map<String, Value>>()
+        .into();
+    if let Some(g) = &ground {
+        report["ground"] = serde_json::to_value(g).map_err(AppError::internal)?;
+        report["layers"] = json!({"blocks": inputs.blocks_id, "barriers": inputs.barriers_id});
     }
     let grids_text = output::grid_layer_geojson(
         data.working,
         &planned.grids,
         &planned.check.grids,
         &planned.retired,
+        Some(&descriptions),
     )?;
     let communities = output::communities_geojson(data, &planned.check)?;
     let summary = json!({
         "grids": planned.grids.len(),
         "summary": planned.check.summary,
         "quality": planned.quality,
+        "ground": ground,
         "changes": report.get("changes"),
         "warnings": planned.check.warnings.len(),
     });
@@ -294,12 +398,23 @@ pub fn plan_grids(
     data: &Dataset,
     id: i64,
 ) -> Result<(Vec<GridShape>, Vec<Problem>), AppError> {
+    let (layer, warnings) = plan_layer(store, data, id)?;
+    Ok((layer.grids, warnings))
+}
+
+/// A stored plan's grids layer whole (its grids and the grids it records as retired), read back into
+/// the working CRS, with what the reader warned about: what a re-draw from it starts from.
+pub fn plan_layer(
+    store: &Store,
+    data: &Dataset,
+    id: i64,
+) -> Result<(GridLayer, Vec<Problem>), AppError> {
     let (text, _, _) = store
         .plan_outputs(id)?
         .ok_or_else(|| AppError::not_found(format!("no plan {id}")))?;
-    let (grids, _, warnings) =
-        crate::input::parse_grids("plan grids", text.into_bytes(), None, Some(data.working))?;
-    Ok((grids, warnings.0))
+    let (layer, _, warnings) =
+        crate::input::parse_grid_layer("plan grids", text.into_bytes(), None, Some(data.working))?;
+    Ok((layer, warnings.0))
 }
 
 /// Household-by-household comparison of two plans' grids over the households in force (counts only).

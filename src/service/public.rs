@@ -1,32 +1,215 @@
 //! Public views of the reports: what anyone may read, as types. A plan's or a check's report holds
-//! aggregates, except the identifiers of buildings: in the notes on buildings divided between grids and
-//! in the messages of `split_building` violations. The public view has no field that writes them.
+//! aggregates, except the identifiers of buildings (in the notes on buildings divided between grids and
+//! in the messages of `split_building` violations) and the data warnings, which name household
+//! features by their id and can quote their fields. The public view is an allow-list: every member
+//! it writes is a field below, rows are typed field by field, and a member a later report gains
+//! reaches no open route until it is added here.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// A report (a plan's, stored as JSON text, or a check's) as the public may read it.
 #[derive(Debug, Deserialize, Serialize)]
 pub struct PublicReport {
+    /// Counts and areas over all grids and leaves (the check's `Summary`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    summary: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     violations: Option<Vec<PublicViolation>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    building_splits: Option<Vec<PublicBuilding>>,
+    grids: Option<Vec<PublicGrid>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    leaves: Option<Vec<PublicLeaf>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     oversize_buildings_split: Option<Vec<PublicBuilding>>,
-    /// Every other part of the report: summary, grid and leaf rows, quality, plans per leaf, warnings.
-    #[serde(flatten)]
-    figures: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    building_splits: Option<Vec<PublicBuilding>>,
+    /// The data warnings, counted by file, field and severity: their messages stay with planners.
+    #[serde(
+        default,
+        deserialize_with = "warning_counts",
+        skip_serializing_if = "Option::is_none"
+    )]
+    warnings: Option<Vec<WarningCount>>,
+    /// Band share, compactness, multi-part grids: figures over all grids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    quality: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    leaf_plans: Option<Vec<PublicLeafPlan>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    changes: Option<Vec<PublicChange>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    removed_leaves: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    previous_plan: Option<i64>,
+    /// Blocks cut and inner edges on the ground: figures over all grids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ground: Option<Value>,
+    /// The blocks and barriers datasets the plan followed (their version ids).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    layers: Option<PublicLayers>,
+    /// Grid id → 四至.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bounds_descriptions: Option<BTreeMap<String, String>>,
+}
+
+/// The ground datasets a plan followed.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct PublicLayers {
+    blocks: Option<i64>,
+    barriers: Option<i64>,
+}
+
+/// A grid's row: its figures (aggregates over its households, never one household).
+#[derive(Debug, Deserialize, Serialize)]
+pub struct PublicGrid {
+    id: String,
+    community: Option<String>,
+    kind: Option<String>,
+    #[serde(default)]
+    grid_kind: Option<String>,
+    households: u64,
+    population: Option<u64>,
+    buildings: u64,
+    min: Option<u32>,
+    max: Option<u32>,
+    status: Option<String>,
+    #[serde(default)]
+    measure: Option<String>,
+    #[serde(default)]
+    population_status: Option<String>,
+    #[serde(default)]
+    min_population: Option<u32>,
+    #[serde(default)]
+    max_population: Option<u32>,
+    population_alert: bool,
+    area_m2: f64,
+    outside_leaf_m2: f64,
+    parts: u64,
+    compactness: f64,
+}
+
+/// A leaf's row.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct PublicLeaf {
+    code: String,
+    name: Option<String>,
+    kind: Option<String>,
+    households: u64,
+    grids: u64,
+    area_m2: f64,
+    gap_area_m2: f64,
+    overlap_area_m2: f64,
+    households_outside_grids: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    infeasible: Option<String>,
+}
+
+/// What the partition decided for a leaf.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct PublicLeafPlan {
+    leaf: String,
+    kind: String,
+    households: u64,
+    grids: u64,
+    feasible: Option<(u64, u64)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    infeasible: Option<String>,
+    engine: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    divided_cells: Vec<PublicDividedCell>,
+    #[serde(default)]
+    dedicated: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+}
+
+/// A block or cell larger than a grid, divided: its code and the households of its pieces.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct PublicDividedCell {
+    cell: String,
+    households: u64,
+    pieces: Vec<u64>,
+}
+
+/// What a re-draw did to a leaf: which grids it kept, re-drew and removed.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct PublicChange {
+    leaf: String,
+    change: String,
+    #[serde(default)]
+    grids_kept: Vec<String>,
+    #[serde(default)]
+    grids_redrawn: Vec<String>,
+    #[serde(default)]
+    grids_removed: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    divided_cells: Vec<PublicDividedCell>,
 }
 
 /// A building divided between grids: its leaf, households, pieces or grids; its identifier is read
 /// and never written.
 #[derive(Debug, Deserialize, Serialize)]
 pub struct PublicBuilding {
-    #[serde(default, skip_serializing, rename = "building")]
-    _building: Option<Value>,
-    #[serde(flatten)]
-    figures: Map<String, Value>,
+    #[serde(default)]
+    leaf: Option<String>,
+    households: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pieces: Option<Vec<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    grids: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    separated: Option<bool>,
+}
+
+/// How many data warnings one file's field drew.
+#[derive(Debug, Deserialize, Serialize, PartialEq)]
+pub struct WarningCount {
+    severity: String,
+    file: String,
+    field: Option<String>,
+    count: u64,
+}
+
+/// The warnings of a report, counted by severity, file and field (in that order).
+fn warning_counts<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<WarningCount>>, D::Error> {
+    #[derive(Deserialize)]
+    struct Warning {
+        #[serde(default)]
+        severity: Option<String>,
+        #[serde(default)]
+        file: Option<String>,
+        #[serde(default)]
+        field: Option<String>,
+    }
+    let Some(list) = Option::<Vec<Warning>>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let mut counts: BTreeMap<(String, String, Option<String>), u64> = BTreeMap::new();
+    for w in list {
+        let key = (
+            w.severity.unwrap_or_else(|| "warning".to_string()),
+            w.file.unwrap_or_default(),
+            w.field,
+        );
+        *counts.entry(key).or_default() += 1;
+    }
+    Ok(Some(
+        counts
+            .into_iter()
+            .map(|((severity, file, field), count)| WarningCount {
+                severity,
+                file,
+                field,
+                count,
+            })
+            .collect(),
+    ))
 }
 
 /// A violation, with the message of a split building naming the grids only.
@@ -106,5 +289,44 @@ mod tests {
             "3.0 m² of the leaf lie in no grid"
         );
         assert_eq!(PublicReport::of_text("not json"), Value::Null);
+    }
+
+    #[test]
+    fn warnings_are_counted_and_unlisted_members_never_leave() {
+        let report = json!({
+            "summary": {"grids": 1},
+            "warnings": [
+                {"severity": "warning", "file": "households", "feature": {"index": 4, "id": "H-0042"}, "field": "population", "message": "population \"x\" is not a number"},
+                {"severity": "warning", "file": "households", "feature": {"index": 9, "id": "H-0077"}, "field": "population", "message": "population -1"},
+                {"severity": "warning", "file": "boundaries", "message": "a leaf has no kind"}
+            ],
+            "household_positions": [[118.8, 32.3]],
+            "grids": [{"id": "G1", "community": "L", "kind": "urban", "grid_kind": "basic", "households": 320,
+                       "population": 900, "buildings": 4, "min": 300, "max": 500, "status": "ok",
+                       "measure": "households", "population_status": null, "min_population": 800,
+                       "max_population": 1200, "population_alert": false, "area_m2": 1.0,
+                       "outside_leaf_m2": 0.0, "parts": 1, "compactness": 0.7, "elderly_alone": 3}]
+        });
+        let text = PublicReport::of_text(&report.to_string());
+        let s = text.to_string();
+        for secret in [
+            "H-0042",
+            "H-0077",
+            "not a number",
+            "household_positions",
+            "elderly_alone",
+            "118.8",
+        ] {
+            assert!(!s.contains(secret), "{secret} in {s}");
+        }
+        assert_eq!(
+            text["warnings"],
+            json!([
+                {"severity": "warning", "file": "boundaries", "field": null, "count": 1},
+                {"severity": "warning", "file": "households", "field": "population", "count": 2}
+            ])
+        );
+        assert_eq!(text["grids"][0]["households"], 320);
+        assert_eq!(text["grids"][0]["status"], "ok");
     }
 }

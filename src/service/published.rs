@@ -21,8 +21,13 @@ pub struct Collection {
     pub title: &'static str,
     pub description: &'static str,
     pub bbox: [f64; 4],
+    /// The features in force.
     pub entries: Vec<Entry>,
+    /// The features out of force (the grids a re-draw retired, each with its `valid_from` and
+    /// `valid_to`): served only to a request that names the days it asks for (`datetime`), and by id.
+    pub retired: Vec<Entry>,
     by_id: HashMap<String, usize>,
+    retired_by_id: HashMap<String, usize>,
 }
 
 impl Collection {
@@ -31,6 +36,7 @@ impl Collection {
         title: &'static str,
         description: &'static str,
         entries: Vec<Entry>,
+        retired: Vec<Entry>,
     ) -> Collection {
         let bbox = entries.iter().fold(
             [
@@ -53,23 +59,38 @@ impl Collection {
         } else {
             bbox
         };
-        let by_id = entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.id.clone(), i))
-            .collect();
+        let ids = |entries: &[Entry]| {
+            entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.id.clone(), i))
+                .collect()
+        };
         Collection {
             id,
             title,
             description,
             bbox,
+            by_id: ids(&entries),
+            retired_by_id: ids(&retired),
             entries,
-            by_id,
+            retired,
         }
     }
 
+    /// The feature with this id: the one in force, else a retired one.
     pub fn get(&self, id: &str) -> Option<&Entry> {
-        self.by_id.get(id).map(|&i| &self.entries[i])
+        match self.by_id.get(id) {
+            Some(&i) => Some(&self.entries[i]),
+            None => self.retired_by_id.get(id).map(|&i| &self.retired[i]),
+        }
+    }
+
+    /// The features a request sees: those in force when it names no days (`dated` false), else those in
+    /// force and those retired, for the caller to filter by their validity.
+    pub fn visible(&self, dated: bool) -> impl Iterator<Item = &Entry> {
+        let retired: &[Entry] = if dated { &self.retired } else { &[] };
+        self.entries.iter().chain(retired)
     }
 }
 
@@ -79,6 +100,10 @@ pub struct Published {
     pub assignment: Option<i64>,
     pub grids: Collection,
     pub communities: Collection,
+    /// The ground layers in force (street blocks, barriers): public features, read-only, served only
+    /// when there are any.
+    pub blocks: Option<Collection>,
+    pub barriers: Option<Collection>,
     grid_index: PolygonIndex<MultiPolygon>,
     grid_props: Vec<Map<String, Value>>,
     leaf_index: PolygonIndex<MultiPolygon>,
@@ -98,8 +123,11 @@ const GRID_KEYS: &[&str] = &[
 const LEAF_KEYS: &[&str] = &["code", "name", "kind", "households", "grids"];
 
 fn features(text: &str) -> Vec<Value> {
-    serde_json::from_str::<Value>(text)
-        .ok()
+    features_of(serde_json::from_str::<Value>(text).ok().as_ref())
+}
+
+fn features_of(collection: Option<&Value>) -> Vec<Value> {
+    collection
         .and_then(|v| v.get("features").and_then(Value::as_array).cloned())
         .unwrap_or_default()
 }
@@ -107,6 +135,53 @@ fn features(text: &str) -> Vec<Value> {
 fn geometry_of(f: &Value) -> Option<MultiPolygon> {
     let g = f.get("geometry")?;
     crate::input::geom::areal(g.get("type")?.as_str()?, g.get("coordinates")?).ok()
+}
+
+/// The bounding box of a GeoJSON geometry of any type: every coordinate pair in it.
+fn any_bbox(g: &Value) -> Option<[f64; 4]> {
+    fn walk(v: &Value, b: &mut [f64; 4]) {
+        let Some(a) = v.as_array() else { return };
+        match (
+            a.first().and_then(Value::as_f64),
+            a.get(1).and_then(Value::as_f64),
+        ) {
+            (Some(x), Some(y)) => {
+                *b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+            }
+            _ => a.iter().for_each(|c| walk(c, b)),
+        }
+    }
+    let mut b = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    walk(g.get("coordinates")?, &mut b);
+    (b[0] <= b[2] && b[1] <= b[3]).then_some(b)
+}
+
+/// Features of any geometry as entries (the ground layers: no locator, no index).
+fn plain_entries(features: &[Value]) -> Vec<Entry> {
+    features
+        .iter()
+        .filter_map(|f| {
+            let geometry = f.get("geometry")?;
+            let bbox = any_bbox(geometry)?;
+            let p = f.get("properties").and_then(Value::as_object)?;
+            let id = p.get("id").and_then(Value::as_str)?.to_string();
+            let mut feature = Map::new();
+            feature.insert("type".into(), "Feature".into());
+            feature.insert("id".into(), id.clone().into());
+            feature.insert("geometry".into(), geometry.clone());
+            feature.insert("properties".into(), Value::Object(p.clone()));
+            Some(Entry {
+                id,
+                bbox,
+                json: Value::Object(feature).to_string(),
+            })
+        })
+        .collect()
 }
 
 fn entries(
@@ -154,18 +229,27 @@ fn entries(
 impl Published {
     /// Nothing planned yet.
     pub fn empty() -> Published {
-        Published::build(None, "{}", "{}", None)
+        Published::build(None, "{}", "{}", None, None)
     }
 
     /// Builds the served state from a plan's stored grids and communities and, when there is one, its
-    /// assignment (whose `workers` and `primary_worker` join the grids).
+    /// assignment (whose `workers` and `primary_worker` join the grids), with the ground layers in
+    /// force (`ground`: the public blocks and barriers texts, [`crate::output::ground_geojson`]).
     pub fn build(
         plan: Option<i64>,
         grids: &str,
         communities: &str,
         assignment: Option<(i64, &str)>,
+        ground: Option<(&str, &str)>,
     ) -> Published {
-        let mut grid_features = features(grids);
+        // Parsed once: the grids in force, and the record of retired grids beside them.
+        let layer = serde_json::from_str::<Value>(grids).ok();
+        let mut grid_features = features_of(layer.as_ref());
+        let retired_features = features_of(
+            layer
+                .as_ref()
+                .and_then(|v| v.get(crate::output::RETIRED_MEMBER)),
+        );
         let mut by_id: HashMap<String, Map<String, Value>> = HashMap::new();
         if let Some((_, text)) = assignment {
             for f in features(text) {
@@ -206,6 +290,8 @@ impl Published {
             }
         }
         let (g_entries, g_shapes, g_props) = entries(&grid_features, "id");
+        // A retired grid has no workers: it is served as it was recorded when retired.
+        let (g_retired, _, _) = entries(&retired_features, "id");
         let (c_entries, c_shapes, c_props) = entries(&features(communities), "code");
         Published {
             plan,
@@ -213,15 +299,41 @@ impl Published {
             grids: Collection::new(
                 "grids",
                 "Grids (网格)",
-                "The grids of the current plan: households, population, band status and workers. Aggregates per grid only.",
+                "The grids of the current plan: households, population, band status and workers. Aggregates per grid only. With `datetime`, also the grids earlier re-draws retired, by their validity.",
                 g_entries,
+                g_retired,
             ),
             communities: Collection::new(
                 "communities",
                 "Communities and villages",
                 "The leaves of the boundary tree, with their households and number of grids.",
                 c_entries,
+                Vec::new(),
             ),
+            blocks: ground
+                .map(|(b, _)| plain_entries(&features(b)))
+                .filter(|e| !e.is_empty())
+                .map(|e| {
+                    Collection::new(
+                        "blocks",
+                        "Street blocks and compounds (街区、小区)",
+                        "The blocks the grids are drawn from: code, name and kind only. Public ground features, no household figures.",
+                        e,
+                        Vec::new(),
+                    )
+                }),
+            barriers: ground
+                .map(|(_, b)| plain_entries(&features(b)))
+                .filter(|e| !e.is_empty())
+                .map(|e| {
+                    Collection::new(
+                        "barriers",
+                        "Roads, rivers and rail (道路、河流)",
+                        "The lines grid edges follow: name, class and rank only. Public ground features, no household figures.",
+                        e,
+                        Vec::new(),
+                    )
+                }),
             grid_index: PolygonIndex::new(g_shapes),
             grid_props: g_props,
             leaf_index: PolygonIndex::new(c_shapes),
@@ -233,12 +345,18 @@ impl Published {
         match id {
             "grids" => Some(&self.grids),
             "communities" => Some(&self.communities),
+            "blocks" => self.blocks.as_ref(),
+            "barriers" => self.barriers.as_ref(),
             _ => None,
         }
     }
 
-    pub fn collections(&self) -> [&Collection; 2] {
-        [&self.communities, &self.grids]
+    /// The collections served: communities and grids, then the ground layers when there are any.
+    pub fn collections(&self) -> Vec<&Collection> {
+        let mut out = vec![&self.communities, &self.grids];
+        out.extend(self.blocks.as_ref());
+        out.extend(self.barriers.as_ref());
+        out
     }
 
     /// The community, grid and responsible worker at a WGS84 point.

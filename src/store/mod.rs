@@ -96,17 +96,25 @@ pub enum DatasetKind {
     Boundaries,
     Workers,
     Rules,
+    /// Street blocks, compounds, parcels (polygons): grids are drawn as unions of whole blocks.
+    Blocks,
+    /// Roads, rivers, rail, walls (lines): grid edges prefer them.
+    Barriers,
 }
 
 impl DatasetKind {
+    /// Every kind, in the order they are listed.
+    pub const ALL: [DatasetKind; 6] = [
+        DatasetKind::Households,
+        DatasetKind::Boundaries,
+        DatasetKind::Workers,
+        DatasetKind::Rules,
+        DatasetKind::Blocks,
+        DatasetKind::Barriers,
+    ];
+
     pub fn parse(s: &str) -> Option<DatasetKind> {
-        match s {
-            "households" => Some(DatasetKind::Households),
-            "boundaries" => Some(DatasetKind::Boundaries),
-            "workers" => Some(DatasetKind::Workers),
-            "rules" => Some(DatasetKind::Rules),
-            _ => None,
-        }
+        DatasetKind::ALL.into_iter().find(|k| k.name() == s)
     }
     pub fn name(self) -> &'static str {
         match self {
@@ -114,6 +122,8 @@ impl DatasetKind {
             DatasetKind::Boundaries => "boundaries",
             DatasetKind::Workers => "workers",
             DatasetKind::Rules => "rules",
+            DatasetKind::Blocks => "blocks",
+            DatasetKind::Barriers => "barriers",
         }
     }
 }
@@ -351,6 +361,8 @@ pub struct Latest {
     pub boundaries: Option<i64>,
     pub workers: Option<i64>,
     pub rules: Option<i64>,
+    pub blocks: Option<i64>,
+    pub barriers: Option<i64>,
 }
 
 impl Latest {
@@ -360,6 +372,8 @@ impl Latest {
             DatasetKind::Boundaries => self.boundaries,
             DatasetKind::Workers => self.workers,
             DatasetKind::Rules => self.rules,
+            DatasetKind::Blocks => self.blocks,
+            DatasetKind::Barriers => self.barriers,
         }
     }
     pub fn set(&mut self, kind: DatasetKind, id: i64) {
@@ -368,7 +382,21 @@ impl Latest {
             DatasetKind::Boundaries => self.boundaries = Some(id),
             DatasetKind::Workers => self.workers = Some(id),
             DatasetKind::Rules => self.rules = Some(id),
+            DatasetKind::Blocks => self.blocks = Some(id),
+            DatasetKind::Barriers => self.barriers = Some(id),
         }
+    }
+
+    /// What a plan is drawn from (all but the workers): a write validated against it is refused when
+    /// another writer changed any of it meanwhile.
+    pub fn plan_inputs(&self) -> [Option<i64>; 5] {
+        [
+            self.households,
+            self.boundaries,
+            self.rules,
+            self.blocks,
+            self.barriers,
+        ]
     }
 }
 

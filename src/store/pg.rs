@@ -122,6 +122,12 @@ const MIGRATIONS: &[&str] = &[
               AND w.assignment = (SELECT max(a.id) FROM assignments a WHERE a.plan = g.plan)
         WHERE g.plan = (SELECT max(id) FROM plans);
     "#,
+    // 3: ground layers (street blocks and barriers) are datasets too.
+    r#"
+    ALTER TABLE datasets DROP CONSTRAINT IF EXISTS datasets_kind_check;
+    ALTER TABLE datasets ADD CONSTRAINT datasets_kind_check
+        CHECK (kind IN ('households', 'boundaries', 'workers', 'rules', 'blocks', 'barriers'));
+    "#,
 ];
 
 /// Key of the session lock a server holds while it loads its data and makes the first plan at start.
@@ -443,8 +449,7 @@ impl PgStore {
             let mut latest = latest_in(&mut tx)?;
             // Workers do not change what households, boundaries and rules mean together.
             if let Some(expected) = w.expected
-                && (expected.households, expected.boundaries, expected.rules)
-                    != (latest.households, latest.boundaries, latest.rules)
+                && expected.plan_inputs() != latest.plan_inputs()
             {
                 return Ok(Outcome::Conflict);
             }

@@ -313,8 +313,7 @@ impl Sqlite {
         let mut latest = latest_in(&tx)?;
         // Workers do not change what households, boundaries and rules mean together.
         if let Some(expected) = w.expected
-            && (expected.households, expected.boundaries, expected.rules)
-                != (latest.households, latest.boundaries, latest.rules)
+            && expected.plan_inputs() != latest.plan_inputs()
         {
             return Err(WriteError::Conflict);
         }
@@ -382,12 +381,7 @@ impl Sqlite {
 
 fn latest_in(conn: &Connection) -> Result<Latest, StoreError> {
     let mut out = Latest::default();
-    for kind in [
-        DatasetKind::Households,
-        DatasetKind::Boundaries,
-        DatasetKind::Workers,
-        DatasetKind::Rules,
-    ] {
+    for kind in DatasetKind::ALL {
         let id: Option<i64> = ctx(
             "read latest ids",
             conn.query_row(

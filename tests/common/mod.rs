@@ -11,8 +11,13 @@ use std::process::{Command, Output};
 pub const X0: f64 = 500_000.0;
 pub const Y0: f64 = 3_500_000.0;
 
+/// The binary, in an English locale whatever the machine's (a test that wants another sets `LANG`).
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gridplan"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gridplan"));
+    c.env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "C.UTF-8");
+    c
 }
 
 pub fn run(args: &[&str]) -> Output {
@@ -124,4 +129,52 @@ pub fn violations<'a>(report: &'a Value, rule: &str) -> Vec<&'a Value> {
         .iter()
         .filter(|v| v["rule"] == rule)
         .collect()
+}
+
+/// The bundled demo district without its ground layers (households, boundaries, workers, rules when
+/// bundled; no `blocks.geojson` or `barriers.geojson`): what `serve --data` plans by straight cuts.
+/// The tests of the service written before the ground layers keep their figures (62 grids) on it;
+/// the ground layers are tested on the whole directory. Copied once into the target's tmp directory.
+pub fn demo_without_layers() -> PathBuf {
+    let data = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data"));
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let dir = tmp.join("demo-without-layers");
+    let names = [
+        "households.geojson",
+        "boundaries.geojson",
+        "workers.geojson",
+        "workers.csv",
+        "rules.toml",
+        // Not loaded by `serve`; tests send it to `/api/check`.
+        "grids.geojson",
+    ];
+    let fresh = |dir: &Path| {
+        names.iter().all(|n| {
+            let (a, b) = (data.join(n), dir.join(n));
+            match (std::fs::read(&a), std::fs::read(&b)) {
+                (Ok(x), Ok(y)) => x == y,
+                (Err(_), Err(_)) => true,
+                _ => false,
+            }
+        })
+    };
+    if fresh(&dir) {
+        return dir;
+    }
+    // Written beside, then renamed into place: test programs running at once never see half a copy.
+    let staging = tmp.join(format!("demo-without-layers-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).expect("the target's tmp directory is writable");
+    for n in names {
+        if data.join(n).exists() {
+            std::fs::copy(data.join(n), staging.join(n)).expect("the demo data copies");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    if std::fs::rename(&staging, &dir).is_err() {
+        // Another test program put its copy there first (the same files).
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    assert!(fresh(&dir), "the copy of the demo without layers");
+    dir
 }
