@@ -48,19 +48,6 @@ pub struct Cells {
     /// With no blocks: the Voronoi cell of each site before clipping to the leaf (vertices on a
     /// millimetre lattice, so neighbouring cells share them exactly).
     pub sites: Vec<Polygon>,
-    /// Strips closing the hairline gaps between pieces whose shared boundary does not run through the
-    /// same vertices (found by the graph; see [`Weld`]).
-    pub welds: Vec<Weld>,
-}
-
-/// A thin rectangle over a stretch of boundary two pieces share only within a tolerance (their
-/// vertices differ, so the union of the two can leave a gap a fraction of a millimetre wide between
-/// them and make a grid of two parts). It reaches a few millimetres into both pieces and stops short
-/// of the stretch's ends, so it never reaches a third piece; a grid holding both pieces takes it.
-#[derive(Debug, Clone)]
-pub struct Weld {
-    pub pieces: (usize, usize),
-    pub polygon: Polygon,
 }
 
 impl Cells {
@@ -642,7 +629,6 @@ fn group(pieces: Vec<Piece>, piece_atoms: &[Vec<usize>], atoms: &[Atom]) -> Cell
         weight,
         divided: Vec::new(),
         sites: Vec::new(),
-        welds: Vec::new(),
     }
 }
 

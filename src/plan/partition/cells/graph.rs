@@ -1,7 +1,7 @@
 //! The cell graph: cells weighted by households, edges by the length of boundary two cells share, and a
 //! parting cost per edge that is low where the shared boundary runs along a high-rank barrier.
 
-use super::cells::{Cells, Weld};
+use super::cells::Cells;
 use crate::spatial::segments::SegmentBuckets;
 use geo::{Area, Centroid, Coord, Polygon};
 use rstar::AABB;
@@ -126,7 +126,7 @@ fn point_segment_distance(p: Coord, a: Coord, b: Coord) -> f64 {
     (p.x - a.x - t * dx).hypot(p.y - a.y - t * dy)
 }
 
-fn piece_pairs(cells: &Cells, barriers: Option<&BarrierIndex>) -> (PiecePairs, Vec<Weld>) {
+fn piece_pairs(cells: &Cells, barriers: Option<&BarrierIndex>) -> PiecePairs {
     let mut segs: Vec<(Coord, Coord)> = Vec::new();
     let mut owner: Vec<usize> = Vec::new();
     for (i, piece) in cells.pieces.iter().enumerate() {
@@ -181,7 +181,6 @@ fn piece_pairs(cells: &Cells, barriers: Option<&BarrierIndex>) -> (PiecePairs, V
         }
     }
     let rest: Vec<usize> = (0..segs.len()).filter(|&i| !matched[i]).collect();
-    let mut welds = Vec::new();
     let rest_segs: Vec<(Coord, Coord)> = rest.iter().map(|&i| segs[i]).collect();
     let buckets = SegmentBuckets::new(&rest_segs, SHARED_TOL_M);
     for k in 0..buckets.squares() {
@@ -222,33 +221,10 @@ fn piece_pairs(cells: &Cells, barriers: Option<&BarrierIndex>) -> (PiecePairs, V
                     continue;
                 }
                 add(owner[si], owner[ti], at(lo), at(hi), hi - lo);
-                let reach = off(c).max(off(d)) + WELD_INTO_M;
-                if hi - lo > 2.0 * reach + WELD_INTO_M {
-                    welds.push(Weld {
-                        pieces: (owner[si], owner[ti]),
-                        polygon: weld_strip(at(lo + reach), at(hi - reach), reach),
-                    });
-                }
             }
         }
     }
-    (shared, welds)
-}
-
-/// How far (m) a weld reaches into the pieces on either side of the gap it closes.
-const WELD_INTO_M: f64 = 0.003;
-
-/// The rectangle of half-width `half` along the segment `a`–`b`.
-fn weld_strip(a: Coord, b: Coord, half: f64) -> Polygon {
-    let len = (b.x - a.x).hypot(b.y - a.y);
-    let n = Coord {
-        x: -(b.y - a.y) / len * half,
-        y: (b.x - a.x) / len * half,
-    };
-    Polygon::new(
-        geo::LineString(vec![a - n, b - n, b + n, a + n, a - n]),
-        vec![],
-    )
+    shared
 }
 
 /// A cell whose pieces do not touch one another (the positions of one building with another
@@ -349,8 +325,7 @@ fn join_split_cells(cells: &mut Cells, pairs: &PiecePairs) {
 /// Builds the graph of `cells` (joining cells whose pieces are apart first); `barriers` lower the
 /// parting cost along them.
 pub fn build(cells: &mut Cells, barriers: Option<&BarrierIndex>) -> Graph {
-    let (pairs, welds) = piece_pairs(cells, barriers);
-    cells.welds = welds;
+    let pairs = piece_pairs(cells, barriers);
     join_split_cells(cells, &pairs);
     let n = cells.len();
     let mut g = Graph {
@@ -455,62 +430,5 @@ fn connect_components(g: &mut Graph) {
             len: 0.0,
             cut: 0.0,
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::plan::partition::cells::cells::Piece;
-    use geo::{LineString, MultiPolygon};
-
-    fn square(x0: f64, x1: f64, extra: &[Coord]) -> Piece {
-        let mut ring = vec![Coord { x: x0, y: 0.0 }, Coord { x: x1, y: 0.0 }];
-        ring.push(Coord { x: x1, y: 10.0 });
-        ring.push(Coord { x: x0, y: 10.0 });
-        ring.extend_from_slice(extra);
-        ring.push(Coord { x: x0, y: 0.0 });
-        Piece {
-            polygon: Polygon::new(LineString(ring), vec![]),
-            block: None,
-            site: None,
-            divided: false,
-        }
-    }
-
-    #[test]
-    fn a_hairline_gap_between_neighbours_is_welded_shut() {
-        // Two blocks whose common side does not run through the same vertices, 0.4 mm apart (what
-        // rounding leaves where a divided block meets its neighbour).
-        let a = square(0.0, 10.0, &[]);
-        let b = square(10.0004, 20.0, &[Coord { x: 10.0004, y: 6.3 }]);
-        let mut cells = Cells {
-            pieces: vec![a.clone(), b.clone()],
-            cell_of: vec![0, 1],
-            atoms: vec![vec![], vec![]],
-            weight: vec![0, 0],
-            ..Default::default()
-        };
-        let g = build(&mut cells, None);
-        assert!(
-            g.adj[0]
-                .iter()
-                .any(|e| e.to == 1 && (e.len - 10.0).abs() < 1e-3)
-        );
-        // One weld per stretch: b's side has two segments.
-        assert_eq!(cells.welds.len(), 2);
-        let apart = geo::unary_union([&a.polygon, &b.polygon]);
-        assert_eq!(apart.0.len(), 2, "without the weld the union has two parts");
-        let mut all = vec![&a.polygon, &b.polygon];
-        all.extend(cells.welds.iter().map(|w| &w.polygon));
-        let welded: MultiPolygon = geo::unary_union(all);
-        assert_eq!(welded.0.len(), 1);
-        let extra = welded.unsigned_area() - a.polygon.unsigned_area() - b.polygon.unsigned_area();
-        assert!((0.0..0.01).contains(&extra), "the weld adds {extra} m²");
-        // It stays clear of the pieces' other sides (no third piece can meet it).
-        for weld in &cells.welds {
-            let w = geo::BoundingRect::bounding_rect(&weld.polygon).expect("rect");
-            assert!(w.min().y > 0.0 && w.max().y < 10.0 && w.min().x > 9.98 && w.max().x < 10.02);
-        }
     }
 }

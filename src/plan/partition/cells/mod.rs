@@ -115,14 +115,6 @@ pub fn draw(
             }
         }
     }
-    if !whole_sites {
-        for w in &cells.welds {
-            let (a, b) = (cells.cell_of[w.pieces.0], cells.cell_of[w.pieces.1]);
-            if solution.part[a] == solution.part[b] {
-                polys[solution.part[a]].push(snap_mm(&w.polygon));
-            }
-        }
-    }
     let grids: Vec<MultiPolygon> = polys
         .iter()
         .filter(|p| !p.is_empty())
