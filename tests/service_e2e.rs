@@ -42,6 +42,10 @@ fn free_port() -> u16 {
 }
 
 fn start(db: &Path, data: bool) -> Server {
+    start_on(db, data.then(data_dir))
+}
+
+fn start_on(db: &Path, data: Option<PathBuf>) -> Server {
     let port = free_port();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gridplan"));
     cmd.args([
@@ -51,8 +55,8 @@ fn start(db: &Path, data: bool) -> Server {
         "--addr",
         &format!("127.0.0.1:{port}"),
     ]);
-    if data {
-        cmd.args(["--data", data_dir().to_str().unwrap()]);
+    if let Some(data) = data {
+        cmd.args(["--data", data.to_str().unwrap()]);
     }
     let mut child = cmd
         .env("GRIDPLAN_PLANNER_TOKEN", TOKEN)
@@ -386,6 +390,67 @@ fn headless_chromium_draws_the_grid_layer() {
     let out = chromium(&schedule, &[&format!("--screenshot={}", shot.display())]);
     assert!(shot.exists(), "{}", String::from_utf8_lossy(&out.stderr));
     eprintln!("schedule screenshot kept at {}", shot.display());
+}
+
+/// On the whole demo (with its street blocks and barriers) the map page draws every barrier in a pane
+/// under the grids, and lists both ground layers in its layer control.
+#[test]
+fn headless_chromium_draws_the_barriers_under_the_grids() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data"));
+    let barriers: Value =
+        serde_json::from_slice(&std::fs::read(demo.join("barriers.geojson")).unwrap()).unwrap();
+    let want = barriers["features"].as_array().unwrap().len();
+    assert!(want > 10, "the demo has its barriers");
+    let server = start_on(&dir.path().join("g.db"), Some(demo));
+    let url = format!("http://127.0.0.1:{}/?lang=en", server.port);
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=15000",
+            "--window-size=1280,900",
+            &format!("--user-data-dir={}", profile.path().display()),
+            "--dump-dom",
+            &url,
+        ])
+        .output()
+        .expect("chromium is installed: scripts/setup.sh --e2e installs it");
+    let html = String::from_utf8_lossy(&out.stdout);
+    let head = &html[..html.len().min(3000)];
+    assert!(
+        html.contains(&format!("data-barriers=\"{want}\"")),
+        "every barrier fetched: {head}"
+    );
+    // Each barrier is one SVG path of class `barrier`, inside the barriers pane.
+    let pane = html
+        .split("leaflet-barriers-pane")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no barriers pane: {head}"));
+    let pane = pane.split("leaflet-pane").next().unwrap();
+    assert_eq!(pane.matches("class=\"barrier\"").count(), want, "{head}");
+    // The pane lies under the grids (Leaflet's overlay pane is at z-index 400).
+    let style = html
+        .split("leaflet-barriers-pane\" style=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or("");
+    assert!(style.contains("z-index: 390"), "pane style: {style}");
+    let grids: usize = html
+        .split("data-grids=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no grids drawn: {head}"));
+    assert!(grids > 40);
+    assert!(html.contains("roads and rivers") && html.contains("street blocks"));
 }
 
 /// The map page speaks Chinese by default: to a browser whose language is Chinese, and to a client

@@ -126,15 +126,29 @@ fn point_segment_distance(p: Coord, a: Coord, b: Coord) -> f64 {
     (p.x - a.x - t * dx).hypot(p.y - a.y - t * dy)
 }
 
-fn piece_pairs(cells: &Cells, barriers: Option<&BarrierIndex>) -> PiecePairs {
+/// A vertex of one piece lying on a segment of another piece's ring, to be put into that ring:
+/// (piece, ring (0 the exterior), index of the segment's first vertex in the ring, position along the
+/// segment, the vertex).
+type Insertion = (usize, usize, usize, f64, Coord);
+
+fn piece_pairs(cells: &Cells, barriers: Option<&BarrierIndex>) -> (PiecePairs, Vec<Insertion>) {
     let mut segs: Vec<(Coord, Coord)> = Vec::new();
     let mut owner: Vec<usize> = Vec::new();
+    // Where each segment starts: (ring, index in the ring).
+    let mut at_ring: Vec<(usize, usize)> = Vec::new();
     for (i, piece) in cells.pieces.iter().enumerate() {
-        for (p, q) in ring_segments(&piece.polygon) {
-            segs.push((p, q));
-            owner.push(i);
+        let rings = std::iter::once(piece.polygon.exterior()).chain(piece.polygon.interiors());
+        for (r, ring) in rings.enumerate() {
+            for (j, w) in ring.0.windows(2).enumerate() {
+                if w[0] != w[1] {
+                    segs.push((w[0], w[1]));
+                    owner.push(i);
+                    at_ring.push((r, j));
+                }
+            }
         }
     }
+    let mut insertions: Vec<Insertion> = Vec::new();
     let local = barriers.filter(|b| !b.is_empty()).and_then(|b| {
         let (mut lo, mut hi) = (segs.first()?.0, segs.first()?.0);
         for &(p, q) in &segs {
@@ -221,10 +235,75 @@ fn piece_pairs(cells: &Cells, barriers: Option<&BarrierIndex>) -> PiecePairs {
                     continue;
                 }
                 add(owner[si], owner[ti], at(lo), at(hi), hi - lo);
+                // Each segment takes the other's ends lying strictly within it, so both pieces run
+                // through the same vertices along the stretch they share.
+                let ends = |(p, q): (Coord, Coord), of: usize, into: usize| {
+                    let (ex, ey) = (q.x - p.x, q.y - p.y);
+                    let l2 = ex * ex + ey * ey;
+                    let (own, ring) = (owner[into], at_ring[into]);
+                    let (sa, sb) = segs[into];
+                    [segs[of].0, segs[of].1]
+                        .into_iter()
+                        .filter(move |&v| v != sa && v != sb)
+                        .filter_map(move |v| {
+                            let t = ((v.x - p.x) * ex + (v.y - p.y) * ey) / l2;
+                            (l2 > 0.0 && t > 1e-9 && t < 1.0 - 1e-9)
+                                .then_some((own, ring.0, ring.1, t, v))
+                        })
+                };
+                insertions.extend(ends(segs[si], ti, si));
+                insertions.extend(ends(segs[ti], si, ti));
             }
         }
     }
-    shared
+    (shared, insertions)
+}
+
+/// Puts every vertex found lying on another piece's segment into that segment (a T-junction becomes a
+/// shared vertex), so that neighbouring pieces meet exactly when their vertices are later rounded to
+/// the millimetre: a divided block's pieces end on its sides at points where its neighbour has no
+/// vertex, and rounding those points alone opened hairline gaps that made a grid of two parts.
+fn node(cells: &mut Cells, mut insertions: Vec<Insertion>) {
+    insertions.sort_by(|a, b| {
+        (a.0, a.1, a.2)
+            .cmp(&(b.0, b.1, b.2))
+            .then(a.3.total_cmp(&b.3))
+    });
+    let mut i = 0;
+    while i < insertions.len() {
+        let piece = insertions[i].0;
+        let mut rings: Vec<Vec<Coord>> = std::iter::once(cells.pieces[piece].polygon.exterior())
+            .chain(cells.pieces[piece].polygon.interiors())
+            .map(|r| r.0.clone())
+            .collect();
+        let start = i;
+        while i < insertions.len() && insertions[i].0 == piece {
+            i += 1;
+        }
+        let mine = &insertions[start..i];
+        for (r, ring) in rings.iter_mut().enumerate() {
+            let here: Vec<&Insertion> = mine.iter().filter(|x| x.1 == r).collect();
+            if here.is_empty() {
+                continue;
+            }
+            let mut out = Vec::with_capacity(ring.len() + here.len());
+            let mut k = 0;
+            for (j, &c) in ring.iter().enumerate() {
+                out.push(c);
+                while k < here.len() && here[k].2 == j {
+                    if out.last() != Some(&here[k].4) {
+                        out.push(here[k].4);
+                    }
+                    k += 1;
+                }
+            }
+            *ring = out;
+        }
+        let mut rings = rings.into_iter().map(geo::LineString);
+        if let Some(exterior) = rings.next() {
+            cells.pieces[piece].polygon = Polygon::new(exterior, rings.collect());
+        }
+    }
 }
 
 /// A cell whose pieces do not touch one another (the positions of one building with another
@@ -325,7 +404,8 @@ fn join_split_cells(cells: &mut Cells, pairs: &PiecePairs) {
 /// Builds the graph of `cells` (joining cells whose pieces are apart first); `barriers` lower the
 /// parting cost along them.
 pub fn build(cells: &mut Cells, barriers: Option<&BarrierIndex>) -> Graph {
-    let pairs = piece_pairs(cells, barriers);
+    let (pairs, insertions) = piece_pairs(cells, barriers);
+    node(cells, insertions);
     join_split_cells(cells, &pairs);
     let n = cells.len();
     let mut g = Graph {
@@ -430,5 +510,80 @@ fn connect_components(g: &mut Graph) {
             len: 0.0,
             cut: 0.0,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::partition::cells::cells::Piece;
+    use geo::{LineString, MultiPolygon};
+
+    fn piece(ring: &[(f64, f64)]) -> Piece {
+        let mut c: Vec<Coord> = ring.iter().map(|&(x, y)| Coord { x, y }).collect();
+        c.push(c[0]);
+        Piece {
+            polygon: Polygon::new(LineString(c), vec![]),
+            block: None,
+            site: None,
+            divided: false,
+        }
+    }
+
+    fn union_snapped(cells: &Cells, which: &[usize]) -> MultiPolygon {
+        let snapped: Vec<Polygon> = which
+            .iter()
+            .map(|&i| super::super::snap_mm(&cells.pieces[i].polygon))
+            .collect();
+        geo::unary_union(snapped.iter())
+    }
+
+    /// A block below a slanting street, and the block above it divided in two at a point of the street
+    /// where the block below has no vertex: rounded to the millimetre, that point leaves the street's
+    /// line, and the lower block and the left piece (one grid) met only at a corner.
+    #[test]
+    fn pieces_meeting_at_a_t_junction_share_the_vertex_and_one_grid_stays_one_polygon() {
+        let q = (10.0, 10.0 / 3.0);
+        let m = (5.0, 5.0 / 3.0);
+        let below = piece(&[(0.0, -5.0), (10.0, -5.0), q, (0.0, 0.0)]);
+        let left = piece(&[(0.0, 0.0), m, (5.0, 10.0), (0.0, 10.0)]);
+        let right = piece(&[m, q, (10.0, 10.0), (5.0, 10.0)]);
+        let mut cells = Cells {
+            pieces: vec![below, left, right],
+            cell_of: vec![0, 1, 2],
+            atoms: vec![vec![]; 3],
+            weight: vec![0; 3],
+            ..Default::default()
+        };
+        let raw = cells.clone();
+        assert_eq!(
+            union_snapped(&raw, &[0, 1]).0.len(),
+            2,
+            "without the shared vertex, rounding parts the two pieces"
+        );
+        let g = build(&mut cells, None);
+        let shared =
+            |a: usize, b: usize| g.adj[a].iter().find(|e| e.to == b).map_or(0.0, |e| e.len);
+        assert!((shared(0, 1) - (5.0f64).hypot(5.0 / 3.0)).abs() < 1e-6);
+        assert!((shared(0, 2) - (5.0f64).hypot(5.0 / 3.0)).abs() < 1e-6);
+        // The lower block runs through the junction now, exactly.
+        let m = Coord { x: m.0, y: m.1 };
+        assert!(cells.pieces[0].polygon.exterior().0.contains(&m));
+        // Rounded, the two pieces of one grid share their whole side: one polygon, no hole, and the
+        // lower block with the right piece too.
+        for pair in [[0, 1], [0, 2]] {
+            let u = union_snapped(&cells, &pair);
+            assert_eq!(u.0.len(), 1, "{pair:?}");
+            assert!(u.0[0].interiors().is_empty(), "{pair:?}");
+            let want: f64 = pair
+                .iter()
+                .map(|&i| cells.pieces[i].polygon.unsigned_area())
+                .sum();
+            assert!((u.unsigned_area() - want).abs() < 1e-2, "{pair:?}");
+        }
+        // Without the shared vertex the rounded side of the lower block misses the junction.
+        let raw_below = super::super::snap_mm(&raw.pieces[0].polygon);
+        let snapped_m = super::super::snap_mm(&raw.pieces[1].polygon).exterior().0[1];
+        assert!(!raw_below.exterior().0.contains(&snapped_m));
     }
 }

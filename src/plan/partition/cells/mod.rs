@@ -245,25 +245,29 @@ fn split_pinches(mp: MultiPolygon) -> MultiPolygon {
             }
         }
     }
-    fn split_ring(mut ring: Vec<geo::Coord>, out: &mut Vec<Vec<geo::Coord>>) {
-        mark_touches(&mut ring);
-        // `ring` is closed. Find a vertex that repeats (not the closing one).
-        let n = ring.len().saturating_sub(1);
-        let mut seen: std::collections::HashMap<(u64, u64), usize> = Default::default();
-        for i in 0..n {
-            let key = (ring[i].x.to_bits(), ring[i].y.to_bits());
-            if let Some(&j) = seen.get(&key) {
-                let inner: Vec<geo::Coord> = ring[j..=i].to_vec();
-                let mut outer: Vec<geo::Coord> = ring[..j].to_vec();
-                outer.extend_from_slice(&ring[i..]);
-                split_ring(inner, out);
-                split_ring(outer, out);
-                return;
+    fn split_ring(ring: Vec<geo::Coord>, out: &mut Vec<Vec<geo::Coord>>) {
+        // Rings still to split (a stack, not recursion: a ring can touch itself thousands of times).
+        let mut todo = vec![ring];
+        'rings: while let Some(mut ring) = todo.pop() {
+            mark_touches(&mut ring);
+            // `ring` is closed. Find a vertex that repeats (not the closing one).
+            let n = ring.len().saturating_sub(1);
+            let mut seen: std::collections::HashMap<(u64, u64), usize> = Default::default();
+            for i in 0..n {
+                let key = (ring[i].x.to_bits(), ring[i].y.to_bits());
+                if let Some(&j) = seen.get(&key) {
+                    let inner: Vec<geo::Coord> = ring[j..=i].to_vec();
+                    let mut outer: Vec<geo::Coord> = ring[..j].to_vec();
+                    outer.extend_from_slice(&ring[i..]);
+                    todo.push(outer);
+                    todo.push(inner);
+                    continue 'rings;
+                }
+                seen.insert(key, i);
             }
-            seen.insert(key, i);
-        }
-        if ring.len() >= 4 {
-            out.push(ring);
+            if ring.len() >= 4 {
+                out.push(ring);
+            }
         }
     }
     let mut polys: Vec<geo::Polygon> = Vec::new();
