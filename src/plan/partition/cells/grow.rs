@@ -713,8 +713,21 @@ fn grow(g: &Graph, seeds: &[usize]) -> Vec<usize> {
 }
 
 /// Partitions the graph into `k` connected parts, each within `[min, max]` households when it can.
+///
+/// First with single-cell moves and swaps only (they meet the band in almost every leaf, cheaply);
+/// where they do not, again from the same seeds with ejection chains as well (their search is far
+/// costlier), keeping the better of the two.
 pub fn partition(g: &Graph, k: usize, min: u64, max: u64, seed: u64) -> Solution {
-    partition_using(g, k, min, max, seed, true)
+    let single = partition_using(g, k, min, max, seed, false);
+    if single.violation == 0 {
+        return single;
+    }
+    let chained = partition_using(g, k, min, max, seed, true);
+    if (chained.violation, chained.objective) < (single.violation, single.objective) {
+        chained
+    } else {
+        single
+    }
 }
 
 /// [`partition`], with the band repair's moves of groups of cells (`chains`) or single cells only.
@@ -776,6 +789,12 @@ fn partition_using(g: &Graph, k: usize, min: u64, max: u64, seed: u64, chains: b
         if r + 1 >= restarts.min(3) && best.as_ref().is_some_and(|b| b.violation == 0) {
             break;
         }
+    }
+    if std::env::var_os("GRIDPLAN_DEBUG_WORK").is_some() {
+        eprintln!(
+            "WORK n={n} k={k} work={chain_work} violation={:?}",
+            best.as_ref().map(|b| b.violation)
+        );
     }
     best.unwrap_or(Solution {
         part: vec![0; n],
