@@ -24,7 +24,7 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-pub use crate::check::ground::{bounds_descriptions, ground_quality};
+pub use crate::check::ground::{bounds_descriptions, describe, ground_quality};
 pub use crate::diff::Diff;
 pub use crate::staff::visits::{Month, VisitPlan};
 
@@ -362,6 +362,12 @@ pub fn plan_files(files: &PlanFiles, progress: &dyn Progress) -> Result<PlanOutc
         rules.partition.grid_ids = files.grid_ids;
     }
     let date = files.date.unwrap_or_else(Date::today);
+    let t0 = std::time::Instant::now();
+    let tm = |what: &str| {
+        if std::env::var_os("GRIDPLAN_DEBUG_TIMES").is_some() {
+            eprintln!("TIME {what} {:?}", t0.elapsed())
+        }
+    };
     let data = Dataset::load(&files.boundaries, &files.households, &rules, files.crs)?;
     // The layers' own warnings are not part of a plan's report (as before the operations were
     // shared); their errors stop it.
@@ -404,8 +410,7 @@ pub fn plan_files(files: &PlanFiles, progress: &dyn Progress) -> Result<PlanOutc
 
 /// A plan with each grid's 四至 and, on ground layers, how its grids follow them.
 fn described(data: &Dataset, planned: Planned, layers: Option<&Layers>) -> PlanOutcome {
-    let descriptions = check::ground::bounds_descriptions(data, &planned.grids, layers);
-    let ground = layers.map(|l| check::ground::ground_quality(data, &planned.grids, l));
+    let (descriptions, ground) = check::ground::describe(data, &planned.grids, layers);
     PlanOutcome {
         working: data.working,
         planned,

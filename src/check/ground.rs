@@ -50,6 +50,65 @@ fn ring_segments(mp: &MultiPolygon) -> impl Iterator<Item = (Coord, Coord)> + '_
         .filter(|(a, b)| a != b)
 }
 
+/// The indexes the ground measures share, built once (and side by side) for a set of grids.
+pub struct GroundIndex<'a> {
+    grids: PolygonIndex<&'a MultiPolygon>,
+    leaves: PolygonIndex<&'a MultiPolygon>,
+    blocks: Option<PolygonIndex<&'a MultiPolygon>>,
+    barriers: Option<BarrierIndex>,
+}
+
+impl<'a> GroundIndex<'a> {
+    pub fn new(data: &'a Dataset, grids: &'a [GridShape], layers: Option<&'a Layers>) -> Self {
+        let ((grids, leaves), (blocks, barriers)) = rayon::join(
+            || {
+                rayon::join(
+                    || PolygonIndex::new(grids.iter().map(|g| &g.geometry).collect()),
+                    || {
+                        PolygonIndex::new(
+                            data.tree
+                                .leaves()
+                                .iter()
+                                .map(|&l| &data.tree.areas[l].geometry)
+                                .collect(),
+                        )
+                    },
+                )
+            },
+            || {
+                rayon::join(
+                    || {
+                        layers.map(|l| {
+                            PolygonIndex::new(l.blocks.iter().map(|b| &b.geometry).collect())
+                        })
+                    },
+                    || layers.map(barrier_index),
+                )
+            },
+        );
+        GroundIndex {
+            grids,
+            leaves,
+            blocks,
+            barriers,
+        }
+    }
+}
+
+/// Each grid's 四至 and, on ground layers, how the grids follow them, measured side by side on one set
+/// of indexes.
+pub fn describe(
+    data: &Dataset,
+    grids: &[GridShape],
+    layers: Option<&Layers>,
+) -> (Vec<String>, Option<GroundQuality>) {
+    let index = GroundIndex::new(data, grids, layers);
+    rayon::join(
+        || bounds_descriptions_with(data, grids, layers, &index),
+        || layers.map(|l| ground_quality_with(data, grids, l, &index)),
+    )
+}
+
 /// Blocks whose land lies in more than one grid (pieces under 1 m² or 0.1 % of the block are rounding
 /// noise), with the households of each block.
 ///
@@ -60,15 +119,46 @@ pub fn split_blocks(
     grids: &[GridShape],
     layers: &Layers,
 ) -> (Vec<SplitBlock>, usize) {
+    split_blocks_with(
+        data,
+        grids,
+        layers,
+        &GroundIndex::new(data, grids, Some(layers)),
+    )
+}
+
+fn split_blocks_with(
+    data: &Dataset,
+    grids: &[GridShape],
+    layers: &Layers,
+    ix: &GroundIndex,
+) -> (Vec<SplitBlock>, usize) {
     use rayon::prelude::*;
-    let index = PolygonIndex::new(grids.iter().map(|g| &g.geometry).collect());
-    let block_index = PolygonIndex::new(layers.blocks.iter().map(|b| &b.geometry).collect());
-    let mut households = vec![0u64; layers.blocks.len()];
-    for h in &data.households {
-        if let Some(&b) = block_index.containing(h.pos).first() {
-            households[b] += h.households as u64;
-        }
-    }
+    let index = &ix.grids;
+    let Some(block_index) = ix.blocks.as_ref() else {
+        return (Vec::new(), 0);
+    };
+    let households = data
+        .households
+        .par_chunks(4096)
+        .fold(
+            || vec![0u64; layers.blocks.len()],
+            |mut acc, chunk| {
+                for h in chunk {
+                    if let Some(&b) = block_index.containing(h.pos).first() {
+                        acc[b] += h.households as u64;
+                    }
+                }
+                acc
+            },
+        )
+        .reduce(
+            || vec![0u64; layers.blocks.len()],
+            |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                a
+            },
+        );
     let populated = households.iter().filter(|&&h| h > 0).count();
     let outline: Vec<(Coord, Coord)> = grids
         .iter()
@@ -208,18 +298,40 @@ fn barrier_index(layers: &Layers) -> BarrierIndex {
 
 /// Measures how the grids follow the blocks and barriers.
 pub fn ground_quality(data: &Dataset, grids: &[GridShape], layers: &Layers) -> GroundQuality {
+    ground_quality_with(
+        data,
+        grids,
+        layers,
+        &GroundIndex::new(data, grids, Some(layers)),
+    )
+}
+
+fn ground_quality_with(
+    data: &Dataset,
+    grids: &[GridShape],
+    layers: &Layers,
+    ix: &GroundIndex,
+) -> GroundQuality {
     use rayon::prelude::*;
-    let (split, populated) = split_blocks(data, grids, layers);
+    let (split, populated) = split_blocks_with(data, grids, layers, ix);
     let populated_split = split.iter().filter(|s| s.households > 0).count();
-    let leaves: Vec<&MultiPolygon> = data
-        .tree
-        .leaves()
-        .iter()
-        .map(|&l| &data.tree.areas[l].geometry)
-        .collect();
-    let leaf_index = PolygonIndex::new(leaves);
-    let block_index = PolygonIndex::new(layers.blocks.iter().map(|b| &b.geometry).collect());
-    let barriers = &barrier_index(layers);
+    let leaf_index = &ix.leaves;
+    // An index built without the layers has neither; build them here.
+    let (own_blocks, own_barriers);
+    let block_index = match &ix.blocks {
+        Some(b) => b,
+        None => {
+            own_blocks = PolygonIndex::new(layers.blocks.iter().map(|b| &b.geometry).collect());
+            &own_blocks
+        }
+    };
+    let barriers = match &ix.barriers {
+        Some(b) => b,
+        None => {
+            own_barriers = barrier_index(layers);
+            &own_barriers
+        }
+    };
     // Per grid: the leaves' outlines and the blocks' edges near it, then each of its edges.
     let (inner, on) = grids
         .par_iter()
@@ -296,21 +408,24 @@ pub fn bounds_descriptions(
     grids: &[GridShape],
     layers: Option<&Layers>,
 ) -> Vec<String> {
+    bounds_descriptions_with(data, grids, layers, &GroundIndex::new(data, grids, layers))
+}
+
+fn bounds_descriptions_with(
+    data: &Dataset,
+    grids: &[GridShape],
+    layers: Option<&Layers>,
+    ix: &GroundIndex,
+) -> Vec<String> {
     use rayon::prelude::*;
-    let barriers = layers.map(barrier_index);
+    let barriers = ix.barriers.as_ref();
     let named_barriers: Vec<Option<String>> = layers
         .map(|l| l.barriers.iter().map(|b| b.name.clone()).collect())
         .unwrap_or_default();
-    let block_index =
-        layers.map(|l| PolygonIndex::new(l.blocks.iter().map(|b| &b.geometry).collect()));
+    let block_index = ix.blocks.as_ref();
     let leaves = data.tree.leaves();
-    let leaf_index = PolygonIndex::new(
-        leaves
-            .iter()
-            .map(|&l| &data.tree.areas[l].geometry)
-            .collect(),
-    );
-    let grid_index = PolygonIndex::new(grids.iter().map(|g| &g.geometry).collect());
+    let leaf_index = &ix.leaves;
+    let grid_index = &ix.grids;
     grids
         .par_iter()
         .enumerate()
@@ -344,7 +459,6 @@ pub fn bounds_descriptions(
                         y: mid.y + ny * 1.0,
                     };
                     let name = barriers
-                        .as_ref()
                         .and_then(|bi| bi.named_near(a, b, NAMING_M, &named_barriers))
                         .or_else(|| {
                             let other = leaf_index
@@ -361,7 +475,7 @@ pub fn bounds_descriptions(
                         })
                         .or_else(|| {
                             let l = layers?;
-                            let bi = block_index.as_ref()?;
+                            let bi = block_index?;
                             let k = *bi.containing(across).first()?;
                             l.blocks[k].name.clone()
                         })

@@ -29,8 +29,21 @@ pub fn load(
     let mut problems = Problems::default();
     let mut layers = Layers::default();
     let mut errors = Vec::new();
-    if let Some(p) = blocks {
-        match read_bytes(p).and_then(|b| parse_blocks(&display(p), b, crs_flag, working)) {
+    // The two files are read side by side.
+    let (blocks_read, barriers_read) = rayon::join(
+        || {
+            blocks.map(|p| {
+                read_bytes(p).and_then(|b| parse_blocks(&display(p), b, crs_flag, working))
+            })
+        },
+        || {
+            barriers.map(|p| {
+                read_bytes(p).and_then(|b| parse_barriers(&display(p), b, crs_flag, working))
+            })
+        },
+    );
+    if let Some(read) = blocks_read {
+        match read {
             Ok((b, w)) => {
                 layers.blocks = b;
                 problems.extend(w);
@@ -39,8 +52,8 @@ pub fn load(
             Err(e) => return Err(e),
         }
     }
-    if let Some(p) = barriers {
-        match read_bytes(p).and_then(|b| parse_barriers(&display(p), b, crs_flag, working)) {
+    if let Some(read) = barriers_read {
+        match read {
             Ok((b, w)) => {
                 layers.barriers = b;
                 problems.extend(w);

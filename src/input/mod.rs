@@ -504,13 +504,41 @@ pub(crate) fn read_areal(
     }
     let working = choose_working(crs, &out);
     let transform = Transform::new(crs, working)?;
-    for f in &mut out {
-        geom::for_each_ring_mut(&mut f.geometry, |ring| transform.apply(ring))?;
-    }
+    reproject_areal(&transform, &mut out)?;
     out.par_iter_mut().for_each(|f| {
         f.geometry = geometry::normalized(std::mem::replace(&mut f.geometry, MultiPolygon(vec![])));
     });
     Ok((out, working, problems))
+}
+
+/// Reprojects the features' rings: every coordinate gathered and transformed on every core, put back in
+/// order; on a failure, ring by ring on one thread, so the error names its coordinate as before.
+fn reproject_areal(transform: &Transform, out: &mut [AreaFeature]) -> Result<()> {
+    if transform.is_identity() {
+        return Ok(());
+    }
+    let mut flat: Vec<Coord> = Vec::new();
+    for f in out.iter_mut() {
+        geom::for_each_ring_mut(&mut f.geometry, |ring| {
+            flat.extend_from_slice(ring);
+            Ok::<(), Error>(())
+        })?;
+    }
+    if transform.apply_parallel(&mut flat).is_err() {
+        for f in out.iter_mut() {
+            geom::for_each_ring_mut(&mut f.geometry, |ring| transform.apply(ring))?;
+        }
+        return Ok(());
+    }
+    let mut at = 0;
+    for f in out.iter_mut() {
+        geom::for_each_ring_mut(&mut f.geometry, |ring| {
+            ring.copy_from_slice(&flat[at..at + ring.len()]);
+            at += ring.len();
+            Ok::<(), Error>(())
+        })?;
+    }
+    Ok(())
 }
 
 /// One polygon feature as read, or `None` with its problems pushed.

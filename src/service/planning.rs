@@ -350,8 +350,7 @@ pub fn compute_plan(
         report["previous_plan"] = json!(id);
     }
     // Each grid's 四至, in the layer and the report; on ground layers, how the grids follow them.
-    let descriptions = ops::bounds_descriptions(data, &planned.grids, layers);
-    let ground = layers.map(|l| ops::ground_quality(data, &planned.grids, l));
+    let (descriptions, ground) = ops::describe(data, &planned.grids, layers);
     report["bounds_descriptions"] = planned
         .grids
         .iter()
