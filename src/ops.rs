@@ -362,12 +362,6 @@ pub fn plan_files(files: &PlanFiles, progress: &dyn Progress) -> Result<PlanOutc
         rules.partition.grid_ids = files.grid_ids;
     }
     let date = files.date.unwrap_or_else(Date::today);
-    let t0 = std::time::Instant::now();
-    let tm = |what: &str| {
-        if std::env::var_os("GRIDPLAN_DEBUG_TIMES").is_some() {
-            eprintln!("TIME {what} {:?}", t0.elapsed())
-        }
-    };
     let data = Dataset::load(&files.boundaries, &files.households, &rules, files.crs)?;
     // The layers' own warnings are not part of a plan's report (as before the operations were
     // shared); their errors stop it.

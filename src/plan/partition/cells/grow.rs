@@ -790,12 +790,6 @@ fn partition_using(g: &Graph, k: usize, min: u64, max: u64, seed: u64, chains: b
             break;
         }
     }
-    if std::env::var_os("GRIDPLAN_DEBUG_WORK").is_some() {
-        eprintln!(
-            "WORK n={n} k={k} work={chain_work} violation={:?}",
-            best.as_ref().map(|b| b.violation)
-        );
-    }
     best.unwrap_or(Solution {
         part: vec![0; n],
         violation: u64::MAX,
