@@ -684,24 +684,16 @@ fn draw_region(
     k: usize,
 ) -> (Vec<MultiPolygon>, Vec<DividedCell>, u64) {
     let (band, households) = (leaf.band, &leaf.data.households);
+    let total: u64 = atoms.iter().map(|a| a.households).sum();
+    let others = if band.feasible_counts(total).is_empty() {
+        Vec::new()
+    } else {
+        cells::other_counts(band, total, k)
+    };
     if let Some(ground) = leaf.previous.ground
-        && let Some(mut drawn) =
-            cells::draw_guarded(region, atoms, households, k, band, Some(ground))
+        && let Some(drawn) =
+            cells::draw_counts(region, atoms, households, (k, &others), band, Some(ground))
     {
-        let total: u64 = atoms.iter().map(|a| a.households).sum();
-        if drawn.violation > 0 && !band.feasible_counts(total).is_empty() {
-            for other in cells::other_counts(band, total, k) {
-                if let Some(again) =
-                    cells::draw_guarded(region, atoms, households, other, band, Some(ground))
-                    && again.violation < drawn.violation
-                {
-                    drawn = again;
-                }
-                if drawn.violation == 0 {
-                    break;
-                }
-            }
-        }
         return (drawn.grids, drawn.divided, drawn.violation);
     }
     // Straight cuts: the band is the re-draw's own business (grown until a whole number fits).

@@ -845,25 +845,17 @@ fn partition_leaf(leaf: &LeafInput) -> (Vec<MultiPolygon>, LeafPlan, Vec<Buildin
     let (k, mut infeasible) = grid_count(band, households, policy);
     let mut engine = "straight";
     let mut divided_cells = Vec::new();
-    let guarded = |k: usize| {
-        crate::plan::partition::cells::draw_guarded(land, &atoms, points, k, band, ground)
+    // Whole cells may fit the band with another feasible number of grids.
+    let others = if infeasible.is_none() {
+        crate::plan::partition::cells::other_counts(band, households, k)
+    } else {
+        Vec::new()
     };
-    let first = ground.and_then(|_| guarded(k));
-    let pieces = if let Some(mut drawn) = first {
+    let first = ground.and_then(|_| {
+        crate::plan::partition::cells::draw_counts(land, &atoms, points, (k, &others), band, ground)
+    });
+    let pieces = if let Some(drawn) = first {
         engine = "cells";
-        // Whole cells may fit the band with another feasible number of grids.
-        if drawn.violation > 0 && infeasible.is_none() {
-            for other in crate::plan::partition::cells::other_counts(band, households, k) {
-                if let Some(again) = guarded(other)
-                    && again.violation < drawn.violation
-                {
-                    drawn = again;
-                }
-                if drawn.violation == 0 {
-                    break;
-                }
-            }
-        }
         divided_cells = drawn.divided;
         if infeasible.is_none() && drawn.violation > 0 {
             infeasible = Some(cells_shortfall(drawn.whole_cells_can_meet));
@@ -894,8 +886,15 @@ fn partition_leaf(leaf: &LeafInput) -> (Vec<MultiPolygon>, LeafPlan, Vec<Buildin
         let bad = crate::plan::partition::cells::band_violation(&straight, points, members, band);
         let reachable = infeasible.is_none();
         if reachable && (bad.0 > 0 || straight.len() != k) {
-            let drawn =
-                crate::plan::partition::cells::draw_guarded(land, &atoms, points, k, band, None);
+            let drawn = crate::plan::partition::cells::draw_guarded(
+                land,
+                &atoms,
+                points,
+                k,
+                band,
+                None,
+                crate::plan::partition::cells::grow::Search::MovesThenChains,
+            );
             match drawn {
                 None => straight,
                 Some(drawn) => {

@@ -51,7 +51,7 @@ struct State<'g> {
 /// restarts of one partition (bounds on its time).
 const PART_WORK: u64 = 3_000_000;
 const RESTART_WORK: u64 = 20_000_000;
-const CHAIN_WORK: u64 = 160_000_000;
+const CHAIN_WORK: u64 = 60_000_000;
 
 fn dev(w: u64, min: u64, max: u64) -> u64 {
     min.saturating_sub(w) + w.saturating_sub(max)
@@ -718,6 +718,34 @@ fn grow(g: &Graph, seeds: &[usize]) -> Vec<usize> {
 /// where they do not, again from the same seeds with ejection chains as well (their search is far
 /// costlier), keeping the better of the two.
 pub fn partition(g: &Graph, k: usize, min: u64, max: u64, seed: u64) -> Solution {
+    partition_by(g, k, min, max, seed, Search::MovesThenChains)
+}
+
+/// How the band repair searches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Search {
+    /// Single-cell moves and swaps only.
+    Moves,
+    /// Moves, swaps and ejection chains in every restart.
+    Chains,
+    /// [`Search::Moves`]; where they miss the band, [`Search::Chains`] as well (the better kept).
+    MovesThenChains,
+}
+
+/// [`partition`] with the search named.
+pub fn partition_by(
+    g: &Graph,
+    k: usize,
+    min: u64,
+    max: u64,
+    seed: u64,
+    search: Search,
+) -> Solution {
+    match search {
+        Search::Moves => return partition_using(g, k, min, max, seed, false),
+        Search::Chains => return partition_using(g, k, min, max, seed, true),
+        Search::MovesThenChains => {}
+    }
     let single = partition_using(g, k, min, max, seed, false);
     if single.violation == 0 {
         return single;

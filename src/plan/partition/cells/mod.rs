@@ -84,6 +84,7 @@ pub fn draw(
     k: usize,
     band: &KindRules,
     ground: Option<&Ground>,
+    search: grow::Search,
 ) -> LeafCells {
     let (min, max) = (band.min_households as u64, band.max_households as u64);
     let blocks = ground.map(|g| g.blocks_near(leaf)).unwrap_or_default();
@@ -91,7 +92,7 @@ pub fn draw(
     let barriers = ground.map(|g| &g.barriers);
     let g = graph::build(&mut cells, barriers);
     // The seed is fixed: identical input gives identical grids.
-    let solution = grow::partition(&g, k, min, max, 0x5EED_CE11);
+    let solution = grow::partition_by(&g, k, min, max, 0x5EED_CE11, search);
     let parts = solution.part.iter().copied().max().map_or(0, |m| m + 1);
     let mut polys: Vec<Vec<geo::Polygon>> = vec![Vec::new(); parts];
     let whole_sites = !cells.sites.is_empty() && cells.pieces.iter().all(|p| p.site.is_some());
@@ -368,9 +369,43 @@ pub fn draw_guarded(
     k: usize,
     band: &KindRules,
     ground: Option<&Ground>,
+    search: grow::Search,
 ) -> Option<LeafCells> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        draw(leaf, atoms, households, k, band, ground)
+        draw(leaf, atoms, households, k, band, ground, search)
     }))
     .ok()
+}
+
+/// The grids of `leaf` with `k` grids or, where whole cells miss the band with `k`, with one of the
+/// `others` counts: first every count with single-cell moves (cheap, and they meet the band in almost
+/// every leaf), then `k` and the nearest other count with ejection chains as well (their search costs
+/// far more, and a leaf whose band no count meets would pay it for every count). The first in the band
+/// is kept, else the one missing it least; `None` when the geometry library failed on the first draw.
+pub fn draw_counts(
+    leaf: &MultiPolygon,
+    atoms: &[Atom],
+    households: &[Household],
+    (k, others): (usize, &[usize]),
+    band: &KindRules,
+    ground: Option<&Ground>,
+) -> Option<LeafCells> {
+    use grow::Search;
+    let mut best = draw_guarded(leaf, atoms, households, k, band, ground, Search::Moves)?;
+    let counts = std::iter::once(k).chain(others.iter().copied());
+    let tries = others
+        .iter()
+        .map(|&c| (c, Search::Moves))
+        .chain(counts.take(2).map(|c| (c, Search::Chains)));
+    for (count, search) in tries {
+        if best.violation == 0 {
+            break;
+        }
+        if let Some(again) = draw_guarded(leaf, atoms, households, count, band, ground, search)
+            && again.violation < best.violation
+        {
+            best = again;
+        }
+    }
+    Some(best)
 }
