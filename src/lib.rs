@@ -28,6 +28,7 @@
 //! | [`diff`] | what changed between two grid layers, household by household |
 //! | [`output`] | writing GeoJSON in WGS84 |
 //! | [`store`] | SQLite persistence of datasets, plans and assignments |
+//! | [`timing`] | each phase's wall time, logged at `debug` |
 //! | [`service`] | the HTTP service: OGC API – Features, the planning API, the map page |
 //! | [`synth`] | the seeded synthetic district (feature `synth`, on by default): demo, test and benchmark data, not part of the product |
 
@@ -49,6 +50,7 @@ pub mod staff;
 pub mod store;
 #[cfg(feature = "synth")]
 pub mod synth;
+pub mod timing;
 
 #[cfg(test)]
 mod fixtures;

@@ -80,14 +80,17 @@ pub fn plan(
 ) -> Planned {
     let places = Places::default();
     let carved = Vec::new();
+    let ground = index_ground(layers);
     draw(
         data,
         rules,
-        layers,
+        ground.as_ref(),
         (&places, &carved),
         Date::today(),
         progress,
+        false,
     )
+    .0
 }
 
 /// Dedicated places (`--dedicated`) and the file they came from.
@@ -109,35 +112,90 @@ pub fn plan_with(
     date: Date,
     progress: &dyn Progress,
 ) -> Result<Planned> {
+    let ground = index_ground(layers);
+    Ok(plan_on(data, rules, ground.as_ref(), places, date, progress, false)?.0)
+}
+
+/// The ground layers indexed once, for drawing and for describing what was drawn.
+fn index_ground(layers: Option<&Layers>) -> Option<Ground<'_>> {
+    crate::timing::phase("index the ground", || {
+        layers.filter(|l| !l.is_empty()).map(Ground::new)
+    })
+}
+
+/// Each grid's 四至 and, on ground layers, how the grids follow them.
+type Description = (Vec<String>, Option<check::ground::GroundQuality>);
+
+/// [`plan_with`] on the ground already indexed, with the grids' [`Description`] when `describe`
+/// (taken side by side with the plan's own check).
+fn plan_on(
+    data: &Dataset,
+    rules: &Rules,
+    ground: Option<&Ground>,
+    places: &Places,
+    date: Date,
+    progress: &dyn Progress,
+    describe: bool,
+) -> Result<(Planned, Option<Description>)> {
     let (carved, warnings) =
         dedicated::carve(&places.file, &data.tree, &places.places, &rules.check)
             .map_err(Error::Invalid)?;
-    let mut planned = draw(data, rules, layers, (places, &carved), date, progress);
+    let (mut planned, description) = draw(
+        data,
+        rules,
+        ground,
+        (places, &carved),
+        date,
+        progress,
+        describe,
+    );
     planned.check.warnings.extend(warnings.0);
-    Ok(planned)
+    Ok((planned, description))
+}
+
+/// The plan's own check of `grids` and, when `describe`, their [`Description`], side by side.
+fn check_and_describe(
+    data: &Dataset,
+    grids: &[GridShape],
+    rules: &Rules,
+    ground: Option<&Ground>,
+    describe: bool,
+) -> (CheckReport, Option<Description>) {
+    rayon::join(
+        || crate::timing::phase("check", || check::check(data, grids, rules)),
+        || {
+            describe.then(|| {
+                crate::timing::phase("四至 and ground measures", || {
+                    check::ground::describe_on(data, grids, ground.map(|g| g.layers), ground)
+                })
+            })
+        },
+    )
 }
 
 fn draw(
     data: &Dataset,
     rules: &Rules,
-    layers: Option<&Layers>,
+    ground: Option<&Ground>,
     (places, carved): (&Places, &[dedicated::Carved]),
     date: Date,
     progress: &dyn Progress,
-) -> Planned {
-    let ground = layers.filter(|l| !l.is_empty()).map(Ground::new);
+    describe: bool,
+) -> (Planned, Option<Description>) {
     progress.begin(data.tree.leaves().len() as u64);
     let drawing = partition::Drawing {
-        ground: ground.as_ref(),
+        ground,
         places: &places.places,
         carved,
         date,
     };
-    let drawn = partition::partition_with(data, rules, &drawing, &|| progress.step());
+    let drawn = crate::timing::phase("draw", || {
+        partition::partition_with(data, rules, &drawing, &|| progress.step())
+    });
     progress.end();
-    let check = check::check(data, &drawn.grids, rules);
+    let (check, description) = check_and_describe(data, &drawn.grids, rules, ground, describe);
     let quality = Quality::measure(&check);
-    Planned {
+    let planned = Planned {
         retired: Vec::new(),
         grids: drawn.grids,
         drawn: Drawn::Fresh {
@@ -146,7 +204,8 @@ fn draw(
         splits: drawn.splits,
         check,
         quality,
-    }
+    };
+    (planned, description)
 }
 
 /// Re-draws from the grids in force before (`previous`, read with `read_warnings`), dated today:
@@ -178,18 +237,42 @@ pub fn replan_with(
     read_warnings: Vec<Problem>,
     layers: Option<&Layers>,
 ) -> Planned {
-    let ground = layers.filter(|l| !l.is_empty()).map(Ground::new);
+    let ground = index_ground(layers);
+    replan_on(
+        data,
+        rules,
+        previous,
+        date,
+        read_warnings,
+        ground.as_ref(),
+        false,
+    )
+    .0
+}
+
+/// [`replan_with`] on the ground already indexed, with the grids' [`Description`] when `describe`.
+fn replan_on(
+    data: &Dataset,
+    rules: &Rules,
+    previous: &GridLayer,
+    date: Date,
+    read_warnings: Vec<Problem>,
+    ground: Option<&Ground>,
+    describe: bool,
+) -> (Planned, Option<Description>) {
     let redraw = replan::Redraw {
         retired: &previous.retired,
         date,
-        ground: ground.as_ref(),
+        ground,
     };
-    let drawn = replan::replan_with(data, rules, &previous.grids, &redraw);
-    let mut check = check::check(data, &drawn.grids, rules);
+    let drawn = crate::timing::phase("re-draw", || {
+        replan::replan_with(data, rules, &previous.grids, &redraw)
+    });
+    let (mut check, description) = check_and_describe(data, &drawn.grids, rules, ground, describe);
     // What reading the previous grids warned about is part of this plan's story.
     check.warnings.extend(read_warnings);
     let quality = Quality::measure(&check);
-    Planned {
+    let planned = Planned {
         grids: drawn.grids,
         retired: drawn.retired,
         drawn: Drawn::Redrawn {
@@ -199,7 +282,8 @@ pub fn replan_with(
         splits: drawn.splits,
         check,
         quality,
-    }
+    };
+    (planned, description)
 }
 
 /// `report.json` of `gridplan partition`: the check of its own output, plus what the partition decided.
@@ -362,28 +446,39 @@ pub fn plan_files(files: &PlanFiles, progress: &dyn Progress) -> Result<PlanOutc
         rules.partition.grid_ids = files.grid_ids;
     }
     let date = files.date.unwrap_or_else(Date::today);
-    let data = Dataset::load(&files.boundaries, &files.households, &rules, files.crs)?;
-    // The layers' own warnings are not part of a plan's report (as before the operations were
-    // shared); their errors stop it.
-    let (layers, _) = input::layers::load(
-        files.blocks.as_deref(),
-        files.barriers.as_deref(),
-        files.crs,
-        data.working,
-    )?;
+    // The layers are read while the households are. Their own warnings are not part of a plan's
+    // report (as before the operations were shared); their errors stop it.
+    let (data, (layers, _)) = crate::timing::phase("read the inputs", || {
+        Dataset::load_beside(
+            &files.boundaries,
+            &files.households,
+            &rules,
+            files.crs,
+            |working| {
+                input::layers::load(
+                    files.blocks.as_deref(),
+                    files.barriers.as_deref(),
+                    files.crs,
+                    working,
+                )
+            },
+        )
+    })?;
     let layers = (!layers.is_empty()).then_some(layers);
+    let ground = index_ground(layers.as_ref());
     if let Some(previous) = &files.previous {
         let (before, _, read_warnings) =
             input::read_grid_layer(previous, files.crs, Some(data.working))?;
-        let planned = replan_with(
+        let (planned, description) = replan_on(
             &data,
             &rules,
             &before,
             date,
             read_warnings.0,
-            layers.as_ref(),
+            ground.as_ref(),
+            true,
         );
-        return Ok(described(&data, planned, layers.as_ref()));
+        return Ok(outcome(&data, planned, description));
     }
     let mut places_warnings = Vec::new();
     let places = match &files.dedicated {
@@ -397,14 +492,22 @@ pub fn plan_files(files: &PlanFiles, progress: &dyn Progress) -> Result<PlanOutc
             }
         }
     };
-    let mut planned = plan_with(&data, &rules, layers.as_ref(), &places, date, progress)?;
+    let (mut planned, description) = plan_on(
+        &data,
+        &rules,
+        ground.as_ref(),
+        &places,
+        date,
+        progress,
+        true,
+    )?;
     planned.check.warnings.extend(places_warnings);
-    Ok(described(&data, planned, layers.as_ref()))
+    Ok(outcome(&data, planned, description))
 }
 
 /// A plan with each grid's 四至 and, on ground layers, how its grids follow them.
-fn described(data: &Dataset, planned: Planned, layers: Option<&Layers>) -> PlanOutcome {
-    let (descriptions, ground) = check::ground::describe(data, &planned.grids, layers);
+fn outcome(data: &Dataset, planned: Planned, description: Option<Description>) -> PlanOutcome {
+    let (descriptions, ground) = description.unwrap_or_default();
     PlanOutcome {
         working: data.working,
         planned,
@@ -766,14 +869,28 @@ pub struct CheckFiles {
 /// `gridplan check`: reads the files and checks the grids.
 pub fn check_files(files: &CheckFiles) -> Result<CheckReport> {
     let rules = input::load_rules(files.rules.as_deref())?;
-    let data = Dataset::load(&files.boundaries, &files.households, &rules, files.crs)?;
-    let (layers, layer_warnings) = input::layers::load(
-        files.blocks.as_deref(),
-        files.barriers.as_deref(),
+    // The grids and the layers are read while the households are.
+    let (data, ((grids, grid_warnings), (layers, layer_warnings))) = Dataset::load_beside(
+        &files.boundaries,
+        &files.households,
+        &rules,
         files.crs,
-        data.working,
+        |working| {
+            let (grids, layers) = rayon::join(
+                || input::read_grids(&files.grids, files.crs, working),
+                || {
+                    input::layers::load(
+                        files.blocks.as_deref(),
+                        files.barriers.as_deref(),
+                        files.crs,
+                        working,
+                    )
+                },
+            );
+            let layers = layers?;
+            Ok((grids?, layers))
+        },
     )?;
-    let (grids, grid_warnings) = input::read_grids(&files.grids, files.crs, data.working)?;
     Ok(check(
         &data,
         &grids,

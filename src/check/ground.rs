@@ -7,6 +7,7 @@ use crate::input::dataset::Dataset;
 use crate::model::{GridShape, Layers};
 use crate::spatial::barriers::BarrierIndex;
 use crate::spatial::geometry;
+use crate::spatial::ground::{Ground, Held};
 use crate::spatial::index::PolygonIndex;
 use crate::spatial::segments::{SegmentBuckets, passes_inside};
 use geo::{Area, BooleanOps, BoundingRect, Coord, MultiPolygon};
@@ -54,12 +55,22 @@ fn ring_segments(mp: &MultiPolygon) -> impl Iterator<Item = (Coord, Coord)> + '_
 pub struct GroundIndex<'a> {
     grids: PolygonIndex<&'a MultiPolygon>,
     leaves: PolygonIndex<&'a MultiPolygon>,
-    blocks: Option<PolygonIndex<&'a MultiPolygon>>,
-    barriers: Option<BarrierIndex>,
+    blocks: Option<Held<'a, PolygonIndex<&'a MultiPolygon>>>,
+    barriers: Option<Held<'a, BarrierIndex>>,
 }
 
 impl<'a> GroundIndex<'a> {
     pub fn new(data: &'a Dataset, grids: &'a [GridShape], layers: Option<&'a Layers>) -> Self {
+        Self::on(data, grids, layers, None)
+    }
+
+    /// [`GroundIndex::new`] on the layers' indexes already built (`ground`, for the same layers).
+    pub fn on(
+        data: &'a Dataset,
+        grids: &'a [GridShape],
+        layers: Option<&'a Layers>,
+        ground: Option<&'a Ground<'a>>,
+    ) -> Self {
         let ((grids, leaves), (blocks, barriers)) = rayon::join(
             || {
                 rayon::join(
@@ -75,15 +86,21 @@ impl<'a> GroundIndex<'a> {
                     },
                 )
             },
-            || {
-                rayon::join(
+            || match ground {
+                Some(g) => (
+                    Some(Held::Lent(&g.block_index)),
+                    Some(Held::Lent(&g.barriers)),
+                ),
+                None => rayon::join(
                     || {
                         layers.map(|l| {
-                            PolygonIndex::new(l.blocks.iter().map(|b| &b.geometry).collect())
+                            Held::Own(PolygonIndex::new(
+                                l.blocks.iter().map(|b| &b.geometry).collect(),
+                            ))
                         })
                     },
-                    || layers.map(barrier_index),
-                )
+                    || layers.map(|l| Held::Own(barrier_index(l))),
+                ),
             },
         );
         GroundIndex {
@@ -102,7 +119,17 @@ pub fn describe(
     grids: &[GridShape],
     layers: Option<&Layers>,
 ) -> (Vec<String>, Option<GroundQuality>) {
-    let index = GroundIndex::new(data, grids, layers);
+    describe_on(data, grids, layers, None)
+}
+
+/// [`describe`] on the layers' indexes already built (`ground`, for the same layers).
+pub fn describe_on(
+    data: &Dataset,
+    grids: &[GridShape],
+    layers: Option<&Layers>,
+    ground: Option<&Ground>,
+) -> (Vec<String>, Option<GroundQuality>) {
+    let index = GroundIndex::on(data, grids, layers, ground);
     rayon::join(
         || bounds_descriptions_with(data, grids, layers, &index),
         || layers.map(|l| ground_quality_with(data, grids, l, &index)),
@@ -135,7 +162,7 @@ fn split_blocks_with(
 ) -> (Vec<SplitBlock>, usize) {
     use rayon::prelude::*;
     let index = &ix.grids;
-    let Some(block_index) = ix.blocks.as_ref() else {
+    let Some(block_index) = ix.blocks.as_deref() else {
         return (Vec::new(), 0);
     };
     let households = data
@@ -318,14 +345,14 @@ fn ground_quality_with(
     let leaf_index = &ix.leaves;
     // An index built without the layers has neither; build them here.
     let (own_blocks, own_barriers);
-    let block_index = match &ix.blocks {
+    let block_index = match ix.blocks.as_deref() {
         Some(b) => b,
         None => {
             own_blocks = PolygonIndex::new(layers.blocks.iter().map(|b| &b.geometry).collect());
             &own_blocks
         }
     };
-    let barriers = match &ix.barriers {
+    let barriers = match ix.barriers.as_deref() {
         Some(b) => b,
         None => {
             own_barriers = barrier_index(layers);
@@ -418,11 +445,11 @@ fn bounds_descriptions_with(
     ix: &GroundIndex,
 ) -> Vec<String> {
     use rayon::prelude::*;
-    let barriers = ix.barriers.as_ref();
+    let barriers = ix.barriers.as_deref();
     let named_barriers: Vec<Option<String>> = layers
         .map(|l| l.barriers.iter().map(|b| b.name.clone()).collect())
         .unwrap_or_default();
-    let block_index = ix.blocks.as_ref();
+    let block_index = ix.blocks.as_deref();
     let leaves = data.tree.leaves();
     let leaf_index = &ix.leaves;
     let grid_index = &ix.grids;

@@ -55,6 +55,37 @@ impl Dataset {
         )
     }
 
+    /// [`Dataset::load`], running `beside` (given the working CRS, once the boundaries have fixed it)
+    /// side by side with reading the households: the ground layers are read while the households
+    /// are. The dataset's errors come first.
+    pub fn load_beside<T: Send>(
+        boundaries: &Path,
+        households: &Path,
+        rules: &Rules,
+        crs: Option<Crs>,
+        beside: impl FnOnce(Crs) -> Result<T> + Send,
+    ) -> Result<(Dataset, T)> {
+        let name = boundaries.display().to_string();
+        let bytes = input::file::read_input(boundaries, input::file::Expect::JsonObject)?;
+        let (areas, working, mut warnings) = input::parse_boundaries(&name, bytes, crs, None)?;
+        let (data, other) = rayon::join(
+            || -> Result<Dataset> {
+                let (tree, problems) = AreaTree::build(&name, areas, rules);
+                if problems.has_errors() {
+                    return Err(Error::Invalid(problems.0));
+                }
+                warnings.extend(problems);
+                let file = households.display().to_string();
+                let bytes = input::read_households_bytes(households)?;
+                let (points, problems) = input::parse_households(&file, bytes, crs, working)?;
+                warnings.extend(problems);
+                Ok(Dataset::new(&file, working, tree, points, warnings))
+            },
+            || beside(working),
+        );
+        Ok((data?, other?))
+    }
+
     /// [`Dataset::load`] from file contents already in memory, each with the name used in messages.
     pub fn parse(
         boundaries: (&str, Vec<u8>),

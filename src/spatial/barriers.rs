@@ -3,13 +3,14 @@
 
 use geo::{Coord, MultiLineString};
 use rstar::RTree;
-use rstar::primitives::{GeomWithData, Line};
+use rstar::primitives::{CachedEnvelope, GeomWithData, Line};
 
 /// Largest distance (m) between an edge and a barrier line for the edge to run along it.
 pub const ALONG_BARRIER_M: f64 = 3.0;
 
-/// A barrier segment with (barrier index, rank).
-pub type BarrierSeg = GeomWithData<Line<[f64; 2]>, (usize, u32)>;
+/// A barrier segment with (barrier index, rank). The envelope is kept with it: computing it again at
+/// every comparison was most of the bulk load.
+pub type BarrierSeg = GeomWithData<CachedEnvelope<Line<[f64; 2]>>, (usize, u32)>;
 
 /// Barrier lines indexed for the question "which barrier runs here?".
 #[derive(Debug, Clone)]
@@ -26,7 +27,7 @@ impl BarrierIndex {
                 for w in l.0.windows(2) {
                     if w[0] != w[1] {
                         segs.push(GeomWithData::new(
-                            Line::new([w[0].x, w[0].y], [w[1].x, w[1].y]),
+                            CachedEnvelope::new(Line::new([w[0].x, w[0].y], [w[1].x, w[1].y])),
                             (i, rank),
                         ));
                     }

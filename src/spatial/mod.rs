@@ -7,6 +7,7 @@
 pub mod barriers;
 pub mod crs;
 pub mod geometry;
+pub mod ground;
 pub mod index;
 pub mod segments;
 pub mod tree;

@@ -9,7 +9,7 @@
 use crate::model::Barrier;
 use geo::{Coord, Line};
 use rstar::RTree;
-use rstar::primitives::GeomWithData;
+use rstar::primitives::{CachedEnvelope, GeomWithData};
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 
@@ -39,7 +39,7 @@ pub struct Streets {
     adjacency: Vec<Vec<(usize, f64)>>,
     /// Every edge (node, node), for finding the street a door is on.
     edges: Vec<(usize, usize)>,
-    edge_index: RTree<GeomWithData<rstar::primitives::Line<[f64; 2]>, usize>>,
+    edge_index: RTree<GeomWithData<CachedEnvelope<rstar::primitives::Line<[f64; 2]>>, usize>>,
 }
 
 #[derive(PartialEq)]
@@ -83,7 +83,10 @@ impl Streets {
                 .enumerate()
                 .map(|(i, l)| {
                     GeomWithData::new(
-                        rstar::primitives::Line::new([l.start.x, l.start.y], [l.end.x, l.end.y]),
+                        CachedEnvelope::new(rstar::primitives::Line::new(
+                            [l.start.x, l.start.y],
+                            [l.end.x, l.end.y],
+                        )),
                         i,
                     )
                 })
@@ -142,7 +145,13 @@ impl Streets {
                 .enumerate()
                 .map(|(i, &(a, b))| {
                     let (pa, pb) = (streets.nodes[a], streets.nodes[b]);
-                    GeomWithData::new(rstar::primitives::Line::new([pa.x, pa.y], [pb.x, pb.y]), i)
+                    GeomWithData::new(
+                        CachedEnvelope::new(rstar::primitives::Line::new(
+                            [pa.x, pa.y],
+                            [pb.x, pb.y],
+                        )),
+                        i,
+                    )
                 })
                 .collect(),
         );

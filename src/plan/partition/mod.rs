@@ -1243,7 +1243,18 @@ fn draw_leaf(
         ground: drawing.ground,
     };
     let (pieces, mut plan, splits) = if geometry::area_m2(&land) > tol {
-        partition_leaf(&input)
+        let start = std::time::Instant::now();
+        let drawn = partition_leaf(&input);
+        tracing::debug!(
+            target: "gridplan::timing",
+            leaf = %area.code,
+            households = drawn.1.households,
+            grids = drawn.0.len(),
+            engine = drawn.1.engine,
+            ms = start.elapsed().as_secs_f64() * 1000.0,
+            "leaf drawn"
+        );
+        drawn
     } else {
         // The dedicated places cover the whole leaf: no land is left for basic grids.
         let plan = LeafPlan {

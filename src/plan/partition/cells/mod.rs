@@ -15,46 +15,14 @@ pub mod graph;
 pub mod grow;
 
 use crate::model::Household;
-use crate::model::{Block, Layers};
 use crate::plan::partition::Atom;
 use crate::rules::KindRules;
 use crate::spatial::geometry;
 use crate::spatial::index::PolygonIndex;
-use geo::{BooleanOps, BoundingRect, MultiPolygon};
+use geo::{BooleanOps, MultiPolygon};
 use serde::Serialize;
 
-/// The ground layers, indexed once for all leaves.
-pub struct Ground<'a> {
-    pub blocks: &'a [Block],
-    block_index: PolygonIndex<&'a MultiPolygon>,
-    pub barriers: crate::spatial::barriers::BarrierIndex,
-    pub layers: &'a Layers,
-}
-
-impl<'a> Ground<'a> {
-    pub fn new(layers: &'a Layers) -> Ground<'a> {
-        Ground {
-            blocks: &layers.blocks,
-            block_index: PolygonIndex::new(layers.blocks.iter().map(|b| &b.geometry).collect()),
-            barriers: crate::spatial::barriers::BarrierIndex::new(
-                layers.barriers.iter().map(|b| (&b.geometry, b.rank)),
-            ),
-            layers,
-        }
-    }
-
-    /// Blocks whose envelope meets the leaf's: (index, geometry, label).
-    fn blocks_near(&self, leaf: &MultiPolygon) -> Vec<(usize, &'a MultiPolygon, String)> {
-        let Some(r) = leaf.bounding_rect() else {
-            return Vec::new();
-        };
-        self.block_index
-            .candidates(&r)
-            .into_iter()
-            .map(|i| (i, &self.blocks[i].geometry, self.blocks[i].label()))
-            .collect()
-    }
-}
+pub use crate::spatial::ground::Ground;
 
 /// A cell larger than a grid's maximum, divided by its buildings.
 #[derive(Debug, Clone, PartialEq, Serialize)]
