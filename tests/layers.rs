@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// The layers, lowest first. A module may import only from layers strictly below its own.
 const LAYERS: &[&[&str]] = &[
-    &["lang"],
+    &["lang", "timing"],
     &["problem", "rng"],
     &["error"],
     &["model"],
