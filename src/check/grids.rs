@@ -118,7 +118,7 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
         grid_kind: grid.record.kind,
         households: hh,
         population: counted.population_known.then_some(counted.population),
-        buildings: counted.buildings.len(),
+        buildings: counted.buildings,
         min: band.map(|b| b.min_households),
         max: band.map(|b| b.max_households),
         status,

@@ -46,8 +46,8 @@ struct Ctx<'a> {
 
 /// Checks `grids` against the dataset and the rules.
 pub fn check(data: &Dataset, grids: &[GridShape], rules: &Rules) -> CheckReport {
-    let layout = Layout::new(data, grids);
-    let tally = Tally::count(data, &layout);
+    let layout = crate::timing::phase("check: layout", || Layout::new(data, grids));
+    let tally = crate::timing::phase("check: tally", || Tally::count(data, &layout));
     let cx = Ctx {
         data,
         grids,
@@ -59,7 +59,9 @@ pub fn check(data: &Dataset, grids: &[GridShape], rules: &Rules) -> CheckReport 
     let rows: Vec<GridRow> = (0..grids.len())
         .map(|g| grids::judge(&cx, g, &mut violations))
         .collect();
-    let oversize = buildings::judge(&cx, &mut violations);
+    let oversize = crate::timing::phase("check: buildings", || {
+        buildings::judge(&cx, &mut violations)
+    });
     codes::judge(&cx, &mut violations);
     let (leaf_rows, infeasible) = leaves::judge(&cx, &mut violations);
     violations.sort_by(|a, b| (a.rule, &a.leaf, &a.grid).cmp(&(b.rule, &b.leaf, &b.grid)));

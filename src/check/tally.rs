@@ -16,13 +16,14 @@ pub(super) struct LeafBuilding<'a> {
 
 /// One grid's households.
 #[derive(Debug, Clone, Default)]
-pub(super) struct GridTally<'a> {
+pub(super) struct GridTally {
     pub households: u64,
     /// Residents of the points that give a population.
     pub population: u64,
     /// False when some point in the grid has no population.
     pub population_known: bool,
-    pub buildings: BTreeSet<LeafBuilding<'a>>,
+    /// Buildings with households in the grid.
+    pub buildings: usize,
 }
 
 /// One leaf's households.
@@ -43,7 +44,7 @@ pub(super) struct BuildingTally {
 /// The households counted.
 pub(super) struct Tally<'a> {
     /// Per grid.
-    pub grids: Vec<GridTally<'a>>,
+    pub grids: Vec<GridTally>,
     /// Per leaf, by position.
     pub leaves: Vec<LeafTally>,
     pub buildings: HashMap<LeafBuilding<'a>, BuildingTally>,
@@ -59,6 +60,17 @@ impl<'a> Tally<'a> {
             .par_iter()
             .map(|h| layout.grid_index.containing(h.pos).first().copied())
             .collect();
+        // Building ids are unique within a leaf only, so the households of each leaf are tallied on
+        // their own, side by side (those outside every leaf form one group more).
+        let mut groups: Vec<Vec<usize>> = vec![Vec::new(); data.tree.areas.len() + 1];
+        for (i, leaf) in data.leaf_of.iter().enumerate() {
+            groups[leaf.map_or(0, |l| l + 1)].push(i);
+        }
+        let parts: Vec<Part> = groups
+            .par_iter()
+            .filter(|members| !members.is_empty())
+            .map(|members| Part::count(data, layout, members, &grid_of))
+            .collect();
         let mut t = Tally {
             grids: vec![
                 GridTally {
@@ -68,43 +80,90 @@ impl<'a> Tally<'a> {
                 layout.grid_area_m2.len()
             ],
             leaves: vec![LeafTally::default(); layout.leaves.len()],
+            buildings: HashMap::with_capacity(parts.iter().map(|p| p.buildings.len()).sum()),
+            assigned: 0,
+            unassigned: 0,
+        };
+        for part in parts {
+            if let Some(p) = part.leaf_pos {
+                t.leaves[p].households += part.leaf.households;
+                t.leaves[p].outside_grids += part.leaf.outside_grids;
+            }
+            t.assigned += part.assigned;
+            t.unassigned += part.unassigned;
+            for (g, counted) in part.grids {
+                let grid = &mut t.grids[g];
+                grid.households += counted.households;
+                grid.population += counted.population;
+                grid.population_known &= counted.population_known;
+            }
+            t.buildings.extend(part.buildings);
+        }
+        for building in t.buildings.values() {
+            for &g in &building.grids {
+                t.grids[g].buildings += 1;
+            }
+        }
+        t
+    }
+}
+
+/// The tally of one leaf's households.
+struct Part<'a> {
+    leaf_pos: Option<usize>,
+    leaf: LeafTally,
+    grids: HashMap<usize, GridTally>,
+    buildings: HashMap<LeafBuilding<'a>, BuildingTally>,
+    assigned: u64,
+    unassigned: u64,
+}
+
+impl<'a> Part<'a> {
+    fn count(
+        data: &'a Dataset,
+        layout: &Layout,
+        members: &[usize],
+        grid_of: &[Option<usize>],
+    ) -> Part<'a> {
+        let leaf = members.first().and_then(|&i| data.leaf_of[i]);
+        let mut part = Part {
+            leaf_pos: leaf.and_then(|l| layout.leaf_pos.get(&l).copied()),
+            leaf: LeafTally::default(),
+            grids: HashMap::new(),
             buildings: HashMap::new(),
             assigned: 0,
             unassigned: 0,
         };
-        for (i, h) in data.households.iter().enumerate() {
+        for &i in members {
+            let h = &data.households[i];
             let n = h.households as u64;
-            let leaf = data.leaf_of[i];
-            let pos = leaf.and_then(|l| layout.leaf_pos.get(&l).copied());
-            if let Some(p) = pos {
-                t.leaves[p].households += n;
-            }
+            part.leaf.households += n;
             let key = LeafBuilding {
                 leaf,
                 key: h.building_key(),
             };
-            let building = t.buildings.entry(key).or_default();
+            let building = part.buildings.entry(key).or_default();
             building.households += n;
             match grid_of[i] {
                 Some(g) => {
-                    t.assigned += n;
-                    let grid = &mut t.grids[g];
+                    part.assigned += n;
+                    let grid = part.grids.entry(g).or_insert_with(|| GridTally {
+                        population_known: true,
+                        ..GridTally::default()
+                    });
                     grid.households += n;
                     match h.population {
                         Some(p) => grid.population += p as u64,
                         None => grid.population_known = false,
                     }
-                    grid.buildings.insert(key);
                     building.grids.insert(g);
                 }
                 None => {
-                    t.unassigned += n;
-                    if let Some(p) = pos {
-                        t.leaves[p].outside_grids += n;
-                    }
+                    part.unassigned += n;
+                    part.leaf.outside_grids += n;
                 }
             }
         }
-        t
+        part
     }
 }

@@ -325,6 +325,11 @@ pub fn clip_ring_to_box(ring: &[Coord], lo: Coord, hi: Coord) -> Vec<[f64; 2]> {
 /// with before a boolean operation.
 pub const LARGE_OUTLINE_VERTICES: usize = 2_000;
 
+/// Polygons with more vertices than this are prepared as a [`BandedPolygon`] when indexed for
+/// point-in-polygon tests (a grid of whole blocks has a hundred or more; a test then looks at a
+/// dozen edges, not at all of them).
+pub const BANDED_VERTICES: usize = 48;
+
 /// Number of positions in all rings.
 pub fn vertex_count(mp: &MultiPolygon) -> usize {
     mp.0.iter()

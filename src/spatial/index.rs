@@ -14,7 +14,7 @@ type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 pub struct PolygonIndex<P: Borrow<MultiPolygon>> {
     polygons: Vec<P>,
     tree: RTree<Entry>,
-    /// Large polygons (surveyed outlines) prepared for fast containment tests.
+    /// Polygons of many vertices (grids, surveyed outlines) prepared for fast containment tests.
     banded: Vec<Option<geometry::BandedPolygon>>,
 }
 
@@ -36,7 +36,7 @@ impl<P: Borrow<MultiPolygon> + Sync> PolygonIndex<P> {
         let banded = polygons
             .par_iter()
             .map(|mp| {
-                (geometry::vertex_count(mp.borrow()) > geometry::LARGE_OUTLINE_VERTICES)
+                (geometry::vertex_count(mp.borrow()) > geometry::BANDED_VERTICES)
                     .then(|| geometry::BandedPolygon::new(mp.borrow()))
             })
             .collect();

@@ -37,7 +37,7 @@ use crate::spatial::geometry;
 use geo::{BooleanOps, BoundingRect, Coord, LineString, MultiPolygon, Polygon};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Directions swept at every cut (evenly over 180°).
 const DIRECTIONS: usize = 12;
@@ -1158,9 +1158,14 @@ pub fn partition_with(
         }
     }
     let style = rules.partition.grid_ids.unwrap_or(IdStyle::Standard);
-    let results: Vec<(Vec<GridShape>, LeafPlan, Vec<BuildingSplit>)> = leaves
-        .par_iter()
-        .filter_map(|&l| {
+    // The largest leaves first, each taken by the next core free: they take longest, and one started
+    // last would leave the other cores idle at the end.
+    let mut order: Vec<usize> = leaves.to_vec();
+    order.sort_by_key(|&l| std::cmp::Reverse(members[l].len()));
+    let mut results: Vec<(usize, (Vec<GridShape>, LeafPlan, Vec<BuildingSplit>))> = order
+        .into_iter()
+        .par_bridge()
+        .filter_map(|l| {
             let kind = data.tree.kind(l)?;
             let band = rules.kind(kind)?;
             let by_population = counted.as_ref().is_some_and(|c| c.leaves.contains(&l));
@@ -1181,9 +1186,13 @@ pub fn partition_with(
                 style,
             );
             progress();
-            Some(r)
+            Some((l, r))
         })
         .collect();
+    // Back in the tree's order of leaves.
+    let rank: HashMap<usize, usize> = leaves.iter().enumerate().map(|(i, &l)| (l, i)).collect();
+    results.sort_by_key(|(l, _)| rank.get(l).copied());
+    let results = results.into_iter().map(|(_, r)| r);
     let mut grids = Vec::new();
     let mut plans = Vec::new();
     let mut splits = Vec::new();

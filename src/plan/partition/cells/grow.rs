@@ -45,7 +45,15 @@ struct State<'g> {
     work: u64,
     /// Where this restart's group search stops.
     work_cap: u64,
+    /// Whether the caller no longer needs this partition (another search met the band first).
+    stop: Stop<'g>,
 }
+
+/// Asked between steps of the search: `true` when its result is no longer needed.
+pub type Stop<'a> = &'a (dyn Fn() -> bool + Sync);
+
+/// A search nobody stops.
+const NEVER: Stop<'static> = &|| false;
 
 /// Cells the group search may visit for one part outside the band, in one restart, and in all the
 /// restarts of one partition (bounds on its time).
@@ -78,6 +86,7 @@ impl<'g> State<'g> {
             stamp: 0,
             work: 0,
             work_cap: RESTART_WORK,
+            stop: NEVER,
         };
         for c in 0..n {
             let p = s.part[c];
@@ -217,7 +226,7 @@ impl<'g> State<'g> {
     fn repair(&mut self, chains: bool) {
         let n = self.g.weight.len();
         for _ in 0..400 {
-            if self.violation() == 0 {
+            if self.violation() == 0 || (self.stop)() {
                 return;
             }
             let mut improved = false;
@@ -381,6 +390,9 @@ impl<'g> State<'g> {
         for p in 0..self.k {
             if dev(self.w[p], self.min, self.max) == 0 || self.work > self.work_cap {
                 continue;
+            }
+            if (self.stop)() {
+                break;
             }
             let before = self.violation();
             let limit = (self.work + PART_WORK).min(self.work_cap);
@@ -741,16 +753,29 @@ pub fn partition_by(
     seed: u64,
     search: Search,
 ) -> Solution {
+    partition_until(g, k, min, max, seed, search, NEVER)
+}
+
+/// [`partition_by`], given up (with whatever it holds then) as soon as `stop` says so.
+pub fn partition_until(
+    g: &Graph,
+    k: usize,
+    min: u64,
+    max: u64,
+    seed: u64,
+    search: Search,
+    stop: Stop,
+) -> Solution {
     match search {
-        Search::Moves => return partition_using(g, k, min, max, seed, false),
-        Search::Chains => return partition_using(g, k, min, max, seed, true),
+        Search::Moves => return partition_using(g, k, min, max, seed, false, stop),
+        Search::Chains => return partition_using(g, k, min, max, seed, true, stop),
         Search::MovesThenChains => {}
     }
-    let single = partition_using(g, k, min, max, seed, false);
+    let single = partition_using(g, k, min, max, seed, false, stop);
     if single.violation == 0 {
         return single;
     }
-    let chained = partition_using(g, k, min, max, seed, true);
+    let chained = partition_using(g, k, min, max, seed, true, stop);
     if (chained.violation, chained.objective) < (single.violation, single.objective) {
         chained
     } else {
@@ -759,7 +784,15 @@ pub fn partition_by(
 }
 
 /// [`partition`], with the band repair's moves of groups of cells (`chains`) or single cells only.
-fn partition_using(g: &Graph, k: usize, min: u64, max: u64, seed: u64, chains: bool) -> Solution {
+fn partition_using(
+    g: &Graph,
+    k: usize,
+    min: u64,
+    max: u64,
+    seed: u64,
+    chains: bool,
+    stop: Stop,
+) -> Solution {
     let n = g.weight.len();
     let k = k.min(n).max(1);
     if k == 1 || n == 0 {
@@ -790,13 +823,14 @@ fn partition_using(g: &Graph, k: usize, min: u64, max: u64, seed: u64, chains: b
     let mut chain_work = 0;
     // Up to four times the restarts while the band is still missed.
     for r in 0..4 * restarts {
-        if r >= restarts && best.as_ref().is_some_and(|b| b.violation == 0) {
+        if (r >= restarts && best.as_ref().is_some_and(|b| b.violation == 0)) || stop() {
             break;
         }
         let s = seeds(g, k, &mut rng);
         let kk = s.len();
         let part = grow(g, &s);
         let mut st = State::new(g, kk, min, max, part);
+        st.stop = stop;
         st.work = chain_work;
         st.work_cap = (chain_work + RESTART_WORK).min(CHAIN_WORK);
         st.repair(chains);
@@ -1133,7 +1167,7 @@ mod tests {
                 );
                 assert_in_band_and_connected(&g, &s.part, k, min, max);
                 cases += 1;
-                if partition_using(&g, k, min, max, 0x5EED_CE11, false).violation > 0 {
+                if partition_using(&g, k, min, max, 0x5EED_CE11, false, NEVER).violation > 0 {
                     single_failed += 1;
                 }
             }

@@ -44,6 +44,31 @@ pub struct LeafCells {
     pub whole_cells_can_meet: Option<bool>,
 }
 
+/// A leaf's cells and their graph, built once for every grid count tried on it.
+pub struct Prepared {
+    cells: cells::Cells,
+    graph: graph::Graph,
+}
+
+/// Divides `leaf` into cells and builds their graph.
+pub fn prepare(
+    leaf: &MultiPolygon,
+    atoms: &[Atom],
+    households: &[Household],
+    band: &KindRules,
+    ground: Option<&Ground>,
+) -> Prepared {
+    let max = band.max_households as u64;
+    let blocks = ground.map(|g| g.blocks_near(leaf)).unwrap_or_default();
+    let mut cells = cells::build(leaf, atoms, households, &blocks, max);
+    let barriers = ground.map(|g| &g.barriers);
+    let graph = graph::build(&mut cells, barriers);
+    Prepared { cells, graph }
+}
+
+/// The seed of every partition: identical input gives identical grids.
+const SEED: u64 = 0x5EED_CE11;
+
 /// Draws `k` grids of `leaf` from its cells.
 pub fn draw(
     leaf: &MultiPolygon,
@@ -55,12 +80,23 @@ pub fn draw(
     search: grow::Search,
 ) -> LeafCells {
     let (min, max) = (band.min_households as u64, band.max_households as u64);
-    let blocks = ground.map(|g| g.blocks_near(leaf)).unwrap_or_default();
-    let mut cells = cells::build(leaf, atoms, households, &blocks, max);
-    let barriers = ground.map(|g| &g.barriers);
-    let g = graph::build(&mut cells, barriers);
-    // The seed is fixed: identical input gives identical grids.
-    let solution = grow::partition_by(&g, k, min, max, 0x5EED_CE11, search);
+    let prepared = prepare(leaf, atoms, households, band, ground);
+    let solution = grow::partition_by(&prepared.graph, k, min, max, SEED, search);
+    assemble(prepared, solution, k, leaf, atoms, households, band)
+}
+
+/// The grids of a partition of the prepared cells into `k` parts: each the union of its cells.
+fn assemble(
+    prepared: Prepared,
+    solution: grow::Solution,
+    k: usize,
+    leaf: &MultiPolygon,
+    atoms: &[Atom],
+    households: &[Household],
+    band: &KindRules,
+) -> LeafCells {
+    let (min, max) = (band.min_households as u64, band.max_households as u64);
+    let Prepared { cells, graph: g } = prepared;
     let parts = solution.part.iter().copied().max().map_or(0, |m| m + 1);
     let mut polys: Vec<Vec<geo::Polygon>> = vec![Vec::new(); parts];
     let whole_sites = !cells.sites.is_empty() && cells.pieces.iter().all(|p| p.site.is_some());
@@ -349,7 +385,11 @@ pub fn draw_guarded(
 /// `others` counts: first every count with single-cell moves (cheap, and they meet the band in almost
 /// every leaf), then `k` and the nearest other count with ejection chains as well (their search costs
 /// far more, and a leaf whose band no count meets would pay it for every count). The first in the band
-/// is kept, else the one missing it least; `None` when the geometry library failed on the first draw.
+/// is kept, else the one missing it least; `None` when the geometry library failed on this leaf.
+///
+/// The cells and their graph are built once for all counts; the other counts are searched side by
+/// side, each given up as soon as one before it in that order meets the band (the choice is the one
+/// the searches made one after another would give).
 pub fn draw_counts(
     leaf: &MultiPolygon,
     atoms: &[Atom],
@@ -359,21 +399,64 @@ pub fn draw_counts(
     ground: Option<&Ground>,
 ) -> Option<LeafCells> {
     use grow::Search;
-    let mut best = draw_guarded(leaf, atoms, households, k, band, ground, Search::Moves)?;
-    let counts = std::iter::once(k).chain(others.iter().copied());
-    let tries = others
-        .iter()
-        .map(|&c| (c, Search::Moves))
-        .chain(counts.take(2).map(|c| (c, Search::Chains)));
-    for (count, search) in tries {
-        if best.violation == 0 {
+    use rayon::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (min, max) = (band.min_households as u64, band.max_households as u64);
+    let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        prepare(leaf, atoms, households, band, ground)
+    }))
+    .ok()?;
+    let g = &prepared.graph;
+    let t0 = std::time::Instant::now();
+    let mut best = (k, grow::partition_by(g, k, min, max, SEED, Search::Moves));
+    tracing::trace!(target: "gridplan::timing", cells = g.weight.len(), k, violation = best.1.violation, ms = t0.elapsed().as_secs_f64() * 1000.0, "first try");
+    let rounds: [Vec<(usize, Search)>; 2] = [
+        others.iter().map(|&c| (c, Search::Moves)).collect(),
+        std::iter::once(k)
+            .chain(others.iter().copied())
+            .take(2)
+            .map(|c| (c, Search::Chains))
+            .collect(),
+    ];
+    for tries in rounds {
+        if best.1.violation == 0 {
             break;
         }
-        if let Some(again) = draw_guarded(leaf, atoms, households, count, band, ground, search)
-            && again.violation < best.violation
-        {
-            best = again;
+        // The first try (in order) that met the band: the ones after it are not needed.
+        let met = AtomicUsize::new(usize::MAX);
+        let found: Vec<grow::Solution> = tries
+            .par_iter()
+            .enumerate()
+            .map(|(i, &(count, search))| {
+                let stop = || met.load(Ordering::Relaxed) < i;
+                let t0 = std::time::Instant::now();
+                let s = grow::partition_until(g, count, min, max, SEED, search, &stop);
+                tracing::trace!(target: "gridplan::timing", count, ?search, violation = s.violation, stopped = stop(), ms = t0.elapsed().as_secs_f64() * 1000.0, "try");
+                if stop() {
+                    return grow::Solution {
+                        part: Vec::new(),
+                        violation: u64::MAX,
+                        objective: f64::INFINITY,
+                    };
+                }
+                if s.violation == 0 {
+                    met.fetch_min(i, Ordering::Relaxed);
+                }
+                s
+            })
+            .collect();
+        for ((count, _), s) in tries.iter().zip(found) {
+            if best.1.violation == 0 {
+                break;
+            }
+            if s.violation < best.1.violation {
+                best = (*count, s);
+            }
         }
     }
-    Some(best)
+    let (count, solution) = best;
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        assemble(prepared, solution, count, leaf, atoms, households, band)
+    }))
+    .ok()
 }
