@@ -1134,6 +1134,9 @@ impl Drawing<'static> {
     }
 }
 
+/// One leaf's grids, its plan and the buildings divided in it.
+type DrawnLeaf = (Vec<GridShape>, LeafPlan, Vec<BuildingSplit>);
+
 /// Partitions every leaf of the dataset: the dedicated places first, each a grid of its own, then the
 /// basic grids on the rest of the leaf. Grids are numbered per leaf in reading order
 /// ([`crate::plan::numbering`]) and written in the rules' id style (standard by default).
@@ -1162,7 +1165,7 @@ pub fn partition_with(
     // last would leave the other cores idle at the end.
     let mut order: Vec<usize> = leaves.to_vec();
     order.sort_by_key(|&l| std::cmp::Reverse(members[l].len()));
-    let mut results: Vec<(usize, (Vec<GridShape>, LeafPlan, Vec<BuildingSplit>))> = order
+    let mut results: Vec<(usize, DrawnLeaf)> = order
         .into_iter()
         .par_bridge()
         .filter_map(|l| {
