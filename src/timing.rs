@@ -15,3 +15,29 @@ pub fn phase<T>(phase: &str, f: impl FnOnce() -> T) -> T {
     );
     out
 }
+
+/// Logs the wall time from its making to its drop under `phase`.
+pub struct Span {
+    phase: &'static str,
+    start: Instant,
+}
+
+impl Span {
+    pub fn new(phase: &'static str) -> Span {
+        Span {
+            phase,
+            start: Instant::now(),
+        }
+    }
+}
+
+impl Drop for Span {
+    fn drop(&mut self) {
+        tracing::debug!(
+            target: "gridplan::timing",
+            phase = self.phase,
+            ms = self.start.elapsed().as_secs_f64() * 1000.0,
+            "done"
+        );
+    }
+}

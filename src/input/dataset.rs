@@ -70,6 +70,7 @@ impl Dataset {
         let (areas, working, mut warnings) = input::parse_boundaries(&name, bytes, crs, None)?;
         let (data, other) = rayon::join(
             || -> Result<Dataset> {
+                let _timing = crate::timing::Span::new("read the households");
                 let (tree, problems) = AreaTree::build(&name, areas, rules);
                 if problems.has_errors() {
                     return Err(Error::Invalid(problems.0));
@@ -81,7 +82,7 @@ impl Dataset {
                 warnings.extend(problems);
                 Ok(Dataset::new(&file, working, tree, points, warnings))
             },
-            || beside(working),
+            || crate::timing::phase("read beside the households", || beside(working)),
         );
         Ok((data?, other?))
     }

@@ -109,3 +109,143 @@ pub fn for_each_ring_mut<E>(
     }
     Ok(())
 }
+
+/// Polygon or MultiPolygon coordinates parsed straight into positions, without a JSON value per
+/// number: the fast path for large clean files. Anything it cannot take (a string, a position of one
+/// number, a fourth number) fails the parse, and the file is read again through [`areal`], which names
+/// the problem.
+#[derive(Debug)]
+pub enum Nest {
+    Num(f64),
+    Pos(Coord),
+    /// A list of positions (a ring).
+    Coords(Vec<Coord>),
+    List(Vec<Nest>),
+}
+
+impl<'de> serde::Deserialize<'de> for Nest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Nest, D::Error> {
+        d.deserialize_any(NestVisitor)
+    }
+}
+
+struct NestVisitor;
+
+impl<'de> serde::de::Visitor<'de> for NestVisitor {
+    type Value = Nest;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("nested arrays of positions")
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Nest, E> {
+        Ok(Nest::Num(v))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Nest, E> {
+        Ok(Nest::Num(v as f64))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Nest, E> {
+        Ok(Nest::Num(v as f64))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Nest, A::Error> {
+        use serde::de::Error;
+        match seq.next_element::<Nest>()? {
+            None => Ok(Nest::List(Vec::new())),
+            Some(Nest::Num(x)) => {
+                let y: f64 = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::custom("a position of one number"))?;
+                let _z: Option<f64> = seq.next_element()?;
+                if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    return Err(A::Error::custom("a position of more than 3 numbers"));
+                }
+                Ok(Nest::Pos(Coord { x, y }))
+            }
+            Some(Nest::Pos(first)) => {
+                let mut coords = Vec::with_capacity(seq.size_hint().unwrap_or(8) + 1);
+                coords.push(first);
+                while let Some(Position(c)) = seq.next_element()? {
+                    coords.push(c);
+                }
+                Ok(Nest::Coords(coords))
+            }
+            Some(first) => {
+                let mut list = vec![first];
+                while let Some(n) = seq.next_element()? {
+                    list.push(n);
+                }
+                Ok(Nest::List(list))
+            }
+        }
+    }
+}
+
+/// A position `[x, y]` or `[x, y, z]`, for the fast path.
+struct Position(Coord);
+
+impl<'de> serde::Deserialize<'de> for Position {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Position, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Position;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a position")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Position, A::Error> {
+                use serde::de::Error;
+                let x: f64 = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::custom("an empty position"))?;
+                let y: f64 = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::custom("a position of one number"))?;
+                let _z: Option<f64> = seq.next_element()?;
+                if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    return Err(A::Error::custom("a position of more than 3 numbers"));
+                }
+                Ok(Position(Coord { x, y }))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// [`areal`] on coordinates parsed by the fast path; `None` for anything [`areal`] would refuse (the
+/// caller then reads the file through it, which names the problem).
+pub fn areal_nest(kind: &str, coordinates: Nest) -> Option<MultiPolygon> {
+    fn ring(n: Nest) -> Option<LineString> {
+        let Nest::Coords(c) = n else { return None };
+        let finite = c.iter().all(|p| p.x.is_finite() && p.y.is_finite());
+        (finite && c.len() >= 4 && c.first() == c.last()).then_some(LineString(c))
+    }
+    fn polygon(n: Nest) -> Option<Polygon> {
+        let Nest::List(rings) = n else { return None };
+        let mut rings = rings.into_iter().map(ring);
+        let exterior = rings.next()??;
+        let holes = rings.collect::<Option<Vec<_>>>()?;
+        Some(Polygon::new(exterior, holes))
+    }
+    match kind {
+        "Polygon" => Some(MultiPolygon(vec![polygon(coordinates)?])),
+        "MultiPolygon" => {
+            let Nest::List(parts) = coordinates else {
+                return None;
+            };
+            if parts.is_empty() {
+                return None;
+            }
+            parts
+                .into_iter()
+                .map(polygon)
+                .collect::<Option<Vec<_>>>()
+                .map(MultiPolygon)
+        }
+        _ => None,
+    }
+}

@@ -422,9 +422,9 @@ pub(crate) fn read_areal(
     let mut problems = Problems::default();
     // A large clean file is parsed on every core; anything unusual is read again on one thread,
     // which names every problem.
-    let parallel = raw::read_collection_parallel::<RawFeature<Map<String, Value>>, _, _>(
+    let parallel = raw::read_collection_parallel::<raw::RawAreaFeature<Map<String, Value>>, _, _>(
         &bytes,
-        |index, f| area_feature(&file, index, f, id_property, &mut Problems::default()),
+        |index, f| area_feature_fast(index, f, id_property),
     )
     .filter(|p| p.header.feature_count > 0);
     let (mut out, header) = match parallel {
@@ -539,6 +539,28 @@ fn reproject_areal(transform: &Transform, out: &mut [AreaFeature]) -> Result<()>
         })?;
     }
     Ok(())
+}
+
+/// One polygon feature of a large clean file, or `None` when anything is amiss (the file is then read
+/// through [`area_feature`], which names the problem).
+fn area_feature_fast(
+    index: usize,
+    f: raw::RawAreaFeature<Map<String, Value>>,
+    id_property: &str,
+) -> Option<AreaFeature> {
+    if f.kind.as_deref() != Some("Feature") {
+        return None;
+    }
+    let props = f.properties.unwrap_or_default();
+    let id = feature_id(f.id.as_ref(), props.get(id_property));
+    let g = f.geometry?;
+    let geometry = geom::areal_nest(g.kind.as_deref()?, g.coordinates?)?;
+    Some(AreaFeature {
+        index,
+        id,
+        props,
+        geometry,
+    })
 }
 
 /// One polygon feature as read, or `None` with its problems pushed.

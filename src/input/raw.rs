@@ -31,6 +31,25 @@ pub struct RawGeometry {
     pub coordinates: Option<Value>,
 }
 
+/// A polygon feature as it appears in a large clean file: its coordinates parsed without a JSON value
+/// per number (see [`crate::input::geom::Nest`]).
+#[derive(Debug, Deserialize)]
+pub struct RawAreaFeature<P> {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub id: Option<Value>,
+    pub geometry: Option<RawAreaGeometry>,
+    pub properties: Option<P>,
+}
+
+/// The geometry of a [`RawAreaFeature`].
+#[derive(Debug, Deserialize)]
+pub struct RawAreaGeometry {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub coordinates: Option<crate::input::geom::Nest>,
+}
+
 /// The top-level members of a FeatureCollection other than its features.
 #[derive(Debug, Default)]
 pub struct CollectionHeader {

@@ -407,9 +407,7 @@ pub fn draw_counts(
     }))
     .ok()?;
     let g = &prepared.graph;
-    let t0 = std::time::Instant::now();
     let mut best = (k, grow::partition_by(g, k, min, max, SEED, Search::Moves));
-    tracing::trace!(target: "gridplan::timing", cells = g.weight.len(), k, violation = best.1.violation, ms = t0.elapsed().as_secs_f64() * 1000.0, "first try");
     let rounds: [Vec<(usize, Search)>; 2] = [
         others.iter().map(|&c| (c, Search::Moves)).collect(),
         std::iter::once(k)
@@ -429,9 +427,7 @@ pub fn draw_counts(
             .enumerate()
             .map(|(i, &(count, search))| {
                 let stop = || met.load(Ordering::Relaxed) < i;
-                let t0 = std::time::Instant::now();
                 let s = grow::partition_until(g, count, min, max, SEED, search, &stop);
-                tracing::trace!(target: "gridplan::timing", count, ?search, violation = s.violation, stopped = stop(), ms = t0.elapsed().as_secs_f64() * 1000.0, "try");
                 if stop() {
                     return grow::Solution {
                         part: Vec::new(),
