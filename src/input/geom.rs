@@ -112,7 +112,7 @@ pub fn for_each_ring_mut<E>(
 
 /// Polygon or MultiPolygon coordinates parsed straight into positions, without a JSON value per
 /// number: the fast path for large clean files. Anything it cannot take (a string, a position of one
-/// number, a fourth number) fails the parse, and the file is read again through [`areal`], which names
+/// number) fails the parse, and the file is read again through [`areal`], which names
 /// the problem.
 #[derive(Debug)]
 pub enum Nest {
@@ -159,9 +159,8 @@ impl<'de> serde::de::Visitor<'de> for NestVisitor {
                     .next_element()?
                     .ok_or_else(|| A::Error::custom("a position of one number"))?;
                 let _z: Option<f64> = seq.next_element()?;
-                if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
-                    return Err(A::Error::custom("a position of more than 3 numbers"));
-                }
+                // Anything after z is passed over, as the checked path does.
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
                 Ok(Nest::Pos(Coord { x, y }))
             }
             Some(Nest::Pos(first)) => {
@@ -183,7 +182,7 @@ impl<'de> serde::de::Visitor<'de> for NestVisitor {
     }
 }
 
-/// A position `[x, y]` or `[x, y, z]`, for the fast path.
+/// A position `[x, y]` or `[x, y, z, …]` (what follows y is not kept), for the fast path.
 struct Position(Coord);
 
 impl<'de> serde::Deserialize<'de> for Position {
@@ -206,9 +205,8 @@ impl<'de> serde::Deserialize<'de> for Position {
                     .next_element()?
                     .ok_or_else(|| A::Error::custom("a position of one number"))?;
                 let _z: Option<f64> = seq.next_element()?;
-                if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
-                    return Err(A::Error::custom("a position of more than 3 numbers"));
-                }
+                // Anything after z is passed over, as the checked path does.
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
                 Ok(Position(Coord { x, y }))
             }
         }
@@ -247,5 +245,49 @@ pub fn areal_nest(kind: &str, coordinates: Nest) -> Option<MultiPolygon> {
                 .map(MultiPolygon)
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast path gives exactly what [`areal`] gives, and gives nothing wherever [`areal`] refuses.
+    #[test]
+    fn the_fast_path_agrees_with_the_checked_one_or_steps_aside() {
+        let square = "[[0,0],[10,0],[10,10],[0,10],[0,0]]";
+        let hole = "[[2,2],[2,4],[4,4],[2,2]]";
+        let cases = [
+            ("Polygon", format!("[{square}]")),
+            ("Polygon", format!("[{square},{hole}]")),
+            ("MultiPolygon", format!("[[{square}],[{square},{hole}]]")),
+            (
+                "Polygon",
+                "[[[0.5,1.5,7],[3,1.5,7],[3,4,7],[0.5,1.5,7]]]".to_string(),
+            ),
+            // Refused by both: not closed, too short, one number, four numbers, a string, empty.
+            ("Polygon", "[[[0,0],[1,0],[1,1],[0,1]]]".to_string()),
+            ("Polygon", "[[[0,0],[1,0],[0,0]]]".to_string()),
+            ("Polygon", "[[[0,0],[1],[1,1],[0,0]]]".to_string()),
+            ("Polygon", "[[[0,0],[1,0,0,0],[1,1],[0,0]]]".to_string()),
+            ("Polygon", "[[[0,0],[\"1\",0],[1,1],[0,0]]]".to_string()),
+            ("Polygon", "[]".to_string()),
+            ("Polygon", "[[]]".to_string()),
+            ("MultiPolygon", "[]".to_string()),
+            ("MultiPolygon", format!("[{square}]")),
+            ("Polygon", format!("[[{square}]]")),
+            ("Point", "[1,2]".to_string()),
+            ("Polygon", "5".to_string()),
+        ];
+        for (kind, text) in cases {
+            let checked = areal(kind, &serde_json::from_str::<Value>(&text).expect("json"));
+            let fast = serde_json::from_str::<Nest>(&text)
+                .ok()
+                .and_then(|n| areal_nest(kind, n));
+            match checked {
+                Ok(mp) => assert_eq!(fast, Some(mp), "{kind} {text}"),
+                Err(_) => assert_eq!(fast, None, "{kind} {text}"),
+            }
+        }
     }
 }
