@@ -165,27 +165,18 @@ fn split_blocks_with(
     let Some(block_index) = ix.blocks.as_deref() else {
         return (Vec::new(), 0);
     };
-    let households = data
+    // Each household's block found on every core, then counted in one pass.
+    let block_of: Vec<Option<usize>> = data
         .households
-        .par_chunks(4096)
-        .fold(
-            || vec![0u64; layers.blocks.len()],
-            |mut acc, chunk| {
-                for h in chunk {
-                    if let Some(&b) = block_index.containing(h.pos).first() {
-                        acc[b] += h.households as u64;
-                    }
-                }
-                acc
-            },
-        )
-        .reduce(
-            || vec![0u64; layers.blocks.len()],
-            |mut a, b| {
-                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-                a
-            },
-        );
+        .par_iter()
+        .map(|h| block_index.containing(h.pos).first().copied())
+        .collect();
+    let mut households = vec![0u64; layers.blocks.len()];
+    for (h, b) in data.households.iter().zip(block_of) {
+        if let Some(b) = b {
+            households[b] += h.households as u64;
+        }
+    }
     let populated = households.iter().filter(|&&h| h > 0).count();
     let outline: Vec<(Coord, Coord)> = grids
         .iter()
