@@ -407,7 +407,11 @@ pub fn draw_counts(
     }))
     .ok()?;
     let g = &prepared.graph;
-    let mut best = (k, grow::partition_by(g, k, min, max, SEED, Search::Moves));
+    let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        grow::partition_by(g, k, min, max, SEED, Search::Moves)
+    }))
+    .ok()?;
+    let mut best = (k, first);
     let rounds: [Vec<(usize, Search)>; 2] = [
         others.iter().map(|&c| (c, Search::Moves)).collect(),
         std::iter::once(k)
@@ -427,7 +431,17 @@ pub fn draw_counts(
             .enumerate()
             .map(|(i, &(count, search))| {
                 let stop = || met.load(Ordering::Relaxed) < i;
-                let s = grow::partition_until(g, count, min, max, SEED, search, &stop);
+                // A search that failed is a try that missed (as a failed draw was before).
+                let s = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    grow::partition_until(g, count, min, max, SEED, search, &stop)
+                }));
+                let Ok(s) = s else {
+                    return grow::Solution {
+                        part: Vec::new(),
+                        violation: u64::MAX,
+                        objective: f64::INFINITY,
+                    };
+                };
                 if stop() {
                     return grow::Solution {
                         part: Vec::new(),
