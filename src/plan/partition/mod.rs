@@ -885,7 +885,7 @@ fn partition_leaf(leaf: &LeafInput) -> (Vec<MultiPolygon>, LeafPlan, Vec<Buildin
         }
         let bad = crate::plan::partition::cells::band_violation(&straight, points, members, band);
         let reachable = infeasible.is_none();
-        if reachable && (bad.0 > 0 || straight.len() != k) {
+        if reachable && (bad.0 > 0 || bad.1 > 0 || straight.len() != k) {
             let drawn = crate::plan::partition::cells::draw_guarded(
                 land,
                 &atoms,

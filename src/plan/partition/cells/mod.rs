@@ -383,8 +383,10 @@ pub fn draw_guarded(
 
 /// The grids of `leaf` with `k` grids or, where whole cells miss the band with `k`, with one of the
 /// `others` counts: first every count with single-cell moves (cheap, and they meet the band in almost
-/// every leaf), then `k` and the nearest other count with ejection chains as well (their search costs
-/// far more, and a leaf whose band no count meets would pay it for every count). The first in the band
+/// every leaf), then every count from starts drawn on random spanning trees (they find the groupings
+/// of a few heavy cells that moves cannot reach), then `k` and the nearest other count with ejection
+/// chains as well (their search costs far more, and a leaf whose band no count meets would pay it for
+/// every count). The first in the band
 /// is kept, else the one missing it least; `None` when the geometry library failed on this leaf.
 ///
 /// The cells and their graph are built once for all counts; the other counts are searched side by
@@ -412,8 +414,12 @@ pub fn draw_counts(
     }))
     .ok()?;
     let mut best = (k, first);
-    let rounds: [Vec<(usize, Search)>; 2] = [
+    let rounds: [Vec<(usize, Search)>; 3] = [
         others.iter().map(|&c| (c, Search::Moves)).collect(),
+        std::iter::once(k)
+            .chain(others.iter().copied())
+            .map(|c| (c, Search::Trees))
+            .collect(),
         std::iter::once(k)
             .chain(others.iter().copied())
             .take(2)
