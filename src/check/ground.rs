@@ -136,8 +136,9 @@ pub fn describe_on(
     )
 }
 
-/// Blocks whose land lies in more than one grid (pieces under 1 m² or 0.1 % of the block are rounding
-/// noise), with the households of each block.
+/// Blocks whose land lies in more than one grid of one community (pieces under 1 m² or 0.1 % of the
+/// block are rounding noise), with the households of each block. A block that only a community's own
+/// boundary crosses is not the grids' cut (grids of different communities always part along it).
 ///
 /// A block no grid's outline passes through lies in one grid (or none) and is passed over; the others
 /// are measured exactly, grid by grid.
@@ -205,20 +206,31 @@ fn split_blocks_with(
             }
             let area = b.geometry.unsigned_area();
             let noise = (area * 1e-3).max(1.0);
-            let parts: Vec<(String, f64)> = candidates
+            let parts: Vec<(usize, f64)> = candidates
                 .into_iter()
                 .map(|g| {
                     (
-                        grids[g].id.clone(),
+                        g,
                         geometry::normalized(b.geometry.intersection(&grids[g].geometry))
                             .unsigned_area(),
                     )
                 })
                 .filter(|(_, a)| *a > noise)
                 .collect();
-            (parts.len() > 1).then(|| SplitBlock {
+            // Cut by the grids only where two grids of one community share it: a block that a
+            // community's own boundary crosses is cut by the boundary, which the grids follow.
+            let mut per_community = std::collections::BTreeMap::new();
+            for &(g, _) in &parts {
+                *per_community
+                    .entry(grids[g].community.as_deref())
+                    .or_insert(0usize) += 1;
+            }
+            per_community.values().any(|&n| n > 1).then(|| SplitBlock {
                 block: b.label(),
-                grids: parts,
+                grids: parts
+                    .iter()
+                    .map(|&(g, a)| (grids[g].id.clone(), a))
+                    .collect(),
                 households: households[i],
             })
         })
@@ -524,4 +536,67 @@ fn bounds_descriptions_with(
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{area, dataset, grid, household, rect};
+    use crate::model::Block;
+
+    fn block(code: &str, geometry: MultiPolygon) -> Block {
+        Block {
+            feature: 0,
+            code: Some(code.to_string()),
+            name: None,
+            kind: None,
+            geometry,
+        }
+    }
+
+    #[test]
+    fn a_block_counts_as_cut_only_where_grids_of_one_community_share_it() {
+        // Two communities side by side at x = 500; block A straddles their boundary, block B lies
+        // in the first community across the line at y = 250 between its two grids.
+        let data = dataset(
+            vec![
+                area(
+                    "320116001001",
+                    None,
+                    Some("urban"),
+                    rect(0.0, 0.0, 500.0, 500.0),
+                ),
+                area(
+                    "320116001002",
+                    None,
+                    Some("urban"),
+                    rect(500.0, 0.0, 1000.0, 500.0),
+                ),
+            ],
+            vec![
+                household(450.0, 400.0, 5, Some("a1")),
+                household(550.0, 400.0, 5, Some("a2")),
+                household(100.0, 240.0, 5, Some("b1")),
+                household(100.0, 260.0, 5, Some("b2")),
+            ],
+        );
+        let grids = vec![
+            grid("g1", "320116001001", rect(0.0, 0.0, 500.0, 250.0)),
+            grid("g2", "320116001001", rect(0.0, 250.0, 500.0, 500.0)),
+            grid("g3", "320116001002", rect(500.0, 0.0, 1000.0, 500.0)),
+        ];
+        let layers = Layers {
+            blocks: vec![
+                block("A", rect(400.0, 350.0, 600.0, 450.0)),
+                block("B", rect(50.0, 200.0, 150.0, 300.0)),
+            ],
+            barriers: Vec::new(),
+        };
+        let (split, populated) = split_blocks(&data, &grids, &layers);
+        assert_eq!(populated, 2);
+        let names: Vec<&str> = split.iter().map(|s| s.block.as_str()).collect();
+        assert_eq!(names, ["B"], "{split:?}");
+        assert_eq!(split[0].households, 10);
+        assert_eq!(split[0].grids.len(), 2);
+    }
 }
