@@ -129,10 +129,20 @@ pub fn describe_on(
     layers: Option<&Layers>,
     ground: Option<&Ground>,
 ) -> (Vec<String>, Option<GroundQuality>) {
-    let index = GroundIndex::on(data, grids, layers, ground);
+    let index = crate::timing::phase("四至: index", || {
+        GroundIndex::on(data, grids, layers, ground)
+    });
     rayon::join(
-        || bounds_descriptions_with(data, grids, layers, &index),
-        || layers.map(|l| ground_quality_with(data, grids, l, &index)),
+        || {
+            crate::timing::phase("四至", || {
+                bounds_descriptions_with(data, grids, layers, &index)
+            })
+        },
+        || {
+            crate::timing::phase("ground measures", || {
+                layers.map(|l| ground_quality_with(data, grids, l, &index))
+            })
+        },
     )
 }
 
@@ -343,7 +353,9 @@ fn ground_quality_with(
     ix: &GroundIndex,
 ) -> GroundQuality {
     use rayon::prelude::*;
-    let (split, populated) = split_blocks_with(data, grids, layers, ix);
+    let (split, populated) = crate::timing::phase("ground: blocks cut", || {
+        split_blocks_with(data, grids, layers, ix)
+    });
     let populated_split = split.iter().filter(|s| s.households > 0).count();
     let leaf_index = &ix.leaves;
     // An index built without the layers has neither; build them here.

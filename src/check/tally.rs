@@ -3,8 +3,9 @@
 use super::layout::Layout;
 use crate::input::dataset::Dataset;
 use crate::model::BuildingKey;
+use foldhash::{HashMap, HashMapExt};
 use rayon::prelude::*;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 /// A building within its leaf (building ids are unique within a leaf only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

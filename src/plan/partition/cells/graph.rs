@@ -175,8 +175,8 @@ fn piece_pairs(cells: &Cells, barriers: Option<&BarrierIndex>) -> (PiecePairs, V
     // way by another piece are one shared stretch, found by hashing. In a tiling no third piece runs
     // along it, so only the others are compared geometrically.
     let key = |a: Coord, b: Coord| (a.x.to_bits(), a.y.to_bits(), b.x.to_bits(), b.y.to_bits());
-    let mut by_ends: std::collections::HashMap<(u64, u64, u64, u64), usize> =
-        std::collections::HashMap::with_capacity(segs.len());
+    let mut by_ends: rustc_hash::FxHashMap<(u64, u64, u64, u64), usize> =
+        rustc_hash::FxHashMap::with_capacity_and_hasher(segs.len(), Default::default());
     for (i, &(a, b)) in segs.iter().enumerate() {
         by_ends.entry(key(a, b)).or_insert(i);
     }

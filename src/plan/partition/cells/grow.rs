@@ -301,7 +301,7 @@ impl<'g> State<'g> {
             .collect();
         let mut out: Vec<Vec<usize>> = Vec::new();
         // Groups already seen, by the exclusive-or of their cells' hashes (and their size).
-        let mut seen: std::collections::HashSet<(u64, usize)> = Default::default();
+        let mut seen: rustc_hash::FxHashSet<(u64, usize)> = Default::default();
         let hash = |c: usize| Rng::new(c as u64).next_u64();
         for &c in &border {
             for hug in [false, true] {
@@ -1414,7 +1414,8 @@ mod tests {
             single_failed > 0,
             "single-cell moves met the band in all {cases}"
         );
-        eprintln!("of {cases}: moves missed {single_failed}, tree starts {trees_failed}");
+        // Starts drawn on spanning trees meet the band in every one (single-cell moves miss 8 of 36).
+        assert_eq!(trees_failed, 0, "tree starts missed {trees_failed} of {cases}");
     }
 
     /// A leaf whose households sit in a few heavy cells (compounds of towers, 40–360 households
@@ -1476,7 +1477,6 @@ mod tests {
             trees_missed.len() <= 1,
             "tree starts missed {trees_missed:?} of {cases}"
         );
-        eprintln!("of {cases}: moves missed {moves_missed}, tree starts {trees_missed:?}");
     }
 
     #[test]

@@ -257,7 +257,7 @@ fn split_pinches(mp: MultiPolygon) -> MultiPolygon {
             mark_touches(&mut ring);
             // `ring` is closed. Find a vertex that repeats (not the closing one).
             let n = ring.len().saturating_sub(1);
-            let mut seen: std::collections::HashMap<(u64, u64), usize> = Default::default();
+            let mut seen: rustc_hash::FxHashMap<(u64, u64), usize> = Default::default();
             for i in 0..n {
                 let key = (ring[i].x.to_bits(), ring[i].y.to_bits());
                 if let Some(&j) = seen.get(&key) {
