@@ -194,7 +194,17 @@ fn draw(
     });
     progress.end();
     let (check, description) = check_and_describe(data, &drawn.grids, rules, ground, describe);
-    let quality = Quality::measure(&check);
+    let quality = if ground.is_some() {
+        let unreachable = drawn
+            .leaves
+            .iter()
+            .filter(|l| l.whole_cells_cannot_meet)
+            .map(|l| l.leaf.as_str())
+            .collect();
+        Quality::measure_on_blocks(&check, &unreachable)
+    } else {
+        Quality::measure(&check)
+    };
     let planned = Planned {
         retired: Vec::new(),
         grids: drawn.grids,

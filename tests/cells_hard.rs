@@ -500,3 +500,86 @@ fn a_ring_shaped_village_on_street_blocks() {
     }
     assert_on_blocks(&r, 60.0);
 }
+
+#[test]
+fn a_tract_whose_whole_blocks_cannot_meet_the_band_is_said_so_and_left_out_of_that_figure() {
+    // Seven street blocks in a row (a real census tract's counts): 1,031 households, so only three
+    // grids fit 300–500; but the block of 497 needs a grid of its own and leaves 534 for two grids.
+    // Blocks kept whole cannot meet the band, the plan says so (proven), and the figure "where whole
+    // blocks can reach it" leaves the leaf out; the next leaf is drawn in the band.
+    let counts = [120, 497, 110, 100, 90, 60, 54];
+    let mut h = Vec::new();
+    let mut blocks = Vec::new();
+    for (i, &n) in counts.iter().enumerate() {
+        let x0 = 100.0 * i as f64;
+        blocks.push(polygon_feature(
+            json!({"code": format!("T-K{i}")}),
+            json!([square(x0, 0.0, x0 + 100.0, 100.0)]),
+        ));
+        building(&format!("T{i}"), n, x0 + 50.0, 50.0, &mut h);
+    }
+    // A second leaf, north of the first, of eight blocks of 100 that meet the band easily.
+    for i in 0..8 {
+        let x0 = 100.0 * i as f64;
+        blocks.push(polygon_feature(
+            json!({"code": format!("U-K{i}")}),
+            json!([square(x0, 100.0, x0 + 100.0, 200.0)]),
+        ));
+        building(&format!("U{i}"), 100, x0 + 50.0, 150.0, &mut h);
+    }
+    blocks.push(polygon_feature(
+        json!({"code": "U-K8"}),
+        json!([square(700.0, 0.0, 800.0, 100.0)]),
+    ));
+    let t = urban("T", vec![square(0.0, 0.0, 700.0, 100.0)]);
+    let u = urban(
+        "U",
+        vec![ring(&[
+            (0.0, 100.0),
+            (700.0, 100.0),
+            (700.0, 0.0),
+            (800.0, 0.0),
+            (800.0, 200.0),
+            (0.0, 200.0),
+            (0.0, 100.0),
+        ])],
+    );
+    let r = run_case_on(vec![t, u], h, Some(blocks));
+    let plan = |leaf: &str| {
+        r.report["leaf_plans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["leaf"] == leaf)
+            .unwrap()
+            .clone()
+    };
+    let t = plan("T");
+    assert_eq!(t["whole_cells_cannot_meet"], true, "{t}");
+    assert!(
+        t["infeasible"]
+            .as_str()
+            .unwrap()
+            .contains("no grouping of whole cells"),
+        "{t}"
+    );
+    assert!(plan("U").get("whole_cells_cannot_meet").is_none());
+    let q = &r.report["quality"];
+    let t_grids = t["grids"].as_u64().unwrap();
+    assert_eq!(
+        q["grids_where_whole_blocks_reach"].as_u64().unwrap() + t_grids,
+        q["grids_where_band_reachable"].as_u64().unwrap(),
+        "{q}"
+    );
+    assert_eq!(q["share_in_band_where_whole_blocks_reach"], 1.0, "{q}");
+    assert!(
+        q["share_in_band_where_reachable"].as_f64().unwrap() < 1.0,
+        "{q}"
+    );
+    // No block is cut: the band was not bought by cutting the 497.
+    assert!(
+        r.report["ground"]["populated_blocks_split"] == 0,
+        "{}",
+        r.report["ground"]
+    );
+}

@@ -257,6 +257,18 @@ fn quality_lines(lang: Lang, q: &crate::check::Quality) -> String {
                 floor_pct(q.share_in_band_where_reachable),
                 q.grids_where_band_reachable
             );
+            if let (Some(share), Some(of)) = (
+                q.share_in_band_where_whole_blocks_reach,
+                q.grids_where_whole_blocks_reach,
+            ) && of != q.grids_where_band_reachable
+            {
+                line!(
+                    s,
+                    "  … where whole blocks can reach it  {:.1} % of {} grids",
+                    floor_pct(share),
+                    of
+                );
+            }
             line!(
                 s,
                 "  multi-part grids                   {}",
@@ -277,6 +289,19 @@ fn quality_lines(lang: Lang, q: &crate::check::Quality) -> String {
                 floor_pct(q.share_in_band_where_reachable),
                 q.grids_where_band_reachable
             );
+            if let (Some(share), Some(of)) = (
+                q.share_in_band_where_whole_blocks_reach,
+                q.grids_where_whole_blocks_reach,
+            ) && of != q.grids_where_band_reachable
+            {
+                line!(
+                    s,
+                    "  {} {:.1} %（共 {} 个网格）",
+                    pad("其中不拆地块可达处达标", 34),
+                    floor_pct(share),
+                    of
+                );
+            }
             line!(s, "  {} {}", pad("不连片网格", 34), q.multi_part_grids);
             line!(
                 s,

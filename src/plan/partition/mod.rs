@@ -101,6 +101,10 @@ pub struct LeafPlan {
     /// Anything else the planner should know about the leaf.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Proven: no grouping of whole cells (blocks kept whole) fits the band with any feasible count,
+    /// so the band is out of reach without cutting a block.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub whole_cells_cannot_meet: bool,
 }
 
 /// The grids of every leaf, with what was decided along the way.
@@ -845,6 +849,7 @@ fn partition_leaf(leaf: &LeafInput) -> (Vec<MultiPolygon>, LeafPlan, Vec<Buildin
     let (k, mut infeasible) = grid_count(band, households, policy);
     let mut engine = "straight";
     let mut divided_cells = Vec::new();
+    let mut whole_cells_cannot_meet = false;
     // Whole cells may fit the band with another feasible number of grids.
     let others = if infeasible.is_none() {
         crate::plan::partition::cells::other_counts(band, households, k)
@@ -859,6 +864,7 @@ fn partition_leaf(leaf: &LeafInput) -> (Vec<MultiPolygon>, LeafPlan, Vec<Buildin
         divided_cells = drawn.divided;
         if infeasible.is_none() && drawn.violation > 0 {
             infeasible = Some(cells_shortfall(drawn.whole_cells_can_meet));
+            whole_cells_cannot_meet = drawn.whole_cells_can_meet == Some(false);
         }
         drawn.grids
     } else {
@@ -945,6 +951,7 @@ fn partition_leaf(leaf: &LeafInput) -> (Vec<MultiPolygon>, LeafPlan, Vec<Buildin
         divided_cells,
         dedicated: 0,
         note: None,
+        whole_cells_cannot_meet,
     };
     (pieces, plan, splits)
 }
@@ -1280,6 +1287,7 @@ fn draw_leaf(
             divided_cells: Vec::new(),
             dedicated: 0,
             note: Some("the dedicated grids cover the whole leaf".to_string()),
+            whole_cells_cannot_meet: false,
         };
         (Vec::new(), plan, Vec::new())
     };

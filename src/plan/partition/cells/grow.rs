@@ -1039,7 +1039,8 @@ fn partition_using(
         && g.weight.iter().all(|&w| w <= max);
     let mut chain_work = 0;
     let mut tree_work = 0;
-    let whole_cells_fit = !trees || whole_cells_can_meet(&g.weight, k, min, max) != Some(false);
+    let whole_cells_fit =
+        !trees || whole_cells_can_meet_exactly(&g.weight, k, min, max) != Some(false);
     // Up to four times the restarts while the band is still missed.
     for r in 0..4 * restarts {
         if (r >= restarts && best.as_ref().is_some_and(|b| b.violation == 0)) || stop() {
@@ -1087,6 +1088,58 @@ fn partition_using(
         violation: u64::MAX,
         objective: f64::INFINITY,
     })
+}
+
+/// [`whole_cells_can_meet`], decided exactly for three groups as well where it was left open (a
+/// table of the sums two groups can hold, `(max + 1)²` entries per weight): the cost of a proof, paid
+/// once per leaf that misses the band, not inside the search.
+pub fn whole_cells_can_meet_exactly(weights: &[u64], k: usize, min: u64, max: u64) -> Option<bool> {
+    let cheap = whole_cells_can_meet(weights, k, min, max);
+    let heavy: Vec<usize> = weights
+        .iter()
+        .filter(|&&w| w > 0)
+        .map(|&w| w as usize)
+        .collect();
+    if cheap.is_some() || k != 3 || max > 2_000 || heavy.len() > 400 {
+        return cheap;
+    }
+    let total: usize = heavy.iter().sum();
+    let (lo, hi) = (min as usize, max as usize);
+    let m = hi + 1;
+    // reach[a * m + b]: the weights so far can be split with `a` in the first group, `b` in the
+    // second (a ≥ b, the groups being alike) and the rest in the third, none over the maximum.
+    let mut reach = vec![false; m * m];
+    reach[0] = true;
+    let mut placed = 0;
+    for w in heavy {
+        let mut next = vec![false; m * m];
+        for a in 0..m {
+            for b in 0..=a.min(placed) {
+                if !reach[a * m + b] {
+                    continue;
+                }
+                let c = placed - a - b;
+                let mut put = |x: usize, y: usize| {
+                    let (x, y) = (x.max(y), x.min(y));
+                    next[x * m + y] = true;
+                };
+                if a + w <= hi {
+                    put(a + w, b);
+                }
+                if b + w <= hi {
+                    put(a, b + w);
+                }
+                if c + w <= hi {
+                    put(a, b);
+                }
+            }
+        }
+        placed += w;
+        reach = next;
+    }
+    let met =
+        (lo..m).any(|a| (lo..=a).any(|b| reach[a * m + b] && (lo..=hi).contains(&(total - a - b))));
+    Some(met)
 }
 
 /// Whether whole cells of these weights can form `k` groups each within `[min, max]`, ignoring where
@@ -1415,7 +1468,10 @@ mod tests {
             "single-cell moves met the band in all {cases}"
         );
         // Starts drawn on spanning trees meet the band in every one (single-cell moves miss 8 of 36).
-        assert_eq!(trees_failed, 0, "tree starts missed {trees_failed} of {cases}");
+        assert_eq!(
+            trees_failed, 0,
+            "tree starts missed {trees_failed} of {cases}"
+        );
     }
 
     /// A leaf whose households sit in a few heavy cells (compounds of towers, 40–360 households
@@ -1492,5 +1548,33 @@ mod tests {
             whole_cells_can_meet(&[290, 290, 290], 2, 300, 500),
             Some(false)
         );
+        // Three grids: a block of 497 needs a grid of its own (anything beside it goes over 500),
+        // leaving 534 for two grids, under 300 each (a real census tract's blocks). The greedy
+        // grouping cannot tell; the table proves it.
+        let tract = [497, 120, 110, 100, 90, 60, 54];
+        assert_eq!(whole_cells_can_meet(&tract, 3, 300, 500), None);
+        assert_eq!(
+            whole_cells_can_meet_exactly(&tract, 3, 300, 500),
+            Some(false)
+        );
+        // And it agrees with trying every assignment of the weights to three groups.
+        let mut rng = Rng::new(3);
+        for _ in 0..300 {
+            let n = 4 + (rng.next_u64() % 5) as usize;
+            let w: Vec<u64> = (0..n).map(|_| rng.int(20, 480)).collect();
+            let brute = (0..3usize.pow(n as u32)).any(|mut code| {
+                let mut sums = [0u64; 3];
+                for &x in &w {
+                    sums[code % 3] += x;
+                    code /= 3;
+                }
+                sums.iter().all(|&s| (300..=500).contains(&s))
+            });
+            assert_eq!(
+                whole_cells_can_meet_exactly(&w, 3, 300, 500),
+                Some(brute),
+                "{w:?}"
+            );
+        }
     }
 }

@@ -142,7 +142,7 @@ fn assemble(
         .map(clean)
         .collect();
     let whole_cells_can_meet = if solution.violation > 0 {
-        grow::whole_cells_can_meet(&g.weight, k, min, max)
+        grow::whole_cells_can_meet_exactly(&g.weight, k, min, max)
     } else {
         Some(true)
     };
@@ -471,8 +471,26 @@ pub fn draw_counts(
         }
     }
     let (count, solution) = best;
+    // Whether whole cells could meet the band with any of the counts tried (not only the one kept).
+    let can_meet = (solution.violation > 0).then(|| {
+        let each: Vec<Option<bool>> = std::iter::once(k)
+            .chain(others.iter().copied())
+            .map(|c| grow::whole_cells_can_meet_exactly(&g.weight, c, min, max))
+            .collect();
+        if each.contains(&Some(true)) {
+            Some(true)
+        } else if each.iter().all(|c| *c == Some(false)) {
+            Some(false)
+        } else {
+            None
+        }
+    });
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        assemble(prepared, solution, count, leaf, atoms, households, band)
+        let mut drawn = assemble(prepared, solution, count, leaf, atoms, households, band);
+        if let Some(can_meet) = can_meet {
+            drawn.whole_cells_can_meet = can_meet;
+        }
+        drawn
     }))
     .ok()
 }
