@@ -201,7 +201,7 @@ fn draw(
             .filter(|l| l.whole_cells_cannot_meet)
             .map(|l| l.leaf.as_str())
             .collect();
-        Quality::measure_on_blocks(&check, &unreachable)
+        Quality::measure_on_cells(&check, &unreachable)
     } else {
         Quality::measure(&check)
     };

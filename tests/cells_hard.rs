@@ -506,7 +506,7 @@ fn a_tract_whose_whole_blocks_cannot_meet_the_band_is_said_so_and_left_out_of_th
     // Seven street blocks in a row (a real census tract's counts): 1,031 households, so only three
     // grids fit 300–500; but the block of 497 needs a grid of its own and leaves 534 for two grids.
     // Blocks kept whole cannot meet the band, the plan says so (proven), and the figure "where whole
-    // blocks can reach it" leaves the leaf out; the next leaf is drawn in the band.
+    // cells can reach it" leaves the leaf out; the next leaf is drawn in the band.
     let counts = [120, 497, 110, 100, 90, 60, 54];
     let mut h = Vec::new();
     let mut blocks = Vec::new();
@@ -567,11 +567,11 @@ fn a_tract_whose_whole_blocks_cannot_meet_the_band_is_said_so_and_left_out_of_th
     let q = &r.report["quality"];
     let t_grids = t["grids"].as_u64().unwrap();
     assert_eq!(
-        q["grids_where_whole_blocks_reach"].as_u64().unwrap() + t_grids,
+        q["grids_where_whole_cells_reach"].as_u64().unwrap() + t_grids,
         q["grids_where_band_reachable"].as_u64().unwrap(),
         "{q}"
     );
-    assert_eq!(q["share_in_band_where_whole_blocks_reach"], 1.0, "{q}");
+    assert_eq!(q["share_in_band_where_whole_cells_reach"], 1.0, "{q}");
     assert!(
         q["share_in_band_where_reachable"].as_f64().unwrap() < 1.0,
         "{q}"

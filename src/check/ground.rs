@@ -235,7 +235,9 @@ fn split_blocks_with(
                     .entry(grids[g].community.as_deref())
                     .or_insert(0usize) += 1;
             }
-            per_community.values().any(|&n| n > 1).then(|| SplitBlock {
+            // A grid that names no community could be in any: the block counts as cut by grids.
+            let unnamed = per_community.contains_key(&None) && parts.len() > 1;
+            (unnamed || per_community.values().any(|&n| n > 1)).then(|| SplitBlock {
                 block: b.label(),
                 grids: parts
                     .iter()
@@ -610,5 +612,17 @@ mod tests {
         assert_eq!(names, ["B"], "{split:?}");
         assert_eq!(split[0].households, 10);
         assert_eq!(split[0].grids.len(), 2);
+        // Grids that name no community (a layer checked as given) could be in any: block A, shared
+        // by two of them, is cut.
+        let unnamed: Vec<GridShape> = grids
+            .into_iter()
+            .map(|mut g| {
+                g.community = None;
+                g
+            })
+            .collect();
+        let (split, _) = split_blocks(&data, &unnamed, &layers);
+        let names: Vec<&str> = split.iter().map(|s| s.block.as_str()).collect();
+        assert_eq!(names, ["A", "B"], "{split:?}");
     }
 }

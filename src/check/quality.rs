@@ -20,13 +20,15 @@ pub struct Quality {
     pub mean_compactness: f64,
     /// 10th percentile of Polsby–Popper compactness (goal ≥ 0.40).
     pub p10_compactness: f64,
-    /// In a plan drawn on ground layers: grids in leaves where the band is reachable with blocks kept
-    /// whole too (leaves where no grouping of whole blocks fits the band, proven, are left out).
+    /// In a plan drawn afresh on ground layers: grids in leaves where the band is reachable with whole
+    /// cells too (blocks kept whole, the land between them in its lattice squares, buildings whole):
+    /// leaves where no grouping of whole cells fits the band with any count tried, proven, are left
+    /// out. Not given for re-draws.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub grids_where_whole_blocks_reach: Option<usize>,
+    pub grids_where_whole_cells_reach: Option<usize>,
     /// Share of those grids inside the band (goal 1.0).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub share_in_band_where_whole_blocks_reach: Option<f64>,
+    pub share_in_band_where_whole_cells_reach: Option<f64>,
 }
 
 impl Quality {
@@ -46,18 +48,18 @@ impl Quality {
             multi_part_grids: report.summary.multi_part_grids,
             mean_compactness: report.summary.mean_compactness,
             p10_compactness: p10,
-            grids_where_whole_blocks_reach: None,
-            share_in_band_where_whole_blocks_reach: None,
+            grids_where_whole_cells_reach: None,
+            share_in_band_where_whole_cells_reach: None,
         }
     }
 
     /// [`Quality::measure`] of a plan drawn on ground layers, with the band's figure also taken
-    /// without the leaves (codes) where no grouping of whole blocks can meet it.
-    pub fn measure_on_blocks(report: &CheckReport, unreachable: &BTreeSet<&str>) -> Quality {
+    /// without the leaves (codes) where no grouping of whole cells can meet it.
+    pub fn measure_on_cells(report: &CheckReport, unreachable: &BTreeSet<&str>) -> Quality {
         let (in_reach, ok) = in_band(report, unreachable);
         Quality {
-            grids_where_whole_blocks_reach: Some(in_reach),
-            share_in_band_where_whole_blocks_reach: Some(share(ok, in_reach)),
+            grids_where_whole_cells_reach: Some(in_reach),
+            share_in_band_where_whole_cells_reach: Some(share(ok, in_reach)),
             ..Quality::measure(report)
         }
     }

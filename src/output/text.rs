@@ -258,13 +258,13 @@ fn quality_lines(lang: Lang, q: &crate::check::Quality) -> String {
                 q.grids_where_band_reachable
             );
             if let (Some(share), Some(of)) = (
-                q.share_in_band_where_whole_blocks_reach,
-                q.grids_where_whole_blocks_reach,
+                q.share_in_band_where_whole_cells_reach,
+                q.grids_where_whole_cells_reach,
             ) && of != q.grids_where_band_reachable
             {
                 line!(
                     s,
-                    "  … where whole blocks can reach it  {:.1} % of {} grids",
+                    "  … where whole cells can reach it   {:.1} % of {} grids",
                     floor_pct(share),
                     of
                 );
@@ -290,14 +290,14 @@ fn quality_lines(lang: Lang, q: &crate::check::Quality) -> String {
                 q.grids_where_band_reachable
             );
             if let (Some(share), Some(of)) = (
-                q.share_in_band_where_whole_blocks_reach,
-                q.grids_where_whole_blocks_reach,
+                q.share_in_band_where_whole_cells_reach,
+                q.grids_where_whole_cells_reach,
             ) && of != q.grids_where_band_reachable
             {
                 line!(
                     s,
                     "  {} {:.1} %（共 {} 个网格）",
-                    pad("其中不拆地块可达处达标", 34),
+                    pad("其中不拆单元可达处达标", 34),
                     floor_pct(share),
                     of
                 );

@@ -101,8 +101,9 @@ pub struct LeafPlan {
     /// Anything else the planner should know about the leaf.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    /// Proven: no grouping of whole cells (blocks kept whole) fits the band with any feasible count,
-    /// so the band is out of reach without cutting a block.
+    /// Proven: no grouping of whole cells (blocks, the land between them in lattice squares,
+    /// buildings) fits the band with any grid count tried, so the band is out of reach without
+    /// cutting a cell.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub whole_cells_cannot_meet: bool,
 }

@@ -724,7 +724,10 @@ fn grow(g: &Graph, seeds: &[usize]) -> Vec<usize> {
     part
 }
 
-/// Cells the spanning-tree search may visit in one start, and in all the starts of one partition.
+/// Cells and edges the spanning-tree search may visit in one start, and in all the starts of one
+/// partition. What each visit costs besides is bounded by it: the scan of a tree's cuts (cells ×
+/// grids), and at most [`CUTS_TRIED`] weight checks per tree (for two grids a table of subset sums as
+/// long as the side's households): some ten times the visits counted at most.
 const TREE_WORK: u64 = 4_000_000;
 const TREES_WORK: u64 = 12_000_000;
 /// Trees drawn for one set of cells before its split is given up (its parent then draws again).
@@ -1091,8 +1094,9 @@ fn partition_using(
 }
 
 /// [`whole_cells_can_meet`], decided exactly for three groups as well where it was left open (a
-/// table of the sums two groups can hold, `(max + 1)²` entries per weight): the cost of a proof, paid
-/// once per leaf that misses the band, not inside the search.
+/// table of the sums two groups can hold, `(max + 1)²` entries per weight, for bands up to 600 and
+/// up to 200 heavy cells): the cost of a proof, paid only for a leaf that misses the band (and once
+/// before its tree starts), never inside the search.
 pub fn whole_cells_can_meet_exactly(weights: &[u64], k: usize, min: u64, max: u64) -> Option<bool> {
     let cheap = whole_cells_can_meet(weights, k, min, max);
     let heavy: Vec<usize> = weights
@@ -1100,7 +1104,8 @@ pub fn whole_cells_can_meet_exactly(weights: &[u64], k: usize, min: u64, max: u6
         .filter(|&&w| w > 0)
         .map(|&w| w as usize)
         .collect();
-    if cheap.is_some() || k != 3 || max > 2_000 || heavy.len() > 400 {
+    // At most (601² / 2) × 200 ≈ 36 million steps.
+    if cheap.is_some() || k != 3 || max > 600 || heavy.len() > 200 {
         return cheap;
     }
     let total: usize = heavy.iter().sum();

@@ -174,7 +174,7 @@ fn assemble(
         .map(clean)
         .collect();
     let whole_cells_can_meet = if solution.violation > 0 {
-        grow::whole_cells_can_meet_exactly(&g.weight, k, min, max)
+        grow::whole_cells_can_meet(&g.weight, k, min, max)
     } else {
         Some(true)
     };
@@ -503,7 +503,8 @@ pub fn draw_counts(
         }
     }
     let (count, solution) = best;
-    // Whether whole cells could meet the band with any of the counts tried (not only the one kept).
+    // Whether whole cells could meet the band with any of the counts tried (not only the one kept),
+    // decided exactly where that is cheap.
     let can_meet = (solution.violation > 0).then(|| {
         let each: Vec<Option<bool>> = std::iter::once(k)
             .chain(others.iter().copied())
