@@ -330,15 +330,28 @@ fn voronoi_pieces(
     let clipper = Clipper::new(region);
     let mut out = Vec::new();
     let mut raw = Vec::new();
-    for (ring, owner) in rings.into_iter().zip(owners) {
+    for ((ring, owner), site) in rings.into_iter().zip(owners).zip(&sites) {
         let Some(poly) = ring_polygon(ring) else {
             continue;
         };
-        let clipped = clipper.clip(&MultiPolygon(vec![poly.clone()]));
-        for p in parts(clipped) {
+        let clipped: Vec<Polygon> =
+            parts(clipper.clip(&MultiPolygon(vec![poly.clone()]))).collect();
+        // A concave leaf can cut a site's cell in two: the households go with the part holding
+        // their position, the other parts are land of no one's (joined with them, a grid would be
+        // in two parts).
+        let home = if clipped.len() > 1 {
+            let at = geo::Point::from(*site);
+            clipped
+                .iter()
+                .position(|p| geo::Intersects::intersects(p, &at))
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        for (j, p) in clipped.into_iter().enumerate() {
             out.push(SitePiece {
                 polygon: p,
-                atoms: owner.clone(),
+                atoms: if j == home { owner.clone() } else { Vec::new() },
                 site: raw.len(),
             });
         }
@@ -669,5 +682,43 @@ mod tests {
             let poly = MultiPolygon(vec![ring_polygon(ring).expect("cell")]);
             assert!(geometry::contains(&poly, *s));
         }
+    }
+
+    #[test]
+    fn a_site_cell_cut_in_two_by_a_concave_leaf_keeps_its_households_in_one_part() {
+        use crate::fixtures::{household, rect};
+        // A U-shaped leaf (two arms 100 m wide joined at the bottom) and two households: one at the
+        // top of the left arm, one low in the middle. The first one's Voronoi cell reaches over the
+        // gap into the right arm; clipped, it is in two parts, and only the part holding the
+        // household may carry it.
+        let u = rect(0.0, 0.0, 300.0, 300.0).difference(&rect(100.0, 100.0, 200.0, 300.0));
+        let households = vec![
+            household(50.0, 290.0, 1, Some("a")),
+            household(150.0, 20.0, 1, Some("b")),
+        ];
+        let atoms: Vec<Atom> = households
+            .iter()
+            .enumerate()
+            .map(|(i, h)| Atom {
+                centre: h.pos,
+                radius: 0.0,
+                households: 1,
+                members: vec![i],
+            })
+            .collect();
+        let indexed: Vec<(usize, &Atom)> = atoms.iter().enumerate().collect();
+        let found = voronoi_pieces(&u, &indexed, &households);
+        let of_first: Vec<&SitePiece> = found
+            .pieces
+            .iter()
+            .filter(|p| p.atoms.contains(&0) || p.site == found.pieces[0].site)
+            .collect();
+        assert!(of_first.len() >= 2, "the first site's cell is cut in two");
+        let holding: Vec<&&SitePiece> = of_first.iter().filter(|p| p.atoms.contains(&0)).collect();
+        assert_eq!(holding.len(), 1, "one part carries the household");
+        assert!(geometry::contains(
+            &MultiPolygon(vec![holding[0].polygon.clone()]),
+            households[0].pos
+        ));
     }
 }

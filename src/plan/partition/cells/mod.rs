@@ -99,7 +99,19 @@ fn assemble(
     let Prepared { cells, graph: g } = prepared;
     let parts = solution.part.iter().copied().max().map_or(0, |m| m + 1);
     let mut polys: Vec<Vec<geo::Polygon>> = vec![Vec::new(); parts];
-    let whole_sites = !cells.sites.is_empty() && cells.pieces.iter().all(|p| p.site.is_some());
+    // The unclipped Voronoi cells stand for their pieces when every site's pieces are in one part.
+    let whole_sites = !cells.sites.is_empty() && {
+        let mut part_of_site = vec![usize::MAX; cells.sites.len()];
+        cells.pieces.iter().enumerate().all(|(i, piece)| {
+            let part = solution.part[cells.cell_of[i]];
+            piece.site.is_some_and(|s| {
+                let seen = &mut part_of_site[s];
+                let same = *seen == usize::MAX || *seen == part;
+                *seen = part;
+                same
+            })
+        })
+    };
     let mut site_done = vec![false; cells.sites.len()];
     for (i, piece) in cells.pieces.iter().enumerate() {
         let part = solution.part[cells.cell_of[i]];
