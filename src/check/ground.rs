@@ -177,11 +177,8 @@ fn split_blocks_with(
         return (Vec::new(), 0);
     };
     // Each household's block found on every core, then counted in one pass.
-    let block_of: Vec<Option<usize>> = data
-        .households
-        .par_iter()
-        .map(|h| block_index.containing(h.pos).first().copied())
-        .collect();
+    let positions: Vec<Coord> = data.households.iter().map(|h| h.pos).collect();
+    let block_of = block_index.first_containing_each(&positions);
     let mut households = vec![0u64; layers.blocks.len()];
     for (h, b) in data.households.iter().zip(block_of) {
         if let Some(b) = b {

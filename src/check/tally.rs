@@ -56,11 +56,8 @@ pub(super) struct Tally<'a> {
 
 impl<'a> Tally<'a> {
     pub fn count(data: &'a Dataset, layout: &Layout) -> Tally<'a> {
-        let grid_of: Vec<Option<usize>> = data
-            .households
-            .par_iter()
-            .map(|h| layout.grid_index.containing(h.pos).first().copied())
-            .collect();
+        let positions: Vec<geo::Coord> = data.households.iter().map(|h| h.pos).collect();
+        let grid_of = layout.grid_index.first_containing_each(&positions);
         // Building ids are unique within a leaf only, so the households of each leaf are tallied on
         // their own, side by side (those outside every leaf form one group more).
         let mut groups: Vec<Vec<usize>> = vec![Vec::new(); data.tree.areas.len() + 1];

@@ -63,6 +63,29 @@ impl<P: Borrow<MultiPolygon> + Sync> PolygonIndex<P> {
         hits
     }
 
+    /// The first polygon containing each of `points` (as [`PolygonIndex::containing`]), found on every
+    /// core; a run of equal points is looked up once (the households of one building usually stand
+    /// together in a file, at one position).
+    pub fn first_containing_each(&self, points: &[Coord]) -> Vec<Option<usize>> {
+        points
+            .par_chunks(4096)
+            .map(|chunk| {
+                let mut out = Vec::with_capacity(chunk.len());
+                let mut last: Option<(Coord, Option<usize>)> = None;
+                for &p in chunk {
+                    let hit = match last {
+                        Some((q, hit)) if q == p => hit,
+                        _ => self.containing(p).first().copied(),
+                    };
+                    last = Some((p, hit));
+                    out.push(hit);
+                }
+                out
+            })
+            .flatten()
+            .collect()
+    }
+
     /// Items whose envelope meets `r`, in ascending order.
     pub fn candidates(&self, r: &Rect) -> Vec<usize> {
         let env = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
