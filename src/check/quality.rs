@@ -53,6 +53,14 @@ impl Quality {
         }
     }
 
+    /// The band's share and grid count where whole cells can reach it, when given and not the same
+    /// grids as [`Quality::share_in_band_where_reachable`] (worth a line of its own then).
+    pub fn where_whole_cells_reach(&self) -> Option<(f64, usize)> {
+        let share = self.share_in_band_where_whole_cells_reach?;
+        let of = self.grids_where_whole_cells_reach?;
+        (of != self.grids_where_band_reachable).then_some((share, of))
+    }
+
     /// [`Quality::measure`] of a plan drawn on ground layers, with the band's figure also taken
     /// without the leaves (codes) where no grouping of whole cells can meet it.
     pub fn measure_on_cells(report: &CheckReport, unreachable: &BTreeSet<&str>) -> Quality {

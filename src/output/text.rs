@@ -257,11 +257,7 @@ fn quality_lines(lang: Lang, q: &crate::check::Quality) -> String {
                 floor_pct(q.share_in_band_where_reachable),
                 q.grids_where_band_reachable
             );
-            if let (Some(share), Some(of)) = (
-                q.share_in_band_where_whole_cells_reach,
-                q.grids_where_whole_cells_reach,
-            ) && of != q.grids_where_band_reachable
-            {
+            if let Some((share, of)) = q.where_whole_cells_reach() {
                 line!(
                     s,
                     "  … where whole cells can reach it   {:.1} % of {} grids",
@@ -289,11 +285,7 @@ fn quality_lines(lang: Lang, q: &crate::check::Quality) -> String {
                 floor_pct(q.share_in_band_where_reachable),
                 q.grids_where_band_reachable
             );
-            if let (Some(share), Some(of)) = (
-                q.share_in_band_where_whole_cells_reach,
-                q.grids_where_whole_cells_reach,
-            ) && of != q.grids_where_band_reachable
-            {
+            if let Some((share, of)) = q.where_whole_cells_reach() {
                 line!(
                     s,
                     "  {} {:.1} %（共 {} 个网格）",

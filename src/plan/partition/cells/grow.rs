@@ -1114,12 +1114,14 @@ pub fn whole_cells_can_meet_exactly(weights: &[u64], k: usize, min: u64, max: u6
     // reach[a * m + b]: the weights so far can be split with `a` in the first group, `b` in the
     // second (a ≥ b, the groups being alike) and the rest in the third, none over the maximum.
     let mut reach = vec![false; m * m];
+    let mut next = vec![false; m * m];
     reach[0] = true;
     let mut placed = 0;
     for w in heavy {
-        let mut next = vec![false; m * m];
-        for a in 0..m {
-            for b in 0..=a.min(placed) {
+        next.fill(false);
+        // No group holds more than was placed so far.
+        for a in 0..=placed.min(hi) {
+            for b in 0..=a.min(placed - a) {
                 if !reach[a * m + b] {
                     continue;
                 }
@@ -1140,7 +1142,7 @@ pub fn whole_cells_can_meet_exactly(weights: &[u64], k: usize, min: u64, max: u6
             }
         }
         placed += w;
-        reach = next;
+        std::mem::swap(&mut reach, &mut next);
     }
     let met =
         (lo..m).any(|a| (lo..=a).any(|b| reach[a * m + b] && (lo..=hi).contains(&(total - a - b))));
