@@ -26,6 +26,10 @@ pub enum Error {
     Crs(String),
     #[error("rules file {path}: {message}")]
     Rules { path: PathBuf, message: String },
+    /// An output file named with an extension gridplan does not write (a `.gpkg` name would otherwise
+    /// get GeoJSON inside it).
+    #[error("{path}: {message}")]
+    OutputName { path: PathBuf, message: String },
     /// The assignment solver failed outright (not a town it found nothing for in time: that is part
     /// of the staffing answer).
     #[error("the solver failed: {0}")]
@@ -63,6 +67,7 @@ impl Error {
             Error::Invalid(_)
                 | Error::Crs(_)
                 | Error::Rules { .. }
+                | Error::OutputName { .. }
                 | Error::Read { .. }
                 | Error::Database(_)
         )

@@ -73,7 +73,27 @@ fn main() -> ExitCode {
     }
 }
 
+/// Refuses, before any work, output names whose extension gridplan does not write.
+fn check_output_names(command: &Command) -> gridplan::Result<()> {
+    let reports: Vec<&std::path::Path> = match command {
+        Command::Check(a) => a.report.iter().map(PathBuf::as_path).collect(),
+        Command::Partition(a) => {
+            output::layer_format(&a.out)?;
+            a.report.iter().map(PathBuf::as_path).collect()
+        }
+        Command::Diff(a) => a.out.iter().map(PathBuf::as_path).collect(),
+        Command::Assign(a) => {
+            output::layer_format(&a.out)?;
+            a.report.iter().map(PathBuf::as_path).collect()
+        }
+        Command::Visits(a) => vec![a.out.as_path()],
+        _ => Vec::new(),
+    };
+    reports.into_iter().try_for_each(output::check_report_name)
+}
+
 fn run(command: Command) -> anyhow::Result<u8> {
+    check_output_names(&command)?;
     match command {
         Command::Check(a) => check(&a.files(), a.report, a.by_county),
         Command::Partition(a) => partition(&a.files(), a.out, a.out_crs, a.report, a.by_county),
@@ -218,7 +238,33 @@ fn tokens_from(
         .map_err(|e| Error::Invalid(vec![Problem::error(what, e)]).into())
 }
 
+/// The demo's data directory: `data` as given when it holds the demo's households; for the default
+/// (`data`, relative) run outside the repository, the `data` directory of the repository the binary was
+/// built from, when it is still there. Anything else is refused with what to run instead.
+fn demo_data(data: PathBuf) -> anyhow::Result<PathBuf> {
+    let holds = |d: &std::path::Path| d.join("households.geojson").is_file();
+    if holds(&data) {
+        return Ok(data);
+    }
+    let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    if data == std::path::Path::new("data") && holds(&built) {
+        return Ok(built);
+    }
+    let message = lang().pick(
+        "no demo district here (households.geojson, boundaries.geojson): run `gridplan demo` from the \
+         gridplan repository's root (or `bash scripts/demo.sh` there), or pass --data <the repository>/data",
+        "此处没有演示区县数据（households.geojson、boundaries.geojson）：请在 gridplan 仓库根目录下运行 \
+         `gridplan demo`（或在该处运行 `bash scripts/demo.sh`），或用 --data <仓库>/data 指明",
+    );
+    Err(Error::Read {
+        path: data,
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, message.to_string()),
+    }
+    .into())
+}
+
 fn demo(data: PathBuf, addr: &str) -> anyhow::Result<u8> {
+    let data = demo_data(data)?;
     // A fresh database each run, so the demo always shows the bundled data.
     let db = std::env::temp_dir().join(format!("gridplan-demo-{}.db", std::process::id()));
     let config = service::Config {

@@ -469,3 +469,81 @@ fn setup_tells_libclang_from_libclang_cpp() {
     assert!(probe(&["libclang.so.1"]));
     assert!(probe(&["libclang-14.so.1", "libclang-14.so"]));
 }
+
+/// A layer named `.gpkg` (or any extension gridplan does not write) is refused by name before any
+/// work, instead of GeoJSON written under a name that promises a GeoPackage; so is a report that is
+/// not `.json`.
+#[test]
+fn an_output_name_gridplan_does_not_write_is_refused_by_name() {
+    let d = tempfile::tempdir().unwrap();
+    nine_digit_district(
+        d.path(),
+        ["320116001", "320116002"],
+        ["320116001", "320116002"],
+    );
+    for (out, report) in [("grids.gpkg", "r.json"), ("grids.geojson", "r.xlsx")] {
+        let o = run(&[
+            "partition",
+            "--households",
+            s(&d.path().join("households.geojson")),
+            "--boundaries",
+            s(&d.path().join("boundaries.geojson")),
+            "--out",
+            s(&d.path().join(out)),
+            "--report",
+            s(&d.path().join(report)),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let bad = if out.ends_with("gpkg") { out } else { report };
+        assert!(stderr(&o).contains(bad), "names the file: {}", stderr(&o));
+        assert!(!d.path().join(out).exists(), "nothing written to {out}");
+    }
+    // The formats it writes are still written.
+    for out in ["grids.geojson", "grids.fgb", "grids.JSON"] {
+        let o = run(&[
+            "partition",
+            "--households",
+            s(&d.path().join("households.geojson")),
+            "--boundaries",
+            s(&d.path().join("boundaries.geojson")),
+            "--out",
+            s(&d.path().join(out)),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{out}: {}", stderr(&o));
+    }
+}
+
+/// `gridplan demo` outside the repository finds the demo district the binary was built with, and a
+/// directory without one is refused saying where to run it from.
+#[test]
+fn demo_outside_the_repository_finds_its_data_or_says_what_to_run() {
+    let d = tempfile::tempdir().unwrap();
+    let o = bin()
+        .current_dir(d.path())
+        .args(["demo", "--data", "nowhere", "--addr", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--data") && stderr(&o).contains("repository"),
+        "says what to run: {}",
+        stderr(&o)
+    );
+    let mut child = bin()
+        .current_dir(d.path())
+        .env_remove("GRIDPLAN_PLANNER_TOKEN")
+        .args(["demo", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let came_up = lines.any(|l| l.is_ok_and(|l| l.contains("serving on")));
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        came_up,
+        "the demo did not start outside the repository: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

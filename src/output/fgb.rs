@@ -10,13 +10,6 @@ use serde_json::{Map, Value};
 use std::io::Write;
 use std::path::Path;
 
-/// Whether a layer written to `path` is FlatGeobuf.
-pub fn wanted(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("fgb"))
-}
-
 /// Writes a GeoJSON FeatureCollection, given as text, to `path`: as is, or as FlatGeobuf when the name
 /// ends in `.fgb` (the CRS from the collection's `crs` member, else WGS84).
 pub fn write_collection_text(path: &Path, text: &str) -> Result<()> {
@@ -24,7 +17,7 @@ pub fn write_collection_text(path: &Path, text: &str) -> Result<()> {
         path: path.to_path_buf(),
         source,
     };
-    if !wanted(path) {
+    if super::layer_format(path)? == super::LayerFormat::GeoJson {
         return std::fs::write(path, text).map_err(io);
     }
     let collection: Value = serde_json::from_str(text).map_err(|e| io(std::io::Error::other(e)))?;

@@ -27,6 +27,54 @@ const DEGREE_DECIMALS: i32 = 9;
 /// Decimal places of metres written (projected output).
 const METRE_DECIMALS: i32 = 3;
 
+/// The format a layer is written in, chosen by its file name's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerFormat {
+    /// `.geojson` or `.json` (or no extension at all, such as `/dev/stdout`).
+    GeoJson,
+    /// `.fgb`.
+    FlatGeobuf,
+}
+
+/// The extensions of the formats a layer is written in.
+const LAYER_EXTENSIONS: &str = ".geojson, .json (GeoJSON) or .fgb (FlatGeobuf)";
+
+/// The format of a layer written to `path`; an extension gridplan does not write (`.gpkg`, `.shp`,
+/// `.csv`, a typo) is refused by name before any work is done, instead of writing GeoJSON under a
+/// name that promises something else.
+pub fn layer_format(path: &Path) -> Result<LayerFormat> {
+    let Some(ext) = path.extension() else {
+        return Ok(LayerFormat::GeoJson);
+    };
+    let ext = ext.to_string_lossy().to_ascii_lowercase();
+    match ext.as_str() {
+        "geojson" | "json" => Ok(LayerFormat::GeoJson),
+        "fgb" => Ok(LayerFormat::FlatGeobuf),
+        _ => Err(Error::OutputName {
+            path: path.to_path_buf(),
+            message: format!(
+                "gridplan does not write .{ext} files; name the layer {LAYER_EXTENSIONS}"
+            ),
+        }),
+    }
+}
+
+/// Refuses a report (JSON) file name whose extension promises another format: `.json` or no
+/// extension are written; anything else is refused by name before any work is done.
+pub fn check_report_name(path: &Path) -> Result<()> {
+    match path.extension() {
+        None => Ok(()),
+        Some(ext) if ext.eq_ignore_ascii_case("json") => Ok(()),
+        Some(ext) => Err(Error::OutputName {
+            path: path.to_path_buf(),
+            message: format!(
+                "reports are written as JSON; name the file .json (not .{})",
+                ext.to_string_lossy()
+            ),
+        }),
+    }
+}
+
 /// A geometry to write, in the working CRS.
 pub enum Shape<'a> {
     Point(Coord),
@@ -50,12 +98,13 @@ pub struct FeatureWriter<W: Write = std::io::BufWriter<std::fs::File>> {
 impl FeatureWriter {
     /// Creates the file. When `to` is not WGS84, a legacy `crs` member names it.
     pub fn create(path: &Path, from: Crs, to: Crs) -> Result<FeatureWriter> {
+        let format = layer_format(path)?;
         let file = std::fs::File::create(path).map_err(|source| Error::Write {
             path: path.to_path_buf(),
             source,
         })?;
         let out = std::io::BufWriter::with_capacity(1 << 20, file);
-        if fgb::wanted(path) {
+        if format == LayerFormat::FlatGeobuf {
             return Ok(FeatureWriter {
                 out,
                 path: path.to_path_buf(),
@@ -811,6 +860,7 @@ pub fn plan_by_county(
 
 /// Writes `value` as indented JSON.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    check_report_name(path)?;
     let text = serde_json::to_string_pretty(value).map_err(|e| Error::Write {
         path: path.to_path_buf(),
         source: std::io::Error::other(e),
