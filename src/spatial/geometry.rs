@@ -337,41 +337,76 @@ pub fn vertex_count(mp: &MultiPolygon) -> usize {
         .sum()
 }
 
-/// A large outline prepared to prove, cheaply, that a polygon cut from it lies within it, so that the
-/// boolean intersection (whose cost follows the outline's vertices near the polygon) can be skipped.
+/// A large outline prepared to prove, cheaply, that a polygon lies within it, or outside it, up to
+/// slivers of a tolerance's width, so that the boolean intersection (whose cost follows the outline's
+/// vertices near the polygon, and explodes where two long, differently sampled boundaries run side by
+/// side) can be skipped.
 ///
-/// The proof is conservative: [`OutlineProof::within`] says `true` only when every edge of the
-/// polygon's exterior rings either runs along one edge of the outline (both ends within a tolerance of
-/// it) or lies inside the outline, clear of its boundary but for its ends; and no other ring of the
-/// outline (a hole, another part) comes near the polygon's envelope. Such a polygon lies within the
-/// outline up to slivers of the tolerance's width (a simply connected region bounded inside the outline
-/// is inside it). Anything else (a polygon read back from a file, whose shared edges no longer run
-/// exactly along the outline's, or one crossing it) gets `false`, and the caller intersects exactly.
+/// The proofs are conservative. [`OutlineProof::within`] says `true` only when every edge of the
+/// polygon's exterior rings either runs along the outline (its ends within the tolerance of the
+/// outline and every outline vertex between them within the tolerance of the edge: a polygon cut from
+/// the outline and simplified keeps such chords) or lies inside the outline, clear of its boundary but
+/// for its ends; and every hole of the outline near the polygon has a vertex clear outside it. The
+/// polygon's boundary then lies in the outline's land, and no hole can be inside it, so the polygon lies
+/// within the outline up to slivers of the tolerance's width. [`OutlineProof::outside`] is the mirror:
+/// every edge of every ring runs along the outline or lies outside it, and every part of the outline
+/// near the polygon has a vertex clear outside it. Anything else (edges that cross the outline, or run
+/// beside it further apart than the tolerance) gets `false`, and the caller intersects exactly.
 pub struct OutlineProof {
     banded: BandedPolygon,
     min_y: f64,
     step: f64,
-    /// Every edge, horizontal ones included, bucketed by the bands of y it spans.
-    bands: Vec<Vec<(Coord, Coord)>>,
-    /// The envelope of each ring and whether it is a part's exterior.
-    rings: Vec<(Rect, bool)>,
+    /// Every edge, horizontal ones included, bucketed by the bands of y it spans: (ring, first vertex).
+    bands: Vec<Vec<(u32, u32)>>,
+    rings: Vec<ProofRing>,
+}
+
+/// One ring of the outline, as the proofs walk it.
+struct ProofRing {
+    /// The ring's positions, closed (the last repeats the first).
+    coords: Vec<Coord>,
+    envelope: Rect,
+    exterior: bool,
+}
+
+/// The most outline vertices one polygon edge may pass along (a chord of a simplified outline).
+const MAX_CHAIN: usize = 64;
+/// The vertices of a ring tried, at most, for one clear of the polygon's boundary.
+const RING_SAMPLES: usize = 16;
+
+/// Which side of the outline a proof is about.
+#[derive(Clone, Copy, PartialEq)]
+enum Side {
+    Inside,
+    Outside,
 }
 
 impl OutlineProof {
     pub fn new(outline: &MultiPolygon) -> OutlineProof {
-        let edges: Vec<(Coord, Coord)> = outline
-            .0
+        let mut rings = Vec::new();
+        for p in &outline.0 {
+            for (k, ring) in std::iter::once(p.exterior())
+                .chain(p.interiors())
+                .enumerate()
+            {
+                if let Some(envelope) = ring.bounding_rect()
+                    && ring.0.len() >= 2
+                {
+                    rings.push(ProofRing {
+                        coords: ring.0.clone(),
+                        envelope,
+                        exterior: k == 0,
+                    });
+                }
+            }
+        }
+        let (min_y, max_y) = rings
             .iter()
-            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-            .flat_map(|ring| ring.0.windows(2))
-            .map(|w| (w[0], w[1]))
-            .collect();
-        let (min_y, max_y) = edges
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |m, e| {
-                (m.0.min(e.0.y.min(e.1.y)), m.1.max(e.0.y.max(e.1.y)))
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |m, r| {
+                (m.0.min(r.envelope.min().y), m.1.max(r.envelope.max().y))
             });
-        let n = (edges.len() / 8).max(1);
+        let edge_count: usize = rings.iter().map(|r| r.coords.len() - 1).sum();
+        let n = (edge_count / 8).max(1);
         let step = if max_y > min_y {
             (max_y - min_y) / n as f64
         } else {
@@ -384,22 +419,18 @@ impl OutlineProof {
             bands: vec![Vec::new(); n],
             rings: Vec::new(),
         };
-        for e in edges {
-            let (lo, hi) = (proof.band(e.0.y.min(e.1.y)), proof.band(e.0.y.max(e.1.y)));
-            for b in lo..=hi {
-                proof.bands[b].push(e);
-            }
-        }
-        for p in &outline.0 {
-            for (k, ring) in std::iter::once(p.exterior())
-                .chain(p.interiors())
-                .enumerate()
-            {
-                if let Some(r) = ring.bounding_rect() {
-                    proof.rings.push((r, k == 0));
+        for (r, ring) in rings.iter().enumerate() {
+            for (i, w) in ring.coords.windows(2).enumerate() {
+                let (lo, hi) = (
+                    proof.band(w[0].y.min(w[1].y)),
+                    proof.band(w[0].y.max(w[1].y)),
+                );
+                for b in lo..=hi {
+                    proof.bands[b].push((r as u32, i as u32));
                 }
             }
         }
+        proof.rings = rings;
         proof
     }
 
@@ -412,63 +443,88 @@ impl OutlineProof {
         }
     }
 
+    fn edge(&self, (r, i): (u32, u32)) -> (Coord, Coord) {
+        let c = &self.rings[r as usize].coords;
+        (c[i as usize], c[i as usize + 1])
+    }
+
     /// The outline's edges that may come within `tol` of the segment `a`–`b`'s envelope.
-    fn near(&self, a: Coord, b: Coord, tol: f64) -> impl Iterator<Item = &(Coord, Coord)> {
+    fn near(&self, a: Coord, b: Coord, tol: f64) -> impl Iterator<Item = (u32, u32)> + '_ {
         let (x0, x1) = (a.x.min(b.x) - tol, a.x.max(b.x) + tol);
         let (y0, y1) = (a.y.min(b.y) - tol, a.y.max(b.y) + tol);
         (self.band(y0)..=self.band(y1))
-            .flat_map(move |k| self.bands[k].iter())
-            .filter(move |(c, d)| {
+            .flat_map(move |k| self.bands[k].iter().copied())
+            .filter(move |&e| {
+                let (c, d) = self.edge(e);
                 c.x.max(d.x) >= x0 && c.x.min(d.x) <= x1 && c.y.max(d.y) >= y0 && c.y.min(d.y) <= y1
             })
     }
 
+    /// The outline's edges within `tol` of `p`.
+    fn touching(&self, p: Coord, tol: f64) -> Vec<(u32, u32)> {
+        self.near(p, p, tol)
+            .filter(|&e| {
+                let (c, d) = self.edge(e);
+                point_segment_distance(p, c, d) <= tol
+            })
+            .collect()
+    }
+
     /// Whether `polygon` provably lies within the outline (see the type's documentation).
     pub fn within(&self, polygon: &MultiPolygon) -> bool {
+        self.proves(polygon, Side::Inside)
+    }
+
+    /// Whether `polygon` provably lies outside the outline, but for slivers along it (see the type's
+    /// documentation).
+    pub fn outside(&self, polygon: &MultiPolygon) -> bool {
+        self.proves(polygon, Side::Outside)
+    }
+
+    fn proves(&self, polygon: &MultiPolygon, side: Side) -> bool {
         let Some(env) = bbox(polygon) else {
             return false;
         };
         let tol = 1e-7 * env.width().max(env.height()).max(1.0);
+        let edges_hold = polygon.0.iter().all(|p| {
+            let rings: Vec<&LineString> = match side {
+                // A hole of the polygon only takes land away from it.
+                Side::Inside => vec![p.exterior()],
+                Side::Outside => std::iter::once(p.exterior()).chain(p.interiors()).collect(),
+            };
+            rings.into_iter().all(|ring| {
+                ring.0
+                    .windows(2)
+                    .all(|w| w[0] == w[1] || self.edge_holds(w[0], w[1], tol, side))
+            })
+        });
+        if !edges_hold {
+            return false;
+        }
+        // No edge crosses the outline, so each ring of the outline lies wholly on one side of the
+        // polygon's boundary. Within: a hole of the outline inside the polygon would be land of no one
+        // in it. Outside: a part of the outline inside the polygon would be covered by it.
         let meets = |r: &Rect| {
             r.min().x <= env.max().x + tol
                 && r.max().x >= env.min().x - tol
                 && r.min().y <= env.max().y + tol
                 && r.max().y >= env.min().y - tol
         };
-        // One exterior near the polygon and nothing else: the outline is simply connected there.
-        let nearby: Vec<bool> = self
-            .rings
+        self.rings
             .iter()
-            .filter(|(r, _)| meets(r))
-            .map(|&(_, e)| e)
-            .collect();
-        if nearby != [true] {
-            return false;
-        }
-        polygon.0.iter().all(|p| {
-            p.exterior()
-                .0
-                .windows(2)
-                .all(|w| w[0] == w[1] || self.edge_within(w[0], w[1], tol))
-        })
+            .filter(|r| meets(&r.envelope) && r.exterior == (side == Side::Outside))
+            .all(|r| has_vertex_clear_outside(&r.coords, polygon, tol))
     }
 
-    fn edge_within(&self, a: Coord, b: Coord, tol: f64) -> bool {
-        // Along one edge of the outline: both ends within the tolerance of it.
-        if self.near(a, b, tol).any(|&(c, d)| {
-            point_segment_distance(a, c, d) <= tol && point_segment_distance(b, c, d) <= tol
-        }) {
+    fn edge_holds(&self, a: Coord, b: Coord, tol: f64, side: Side) -> bool {
+        if self.along(a, b, tol) {
             return true;
         }
-        // Inside: the ends inside or on the outline, the rest (all but the tolerance's width at each end)
-        // meeting none of its edges, the middle inside.
-        let on_or_in = |p: Coord| {
-            self.banded.contains(p)
-                || self
-                    .near(p, p, tol)
-                    .any(|&(c, d)| point_segment_distance(p, c, d) <= tol)
-        };
-        if !on_or_in(a) || !on_or_in(b) {
+        // Clear of the outline: the ends on it or on the wanted side, the rest (all but the tolerance's
+        // width at each end) meeting none of its edges, the middle on the wanted side.
+        let wanted = |p: Coord| self.banded.contains(p) == (side == Side::Inside);
+        let on_or_wanted = |p: Coord| wanted(p) || !self.touching(p, tol).is_empty();
+        if !on_or_wanted(a) || !on_or_wanted(b) {
             return false;
         }
         let len = (b.x - a.x).hypot(b.y - a.y);
@@ -487,15 +543,71 @@ impl OutlineProof {
                 y: b.y - uy * shrink,
             },
         );
-        let clear = self
-            .near(p, q, tol)
-            .all(|&(c, d)| matches!(segment_contact(p, q, c, d), Contact::None));
+        let clear = self.near(p, q, tol).all(|e| {
+            let (c, d) = self.edge(e);
+            matches!(segment_contact(p, q, c, d), Contact::None)
+        });
         clear
-            && self.banded.contains(Coord {
+            && wanted(Coord {
                 x: (a.x + b.x) / 2.0,
                 y: (a.y + b.y) / 2.0,
             })
     }
+
+    /// Whether the segment `a`–`b` runs along the outline: its ends within `tol` of edges of one ring,
+    /// and every vertex of that ring between them (at most [`MAX_CHAIN`]) within `tol` of the segment.
+    fn along(&self, a: Coord, b: Coord, tol: f64) -> bool {
+        let (at_a, at_b) = (self.touching(a, tol), self.touching(b, tol));
+        at_a.iter().any(|&(ra, i)| {
+            at_b.iter().filter(|&&(rb, _)| rb == ra).any(|&(_, j)| {
+                let coords = &self.rings[ra as usize].coords;
+                let n = coords.len() - 1;
+                let (i, j) = (i as usize, j as usize);
+                let close = |k: usize| point_segment_distance(coords[k % n], a, b) <= tol;
+                // Forward: vertices i+1 ..= j; backward: vertices i, i-1, …, j+1.
+                let forward = (j + n - i) % n;
+                let backward = (i + n - j) % n;
+                (forward <= MAX_CHAIN && (1..=forward).all(|k| close(i + k)))
+                    || (backward <= MAX_CHAIN && (0..backward).all(|k| close(i + n - k)))
+            })
+        })
+    }
+}
+
+/// Whether one of a few vertices of `ring` lies outside `polygon`, further than `tol` from its
+/// boundary, before any lies inside it: the ring, which does not cross the polygon's boundary, is then
+/// outside the polygon. `false` when undecided.
+fn has_vertex_clear_outside(ring: &[Coord], polygon: &MultiPolygon, tol: f64) -> bool {
+    let n = ring.len().saturating_sub(1);
+    if n == 0 {
+        return false;
+    }
+    // A vertex beyond the polygon's envelope is outside it.
+    if let Some(env) = bbox(polygon)
+        && ring[..n].iter().any(|v| {
+            v.x < env.min().x - tol
+                || v.x > env.max().x + tol
+                || v.y < env.min().y - tol
+                || v.y > env.max().y + tol
+        })
+    {
+        return true;
+    }
+    let stride = (n / RING_SAMPLES).max(1);
+    for k in (0..n).step_by(stride).take(RING_SAMPLES) {
+        let v = ring[k];
+        let on_boundary = polygon.0.iter().any(|p| {
+            std::iter::once(p.exterior()).chain(p.interiors()).any(|r| {
+                r.0.windows(2)
+                    .any(|w| point_segment_distance(v, w[0], w[1]) <= tol)
+            })
+        });
+        if on_boundary {
+            continue;
+        }
+        return !contains(polygon, v);
+    }
+    false
 }
 
 /// Distance from `p` to the segment `a`–`b`.
@@ -913,6 +1025,75 @@ mod tests {
         let around = square(380.0, 380.0, 50.0);
         assert!(!OutlineProof::new(&holed).within(&around));
         assert!(proof.within(&around));
+    }
+
+    #[test]
+    fn outline_proof_follows_chords_and_proves_neighbours_outside() {
+        let leaf = zigzag_leaf();
+        let proof = OutlineProof::new(&leaf);
+        let ring = leaf.0[0].exterior().0.clone();
+        let grid = leaf.intersection(&square(0.0, -10.0, 300.0));
+        assert!(proof.within(&grid));
+        // The neighbour beyond the bottom zigzag, sharing it exactly: outside, not within.
+        let mut below: Vec<Coord> = ring[..=2400].to_vec();
+        below.extend([
+            Coord {
+                x: 1200.0,
+                y: -200.0,
+            },
+            Coord { x: 0.0, y: -200.0 },
+            ring[0],
+        ]);
+        let neighbour =
+            MultiPolygon(vec![Polygon::new(LineString(below), vec![])]).orient(Direction::Default);
+        assert!(
+            proof.outside(&neighbour),
+            "the neighbour runs along the leaf"
+        );
+        assert!(!proof.within(&neighbour));
+        assert!(leaf.intersection(&neighbour).unsigned_area() < 1e-6);
+        // Overlapping, containing and cut-from grids are not outside.
+        assert!(!proof.outside(&square(100.0, -100.0, 300.0)));
+        assert!(!proof.outside(&square(-100.0, -300.0, 1500.0)));
+        assert!(!proof.outside(&grid));
+        // A grid beside the leaf, and one in a hole of it, are outside.
+        assert!(proof.outside(&square(1300.0, 100.0, 50.0)));
+        let mut holed = zigzag_leaf();
+        holed.0[0].interiors_push(square(400.0, 400.0, 10.0).0[0].exterior().clone());
+        assert!(OutlineProof::new(&holed).outside(&square(402.0, 402.0, 5.0)));
+        // A leaf whose straight top edge is surveyed as 40 short ones: one grid edge runs along the
+        // chain of them; a chord across a dent of the chain does not.
+        let mut surveyed: Vec<Coord> = ring[..=2400].to_vec();
+        surveyed.extend((0..=40).map(|k| Coord {
+            x: 1200.0 - 30.0 * k as f64,
+            y: if k == 20 { 990.0 } else { 1000.0 },
+        }));
+        surveyed.push(ring[0]);
+        let surveyed = MultiPolygon(vec![Polygon::new(LineString(surveyed), vec![])]);
+        let strip = |top_dent: bool| {
+            let mut r = vec![
+                Coord { x: 0.0, y: 900.0 },
+                Coord {
+                    x: 1200.0,
+                    y: 900.0,
+                },
+                Coord {
+                    x: 1200.0,
+                    y: 1000.0,
+                },
+            ];
+            if top_dent {
+                r.push(Coord { x: 600.0, y: 990.0 });
+            }
+            r.extend([Coord { x: 0.0, y: 1000.0 }, Coord { x: 0.0, y: 900.0 }]);
+            MultiPolygon(vec![Polygon::new(LineString(r), vec![])])
+        };
+        let surveyed_proof = OutlineProof::new(&surveyed);
+        assert!(surveyed_proof.within(&strip(true)), "edges along chains");
+        assert!(
+            !surveyed_proof.within(&strip(false)),
+            "a chord across the dent"
+        );
     }
 
     #[test]
