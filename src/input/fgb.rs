@@ -225,11 +225,15 @@ fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> 
 /// The size of the packed R-tree index of `count` items with `node_size` children per node, `None`
 /// when it overflows.
 fn index_bytes(count: u64, node_size: u64) -> Option<u64> {
+    // Levels up to the root, which is a level of its own even above a single item.
     let mut n = count;
     let mut nodes = n;
-    while n > 1 {
+    loop {
         n = n.div_ceil(node_size);
         nodes = nodes.checked_add(n)?;
+        if n <= 1 {
+            break;
+        }
     }
     nodes.checked_mul(NODE_BYTES)
 }
