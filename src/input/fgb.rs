@@ -266,7 +266,7 @@ fn geometry_value(
         layer_kind
     };
     let xy: Vec<f64> = g.xy().map(|v| v.iter().collect()).unwrap_or_default();
-    if xy.len() % 2 != 0 {
+    if !xy.len().is_multiple_of(2) {
         return Err(format!("{} coordinate values, an odd number", xy.len()));
     }
     let positions = |from: usize, to: usize| -> Value {

@@ -340,10 +340,10 @@ fn rows_of_cells(
     loop {
         let cell = next().map_err(|e| unreadable(format!("the sheet cannot be read: {e}")))?;
         let number = cell.as_ref().map(|((r, _), _)| *r as usize + 1);
-        if let Some(done) = row.take_if(|r| Some(r.number) != number) {
-            if sink.row(done)? {
-                return Ok(());
-            }
+        if let Some(done) = row.take_if(|r| Some(r.number) != number)
+            && sink.row(done)?
+        {
+            return Ok(());
         }
         let Some(((r, c), cell)) = cell else {
             return Ok(());
