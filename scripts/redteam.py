@@ -407,7 +407,7 @@ def probe_hostile_files(base, token):
         ("a FlatGeobuf with index node size 1", "households", fgb(1, 1, b"\0" * 64), "node size of 1"),
         ("a FlatGeobuf with a 4 GB feature", "households",
          fgb(1, 0, b"\xf0\xff\xff\xff" + b"\0" * 4800), "runs past the end"),
-        ("a FlatGeobuf grids file with index node size 1", "grids", fgb(1, 1, b"\0" * 64), "node size of 1"),
+        ("a FlatGeobuf blocks file with index node size 1", "blocks", fgb(1, 1, b"\0" * 64), "node size of 1"),
         ("a FlatGeobuf boundaries file with a 4 GB feature", "boundaries",
          fgb(1, 0, b"\xf0\xff\xff\xff" + b"\0" * 4800), "runs past the end"),
         ("a CSV of a million columns", "households", b"lon,lat" + b"," * 1_000_000 + b"\n118.8,32.3\n", "16384"),

@@ -29,6 +29,13 @@
 //! header row of a plain sheet is row 1) and by its column's letter and header, e.g.
 //! `ledger.xlsx: sheet Sheet1: row 4 (id A2): column D `纬度 (lat)`: "北纬32度" is not a number`. The CRS is `--crs`
 //! (WGS84 by default; GCJ-02 and BD-09 for points collected with phone maps).
+//!
+//! A ledger is read row by row, within the memory its own size allows: a CSV record by record, an
+//! XLSX sheet cell by cell as stored (a stray cell at XFD1048576 is one more cell, not a sheet of
+//! 17 billion). A row of more than 16,384 columns is refused, named. A workbook's parts are sized
+//! before any is read: unpacked, all of them within the input cap (`--max-input-mb`), its shared
+//! strings within a quarter of it, and no part larger than 1 MiB packed more than 100 times (a zip
+//! bomb). XLS and ODS workbooks are read through calamine's whole-sheet range.
 
 use super::{HouseholdProps, household, place_households};
 use crate::error::{Error, Result};
