@@ -329,6 +329,104 @@ def probe_writes(base, token):
         report(f"auth: the `{scheme}` scheme is accepted (case-insensitive)", s in (200, 404), f"HTTP {s}")
 
 
+def xlsx(sheet_rows, shared=None, dimension="A1", extra_sheet=b"", sst_chunks=None):
+    """A minimal XLSX workbook (zipfile): `sheet_rows` is the sheetData XML; `shared` the shared strings
+    XML, or `sst_chunks` an iterable of its pieces (streamed, for large parts); `extra_sheet` bytes put
+    first inside sheetData (streamed as given when an iterable)."""
+    import io
+    import zipfile
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        ct = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+              '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+              '<Default Extension="xml" ContentType="application/xml"/>'
+              '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+              '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+              '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+              '</Types>')
+        z.writestr("[Content_Types].xml", ct)
+        z.writestr("_rels/.rels", f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                   f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+        z.writestr("xl/workbook.xml", f'<?xml version="1.0" encoding="UTF-8"?><workbook {ns} xmlns:r="{rel}">'
+                   '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>')
+        z.writestr("xl/_rels/workbook.xml.rels", f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                   f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+                   f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+        with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as f:
+            f.write(f'<?xml version="1.0" encoding="UTF-8"?><worksheet {ns}><dimension ref="{dimension}"/><sheetData>'.encode())
+            for piece in ([extra_sheet] if isinstance(extra_sheet, bytes) else extra_sheet):
+                f.write(piece)
+            f.write(sheet_rows.encode())
+            f.write(b"</sheetData></worksheet>")
+        with z.open("xl/sharedStrings.xml", "w", force_zip64=True) as f:
+            for piece in (sst_chunks or [(shared or f'<sst {ns} count="0" uniqueCount="0"></sst>').encode()]):
+                f.write(piece)
+    return buf.getvalue()
+
+
+def ledger_rows(n):
+    rows = ['<row r="1"><c r="A1" t="inlineStr"><is><t>lon</t></is></c><c r="B1" t="inlineStr"><is><t>lat</t></is></c></row>']
+    for i in range(n):
+        r = i + 2
+        rows.append(f'<row r="{r}"><c r="A{r}"><v>{118.80 + i * 1e-4}</v></c><c r="B{r}"><v>{32.30 + i * 1e-4}</v></c></row>')
+    return "".join(rows)
+
+
+def fgb(features_count, node_size, tail=b""):
+    """A FlatGeobuf file with a hand-built header (geometry type Point, the given feature count and
+    index node size, every field stored) followed by `tail`."""
+    import struct
+    vt = struct.pack("<HH", 24, 20) + struct.pack("<10H", 0, 0, 18, 0, 0, 0, 0, 0, 8, 16)
+    table = struct.pack("<i", 24) + b"\0" * 4 + struct.pack("<QHBx", features_count, node_size, 1)
+    body = struct.pack("<I", 28) + vt + table
+    return b"fgb\x03fgb\x00" + struct.pack("<I", len(body)) + body + tail
+
+
+def probe_hostile_files(base, token):
+    """Uploads that once crashed or swelled the server: each must be a 400 naming what is wrong, and the
+    server must answer the next request."""
+    if not token:
+        report("inputs: hostile spreadsheets, FlatGeobuf and CSV uploads are refused", None, "needs a planner token")
+        return
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    n = 5_000_000
+    cases = [
+        ("an XLSX with one cell at XFD1048576", "households",
+         xlsx(ledger_rows(49) + '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>',
+              dimension="A1:XFD1048576"), "1048576"),
+        ("an XLSX shared-strings bomb", "households",
+         xlsx(ledger_rows(3), sst_chunks=[f'<sst {ns} count="{n}" uniqueCount="{n}">'.encode()]
+              + [b"<si><t>a</t></si>" * 100_000] * (n // 100_000) + [b"</sst>"]), "zip bomb"),
+        ("an XLSX whitespace bomb", "households",
+         xlsx(ledger_rows(3), extra_sheet=(b" " * (1 << 20) for _ in range(256))), "zip bomb"),
+        ("an XLSX claiming 10^15 shared strings", "households",
+         xlsx(ledger_rows(3), shared=f'<sst {ns} count="1" uniqueCount="999999999999999"><si><t>a</t></si></sst>'),
+         "999999999999999"),
+        ("a FlatGeobuf with index node size 1", "households", fgb(1, 1, b"\0" * 64), "node size of 1"),
+        ("a FlatGeobuf with a 4 GB feature", "households",
+         fgb(1, 0, b"\xf0\xff\xff\xff" + b"\0" * 4800), "runs past the end"),
+        ("a FlatGeobuf blocks file with index node size 1", "blocks", fgb(1, 1, b"\0" * 64), "node size of 1"),
+        ("a FlatGeobuf boundaries file with a 4 GB feature", "boundaries",
+         fgb(1, 0, b"\xf0\xff\xff\xff" + b"\0" * 4800), "runs past the end"),
+        ("a CSV of a million columns", "households", b"lon,lat" + b"," * 1_000_000 + b"\n118.8,32.3\n", "16384"),
+    ]
+    for name, kind, body, says in cases:
+        t = time.time()
+        s, h, b = call(base, "POST", f"/api/datasets/{kind}", body, token=token, timeout=300)
+        took = time.time() - t
+        alive = call(base, "GET", "/collections")[0] == 200
+        text = b.decode("utf-8", "replace")
+        report(f"inputs: {name} ({len(body) // 1024} KB) uploaded as {kind} is a 400 naming it, the server alive",
+               s == 400 and says in text and alive,
+               f"HTTP {s} in {took:.1f} s, alive {alive}: {text[:160]!r}")
+    s, h, b = call(base, "POST", "/api/check", fgb(1, 1, b"\0" * 64), token=token)
+    alive = call(base, "GET", "/collections")[0] == 200
+    report("inputs: a FlatGeobuf with index node size 1 sent to /api/check is a 400, the server alive",
+           s == 400 and alive, f"HTTP {s}, alive {alive}: {b[:160]!r}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("url", nargs="?", default="http://127.0.0.1:8080")
@@ -346,6 +444,7 @@ def main():
     probe_parameters(base)
     probe_json_errors(base)
     probe_writes(base, args.token)
+    probe_hostile_files(base, args.token)
     probe_stalls(base, args.token)
     probe_diffs(base, args.token)
     probe_limits(base, args.token, args.connections)

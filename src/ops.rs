@@ -456,9 +456,9 @@ pub fn plan_files(files: &PlanFiles, progress: &dyn Progress) -> Result<PlanOutc
         rules.partition.grid_ids = files.grid_ids;
     }
     let date = files.date.unwrap_or_else(Date::today);
-    // The layers are read while the households are. Their own warnings are not part of a plan's
-    // report (as before the operations were shared); their errors stop it.
-    let (data, (layers, _)) = crate::timing::phase("read the inputs", || {
+    // The layers are read while the households are; their errors stop the plan, and their warnings
+    // (a repeated block dropped, a web-map CRS read) join the plan's report.
+    let (data, (layers, layer_warnings)) = crate::timing::phase("read the inputs", || {
         Dataset::load_beside(
             &files.boundaries,
             &files.households,
@@ -490,12 +490,12 @@ pub fn plan_files(files: &PlanFiles, progress: &dyn Progress) -> Result<PlanOutc
         );
         return Ok(outcome(&data, planned, description));
     }
-    let mut places_warnings = Vec::new();
+    let mut places_warnings = layer_warnings.0;
     let places = match &files.dedicated {
         None => Places::default(),
         Some(path) => {
             let (places, warnings) = input::layers::read_dedicated(path, files.crs, data.working)?;
-            places_warnings = warnings.0;
+            places_warnings.extend(warnings.0);
             Places {
                 file: path.display().to_string(),
                 places,

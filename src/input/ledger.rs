@@ -29,6 +29,13 @@
 //! header row of a plain sheet is row 1) and by its column's letter and header, e.g.
 //! `ledger.xlsx: sheet Sheet1: row 4 (id A2): column D `纬度 (lat)`: "北纬32度" is not a number`. The CRS is `--crs`
 //! (WGS84 by default; GCJ-02 and BD-09 for points collected with phone maps).
+//!
+//! A ledger is read row by row, within the memory its own size allows: a CSV record by record, an
+//! XLSX sheet cell by cell as stored (a stray cell at XFD1048576 is one more cell, not a sheet of
+//! 17 billion). A row of more than 16,384 columns is refused, named. A workbook's parts are sized
+//! before any is read: unpacked, all of them within the input cap (`--max-input-mb`), its shared
+//! strings within a quarter of it, and no part larger than 1 MiB packed more than 100 times (a zip
+//! bomb). XLS and ODS workbooks are read through calamine's whole-sheet range.
 
 use super::{HouseholdProps, household, place_households};
 use crate::error::{Error, Result};
@@ -196,13 +203,40 @@ impl Cell {
     }
 }
 
-/// A sheet's rows, each with its number as the spreadsheet shows it (1-based), and the letter of the
-/// first column read (a workbook's used range may start right of column A).
-struct Table {
-    rows: Vec<(usize, Vec<Cell>)>,
-    first_column: usize,
-    /// The workbook sheet read (none for CSV).
-    sheet: Option<String>,
+/// The most columns a ledger row may have: a sheet's own limit (column XFD). A row past it is refused,
+/// named, before its cells are kept.
+pub const MAX_COLUMNS: usize = 16_384;
+
+/// The most a workbook's shared strings (its table of distinct texts, read whole) may unpack to, as a
+/// share of the input cap (`--max-input-mb`): a quarter.
+const SHARED_STRINGS_SHARE: u64 = 4;
+
+/// The most a part of a workbook larger than [`RATIO_CHECKED_FROM`] may unpack to per byte packed.
+/// Spreadsheet XML packs 5 to 30 times; a part packed further is a zip bomb (the rule Apache POI
+/// applies to the same files).
+const MAX_UNPACK_RATIO: u64 = 100;
+
+/// Parts smaller than this unpacked are not held to [`MAX_UNPACK_RATIO`].
+const RATIO_CHECKED_FROM: u64 = 1 << 20;
+
+/// One row as read: its number as the spreadsheet shows it (1-based) and its cells that are not blank,
+/// each with its column (0-based from column A), left to right.
+struct Row {
+    number: usize,
+    cells: Vec<(usize, Cell)>,
+}
+
+impl Row {
+    fn get(&self, column: usize) -> Option<&Cell> {
+        self.cells
+            .iter()
+            .find(|(c, _)| *c == column)
+            .map(|(_, cell)| cell)
+    }
+
+    fn is_blank(&self) -> bool {
+        self.cells.iter().all(|(_, c)| c.is_blank())
+    }
 }
 
 /// The letter of a column, 0-based (`A`, …, `Z`, `AA`, …).
@@ -219,40 +253,234 @@ fn column_letter(mut i: usize) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-fn csv_table(file: &str, bytes: &[u8], problems: &mut Problems) -> Result<Table> {
+fn too_wide(file: &str, row: usize, columns: usize) -> Error {
+    Error::Invalid(vec![
+        Problem::error(
+            file,
+            format!(
+                "the row has {columns} columns, past the {MAX_COLUMNS} a ledger may have (a sheet's \
+                 own limit, column XFD)"
+            ),
+        )
+        .at_row(row, None),
+    ])
+}
+
+/// A CSV ledger read record by record: only the row in hand is held as cells.
+fn csv_rows(file: &str, bytes: &[u8], sink: &mut dyn RowSink) -> Result<()> {
     let bytes = super::raw::strip_bom(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .trim(csv::Trim::All)
         .flexible(true)
         .from_reader(bytes);
-    let mut rows = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        match record {
-            Ok(r) => {
-                let line = r.position().map_or(i + 1, |p| p.line() as usize);
-                rows.push((line, r.iter().map(|c| Cell::Text(c.to_string())).collect()));
+    let mut record = csv::StringRecord::new();
+    let mut i = 0usize;
+    loop {
+        i += 1;
+        match reader.read_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {
+                let line = record.position().map_or(i, |p| p.line() as usize);
+                if record.len() > MAX_COLUMNS {
+                    return Err(too_wide(file, line, record.len()));
+                }
+                let cells = record
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| !c.is_empty())
+                    .map(|(k, c)| (k, Cell::Text(c.to_string())))
+                    .collect();
+                if sink.row(Row {
+                    number: line,
+                    cells,
+                })? {
+                    return Ok(());
+                }
             }
             Err(e) => {
-                let line = e.position().map_or(i + 1, |p| p.line() as usize);
-                problems.push(Problem::error(file, format!("unreadable: {e}")).at_row(line, None));
+                let line = e.position().map_or(i, |p| p.line() as usize);
+                sink.problem(Problem::error(file, format!("unreadable: {e}")).at_row(line, None));
             }
         }
     }
-    Ok(Table {
-        rows,
-        first_column: 0,
-        sheet: None,
-    })
 }
 
-fn workbook_table(file: &str, bytes: &[u8], sheet: Option<&str>) -> Result<Table> {
-    use calamine::{Data, Reader};
+/// Where a ledger's rows go as they are read: `row` answers `true` when no more are wanted.
+trait RowSink {
+    fn row(&mut self, row: Row) -> Result<bool>;
+    fn problem(&mut self, problem: Problem);
+}
+
+fn cell_of(d: &calamine::DataRef<'_>) -> Cell {
+    use calamine::{DataRef, DataType};
+    match d {
+        DataRef::Empty => Cell::Text(String::new()),
+        DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => {
+            Cell::Text(s.clone())
+        }
+        DataRef::SharedString(s) => Cell::Text(s.to_string()),
+        DataRef::Int(i) => Cell::Text(i.to_string()),
+        // Spreadsheets store every number as a float: a whole one reads as an integer.
+        DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => {
+            Cell::Text((*f as i64).to_string())
+        }
+        DataRef::Float(f) => Cell::Text(f.to_string()),
+        DataRef::Bool(b) => Cell::Text(b.to_string()),
+        DataRef::DateTime(_) => Cell::Bad(format!(
+            "the cell holds a date or time ({}), not text or a number",
+            d.as_f64().unwrap_or_default()
+        )),
+        DataRef::Error(e) => Cell::Bad(format!("the cell holds the error value {e}")),
+    }
+}
+
+/// Cells in sheet order (`(row, column)` 0-based, as calamine's streaming readers give them) grouped
+/// into rows and handed on one at a time, blank cells left out.
+fn rows_of_cells(
+    file: &str,
+    mut next: impl FnMut() -> std::result::Result<Option<((u32, u32), Cell)>, String>,
+    sink: &mut dyn RowSink,
+) -> Result<()> {
+    let unreadable = |e: String| Error::Invalid(vec![Problem::error(file, e)]);
+    let mut row: Option<Row> = None;
+    loop {
+        let cell = next().map_err(|e| unreadable(format!("the sheet cannot be read: {e}")))?;
+        let number = cell.as_ref().map(|((r, _), _)| *r as usize + 1);
+        if let Some(done) = row.take_if(|r| Some(r.number) != number)
+            && sink.row(done)?
+        {
+            return Ok(());
+        }
+        let Some(((r, c), cell)) = cell else {
+            return Ok(());
+        };
+        let (r, c) = (r as usize + 1, c as usize);
+        if c >= MAX_COLUMNS {
+            return Err(too_wide(file, r, c + 1));
+        }
+        if cell.is_blank() {
+            row.get_or_insert_with(|| Row {
+                number: r,
+                cells: Vec::new(),
+            });
+            continue;
+        }
+        let held = row.get_or_insert_with(|| Row {
+            number: r,
+            cells: Vec::new(),
+        });
+        if held.cells.len() >= MAX_COLUMNS {
+            return Err(too_wide(file, r, held.cells.len() + 1));
+        }
+        held.cells.push((c, cell));
+    }
+}
+
+/// A workbook's parts checked before any is read: a ZIP workbook (XLSX, XLSB, ODS) may unpack to no
+/// more than the input cap in all, its shared strings (read whole) to a quarter of it, and no large part
+/// may unpack more than [`MAX_UNPACK_RATIO`] times its packed size. The ZIP reader then holds every part
+/// to its declared size.
+fn check_zip(file: &str, bytes: &[u8]) -> Result<()> {
+    use std::io::Read;
+    let refuse = |message: String| Error::Invalid(vec![Problem::error(file, message)]);
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| refuse(format!("not a readable workbook (XLSX, XLS or ODS): {e}")))?;
+    let cap = super::file::max_input_bytes();
+    let cap_mb = cap >> 20;
+    let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
+    let mut total: u64 = 0;
+    let mut shared: Option<usize> = None;
+    for i in 0..zip.len() {
+        let part = zip
+            .by_index_raw(i)
+            .map_err(|e| refuse(format!("not a readable workbook: {e}")))?;
+        let name = part.name().map(|n| n.to_string()).unwrap_or_default();
+        let (size, packed) = (part.size(), part.compressed_size());
+        total = total.saturating_add(size);
+        if size >= RATIO_CHECKED_FROM && size / packed.max(1) > MAX_UNPACK_RATIO {
+            return Err(refuse(format!(
+                "part {name} unpacks to {:.1} MiB from {} bytes ({} times), past the {MAX_UNPACK_RATIO} \
+                 times a spreadsheet packs: a zip bomb, not a ledger",
+                mib(size),
+                packed,
+                size / packed.max(1)
+            )));
+        }
+        let base = name.rsplit('/').next().unwrap_or_default();
+        if base.eq_ignore_ascii_case("sharedStrings.xml")
+            || base.eq_ignore_ascii_case("sharedStrings.bin")
+        {
+            if size > cap / SHARED_STRINGS_SHARE {
+                return Err(refuse(format!(
+                    "part {name} (the workbook's shared strings, read whole) unpacks to {:.1} MiB, past \
+                     a quarter of the input cap of {cap_mb} MiB (--max-input-mb {cap_mb}); pass a larger \
+                     --max-input-mb to read it",
+                    mib(size)
+                )));
+            }
+            if base.ends_with(".xml") {
+                shared = Some(i);
+            }
+        }
+    }
+    if total > cap {
+        return Err(refuse(format!(
+            "the workbook unpacks to {:.1} MiB, past the input cap of {cap_mb} MiB (--max-input-mb \
+             {cap_mb}); pass a larger --max-input-mb to read it",
+            mib(total)
+        )));
+    }
+    // The shared strings' declared count is reserved at once: it may not claim more strings than
+    // its part could hold (five bytes, `<si/>`, each at least).
+    if let Some(i) = shared {
+        let mut part = zip
+            .by_index(i)
+            .map_err(|e| refuse(format!("not a readable workbook: {e}")))?;
+        let size = part.size();
+        let mut head = Vec::with_capacity(4096);
+        (&mut part)
+            .take(4096)
+            .read_to_end(&mut head)
+            .map_err(|e| refuse(format!("the shared strings cannot be read: {e}")))?;
+        if let Some(n) = declared_unique_count(&head)
+            && n > size / 5 + 1
+        {
+            return Err(refuse(format!(
+                "the shared strings claim {n} distinct texts in {size} bytes: a damaged or hostile workbook"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The `uniqueCount` attribute of a shared-strings part's `<sst>` element, when its first bytes hold it.
+fn declared_unique_count(head: &[u8]) -> Option<u64> {
+    let at = head.windows(3).position(|w| w == b"sst")?;
+    let tag = &head[at..];
+    let tag = &tag[..tag.iter().position(|&b| b == b'>').unwrap_or(tag.len())];
+    let key = b"uniqueCount";
+    let k = tag.windows(key.len()).position(|w| w == key)?;
+    let rest = &tag[k + key.len()..];
+    let digits: Vec<u8> = rest
+        .iter()
+        .skip_while(|b| matches!(b, b'=' | b'"' | b'\'' | b' '))
+        .take_while(|b| b.is_ascii_digit())
+        .copied()
+        .collect();
+    // A count too long for a u64 is as absurd as the largest one.
+    Some(
+        std::str::from_utf8(&digits)
+            .ok()?
+            .parse()
+            .unwrap_or(u64::MAX),
+    )
+}
+
+/// The sheet a ledger is read from: the one named, else the first.
+fn pick_sheet(file: &str, names: &[String], sheet: Option<&str>) -> Result<String> {
     let invalid = |message: String| Error::Invalid(vec![Problem::error(file, message)]);
-    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
-        .map_err(|e| invalid(format!("not a readable workbook (XLSX, XLS or ODS): {e}")))?;
-    let names = book.sheet_names();
-    let name = match sheet {
+    match sheet {
         Some(s) => names
             .iter()
             .find(|n| n.as_str() == s)
@@ -262,21 +490,86 @@ fn workbook_table(file: &str, bytes: &[u8], sheet: Option<&str>) -> Result<Table
                     "no sheet \"{s}\" (--ledger-sheet); the workbook has: {}",
                     names.join(", ")
                 ))
-            })?,
+            }),
         None => names
             .first()
             .cloned()
-            .ok_or_else(|| invalid("the workbook has no sheet".to_string()))?,
-    };
+            .ok_or_else(|| invalid("the workbook has no sheet".to_string())),
+    }
+}
+
+/// A workbook's sheet read row by row into `sink`; the sheet's name. XLSX and XLSB are read cell by
+/// cell as stored (a cell far off, at XFD1048576, costs one cell, not the sheet's whole rectangle);
+/// XLS and ODS through calamine's whole-sheet range.
+fn workbook_rows(
+    file: &str,
+    bytes: &[u8],
+    sheet: Option<&str>,
+    sink: &mut dyn RowSink,
+) -> Result<String> {
+    use calamine::Reader;
+    let invalid = |message: String| Error::Invalid(vec![Problem::error(file, message)]);
+    let cursor = || std::io::Cursor::new(bytes);
+    if bytes.starts_with(b"PK") {
+        check_zip(file, bytes)?;
+        if let Ok(mut book) = calamine::Xlsx::new(cursor()) {
+            let name = pick_sheet(file, &book.sheet_names(), sheet)?;
+            let mut cells = book
+                .worksheet_cells_reader(&name)
+                .map_err(|e| invalid(format!("sheet \"{name}\" cannot be read: {e}")))?;
+            rows_of_cells(
+                file,
+                || {
+                    cells
+                        .next_cell()
+                        .map(|c| c.map(|c| (c.get_position(), cell_of(c.get_value()))))
+                        .map_err(|e| e.to_string())
+                },
+                sink,
+            )
+            .map_err(|e| on_sheet(e, &name))?;
+            return Ok(name);
+        }
+        if let Ok(mut book) = calamine::Xlsb::new(cursor()) {
+            let name = pick_sheet(file, &book.sheet_names(), sheet)?;
+            let mut cells = book
+                .worksheet_cells_reader(&name)
+                .map_err(|e| invalid(format!("sheet \"{name}\" cannot be read: {e}")))?;
+            rows_of_cells(
+                file,
+                || {
+                    cells
+                        .next_cell()
+                        .map(|c| c.map(|c| (c.get_position(), cell_of(c.get_value()))))
+                        .map_err(|e| e.to_string())
+                },
+                sink,
+            )
+            .map_err(|e| on_sheet(e, &name))?;
+            return Ok(name);
+        }
+    }
+    let mut book = calamine::open_workbook_auto_from_rs(cursor())
+        .map_err(|e| invalid(format!("not a readable workbook (XLSX, XLS or ODS): {e}")))?;
+    let name = pick_sheet(file, &book.sheet_names(), sheet)?;
     let range = book
         .worksheet_range(&name)
         .map_err(|e| invalid(format!("sheet \"{name}\" cannot be read: {e}")))?;
     let (top, left) = range.start().unwrap_or((0, 0));
-    let cell = |d: &Data| match d {
+    let mut used = range
+        .used_cells()
+        .map(|(r, c, d)| ((top + r as u32, left + c as u32), data_cell(d)));
+    rows_of_cells(file, || Ok(used.next()), sink).map_err(|e| on_sheet(e, &name))?;
+    Ok(name)
+}
+
+/// A whole-sheet reader's cell as read.
+fn data_cell(d: &calamine::Data) -> Cell {
+    use calamine::Data;
+    match d {
         Data::Empty => Cell::Text(String::new()),
         Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => Cell::Text(s.clone()),
         Data::Int(i) => Cell::Text(i.to_string()),
-        // Spreadsheets store every number as a float: a whole one reads as an integer.
         Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => Cell::Text((*f as i64).to_string()),
         Data::Float(f) => Cell::Text(f.to_string()),
         Data::Bool(b) => Cell::Text(b.to_string()),
@@ -285,17 +578,15 @@ fn workbook_table(file: &str, bytes: &[u8], sheet: Option<&str>) -> Result<Table
             d.as_f64()
         )),
         Data::Error(e) => Cell::Bad(format!("the cell holds the error value {e}")),
-    };
-    let rows = range
-        .rows()
-        .enumerate()
-        .map(|(i, r)| (top as usize + i + 1, r.iter().map(cell).collect()))
-        .collect();
-    Ok(Table {
-        rows,
-        first_column: left as usize,
-        sheet: Some(name),
-    })
+    }
+}
+
+/// An error met reading a sheet, its problems named by the sheet.
+fn on_sheet(e: Error, sheet: &str) -> Error {
+    match e {
+        Error::Invalid(ps) => Error::Invalid(ps.into_iter().map(|p| p.on_sheet(sheet)).collect()),
+        e => e,
+    }
 }
 
 /// Reads a ledger from bytes in memory with the format in force ([`format()`]); `file` names it in
@@ -309,7 +600,8 @@ pub fn parse_ledger(
     parse_ledger_as(file, bytes, format(), crs_flag, working)
 }
 
-/// One column the ledger reads: the field, its index in the row, its header as written, its letter.
+/// One column the ledger reads: the field, its column (0-based from A), its header as written, its
+/// letter.
 struct Column {
     field: &'static str,
     index: usize,
@@ -318,7 +610,8 @@ struct Column {
 }
 
 /// [`parse_ledger`] with a format of the caller's choosing. In a workbook, every problem also names
-/// the sheet.
+/// the sheet. Rows are read one at a time: what is held is the rows above the header (at most ten),
+/// the row in hand and the households read so far.
 pub fn parse_ledger_as(
     file: &str,
     bytes: &[u8],
@@ -326,114 +619,165 @@ pub fn parse_ledger_as(
     crs_flag: Option<Crs>,
     working: Crs,
 ) -> Result<(Vec<Household>, Problems)> {
-    let mut problems = Problems::default();
-    let table = if super::file::is_workbook(bytes) {
-        workbook_table(file, bytes, format.sheet.as_deref())?
-    } else {
-        csv_table(file, bytes, &mut problems)?
+    let mut reader = Ledger {
+        file,
+        format,
+        problems: Problems::default(),
+        top: Vec::new(),
+        columns: None,
+        out: Vec::new(),
+        ids: std::collections::HashMap::new(),
     };
-    let Some(sheet) = table.sheet.clone() else {
-        return read_table(file, table, problems, format, crs_flag, working);
-    };
+    if !super::file::is_workbook(bytes) {
+        let read = csv_rows(file, bytes, &mut reader);
+        return read.and_then(|()| reader.finish(crs_flag, working));
+    }
+    let sheet = workbook_rows(file, bytes, format.sheet.as_deref(), &mut reader)?;
     let name =
         |ps: Vec<Problem>| -> Vec<Problem> { ps.into_iter().map(|p| p.on_sheet(&sheet)).collect() };
-    match read_table(file, table, problems, format, crs_flag, working) {
+    match reader.finish(crs_flag, working) {
         Ok((out, problems)) => Ok((out, Problems(name(problems.0)))),
         Err(Error::Invalid(ps)) => Err(Error::Invalid(name(ps))),
         Err(e) => Err(e),
     }
 }
 
-fn read_table(
-    file: &str,
-    table: Table,
-    mut problems: Problems,
-    format: &LedgerFormat,
-    crs_flag: Option<Crs>,
-    working: Crs,
-) -> Result<(Vec<Household>, Problems)> {
-    let matches = |field: &str, header: &Cell| match header {
-        Cell::Text(h) => format
-            .names(field)
+/// A ledger being read row by row.
+struct Ledger<'a> {
+    file: &'a str,
+    format: &'a LedgerFormat,
+    problems: Problems,
+    /// The non-blank rows read while looking for the header row.
+    top: Vec<Row>,
+    /// The columns read, once the header row is found.
+    columns: Option<Vec<Column>>,
+    out: Vec<Household>,
+    ids: std::collections::HashMap<Box<str>, usize>,
+}
+
+impl RowSink for Ledger<'_> {
+    fn problem(&mut self, problem: Problem) {
+        self.problems.push(problem);
+    }
+
+    fn row(&mut self, row: Row) -> Result<bool> {
+        if row.is_blank() {
+            return Ok(false);
+        }
+        if self.columns.is_some() {
+            self.household_row(&row);
+            return Ok(false);
+        }
+        // The header row: the first of the top rows naming both coordinates.
+        let both = ["lon", "lat"]
             .iter()
-            .any(|n| h.trim().eq_ignore_ascii_case(n.trim())),
-        Cell::Bad(_) => false,
-    };
-    let non_blank: Vec<usize> = table
-        .rows
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, cells))| !cells.iter().all(Cell::is_blank))
-        .map(|(i, _)| i)
-        .collect();
-    // The header row: the first of the top rows naming both coordinates, else (to name what it has)
-    // the first with two cells or more (a title row has one), else the first non-blank.
-    let top = || non_blank.iter().take(HEADER_SEARCH_ROWS).copied();
-    let header_at = top()
-        .find(|&i| {
-            ["lon", "lat"]
+            .all(|f| row.cells.iter().any(|(_, h)| self.matches(f, h)));
+        if both {
+            self.columns = Some(self.columns_of(&row));
+            self.top.clear();
+            return Ok(false);
+        }
+        self.top.push(row);
+        Ok(self.top.len() >= HEADER_SEARCH_ROWS)
+    }
+}
+
+impl Ledger<'_> {
+    fn matches(&self, field: &str, header: &Cell) -> bool {
+        match header {
+            Cell::Text(h) => self
+                .format
+                .names(field)
                 .iter()
-                .all(|f| table.rows[i].1.iter().any(|h| matches(f, h)))
-        })
-        .or_else(|| top().find(|&i| table.rows[i].1.iter().filter(|c| !c.is_blank()).count() >= 2))
-        .or_else(|| non_blank.first().copied());
-    let Some(header_at) = header_at else {
-        return Err(Error::Invalid(vec![Problem::error(
-            file,
-            "the ledger holds no rows",
-        )]));
-    };
-    let (header_row, headers) = &table.rows[header_at];
-    let mut columns: Vec<Column> = Vec::new();
-    for (field, _) in FIELDS {
-        if let Some((index, Cell::Text(h))) =
-            headers.iter().enumerate().find(|(_, h)| matches(field, h))
-        {
-            columns.push(Column {
-                field,
-                index,
-                header: h.trim().to_string(),
-                letter: column_letter(table.first_column + index),
-            });
+                .any(|n| h.trim().eq_ignore_ascii_case(n.trim())),
+            Cell::Bad(_) => false,
         }
     }
-    for needed in ["lon", "lat"] {
-        if !columns.iter().any(|c| c.field == needed) {
-            let names = format.names(needed).join(", ");
-            let how = if format.named_by_flag(needed) {
-                format!("the column --ledger-columns names for it, {names}")
-            } else {
-                format!("one of: {names}; or name it with --ledger-columns {needed}=<header>")
-            };
-            let seen: Vec<String> = headers
+
+    fn columns_of(&self, header: &Row) -> Vec<Column> {
+        let mut columns = Vec::new();
+        for (field, _) in FIELDS {
+            if let Some((index, Cell::Text(h))) =
+                header.cells.iter().find(|(_, h)| self.matches(field, h))
+            {
+                columns.push(Column {
+                    field,
+                    index: *index,
+                    header: h.trim().to_string(),
+                    letter: column_letter(*index),
+                });
+            }
+        }
+        columns
+    }
+
+    fn finish(mut self, crs_flag: Option<Crs>, working: Crs) -> Result<(Vec<Household>, Problems)> {
+        let file = self.file;
+        if self.columns.is_none() {
+            // No row names both coordinates: name what the header row has (the first with two cells
+            // or more: a title row has one; else the first non-blank).
+            let Some(header) = self
+                .top
                 .iter()
-                .filter_map(|h| match h {
-                    Cell::Text(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
-                    _ => None,
-                })
-                .collect();
-            problems.push(
-                Problem::error(
+                .find(|r| r.cells.iter().filter(|(_, c)| !c.is_blank()).count() >= 2)
+                .or_else(|| self.top.first())
+            else {
+                return Err(Error::Invalid(vec![Problem::error(
                     file,
-                    format!(
-                        "the ledger has no {needed} column ({how}); its header row {header_row} has: {}",
-                        seen.join(", ")
-                    ),
-                )
-                .field(needed),
-            );
+                    "the ledger holds no rows",
+                )]));
+            };
+            let columns = self.columns_of(header);
+            for needed in ["lon", "lat"] {
+                if columns.iter().any(|c| c.field == needed) {
+                    continue;
+                }
+                let names = self.format.names(needed).join(", ");
+                let how = if self.format.named_by_flag(needed) {
+                    format!("the column --ledger-columns names for it, {names}")
+                } else {
+                    format!("one of: {names}; or name it with --ledger-columns {needed}=<header>")
+                };
+                let seen: Vec<String> = header
+                    .cells
+                    .iter()
+                    .filter_map(|(_, h)| match h {
+                        Cell::Text(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
+                        _ => None,
+                    })
+                    .collect();
+                self.problems.push(
+                    Problem::error(
+                        file,
+                        format!(
+                            "the ledger has no {needed} column ({how}); its header row {} has: {}",
+                            header.number,
+                            seen.join(", ")
+                        ),
+                    )
+                    .field(needed),
+                );
+            }
+            return Err(Error::Invalid(self.problems.0));
         }
-    }
-    if problems.has_errors() {
-        return Err(Error::Invalid(problems.0));
-    }
-    let mut out: Vec<Household> = Vec::new();
-    let mut ids: std::collections::HashMap<Box<str>, usize> = std::collections::HashMap::new();
-    for (row, cells) in &table.rows[header_at + 1..] {
-        let row = *row;
-        if cells.iter().all(Cell::is_blank) {
-            continue;
+        let mut problems = self.problems;
+        if self.out.is_empty() && !problems.has_errors() {
+            problems.push(Problem::error(file, "the ledger holds no household rows"));
         }
+        if problems.has_errors() {
+            return Err(Error::Invalid(problems.0));
+        }
+        place_households(file, self.out, problems, crs_flag.unwrap_or(WGS84), working)
+    }
+
+    /// One row below the header read as a household; its problems named by row and column.
+    fn household_row(&mut self, row: &Row) {
+        let file = self.file;
+        let Some(columns) = &self.columns else {
+            return;
+        };
+        let problems = &mut self.problems;
+        let number = row.number;
         let named = |c: &Column| {
             if c.header == c.field {
                 c.header.clone()
@@ -446,21 +790,21 @@ fn read_table(
             columns
                 .iter()
                 .find(|c| c.field == "id")
-                .and_then(|c| match cells.get(c.index) {
+                .and_then(|c| match row.get(c.index) {
                     Some(Cell::Text(t)) if !t.trim().is_empty() => Some(t.trim().to_string()),
                     _ => None,
                 });
         let row_id = row_id.as_deref();
         let mut coords = [Value::Null, Value::Null];
         let mut props = Map::new();
-        for c in &columns {
-            let cell = match cells.get(c.index) {
+        for c in columns {
+            let cell = match row.get(c.index) {
                 Some(Cell::Text(t)) => t.trim(),
                 None => "",
                 Some(Cell::Bad(why)) => {
                     problems.push(
                         Problem::error(file, why.clone())
-                            .at_row(row, row_id)
+                            .at_row(number, row_id)
                             .in_column(c.letter.clone())
                             .field(named(c)),
                     );
@@ -481,7 +825,7 @@ fn read_table(
                                     format!("\"{cell}\" is not a number")
                                 },
                             )
-                            .at_row(row, row_id)
+                            .at_row(number, row_id)
                             .in_column(c.letter.clone())
                             .field(named(c)),
                         ),
@@ -501,7 +845,7 @@ fn read_table(
             }
         }
         if coords.iter().any(Value::is_null) {
-            continue;
+            return;
         }
         let feature = json!({
             "type": "Feature",
@@ -511,10 +855,10 @@ fn read_table(
         match serde_json::from_value::<super::raw::RawFeature<HouseholdProps>>(feature) {
             Ok(raw) => {
                 let before = problems.0.len();
-                let h = household(file, row, raw, &mut problems);
+                let h = household(file, number, raw, problems);
                 // Name the ledger's own row and column in the problems of this row.
                 for p in &mut problems.0[before..] {
-                    let mut q = p.clone().at_row(row, row_id);
+                    let mut q = p.clone().at_row(number, row_id);
                     if let Some(field) = &p.field
                         && let Some(c) = columns.iter().find(|c| c.field == field.as_str())
                     {
@@ -524,30 +868,23 @@ fn read_table(
                 }
                 if let Some(h) = h {
                     if let Some(id) = &h.id
-                        && let Some(first) = ids.insert(id.clone(), row)
+                        && let Some(first) = self.ids.insert(id.clone(), number)
                     {
                         let mut p =
                             Problem::error(file, format!("duplicate id (also row {first})"))
-                                .at_row(row, Some(id))
+                                .at_row(number, Some(id))
                                 .field("id");
                         if let Some(c) = columns.iter().find(|c| c.field == "id") {
                             p = p.in_column(c.letter.clone()).field(named(c));
                         }
                         problems.push(p);
                     }
-                    out.push(h);
+                    self.out.push(h);
                 }
             }
-            Err(e) => problems.push(Problem::error(file, e.to_string()).at_row(row, row_id)),
+            Err(e) => problems.push(Problem::error(file, e.to_string()).at_row(number, row_id)),
         }
     }
-    if out.is_empty() && !problems.has_errors() {
-        problems.push(Problem::error(file, "the ledger holds no household rows"));
-    }
-    if problems.has_errors() {
-        return Err(Error::Invalid(problems.0));
-    }
-    place_households(file, out, problems, crs_flag.unwrap_or(WGS84), working)
 }
 
 #[cfg(test)]

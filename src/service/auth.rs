@@ -111,6 +111,8 @@ impl Tokens {
         if let Some(path) = file {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            // A byte-order mark (Windows editors write one) is not part of the first token.
+            let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
             for (n, line) in text.lines().enumerate() {
                 let line = line.trim();
                 if line.is_empty() || line.starts_with('#') {
@@ -231,6 +233,18 @@ mod tests {
         let f = dir.path().join("tokens");
         std::fs::write(&f, text).unwrap();
         (dir, f)
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_token() {
+        let (_d, f) = file("\u{FEFF}9f2c4e7a1b8d3f60c5e2a7b4 planner\n");
+        let t = Tokens::load(None, Some(&f)).unwrap();
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            "Bearer 9f2c4e7a1b8d3f60c5e2a7b4".parse().unwrap(),
+        );
+        assert!(t.require_planner(&h).is_ok());
     }
 
     #[test]
