@@ -32,8 +32,8 @@ pub const MAX_FEATURE_VERTICES: usize = 100_000;
 pub const MAX_FEATURE_PARTS: usize = 10_000;
 
 /// The most features a blocks or barriers layer may have; past it the layer is refused. A county
-/// has some thousands of street blocks and compounds.
-pub const MAX_LAYER_FEATURES: usize = 100_000;
+/// of 400,000 households has about 100,000 street blocks, compounds and lattice-sized parcels.
+pub const MAX_LAYER_FEATURES: usize = 250_000;
 
 /// How many repeated features are named one by one in the warnings; the rest are counted.
 const DUPLICATES_NAMED: usize = 20;
@@ -722,7 +722,9 @@ mod tests {
         };
         let t = problems[0].to_string();
         assert!(
-            t.contains("k.geojson") && t.contains("100001 blocks") && t.contains("100000"),
+            t.contains("k.geojson")
+                && t.contains(&format!("{} blocks", MAX_LAYER_FEATURES + 1))
+                && t.contains(&MAX_LAYER_FEATURES.to_string()),
             "{t}"
         );
     }
