@@ -300,11 +300,11 @@ pub fn valid_datetime(d: &str) -> bool {
 /// The first and last second (since 1970, UTC) a `datetime` covers (`None` = open), or why it is
 /// not one: a day the calendar does not have (`2026-02-30`), an interval that ends before it starts.
 fn datetime_interval(d: &str) -> Result<(Option<i64>, Option<i64>), String> {
-    let not_instant = |x: &str| format!("has \"{x}\", which is no date or date-time");
+    let not_instant = |x: &str| format!("has \"{x}\", which is no calendar day or date-time");
     match d.split_once('/') {
         None => instant_seconds(d)
             .map(|(a, b)| (Some(a), Some(b)))
-            .ok_or_else(|| not_instant(d)),
+            .ok_or_else(|| "is no calendar day or date-time".to_string()),
         Some((a, b)) => {
             let open = |x: &str| x.is_empty() || x == "..";
             if open(a) && open(b) {
