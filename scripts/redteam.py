@@ -4,11 +4,11 @@ withstand. Standard library only.
 
     python3 scripts/redteam.py http://127.0.0.1:8080                 # anonymous probes
     GRIDPLAN_PLANNER_TOKEN=... python3 scripts/redteam.py URL         # also the planner-side probes
-    python3 scripts/redteam.py URL --connections 600                  # also fill the connection cap
+    python3 scripts/redteam.py URL --connections 600                  # one client holds 600 half-open
 
 Each probe prints PASS, FAIL or SKIP with what it saw; the exit status is 1 when any probe fails.
-Probes that write (a rules upload that must be refused, a plan) run only with a planner token, and
-leave at most one new plan behind.
+Probes that write (uploads that must be refused, plans) run only with a planner token, and leave at
+most two new plans behind.
 """
 
 import argparse
@@ -230,21 +230,7 @@ def probe_limits(base, token, connections):
     report("limits: a 600 MB body is refused" + ("" if token else " (413, or 401 before reading it)"), status in want,
            f"HTTP {status}")
     if connections:
-        held = []
-        try:
-            for _ in range(connections):
-                c = socket.create_connection((host, port), timeout=10)
-                c.sendall(b"GET / HTTP/1.1\r\n")
-                held.append(c)
-            time.sleep(0.5)
-            closed, out = raw(host, port, b"GET /conformance HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 10)
-            report(f"limits: with {connections} connections held, one more is refused with a JSON 503",
-                   out.startswith(b"HTTP/1.1 503") and b'"status":503' in out, out[:60])
-        except OSError as e:
-            report("limits: connection cap", False, f"could not open connections: {e}")
-        finally:
-            for c in held:
-                c.close()
+        probe_connections(host, port, connections)
     else:
         report("limits: connection cap", None, "pass --connections N (above the cap, default 512) to probe it")
 
@@ -425,6 +411,166 @@ def probe_hostile_files(base, token):
     alive = call(base, "GET", "/collections")[0] == 200
     report("inputs: a FlatGeobuf with index node size 1 sent to /api/check is a 400, the server alive",
            s == 400 and alive, f"HTTP {s}, alive {alive}: {b[:160]!r}")
+def probe_connections(host, port, connections):
+    """One client holds `connections` half-open connections (re-opening those the server closes); the
+    legitimate requests meanwhile, from the same address and (on loopback) from another, are served."""
+    held, stop = [], threading.Event()
+    request = b"GET /conformance HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+
+    def hold():
+        while not stop.is_set():
+            try:
+                c = socket.create_connection((host, port), timeout=10)
+                c.sendall(b"GET / HTTP/1.1\r\n")
+                held.append(c)
+            except OSError:
+                time.sleep(0.05)
+            while len(held) >= connections and not stop.is_set():
+                # Re-open the ones the server closed.
+                for c in list(held):
+                    try:
+                        c.setblocking(False)
+                        if c.recv(1) == b"":
+                            held.remove(c)
+                            c.close()
+                    except BlockingIOError:
+                        pass
+                    except OSError:
+                        held.remove(c)
+                        c.close()
+                time.sleep(0.05)
+
+    t = threading.Thread(target=hold, daemon=True)
+    t.start()
+    deadline = time.time() + 60
+    while len(held) < connections and time.time() < deadline:
+        time.sleep(0.1)
+    sources = [None]
+    if host.startswith("127."):
+        sources.append("127.0.0.2")
+    for source in sources:
+        codes = []
+        for _ in range(20):
+            try:
+                s = socket.create_connection((host, port), timeout=30,
+                                             source_address=(source, 0) if source else None)
+                s.sendall(request)
+                out = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    out += chunk
+                s.close()
+                codes.append(out[9:12].decode(errors="replace"))
+            except OSError as e:
+                codes.append(f"error {e}")
+        who = f"from {source}" if source else "from the same address"
+        report(f"limits: with one client holding {connections} half-open connections, requests {who} are served",
+               all(c == "200" for c in codes), f"{codes.count('200')}/20 answered 200: {sorted(set(codes))}")
+    stop.set()
+    t.join(timeout=10)
+    for c in held:
+        c.close()
+
+
+def probe_planner_stalls(base, token):
+    """Check, a planner's diff and the sensitive counts answer while a plan computes (they are not
+    queued behind it): each must come back before the plan does."""
+    if not token:
+        report("stalls: planner routes while a plan runs", None, "needs a planner token")
+        return
+    listed = as_json(call(base, "GET", "/api/plans")[2]) or {}
+    plans, published = listed.get("plans", []), listed.get("published")
+    if not plans or published is None:
+        report("stalls: planner routes while a plan runs", None, "no plan")
+        return
+    grids = call(base, "GET", f"/api/plans/{published}/grids")[2]
+    a, b = plans[-1]["id"], plans[0]["id"]
+    done = {}
+
+    def plan():
+        done["status"] = call(base, "POST", "/api/plans", json.dumps({"note": "redteam: planner routes during a plan"}),
+                              token=token, timeout=900)[0]
+
+    t = threading.Thread(target=plan)
+    t.start()
+    time.sleep(0.5)
+    answered = {}
+    for name, method, path, body in [("check", "POST", "/api/check", grids),
+                                     ("diff", "GET", f"/api/plans/{a}/diff/{b}", None),
+                                     ("sensitive", "GET", f"/api/plans/{published}/sensitive", None)]:
+        t0 = time.time()
+        status = call(base, method, path, body, token=token, timeout=900)[0]
+        answered[name] = (status, t.is_alive(), time.time() - t0)
+    t.join()
+    if not all(during for _, during, _ in answered.values()) and not any(d for _, d, _ in answered.values()):
+        report("stalls: planner routes answer while a plan runs", None,
+               "the plan ended before the first answer (too short to tell: try a larger district)")
+        return
+    report("stalls: check, diff and sensitive answer while a plan runs (before it ends)",
+           all(s == 200 and during for s, during, _ in answered.values()),
+           "; ".join(f"{n}: HTTP {s} in {dt:.1f} s, {'before' if during else 'after'} the plan ended"
+                     for n, (s, during, dt) in answered.items()))
+
+
+def probe_datetime(base):
+    for value, why in [("2026-02-30", "a day the calendar lacks"),
+                       ("2026-05-01/2026-01-01", "an interval that ends before it starts")]:
+        s, h, b = call(base, "GET", f"/collections/grids/items?datetime={value}")
+        report(f"parameters: datetime={value} ({why}) is 400", s == 400 and is_json_error(s, h, b),
+               f"HTTP {s} {b[:100]!r}")
+
+
+def probe_stranding_boundaries(base, token):
+    """Boundaries that drop a town the workers in force serve are refused naming it (and, should a
+    server accept them, the boundaries in force are put back)."""
+    if not token:
+        report("state: boundaries that strand the workers are refused", None, "needs a planner token")
+        return
+    s1, _, workers = call(base, "GET", "/api/datasets/workers/latest", token=token)
+    s2, _, boundaries = call(base, "GET", "/api/datasets/boundaries/latest", token=token)
+    w, b = as_json(workers), as_json(boundaries)
+    if s1 != 200 or s2 != 200 or not isinstance(w, dict) or not isinstance(b, dict):
+        report("state: boundaries that strand the workers are refused", None, "needs GeoJSON workers and boundaries")
+        return
+    towns = {str(f.get("properties", {}).get("town")) for f in w.get("features", [])}
+    codes = {str(f.get("properties", {}).get("code")) for f in b.get("features", [])}
+    town = next((t for t in sorted(towns) if t in codes), None)
+    if town is None:
+        report("state: boundaries that strand the workers are refused", None, "no worker's town in the boundaries")
+        return
+    for f in b["features"]:
+        p = f.get("properties", {})
+        for k in ("code", "parent"):
+            if str(p.get(k)) == town:
+                p[k] = "RT" + town
+    s, h, body = call(base, "POST", "/api/boundaries", json.dumps(b), token=token, timeout=900)
+    error = (as_json(body) or {}).get("error", "")
+    report("state: boundaries that strand the workers are refused naming the town",
+           s in (400, 422) and town in error and "worker" in error, f"HTTP {s} {error[:160]!r}")
+    if s in (200, 201):
+        put_back = call(base, "POST", "/api/boundaries", boundaries, token=token, timeout=900)[0]
+        print(f"      (the stranding boundaries were accepted; the boundaries in force put back: HTTP {put_back})")
+
+
+def probe_small_cells(base, token, grids):
+    """No open grid publishes a count of fewer than 20 households, and rules bands of one household
+    are refused naming the key."""
+    small = [f["id"] for f in grids
+             if isinstance(f["properties"].get("households"), int) and 0 < f["properties"]["households"] < 20]
+    report("privacy: no open grid publishes fewer than 20 households", not small,
+           f"{len(small)} grids do, e.g. {small[:3]}" if small else f"{len(grids)} grids")
+    if not token:
+        report("privacy: rules of one-household grids are refused", None, "needs a planner token")
+        return
+    before = call(base, "GET", "/api/datasets")[2]
+    s, h, b = call(base, "POST", "/api/datasets/rules",
+                   "[kinds.urban]\nmin_households = 1\nmax_households = 1\n", token=token)
+    error = (as_json(b) or {}).get("error", "")
+    after = call(base, "GET", "/api/datasets")[2]
+    report("privacy: rules of one-household grids (min = max = 1) are refused naming min_households",
+           s == 400 and "min_households" in error and before == after, f"HTTP {s} {error[:140]!r}")
 
 
 def main():
@@ -433,7 +579,8 @@ def main():
     ap.add_argument("--token", default=os.environ.get("GRIDPLAN_PLANNER_TOKEN"),
                     help="a planner token (default: $GRIDPLAN_PLANNER_TOKEN)")
     ap.add_argument("--connections", type=int, default=0,
-                    help="hold this many half-open connections to probe the cap (above the server's cap)")
+                    help="hold this many half-open connections from one client (above the server's caps) and check "
+                         "that other requests are still served")
     args = ap.parse_args()
     base = args.url.rstrip("/")
     grids = all_items(base, "grids")
@@ -446,7 +593,11 @@ def main():
     probe_writes(base, args.token)
     probe_hostile_files(base, args.token)
     probe_stalls(base, args.token)
+    probe_planner_stalls(base, args.token)
     probe_diffs(base, args.token)
+    probe_datetime(base)
+    probe_small_cells(base, args.token, grids)
+    probe_stranding_boundaries(base, args.token)
     probe_limits(base, args.token, args.connections)
     fails = RESULTS.count("FAIL")
     print(f"\n{RESULTS.count('PASS')} passed, {fails} failed, {RESULTS.count('SKIP')} skipped")

@@ -298,6 +298,11 @@ pub struct ServeArgs {
     /// it lapses (the server died), another server on the same database takes the job over.
     #[arg(long, default_value_t = gridplan::service::limits::DEFAULT_JOB_LEASE.as_secs_f64(), value_parser = parse_lease)]
     pub job_lease_secs: f64,
+    /// Open connections one client address may hold at once; past it, that client's connections
+    /// that never sent a request are closed first to make room. Raise it behind a proxy that
+    /// carries many users on one address.
+    #[arg(long, default_value_t = gridplan::service::limits::DEFAULT_CONNECTIONS_PER_CLIENT)]
+    pub max_connections_per_client: usize,
 }
 
 #[derive(Args)]

@@ -110,6 +110,7 @@ fn run(command: Command) -> anyhow::Result<u8> {
                 request_timeout: service::DEFAULT_REQUEST_TIMEOUT,
                 limits: service::Limits {
                     job_lease: std::time::Duration::from_secs_f64(a.job_lease_secs),
+                    max_connections_per_client: a.max_connections_per_client.max(1),
                     ..Default::default()
                 },
             };

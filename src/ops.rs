@@ -1150,7 +1150,9 @@ pub fn visits_files(files: &VisitFiles, month: Month) -> Result<VisitPlan> {
 }
 
 /// A month of visits for an assignment held in memory (the service): the assignment's GeoJSON, the
-/// workers' and the log's bytes (a log of only whitespace is no log). Routes are straight lines.
+/// workers' and the log's bytes (a log of only whitespace is no log). With `barriers` (the street
+/// layer in force, in the dataset's working CRS) routes follow the streets, as `gridplan visits
+/// --barriers` does; without, straight lines.
 pub fn visits_dataset(
     data: &Dataset,
     rules: &Rules,
@@ -1158,6 +1160,7 @@ pub fn visits_dataset(
     workers: &[u8],
     log: &[u8],
     month: Month,
+    barriers: &[crate::model::Barrier],
 ) -> Result<VisitPlan> {
     let (shapes, _, mut warnings) = input::parse_grids(
         "assignment",
@@ -1189,8 +1192,7 @@ pub fn visits_dataset(
         entries.as_deref(),
         rules,
         month,
-        // The service holds no street layer yet: routes are straight lines.
-        &[],
+        barriers,
     );
     plan.warnings.extend(warnings.0);
     Ok(plan)

@@ -458,6 +458,15 @@ pub struct Rules {
     pub visits: VisitRules,
 }
 
+/// The fewest households an open figure may describe. A grid (or community) of fewer households is
+/// published on the open routes (OGC API collections, the public JSON, the map page) without its
+/// household and population counts and what is computed from them, and neighbouring counts that
+/// would give its count away by subtraction are withheld with it; a rules band whose minimum is
+/// below it is refused, so that plans are not drawn to grids too small to publish. Twenty
+/// households: the size at which one household's presence is no longer singled out by its grid's
+/// count and centroid (a grid of one household puts its count and its position on the map).
+pub const MIN_PUBLISHED_HOUSEHOLDS: u32 = 20;
+
 /// National default: a grid of more than 2,000 residents is flagged.
 pub const DEFAULT_POPULATION_ALERT: u32 = 2_000;
 /// Default population band of an urban grid ("about 1,000 people"): 1,000 ± 20 %.
@@ -602,6 +611,12 @@ impl Rules {
                     merged.min_households, merged.max_households
                 ));
             }
+            if merged.min_households < MIN_PUBLISHED_HOUSEHOLDS {
+                return Err(format!(
+                    "kinds.{name}: min_households {} is below {MIN_PUBLISHED_HOUSEHOLDS}, the smallest grid gridplan publishes with its counts: grids drawn that small would be published without them (their figures would single out households); use {MIN_PUBLISHED_HOUSEHOLDS} or more",
+                    merged.min_households
+                ));
+            }
             if let Some(t) = merged.target_households
                 && !(merged.min_households..=merged.max_households).contains(&t)
             {
@@ -721,8 +736,12 @@ impl Rules {
         let mut out = String::from(
             "# gridplan rules in force. Save as a file, edit, and pass with --rules.\n\
              # Defaults follow national practice: urban grids 300–500 households (about 1,000 people),\n\
-             # rural grids 200–300 households, a population alert above 2,000 people.\n\n",
+             # rural grids 200–300 households, a population alert above 2,000 people.\n",
         );
+        out.push_str(&format!(
+            "# Privacy: no open figure describes fewer than {MIN_PUBLISHED_HOUSEHOLDS} households. Grids of fewer are published\n\
+             # without their household and population counts, and min_households may not be below {MIN_PUBLISHED_HOUSEHOLDS}.\n\n"
+        ));
         for (name, k) in &self.kinds {
             out.push_str(&format!("[kinds.{name}]\n"));
             out.push_str(&format!(
@@ -930,6 +949,28 @@ mod tests {
         assert_eq!(r.kinds["mountain"].max_households, 150);
         assert!(Rules::from_toml("[kinds.urban]\nmax_houshold = 6\n").is_err());
         assert!(Rules::from_toml("[kinds.x]\nmin_households = 5\n").is_err());
+    }
+
+    #[test]
+    fn a_band_below_the_smallest_published_grid_is_refused_by_name() {
+        for text in [
+            "[kinds.urban]\nmin_households = 1\nmax_households = 1\n",
+            "[kinds.rural]\nmin_households = 19\n",
+            "[kinds.mountain]\nmin_households = 5\nmax_households = 50\n",
+        ] {
+            let e = Rules::from_toml(text).unwrap_err();
+            assert!(
+                e.contains("min_households") && e.contains("below 20"),
+                "{e}"
+            );
+        }
+        let r = Rules::from_toml("[kinds.urban]\nmin_households = 20\nmax_households = 40\n");
+        assert_eq!(r.expect("valid").kinds["urban"].min_households, 20);
+        assert!(
+            Rules::default()
+                .to_commented_toml()
+                .contains("fewer than 20 households")
+        );
     }
 
     #[test]

@@ -881,8 +881,16 @@ async fn connections_over_the_cap_are_refused_in_json() {
         let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .unwrap();
-        // Half a request: the connection stays open.
-        s.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        // A whole request, answered, and the connection kept alive: it is in use, not to be closed
+        // to make room (a connection that never sent a request would be).
+        s.write_all(b"GET /conformance HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = [0u8; 12];
+        tokio::io::AsyncReadExt::read_exact(&mut s, &mut answer)
+            .await
+            .unwrap();
+        assert_eq!(&answer, b"HTTP/1.1 200");
         held.push(s);
     }
     // Let the server take both before the third arrives.

@@ -227,6 +227,33 @@ pub fn parse_workers(
     Ok((workers, problems))
 }
 
+/// The towns a workers file names that are not among `towns`, each with how many workers name it
+/// (every worker, active or exited: each would be refused). Reads the file as [`parse_workers`] does;
+/// a file that cannot be read at all is an error, one with problems of other fields is counted all
+/// the same.
+pub fn towns_missing(
+    file: &str,
+    bytes: &[u8],
+    towns: &BTreeSet<TownCode>,
+) -> Result<std::collections::BTreeMap<TownCode, usize>> {
+    let bytes = crate::input::raw::strip_bom(bytes);
+    let is_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let mut problems = Problems::default();
+    let raw = if is_json {
+        read_geojson(file, bytes, None, &mut problems)?.0
+    } else {
+        read_csv(file, bytes, &mut problems)?
+    };
+    let mut missing = std::collections::BTreeMap::new();
+    for t in raw.iter().filter_map(|r| r.town.as_deref()) {
+        let t = TownCode::new(t);
+        if !t.as_str().is_empty() && !towns.contains(&t) {
+            *missing.entry(t).or_insert(0) += 1;
+        }
+    }
+    Ok(missing)
+}
+
 fn previous_list(v: &Value) -> Vec<String> {
     match v {
         Value::Array(a) => a.iter().filter_map(id_text).collect(),

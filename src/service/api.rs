@@ -97,13 +97,15 @@ async fn read<T: Send + 'static>(
 }
 
 /// Runs a writing job (it validates against the data in force, then writes new versions): one at a
-/// time, on the blocking pool. It holds no database connection while it computes.
+/// time, on the jobs' own threads ([`AppState::in_jobs_pool`]), so that checks, diffs and reads
+/// computing meanwhile find the shared threads free. It holds no database connection while it
+/// computes.
 async fn job<T: Send + 'static>(
     s: &Arc<AppState>,
     f: impl FnOnce(&AppState) -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
     let _turn = s.work.lock().await;
-    read(s, f).await
+    read(s, move |state| state.in_jobs_pool(|| f(state))).await
 }
 
 /// A refused or failed write as an answer.
@@ -128,10 +130,23 @@ pub fn warnings_json(w: &[crate::problem::Problem]) -> Value {
     json!(w.iter().take(LISTED_WARNINGS).collect::<Vec<_>>())
 }
 
+/// Whether the query accepts boundaries that leave workers without their town
+/// (`stranded_workers=accept`).
+fn accepts_stranding(q: QueryMap) -> Result<bool, AppError> {
+    match query(q)?.get("stranded_workers").map(String::as_str) {
+        None => Ok(false),
+        Some("accept") => Ok(true),
+        Some(v) => Err(AppError::bad_request(format!(
+            "stranded_workers \"{v}\": the only value is `accept`"
+        ))),
+    }
+}
+
 async fn upload(
     State(s): State<Arc<AppState>>,
     Path(kind): Path<String>,
     _planner: Planner,
+    q: QueryMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
     let kind = DatasetKind::parse(&kind).ok_or_else(|| {
@@ -139,6 +154,7 @@ async fn upload(
             "no dataset kind \"{kind}\"; use households, boundaries, workers, rules, blocks or barriers"
         ))
     })?;
+    let accept_stranding = accepts_stranding(q)?;
     let body = body?;
     if body.is_empty() {
         return Err(AppError::bad_request(
@@ -150,6 +166,15 @@ async fn upload(
         // when valid, in one transaction that fails if the data in force changed meanwhile.
         let cand = state
             .with_store(|st| planning::candidate(st, kind, &body, state.inputs().as_deref()))?;
+        // Boundaries that drop the towns of the workers in force: refused naming them, or accepted
+        // with the problem stated.
+        let stranded = if kind == DatasetKind::Boundaries {
+            state.with_store(|st| {
+                planning::refuse_stranding(st, cand.inputs.as_ref(), accept_stranding)
+            })?
+        } else {
+            None
+        };
         let name = format!("{}-upload", kind.name());
         let write = Write {
             datasets: vec![(kind, name, body.to_vec())],
@@ -172,7 +197,11 @@ async fn upload(
             // The ground layers in force are served (`/collections/blocks`, `…/barriers`).
             state.publish(None)?;
         }
-        Ok(json!({"dataset": info, "warnings": count, "warning_list": warnings}))
+        let mut answer = json!({"dataset": info, "warnings": count, "warning_list": warnings});
+        if let Some(s) = stranded {
+            answer["stranded_workers"] = s.json();
+        }
+        Ok(answer)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(info)).into_response())
@@ -198,12 +227,15 @@ async fn replace_boundaries(
     State(s): State<Arc<AppState>>,
     _planner: Planner,
     headers: HeaderMap,
+    q: QueryMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
+    let accept_stranded_workers = accepts_stranding(q)?;
     let body = body?;
     // Re-drawn from the plan in force, so that what did not change stays as it was.
     let req = jobs::BoundariesRequest {
         previous: s.published().plan,
+        accept_stranded_workers,
     };
     let ticket = read(&s, move |state| {
         jobs::submit(state, JobKind::Boundaries, &req, body.to_vec())
@@ -363,8 +395,14 @@ async fn plan_grids(
         Some(name) => crate::spatial::crs::Crs::writable(name)
             .map_err(|e| AppError::bad_request(format!("crs: {e}")))?,
     };
-    let (grids, _, _) = plan_texts(&s, id_param(&id)?).await?;
-    let grids = read(&s, move |_| Ok(crate::output::collection_in(&grids, to)?)).await?;
+    let (grids, communities, _) = plan_texts(&s, id_param(&id)?).await?;
+    let grids = read(&s, move |_| {
+        // An open route: the counts of grids of too few households are withheld.
+        let public = super::disclosure::public_grids_text(&grids, &communities)
+            .map_err(AppError::internal)?;
+        Ok(crate::output::collection_in(&public, to)?)
+    })
+    .await?;
     let mut r = grids.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -410,8 +448,9 @@ async fn plan_diff(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let (a, b) = (id_param(&a)?, id_param(&b)?);
+    let planner = s.tokens.is_planner(&headers);
     // Planners wait for a turn; anyone else gets one now or a 429, and none while a planner's job runs.
-    let _turn = if s.tokens.is_planner(&headers) {
+    let _turn = if planner {
         s.lanes.planner().await?
     } else {
         let planner_busy = s.work.try_lock().is_err();
@@ -430,6 +469,10 @@ async fn plan_diff(
         planning::diff_plans(&inputs, (a, &old), (b, &new), warnings)
     })
     .await?;
+    let mut out = out;
+    if !planner {
+        super::disclosure::public_diff(&mut out);
+    }
     Ok(Json(out).into_response())
 }
 
@@ -498,6 +541,14 @@ async fn create_assignment(
                     "no workers dataset: upload one to POST /api/datasets/workers first",
                 ));
             };
+            // Workers whose towns the boundaries in force no longer have: said once, by town.
+            if let Some(stranded) = planning::stranded_workers(st, &inputs)? {
+                return Err(AppError::unprocessable(format!(
+                    "cannot assign: the workers in force (dataset {}) name towns the boundaries in force do not have: {}; upload workers for the towns of these boundaries (POST /api/datasets/workers)",
+                    stranded.workers,
+                    stranded.listed()
+                )));
+            }
             let (shapes, warnings) = planning::plan_grids(st, &inputs.dataset, plan)?;
             Ok(((w.id, bytes), shapes, warnings))
         })?;

@@ -16,6 +16,7 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 fn api_params(path: &str) -> &'static [&'static str] {
     match path {
         "/api/locate" => &["lon", "lat"],
+        "/api/boundaries" | "/api/datasets/boundaries" => &["stranded_workers"],
         p if p.starts_with("/api/assignments/") && p.ends_with("/visits") => &["month"],
         p if p.starts_with("/api/plans/") && p.ends_with("/grids") => &["crs"],
         _ => &[],

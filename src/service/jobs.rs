@@ -63,6 +63,10 @@ impl PlanRequest {
 pub struct BoundariesRequest {
     /// The plan in force when the request came: the new plan is re-drawn from it.
     pub previous: Option<i64>,
+    /// Whether the planner accepts boundaries that leave workers in force without their town
+    /// (`?stranded_workers=accept`); else they are refused naming the towns.
+    #[serde(default)]
+    pub accept_stranded_workers: bool,
 }
 
 /// A name for this server that no other server, nor this one after a restart, has: host, process and a
@@ -229,6 +233,9 @@ fn boundaries(
         state.with_store(|st| planning::candidate(st, DatasetKind::Boundaries, body, None))?;
     let expected = cand.expected;
     let warnings = cand.warnings.clone();
+    let stranded = state.with_store(|st| {
+        planning::refuse_stranding(st, cand.inputs.as_ref(), req.accept_stranded_workers)
+    })?;
     let inputs = cand
         .inputs
         .ok_or_else(|| AppError::unprocessable("households are needed to plan"))?;
@@ -247,9 +254,11 @@ fn boundaries(
         (req.previous, Date::today()),
     )?;
     let dataset = plan.get("dataset").cloned().unwrap_or(Value::Null);
-    Ok(
-        json!({"dataset": dataset, "plan": plan, "warnings": warnings.len(), "warning_list": super::api::warnings_json(&warnings)}),
-    )
+    let mut answer = json!({"dataset": dataset, "plan": plan, "warnings": warnings.len(), "warning_list": super::api::warnings_json(&warnings)});
+    if let Some(s) = stranded {
+        answer["stranded_workers"] = s.json();
+    }
+    Ok(answer)
 }
 
 /// Computes a plan from `inputs` (re-drawn from `previous` when given, its retired grids kept, on
@@ -387,7 +396,7 @@ fn take_lapsed(state: &AppState) {
             ticket.lease.attempt
         );
         let _turn = state.work.blocking_lock();
-        match run(state, &ticket) {
+        match state.in_jobs_pool(|| run(state, &ticket)) {
             Ok(v) => {
                 let plan = v
                     .get("plan")

@@ -192,7 +192,7 @@ pub fn page(state: &AppState, lang: Lang) -> Html<String> {
 /// The script's words: Chinese.
 const SCRIPT_ZH: &str = r#"{
   lang: "zh",
-  grid: "网格", name: "名称", community: "社区", kind: "类型", households: "户数", population: "人口", unknown: "未知",
+  grid: "网格", name: "名称", community: "社区", kind: "类型", households: "户数", population: "人口", unknown: "未知", withheld: "户数过少，不公布",
   band: "规定范围", status: "状态", buildings: "楼栋", workers: "网格员", none: "无", staffing: "配置方式",
   not_assigned: "未分配", cadre: " — ⚑ 由村干部兼任 (cadre_responsible)", area: "面积", compactness: "紧凑度",
   bounds: "四至", grids_layer: "网格", barriers_layer: "道路、河流", blocks_layer: "街区、小区",
@@ -212,7 +212,7 @@ const SCRIPT_ZH: &str = r#"{
 /// The script's words: English.
 const SCRIPT_EN: &str = r#"{
   lang: "en",
-  grid: "grid", name: "name", community: "community", kind: "kind", households: "households", population: "population", unknown: "unknown",
+  grid: "grid", name: "name", community: "community", kind: "kind", households: "households", population: "population", unknown: "unknown", withheld: "too few households to publish",
   band: "band", status: "status", buildings: "buildings", workers: "workers", none: "none", staffing: "staffing",
   not_assigned: "not assigned", cadre: " — ⚑ held by a village cadre (cadre_responsible)", area: "area", compactness: "compactness",
   bounds: "four sides (四至)", grids_layer: "grids", barriers_layer: "roads and rivers", blocks_layer: "street blocks",
@@ -304,9 +304,9 @@ function esc(v) { return String(v).replace(/[&<>"]/g, c => ({ "&": "&amp;", "<":
 
 function describe(p) {
   const rows = [[T.grid, p.id], [T.name, p.name ?? ""], [T.community, p.community],
-    [T.kind, (p.kind ?? "") + (p.community_kind ? " (" + p.community_kind + ")" : "")], [T.households, p.households],
-    [T.population, p.population ?? T.unknown], [T.band, p.min + "–" + p.max], [T.status, (T.st[p.status] || p.status)],
-    [T.buildings, p.buildings], [T.workers, (p.workers || []).join(", ") || T.none],
+    [T.kind, (p.kind ?? "") + (p.community_kind ? " (" + p.community_kind + ")" : "")], [T.households, p.counts_withheld ? T.withheld : p.households],
+    [T.population, p.counts_withheld ? T.withheld : (p.population ?? T.unknown)], [T.band, p.min + "–" + p.max], [T.status, (T.st[p.status] || p.status)],
+    [T.buildings, p.counts_withheld ? T.withheld : p.buildings], [T.workers, (p.workers || []).join(", ") || T.none],
     [T.staffing, (p.staffing_policy || T.not_assigned) + (p.cadre_responsible ? T.cadre : "")],
     [T.area, Math.round(p.area_m2 / 1000) / 1000 + " km²"], [T.compactness, p.compactness]];
   if (p.bounds_description) rows.splice(2, 0, [T.bounds, p.bounds_description]);

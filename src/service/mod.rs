@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod crs;
+pub mod disclosure;
 pub mod error;
 pub mod map;
 pub mod ogc;
@@ -143,8 +144,14 @@ pub struct AppState {
     /// How long a job stays this server's without a renewal ([`Limits::job_lease`]).
     pub job_lease: Duration,
     /// Called by a plan job once its inputs are read and before it computes (tests hold a plan there
-    /// to prove that reads go on meanwhile).
+    /// to prove that reads go on meanwhile). It runs the way the plan computes: while it runs, every
+    /// thread of the jobs' pool ([`AppState::in_jobs_pool`]) is held.
     pub plan_hook: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
+    /// The threads the writing jobs (plans, uploads, assignments) compute on. Checks, diffs and the
+    /// sensitive counts compute on the process's shared pool: a plan that keeps every thread of its
+    /// own pool busy for minutes leaves those free, so they answer while it runs (they share the
+    /// cores, not a queue).
+    jobs_pool: rayon::ThreadPool,
     /// The public texts of the ground layers in force, by (boundaries, blocks, barriers) dataset ids:
     /// written once per version, not at every publication.
     ground_texts: Mutex<Option<GroundTexts>>,
@@ -184,11 +191,25 @@ impl AppState {
         f(&mut conn)
     }
 
-    /// Runs the plan hook, if any.
+    /// Runs `f` on the writing jobs' own threads: everything it computes in parallel stays on them.
+    /// Blocking: call it on the blocking pool (or a thread of its own).
+    pub fn in_jobs_pool<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        self.jobs_pool.install(f)
+    }
+
+    /// Runs the plan hook, if any, holding every thread of the pool the plan computes on until it
+    /// returns (one thread runs it, the others wait for it), as a computing plan holds them.
     pub fn plan_started(&self) {
         let hook = self.plan_hook.lock().ok().and_then(|h| h.clone());
         if let Some(h) = hook {
-            h();
+            let threads = rayon::current_num_threads().max(1);
+            let all_here = std::sync::Barrier::new(threads);
+            rayon::broadcast(|ctx| {
+                if ctx.index() == 0 {
+                    h();
+                }
+                all_here.wait();
+            });
         }
     }
 
@@ -267,6 +288,16 @@ fn read_file(dir: &Path, name: &str) -> Result<Option<Vec<u8>>, crate::Error> {
 /// starts on the inputs of its newest plan, or with none, and says so on stderr.
 pub fn prepare(config: &Config) -> Result<AppState, AppError> {
     prepare_on(config, Store::open(&config.db)?)
+}
+
+/// The writing jobs' threads: as many as the machine has cores.
+fn jobs_pool() -> Result<rayon::ThreadPool, AppError> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("gridplan-job-{i}"))
+        .build()
+        .map_err(AppError::internal)
 }
 
 /// [`prepare`] on a store already opened at `config.db`.
@@ -412,6 +443,7 @@ pub fn prepare_on(config: &Config, mut store: Store) -> Result<AppState, AppErro
         server: jobs::server_name(),
         job_lease: config.limits.job_lease,
         plan_hook: Mutex::new(None),
+        jobs_pool: jobs_pool()?,
         ground_texts: Mutex::new(None),
     };
     state.publish(None)?;

@@ -275,12 +275,12 @@ fn parse_items_query(
             Some(ogc_crs::bbox_to_crs84([minx, miny, maxx, maxy], bbox_crs)?)
         }
     };
-    if let Some(d) = q.get("datetime")
-        && !valid_datetime(d)
-    {
-        return Err(AppError::bad_request(format!(
-            "datetime \"{d}\" must be an RFC 3339 date or date-time, or an interval of two (either end may be `..`), e.g. 2026-01-01T00:00:00Z or 2026-01-01/.."
-        )));
+    if let Some(d) = q.get("datetime") {
+        datetime_interval(d).map_err(|why| {
+            AppError::bad_request(format!(
+                "datetime \"{d}\" {why}; give an RFC 3339 date or date-time, or an interval of two from the earlier to the later (either end may be `..`), e.g. 2026-01-01T00:00:00Z or 2026-01-01/.."
+            ))
+        })?;
     }
     Ok(ItemsQuery {
         limit,
@@ -292,13 +292,38 @@ fn parse_items_query(
 }
 
 /// An OGC API `datetime`: an instant (RFC 3339 date or date-time) or an interval `start/end` whose ends
-/// are instants, `..` or empty (open), not both open.
+/// are instants, `..` or empty (open), not both open, the start not after the end.
 pub fn valid_datetime(d: &str) -> bool {
+    datetime_interval(d).is_ok()
+}
+
+/// The first and last second (since 1970, UTC) a `datetime` covers (`None` = open), or why it is
+/// not one: a day the calendar does not have (`2026-02-30`), an interval that ends before it starts.
+fn datetime_interval(d: &str) -> Result<(Option<i64>, Option<i64>), String> {
+    let not_instant = |x: &str| format!("has \"{x}\", which is no calendar day or date-time");
     match d.split_once('/') {
-        None => valid_instant(d),
+        None => instant_seconds(d)
+            .map(|(a, b)| (Some(a), Some(b)))
+            .ok_or_else(|| "is no calendar day or date-time".to_string()),
         Some((a, b)) => {
             let open = |x: &str| x.is_empty() || x == "..";
-            (open(a) || valid_instant(a)) && (open(b) || valid_instant(b)) && !(open(a) && open(b))
+            if open(a) && open(b) {
+                return Err("is open at both ends".into());
+            }
+            let end = |x: &str| -> Result<Option<(i64, i64)>, String> {
+                if open(x) {
+                    Ok(None)
+                } else {
+                    instant_seconds(x).map(Some).ok_or_else(|| not_instant(x))
+                }
+            };
+            let (start, finish) = (end(a)?, end(b)?);
+            if let (Some((s, _)), Some((_, f))) = (start, finish)
+                && s > f
+            {
+                return Err(format!("ends ({b}) before it starts ({a})"));
+            }
+            Ok((start.map(|s| s.0), finish.map(|f| f.1)))
         }
     }
 }
@@ -309,7 +334,9 @@ fn digits(s: &str, n: usize) -> Option<u32> {
         .flatten()
 }
 
-fn valid_instant(s: &str) -> bool {
+/// The first and last second (since 1970, UTC) of an RFC 3339 date (its whole day, in UTC) or
+/// date-time; `None` when it is neither or names a day the calendar does not have.
+fn instant_seconds(s: &str) -> Option<(i64, i64)> {
     let (date, time) = match s.find(['T', 't']) {
         Some(i) => (&s[..i], Some(&s[i + 1..])),
         None => (s, None),
@@ -318,46 +345,54 @@ fn valid_instant(s: &str) -> bool {
     let (Some(y), Some(m), Some(d), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return false;
+        return None;
     };
-    let (Some(_), Some(m), Some(d)) = (digits(y, 4), digits(m, 2), digits(d, 2)) else {
-        return false;
-    };
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return false;
+    let (y, m, d) = (digits(y, 4)?, digits(m, 2)?, digits(d, 2)?);
+    let year = i32::try_from(y).ok()?;
+    if !(1..=12).contains(&m) || d < 1 || d > crate::model::date::days_in_month(year, m) {
+        return None;
     }
-    let Some(time) = time else { return true };
+    let day = crate::model::Date {
+        year,
+        month: m,
+        day: d,
+    }
+    .days()
+        * 86_400;
+    let Some(time) = time else {
+        return Some((day, day + 86_399));
+    };
     let (clock, zone) = if let Some(c) = time.strip_suffix(['Z', 'z']) {
         (c, None)
     } else {
-        match time.rfind(['+', '-']) {
-            Some(i) => (&time[..i], Some(&time[i + 1..])),
-            None => return false,
-        }
+        let i = time.rfind(['+', '-'])?;
+        (&time[..i], Some((&time[i..i + 1], &time[i + 1..])))
     };
-    if let Some(z) = zone {
-        let Some((h, m)) = z.split_once(':') else {
-            return false;
-        };
-        if !matches!((digits(h, 2), digits(m, 2)), (Some(h), Some(m)) if h < 24 && m < 60) {
-            return false;
+    let mut offset = 0i64;
+    if let Some((sign, z)) = zone {
+        let (h, m) = z.split_once(':')?;
+        let (h, m) = (digits(h, 2)?, digits(m, 2)?);
+        if h >= 24 || m >= 60 {
+            return None;
         }
+        offset = i64::from(h * 3600 + m * 60) * if sign == "-" { -1 } else { 1 };
     }
-    let clock = clock.split_once('.').map_or(clock, |(c, frac)| {
-        if frac.is_empty() || !frac.bytes().all(|b| b.is_ascii_digit()) {
-            ""
-        } else {
-            c
-        }
-    });
+    let clock = match clock.split_once('.') {
+        None => clock,
+        Some((c, frac)) if !frac.is_empty() && frac.bytes().all(|b| b.is_ascii_digit()) => c,
+        Some(_) => return None,
+    };
     let mut hms = clock.split(':');
-    match (hms.next(), hms.next(), hms.next(), hms.next()) {
-        (Some(h), Some(m), Some(sec), None) => matches!(
-            (digits(h, 2), digits(m, 2), digits(sec, 2)),
-            (Some(h), Some(m), Some(sec)) if h < 24 && m < 60 && sec <= 60
-        ),
-        _ => false,
+    let (Some(h), Some(m), Some(sec), None) = (hms.next(), hms.next(), hms.next(), hms.next())
+    else {
+        return None;
+    };
+    let (h, m, sec) = (digits(h, 2)?, digits(m, 2)?, digits(sec, 2)?);
+    if h >= 24 || m >= 60 || sec > 60 {
+        return None;
     }
+    let t = day + i64::from(h * 3600 + m * 60 + sec) - offset;
+    Some((t, t))
 }
 
 fn geojson_response(body: Vec<u8>, crs: ServedCrs) -> Response {
@@ -519,5 +554,33 @@ mod datetime_tests {
             r#"{"properties":{}}"#,
             &datetime_days("2000-01-01")
         ));
+    }
+
+    #[test]
+    fn days_the_calendar_lacks_and_intervals_that_end_before_they_start_are_no_datetime() {
+        for bad in [
+            "2026-02-30",
+            "2026-02-29",
+            "2026-04-31T00:00:00Z",
+            "2026-05-01/2026-01-01",
+            "2026-01-01T12:00:00Z/2026-01-01T11:59:59Z",
+            // 00:30 at +08:00 is 16:30 the day before in UTC: before the start.
+            "2026-01-01T00:00:00Z/2026-01-01T00:30:00+08:00",
+            "../..",
+            "2026-13-01",
+        ] {
+            assert!(!valid_datetime(bad), "{bad}");
+        }
+        for good in [
+            "2024-02-29",
+            "2026-01-01/2026-01-01",
+            "2026-01-01T12:00:00Z/2026-01-01",
+            "2026-01-01/2026-05-01",
+            "2026-01-01T08:00:00+08:00/2026-01-01T00:00:00Z",
+            "../2026-01-01T00:00:00.5Z",
+            "2026-01-01/..",
+        ] {
+            assert!(valid_datetime(good), "{good}");
+        }
     }
 }

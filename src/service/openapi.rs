@@ -80,7 +80,7 @@ pub fn document() -> Value {
             "/api/datasets": {"get": {"summary": "Dataset versions (metadata only)", "responses": {"200": ok("Datasets", js)}}},
             "/api/datasets/{kind}": {"post": {
                 "summary": "Upload a new version of households, boundaries, workers (GeoJSON or CSV) or rules (TOML)", "security": planner,
-                "parameters": [{"name": "kind", "in": "path", "required": true, "schema": {"type": "string", "enum": ["households", "boundaries", "workers", "rules", "blocks", "barriers"]}}],
+                "parameters": [{"name": "kind", "in": "path", "required": true, "schema": {"type": "string", "enum": ["households", "boundaries", "workers", "rules", "blocks", "barriers"]}}, {"$ref": "#/components/parameters/stranded_workers"}],
                 "requestBody": {"required": true, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
                 "responses": with_errors(json!({"201": ok("Stored", js)}))
             }},
@@ -92,7 +92,7 @@ pub fn document() -> Value {
             "/api/boundaries": {"post": {
                 "summary": "Replace the boundaries and re-plan", "security": planner,
                 "requestBody": {"required": true, "content": {geo: {"schema": {"type": "object"}}}},
-                "parameters": [{"$ref": "#/components/parameters/prefer"}],
+                "parameters": [{"$ref": "#/components/parameters/prefer"}, {"$ref": "#/components/parameters/stranded_workers"}],
                 "responses": with_errors(json!({"201": ok("New boundaries version and plan", js), "202": ok("The job, running: follow it at /api/jobs/{jobId}", js)}))
             }},
             "/api/plans": {
@@ -155,6 +155,7 @@ pub fn document() -> Value {
                 "featureId": {"name": "featureId", "in": "path", "required": true, "schema": {"type": "string"}},
                 "planId": {"name": "planId", "in": "path", "required": true, "schema": {"type": "integer"}},
                 "jobId": {"name": "jobId", "in": "path", "required": true, "schema": {"type": "integer"}},
+                "stranded_workers": {"name": "stranded_workers", "in": "query", "required": false, "description": "accept: store boundaries that drop towns the workers in force serve (refused with 422 naming them otherwise); the answer states them under stranded_workers, and assignments wait for workers of the new towns", "schema": {"type": "string", "enum": ["accept"]}},
                 "prefer": {"name": "Prefer", "in": "header", "required": false, "description": "respond-async: answer 202 at once with the job, which goes on (on another server if this one dies)", "schema": {"type": "string"}},
                 "limit": {"name": "limit", "in": "query", "required": false, "style": "form", "explode": false,
                     "description": "Most features per page; larger values are clamped to the maximum.",

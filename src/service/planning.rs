@@ -291,13 +291,7 @@ pub fn candidate(
                 "upload boundaries and households before workers",
             ));
         };
-        let tree = &inputs.dataset.tree;
-        let towns = tree
-            .leaves()
-            .iter()
-            .filter_map(|&l| tree.town_of(l))
-            .map(|t| crate::model::TownCode::new(&tree.areas[t].code))
-            .collect();
+        let towns = towns_of(inputs);
         let (_, w) = crate::input::workers::parse_workers(
             "workers",
             bytes,
@@ -313,6 +307,99 @@ pub fn candidate(
         inputs,
         warnings,
     })
+}
+
+/// The towns that manage the grids of `inputs`' boundaries (each leaf's town).
+fn towns_of(inputs: &Inputs) -> std::collections::BTreeSet<TownCode> {
+    let tree = &inputs.dataset.tree;
+    tree.leaves()
+        .iter()
+        .filter_map(|&l| tree.town_of(l))
+        .map(|t| TownCode::new(&tree.areas[t].code))
+        .collect()
+}
+
+/// Workers in force whose towns the boundaries of some inputs do not have: no grid of theirs can be
+/// assigned, and the assignment refuses the whole workers file.
+pub struct Stranded {
+    /// The workers dataset in force.
+    pub workers: i64,
+    /// Each town missing from the boundaries, with how many workers name it.
+    pub towns: std::collections::BTreeMap<TownCode, usize>,
+}
+
+impl Stranded {
+    /// The towns and their workers, e.g. `320116101000 (32 workers), 320116102000 (1 worker)`.
+    pub fn listed(&self) -> String {
+        self.towns
+            .iter()
+            .map(|(t, n)| {
+                format!(
+                    "{} ({n} worker{})",
+                    t.as_str(),
+                    if *n == 1 { "" } else { "s" }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// How many workers are stranded in all.
+    pub fn count(&self) -> usize {
+        self.towns.values().sum()
+    }
+
+    /// As an answer's member.
+    pub fn json(&self) -> Value {
+        json!({
+            "workers_dataset": self.workers,
+            "workers": self.count(),
+            "towns": self.towns.iter().map(|(t, n)| (t.as_str().to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
+            "message": format!(
+                "the workers in force (dataset {}) name towns these boundaries do not have: {}; no assignment can be made until workers for the towns of these boundaries are uploaded (POST /api/datasets/workers)",
+                self.workers,
+                self.listed()
+            ),
+        })
+    }
+}
+
+/// The workers in force (read from `store`) that `inputs`' boundaries leave without their town;
+/// `None` when there are no workers, or every town they name is still there.
+pub fn stranded_workers(store: &Store, inputs: &Inputs) -> Result<Option<Stranded>, AppError> {
+    let Some((w, bytes)) = store.latest_dataset(DatasetKind::Workers)? else {
+        return Ok(None);
+    };
+    let towns = crate::input::workers::towns_missing("workers", &bytes, &towns_of(inputs))?;
+    Ok((!towns.is_empty()).then_some(Stranded {
+        workers: w.id,
+        towns,
+    }))
+}
+
+/// Refuses boundaries (422) that would leave workers in force without their town, naming the towns
+/// and how many workers each has, unless the planner said to accept it (`accept`: then the stranded
+/// workers are returned, for the answer to state).
+pub fn refuse_stranding(
+    store: &Store,
+    inputs: Option<&Inputs>,
+    accept: bool,
+) -> Result<Option<Stranded>, AppError> {
+    let Some(inputs) = inputs else {
+        return Ok(None);
+    };
+    let Some(stranded) = stranded_workers(store, inputs)? else {
+        return Ok(None);
+    };
+    if accept {
+        return Ok(Some(stranded));
+    }
+    Err(AppError::unprocessable(format!(
+        "boundaries: these boundaries no longer have towns that {} of the workers in force (dataset {}) serve: {}; every assignment would fail. Keep these towns in the boundaries, or send them again with ?stranded_workers=accept and then upload workers for the new towns (POST /api/datasets/workers)",
+        stranded.count(),
+        stranded.workers,
+        stranded.listed()
+    )))
 }
 
 /// A plan computed, not yet stored.
@@ -499,7 +586,8 @@ pub fn sensitive_counts(inputs: &Inputs, shapes: &[GridShape]) -> Value {
     )
 }
 
-/// A month of visits for a stored assignment (its geojson), with an optional log: planner-only.
+/// A month of visits for a stored assignment (its geojson), with an optional log: planner-only. Routes
+/// follow the street layer in force (the barriers), when there is one.
 pub fn visits(
     inputs: &Inputs,
     assignment_geojson: &str,
@@ -514,6 +602,7 @@ pub fn visits(
         workers,
         log,
         month,
+        &inputs.layers.barriers,
     )?;
     serde_json::to_value(&plan).map_err(AppError::internal)
 }

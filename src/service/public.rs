@@ -69,9 +69,9 @@ pub struct PublicGrid {
     kind: Option<String>,
     #[serde(default)]
     grid_kind: Option<String>,
-    households: u64,
+    households: Option<u64>,
     population: Option<u64>,
-    buildings: u64,
+    buildings: Option<u64>,
     min: Option<u32>,
     max: Option<u32>,
     status: Option<String>,
@@ -83,11 +83,14 @@ pub struct PublicGrid {
     min_population: Option<u32>,
     #[serde(default)]
     max_population: Option<u32>,
-    population_alert: bool,
+    population_alert: Option<bool>,
     area_m2: f64,
     outside_leaf_m2: f64,
     parts: u64,
     compactness: f64,
+    /// Its counts are withheld: too few households to publish ([`super::disclosure`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    counts_withheld: bool,
 }
 
 /// A leaf's row.
@@ -96,14 +99,16 @@ pub struct PublicLeaf {
     code: String,
     name: Option<String>,
     kind: Option<String>,
-    households: u64,
+    households: Option<u64>,
     grids: u64,
     area_m2: f64,
     gap_area_m2: f64,
     overlap_area_m2: f64,
-    households_outside_grids: u64,
+    households_outside_grids: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     infeasible: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    counts_withheld: bool,
 }
 
 /// What the partition decided for a leaf.
@@ -111,7 +116,7 @@ pub struct PublicLeaf {
 pub struct PublicLeafPlan {
     leaf: String,
     kind: String,
-    households: u64,
+    households: Option<u64>,
     grids: u64,
     feasible: Option<(u64, u64)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,14 +128,16 @@ pub struct PublicLeafPlan {
     dedicated: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     note: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    counts_withheld: bool,
 }
 
 /// A block or cell larger than a grid, divided: its code and the households of its pieces.
 #[derive(Debug, Deserialize, Serialize)]
 pub struct PublicDividedCell {
     cell: String,
-    households: u64,
-    pieces: Vec<u64>,
+    households: Option<u64>,
+    pieces: Option<Vec<u64>>,
 }
 
 /// What a re-draw did to a leaf: which grids it kept, re-drew and removed.
@@ -154,7 +161,7 @@ pub struct PublicChange {
 pub struct PublicBuilding {
     #[serde(default)]
     leaf: Option<String>,
-    households: u64,
+    households: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pieces: Option<Vec<u64>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -245,13 +252,145 @@ impl PublicReport {
         Some(r)
     }
 
-    /// The public view of a report's JSON text, as JSON (`null` when the text is not a report).
+    /// The public view of a plan's report's JSON text, as the open routes publish it (the counts of
+    /// too few households withheld, [`PublicReport::withhold_small`]), as JSON (`null` when the text
+    /// is not a report).
     pub fn of_text(text: &str) -> Value {
         serde_json::from_str(text)
             .ok()
             .and_then(PublicReport::of)
+            .map(PublicReport::withhold_small)
             .and_then(|r| serde_json::to_value(r).ok())
             .unwrap_or(Value::Null)
+    }
+
+    /// Withholds every figure of fewer than [`crate::rules::MIN_PUBLISHED_HOUSEHOLDS`] households
+    /// ([`super::disclosure`]): the counts of the grids and leaves withheld on the open layers, and of
+    /// the pieces of divided buildings and cells, the counts of households outside grids or leaves,
+    /// the messages and values of violations about withheld grids and leaves, and the district's
+    /// totals when the withheld leaves would be found by subtraction.
+    pub fn withhold_small(mut self) -> PublicReport {
+        use super::disclosure::publishable;
+        let withheld = super::disclosure::Withheld::compute(
+            self.grids.iter().flatten().filter_map(|g| {
+                Some((
+                    g.id.clone(),
+                    g.community.clone().unwrap_or_default(),
+                    g.households?,
+                ))
+            }),
+            self.leaves
+                .iter()
+                .flatten()
+                .filter_map(|l| Some((l.code.clone(), l.households?))),
+        );
+        let small = |n: Option<u64>| n.is_some_and(|n| !publishable(n));
+        let pieces = |p: Option<Vec<u64>>| p.filter(|p| p.iter().all(|&n| publishable(n)));
+        for g in self.grids.iter_mut().flatten() {
+            if withheld.grid(&g.id) {
+                g.households = None;
+                g.population = None;
+                g.buildings = None;
+                g.population_status = None;
+                g.population_alert = None;
+                g.counts_withheld = true;
+            }
+        }
+        let leaf_withheld = |code: &str| withheld.community(code);
+        let reason =
+            "the counts of fewer than the smallest published number of households are withheld";
+        for l in self.leaves.iter_mut().flatten() {
+            if leaf_withheld(&l.code) {
+                l.households = None;
+                l.households_outside_grids = None;
+                l.infeasible = l.infeasible.as_ref().map(|_| reason.to_string());
+                l.counts_withheld = true;
+            } else if small(l.households_outside_grids) {
+                l.households_outside_grids = None;
+            }
+        }
+        let cells = |cells: &mut Vec<PublicDividedCell>| {
+            for c in cells {
+                if small(c.households) {
+                    c.households = None;
+                }
+                c.pieces = pieces(c.pieces.take());
+            }
+        };
+        for p in self.leaf_plans.iter_mut().flatten() {
+            if leaf_withheld(&p.leaf) {
+                p.households = None;
+                p.feasible = None;
+                p.infeasible = p.infeasible.as_ref().map(|_| reason.to_string());
+                p.note = None;
+                p.counts_withheld = true;
+            }
+            cells(&mut p.divided_cells);
+        }
+        for c in self.changes.iter_mut().flatten() {
+            cells(&mut c.divided_cells);
+        }
+        for b in [
+            &mut self.oversize_buildings_split,
+            &mut self.building_splits,
+        ]
+        .into_iter()
+        .flatten()
+        .flatten()
+        {
+            if small(b.households) {
+                b.households = None;
+            }
+            b.pieces = pieces(b.pieces.take());
+        }
+        for v in self.violations.iter_mut().flatten() {
+            let about_withheld = v
+                .grid
+                .as_deref()
+                .is_some_and(|g| g.split(',').any(|g| withheld.grid(g.trim())))
+                || v.leaf.as_deref().is_some_and(leaf_withheld);
+            if about_withheld && v.rule != "split_building" {
+                v.message = format!("{}: {reason}", v.rule);
+                v.value = None;
+            }
+        }
+        if let Some(summary) = self.summary.as_mut().and_then(Value::as_object_mut) {
+            if withheld.totals {
+                for k in ["households_total", "households_assigned"] {
+                    if let Some(v) = summary.get_mut(k) {
+                        *v = Value::Null;
+                    }
+                }
+            }
+            if let Some(v) = summary.get_mut("households_unassigned")
+                && small(v.as_u64())
+            {
+                *v = Value::Null;
+            }
+            if let Some(o) = summary
+                .get_mut("households_outside_leaves")
+                .and_then(Value::as_object_mut)
+                && small(o.get("households").and_then(Value::as_u64))
+            {
+                o.insert("households".into(), Value::Null);
+                o.insert("points".into(), Value::Null);
+            }
+            if let Some(rows) = summary
+                .get_mut("leaves_infeasible")
+                .and_then(Value::as_array_mut)
+            {
+                for r in rows {
+                    let code = r.get("leaf").and_then(Value::as_str).unwrap_or_default();
+                    if leaf_withheld(code)
+                        && let Some(o) = r.as_object_mut()
+                    {
+                        o.insert("households".into(), Value::Null);
+                        o.insert("why".into(), reason.into());
+                    }
+                }
+            }
+        }
+        self
     }
 }
 

@@ -118,9 +118,17 @@ const GRID_KEYS: &[&str] = &[
     "population",
     "workers",
     "primary_worker",
+    "counts_withheld",
 ];
 /// Properties of a community that the locator answers with.
-const LEAF_KEYS: &[&str] = &["code", "name", "kind", "households", "grids"];
+const LEAF_KEYS: &[&str] = &[
+    "code",
+    "name",
+    "kind",
+    "households",
+    "grids",
+    "counts_withheld",
+];
 
 fn features(text: &str) -> Vec<Value> {
     features_of(serde_json::from_str::<Value>(text).ok().as_ref())
@@ -245,7 +253,7 @@ impl Published {
         // Parsed once: the grids in force, and the record of retired grids beside them.
         let layer = serde_json::from_str::<Value>(grids).ok();
         let mut grid_features = features_of(layer.as_ref());
-        let retired_features = features_of(
+        let mut retired_features = features_of(
             layer
                 .as_ref()
                 .and_then(|v| v.get(crate::output::RETIRED_MEMBER)),
@@ -260,10 +268,28 @@ impl Published {
                 }
             }
         }
+        let mut community_features = features(communities);
+        // Grids and communities of too few households are published without their counts.
+        let withheld =
+            super::disclosure::Withheld::of_features(&grid_features, &community_features);
+        for f in &mut community_features {
+            if let Some(p) = f.get_mut("properties").and_then(Value::as_object_mut) {
+                withheld.community_properties(p);
+            }
+        }
+        for f in &mut retired_features {
+            if let Some(p) = f.get_mut("properties").and_then(Value::as_object_mut)
+                && let Some(h) = p.get("households").and_then(Value::as_u64)
+                && !super::disclosure::publishable(h)
+            {
+                super::disclosure::blank(p, super::disclosure::GRID_COUNTS);
+            }
+        }
         for f in &mut grid_features {
             let Some(p) = f.get_mut("properties").and_then(Value::as_object_mut) else {
                 continue;
             };
+            withheld.grid_properties(p);
             let id = p
                 .get("id")
                 .and_then(Value::as_str)
@@ -292,14 +318,14 @@ impl Published {
         let (g_entries, g_shapes, g_props) = entries(&grid_features, "id");
         // A retired grid has no workers: it is served as it was recorded when retired.
         let (g_retired, _, _) = entries(&retired_features, "id");
-        let (c_entries, c_shapes, c_props) = entries(&features(communities), "code");
+        let (c_entries, c_shapes, c_props) = entries(&community_features, "code");
         Published {
             plan,
             assignment: assignment.map(|a| a.0),
             grids: Collection::new(
                 "grids",
                 "Grids (网格)",
-                "The grids of the current plan: households, population, band status and workers. Aggregates per grid only. With `datetime`, also the grids earlier re-draws retired, by their validity.",
+                "The grids of the current plan: households, population, band status and workers. Aggregates per grid only; a grid of too few households to publish is served without its counts (`counts_withheld`). With `datetime`, also the grids earlier re-draws retired, by their validity.",
                 g_entries,
                 g_retired,
             ),

@@ -136,6 +136,9 @@ pub fn violations<'a>(report: &'a Value, rule: &str) -> Vec<&'a Value> {
 /// The tests of the service written before the ground layers keep their figures (62 grids) on it;
 /// the ground layers are tested on the whole directory. Copied once into the target's tmp directory.
 pub fn demo_without_layers() -> PathBuf {
+    // The tests of one program run at once: one copies, the others wait and find it done.
+    static COPYING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = COPYING.lock().unwrap_or_else(|e| e.into_inner());
     let data = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data"));
     let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let dir = tmp.join("demo-without-layers");
