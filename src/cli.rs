@@ -255,8 +255,15 @@ pub struct VisitsArgs {
     #[arg(long, value_parser = gridplan::ops::Month::parse)]
     pub month: gridplan::ops::Month,
     /// Visit log: CSV with columns resident,worker,time (ISO 8601), or a JSON array of such objects.
+    /// Read strictly: a visit after the planning day (`--date`), a time that is not real, a missing
+    /// or repeated column is refused, naming the row and the field; rows naming no household are
+    /// counted and reported.
     #[arg(long)]
     pub log: Option<PathBuf>,
+    /// The planning day, YYYY-MM-DD: a logged visit dated after it is refused (default: today, as
+    /// the calendar reads it anywhere on Earth).
+    #[arg(long, value_parser = parse_date)]
+    pub date: Option<gridplan::model::Date>,
     /// Barrier lines (GeoJSON, as for `partition`): routes follow the walkable ones (roads, lanes,
     /// arterials; not rivers, rail or walls) instead of straight lines.
     #[arg(long)]
@@ -445,6 +452,7 @@ impl VisitsArgs {
             },
             log: self.log.clone(),
             barriers: self.barriers.clone(),
+            planning_day: self.date,
         }
     }
 }
