@@ -45,7 +45,8 @@ pub enum Command {
     /// was decided per leaf (grid counts, infeasible leaves and why, oversize buildings split).
     Partition(PartitionArgs),
     /// What changed between two grid layers, household by household: moves per pair of grids, grids
-    /// created, removed, kept and reshaped, workers whose grids changed (when the layers are assignments).
+    /// created, removed, kept and reshaped, and the workers affected (when a layer is an assignment):
+    /// those who hold other grids, or whose grid gained or lost households or land.
     Diff(DiffArgs),
     /// Give every grid its responsible grid worker (a mixed-integer model on HiGHS, per town) and tell
     /// each town how many workers it lacks.
@@ -83,8 +84,9 @@ pub struct CheckArgs {
     /// Write the full report (summary, every violation, per-grid and per-leaf rows) as JSON here.
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// Blocks (GeoJSON polygons with optional `code`, `name`, `kind`): every block the grids cut
-    /// is reported (rule `split_block`, naming the block's code).
+    /// Blocks (GeoJSON polygons with optional `code`, `name`, `kind`): every block holding
+    /// households that the grids cut is a violation (rule `split_block`, naming the block's code);
+    /// blocks without households that they cut are noted (`empty_blocks_cut`), not violations.
     #[arg(long)]
     pub blocks: Option<PathBuf>,
     /// Barriers (GeoJSON lines with optional `name`, `class`, `rank`): read and validated like the
