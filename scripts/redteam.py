@@ -571,6 +571,54 @@ def probe_small_cells(base, token, grids):
     after = call(base, "GET", "/api/datasets")[2]
     report("privacy: rules of one-household grids (min = max = 1) are refused naming min_households",
            s == 400 and "min_households" in error and before == after, f"HTTP {s} {error[:140]!r}")
+def probe_same_day_redraw(base, token, enabled):
+    """New boundaries the day the plan in force was made (a leaf renamed, so its grids retire the day
+    they took effect), then a diff, an assignment and a re-draw from the new plan: each must answer
+    2xx. Writes plans: opt-in (--same-day-redraw); the boundaries are put back after."""
+    name = "same-day re-draw: diff, assignment and re-draw after new boundaries"
+    if not enabled:
+        report(name, None, "pass --same-day-redraw (writes plans and puts the boundaries back)")
+        return
+    if not token:
+        report(name, None, "needs a planner token")
+        return
+    status, _, original = call(base, "GET", "/api/datasets/boundaries/latest", token=token)
+    b = as_json(original) if status == 200 else None
+    if not isinstance(b, dict) or not b.get("features"):
+        report(name, None, f"no boundaries to read (HTTP {status})")
+        return
+    parents = {f.get("properties", {}).get("parent") for f in b["features"]}
+    leaves = [f for f in b["features"] if f.get("properties", {}).get("code") not in parents]
+    if not leaves:
+        report(name, None, "no leaf in the boundaries")
+        return
+    plans = (as_json(call(base, "GET", "/api/plans")[2]) or {}).get("plans", [])
+    before = max((p["id"] for p in plans), default=None)
+    leaf = leaves[-1]["properties"]
+    old_code = leaf["code"]
+    codes = {f.get("properties", {}).get("code") for f in b["features"]}
+    free = [old_code[:-1] + d for d in "9876543210" if old_code[:-1] + d not in codes]
+    if not free:
+        report(name, None, f"no free code beside {old_code}")
+        return
+    leaf["code"] = free[0]
+    steps = []
+    s, _, body = call(base, "POST", "/api/boundaries", json.dumps(b), token=token, timeout=600)
+    steps.append(("POST /api/boundaries", s))
+    new = ((as_json(body) or {}).get("plan") or {}).get("plan")
+    if s == 201 and before is not None and new is not None:
+        steps.append((f"GET /api/plans/{before}/diff/{new}",
+                      call(base, "GET", f"/api/plans/{before}/diff/{new}", token=token, timeout=600)[0]))
+        s_assign = call(base, "POST", "/api/assignments", "", token=token, timeout=600)[0]
+        if s_assign != 422:  # 422: no workers uploaded, nothing to assign
+            steps.append(("POST /api/assignments", s_assign))
+        steps.append(("POST /api/plans {previous}",
+                      call(base, "POST", "/api/plans", json.dumps({"previous": new}), token=token,
+                           timeout=600)[0]))
+    leaf["code"] = old_code
+    restored = call(base, "POST", "/api/boundaries", json.dumps(b), token=token, timeout=600)[0]
+    report(name, all(200 <= s < 300 for _, s in steps) and len(steps) >= 3,
+           ", ".join(f"{what} → {s}" for what, s in steps) + f"; boundaries put back → {restored}")
 
 
 def main():
@@ -581,6 +629,8 @@ def main():
     ap.add_argument("--connections", type=int, default=0,
                     help="hold this many half-open connections from one client (above the server's caps) and check "
                          "that other requests are still served")
+    ap.add_argument("--same-day-redraw", action="store_true",
+                    help="also replace the boundaries and re-draw the same day (writes plans; puts the boundaries back)")
     args = ap.parse_args()
     base = args.url.rstrip("/")
     grids = all_items(base, "grids")
@@ -599,6 +649,7 @@ def main():
     probe_small_cells(base, args.token, grids)
     probe_stranding_boundaries(base, args.token)
     probe_limits(base, args.token, args.connections)
+    probe_same_day_redraw(base, args.token, args.same_day_redraw)
     fails = RESULTS.count("FAIL")
     print(f"\n{RESULTS.count('PASS')} passed, {fails} failed, {RESULTS.count('SKIP')} skipped")
     return 1 if fails else 0

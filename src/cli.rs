@@ -45,7 +45,8 @@ pub enum Command {
     /// was decided per leaf (grid counts, infeasible leaves and why, oversize buildings split).
     Partition(PartitionArgs),
     /// What changed between two grid layers, household by household: moves per pair of grids, grids
-    /// created, removed, kept and reshaped, workers whose grids changed (when the layers are assignments).
+    /// created, removed, kept and reshaped, and the workers affected (when a layer is an assignment):
+    /// those who hold other grids, or whose grid gained or lost households or land.
     Diff(DiffArgs),
     /// Give every grid its responsible grid worker (a mixed-integer model on HiGHS, per town) and tell
     /// each town how many workers it lacks.
@@ -83,8 +84,9 @@ pub struct CheckArgs {
     /// Write the full report (summary, every violation, per-grid and per-leaf rows) as JSON here.
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// Blocks (GeoJSON polygons with optional `code`, `name`, `kind`): every block the grids cut
-    /// is reported (rule `split_block`, naming the block's code).
+    /// Blocks (GeoJSON polygons with optional `code`, `name`, `kind`): every block holding
+    /// households that the grids cut is a violation (rule `split_block`, naming the block's code);
+    /// blocks without households that they cut are noted (`empty_blocks_cut`), not violations.
     #[arg(long)]
     pub blocks: Option<PathBuf>,
     /// Barriers (GeoJSON lines with optional `name`, `class`, `rank`): read and validated like the
@@ -255,8 +257,15 @@ pub struct VisitsArgs {
     #[arg(long, value_parser = gridplan::ops::Month::parse)]
     pub month: gridplan::ops::Month,
     /// Visit log: CSV with columns resident,worker,time (ISO 8601), or a JSON array of such objects.
+    /// Read strictly: a visit after the planning day (`--date`), a time that is not real, a missing
+    /// or repeated column is refused, naming the row and the field; rows naming no household are
+    /// counted and reported.
     #[arg(long)]
     pub log: Option<PathBuf>,
+    /// The planning day, YYYY-MM-DD: a logged visit dated after it is refused (default: today, as
+    /// the calendar reads it anywhere on Earth).
+    #[arg(long, value_parser = parse_date)]
+    pub date: Option<gridplan::model::Date>,
     /// Barrier lines (GeoJSON, as for `partition`): routes follow the walkable ones (roads, lanes,
     /// arterials; not rivers, rail or walls) instead of straight lines.
     #[arg(long)]
@@ -450,6 +459,7 @@ impl VisitsArgs {
             },
             log: self.log.clone(),
             barriers: self.barriers.clone(),
+            planning_day: self.date,
         }
     }
 }

@@ -30,12 +30,15 @@ pub struct Agreement {
     pub share: f64,
 }
 
-/// A worker whose grids changed.
+/// A worker whose grids changed: they hold other grids, or a grid they hold (before or after) gained
+/// or lost households or land, or was created or removed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WorkerChange {
     pub worker: String,
     pub old_grids: Vec<String>,
     pub new_grids: Vec<String>,
+    /// Of the worker's grids (old and new), those not kept as they were: reshaped, created or removed.
+    pub changed_grids: Vec<String>,
 }
 
 /// A household that changed grid: only in the planner's full output (`--include-ids`).
@@ -199,7 +202,8 @@ pub fn diff(
             },
         });
     }
-    let workers = worker_changes(old, new);
+    let kept_ids: BTreeSet<&str> = kept.iter().map(String::as_str).collect();
+    let workers = worker_changes(old, new, &kept_ids);
     let moves: Vec<Move> = pairs
         .into_iter()
         .map(|((from, to), households)| Move {
@@ -243,7 +247,15 @@ pub fn diff(
     }
 }
 
-fn worker_changes(old: &[GridShape], new: &[GridShape]) -> Vec<WorkerChange> {
+/// The workers whose grids changed. A worker is affected when the grids they hold differ between the
+/// layers, or when a grid they hold in either layer is not among `kept` (same id, same households,
+/// same land). When only one layer names workers (`primary_worker`: an assignment compared with a
+/// plain grids file), the workers are taken to hold the same grid ids in the other.
+fn worker_changes(
+    old: &[GridShape],
+    new: &[GridShape],
+    kept: &BTreeSet<&str>,
+) -> Vec<WorkerChange> {
     let holdings = |layer: &[GridShape]| {
         let mut m: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for g in layer {
@@ -253,7 +265,27 @@ fn worker_changes(old: &[GridShape], new: &[GridShape]) -> Vec<WorkerChange> {
         }
         m
     };
-    let (a, b) = (holdings(old), holdings(new));
+    let (mut a, mut b) = (holdings(old), holdings(new));
+    if b.is_empty() {
+        // The new layer names no workers: each keeps their grid ids where the new layer has them.
+        let ids: BTreeSet<&str> = new.iter().map(|g| g.id.as_str()).collect();
+        b = a
+            .iter()
+            .map(|(w, gs)| {
+                let held = gs.iter().filter(|g| ids.contains(g.as_str())).cloned();
+                (w.clone(), held.collect())
+            })
+            .collect();
+    } else if a.is_empty() {
+        let ids: BTreeSet<&str> = old.iter().map(|g| g.id.as_str()).collect();
+        a = b
+            .iter()
+            .map(|(w, gs)| {
+                let held = gs.iter().filter(|g| ids.contains(g.as_str())).cloned();
+                (w.clone(), held.collect())
+            })
+            .collect();
+    }
     let workers: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
     workers
         .into_iter()
@@ -262,10 +294,17 @@ fn worker_changes(old: &[GridShape], new: &[GridShape]) -> Vec<WorkerChange> {
                 a.get(w).cloned().unwrap_or_default(),
                 b.get(w).cloned().unwrap_or_default(),
             );
-            (o != n).then(|| WorkerChange {
+            let changed: BTreeSet<String> = o
+                .iter()
+                .chain(&n)
+                .filter(|g| !kept.contains(g.as_str()))
+                .cloned()
+                .collect();
+            (o != n || !changed.is_empty()).then(|| WorkerChange {
                 worker: w.clone(),
                 old_grids: o.into_iter().collect(),
                 new_grids: n.into_iter().collect(),
+                changed_grids: changed.into_iter().collect(),
             })
         })
         .collect()
@@ -315,6 +354,52 @@ mod tests {
         assert_eq!(d.kept, vec!["A".to_string()]);
         assert!(d.moves.is_empty() && d.created.is_empty() && d.removed.is_empty());
         assert!((d.summary.agreement - 1.0).abs() < 1e-12);
+    }
+
+    /// A worker whose grid keeps its id but gains households is affected; a worker whose grid is
+    /// kept exactly is not.
+    #[test]
+    fn a_worker_whose_grid_gained_households_is_affected() {
+        let households = vec![
+            household(10.0, 10.0, 300, None),
+            household(60.0, 10.0, 120, None),
+            household(90.0, 10.0, 300, None),
+            household(130.0, 10.0, 300, None),
+        ];
+        let held = |id: &str, w: &str, r| {
+            let mut g = grid(id, "C", r);
+            g.primary_worker = Some(w.to_string());
+            g
+        };
+        let old = [
+            held("A", "W1", rect(0.0, 0.0, 50.0, 20.0)),
+            held("B", "W2", rect(50.0, 0.0, 100.0, 20.0)),
+            held("C", "W3", rect(100.0, 0.0, 150.0, 20.0)),
+        ];
+        // A grows east to 70 m: 120 households move from B to A; C stays exactly.
+        let new = [
+            held("A", "W1", rect(0.0, 0.0, 70.0, 20.0)),
+            held("B", "W2", rect(70.0, 0.0, 100.0, 20.0)),
+            held("C", "W3", rect(100.0, 0.0, 150.0, 20.0)),
+        ];
+        let d = diff(&households, &old, &new, false);
+        let affected: Vec<&str> = d.workers.iter().map(|w| w.worker.as_str()).collect();
+        assert_eq!(affected, ["W1", "W2"]);
+        assert_eq!(d.summary.workers_changed, 2);
+        assert_eq!(d.workers[0].changed_grids, ["A".to_string()]);
+        assert_eq!(d.workers[0].old_grids, d.workers[0].new_grids);
+        // Against a plain grids layer (no workers named) the old layer's workers are judged alike.
+        let plain: Vec<GridShape> = new
+            .iter()
+            .cloned()
+            .map(|mut g| {
+                g.primary_worker = None;
+                g
+            })
+            .collect();
+        let d = diff(&households, &old, &plain, false);
+        let affected: Vec<&str> = d.workers.iter().map(|w| w.worker.as_str()).collect();
+        assert_eq!(affected, ["W1", "W2"]);
     }
 
     #[test]

@@ -79,6 +79,41 @@ impl Lang {
         }
     }
 
+    /// What the assignment solver proved for one town, in words: `status` as `staffing.json` names it
+    /// (`optimal`, `gap_limit`, `time_limit`, `trivial`, `no_solution`) and the relative gap it proved
+    /// (a share; not finite when it proved none). The figure is rounded up, never down: "at most".
+    pub fn solver_outcome(self, status: &str, proven_gap: f64) -> String {
+        let pct = (proven_gap.is_finite() && proven_gap >= 0.0).then(|| {
+            let up = (proven_gap * 10_000.0 - 1e-9).ceil().max(0.0) / 100.0;
+            if up < 0.01 {
+                "0.01 %".to_string()
+            } else {
+                format!("{up:.2} %")
+            }
+        });
+        match (self, status, pct) {
+            (Lang::En, "optimal", _) => "optimal".into(),
+            (Lang::Zh, "optimal", _) => "最优".into(),
+            (Lang::En, "gap_limit", Some(p)) => format!("within {p} of the best possible"),
+            (Lang::Zh, "gap_limit", Some(p)) => format!("与最优相差不超过 {p}"),
+            (Lang::En, "time_limit", Some(p)) => {
+                format!("stopped at the time limit, at most {p} from the best possible")
+            }
+            (Lang::Zh, "time_limit", Some(p)) => format!("达到时限停止，与最优相差不超过 {p}"),
+            (Lang::En, "gap_limit" | "time_limit", None) => {
+                "stopped at the time limit with an assignment, no bound proved".into()
+            }
+            (Lang::Zh, "gap_limit" | "time_limit", None) => {
+                "达到时限停止，已有分配，未证得与最优的差距".into()
+            }
+            (Lang::En, "trivial", _) => "nothing to choose".into(),
+            (Lang::Zh, "trivial", _) => "无需求解".into(),
+            (Lang::En, "no_solution", _) => "no assignment within the time limit".into(),
+            (Lang::Zh, "no_solution", _) => "时限内未求得分配".into(),
+            (_, other, _) => other.to_string(),
+        }
+    }
+
     /// The line after the warnings shown when more were left out.
     pub fn more_warnings(self, n: usize) -> String {
         match self {
@@ -112,6 +147,33 @@ mod tests {
         assert_eq!(Lang::from_locale(e), Lang::En);
         let e = env(&[("LC_ALL", ""), ("LC_MESSAGES", "zh_CN"), ("LANG", "C")]);
         assert_eq!(Lang::from_locale(e), Lang::Zh);
+    }
+
+    /// The solver's outcome says what was proved, rounded up: never a tighter figure than the proof.
+    #[test]
+    fn the_solver_outcome_is_said_in_words_with_the_proven_figure() {
+        assert_eq!(Lang::En.solver_outcome("optimal", 0.0), "optimal");
+        assert_eq!(
+            Lang::En.solver_outcome("gap_limit", 0.000_84),
+            "within 0.09 % of the best possible"
+        );
+        assert_eq!(
+            Lang::En.solver_outcome("gap_limit", 0.000_001),
+            "within 0.01 % of the best possible"
+        );
+        assert_eq!(
+            Lang::Zh.solver_outcome("time_limit", 0.0312),
+            "达到时限停止，与最优相差不超过 3.12 %"
+        );
+        assert!(
+            Lang::En
+                .solver_outcome("time_limit", f64::NAN)
+                .contains("no bound proved")
+        );
+        assert_eq!(
+            Lang::Zh.solver_outcome("no_solution", f64::NAN),
+            "时限内未求得分配"
+        );
     }
 
     #[test]

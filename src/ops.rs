@@ -1126,6 +1126,8 @@ pub struct VisitFiles {
     pub staff: StaffFiles,
     pub log: Option<PathBuf>,
     pub barriers: Option<PathBuf>,
+    /// The day the plan is made: a logged visit after it is refused (default: today, anywhere).
+    pub planning_day: Option<Date>,
 }
 
 /// `gridplan visits`: reads the files and plans the month.
@@ -1139,7 +1141,19 @@ pub fn visits_files(files: &VisitFiles, month: Month) -> Result<VisitPlan> {
         inputs.working,
     )?;
     inputs.warnings.extend(more);
-    let log = files.log.as_deref().map(visits::read_log).transpose()?;
+    let day = files
+        .planning_day
+        .unwrap_or_else(visits::planning_day_default);
+    let log = match files.log.as_deref() {
+        Some(path) => {
+            let log = visits::read_log(path, day)?;
+            let name = path.display().to_string();
+            let more = visits::vet_log(&name, &log, &inputs.households, &rules)?;
+            inputs.warnings.extend(Problems(more));
+            Some(log)
+        }
+        None => None,
+    };
     Ok(visits(
         &inputs,
         log.as_deref(),
@@ -1183,7 +1197,14 @@ pub fn visits_dataset(
     let entries = if log.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        Some(visits::parse_log("visit log", log)?)
+        let entries = visits::parse_log("visit log", log, visits::planning_day_default())?;
+        warnings.extend(Problems(visits::vet_log(
+            "visit log",
+            &entries,
+            &data.households,
+            rules,
+        )?));
+        Some(entries)
     };
     let mut plan = visits::plan(
         &shapes,

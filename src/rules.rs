@@ -209,9 +209,9 @@ pub enum WorkloadModel {
 pub enum Cadence {
     /// Once in each of days 1–7, 8–14, 15–21 and 22–end of every month.
     Weekly,
-    /// Once a month.
+    /// In every calendar month (last visited in October: overdue on 1 December).
     Monthly,
-    /// Once in three months.
+    /// In every run of three calendar months (last visited in September: due by 31 December).
     Quarterly,
     /// Not visited on a schedule.
     None,
@@ -262,6 +262,9 @@ pub struct VisitRules {
     pub others: Cadence,
     /// Minutes one visit takes, travel within the grid included (an ASSUMPTION: no national number).
     pub minutes_per_visit: f64,
+    /// Rows of a visit log that name no household are counted and reported; more than this many and
+    /// the log is refused (the log of another district, or ids from another system).
+    pub max_unknown_log_rows: u64,
 }
 
 impl Default for VisitRules {
@@ -272,6 +275,7 @@ impl Default for VisitRules {
             vulnerable: Cadence::Monthly,
             others: Cadence::Quarterly,
             minutes_per_visit: 20.0,
+            max_unknown_log_rows: 1_000,
         }
     }
 }
@@ -820,6 +824,9 @@ impl Rules {
         let v = &self.visits;
         out.push_str("# Visits: how often a resident of each category is visited (weekly | monthly | quarterly | none).\n");
         out.push_str("# Defaults follow current elderly-care guidance. A resident is a household point with a count > 0.\n");
+        out.push_str("# weekly: within 7 days of the last visit (the month's visits fall in days 1-7, 8-14, 15-21, 22-end);\n");
+        out.push_str("# monthly: in every calendar month (last visited on 31 October or on 1 October: overdue on 1 December);\n");
+        out.push_str("# quarterly: in every run of three calendar months (last visited in September: due by 31 December).\n");
         out.push_str("[visits]\n");
         out.push_str(&format!(
             "elderly_alone = \"{}\"   # elderly people living alone (high risk)\n",
@@ -838,8 +845,12 @@ impl Rules {
             v.others.name()
         ));
         out.push_str(&format!(
-            "minutes_per_visit = {:?}   # ASSUMPTION: one visit, walking within the grid included\n\n",
+            "minutes_per_visit = {:?}   # ASSUMPTION: one visit, walking within the grid included\n",
             v.minutes_per_visit
+        ));
+        out.push_str(&format!(
+            "max_unknown_log_rows = {}   # visit-log rows naming no household: reported; more than this refuses the log\n\n",
+            v.max_unknown_log_rows
         ));
         let st = &self.staffing;
         out.push_str("# Staffing policy: one_full_time_per_grid (every grid its own full-time worker) | by_hours\n");

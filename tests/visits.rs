@@ -213,7 +213,8 @@ fn overdue_residents_are_found_from_the_log_most_overdue_first() {
     rows.push_str("E1,W1,2026-10-01T09:00:00+08:00\n"); // 61 days before 1 December: 54 days late
     rows.push_str("E2,W1,2026-11-28T10:00:00+08:00\n"); // 3 days: on time
     rows.push_str("E3,W1,2026-11-20\n"); // 11 days: 4 days late, a warning
-    rows.push_str("K1,W1,2026-10-25T15:00:00+08:00\n"); // 37 days: 6 days late, a warning
+    // Monthly is every calendar month: no visit in November, due by 30 November: 1 day late, a warning.
+    rows.push_str("K1,W1,2026-10-25T15:00:00+08:00\n");
     rows.push_str("V1,W1,2026-11-15\n"); // on time
     for i in 1..=40 {
         rows.push_str(&format!("O{i},W2,2026-11-02\n"));
@@ -237,8 +238,8 @@ fn overdue_residents_are_found_from_the_log_most_overdue_first() {
         listed,
         vec![
             ("E1", "error", 54),
-            ("K1", "warning", 6),
-            ("E3", "warning", 4)
+            ("E3", "warning", 4),
+            ("K1", "warning", 1)
         ]
     );
     assert_eq!(overdue[0]["worker"], "W1");

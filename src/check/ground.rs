@@ -299,7 +299,10 @@ fn segments_near<'a>(
     (segs, buckets)
 }
 
-/// Adds a `split_block` violation for every block whose land lies in more than one grid.
+/// Adds a `split_block` violation for every block holding households whose land lies in more than
+/// one grid, and notes the blocks without households that are cut (`empty_blocks_cut`): cutting land
+/// where no one lives parts no neighbours, so it is not a violation, and `partition`'s figure of blocks
+/// cut counts populated blocks only: one rule, one meaning.
 pub fn check_blocks(
     report: &mut CheckReport,
     data: &Dataset,
@@ -308,6 +311,11 @@ pub fn check_blocks(
 ) {
     let (split, _) = split_blocks(data, grids, layers);
     for s in split {
+        if s.households == 0 {
+            report.summary.empty_blocks_cut += 1;
+            report.empty_blocks_cut.push(s);
+            continue;
+        }
         let names: Vec<String> = s
             .grids
             .iter()
@@ -621,5 +629,66 @@ mod tests {
         let (split, _) = split_blocks(&data, &unnamed, &layers);
         let names: Vec<&str> = split.iter().map(|s| s.block.as_str()).collect();
         assert_eq!(names, ["A", "B"], "{split:?}");
+    }
+
+    /// A block without households that the grids cut is a note, not a violation: the check stays
+    /// compliant on its account, as `partition`'s blocks-cut figure counts populated blocks only.
+    #[test]
+    fn an_empty_block_cut_is_a_note_not_a_violation() {
+        let data = dataset(
+            vec![area(
+                "320116001001",
+                None,
+                Some("urban"),
+                rect(0.0, 0.0, 500.0, 500.0),
+            )],
+            vec![
+                household(100.0, 100.0, 5, Some("a")),
+                household(100.0, 400.0, 5, Some("b")),
+                household(300.0, 240.0, 3, Some("c")),
+                household(300.0, 260.0, 3, Some("d")),
+            ],
+        );
+        let grids = vec![
+            grid("g1", "320116001001", rect(0.0, 0.0, 500.0, 250.0)),
+            grid("g2", "320116001001", rect(0.0, 250.0, 500.0, 500.0)),
+        ];
+        let layers = Layers {
+            blocks: vec![
+                // A strip along the line between the grids where no one lives, and a populated one.
+                block("EMPTY", rect(0.0, 200.0, 200.0, 300.0)),
+                block("FULL", rect(250.0, 200.0, 350.0, 300.0)),
+            ],
+            barriers: Vec::new(),
+        };
+        let mut rules = crate::rules::Rules::default();
+        // Any band: only the blocks are judged here.
+        for k in rules.kinds.values_mut() {
+            k.min_households = 1;
+            k.max_households = 1_000;
+        }
+        let mut report = crate::check::check(&data, &grids, &rules);
+        let before = report.summary.violations;
+        check_blocks(&mut report, &data, &grids, &layers);
+        let cut: Vec<&str> = report
+            .violations
+            .iter()
+            .filter(|v| v.rule == Rule::SplitBlock)
+            .map(|v| v.message.split_whitespace().nth(1).unwrap_or(""))
+            .collect();
+        assert_eq!(cut, ["FULL"]);
+        assert_eq!(report.summary.violations, before + 1);
+        assert_eq!(report.summary.empty_blocks_cut, 1);
+        assert_eq!(report.empty_blocks_cut[0].block, "EMPTY");
+        // Only the empty block cut: compliant.
+        let layers = Layers {
+            blocks: vec![block("EMPTY", rect(0.0, 200.0, 200.0, 300.0))],
+            barriers: Vec::new(),
+        };
+        let mut report = crate::check::check(&data, &grids, &rules);
+        let compliant = report.summary.compliant;
+        check_blocks(&mut report, &data, &grids, &layers);
+        assert_eq!(report.summary.compliant, compliant);
+        assert_eq!(report.summary.empty_blocks_cut, 1);
     }
 }

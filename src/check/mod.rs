@@ -76,6 +76,7 @@ pub fn check(data: &Dataset, grids: &[GridShape], rules: &Rules) -> CheckReport 
         grids: rows,
         leaves: leaf_rows,
         oversize_buildings_split: oversize,
+        empty_blocks_cut: Vec::new(),
         warnings,
     }
 }
@@ -117,6 +118,7 @@ fn summary(
         multi_part_grids: count(Rule::MultiPart),
         split_buildings: count(Rule::SplitBuilding),
         empty_grids: count(Rule::EmptyGrid),
+        empty_blocks_cut: 0,
         leaves: cx.layout.leaves.len(),
         leaves_without_grid: count(Rule::LeafWithoutGrid),
         leaves_infeasible: infeasible,
@@ -163,6 +165,7 @@ pub fn merge_reports(
         multi_part_grids: 0,
         split_buildings: 0,
         empty_grids: 0,
+        empty_blocks_cut: 0,
         leaves: 0,
         leaves_without_grid: 0,
         leaves_infeasible: Vec::new(),
@@ -194,6 +197,7 @@ pub fn merge_reports(
         s.multi_part_grids += p.multi_part_grids;
         s.split_buildings += p.split_buildings;
         s.empty_grids += p.empty_grids;
+        s.empty_blocks_cut += p.empty_blocks_cut;
         s.leaves += p.leaves;
         s.leaves_without_grid += p.leaves_without_grid;
         s.leaves_infeasible.extend(p.leaves_infeasible);
@@ -226,6 +230,7 @@ pub fn merge_reports(
         grids,
         leaves,
         oversize_buildings_split: oversize,
+        empty_blocks_cut: Vec::new(),
         warnings,
     }
 }

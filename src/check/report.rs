@@ -136,6 +136,9 @@ pub struct Summary {
     pub multi_part_grids: usize,
     pub split_buildings: usize,
     pub empty_grids: usize,
+    /// Blocks without households whose land lies in more than one grid (with `--blocks`): a note, not
+    /// a violation (the `split_block` rule counts blocks holding households, as `partition` does).
+    pub empty_blocks_cut: usize,
     pub leaves: usize,
     pub leaves_without_grid: usize,
     pub leaves_infeasible: Vec<InfeasibleLeaf>,
@@ -170,6 +173,9 @@ pub struct CheckReport {
     pub leaves: Vec<LeafRow>,
     /// Oversize buildings divided between grids.
     pub oversize_buildings_split: Vec<OversizeSplit>,
+    /// Blocks without households cut between grids (with `--blocks`): noted, not violations.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub empty_blocks_cut: Vec<super::SplitBlock>,
     /// Data problems that did not stop the check.
     pub warnings: Vec<Problem>,
 }

@@ -189,6 +189,17 @@ impl CheckReport {
                 }
             }
         }
+        if s.empty_blocks_cut > 0 {
+            let n = s.empty_blocks_cut;
+            match lang {
+                Lang::En => out.push_str(&format!(
+                    "\n  note: {n} block(s) without households are cut between grids (not a violation; listed in the report)\n"
+                )),
+                Lang::Zh => out.push_str(&format!(
+                    "\n  注：{n} 个无住户的街区被网格分割（不计违规，见报告）\n"
+                )),
+            }
+        }
         for l in &s.leaves_infeasible {
             match lang {
                 Lang::En => out.push_str(&format!("\n  note: leaf {}: {}", l.leaf, l.why)),

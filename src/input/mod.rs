@@ -787,8 +787,9 @@ pub fn parse_grids(
 /// A grid's record as its file gives it (every field optional): `kind` (`basic` or `dedicated`; the
 /// `urban`/`rural` older files wrote there reads as basic), `name`, `responsible`, `valid_from` and
 /// `valid_to` (`YYYY-MM-DD`), `unit` and `place_code` (dedicated grids), `last_seq` (the community's
-/// highest number issued). A value of the wrong type, a date that is not one, or a `valid_to` not after
-/// `valid_from` is an error naming the field.
+/// highest number issued). A value of the wrong type, a date that is not one, or a `valid_to` before
+/// `valid_from` is an error naming the field. `valid_to` equal to `valid_from` is a record like any
+/// other: a grid retired the day it took effect (a same-day re-draw), in force for no whole day.
 fn grid_record(file: &str, f: &AreaFeature, id: &str, problems: &mut Problems) -> GridRecord {
     let at = |p: Problem| p.at(f.index, Some(id));
     let mut text = |name: &str| prop_text(file, f, name, problems).filter(|t| !t.trim().is_empty());
@@ -826,11 +827,11 @@ fn grid_record(file: &str, f: &AreaFeature, id: &str, problems: &mut Problems) -
     let valid_from = date("valid_from", from_text);
     let valid_to = date("valid_to", to_text);
     if let (Some(a), Some(b)) = (valid_from, valid_to)
-        && b <= a
+        && b < a
     {
         problems.push(at(Problem::error(
             file,
-            format!("valid_to {b} is not after valid_from {a}: a grid is in force from valid_from up to the day before valid_to"),
+            format!("valid_to {b} is before valid_from {a}: a grid is in force from valid_from up to the day before valid_to (the same day: retired the day it took effect)"),
         )
         .field("valid_to")));
     }

@@ -397,7 +397,7 @@ pub fn assign(lang: Lang, staffed: &Staffed, out: &Path, report: Option<&Path>) 
     match lang {
         Lang::En => line!(
             s,
-            "  {:<14} {:>5} {:>8} {:>9} {:>5} {:>9} {:>10} {:>11} {:>8}",
+            "  {:<14} {:>5} {:>8} {:>9} {:>5} {:>9} {:>10}  {}",
             "town",
             "grids",
             "hours",
@@ -405,13 +405,12 @@ pub fn assign(lang: Lang, staffed: &Staffed, out: &Path, report: Option<&Path>) 
             "used",
             "uncovered",
             "shortfall",
-            "status",
-            "gap"
+            "solver"
         ),
         // Each heading padded to its column (a Chinese character takes two).
         Lang::Zh => line!(
             s,
-            "  {}{}{}{}{}{}{}{}{}",
+            "  {}{}{}{}{}{}{}  {}",
             pad("街镇", 15),
             pad(" 网格", 6),
             pad("    工时", 9),
@@ -419,14 +418,17 @@ pub fn assign(lang: Lang, staffed: &Staffed, out: &Path, report: Option<&Path>) 
             pad(" 已用", 6),
             pad(" 未覆盖", 10),
             pad("   缺员", 11),
-            pad("        状态", 12),
-            "   差距"
+            "求解结果"
         ),
     }
     for t in &st.towns {
+        let status = serde_json::to_value(t.solver_status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
         line!(
             s,
-            "  {:<14} {:>5} {:>8.0} {:>9} {:>5} {:>9} {:>10} {:>11} {:>8}",
+            "  {:<14} {:>5} {:>8.0} {:>9} {:>5} {:>9} {:>10}  {}",
             t.town,
             t.grids,
             t.workload_hours,
@@ -434,15 +436,7 @@ pub fn assign(lang: Lang, staffed: &Staffed, out: &Path, report: Option<&Path>) 
             t.workers_used,
             t.grids_uncovered.len(),
             t.shortfall_workers,
-            serde_json::to_value(t.solver_status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
-            if t.mip_gap.is_finite() {
-                format!("{:.3}%", 100.0 * t.mip_gap)
-            } else {
-                "unknown".to_string()
-            }
+            lang.solver_outcome(&status, t.mip_gap)
         );
     }
     line!(

@@ -357,7 +357,8 @@ pub fn replan_with<'a>(
 }
 
 /// The grids out of force after the re-draw: every previous grid no longer in the plan, with
-/// `valid_to` = the re-draw's date (kept when it had one), then those retired before.
+/// `valid_to` = the re-draw's date (kept when it had one; never before its `valid_from`), then those
+/// retired before.
 fn retire(
     previous: &Previous,
     changes: &[LeafChange],
@@ -375,7 +376,10 @@ fn retire(
         .filter(|g| gone.contains(g.id.as_str()) || removed.contains(code_of(g).as_str()))
         .map(|g| {
             let mut g = g.clone();
-            g.record.valid_to = Some(g.record.valid_to.unwrap_or(redraw.date));
+            // Retired on the re-draw's day, and never before it took effect: a grid re-drawn the
+            // day it was made (or dated later than the re-draw) was in force for no whole day.
+            let to = g.record.valid_to.unwrap_or(redraw.date);
+            g.record.valid_to = Some(g.record.valid_from.map_or(to, |from| to.max(from)));
             if g.community.is_none() {
                 g.community = Some(code_of(&g)).filter(|c| !c.is_empty());
             }

@@ -497,7 +497,8 @@ async fn check(
         let data = &inputs.dataset;
         let (grids, _, problems) =
             crate::input::parse_grids("uploaded grids", body.to_vec(), None, Some(data.working))?;
-        // With blocks in force, every block the grids cut is named too (`split_block`).
+        // With blocks in force, every populated block the grids cut is named too (`split_block`),
+        // and the blocks without households they cut are noted (`empty_blocks_cut`).
         let layers = inputs
             .ground()
             .map(|l| (l, crate::problem::Problems::default()));

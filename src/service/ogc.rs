@@ -213,7 +213,12 @@ fn in_force(json: &str, days: &(Option<String>, Option<String>)) -> bool {
         (Some(t), Some(l)) => t > l.as_str(),
         _ => true,
     };
-    starts_in_time && ends_after
+    // Retired the day it took effect (a same-day re-draw): in force on no day at all.
+    let some_day = match (from, to) {
+        (Some(f), Some(t)) => f < t,
+        _ => true,
+    };
+    starts_in_time && ends_after && some_day
 }
 
 fn parse_items_query(
@@ -549,6 +554,16 @@ mod datetime_tests {
         assert_eq!(asks("2026-05-01/.."), (true, true));
         assert_eq!(asks("../2025-12-31"), (false, false));
         assert_eq!(asks("2025-01-01/2026-01-01"), (true, false));
+        // A grid retired the day it took effect was in force on no day, whatever is asked.
+        let same_day = feature("2026-06-01", Some("2026-06-01"));
+        for d in [
+            "2026-06-01",
+            "2026-05-01/2026-07-01",
+            "../..",
+            "2026-06-01/..",
+        ] {
+            assert!(!in_force(&same_day, &datetime_days(d)), "{d}");
+        }
         // A feature without a record is always in force.
         assert!(in_force(
             r#"{"properties":{}}"#,

@@ -25,6 +25,9 @@ pub struct PublicReport {
     oversize_buildings_split: Option<Vec<PublicBuilding>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     building_splits: Option<Vec<PublicBuilding>>,
+    /// Blocks without households the grids cut (a check's note): the block's code and the grids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    empty_blocks_cut: Option<Vec<PublicBlockCut>>,
     /// The data warnings, counted by file, field and severity: their messages stay with planners.
     #[serde(
         default,
@@ -153,6 +156,14 @@ pub struct PublicChange {
     grids_removed: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     divided_cells: Vec<PublicDividedCell>,
+}
+
+/// A block without households cut between grids: its code (as `split_block` messages name it) and
+/// each grid with the area there (m²).
+#[derive(Debug, Deserialize, Serialize)]
+pub struct PublicBlockCut {
+    block: String,
+    grids: Vec<(String, f64)>,
 }
 
 /// A building divided between grids: its leaf, households, pieces or grids; its identifier is read

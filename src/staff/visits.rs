@@ -10,7 +10,7 @@
 //! `vulnerable`); every other household point is a resident of the category `others` (one visit per
 //! household it holds). The cadence per category comes from the rules (`[visits]`):
 //! - **weekly**: one visit in each of days 1–7, 8–14, 15–21 and 22–end of the month;
-//! - **monthly**: one visit in the month;
+//! - **monthly**: one visit in the month (every calendar month);
 //! - **quarterly**: one visit when the month ends more than two months after the last logged visit (or
 //!   there is none).
 //!
@@ -22,9 +22,22 @@
 //! days (Monday to Friday) in that order.
 //!
 //! ## Overdue
-//! With a log (`resident,worker,time` rows), a resident whose last visit (or none) is older than their
-//! cadence at the month's start is overdue; `level` is `error` beyond twice the cadence (more than one
-//! whole cadence overdue) or when never visited, else `warning`. Most overdue first.
+//! With a log (`resident,worker,time` rows), a resident is overdue at the month's start when the
+//! deadline their last visit set has passed ([`deadline`]), or they were never visited. Cadences are
+//! read as visit plans read them: **weekly** within 7 days of the last visit; **monthly** in every
+//! calendar month (last visited on 31 October: overdue on 1 December, as is one last visited on
+//! 1 October); **quarterly** in every run of three calendar months (last visited in September: due by
+//! 31 December). `days_overdue` counts the days since that deadline; `level` is `error` when the next
+//! deadline has passed too (more than one whole cadence missed) or when never visited, else
+//! `warning`. Most overdue first.
+//!
+//! ## The log
+//! Read strictly: a `time` that is not a real ISO 8601 date or date-time (second 60, an offset beyond
+//! ±14:00, a fraction of more than nine digits…), a visit dated after the planning day (by default
+//! today, as the calendar reads anywhere on Earth), a JSON value that is not an array of visits, a CSV
+//! without one of the three columns or with a column twice: each is an error naming the file, the row
+//! and the field. Rows naming no household are counted and reported, and past
+//! `visits.max_unknown_log_rows` the log is refused.
 
 use crate::error::{Error, Result};
 use crate::model::Worker;
@@ -97,33 +110,149 @@ pub struct LogEntry {
     pub worker: String,
     /// As written (ISO 8601), for the report.
     pub time: String,
+    /// The day of the visit, as the time's own calendar reads it.
     pub date: Date,
+    /// Where the log holds it: `row` (CSV data row, from 1) or `entry` (JSON array, from 0), and its number.
+    pub at: (&'static str, usize),
 }
 
-/// Reads a visit log: CSV with columns `resident,worker,time` (any order, more columns ignored), or a
-/// JSON array of `{"resident", "worker", "time"}` objects. Bad rows are named by row and column.
-pub fn read_log(path: &Path) -> Result<Vec<LogEntry>> {
+/// The default planning day: today as the calendar reads it anywhere on Earth (UTC+14), so that no
+/// visit already made is dated after it, whatever its time zone.
+pub fn planning_day_default() -> Date {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Date::from_days(((secs + 14 * 3_600) / 86_400) as i64)
+}
+
+/// The longest `time` value read: a real date-time with a nanosecond fraction and an offset is 35.
+const MAX_TIME_CHARS: usize = 40;
+
+/// Reads a log's `time`: `YYYY-MM-DD`, or that with `Thh:mm[:ss[.fraction]]` (or a space before the
+/// time) and an optional `Z` or `±hh:mm` offset. Every part must be real: hours 00–23, minutes and
+/// seconds 00–59, at most nine fraction digits, offsets within ±14:00. Returns the day as written.
+pub fn parse_time(text: &str) -> std::result::Result<Date, String> {
+    let t = text.trim();
+    if t.chars().count() > MAX_TIME_CHARS {
+        return Err(format!(
+            "is {} characters long: not a date-time (YYYY-MM-DD or YYYY-MM-DDThh:mm:ss+08:00)",
+            t.chars().count()
+        ));
+    }
+    let bad = |why: &str| Err(format!("\"{t}\" {why}"));
+    let shape = "is not an ISO 8601 date (YYYY-MM-DD or YYYY-MM-DDThh:mm:ss+08:00)";
+    let b = t.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        let s = t.get(r)?;
+        (!s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return bad(shape);
+    }
+    let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10)) else {
+        return bad(shape);
+    };
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year as i32, month) {
+        return bad("is not a day of the calendar");
+    }
+    let date = Date {
+        year: year as i32,
+        month,
+        day,
+    };
+    if b.len() == 10 {
+        return Ok(date);
+    }
+    if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 16 || b[13] != b':' {
+        return bad(shape);
+    }
+    let (Some(hour), Some(minute)) = (digits(11..13), digits(14..16)) else {
+        return bad(shape);
+    };
+    if hour > 23 {
+        return bad("has an hour beyond 23");
+    }
+    if minute > 59 {
+        return bad("has a minute beyond 59");
+    }
+    let mut i = 16;
+    if b.get(i) == Some(&b':') {
+        let Some(second) = digits(i + 1..i + 3) else {
+            return bad(shape);
+        };
+        if second > 59 {
+            return bad("has a second beyond 59");
+        }
+        i += 3;
+        if b.get(i) == Some(&b'.') || b.get(i) == Some(&b',') {
+            let n = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if n == 0 {
+                return bad(shape);
+            }
+            if n > 9 {
+                return bad("has a fraction of more than nine digits");
+            }
+            i += 1 + n;
+        }
+    }
+    match b.get(i) {
+        None => Ok(date),
+        Some(b'Z' | b'z') if i + 1 == b.len() => Ok(date),
+        Some(b'+' | b'-') => {
+            let rest = &t[i + 1..];
+            let (h, m) = match rest.len() {
+                2 => (digits(i + 1..i + 3), Some(0)),
+                4 => (digits(i + 1..i + 3), digits(i + 3..i + 5)),
+                5 if rest.as_bytes()[2] == b':' => (digits(i + 1..i + 3), digits(i + 4..i + 6)),
+                _ => (None, None),
+            };
+            match (h, m) {
+                (Some(h), Some(m)) if m <= 59 && (h < 14 || (h == 14 && m == 0)) => Ok(date),
+                (Some(_), Some(_)) => bad("has an offset beyond ±14:00"),
+                _ => bad(shape),
+            }
+        }
+        _ => bad(shape),
+    }
+}
+
+/// Reads a visit log: CSV with columns `resident,worker,time` (any order, more columns ignored, none
+/// twice), or a JSON array of `{"resident", "worker", "time"}` objects. Bad rows are named by row and
+/// column; a visit dated after `planning_day` is refused (a log from the future would hide every
+/// overdue resident).
+pub fn read_log(path: &Path, planning_day: Date) -> Result<Vec<LogEntry>> {
     let bytes = std::fs::read(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    parse_log(&path.display().to_string(), &bytes)
+    parse_log(&path.display().to_string(), &bytes, planning_day)
 }
 
 /// [`read_log`] from bytes in memory.
-pub fn parse_log(file: &str, bytes: &[u8]) -> Result<Vec<LogEntry>> {
+pub fn parse_log(file: &str, bytes: &[u8], planning_day: Date) -> Result<Vec<LogEntry>> {
     let bytes = crate::input::raw::strip_bom(bytes);
     let mut problems = Problems::default();
     let mut out = Vec::new();
+    let refuse = |message: String| Error::Invalid(vec![Problem::error(file, message)]);
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'{') {
+        return Err(refuse(
+            "a JSON object, not a visit log: write a JSON array of {\"resident\", \"worker\", \"time\"} objects, or CSV with columns resident,worker,time".into(),
+        ));
+    }
     if first == Some(&b'[') {
-        let rows: Vec<serde_json::Value> = serde_json::from_slice(bytes).map_err(|e| {
-            Error::Invalid(vec![Problem::error(
-                file,
-                format!("not a JSON array of visits: {e}"),
-            )])
-        })?;
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(bytes)
+            .map_err(|e| refuse(format!("not a JSON array of visits: {e}")))?;
         for (i, row) in rows.iter().enumerate() {
+            if !row.is_object() {
+                problems.push(Problem::error(
+                    file,
+                    format!("entry {i}: not an object with `resident`, `worker` and `time`"),
+                ));
+                continue;
+            }
             let get = |name: &str| -> Option<String> {
                 match row.get(name)? {
                     serde_json::Value::String(s) => Some(s.clone()),
@@ -131,28 +260,72 @@ pub fn parse_log(file: &str, bytes: &[u8]) -> Result<Vec<LogEntry>> {
                     _ => None,
                 }
             };
-            take_row(file, i, "entry", &get, &mut problems, &mut out);
+            take_row(
+                file,
+                ("entry", i),
+                &get,
+                planning_day,
+                &mut problems,
+                &mut out,
+            );
         }
     } else {
         let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
         let headers = reader
             .headers()
-            .map_err(|e| {
-                Error::Invalid(vec![Problem::error(file, format!("not a CSV file: {e}"))])
-            })?
+            .map_err(|e| refuse(format!("not a CSV file: {e}")))?
             .clone();
+        let names: Vec<String> = headers.iter().map(|h| h.trim().to_lowercase()).collect();
+        let mut column = BTreeMap::new();
+        for (c, name) in names.iter().enumerate() {
+            if let Some(first) = column.insert(name.as_str(), c)
+                && !name.is_empty()
+            {
+                problems.push(
+                    Problem::error(
+                        file,
+                        format!(
+                            "the column `{name}` appears twice (columns {} and {}): which one to read is not clear",
+                            first + 1,
+                            c + 1
+                        ),
+                    )
+                    .field(name),
+                );
+            }
+        }
+        for name in ["resident", "worker", "time"] {
+            if !column.contains_key(name) {
+                problems.push(
+                    Problem::error(
+                        file,
+                        format!(
+                            "no `{name}` column (the columns are: {}): a visit log has columns resident,worker,time",
+                            headers.iter().collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                    .field(name),
+                );
+            }
+        }
+        if problems.has_errors() {
+            return Err(Error::Invalid(problems.0));
+        }
         for (i, record) in reader.records().enumerate() {
             let row = i + 1;
             match record {
                 Ok(r) => {
                     let get = |name: &str| -> Option<String> {
-                        headers
-                            .iter()
-                            .position(|h| h.trim().eq_ignore_ascii_case(name))
-                            .and_then(|c| r.get(c))
-                            .map(str::to_string)
+                        column.get(name).and_then(|&c| r.get(c)).map(str::to_string)
                     };
-                    take_row(file, row, "row", &get, &mut problems, &mut out);
+                    take_row(
+                        file,
+                        ("row", row),
+                        &get,
+                        planning_day,
+                        &mut problems,
+                        &mut out,
+                    );
                 }
                 Err(e) => problems.push(Problem::error(file, format!("row {row}: {e}"))),
             }
@@ -168,12 +341,13 @@ pub fn parse_log(file: &str, bytes: &[u8]) -> Result<Vec<LogEntry>> {
 /// and the column.
 fn take_row(
     file: &str,
-    row: usize,
-    what: &str,
+    at: (&'static str, usize),
     get: &dyn Fn(&str) -> Option<String>,
+    planning_day: Date,
     problems: &mut Problems,
     out: &mut Vec<LogEntry>,
 ) {
+    let (what, row) = at;
     let mut field = |name: &str| -> Option<String> {
         match get(name).map(|v| v.trim().to_string()) {
             Some(v) if !v.is_empty() => Some(v),
@@ -190,22 +364,102 @@ fn take_row(
     let (Some(resident), Some(worker), Some(time)) = (resident, worker, time) else {
         return;
     };
-    match Date::parse(&time) {
-        Some(date) => out.push(LogEntry {
-            resident,
-            worker,
-            time,
-            date,
-        }),
-        None => problems.push(
+    match parse_time(&time) {
+        Ok(date) if date > planning_day => problems.push(
             Problem::error(
                 file,
                 format!(
-                    "{what} {row}: `time` \"{time}\" is not an ISO 8601 date (YYYY-MM-DD or YYYY-MM-DDThh:mm:ss+08:00)"
+                    "{what} {row}: `time` {date} is after the planning day {planning_day}: a visit not yet made (a log from the future would hide every overdue resident)"
                 ),
             )
             .field("time"),
         ),
+        Ok(date) => out.push(LogEntry {
+            resident,
+            worker,
+            time,
+            date,
+            at,
+        }),
+        Err(why) => problems.push(
+            Problem::error(file, format!("{what} {row}: `time` {why}")).field("time"),
+        ),
+    }
+}
+
+/// Log rows naming no household (by `id`, or `#N` for a household point without one): counted and
+/// reported as one warning naming the first few; more than `visits.max_unknown_log_rows` and the log
+/// is refused (a log of another district, or of another column, would otherwise pass as empty).
+pub fn vet_log(
+    file: &str,
+    log: &[LogEntry],
+    households: &[Household],
+    rules: &Rules,
+) -> Result<Vec<Problem>> {
+    let known: std::collections::HashSet<String> = households
+        .iter()
+        .map(|h| match &h.id {
+            Some(id) => id.to_string(),
+            None => format!("#{}", h.feature),
+        })
+        .collect();
+    let unknown: Vec<&LogEntry> = log
+        .iter()
+        .filter(|e| !known.contains(e.resident.as_str()))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(Vec::new());
+    }
+    let first: Vec<String> = unknown
+        .iter()
+        .take(5)
+        .map(|e| format!("{} {}: {}", e.at.0, e.at.1, e.resident))
+        .collect();
+    let cap = rules.visits.max_unknown_log_rows;
+    let message = format!(
+        "{} of {} row(s) name a resident no household has as `id` ({}{})",
+        unknown.len(),
+        log.len(),
+        first.join("; "),
+        if unknown.len() > first.len() {
+            "; …"
+        } else {
+            ""
+        }
+    );
+    if unknown.len() as u64 > cap {
+        return Err(Error::Invalid(vec![
+            Problem::error(
+                file,
+                format!(
+                    "{message}: more than visits.max_unknown_log_rows ({cap}); is this the log of these households?"
+                ),
+            )
+            .field("resident"),
+        ]));
+    }
+    Ok(vec![
+        Problem::warning(file, format!("{message}: not counted as visits to anyone"))
+            .field("resident"),
+    ])
+}
+
+/// The last day a resident of `cadence` last visited on `last` may be visited again on time: weekly,
+/// 7 days after; monthly, the end of the next calendar month; quarterly, the end of the third
+/// calendar month after. `None` when not scheduled.
+pub fn deadline(cadence: Cadence, last: Date) -> Option<Date> {
+    let month_end = |months: u32| {
+        let first = Date { day: 1, ..last }.plus_months(months);
+        Date {
+            day: days_in_month(first.year, first.month),
+            ..first
+        }
+    };
+    match cadence {
+        Cadence::Weekly => Some(Date::from_days(last.days() + 7)),
+        Cadence::Monthly => Some(month_end(1)),
+        Cadence::Quarterly => Some(month_end(3)),
+        Cadence::None => None,
     }
 }
 
@@ -303,7 +557,8 @@ pub struct Overdue {
     pub worker: Option<String>,
     pub category: Category,
     pub last_visit: Option<String>,
-    /// Days beyond the cadence at the month's start; `None` when never visited.
+    /// Days from the deadline the last visit set ([`deadline`]) to the month's start; `None` when
+    /// never visited.
     pub days_overdue: Option<i64>,
     pub level: Level,
 }
@@ -750,20 +1005,22 @@ pub fn plan(
         let mut list: Vec<Overdue> = residents
             .iter()
             .filter_map(|r| {
-                let limit = r.cadence.days()?;
-                let age = r.last.map(|d| start.days() - d.days());
-                if age.is_some_and(|a| a <= limit) {
+                r.cadence.days()?;
+                // The deadline the last visit set, and the one after it.
+                let due = r.last.and_then(|d| deadline(r.cadence, d));
+                if due.is_some_and(|d| start <= d) {
                     return None;
                 }
+                let next = due.and_then(|d| deadline(r.cadence, d));
                 Some(Overdue {
                     resident: r.id.clone(),
                     grid: grids[r.grid].id.clone(),
                     worker: grid_worker(r.grid),
                     category: r.category,
                     last_visit: r.last_time.clone(),
-                    days_overdue: age.map(|a| a - limit),
-                    level: match age {
-                        Some(a) if a <= 2 * limit => Level::Warning,
+                    days_overdue: due.map(|d| start.days() - d.days()),
+                    level: match next {
+                        Some(n) if start <= n => Level::Warning,
                         _ => Level::Error,
                     },
                 })
@@ -843,6 +1100,150 @@ mod tests {
         assert!(Date::parse("2026-12-01x").is_none());
         assert_eq!(Month::parse("2026-12").unwrap().last().day, 31);
         assert!(Month::parse("2026-13").is_err());
+    }
+
+    fn day(text: &str) -> Date {
+        Date::parse(text).unwrap_or_else(|| panic!("{text}"))
+    }
+
+    /// Monthly means every calendar month: last visited on 31 October (30 days before 1 December)
+    /// or on 1 October, a monthly resident is overdue on 1 December by one day (the November visit
+    /// was due by 30 November); last visited in September, by a whole month more: an error.
+    #[test]
+    fn monthly_is_read_by_the_calendar_month() {
+        let due = |last: &str| deadline(Cadence::Monthly, day(last)).map(|d| d.to_string());
+        assert_eq!(due("2026-10-31").as_deref(), Some("2026-11-30"));
+        assert_eq!(due("2026-10-01").as_deref(), Some("2026-11-30"));
+        assert_eq!(due("2026-11-01").as_deref(), Some("2026-12-31"));
+        assert_eq!(due("2026-12-15").as_deref(), Some("2027-01-31"));
+        assert_eq!(due("2027-01-31").as_deref(), Some("2027-02-28"));
+        let q = |last: &str| deadline(Cadence::Quarterly, day(last)).map(|d| d.to_string());
+        assert_eq!(q("2026-09-01").as_deref(), Some("2026-12-31"));
+        assert_eq!(q("2026-11-30").as_deref(), Some("2027-02-28"));
+        // Weekly stays 7 days (the contract's example: 61 days since the visit is 54 days late).
+        assert_eq!(
+            deadline(Cadence::Weekly, day("2026-10-01")),
+            Some(day("2026-10-08"))
+        );
+        assert_eq!(deadline(Cadence::None, day("2026-10-01")), None);
+    }
+
+    /// Log times are read strictly: real dates and times only, offsets within ±14:00, nine fraction
+    /// digits at most, nothing after.
+    #[test]
+    fn log_times_are_read_strictly() {
+        for ok in [
+            "2026-11-20",
+            "2026-11-20T09:00",
+            "2026-11-20T09:00:00",
+            "2026-11-20 09:00:00",
+            "2026-11-20T09:00:00Z",
+            "2026-11-20T09:00:00.123456789+08:00",
+            "2026-11-20T23:59:59-12:00",
+            "2026-11-20T09:00:00+14:00",
+            "2026-11-20T09:00:00+0800",
+            "2026-11-20T00:00:00+08",
+        ] {
+            assert_eq!(parse_time(ok), Ok(day("2026-11-20")), "{ok}");
+        }
+        assert_eq!(parse_time("2024-02-29T08:00"), Ok(day("2024-02-29")));
+        for (bad, why) in [
+            ("2026-11-20T09:00:60+08:00", "second"),
+            ("2026-11-20T24:00:00", "hour"),
+            ("2026-11-20T09:60", "minute"),
+            ("2026-11-20T09:00:00+99:00", "offset"),
+            ("2026-11-20T09:00:00+14:30", "offset"),
+            ("2026-02-29", "calendar"),
+            ("2026-11-31", "calendar"),
+            ("2026-11-20T09:00:00.1234567890", "nine"),
+            ("2026-11-20x", "ISO 8601"),
+            ("2026-11-20T09:00:00+08:00 extra", "ISO 8601"),
+            ("26-11-20", "ISO 8601"),
+            ("yesterday", "ISO 8601"),
+        ] {
+            let e = parse_time(bad).expect_err(bad);
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        let long = format!("2026-11-20T09:00:00.{}", "1".repeat(1_000));
+        assert!(parse_time(&long).expect_err("long").contains("characters"));
+    }
+
+    /// A log is refused, naming the file, the row and the field, when a visit is dated after the
+    /// planning day, when it is a JSON object, or when a column is missing or repeated.
+    #[test]
+    fn bad_logs_are_refused_by_row_and_field() {
+        let today = day("2026-12-07");
+        let messages = |bytes: &str| match parse_log("log.csv", bytes.as_bytes(), today) {
+            Ok(rows) => panic!("accepted {} row(s): {bytes}", rows.len()),
+            Err(Error::Invalid(p)) => p.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            Err(e) => panic!("{e}"),
+        };
+        let m =
+            messages("resident,worker,time\nE1,W1,2026-11-30\nE2,W1,2099-01-01T09:00:00+08:00\n");
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(
+            m[0].contains("row 2") && m[0].contains("after the planning day"),
+            "{m:?}"
+        );
+        assert!(m[0].contains("log.csv") && m[0].contains("time"), "{m:?}");
+        let m = messages("resident,worker,time\nE1,W1,9999-12-31\n");
+        assert!(m[0].contains("row 1"), "{m:?}");
+        let m = messages("{\"resident\": \"E1\", \"worker\": \"W1\", \"time\": \"2026-11-30\"}");
+        assert!(m[0].contains("JSON object"), "{m:?}");
+        let m = messages("resident,worker,time,Time\nE1,W1,2026-11-30,2026-11-29\n");
+        assert!(m[0].contains("`time` appears twice"), "{m:?}");
+        let m = messages("resident,worker,when\nE1,W1,2026-11-30\n");
+        assert!(m[0].contains("no `time` column"), "{m:?}");
+        let m = messages(
+            "[1, {\"resident\": \"E1\", \"worker\": \"W1\", \"time\": \"2026-11-30T09:00:60Z\"}]",
+        );
+        assert!(m.iter().any(|m| m.contains("entry 0")), "{m:?}");
+        assert!(
+            m.iter()
+                .any(|m| m.contains("entry 1") && m.contains("second")),
+            "{m:?}"
+        );
+        // The planning day itself is fine, and so is a visit earlier that day in any time zone.
+        let ok = parse_log(
+            "log.csv",
+            b"resident,worker,time\nE1,W1,2026-12-07T23:00:00-11:00\n",
+            today,
+        );
+        assert_eq!(ok.map(|r| r.len()).ok(), Some(1));
+    }
+
+    /// Rows naming no household are counted and reported; past the cap the log is refused.
+    #[test]
+    fn unknown_residents_are_counted_and_capped() {
+        let households = vec![Household {
+            id: Some("H1".into()),
+            ..crate::fixtures::household(0.0, 0.0, 1, None)
+        }];
+        let entry = |resident: &str, row| LogEntry {
+            resident: resident.to_string(),
+            worker: "W1".into(),
+            time: "2026-11-30".into(),
+            date: day("2026-11-30"),
+            at: ("row", row),
+        };
+        let mut rules = Rules::default();
+        rules.visits.max_unknown_log_rows = 2;
+        let log = vec![entry("H1", 1), entry("X1", 2), entry("X2", 3)];
+        let w = vet_log("log.csv", &log, &households, &rules).expect("within the cap");
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].message.starts_with("2 of 3 row(s)"),
+            "{}",
+            w[0].message
+        );
+        assert!(w[0].message.contains("row 2: X1"), "{}", w[0].message);
+        let log = vec![entry("X1", 1), entry("X2", 2), entry("X3", 3)];
+        assert!(vet_log("log.csv", &log, &households, &rules).is_err());
+        assert!(
+            vet_log("log.csv", &log[..0], &households, &rules)
+                .expect("empty")
+                .is_empty()
+        );
     }
 
     /// 2-opt never makes the nearest-neighbour route longer, and matches brute force on small sets.

@@ -22,6 +22,7 @@ use crate::spatial::crs::{Crs, Transform, WGS84};
 use crate::spatial::geometry;
 use geo::{BooleanOps, BoundingRect, Coord, LineString, MultiPolygon, Polygon, Rect};
 use serde_json::{Map, Value, json};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// The metric CRS the district is built in.
@@ -1184,6 +1185,20 @@ pub struct Crss {
     pub others: Crs,
 }
 
+/// Each household's id: its building's and its number there (`320116001001-B001-007`), unique in the
+/// district, so that visit schedules and logs name residents.
+fn household_ids(points: &[Point]) -> Vec<String> {
+    let mut numbered: HashMap<&str, u32> = HashMap::new();
+    points
+        .iter()
+        .map(|p| {
+            let n = numbered.entry(p.building.as_str()).or_default();
+            *n += 1;
+            format!("{}-{:03}", p.building, n)
+        })
+        .collect()
+}
+
 /// Writes `boundaries.geojson`, `households.geojson`, `grids.geojson` and `workers.geojson` into `dir`
 /// (households in `households_crs` when given, everything else in WGS84).
 pub fn write(
@@ -1234,8 +1249,9 @@ pub fn write_in(spec: &Spec, dir: &Path, crs: Crss, progress: bool) -> Result<Wr
         b.set_message("writing households");
     }
     let mut w = FeatureWriter::create(&dir.join("households.geojson"), BUILD_CRS, crs.households)?;
-    for p in &d.points {
+    for (p, id) in d.points.iter().zip(household_ids(&d.points)) {
         let mut props = Map::new();
+        props.insert("id".into(), id.into());
         props.insert("building".into(), p.building.clone().into());
         if let Some(e) = p.entrance {
             props.insert("entrance".into(), e.into());
@@ -1331,13 +1347,15 @@ pub fn dataset(spec: &Spec, rules: &crate::rules::Rules) -> Result<crate::input:
     if problems.has_errors() {
         return Err(crate::error::Error::Invalid(problems.0));
     }
+    let ids = household_ids(&d.points);
     let households = d
         .points
         .into_iter()
+        .zip(ids)
         .enumerate()
-        .map(|(feature, p)| crate::model::Household {
+        .map(|(feature, (p, id))| crate::model::Household {
             feature,
-            id: None,
+            id: Some(id.into_boxed_str()),
             pos: p.pos,
             households: 1,
             population: Some(p.population),
