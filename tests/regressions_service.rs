@@ -308,6 +308,7 @@ async fn visit_routes_follow_the_street_layer_the_service_holds() {
         },
         log: None,
         barriers: Some(bundled().join("barriers.geojson")),
+        planning_day: None,
     };
     let month = gridplan::ops::Month::parse("2026-12").unwrap();
     let cli = serde_json::to_value(gridplan::ops::visits_files(&files, month).unwrap()).unwrap();
