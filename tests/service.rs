@@ -502,8 +502,18 @@ async fn replacing_boundaries_makes_a_new_plan_and_workers_can_be_reassigned(bac
     let d = get(&app, "/api/plans/1/diff/2").await;
     assert_eq!(d.status, StatusCode::OK, "{}", d.text());
     let d = d.json();
-    assert_eq!(d["summary"]["share_kept"], 1.0);
+    // Anonymous: which grids changed, but no household figure (they would give withheld counts).
     assert_eq!(d["summary"]["kept"], 62);
+    assert!(d["summary"]["share_kept"].is_null(), "{d}");
+    assert!(d["summary"]["households_moved"].is_null(), "{d}");
+    assert!(
+        d["agreement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["households"].is_null() && a["main_new_grid"].is_string()),
+        "{d}"
+    );
     assert!(d.get("household_moves").is_none());
     assert_eq!(
         get(&app, "/api/plans/1/diff/99").await.status,

@@ -203,20 +203,35 @@ pub fn public_grids_text(grids: &str, communities: &str) -> Result<String, serde
     }
 }
 
-/// An open diff: the household counts of moves and of grids' agreement that describe too few
-/// households are withheld.
+/// An open diff: which grids were created, removed, kept and reshaped, and where each old grid's
+/// households mostly went, without any household figure. Counts of households moved between two grids,
+/// or of one grid's households, describe a few households whenever a few moved; and with the open
+/// layers' counts, any published figure of a diff (a total, a share, a pair's count) gives the counts
+/// withheld there by subtraction. Planners get the whole diff.
 pub fn public_diff(diff: &mut Value) {
+    if let Some(summary) = diff.get_mut("summary").and_then(Value::as_object_mut) {
+        blank(
+            summary,
+            &[
+                "households",
+                "households_kept",
+                "households_moved",
+                "share_kept",
+                "agreement",
+            ],
+        );
+    }
     for member in ["moves", "agreement"] {
         if let Some(rows) = diff.get_mut(member).and_then(Value::as_array_mut) {
             for row in rows {
-                if let Some(p) = row.as_object_mut()
-                    && let Some(h) = p.get("households").and_then(Value::as_u64)
-                    && !publishable(h)
-                {
+                if let Some(p) = row.as_object_mut() {
                     blank(p, &["households", "share"]);
                 }
             }
         }
+    }
+    if let Some(d) = diff.as_object_mut() {
+        d.insert("counts_withheld".into(), Value::Bool(true));
     }
 }
 
@@ -258,5 +273,31 @@ mod tests {
         assert!(w.grid("d1") && w.community("D") && !w.community("A"));
         // D alone is withheld: the district's total less the published communities would be it.
         assert!(w.totals);
+    }
+
+    #[test]
+    fn an_open_diff_says_which_grids_changed_and_no_household_figure() {
+        let mut d = serde_json::json!({
+            "summary": {"households": 551, "households_kept": 550, "households_moved": 1,
+                        "share_kept": 0.998, "agreement": 0.998, "kept": 1, "reshaped": 2},
+            "kept": ["a2"], "reshaped": ["a1", "a3"],
+            "moves": [{"from": "a1", "to": "a3", "households": 1}],
+            "agreement": [{"grid": "a3", "households": 250, "main_new_grid": "a3", "share": 1.0}],
+        });
+        public_diff(&mut d);
+        for k in [
+            "households",
+            "households_kept",
+            "households_moved",
+            "share_kept",
+            "agreement",
+        ] {
+            assert!(d["summary"][k].is_null(), "{k}: {d}");
+        }
+        assert!(d["moves"][0]["households"].is_null() && d["moves"][0]["from"] == "a1");
+        assert!(d["agreement"][0]["households"].is_null() && d["agreement"][0]["share"].is_null());
+        assert_eq!(d["agreement"][0]["main_new_grid"], "a3");
+        assert_eq!(d["summary"]["reshaped"], 2);
+        assert_eq!(d["counts_withheld"], true);
     }
 }

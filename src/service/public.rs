@@ -360,13 +360,27 @@ impl PublicReport {
                 .as_deref()
                 .is_some_and(|g| g.split(',').any(|g| withheld.grid(g.trim())))
                 || v.leaf.as_deref().is_some_and(leaf_withheld);
-            if about_withheld && v.rule != "split_building" {
+            // "N households of this leaf lie in no grid" describes those N.
+            let small_count = v.rule == "households_outside_grids"
+                && v.value.is_some_and(|n| n > 0.0 && !publishable(n as u64));
+            if (about_withheld || small_count) && v.rule != "split_building" {
                 v.message = format!("{}: {reason}", v.rule);
                 v.value = None;
             }
         }
         if let Some(summary) = self.summary.as_mut().and_then(Value::as_object_mut) {
-            if withheld.totals {
+            // The total less the assigned is the unassigned, and the total less the published
+            // leaves is the households outside them: where either is too small to publish, the
+            // totals go with it.
+            let small_remainder =
+                small(summary.get("households_unassigned").and_then(Value::as_u64))
+                    || small(
+                        summary
+                            .get("households_outside_leaves")
+                            .and_then(|o| o.get("households"))
+                            .and_then(Value::as_u64),
+                    );
+            if withheld.totals || small_remainder {
                 for k in ["households_total", "households_assigned"] {
                     if let Some(v) = summary.get_mut(k) {
                         *v = Value::Null;

@@ -510,6 +510,16 @@ impl OutlineProof {
                 && r.min().y <= env.max().y + tol
                 && r.max().y >= env.min().y - tol
         };
+        // Within, with two parts of the outline near the polygon, it could run along both around land
+        // between them that is neither's (a courtyard where the parts touch twice): not proved.
+        let exteriors_near = self
+            .rings
+            .iter()
+            .filter(|r| r.exterior && meets(&r.envelope))
+            .count();
+        if side == Side::Inside && exteriors_near > 1 {
+            return false;
+        }
         self.rings
             .iter()
             .filter(|r| meets(&r.envelope) && r.exterior == (side == Side::Outside))
