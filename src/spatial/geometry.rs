@@ -1063,6 +1063,7 @@ fn segment_contact(a: Coord, b: Coord, c: Coord, d: Coord) -> Contact {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use geo::orient::{Direction, Orient};
     use geo::{MultiPolygon, polygon};
 
     /// A Voronoi piece of a divided block, its vertices rounded to the millimetre: at its westernmost
