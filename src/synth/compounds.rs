@@ -25,7 +25,7 @@ use crate::spatial::geometry;
 use geo::{BoundingRect, Coord, LineString, MultiPolygon, Polygon};
 
 /// Households per superblock, about: sizes the lattice for the households asked for.
-const HOUSEHOLDS_PER_SUPERBLOCK: f64 = 6_000.0;
+const HOUSEHOLDS_PER_SUPERBLOCK: f64 = 6_300.0;
 /// Superblocks per street, at most, along each axis.
 const STREET_SUPERBLOCKS: usize = 6;
 /// The spacing of arterials (m).
@@ -36,6 +36,8 @@ const COMPOUND_HOUSEHOLDS: (u64, u64) = (1_000, 6_000);
 const PER_ENTRANCE: u64 = 12;
 /// Households of a tower.
 const TOWER_HOUSEHOLDS: (u64, u64) = (66, 200);
+/// Compounds geocoded to their gates, in the cities (half the seeds) that have any.
+const GATE_SHARE: f64 = 0.15;
 /// Longest straight piece of an outline before the warp bends it (m).
 const DENSIFY_M: f64 = 30.0;
 
@@ -552,8 +554,8 @@ pub fn district(spec: &CitySpec) -> crate::error::Result<District> {
     let warp = Warp::new(&mut rng, origin);
     let superblocks =
         ((spec.households as f64 / HOUSEHOLDS_PER_SUPERBLOCK).round() as usize).max(2);
-    let nx = (superblocks as f64).sqrt().ceil() as usize;
-    let ny = superblocks.div_ceil(nx);
+    let nx = (superblocks as f64).sqrt().round().max(1.0) as usize;
+    let ny = ((superblocks as f64 / nx as f64).round() as usize).max(1);
     let mut plan = Plan::default();
     // Arterials: irregularly spaced, slightly tilted.
     let mut xs = vec![0.0];
@@ -765,29 +767,34 @@ pub fn district(spec: &CitySpec) -> crate::error::Result<District> {
         if mine.is_empty() {
             continue;
         }
-        let pick = |rng: &mut Rng, slots: &[Slot]| {
+        // A compound slot whose community keeps another compound or village if it is given over
+        // to a use without households (every community has residents).
+        let residents = |slots: &[Slot], k: usize| {
+            mine.iter()
+                .filter(|&&o| o != k && slots[o].community == slots[k].community)
+                .any(|&o| matches!(slots[o].usage, Use::Compound | Use::Village))
+        };
+        let pick = |rng: &mut Rng, slots: &[Slot], spare: bool| {
             let free: Vec<usize> = mine
                 .iter()
                 .copied()
-                .filter(|&k| slots[k].usage == Use::Compound)
+                .filter(|&k| slots[k].usage == Use::Compound && (!spare || residents(slots, k)))
                 .collect();
             (!free.is_empty()).then(|| free[rng.int(0, free.len() as u64 - 1) as usize])
         };
-        if let Some(k) = pick(&mut rng, &slots) {
+        if let Some(k) = pick(&mut rng, &slots, false) {
             slots[k].usage = Use::Village;
         }
         if mine.len() > 3
-            && let Some(k) = pick(&mut rng, &slots)
+            && let Some(k) = pick(&mut rng, &slots, true)
         {
             slots[k].usage = Use::Hospital;
         }
         for &k in &mine {
             if slots[k].usage == Use::Compound {
                 let r = rng.unit();
-                if r < 0.1 {
-                    slots[k].usage = Use::School;
-                } else if r < 0.16 {
-                    slots[k].usage = Use::Park;
+                if r < 0.16 && residents(&slots, k) {
+                    slots[k].usage = if r < 0.1 { Use::School } else { Use::Park };
                 }
             }
         }
@@ -1040,7 +1047,7 @@ pub fn district(spec: &CitySpec) -> crate::error::Result<District> {
                 if corner {
                     buildings.retain(|b| b.a > ca + 0.02 || b.b > cb + 0.02);
                 }
-                let address = if gates_on && rng.unit() < 0.3 {
+                let address = if gates_on && rng.unit() < GATE_SHARE {
                     Address::Gate
                 } else if rng.unit() < 0.5 {
                     Address::Building
