@@ -27,6 +27,10 @@ pub struct Cli {
     /// The sheet of a household ledger workbook (.xlsx) to read; the first by default.
     #[arg(long, global = true)]
     pub ledger_sheet: Option<String>,
+    /// Text encoding of the Shapefiles written (a layer named .shp): UTF-8 (the default) or GBK, for
+    /// older ArcGIS versions; the .cpg beside the .shp says which. Shapefiles read follow their own .cpg.
+    #[arg(long, global = true, value_parser = gridplan::formats::TextEncoding::parse_written, default_value = "UTF-8")]
+    pub encoding: gridplan::formats::TextEncoding,
 }
 
 fn parse_ledger_columns(s: &str) -> Result<gridplan::input::ledger::LedgerFormat, String> {
@@ -114,7 +118,8 @@ pub struct PartitionArgs {
     /// Rules file (TOML) overriding the national defaults; `gridplan rules` prints them.
     #[arg(long)]
     pub rules: Option<PathBuf>,
-    /// Where to write the grids (GeoJSON, or FlatGeobuf when named .fgb; WGS84 unless --out-crs).
+    /// Where to write the grids: GeoJSON, or FlatGeobuf, GeoPackage or Shapefile when named .fgb, .gpkg
+    /// or .shp (WGS84 unless --out-crs).
     #[arg(long)]
     pub out: PathBuf,
     /// CRS of the written layer: WGS84 (the default, RFC 7946), CGCS2000 (EPSG:4490, or the name
@@ -211,7 +216,8 @@ pub struct AssignArgs {
     #[arg(long)]
     pub rules: Option<PathBuf>,
     /// Where to write the grids with `workers`, `primary_worker`, `staffing_policy` and
-    /// `cadre_responsible` (GeoJSON, or FlatGeobuf when named .fgb; WGS84 unless --out-crs).
+    /// `cadre_responsible` (GeoJSON, or FlatGeobuf, GeoPackage or Shapefile when named .fgb, .gpkg or
+    /// .shp; WGS84 unless --out-crs).
     #[arg(long)]
     pub out: PathBuf,
     /// CRS of the written layer: WGS84 (the default, RFC 7946), CGCS2000 (EPSG:4490, or the name

@@ -35,6 +35,7 @@
 pub mod check;
 pub mod diff;
 pub mod error;
+pub mod formats;
 pub mod input;
 pub mod lang;
 pub mod model;

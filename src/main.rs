@@ -50,6 +50,7 @@ fn main() -> ExitCode {
             .try_init();
     }
     gridplan::input::file::set_max_input_mb(cli.max_input_mb);
+    gridplan::formats::set_shapefile_encoding(cli.encoding);
     gridplan::input::ledger::set_format(
         cli.ledger_columns
             .unwrap_or_default()
@@ -78,12 +79,12 @@ fn check_output_names(command: &Command) -> gridplan::Result<()> {
     let reports: Vec<&std::path::Path> = match command {
         Command::Check(a) => a.report.iter().map(PathBuf::as_path).collect(),
         Command::Partition(a) => {
-            output::layer_format(&a.out)?;
+            output::check_layer(&a.out, a.out_crs)?;
             a.report.iter().map(PathBuf::as_path).collect()
         }
         Command::Diff(a) => a.out.iter().map(PathBuf::as_path).collect(),
         Command::Assign(a) => {
-            output::layer_format(&a.out)?;
+            output::check_layer(&a.out, a.out_crs)?;
             a.report.iter().map(PathBuf::as_path).collect()
         }
         Command::Visits(a) => vec![a.out.as_path()],

@@ -470,9 +470,9 @@ fn setup_tells_libclang_from_libclang_cpp() {
     assert!(probe(&["libclang-14.so.1", "libclang-14.so"]));
 }
 
-/// A layer named `.gpkg` (or any extension gridplan does not write) is refused by name before any
-/// work, instead of GeoJSON written under a name that promises a GeoPackage; so is a report that is
-/// not `.json`.
+/// A layer named with an extension gridplan does not write (`.kml`, `.xlsx`) is refused by name before
+/// any work, instead of GeoJSON written under a name that promises something else; so is a report that
+/// is not `.json`. GeoPackages and Shapefiles (`.gpkg`, `.shp`) are written.
 #[test]
 fn an_output_name_gridplan_does_not_write_is_refused_by_name() {
     let d = tempfile::tempdir().unwrap();
@@ -481,7 +481,11 @@ fn an_output_name_gridplan_does_not_write_is_refused_by_name() {
         ["320116001", "320116002"],
         ["320116001", "320116002"],
     );
-    for (out, report) in [("grids.gpkg", "r.json"), ("grids.geojson", "r.xlsx")] {
+    for (out, report) in [
+        ("grids.kml", "r.json"),
+        ("grids.xlsx", "r.json"),
+        ("grids.geojson", "r.xlsx"),
+    ] {
         let o = run(&[
             "partition",
             "--households",
@@ -494,12 +498,23 @@ fn an_output_name_gridplan_does_not_write_is_refused_by_name() {
             s(&d.path().join(report)),
         ]);
         assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-        let bad = if out.ends_with("gpkg") { out } else { report };
+        let bad = if out.ends_with("geojson") {
+            report
+        } else {
+            out
+        };
         assert!(stderr(&o).contains(bad), "names the file: {}", stderr(&o));
         assert!(!d.path().join(out).exists(), "nothing written to {out}");
     }
     // The formats it writes are still written.
-    for out in ["grids.geojson", "grids.fgb", "grids.JSON"] {
+    for out in [
+        "grids.geojson",
+        "grids.fgb",
+        "grids.JSON",
+        "grids.gpkg",
+        "grids.shp",
+        "grids.SHP",
+    ] {
         let o = run(&[
             "partition",
             "--households",

@@ -57,6 +57,12 @@ pub fn read_input(path: &Path, expect: Expect) -> Result<Vec<u8>> {
 
 /// [`read_input`] with an explicit cap in bytes.
 pub fn read_input_capped(path: &Path, expect: Expect, cap: u64) -> Result<Vec<u8>> {
+    // A GeoPackage or Shapefile layer (by its name) is read as the GeoJSON collection it holds.
+    if expect != Expect::Spreadsheet
+        && let Some(format) = crate::formats::gis_format(path)
+    {
+        return crate::formats::read_as_geojson(path, format, cap);
+    }
     let file_name = path.display().to_string();
     let read_error = |source| Error::Read {
         path: path.to_path_buf(),
@@ -119,10 +125,10 @@ fn judge_start(file: &str, bytes: &[u8], expect: Expect) -> Result<bool> {
     }
 }
 
-/// Whether `bytes` can start a JSON object (or are a FlatGeobuf layer, read as one): after an optional UTF-8 byte order mark and whitespace, the
+/// Whether `bytes` can start a JSON object (or are a FlatGeobuf layer or a GeoPackage, read as one): after an optional UTF-8 byte order mark and whitespace, the
 /// first byte must be `{`. `Ok(false)` when only whitespace (or nothing) has been seen.
 pub fn check_json_start(file: &str, bytes: &[u8]) -> Result<bool, Problem> {
-    if super::fgb::is_flatgeobuf(bytes) {
+    if super::fgb::is_flatgeobuf(bytes) || crate::formats::gpkg::is_sqlite(bytes) {
         return Ok(true);
     }
     let body = bytes.strip_prefix(BOM).unwrap_or(bytes);

@@ -76,10 +76,14 @@ where
     P: DeserializeOwned,
     F: FnMut(usize, RawFeature<P>),
 {
-    // A FlatGeobuf layer is read as the FeatureCollection it holds.
+    // A FlatGeobuf layer (or a GeoPackage) is read as the FeatureCollection it holds.
     let converted;
     let bytes = if super::fgb::is_flatgeobuf(bytes) {
         converted = super::fgb::to_geojson(file, bytes)?;
+        &converted[..]
+    } else if crate::formats::gpkg::is_sqlite(bytes) {
+        // A GeoPackage given as bytes (an upload) is read as the collection it holds.
+        converted = crate::formats::gpkg::read_bytes(file, bytes)?;
         &converted[..]
     } else {
         bytes

@@ -7,7 +7,8 @@
 //! then the piece's features) on every core, exactly as a whole file is, and proved by parsing: a cut
 //! that fell inside a string makes the piece fail, and the piece is then read again with more of the
 //! file. A file with problems is therefore read whole in the end, so that every problem is named, with
-//! its feature numbered from the start of the file. Ledgers (CSV) and FlatGeobuf files are read whole.
+//! its feature numbered from the start of the file. Ledgers (CSV), GeoPackages and Shapefiles are read
+//! whole; FlatGeobuf files feature by feature.
 
 use crate::error::{Error, Result};
 use crate::input::dataset::{Outside, Placed, Placement, Placer};
@@ -59,7 +60,8 @@ pub fn for_each_piece(
     if is_fgb {
         return fgb_pieces(&name, path, crs_flag, working, piece, &mut each);
     }
-    if ledger::is_ledger_path(path) {
+    // Ledgers, GeoPackages and Shapefiles are read whole.
+    if ledger::is_ledger_path(path) || crate::formats::gis_format(path).is_some() {
         return whole(&mut each);
     }
     let read_err = |source| Error::Read {

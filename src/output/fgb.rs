@@ -11,13 +11,15 @@ use std::io::Write;
 use std::path::Path;
 
 /// Writes a GeoJSON FeatureCollection, given as text, to `path`: as is, or as FlatGeobuf when the name
-/// ends in `.fgb` (the CRS from the collection's `crs` member, else WGS84).
+/// ends in `.fgb`, a GeoPackage for `.gpkg`, a Shapefile for `.shp` (the CRS from the collection's `crs`
+/// member, else WGS84).
 pub fn write_collection_text(path: &Path, text: &str) -> Result<()> {
     let io = |source| Error::Write {
         path: path.to_path_buf(),
         source,
     };
-    if super::layer_format(path)? == super::LayerFormat::GeoJson {
+    let format = super::layer_format(path)?;
+    if format == super::LayerFormat::GeoJson {
         return std::fs::write(path, text).map_err(io);
     }
     let collection: Value = serde_json::from_str(text).map_err(|e| io(std::io::Error::other(e)))?;
@@ -31,6 +33,17 @@ pub fn write_collection_text(path: &Path, text: &str) -> Result<()> {
         Some(Value::Array(f)) => f.as_slice(),
         _ => &[],
     };
+    if format != super::LayerFormat::FlatGeobuf {
+        crate::formats::check_target(path, crs)?;
+        let retired = match collection
+            .get(super::RETIRED_MEMBER)
+            .and_then(|r| r.get("features"))
+        {
+            Some(Value::Array(f)) => Some((super::RETIRED_MEMBER, f.as_slice())),
+            _ => None,
+        };
+        return super::write_gis_layers(path, format, crs, features, retired);
+    }
     let file = std::fs::File::create(path).map_err(io)?;
     let mut out = std::io::BufWriter::new(file);
     write(&mut out, path, crs, features)?;

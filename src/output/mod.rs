@@ -34,14 +34,19 @@ pub enum LayerFormat {
     GeoJson,
     /// `.fgb`.
     FlatGeobuf,
+    /// `.gpkg` ([`crate::formats::gpkg`]).
+    GeoPackage,
+    /// `.shp`, with its `.shx`, `.dbf`, `.prj` and `.cpg` ([`crate::formats::shp`]).
+    Shapefile,
 }
 
 /// The extensions of the formats a layer is written in.
-const LAYER_EXTENSIONS: &str = ".geojson, .json (GeoJSON) or .fgb (FlatGeobuf)";
+const LAYER_EXTENSIONS: &str =
+    ".geojson, .json (GeoJSON), .fgb (FlatGeobuf), .gpkg (GeoPackage) or .shp (Shapefile)";
 
-/// The format of a layer written to `path`; an extension gridplan does not write (`.gpkg`, `.shp`,
-/// `.csv`, a typo) is refused by name before any work is done, instead of writing GeoJSON under a
-/// name that promises something else.
+/// The format of a layer written to `path`; an extension gridplan does not write (`.kml`, `.csv`, a
+/// typo) is refused by name before any work is done, instead of writing GeoJSON under a name that
+/// promises something else.
 pub fn layer_format(path: &Path) -> Result<LayerFormat> {
     let Some(ext) = path.extension() else {
         return Ok(LayerFormat::GeoJson);
@@ -50,6 +55,8 @@ pub fn layer_format(path: &Path) -> Result<LayerFormat> {
     match ext.as_str() {
         "geojson" | "json" => Ok(LayerFormat::GeoJson),
         "fgb" => Ok(LayerFormat::FlatGeobuf),
+        "gpkg" => Ok(LayerFormat::GeoPackage),
+        "shp" => Ok(LayerFormat::Shapefile),
         _ => Err(Error::OutputName {
             path: path.to_path_buf(),
             message: format!(
@@ -57,6 +64,14 @@ pub fn layer_format(path: &Path) -> Result<LayerFormat> {
             ),
         }),
     }
+}
+
+/// [`layer_format`], and whether a layer can be written there in `to`: a Shapefile's `.prj` is written
+/// for WGS84, CGCS2000 and its Gauss–Krüger zones only. Refused by name before any work is done.
+pub fn check_layer(path: &Path, to: Crs) -> Result<LayerFormat> {
+    let format = layer_format(path)?;
+    crate::formats::check_target(path, to.0)?;
+    Ok(format)
 }
 
 /// Refuses a report (JSON) file name whose extension promises another format: `.json` or no
@@ -83,35 +98,37 @@ pub enum Shape<'a> {
 }
 
 /// Streams a FeatureCollection to a file or into memory, reprojecting from `from` to `to`. A file whose
-/// name ends in `.fgb` is written as FlatGeobuf instead ([`fgb`]): the same features, collected and
-/// written as one indexed layer when the writer finishes.
+/// name ends in `.fgb` is written as FlatGeobuf instead ([`fgb`]), `.gpkg` as a GeoPackage and `.shp` as
+/// a Shapefile ([`crate::formats`]): the same features, collected and written as one layer when the
+/// writer finishes.
 pub struct FeatureWriter<W: Write = std::io::BufWriter<std::fs::File>> {
     out: W,
     path: std::path::PathBuf,
     transform: Transform,
     to: Crs,
     first: bool,
-    /// The features of a FlatGeobuf file, as the GeoJSON features they would have been.
-    fgb: Option<Vec<Value>>,
+    /// The features of a FlatGeobuf, GeoPackage or Shapefile layer, as the GeoJSON features they would
+    /// have been, with the format.
+    collected: Option<(LayerFormat, Vec<Value>)>,
 }
 
 impl FeatureWriter {
     /// Creates the file. When `to` is not WGS84, a legacy `crs` member names it.
     pub fn create(path: &Path, from: Crs, to: Crs) -> Result<FeatureWriter> {
-        let format = layer_format(path)?;
+        let format = check_layer(path, to)?;
         let file = std::fs::File::create(path).map_err(|source| Error::Write {
             path: path.to_path_buf(),
             source,
         })?;
         let out = std::io::BufWriter::with_capacity(1 << 20, file);
-        if format == LayerFormat::FlatGeobuf {
+        if format != LayerFormat::GeoJson {
             return Ok(FeatureWriter {
                 out,
                 path: path.to_path_buf(),
                 transform: Transform::new(from, to)?,
                 to,
                 first: true,
-                fgb: Some(Vec::new()),
+                collected: Some((format, Vec::new())),
             });
         }
         FeatureWriter::new(out, path, from, to)
@@ -133,7 +150,7 @@ impl<W: Write> FeatureWriter<W> {
             transform: Transform::new(from, to)?,
             to,
             first: true,
-            fgb: None,
+            collected: None,
         };
         let header = collection_header(to);
         w.raw(header.as_bytes())?;
@@ -223,9 +240,9 @@ impl<W: Write> FeatureWriter<W> {
 
     /// One feature's text into the collection, after a separator when it is not the first.
     fn record(&mut self, text: &[u8]) -> Result<()> {
-        if self.fgb.is_some() {
+        if self.collected.is_some() {
             let feature: Value = serde_json::from_slice(text).map_err(|e| self.json_error(e))?;
-            if let Some(features) = &mut self.fgb {
+            if let Some((_, features)) = &mut self.collected {
                 features.push(feature);
             }
             return Ok(());
@@ -250,11 +267,34 @@ impl<W: Write> FeatureWriter<W> {
     }
 
     /// [`FeatureWriter::finish`], adding a foreign member `(key, JSON text)` to a GeoJSON collection
-    /// (readers that do not know it ignore it, RFC 7946 §6.1). A FlatGeobuf layer holds features only:
-    /// the member is not written there.
+    /// (readers that do not know it ignore it, RFC 7946 §6.1); a GeoPackage holds the member's features
+    /// as a layer of their own, named `key`. A FlatGeobuf or Shapefile layer holds features only: the
+    /// member is not written there.
     pub fn finish_with(mut self, member: Option<(&str, &str)>) -> Result<W> {
-        match self.fgb.take() {
-            Some(features) => fgb::write(&mut self.out, &self.path, self.to.0, &features)?,
+        match self.collected.take() {
+            Some((LayerFormat::FlatGeobuf, features)) => {
+                fgb::write(&mut self.out, &self.path, self.to.0, &features)?
+            }
+            Some((format, features)) => {
+                let member_features: Vec<Value> = match member {
+                    Some((_, json)) => {
+                        let v: Value =
+                            serde_json::from_str(json).map_err(|e| self.json_error(e))?;
+                        match v.get("features") {
+                            Some(Value::Array(f)) => f.clone(),
+                            _ => Vec::new(),
+                        }
+                    }
+                    None => Vec::new(),
+                };
+                write_gis_layers(
+                    &self.path,
+                    format,
+                    self.to.0,
+                    &features,
+                    member.map(|(key, _)| (key, member_features.as_slice())),
+                )?;
+            }
             None => {
                 self.raw(b"\n]")?;
                 if let Some((key, json)) = member {
@@ -270,6 +310,37 @@ impl<W: Write> FeatureWriter<W> {
         })?;
         Ok(self.out)
     }
+}
+
+/// Writes a GeoPackage or Shapefile layer (and, in a GeoPackage, the member's features as a layer of
+/// their own).
+fn write_gis_layers(
+    path: &Path,
+    format: LayerFormat,
+    crs: u32,
+    features: &[Value],
+    member: Option<(&str, &[Value])>,
+) -> Result<()> {
+    let name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("layer")
+        .to_string();
+    let mut layers = vec![crate::formats::Layer {
+        name: &name,
+        features,
+    }];
+    if let Some((key, features)) = member {
+        layers.push(crate::formats::Layer {
+            name: key,
+            features,
+        });
+    }
+    let format = match format {
+        LayerFormat::Shapefile => crate::formats::GisFormat::Shapefile,
+        _ => crate::formats::GisFormat::GeoPackage,
+    };
+    crate::formats::write(path, format, crs, &layers)
 }
 
 fn round(v: f64, decimals: i32) -> f64 {
