@@ -468,6 +468,97 @@ fn retired_grids_travel_in_a_layer_of_their_own() {
     assert_eq!(layer.retired[0].id, "320116001001002");
     assert_eq!(layer.retired[0].record.name.as_deref(), Some("长芦二网格"));
     assert!(layer.retired[0].record.valid_to.is_some());
+    // The same GeoPackage given as bytes (an upload to the service).
+    let bytes = std::fs::read(&path).unwrap();
+    let (layer, _, _) = gridplan::input::parse_grid_layer("upload.gpkg", bytes, None, None)
+        .expect("the GeoPackage's bytes read");
+    assert_eq!((layer.grids.len(), layer.retired.len()), (1, 1));
+}
+
+/// Damaged files of either format are named input errors (exit status 2), never a crash: a Shapefile
+/// and a GeoPackage cut short at many places, bytes of their headers overwritten, a missing `.dbf`.
+#[test]
+fn damaged_files_are_named_errors_never_a_crash() {
+    let d = tempfile::tempdir().unwrap();
+    let good_shp = gbk_boundaries(d.path());
+    let good_gpkg = d.path().join("boundaries.gpkg");
+    gdal("ogr2ogr", &[s(&good_gpkg), DEMO_B]);
+    let try_boundaries = |path: &Path| {
+        let o = run(&[
+            "check",
+            "--households",
+            DEMO_H,
+            "--boundaries",
+            s(path),
+            "--grids",
+            "data/grids.geojson",
+        ]);
+        let code = o.status.code();
+        assert!(
+            matches!(code, Some(0..=2)),
+            "{}: exit {code:?}: {}",
+            path.display(),
+            stderr(&o)
+        );
+        if code == Some(2) {
+            assert!(
+                stderr(&o).contains("boundaries") || stderr(&o).contains("bad"),
+                "{}",
+                stderr(&o)
+            );
+        }
+        code
+    };
+    let bad = d.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    for (ext, good) in [("shp", &good_shp), ("dbf", &good_shp), ("gpkg", &good_gpkg)] {
+        let whole = std::fs::read(good.with_extension(ext)).unwrap();
+        let n = whole.len();
+        let mut variants: Vec<Vec<u8>> = [0, 7, 50, 100, 108, 140, n / 3, n / 2, n - 9]
+            .iter()
+            .map(|&cut| whole[..cut.min(n)].to_vec())
+            .collect();
+        for at in [4usize, 24, 32, 36, 44, 104, 112, 136] {
+            let mut v = whole.clone();
+            if at + 4 <= n {
+                v[at..at + 4].copy_from_slice(&[0xFF, 0xFF, 0xFF, 0x7F]);
+            }
+            variants.push(v);
+        }
+        for v in variants {
+            let target = bad.join(format!("boundaries.{ext}"));
+            for sibling in ["shp", "shx", "dbf", "prj", "cpg"] {
+                let _ = std::fs::copy(
+                    good_shp.with_extension(sibling),
+                    bad.join(format!("boundaries.{sibling}")),
+                );
+            }
+            std::fs::write(&target, &v).unwrap();
+            let path = if ext == "gpkg" {
+                target
+            } else {
+                bad.join("boundaries.shp")
+            };
+            try_boundaries(&path);
+        }
+    }
+    // A .shp without its .dbf.
+    std::fs::remove_file(bad.join("boundaries.dbf")).unwrap();
+    let o = run(&[
+        "check",
+        "--households",
+        DEMO_H,
+        "--boundaries",
+        s(&bad.join("boundaries.shp")),
+        "--grids",
+        "data/grids.geojson",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains(".dbf"), "{}", stderr(&o));
+    // Not a GeoPackage at all.
+    let fake = bad.join("fake.gpkg");
+    std::fs::write(&fake, b"{\"type\": \"FeatureCollection\"}").unwrap();
+    assert_eq!(try_boundaries(&fake), Some(2));
 }
 
 #[test]

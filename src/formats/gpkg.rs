@@ -106,12 +106,16 @@ fn read_db(file: &str, path: &Path, db: &Connection) -> Result<Vec<u8>> {
                  WHERE c.data_type = 'features' ORDER BY c.table_name",
             )
             .map_err(|e| {
-                invalid(
-                    file,
-                    format!(
-                        "not a GeoPackage: it has no layer tables (gpkg_contents, gpkg_geometry_columns): {e}"
-                    ),
-                )
+                if e.to_string().contains("no such table") {
+                    invalid(
+                        file,
+                        format!(
+                            "not a GeoPackage: it has no layer tables (gpkg_contents, gpkg_geometry_columns): {e}"
+                        ),
+                    )
+                } else {
+                    sql_err(e)
+                }
             })?;
         let rows = stmt
             .query_map([], |r| {

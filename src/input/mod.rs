@@ -882,6 +882,12 @@ pub fn parse_grid_layer(
     crs_flag: Option<Crs>,
     working: Option<Crs>,
 ) -> Result<(GridLayer, Crs, Problems)> {
+    // A GeoPackage (an upload) as the collection it holds, with its `retired_grids` layer as the member.
+    let bytes = if crate::formats::gpkg::is_sqlite(&bytes) {
+        crate::formats::gpkg::read_bytes(file, &bytes).map_err(|p| Error::Invalid(vec![p]))?
+    } else {
+        bytes
+    };
     let retired = retired_member(file, &bytes)?;
     let (grids, working, mut problems) = parse_grids(file, bytes, crs_flag, working)?;
     let retired = match retired {
