@@ -57,9 +57,11 @@ fn partition_from(households: &str, boundaries: &str, out: &Path, extra: &[&str]
     common::report(&report)
 }
 
-/// `gridplan check` of `grids` against the demo; the report, with the exit status.
+/// `gridplan check` of `grids`; the report, with the exit status.
 fn check_with(households: &str, boundaries: &str, grids: &Path) -> (Value, Option<i32>) {
-    let report = grids.with_extension("check.json");
+    // The report in a directory of its own, never beside the grids (which may be the repository's).
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("check.json");
     let o = run(&[
         "check",
         "--households",
