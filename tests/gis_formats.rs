@@ -60,7 +60,7 @@ fn partition_from(households: &str, boundaries: &str, out: &Path, extra: &[&str]
 /// `gridplan check` of `grids`; the report, with the exit status.
 fn check_with(households: &str, boundaries: &str, grids: &Path) -> (Value, Option<i32>) {
     // The report in a directory of its own, never beside the grids (which may be the repository's).
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let report = dir.path().join("check.json");
     let o = run(&[
         "check",
