@@ -621,6 +621,51 @@ def probe_same_day_redraw(base, token, enabled):
            ", ".join(f"{what} → {s}" for what, s in steps) + f"; boundaries put back → {restored}")
 
 
+def probe_geopackage_uploads(base, token):
+    """GeoPackages uploaded as datasets (told by their first bytes): one of several layers none of which is
+    named as the dataset, and a damaged one, are each a 400 naming what is wrong, the server alive."""
+    if not token:
+        report("inputs: hostile GeoPackage uploads are refused", None, "needs a planner token")
+        return
+    import sqlite3
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "two.gpkg")
+        db = sqlite3.connect(path)
+        db.executescript("""
+            PRAGMA application_id = 1196444487;
+            CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY,
+              organization TEXT NOT NULL, organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL,
+              description TEXT);
+            INSERT INTO gpkg_spatial_ref_sys VALUES ('WGS 84', 4326, 'EPSG', 4326, 'undefined', NULL);
+            CREATE TABLE gpkg_contents (table_name TEXT PRIMARY KEY, data_type TEXT NOT NULL, identifier TEXT,
+              description TEXT, last_change TEXT, min_x REAL, min_y REAL, max_x REAL, max_y REAL, srs_id INTEGER);
+            CREATE TABLE gpkg_geometry_columns (table_name TEXT, column_name TEXT, geometry_type_name TEXT,
+              srs_id INTEGER, z INTEGER, m INTEGER);
+            CREATE TABLE layer_one (fid INTEGER PRIMARY KEY, geom BLOB, code TEXT);
+            CREATE TABLE layer_two (fid INTEGER PRIMARY KEY, geom BLOB, code TEXT);
+            INSERT INTO gpkg_contents (table_name, data_type, srs_id) VALUES ('layer_one', 'features', 4326),
+              ('layer_two', 'features', 4326);
+            INSERT INTO gpkg_geometry_columns VALUES ('layer_one', 'geom', 'POLYGON', 4326, 0, 0),
+              ('layer_two', 'geom', 'POLYGON', 4326, 0, 0);
+        """)
+        db.commit()
+        db.close()
+        with open(path, "rb") as f:
+            two = f.read()
+    cases = [
+        ("a GeoPackage of two layers", two, "layer_two"),
+        ("a GeoPackage cut short", two[:1500], "GeoPackage"),
+        ("an SQLite header and nothing else", b"SQLite format 3\0" + b"\0" * 84, "GeoPackage"),
+    ]
+    for name, body, says in cases:
+        s, h, b = call(base, "POST", "/api/datasets/boundaries", body, token=token)
+        alive = call(base, "GET", "/collections")[0] == 200
+        text = b.decode("utf-8", "replace")
+        report(f"inputs: {name} uploaded as boundaries is a 400 naming it, the server alive",
+               s == 400 and says in text and alive, f"HTTP {s}, alive {alive}: {text[:200]!r}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("url", nargs="?", default="http://127.0.0.1:8080")
@@ -642,6 +687,7 @@ def main():
     probe_json_errors(base)
     probe_writes(base, args.token)
     probe_hostile_files(base, args.token)
+    probe_geopackage_uploads(base, args.token)
     probe_stalls(base, args.token)
     probe_planner_stalls(base, args.token)
     probe_diffs(base, args.token)
