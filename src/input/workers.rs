@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::input::raw::{RawFeature, id_text, read_collection, text};
-use crate::model::{TownCode, Worker, WorkerType};
+use crate::model::{Contact, TownCode, Worker, WorkerType};
 use crate::problem::{Problem, Problems};
 use crate::rules::WorkerHours;
 use crate::spatial::crs::{Crs, Transform, WGS84};
@@ -20,6 +20,9 @@ struct RawWorker {
     town: Option<String>,
     status: Option<String>,
     previous: Vec<String>,
+    /// Personal data (the worker's name and phone), for the planner's ledger and atlas only.
+    name: Option<String>,
+    phone: Option<String>,
     at: Result<Coord, String>,
 }
 
@@ -209,6 +212,7 @@ pub fn parse_workers(
                 active,
                 previous_grids: r.previous,
                 home,
+                contact: Contact::new(r.name, r.phone),
             });
         }
     }
@@ -298,6 +302,8 @@ fn read_geojson(
             let kind = str_field("type");
             let town = str_field("town");
             let status = str_field("status");
+            let name = str_field("name");
+            let phone = str_field("phone");
             let at = match &f.geometry {
                 Some(g) if g.kind.as_deref() == Some("Point") => g
                     .coordinates
@@ -318,6 +324,8 @@ fn read_geojson(
                 town,
                 status,
                 previous: get("previous_grids").map(previous_list).unwrap_or_default(),
+                name,
+                phone,
                 at,
             });
         },
@@ -389,6 +397,8 @@ fn read_csv(file: &str, bytes: &[u8], problems: &mut Problems) -> Result<Vec<Raw
             previous: get("previous_grids")
                 .map(|s| split_list(&s))
                 .unwrap_or_default(),
+            name: get("name"),
+            phone: get("phone"),
             at,
         });
     }
