@@ -451,6 +451,9 @@ fn a_long_table_goes_on_over_further_pages() {
     let pdf = demo().dir.join("long-table.pdf");
     std::fs::write(&pdf, atlas::atlas_pdf(&h, &font).unwrap()).unwrap();
     assert!(pages(&pdf) >= 2, "{}", pages(&pdf));
+    // A community of many grids gets an A3 page.
+    let info = String::from_utf8_lossy(&poppler("pdfinfo", &[s(&pdf)]).stdout).into_owned();
+    assert!(info.contains("(A3)"), "{info}");
     let out = poppler("pdftotext", &[s(&pdf), "-"]);
     let words: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .split_whitespace()
@@ -535,6 +538,43 @@ fn bad_input_names_the_file_the_feature_and_the_field() {
             assignment
         };
         assert!(e.contains(s(file)) && e.contains(field), "{e}");
+    }
+}
+
+#[test]
+fn without_a_cjk_font_the_atlas_is_refused_naming_what_to_install_or_set() {
+    let d = demo();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("atlas.pdf");
+    for (font, says) in [
+        ("/no/such/font.ttc", "cannot read the font"),
+        (
+            "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+            "no Chinese characters",
+        ),
+    ] {
+        if !font.starts_with("/no/") && !Path::new(font).exists() {
+            continue;
+        }
+        let o = common::bin()
+            .env("GRIDPLAN_CJK_FONT", font)
+            .args([
+                "report",
+                "--grids",
+                s(&d.grids),
+                "--boundaries",
+                s(&data("boundaries.geojson")),
+                "--households",
+                s(&data("households.geojson")),
+                "--out",
+                s(&out),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(3), "{font}");
+        let e = stderr(&o);
+        assert!(e.contains(says) && e.contains("GRIDPLAN_CJK_FONT"), "{e}");
+        assert!(!out.exists());
     }
 }
 
@@ -701,6 +741,13 @@ async fn planners_download_the_ledger_and_the_atlas_and_no_open_route_carries_na
             // A one-character given name could be any word; full names are two or three characters.
             assert!(!text.contains(n.as_str()), "{r} shows the name {n}");
         }
+    }
+    // The OpenAPI document lists both downloads, for planners.
+    let doc: Value = serde_json::from_slice(&get(&app, "/api/openapi.json", None).await.1).unwrap();
+    for ext in ["xlsx", "pdf"] {
+        let op = &doc["paths"][format!("/api/plans/{{planId}}/report.{ext}")]["get"];
+        assert_eq!(op["security"][0]["planner"], serde_json::json!([]), "{ext}");
+        assert!(op["responses"]["200"]["content"].is_object(), "{ext}");
     }
     // The workers file itself is planner-only.
     assert_eq!(
