@@ -245,6 +245,51 @@ fn the_ledger_has_a_row_per_grid_with_its_bounds_and_its_workers_name_and_phone(
 }
 
 #[test]
+fn an_assignment_given_as_the_grids_names_their_workers_and_workers_without_one_are_warned_about() {
+    let d = demo();
+    let run_report = |grids: &Path, out: &str| {
+        let out = d.dir.join(out);
+        let o = run(&[
+            "report",
+            "--grids",
+            s(grids),
+            "--boundaries",
+            s(&data("boundaries.geojson")),
+            "--households",
+            s(&data("households.geojson")),
+            "--workers",
+            s(&data("workers.geojson")),
+            "--out",
+            s(&out),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        (sheets(std::fs::read(out).unwrap()), common::stdout(&o))
+    };
+    // The assignment file as the grids: its own primary_worker, its 四至 described afresh.
+    let (book, said) = run_report(&d.assignment, "from-assignment.xlsx");
+    let rows: Vec<&Vec<String>> = book[1..].iter().flat_map(|(_, r)| r[1..].iter()).collect();
+    assert_eq!(rows.len(), d.rows.len());
+    let header = &book[1].1[0];
+    let (name, bounds) = (
+        column(header, "网格员姓名").unwrap(),
+        column(header, "四至").unwrap(),
+    );
+    for r in &rows {
+        let (_, _, primary) = &d.rows[&r[0]];
+        let expected = primary.as_ref().map_or("", |w| d.contacts[w].0.as_str());
+        assert_eq!(r[name], expected, "{}", r[0]);
+        assert!(r[bounds].starts_with("东至"), "{}: {}", r[0], r[bounds]);
+    }
+    assert!(!said.contains("names its worker"), "{said}");
+    // Plain grids with workers but no assignment: said, not silently blank.
+    let (_, said) = run_report(&d.grids, "no-assignment.xlsx");
+    assert!(
+        said.contains("names its worker") && said.contains("--assignment"),
+        "{said}"
+    );
+}
+
+#[test]
 fn without_workers_the_ledger_has_no_names_or_phones() {
     let d = demo();
     let book = sheets(std::fs::read(report("ledger-no-workers.xlsx", false)).unwrap());

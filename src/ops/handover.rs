@@ -307,31 +307,34 @@ pub struct ReportFiles {
 /// assignment's `primary_worker` (or the grids file's own, when it is an assignment).
 pub fn report_files(files: &ReportFiles) -> Result<Handover> {
     let rules = input::load_rules(files.rules.as_deref())?;
-    let (data, (grids, assigned, layers)) = Dataset::load_beside(
+    let (data, (grids, assigned, layers, mut warnings)) = Dataset::load_beside(
         &files.boundaries,
         &files.households,
         &rules,
         files.crs,
         |working| {
-            let (grids, _) = input::read_grids(&files.grids, files.crs, working)?;
+            let (grids, mut warnings) = input::read_grids(&files.grids, files.crs, working)?;
             let assigned = match &files.assignment {
-                Some(a) => Some(input::read_grids(a, files.crs, working)?.0),
+                Some(a) => {
+                    let (assigned, more) = input::read_grids(a, files.crs, working)?;
+                    warnings.extend(more);
+                    Some(assigned)
+                }
                 None => None,
             };
             let layers = if grids.iter().any(|g| g.record.bounds_description.is_none()) {
-                Some(
-                    input::layers::load(
-                        files.blocks.as_deref(),
-                        files.barriers.as_deref(),
-                        files.crs,
-                        working,
-                    )?
-                    .0,
-                )
+                let (layers, more) = input::layers::load(
+                    files.blocks.as_deref(),
+                    files.barriers.as_deref(),
+                    files.crs,
+                    working,
+                )?;
+                warnings.extend(more);
+                Some(layers)
             } else {
                 None
             };
-            Ok((grids, assigned, layers))
+            Ok((grids, assigned, layers, warnings))
         },
     )?;
     let responsible = responsible_workers(&files.grids, &grids, assigned.as_deref(), files)?;
@@ -344,26 +347,44 @@ pub fn report_files(files: &ReportFiles) -> Result<Handover> {
                 .filter_map(|&l| data.tree.town_of(l))
                 .map(|t| TownCode::new(&data.tree.areas[t].code))
                 .collect();
-            let (workers, _) = input::workers::read_workers(
+            let (workers, more) = input::workers::read_workers(
                 path,
                 files.crs,
                 data.working,
                 &rules.worker_hours,
                 &towns,
             )?;
+            warnings.extend(more);
             Some(workers)
         }
         None => None,
     };
     let bounds = grid_bounds(&data, &grids, layers.as_ref());
-    Ok(handover(
+    let mut h = handover(
         &data,
         &grids,
         &rules,
         &bounds,
         &responsible,
         workers.as_deref(),
-    ))
+    );
+    // What did not stop the work, from every file read: households outside every leaf and the like.
+    let mut all = data.warnings.clone();
+    all.extend(warnings);
+    all.extend(std::mem::take(&mut h.warnings));
+    h.warnings = all;
+    if let Some(path) = &files.workers
+        && responsible.is_empty()
+    {
+        h.warnings.push(Problem::warning(
+            &path.display().to_string(),
+            format!(
+                "no grid of {} names its worker, so no worker is listed: pass --assignment (the output of `gridplan assign`)",
+                files.grids.display()
+            ),
+        ));
+    }
+    Ok(h)
 }
 
 /// Each grid's 四至: the one the grids file gives, else described afresh (on the layers when given).
