@@ -281,12 +281,14 @@ fn an_assignment_given_as_the_grids_names_their_workers_and_workers_without_one_
         assert!(r[bounds].starts_with("东至"), "{}: {}", r[0], r[bounds]);
     }
     assert!(!said.contains("names its worker"), "{said}");
+    assert!(said.contains("personal data"), "{said}");
     // Plain grids with workers but no assignment: said, not silently blank.
     let (_, said) = run_report(&d.grids, "no-assignment.xlsx");
     assert!(
         said.contains("names its worker") && said.contains("--assignment"),
         "{said}"
     );
+    assert!(!said.contains("personal data"), "{said}");
 }
 
 #[test]

@@ -699,7 +699,14 @@ pub fn report(lang: Lang, h: &crate::ops::Handover, out: &Path) -> String {
             out.display()
         ),
     }
-    if h.contacts {
+    let named = h.communities().any(|(_, c)| {
+        c.grids.iter().any(|g| {
+            g.worker
+                .as_ref()
+                .is_some_and(|w| w.contact.name.is_some() || w.contact.phone.is_some())
+        })
+    });
+    if named {
         line!(
             s,
             "  {}",
