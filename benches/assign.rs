@@ -55,6 +55,7 @@ pub fn county(seed: u64) -> (Vec<GridLoad>, Vec<Worker>) {
                     x: ox + rng.range(0.0, 10_000.0),
                     y: oy + rng.range(0.0, 10_000.0),
                 },
+                contact: Default::default(),
             });
         }
     }

@@ -666,6 +666,27 @@ def probe_geopackage_uploads(base, token):
                s == 400 and says in text and alive, f"HTTP {s}, alive {alive}: {text[:200]!r}")
 
 
+def probe_handover(base, token):
+    """The ledger and the atlas list workers' names and phones: planner-only, and never cached."""
+    plan = (as_json(call(base, "GET", "/api/plans")[2]) or {}).get("published")
+    if plan is None:
+        report("handover: the ledger and the atlas are planner-only", None, "no plan published")
+        return
+    for ext in ["xlsx", "pdf"]:
+        for who, tok in [("anonymous", None), ("bad token", "not-a-token-at-all-0123456789")]:
+            s, _, b = call(base, "GET", f"/api/plans/{plan}/report.{ext}", token=tok)
+            report(f"handover: {who} GET report.{ext} is refused", s in (401, 403) and not b.startswith(b"%PDF"),
+                   f"HTTP {s}")
+        if not token:
+            report(f"handover: a planner gets report.{ext}", None, "needs a planner token")
+            continue
+        s, h, b = call(base, "GET", f"/api/plans/{plan}/report.{ext}", token=token)
+        magic = b"%PDF" if ext == "pdf" else b"PK"
+        cache = {k.lower(): v for k, v in h.items()}.get("cache-control", "")
+        report(f"handover: a planner gets report.{ext}, not kept by shared caches",
+               s == 200 and b.startswith(magic) and "no-store" in cache, f"HTTP {s}, Cache-Control {cache!r}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("url", nargs="?", default="http://127.0.0.1:8080")
@@ -696,6 +717,7 @@ def main():
     probe_stranding_boundaries(base, args.token)
     probe_limits(base, args.token, args.connections)
     probe_same_day_redraw(base, args.token, args.same_day_redraw)
+    probe_handover(base, args.token)
     fails = RESULTS.count("FAIL")
     print(f"\n{RESULTS.count('PASS')} passed, {fails} failed, {RESULTS.count('SKIP')} skipped")
     return 1 if fails else 0

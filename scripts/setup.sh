@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what gridplan needs to build and run, on Debian/Ubuntu: CMake and libclang (to build HiGHS and
-# the PROJ bindings), PROJ (coordinates) and pkg-config. Says exactly what to run where it cannot.
+# the PROJ bindings), PROJ (coordinates), pkg-config, and a CJK font (WenQuanYi Micro Hei, for the atlas
+# `gridplan report` writes). Says exactly what to run where it cannot.
 #   --e2e   also the real clients and servers the end-to-end tests drive: GDAL (ogrinfo), Chromium, and
 #           PostgreSQL with PostGIS (the tests start a throwaway cluster of their own; none is set up here)
 #   --load  also wrk, for scripts/load.sh
@@ -127,12 +128,15 @@ main() {
   local dirs=()
   mapfile -t dirs < <(libclang_dirs)
   has_libclang "${dirs[@]}" || need+=(libclang-dev)
+  # The CJK font `gridplan report` sets the atlas (网格图册, .pdf) in, embedded in the file; the map page's
+  # Chinese in headless browsers too.
+  [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 
   if ((e2e)); then
     command -v ogrinfo >/dev/null 2>&1 || need+=(gdal-bin)
     command -v chromium >/dev/null 2>&1 || need+=(chromium)
-    # A CJK font, so that the map page's Chinese renders in the headless browser's screenshots.
-    fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-wqy-microhei)
+    # poppler-utils: the atlas's tests read it with pdfinfo, pdftotext, pdffonts and pdftoppm.
+    command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
     command -v python3 >/dev/null 2>&1 || need+=(python3)
     python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
     # PostgreSQL with PostGIS: the tests start a throwaway cluster of their own (none is set up here).

@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use gridplan::Crs;
-use gridplan::ops::{CheckFiles, DiffFiles, PlanFiles, StaffFiles, VisitFiles};
+use gridplan::ops::{CheckFiles, DiffFiles, PlanFiles, ReportFiles, StaffFiles, VisitFiles};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -59,6 +59,11 @@ pub enum Command {
     /// which walking order, within their hours; with --log, the residents past their cadence (most
     /// overdue first; an error beyond twice the cadence) and the visit lists handed over to a new worker.
     Visits(VisitsArgs),
+    /// Write what a planner hands over: the grid ledger (网格台账, .xlsx: a summary sheet per community,
+    /// a sheet per town with a row per grid) or the atlas (网格图册, .pdf: a page per community with its
+    /// grids drawn and labelled, scale bar, north arrow, legend and a table of its grids), by --out's
+    /// extension. With --workers, the workers' names and phones: a planner file, not for publishing.
+    Report(ReportArgs),
     /// Run the HTTP service: OGC API – Features at the root (QGIS and GDAL open it directly), the
     /// planning API under /api, the map page for browsers. State lives in the database file.
     Serve(ServeArgs),
@@ -236,6 +241,45 @@ pub struct AssignArgs {
     /// Write the staffing report (per town: workload, workers, shortfall, solver status) here.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// CRS of input files that do not name one in a `crs` member (default WGS84).
+    #[arg(long, value_parser = parse_crs)]
+    pub crs: Option<Crs>,
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// The grids (GeoJSON or FlatGeobuf, as `partition` writes them: `name` and the 四至 in
+    /// `bounds_description` are taken from here; counts are recounted from the households).
+    #[arg(long)]
+    pub grids: PathBuf,
+    /// Community/village boundaries with `code`, `name`, `parent` and `kind`: each grid's community
+    /// and town, and the outline drawn on the atlas.
+    #[arg(long)]
+    pub boundaries: PathBuf,
+    /// Household points: each grid's households and population are counted from them.
+    #[arg(long)]
+    pub households: PathBuf,
+    /// The assignment (`gridplan assign --out`): each grid's `primary_worker` (else the grids file's
+    /// own `primary_worker`, when it is an assignment).
+    #[arg(long)]
+    pub assignment: Option<PathBuf>,
+    /// Workers (as for `assign`): with their optional `name` and `phone`, which the ledger and the
+    /// atlas then list for each grid's worker. Personal data: the files written are for planners.
+    #[arg(long)]
+    pub workers: Option<PathBuf>,
+    /// Rules file (TOML): the bands that decide each grid's status.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Blocks and barriers (as for `partition`), to describe the 四至 of grids whose file has no
+    /// `bounds_description` by the roads and blocks around them.
+    #[arg(long)]
+    pub blocks: Option<PathBuf>,
+    #[arg(long)]
+    pub barriers: Option<PathBuf>,
+    /// Where to write: NAME.xlsx (the ledger) or NAME.pdf (the atlas). The atlas needs a CJK font:
+    /// fonts-wqy-microhei, or a font file named in GRIDPLAN_CJK_FONT.
+    #[arg(long)]
+    pub out: PathBuf,
     /// CRS of input files that do not name one in a `crs` member (default WGS84).
     #[arg(long, value_parser = parse_crs)]
     pub crs: Option<Crs>,
@@ -432,6 +476,23 @@ impl DiffArgs {
             new: self.new.clone(),
             households: self.households.clone(),
             include_ids: self.include_ids,
+            crs: self.crs,
+        }
+    }
+}
+
+impl ReportArgs {
+    /// The files the report reads.
+    pub fn files(&self) -> ReportFiles {
+        ReportFiles {
+            grids: self.grids.clone(),
+            boundaries: self.boundaries.clone(),
+            households: self.households.clone(),
+            assignment: self.assignment.clone(),
+            workers: self.workers.clone(),
+            rules: self.rules.clone(),
+            blocks: self.blocks.clone(),
+            barriers: self.barriers.clone(),
             crs: self.crs,
         }
     }

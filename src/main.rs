@@ -88,6 +88,10 @@ fn check_output_names(command: &Command) -> gridplan::Result<()> {
             a.report.iter().map(PathBuf::as_path).collect()
         }
         Command::Visits(a) => vec![a.out.as_path()],
+        Command::Report(a) => {
+            output::handover::report_format(&a.out)?;
+            Vec::new()
+        }
         _ => Vec::new(),
     };
     reports.into_iter().try_for_each(output::check_report_name)
@@ -101,6 +105,7 @@ fn run(command: Command) -> anyhow::Result<u8> {
         Command::Diff(a) => diff(&a.files(), a.out),
         Command::Assign(a) => assign(&a, a.files()),
         Command::Visits(a) => visits(&a.files(), a.month, a.out),
+        Command::Report(a) => report(&a.files(), a.out),
         Command::Serve(a) => {
             let config = service::Config {
                 data: a.data,
@@ -228,6 +233,13 @@ fn visits(files: &VisitFiles, month: ops::Month, out: PathBuf) -> anyhow::Result
     } else {
         0
     })
+}
+
+fn report(files: &ops::ReportFiles, out: PathBuf) -> anyhow::Result<u8> {
+    let handover = ops::report_files(files)?;
+    output::handover::write_report(&out, &handover)?;
+    say(&text::report(lang(), &handover, &out));
+    Ok(0)
 }
 
 /// The tokens of `--tokens` (or none) with `GRIDPLAN_PLANNER_TOKEN`; `what` names the source in errors.

@@ -171,6 +171,9 @@ pub struct GridRecord {
     /// The highest sequence number ever issued in the grid's community, as the grids file records it
     /// on each of its grids (`last_seq`): numbers up to it are never issued again.
     pub last_number: Option<u32>,
+    /// The 四至 the grids file gives (`bounds_description`, as `partition` writes it), if any: what the
+    /// ledger and the atlas print; not read back into a plan (each drawing describes its grids afresh).
+    pub bounds_description: Option<String>,
 }
 
 impl GridRecord {
@@ -300,6 +303,28 @@ pub struct Worker {
     pub previous_grids: Vec<String>,
     /// Base or home location, in the working CRS.
     pub home: Coord,
+    /// Name and phone, when the workers file gives them: personal data, written only to planner files
+    /// (the ledger and the atlas of `gridplan report`, the planner's download), never on an open route.
+    pub contact: Contact,
+}
+
+/// A worker's name and phone (`name`, `phone` in the workers file), each optional. Personal data:
+/// deliberately not `Serialize`, so that no JSON the service or the command line writes can carry it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Contact {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
+impl Contact {
+    /// A contact from the file's fields, blank ones taken as absent.
+    pub fn new(name: Option<String>, phone: Option<String>) -> Contact {
+        let keep = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        Contact {
+            name: keep(name),
+            phone: keep(phone),
+        }
+    }
 }
 
 /// A block: land a grid should never cut (a street block, a compound, a school…), in the working CRS.

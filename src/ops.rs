@@ -24,9 +24,12 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+pub mod handover;
+
 pub use crate::check::ground::{bounds_descriptions, describe, ground_quality};
 pub use crate::diff::Diff;
 pub use crate::staff::visits::{Month, VisitPlan};
+pub use handover::{Handover, ReportFiles, report_files};
 
 /// Progress of a long operation, one step per leaf drawn. The command line draws a bar; the service
 /// and the tests pass `&()`.

@@ -34,6 +34,7 @@ fn worker(id: &str, town: &str, x: f64, y: f64, kind: WorkerType, hours: f64) ->
         active: true,
         previous_grids: vec![],
         home: Coord { x, y },
+        contact: Default::default(),
     }
 }
 

@@ -798,6 +798,7 @@ fn grid_record(file: &str, f: &AreaFeature, id: &str, problems: &mut Problems) -
     let responsible = text("responsible");
     let unit = text("unit");
     let place_code = text("place_code");
+    let bounds_description = text("bounds_description");
     let (from_text, to_text) = (text("valid_from"), text("valid_to"));
     let kind = match kind_text.as_deref() {
         None => GridKind::Basic,
@@ -854,6 +855,7 @@ fn grid_record(file: &str, f: &AreaFeature, id: &str, problems: &mut Problems) -
         unit,
         place_code,
         last_number,
+        bounds_description,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::input::raw::{RawFeature, id_text, read_collection, text};
-use crate::model::{TownCode, Worker, WorkerType};
+use crate::model::{Contact, TownCode, Worker, WorkerType};
 use crate::problem::{Problem, Problems};
 use crate::rules::WorkerHours;
 use crate::spatial::crs::{Crs, Transform, WGS84};
@@ -20,6 +20,9 @@ struct RawWorker {
     town: Option<String>,
     status: Option<String>,
     previous: Vec<String>,
+    /// Personal data (the worker's name and phone), for the planner's ledger and atlas only.
+    name: Option<String>,
+    phone: Option<String>,
     at: Result<Coord, String>,
 }
 
@@ -209,6 +212,7 @@ pub fn parse_workers(
                 active,
                 previous_grids: r.previous,
                 home,
+                contact: Contact::new(r.name, r.phone),
             });
         }
     }
@@ -298,6 +302,8 @@ fn read_geojson(
             let kind = str_field("type");
             let town = str_field("town");
             let status = str_field("status");
+            let name = str_field("name");
+            let phone = str_field("phone");
             let at = match &f.geometry {
                 Some(g) if g.kind.as_deref() == Some("Point") => g
                     .coordinates
@@ -318,6 +324,8 @@ fn read_geojson(
                 town,
                 status,
                 previous: get("previous_grids").map(previous_list).unwrap_or_default(),
+                name,
+                phone,
                 at,
             });
         },
@@ -389,8 +397,71 @@ fn read_csv(file: &str, bytes: &[u8], problems: &mut Problems) -> Result<Vec<Raw
             previous: get("previous_grids")
                 .map(|s| split_list(&s))
                 .unwrap_or_default(),
+            name: get("name"),
+            phone: get("phone"),
             at,
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(file: &str, bytes: &str) -> Result<Vec<Worker>> {
+        let towns: BTreeSet<TownCode> = [TownCode::new("320116001000")].into();
+        parse_workers(
+            file,
+            bytes.as_bytes(),
+            None,
+            WGS84,
+            &WorkerHours::default(),
+            &towns,
+        )
+        .map(|(w, _)| w)
+    }
+
+    #[test]
+    fn names_and_phones_are_read_from_geojson_and_csv_and_blank_ones_are_absent() {
+        let geojson = r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","geometry":{"type":"Point","coordinates":[118.8,32.3]},
+             "properties":{"id":"W1","town":"320116001000","name":" 王伟 ","phone":13900000001}},
+            {"type":"Feature","geometry":{"type":"Point","coordinates":[118.8,32.3]},
+             "properties":{"id":"W2","town":"320116001000","name":"","phone":null}}]}"#;
+        let w = read("workers.geojson", geojson).unwrap_or_default();
+        assert_eq!(
+            w.iter().map(|w| w.contact.clone()).collect::<Vec<_>>(),
+            vec![
+                Contact::new(Some("王伟".into()), Some("13900000001".into())),
+                Contact::default()
+            ]
+        );
+        let csv = "id,town,lon,lat,name,phone\nW1,320116001000,118.8,32.3,李娜,13900000002\nW2,320116001000,118.8,32.3,,\n";
+        let w = read("workers.csv", csv).unwrap_or_default();
+        assert_eq!(w[0].contact.name.as_deref(), Some("李娜"));
+        assert_eq!(w[0].contact.phone.as_deref(), Some("13900000002"));
+        assert_eq!(w[1].contact, Contact::default());
+        // Older files without the columns read as before.
+        let old = "id,town,lon,lat\nW1,320116001000,118.8,32.3\n";
+        assert_eq!(
+            read("old.csv", old).unwrap_or_default()[0].contact,
+            Contact::default()
+        );
+    }
+
+    #[test]
+    fn a_phone_that_is_not_text_names_the_field() {
+        let geojson = r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","geometry":{"type":"Point","coordinates":[118.8,32.3]},
+             "properties":{"id":"W1","town":"320116001000","phone":{"mobile":1}}}]}"#;
+        let e = read("workers.geojson", geojson)
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            e.as_deref()
+                .is_some_and(|e| e.contains("workers.geojson") && e.contains("`phone`")),
+            "{e:?}"
+        );
+    }
 }

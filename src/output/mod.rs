@@ -5,6 +5,7 @@
 //! gives byte-identical files.
 
 pub mod fgb;
+pub mod handover;
 pub mod text;
 
 use crate::error::{Error, Result};

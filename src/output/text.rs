@@ -675,3 +675,47 @@ fn diff_zh(d: &Diff, old: &Path, new: &Path, out: Option<&Path>) -> String {
 fn floor_pct(share: f64) -> f64 {
     (share * 1000.0 + 1e-9).floor() / 10.0
 }
+
+/// `gridplan report`: what was written, how many towns, communities and grids, and the warnings.
+pub fn report(lang: Lang, h: &crate::ops::Handover, out: &Path) -> String {
+    let mut s = String::new();
+    let communities = h.communities().count();
+    let grids = h.grid_count();
+    let towns = h.towns.len();
+    let pdf = out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
+    match lang {
+        Lang::En => line!(
+            s,
+            "gridplan report: {} of {grids} grids in {communities} communities, {towns} towns, written to {}",
+            if pdf { "atlas" } else { "ledger" },
+            out.display()
+        ),
+        Lang::Zh => line!(
+            s,
+            "gridplan report：{}已写入 {}（{towns} 个街镇、{communities} 个社区、{grids} 个网格）",
+            if pdf { "网格图册" } else { "网格台账" },
+            out.display()
+        ),
+    }
+    let named = h.communities().any(|(_, c)| {
+        c.grids.iter().any(|g| {
+            g.worker
+                .as_ref()
+                .is_some_and(|w| w.contact.name.is_some() || w.contact.phone.is_some())
+        })
+    });
+    if named {
+        line!(
+            s,
+            "  {}",
+            lang.pick(
+                "it lists the workers' names and phones: personal data, for planners only",
+                "其中含网格员姓名、电话：个人信息，仅供规划人员使用"
+            )
+        );
+    }
+    s.push_str(&render_warnings_in(lang, &h.warnings.0, 10));
+    s
+}

@@ -6,6 +6,7 @@ use super::error::AppError;
 use super::jobs;
 use super::planning;
 use super::public::PublicReport;
+use crate::output;
 use crate::store::{DatasetKind, JobKind, Write, WriteError};
 use axum::Json;
 use axum::Router;
@@ -32,6 +33,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/plans/{id}/grids", get(plan_grids))
         .route("/api/plans/{id}/report", get(plan_report))
         .route("/api/plans/{id}/sensitive", get(plan_sensitive))
+        .route("/api/plans/{id}/report.xlsx", get(plan_ledger))
+        .route("/api/plans/{id}/report.pdf", get(plan_atlas))
         .route("/api/plans/{a}/diff/{b}", get(plan_diff))
         .route("/api/check", post(check))
         .route("/api/jobs", get(jobs_list))
@@ -440,6 +443,72 @@ async fn plan_sensitive(
         Json(json!({"plan": id, "grids": grids, "warnings": warnings_json(&warnings)}))
             .into_response(),
     )
+}
+
+/// The plan's grid ledger (网格台账, .xlsx). Planners only: it lists the workers' names and phones.
+async fn plan_ledger(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    planner: Planner,
+) -> Result<Response, AppError> {
+    plan_handover(s, id, planner, output::handover::ReportFormat::Ledger).await
+}
+
+/// The plan's atlas (网格图册, .pdf). Planners only: it lists the workers' names and phones.
+async fn plan_atlas(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    planner: Planner,
+) -> Result<Response, AppError> {
+    plan_handover(s, id, planner, output::handover::ReportFormat::Atlas).await
+}
+
+async fn plan_handover(
+    s: Arc<AppState>,
+    id: String,
+    _planner: Planner,
+    format: output::handover::ReportFormat,
+) -> Result<Response, AppError> {
+    use output::handover::ReportFormat;
+    let id = id_param(&id)?;
+    let _turn = s.lanes.planner().await?;
+    let name = match format {
+        ReportFormat::Ledger => format!("plan-{id}-ledger.xlsx"),
+        ReportFormat::Atlas => format!("plan-{id}-atlas.pdf"),
+    };
+    let what = std::path::PathBuf::from(format!("/api/plans/{id}/{name}"));
+    let bytes = read(&s, move |state| {
+        let inputs = state
+            .inputs()
+            .ok_or_else(|| AppError::unprocessable("no data in force"))?;
+        let h = state.with_store(|st| planning::plan_handover(st, &inputs, id))?;
+        // The server lacking what it needs (the atlas's CJK font) is said, with what to install.
+        output::handover::report_bytes(&h, format, &what).map_err(|e| {
+            tracing::error!("{e}");
+            AppError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+        })
+    })
+    .await?;
+    let disposition = format!("attachment; filename=\"{name}\"");
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.media_type()),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition).map_err(AppError::internal)?,
+            ),
+            // Personal data: no shared cache keeps a copy.
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 async fn plan_diff(

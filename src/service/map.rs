@@ -167,6 +167,9 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "worker id, e.g. W001-001",
     ),
     ("show", "显示", "Show"),
+    ("downloads", "下载（规划人员）", "Download (planners)"),
+    ("ledger", "网格台账 .xlsx", "grid ledger .xlsx"),
+    ("atlas", "网格图册 .pdf", "atlas .pdf"),
     ("landing", "API 首页", "API landing page"),
     ("licence", "Leaflet 许可", "Leaflet licence"),
     ("switch", "English", "中文"),
@@ -267,6 +270,7 @@ const PAGE: &str = r##"<!DOCTYPE html>
   <input type="password" id="token" placeholder="{{token}}" autocomplete="off">
   <input type="file" id="upload" accept=".geojson,.json">
   <pre id="check"></pre>
+  <p id="downloads" hidden>{{downloads}}: <a href="#" data-report="xlsx">{{ledger}}</a> · <a href="#" data-report="pdf">{{atlas}}</a> <span id="download-note"></span></p>
   <h4>{{visits_head}}</h4>
   <p>{{visits_note}}</p>
   <input id="sched-worker" placeholder="{{worker_ph}}" size="16">
@@ -409,6 +413,29 @@ if (fromHash.get("worker") && fromHash.get("month")) {
   document.getElementById("sched-month").value = fromHash.get("month");
   if (fromHash.get("token")) document.getElementById("token").value = fromHash.get("token");
   history.replaceState(null, "", location.pathname + location.search);
+}
+
+// The published plan's ledger and atlas (planner-only routes: they list workers' names and phones),
+// offered once a planner token is entered, fetched with it and saved from memory.
+const tokenInput = document.getElementById("token");
+const showDownloads = () => { document.getElementById("downloads").hidden = !tokenInput.value.trim(); };
+tokenInput.addEventListener("input", showDownloads);
+showDownloads();
+for (const a of document.querySelectorAll("#downloads a[data-report]")) {
+  a.addEventListener("click", async ev => {
+    ev.preventDefault();
+    const note = document.getElementById("download-note");
+    note.textContent = "…";
+    const plan = (await (await fetch("/api/plans")).json()).published;
+    if (!plan) { note.textContent = ""; return; }
+    const r = await fetch(`/api/plans/${plan}/report.${a.dataset.report}`, { headers: { "Authorization": "Bearer " + tokenInput.value.trim() } });
+    if (!r.ok) { note.textContent = (await r.json()).error; return; }
+    const url = URL.createObjectURL(await r.blob());
+    const save = Object.assign(document.createElement("a"), { href: url, download: `plan-${plan}.${a.dataset.report}` });
+    document.body.appendChild(save); save.click(); save.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    note.textContent = "";
+  });
 }
 
 document.getElementById("upload").addEventListener("change", async ev => {

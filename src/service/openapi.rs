@@ -38,7 +38,7 @@ pub fn document() -> Value {
         }
         responses
     };
-    json!({
+    let mut doc = json!({
         "openapi": "3.0.3",
         "info": {
             "title": "gridplan",
@@ -168,5 +168,37 @@ pub fn document() -> Value {
                 "datetime": {"name": "datetime", "in": "query", "required": false, "style": "form", "explode": false, "schema": {"type": "string"}}
             }
         }
-    })
+    });
+    // The handover files, added apart (the document above is as deep as `json!` expands).
+    let binary = |description: &str, media: &str| json!({"description": description, "content": {media: {"schema": {"type": "string", "format": "binary"}}}});
+    let unavailable = json!({"description": "The server cannot make the file, and says what it lacks (the atlas: a CJK font; install fonts-wqy-microhei or set GRIDPLAN_CJK_FONT)"});
+    let handover = [
+        (
+            "/api/plans/{planId}/report.xlsx",
+            "The plan's grid ledger (网格台账): a summary sheet with a row per community and a sheet per town with a row per grid (code, name, community, 四至, households, population, km², status, and the worker's id, name and phone from the plan's newest assignment and the workers in force) (planners only: personal data)",
+            binary(
+                "The ledger",
+                crate::output::handover::ReportFormat::Ledger.media_type(),
+            ),
+        ),
+        (
+            "/api/plans/{planId}/report.pdf",
+            "The plan's atlas (网格图册): a page per community (A4 landscape, A3 for many grids) with its grids drawn and labelled, scale bar, north arrow, legend, and a table of its grids (code, 四至, households, worker's name and phone) (planners only: personal data)",
+            binary(
+                "The atlas",
+                crate::output::handover::ReportFormat::Atlas.media_type(),
+            ),
+        ),
+    ];
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for (path, summary, body) in handover {
+            let mut responses = with_errors(json!({"200": body}));
+            responses["503"] = unavailable.clone();
+            paths.insert(
+                path.to_string(),
+                json!({"get": {"summary": summary, "security": planner, "parameters": [{"$ref": "#/components/parameters/planId"}], "responses": responses}}),
+            );
+        }
+    }
+    doc
 }

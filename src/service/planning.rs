@@ -606,3 +606,63 @@ pub fn visits(
     )?;
     serde_json::to_value(&plan).map_err(AppError::internal)
 }
+
+/// What a planner hands over for a stored plan (the ledger and the atlas): its grids with their 四至,
+/// the households in force recounted in them, and each grid's worker from the plan's newest assignment,
+/// with the names and phones of the workers dataset in force. Planner-only: it carries personal data.
+pub fn plan_handover(store: &Store, inputs: &Inputs, id: i64) -> Result<ops::Handover, AppError> {
+    let data = &inputs.dataset;
+    let (shapes, warnings) = plan_grids(store, data, id)?;
+    let mut responsible = std::collections::BTreeMap::new();
+    let mut workers = None;
+    let mut more = Vec::new();
+    if let Some((_, geojson, _)) = store.latest_assignment(id)? {
+        let (assigned, _, _) = crate::input::parse_grids(
+            "plan assignment",
+            geojson.into_bytes(),
+            None,
+            Some(data.working),
+        )?;
+        responsible.extend(
+            assigned
+                .into_iter()
+                .filter_map(|g| Some((g.id, g.primary_worker?))),
+        );
+        if let Some((_, bytes)) = store.latest_dataset(DatasetKind::Workers)? {
+            let towns: std::collections::BTreeSet<TownCode> = data
+                .tree
+                .leaves()
+                .iter()
+                .filter_map(|&l| data.tree.town_of(l))
+                .map(|t| TownCode::new(&data.tree.areas[t].code))
+                .collect();
+            // Workers the boundaries in force no longer fit are listed by id only, and said so.
+            match crate::input::workers::parse_workers(
+                "workers",
+                &bytes,
+                None,
+                data.working,
+                &inputs.rules.worker_hours,
+                &towns,
+            ) {
+                Ok((w, _)) => workers = Some(w),
+                Err(e) => more.push(Problem::warning(
+                    "workers",
+                    format!("the workers in force cannot be read with the boundaries in force, so workers are listed by id only: {e}"),
+                )),
+            }
+        }
+    }
+    let bounds = ops::handover::grid_bounds(data, &shapes, inputs.ground());
+    let mut h = ops::handover::handover(
+        data,
+        &shapes,
+        &inputs.rules,
+        &bounds,
+        &responsible,
+        workers.as_deref(),
+    );
+    h.warnings.0.extend(warnings);
+    h.warnings.0.extend(more);
+    Ok(h)
+}

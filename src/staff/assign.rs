@@ -803,6 +803,7 @@ mod tests {
             active: true,
             previous_grids: previous.iter().map(|g| g.to_string()).collect(),
             home: Coord { x, y: 50.0 },
+            contact: Default::default(),
         }
     }
 
@@ -861,6 +862,7 @@ mod tests {
                         x: rng.range(0.0, 10_000.0),
                         y: rng.range(0.0, 10_000.0),
                     },
+                    contact: Default::default(),
                 }
             })
             .collect();

@@ -1199,6 +1199,26 @@ fn household_ids(points: &[Point]) -> Vec<String> {
         .collect()
 }
 
+/// A made-up name and phone for the `i`-th generated worker, for the ledger and the atlas to show: drawn
+/// from the index (not the random stream, so the rest of the district is as before), the phones in
+/// the 1390000xxxx block.
+fn synthetic_contact(i: usize) -> (String, String) {
+    const SURNAMES: [&str; 20] = [
+        "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高",
+        "林", "何", "郭", "马", "罗",
+    ];
+    const GIVEN: [&str; 24] = [
+        "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛",
+        "明", "超", "秀英", "霞", "平", "刚", "桂英", "建华", "玉兰",
+    ];
+    let name = format!(
+        "{}{}",
+        SURNAMES[i % SURNAMES.len()],
+        GIVEN[(i * 7 + i / SURNAMES.len()) % GIVEN.len()]
+    );
+    (name, format!("1390000{:04}", i % 10_000))
+}
+
 /// Writes `boundaries.geojson`, `households.geojson`, `grids.geojson` and `workers.geojson` into `dir`
 /// (households in `households_crs` when given, everything else in WGS84).
 pub fn write(
@@ -1298,9 +1318,12 @@ pub fn write_in(spec: &Spec, dir: &Path, crs: Crss, progress: bool) -> Result<Wr
     w.finish()?;
 
     let mut w = FeatureWriter::create(&dir.join("workers.geojson"), BUILD_CRS, crs.others)?;
-    for worker in &d.workers {
+    for (i, worker) in d.workers.iter().enumerate() {
         let mut props = Map::new();
         props.insert("id".into(), worker.id.clone().into());
+        let (name, phone) = synthetic_contact(i);
+        props.insert("name".into(), name.into());
+        props.insert("phone".into(), phone.into());
         props.insert("type".into(), worker.kind.into());
         props.insert("town".into(), worker.town.clone().into());
         props.insert(
