@@ -123,32 +123,17 @@ fn assemble(
                     polys[part].push(cells.sites[s].clone());
                 }
             }
-            _ => {
-                use geo::Area;
-                let snapped = snap_mm(&piece.polygon);
-                if snapped.exterior().0.len() >= 4 && snapped.unsigned_area() > 0.0 {
-                    polys[part].extend(geometry::normalized(MultiPolygon(vec![snapped])).0);
-                }
-            }
+            _ => polys[part].extend(snapped_piece(&piece.polygon)),
         }
     }
     // The union of one part's pieces, each snapped to the millimetre (neighbours then meet exactly).
     let snapped_union = |part: usize| {
-        use geo::Area;
         let pieces: Vec<geo::Polygon> = cells
             .pieces
             .iter()
             .enumerate()
             .filter(|&(i, _)| solution.part[cells.cell_of[i]] == part)
-            .flat_map(|(_, piece)| {
-                let snapped = snap_mm(&piece.polygon);
-                let ok = snapped.exterior().0.len() >= 4 && snapped.unsigned_area() > 0.0;
-                if ok {
-                    geometry::normalized(MultiPolygon(vec![snapped])).0
-                } else {
-                    Vec::new()
-                }
-            })
+            .flat_map(|(_, piece)| snapped_piece(&piece.polygon))
             .collect();
         clean(geometry::normalized(geo::unary_union(pieces.iter())))
     };
@@ -239,6 +224,19 @@ pub fn band_violation(
             .sum(),
         parts_holding.iter().filter(|s| s.len() > 1).count(),
     )
+}
+
+/// A piece snapped to the millimetre ([`snap_mm`]) and made valid there: rounding can twist a ring
+/// by a hair where a neighbour's vertex was put into its side (a loop of 40 µm at a divided block's
+/// piece), and the union of a grid's pieces then lost the whole piece, leaving a gap with households
+/// in it. Empty when nothing of the piece is left.
+fn snapped_piece(piece: &geo::Polygon) -> Vec<geo::Polygon> {
+    use geo::Area;
+    let snapped = snap_mm(piece);
+    if snapped.exterior().0.len() < 4 || snapped.unsigned_area() <= 0.0 {
+        return Vec::new();
+    }
+    geometry::valid_on_lattice(geometry::normalized(MultiPolygon(vec![snapped])), 3).0
 }
 
 /// The polygon with its vertices on a millimetre lattice (neighbouring pieces then meet exactly).
