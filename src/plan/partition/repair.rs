@@ -67,6 +67,9 @@ pub fn coverage(
     let noise = (tol_m2 / 4.0).max(NOISE_M2);
     let land_area = geometry::area_m2(land);
     let sum: f64 = grids.iter().map(geometry::area_m2).sum();
+    if already_whole(land, &grids, land_area, sum, noise, households, members) {
+        return (grids, repairs);
+    }
     let mut union = geometry::normalized(geo::unary_union(grids.iter()));
     let mut union_area = geometry::area_m2(&union);
     // Overlaps: each grid keeps only what the grids before it did not take.
@@ -220,6 +223,53 @@ pub fn coverage(
         grids.into_iter().filter(|g| !g.0.is_empty()).collect(),
         repairs,
     )
+}
+
+/// Whether the grids provably tile `land` already and hold every household of it: each grid one
+/// polygon (the land in one part) lying within the land, their areas adding up to the land's and to
+/// their union's (so no overlap and no gap beyond the noise), and every household inside a grid.
+///
+/// Only measurements are made here, no polygon is rebuilt: the exact union of grids cut from a
+/// surveyed outline of tens of thousands of vertices costs minutes, and nearly every leaf is whole.
+fn already_whole(
+    land: &MultiPolygon,
+    grids: &[MultiPolygon],
+    land_area: f64,
+    sum: f64,
+    noise: f64,
+    households: &[Household],
+    members: &[usize],
+) -> bool {
+    if land.0.len() != 1 || grids.iter().any(|g| g.0.len() != 1) {
+        return false;
+    }
+    if (sum - land_area).abs() > noise {
+        return false;
+    }
+    // Within the land: proved along a long outline, measured exactly along a short one.
+    let long = geometry::vertex_count(land) > geometry::LARGE_OUTLINE_VERTICES;
+    let within = if long {
+        let proof = geometry::OutlineProof::new(land);
+        grids.iter().all(|g| proof.within(g))
+    } else {
+        grids
+            .iter()
+            .all(|g| geometry::area_m2(&g.difference(land)) <= NOISE_M2)
+    };
+    if !within {
+        return false;
+    }
+    // Within the land and adding up to it, the grids leave a gap exactly as large as they overlap.
+    if sum - geometry::union_area(grids.iter()) > noise {
+        return false;
+    }
+    let index = PolygonIndex::new(grids.iter().collect());
+    let positions: Vec<Coord> = members.iter().map(|&i| households[i].pos).collect();
+    index
+        .first_containing_each(&positions)
+        .iter()
+        .zip(&positions)
+        .all(|(g, p)| g.is_some() || !geometry::contains(land, *p))
 }
 
 fn boxes_meet(a: &MultiPolygon, b: &MultiPolygon) -> bool {
