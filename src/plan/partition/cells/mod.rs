@@ -11,6 +11,7 @@
 
 #[allow(clippy::module_inception)]
 pub mod cells;
+pub mod faces;
 pub mod graph;
 pub mod grow;
 
@@ -59,7 +60,16 @@ pub fn prepare(
     ground: Option<&Ground>,
 ) -> Prepared {
     let max = band.max_households as u64;
-    let blocks = ground.map(|g| g.blocks_near(leaf)).unwrap_or_default();
+    let near = ground.map(|g| g.blocks_near(leaf)).unwrap_or_default();
+    // Street lines cut the leaf (or its blocks) into the faces they make, which are then the blocks.
+    let faces = ground
+        .map(|g| faces::street_faces(leaf, g, &near))
+        .unwrap_or_default();
+    let blocks: Vec<(usize, &MultiPolygon, String)> = if faces.is_empty() {
+        near
+    } else {
+        faces.iter().map(|(i, f, l)| (*i, f, l.clone())).collect()
+    };
     let mut cells = cells::build(leaf, atoms, households, &blocks, max);
     let barriers = ground.map(|g| &g.barriers);
     let graph = graph::build(&mut cells, barriers);
