@@ -144,13 +144,12 @@ fn slice(area: &MultiPolygon, lines: &[Vec<[f64; 2]>]) -> Vec<MultiPolygon> {
             let exterior = rings.next()?;
             Some(Polygon::new(exterior, rings.collect()))
         })
-        .map(|p| {
+        .filter_map(|p| {
             geometry::normalized(MultiPolygon(vec![p]))
                 .0
                 .into_iter()
                 .next()
         })
-        .flatten()
         .collect();
     if faces.len() <= 1 {
         return faces.into_iter().map(|p| MultiPolygon(vec![p])).collect();
@@ -159,7 +158,7 @@ fn slice(area: &MultiPolygon, lines: &[Vec<[f64; 2]>]) -> Vec<MultiPolygon> {
 }
 
 /// Faces under [`SLIVER_M2`] joined to the face they share the longest edge with.
-fn join_slivers(faces: &mut Vec<Polygon>) -> Vec<MultiPolygon> {
+fn join_slivers(faces: &mut [Polygon]) -> Vec<MultiPolygon> {
     use geo::{Area, BooleanOps};
     faces.sort_by(|a, b| b.unsigned_area().total_cmp(&a.unsigned_area()));
     let big = faces
