@@ -11,6 +11,7 @@
 
 #[allow(clippy::module_inception)]
 pub mod cells;
+pub mod compounds;
 pub mod faces;
 pub mod graph;
 pub mod grow;
@@ -461,6 +462,22 @@ pub fn draw_counts(
     }))
     .ok()?;
     let g = &prepared.graph;
+    // A leaf of large compounds: each compound that fits whole grids gets its own, where that meets the
+    // band.
+    let wanted: Vec<usize> = std::iter::once(k).chain(others.iter().copied()).collect();
+    let by_compound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        compounds::partition(&prepared.cells, g, &wanted, min, max, SEED)
+    }))
+    .ok()
+    .flatten();
+    if let Some((count, solution)) = by_compound
+        && solution.violation == 0
+    {
+        return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            assemble(prepared, solution, count, leaf, atoms, households, band)
+        }))
+        .ok();
+    }
     let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         grow::partition_by(g, k, min, max, SEED, Search::Moves)
     }))
