@@ -214,9 +214,8 @@ pub fn partition(
     let mut offset = 0usize;
     for (i, &r) in live.iter().enumerate() {
         let list = &regions[r].cells;
-        let k = count[i] as usize;
         let sub = subgraph(g, list);
-        let s = grow::partition_by(&sub, k, min, max, seed, Search::MovesThenChains);
+        let (k, s) = region_partition(&sub, count[i], regions[r].households, min, max, seed);
         if s.part.len() != list.len() {
             return None;
         }
@@ -235,6 +234,42 @@ pub fn partition(
             objective,
         },
     ))
+}
+
+/// One region's partition: its count with single-cell moves, then every other count that fits it
+/// (nearest first), then its count from spanning trees and with ejection chains; the first in the band,
+/// else the one missing it least.
+fn region_partition(
+    sub: &Graph,
+    count: u64,
+    households: u64,
+    min: u64,
+    max: u64,
+    seed: u64,
+) -> (usize, Solution) {
+    let (lo, hi) = counts(households, min, max);
+    let mut others: Vec<u64> = (lo..=hi).filter(|&c| c != count).collect();
+    others.sort_by_key(|&c| c.abs_diff(count));
+    let tries = std::iter::once((count, Search::Moves))
+        .chain(others.into_iter().map(|c| (c, Search::Moves)))
+        .chain([(count, Search::Trees), (count, Search::Chains)]);
+    let mut best: Option<(usize, Solution)> = None;
+    for (c, search) in tries {
+        let s = grow::partition_by(sub, c as usize, min, max, seed, search);
+        let better = best.as_ref().is_none_or(|b| s.violation < b.1.violation);
+        if better {
+            best = Some((c as usize, s));
+        }
+        if best.as_ref().is_some_and(|b| b.1.violation == 0) {
+            break;
+        }
+    }
+    best.unwrap_or_else(|| {
+        (
+            count as usize,
+            grow::partition_by(sub, count as usize, min, max, seed, Search::Moves),
+        )
+    })
 }
 
 /// Whether the cells of `list` are connected among themselves.

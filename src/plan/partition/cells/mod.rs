@@ -470,14 +470,15 @@ pub fn draw_counts(
     }))
     .ok()
     .flatten();
-    if let Some((count, solution)) = by_compound
-        && solution.violation == 0
-    {
-        return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            assemble(prepared, solution, count, leaf, atoms, households, band)
-        }))
-        .ok();
-    }
+    let by_compound = match by_compound {
+        Some((count, solution)) if solution.violation == 0 => {
+            return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                assemble(prepared, solution, count, leaf, atoms, households, band)
+            }))
+            .ok();
+        }
+        other => other,
+    };
     let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         grow::partition_by(g, k, min, max, SEED, Search::Moves)
     }))
@@ -539,6 +540,11 @@ pub fn draw_counts(
             }
         }
     }
+    // Compound by compound, where that misses the band no more than the whole leaf's search.
+    let best = match by_compound {
+        Some(c) if c.1.violation <= best.1.violation => c,
+        _ => best,
+    };
     let (count, solution) = best;
     // Whether whole cells could meet the band with any of the counts tried (not only the one kept),
     // decided exactly where that is cheap.
