@@ -406,6 +406,20 @@ pub struct GenerateArgs {
     /// 490,000 households; the demo is one district).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=80))]
     pub counties: Option<u64>,
+    /// What the district is made of: `towns` (the demo's street and rural town, repeated),
+    /// `compounds` (a city of superblocks between arterials, cut by branch roads into gated compounds
+    /// of walk-ups and towers, with an urban village, schools, parks and a hospital; 30,000 households
+    /// unless --households), or `street-lines` (the same city without the blocks file).
+    #[arg(long, value_enum, default_value_t = FabricArg::Towns)]
+    pub fabric: FabricArg,
+}
+
+#[cfg(feature = "synth")]
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FabricArg {
+    Towns,
+    Compounds,
+    StreetLines,
 }
 
 fn parse_db(s: &str) -> Result<gridplan::store::Location, String> {

@@ -333,7 +333,21 @@ fn generate(a: cli::GenerateArgs) -> anyhow::Result<u8> {
         households: a.households_crs.unwrap_or(a.out_crs),
         others: a.out_crs,
     };
-    let w = gridplan::synth::write_in(&spec, &a.out, crs, progress)?;
+    let w = match a.fabric {
+        cli::FabricArg::Towns => gridplan::synth::write_in(&spec, &a.out, crs, progress)?,
+        cli::FabricArg::Compounds | cli::FabricArg::StreetLines => {
+            let city = gridplan::synth::CitySpec {
+                seed: a.seed,
+                households: a.households.unwrap_or(30_000),
+            };
+            let fabric = if a.fabric == cli::FabricArg::Compounds {
+                gridplan::synth::Fabric::Compounds
+            } else {
+                gridplan::synth::Fabric::StreetLines
+            };
+            gridplan::synth::write_city(&city, fabric, &a.out, crs, progress)?
+        }
+    };
     say(&format!(
         "wrote {} leaves, {} households in {} points, {} grids, {} workers, {} blocks, {} barriers to {}\n",
         w.leaves,

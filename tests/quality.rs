@@ -132,3 +132,87 @@ fn another_seeded_district_keeps_the_quality() {
         ground,
     );
 }
+
+/// Street lines alone (no blocks layer): the leaves are sliced into the faces the lines make, so grids
+/// part along the streets and keep the street blocks whole, judged against the blocks the lines bound.
+/// Before the faces: 2.4 % of inner grid edges on the streets and 205 of 591 populated blocks cut on
+/// the demo; measured with them: 88.6 % and 43.
+#[test]
+fn street_lines_alone_make_the_grids_follow_the_streets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    district(dir.path(), 2026);
+    let d = dir.path();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridplan"))
+            .args(args)
+            .output()
+            .expect("gridplan runs");
+        assert!(
+            out.status.code().is_some_and(|c| c == 0 || c == 1),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let p = |name: &str| d.join(name).to_string_lossy().into_owned();
+    run(&[
+        "partition",
+        "--boundaries",
+        &p("boundaries.geojson"),
+        "--households",
+        &p("households.geojson"),
+        "--barriers",
+        &p("barriers.geojson"),
+        "--out",
+        &p("g.geojson"),
+        "--report",
+        &p("r.json"),
+    ]);
+    run(&[
+        "check",
+        "--grids",
+        &p("g.geojson"),
+        "--boundaries",
+        &p("boundaries.geojson"),
+        "--households",
+        &p("households.geojson"),
+        "--blocks",
+        &p("blocks.geojson"),
+        "--barriers",
+        &p("barriers.geojson"),
+        "--report",
+        &p("c.json"),
+    ]);
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(d.join(name)).expect("report")).expect("json")
+    };
+    let plan = read("r.json");
+    let on_streets = plan["ground"]["share_inner_edges_on_ground"]
+        .as_f64()
+        .expect("share");
+    assert!(
+        on_streets >= 0.85,
+        "{on_streets:.3} of inner edges on streets"
+    );
+    assert_eq!(plan["quality"]["share_in_band_where_reachable"], 1.0);
+    assert_eq!(plan["quality"]["multi_part_grids"], 0);
+    let check = read("c.json");
+    let violations = check["violations"].as_array().expect("violations");
+    let cut = violations
+        .iter()
+        .filter(|v| v["rule"] == "split_block")
+        .count();
+    assert!(cut <= 60, "{cut} populated blocks of 591 cut");
+    let coverage: Vec<&serde_json::Value> = violations
+        .iter()
+        .filter(|v| {
+            v["rule"] != "split_block" && v["rule"] != "band_under" && v["rule"] != "band_over"
+        })
+        .collect();
+    assert!(coverage.is_empty(), "{coverage:?}");
+    // Every household of a leaf is in a grid (the demo's three points outside every leaf are not).
+    let summary = &check["summary"];
+    assert_eq!(
+        summary["households_unassigned"], summary["households_outside_leaves"]["households"],
+        "{summary}"
+    );
+}

@@ -11,12 +11,7 @@ pub mod text;
 use crate::error::{Error, Result};
 use crate::input::geom::for_each_ring_mut;
 use crate::spatial::crs::{Crs, Transform, WGS84};
-use crate::spatial::geometry;
-use geo::{BoundingRect, Coord, LineString, MultiPolygon, Polygon};
-use i_overlay::core::fill_rule::FillRule;
-use i_overlay::core::overlay::IntOverlayOptions;
-use i_overlay::core::simplify::Simplify;
-use i_overlay::i_float::int::point::IntPoint;
+use geo::{Coord, MultiPolygon, Polygon};
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::io::Write;
@@ -512,77 +507,7 @@ fn collection_header(to: Crs) -> String {
     }
 }
 
-/// Makes a geometry whose coordinates are already rounded to `decimals` places valid on that lattice.
-///
-/// Boolean operations in the working CRS can leave features far thinner than the output precision (a
-/// sliver a micrometre wide along a boundary that moved, joined to a grid): rounding collapses them into
-/// zero-width spikes or rings that touch or cross themselves, which `check` (and GEOS) refuse. A
-/// geometry valid as rounded is returned unchanged, byte for byte; otherwise its rings are noded and
-/// rebuilt exactly on the lattice of written coordinates (integer arithmetic): spikes and repeated
-/// points vanish, a ring touching itself becomes a shell and a hole or two parts, and what is left has
-/// no ring crossing or touching itself.
-pub fn valid_on_lattice(mp: MultiPolygon, decimals: i32) -> MultiPolygon {
-    if mp.0.iter().all(|p| geometry::polygon_problem(p).is_none())
-        && geometry::parts_problem(&mp).is_none()
-    {
-        return mp;
-    }
-    let mp = geometry::normalized(mp);
-    let f = 10f64.powi(decimals);
-    let Some(r) = mp.bounding_rect() else {
-        return mp;
-    };
-    let (ox, oy) = ((r.min().x * f).round(), (r.min().y * f).round());
-    // The lattice offsets must fit in i32 (about 2 degrees or 2,000 km): every grid does.
-    let span = ((r.max().x * f).round() - ox).max((r.max().y * f).round() - oy);
-    if !(span.is_finite() && span < f64::from(i32::MAX / 2)) {
-        return mp;
-    }
-    let to_int = |c: &Coord| {
-        IntPoint::new(
-            ((c.x * f).round() - ox) as i32,
-            ((c.y * f).round() - oy) as i32,
-        )
-    };
-    let shapes: Vec<Vec<Vec<IntPoint>>> =
-        mp.0.iter()
-            .map(|p| {
-                std::iter::once(p.exterior())
-                    .chain(p.interiors())
-                    .map(|ring| {
-                        let n = ring.0.len().saturating_sub(1);
-                        ring.0[..n].iter().map(to_int).collect()
-                    })
-                    .collect()
-            })
-            .collect();
-    let options = IntOverlayOptions {
-        preserve_input_collinear: true,
-        preserve_output_collinear: true,
-        ogc: true,
-        ..IntOverlayOptions::keep_all_points()
-    };
-    // Exteriors run counter-clockwise and holes clockwise: the land is where the winding is positive,
-    // so a loop a collapsed spike turned inside out (winding −1) is dropped, not kept as land.
-    let out = shapes.as_slice().simplify(FillRule::Positive, options);
-    let back = |p: &IntPoint| Coord {
-        x: (ox + f64::from(p.x)) / f,
-        y: (oy + f64::from(p.y)) / f,
-    };
-    let ring = |contour: &Vec<IntPoint>| {
-        let mut coords: Vec<Coord> = contour.iter().map(back).collect();
-        if let Some(&first) = coords.first() {
-            coords.push(first);
-        }
-        LineString(coords)
-    };
-    let polygons = out
-        .iter()
-        .filter(|shape| !shape.is_empty())
-        .map(|shape| Polygon::new(ring(&shape[0]), shape[1..].iter().map(ring).collect()))
-        .collect();
-    geometry::normalized(MultiPolygon(polygons))
-}
+pub use crate::spatial::geometry::valid_on_lattice;
 
 /// Writes grids with their recounted figures and records, and the record of retired grids (the
 /// `retired_grids` member: a FeatureCollection of the grids out of force, each with its record and
@@ -1021,6 +946,7 @@ pub fn ground_geojson(working: Crs, layers: &crate::model::Layers) -> Result<(St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spatial::geometry;
     use geo::{Area, polygon};
 
     #[test]

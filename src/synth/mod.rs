@@ -15,6 +15,10 @@
 //! injected faults in the first replica: an overlap strip, a gap strip, and a grid reaching into its
 //! neighbours. It is what the demo `check` finds fault with; the real partition engine lives elsewhere.
 
+pub mod compounds;
+
+pub use compounds::{CitySpec, Fabric};
+
 use crate::error::Result;
 use crate::output::{FeatureWriter, Shape};
 use crate::rng::Rng;
@@ -1236,10 +1240,6 @@ pub fn write(
 
 /// [`write()`] with every file in a CRS of the caller's choosing (`gridplan generate --out-crs`).
 pub fn write_in(spec: &Spec, dir: &Path, crs: Crss, progress: bool) -> Result<Written> {
-    std::fs::create_dir_all(dir).map_err(|source| crate::error::Error::Write {
-        path: dir.to_path_buf(),
-        source,
-    })?;
     let bar = progress.then(|| {
         let b = indicatif::ProgressBar::new_spinner();
         b.set_message("generating the district");
@@ -1247,6 +1247,40 @@ pub fn write_in(spec: &Spec, dir: &Path, crs: Crss, progress: bool) -> Result<Wr
         b
     });
     let d = district(spec)?;
+    write_district(&d, true, dir, crs, bar)
+}
+
+/// Writes the compound city of `spec` (`fabric` [`Fabric::Compounds`], or [`Fabric::StreetLines`]
+/// without the blocks file), every file in the CRSs given.
+pub fn write_city(
+    spec: &CitySpec,
+    fabric: Fabric,
+    dir: &Path,
+    crs: Crss,
+    progress: bool,
+) -> Result<Written> {
+    let bar = progress.then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_message("generating the city");
+        b.enable_steady_tick(std::time::Duration::from_millis(120));
+        b
+    });
+    let d = compounds::district(spec)?;
+    write_district(&d, fabric != Fabric::StreetLines, dir, crs, bar)
+}
+
+/// Writes a district's files into `dir` (the blocks file only `with_blocks`).
+fn write_district(
+    d: &District,
+    with_blocks: bool,
+    dir: &Path,
+    crs: Crss,
+    bar: Option<indicatif::ProgressBar>,
+) -> Result<Written> {
+    std::fs::create_dir_all(dir).map_err(|source| crate::error::Error::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut w = FeatureWriter::create(&dir.join("boundaries.geojson"), BUILD_CRS, crs.others)?;
     let mut leaves = 0;
     for u in &d.units {
@@ -1301,13 +1335,15 @@ pub fn write_in(spec: &Spec, dir: &Path, crs: Crss, progress: bool) -> Result<Wr
     }
     w.finish()?;
 
-    let mut w = FeatureWriter::create(&dir.join("blocks.geojson"), BUILD_CRS, crs.others)?;
-    for (code, name, kind, g) in &d.blocks {
-        let props = json!({"code": code, "name": name, "kind": kind});
-        let props = props.as_object().cloned().unwrap_or_default();
-        w.feature(None, Shape::Areal(g), &props)?;
+    if with_blocks {
+        let mut w = FeatureWriter::create(&dir.join("blocks.geojson"), BUILD_CRS, crs.others)?;
+        for (code, name, kind, g) in &d.blocks {
+            let props = json!({"code": code, "name": name, "kind": kind});
+            let props = props.as_object().cloned().unwrap_or_default();
+            w.feature(None, Shape::Areal(g), &props)?;
+        }
+        w.finish()?;
     }
-    w.finish()?;
 
     let mut w = FeatureWriter::create(&dir.join("barriers.geojson"), BUILD_CRS, crs.others)?;
     for (name, class, rank, line) in &d.barriers {
@@ -1337,7 +1373,7 @@ pub fn write_in(spec: &Spec, dir: &Path, crs: Crss, progress: bool) -> Result<Wr
         b.finish_and_clear();
     }
     Ok(Written {
-        blocks: d.blocks.len(),
+        blocks: if with_blocks { d.blocks.len() } else { 0 },
         barriers: d.barriers.len(),
         workers: d.workers.len(),
         leaves,
@@ -1347,10 +1383,52 @@ pub fn write_in(spec: &Spec, dir: &Path, crs: Crss, progress: bool) -> Result<Wr
     })
 }
 
+/// The ground layers of a district in the build CRS, as `--blocks` and `--barriers` would read them
+/// (no blocks for [`Fabric::StreetLines`]).
+pub fn layers(d: &District, fabric: Fabric) -> crate::model::Layers {
+    let blocks = if fabric == Fabric::StreetLines {
+        Vec::new()
+    } else {
+        d.blocks
+            .iter()
+            .enumerate()
+            .map(|(feature, (code, name, kind, g))| crate::model::Block {
+                feature,
+                code: Some(code.clone()),
+                name: Some(name.clone()),
+                kind: Some((*kind).to_string()),
+                geometry: g.clone(),
+            })
+            .collect()
+    };
+    let barriers = d
+        .barriers
+        .iter()
+        .enumerate()
+        .map(
+            |(feature, (name, class, rank, line))| crate::model::Barrier {
+                feature,
+                name: Some(name.clone()),
+                class: Some((*class).to_string()),
+                rank: *rank,
+                geometry: geo::MultiLineString(vec![line.clone()]),
+            },
+        )
+        .collect();
+    crate::model::Layers { blocks, barriers }
+}
+
 /// The district as an in-memory dataset in the build CRS (no files, no reprojection): for tests and
 /// benchmarks of the planning steps alone.
 pub fn dataset(spec: &Spec, rules: &crate::rules::Rules) -> Result<crate::input::dataset::Dataset> {
-    let d = district(spec)?;
+    dataset_of(district(spec)?, rules)
+}
+
+/// [`dataset`] of a district already built (its units and points; its layers are [`layers`]).
+pub fn dataset_of(
+    d: District,
+    rules: &crate::rules::Rules,
+) -> Result<crate::input::dataset::Dataset> {
     let areas = d
         .units
         .into_iter()

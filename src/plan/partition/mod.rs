@@ -25,6 +25,7 @@
 //! wall"). Leaves are independent and run in parallel.
 
 pub mod cells;
+pub mod repair;
 
 use crate::input::dataset::Dataset;
 use crate::model::{
@@ -106,6 +107,10 @@ pub struct LeafPlan {
     /// cutting a cell.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub whole_cells_cannot_meet: bool,
+    /// What was mended in the grids drawn so that they tile the leaf and hold every household
+    /// ([`repair::coverage`]); absent when nothing was.
+    #[serde(skip_serializing_if = "repair::Repairs::none")]
+    pub coverage_repairs: repair::Repairs,
 }
 
 /// The grids of every leaf, with what was decided along the way.
@@ -829,6 +834,8 @@ struct LeafInput<'a> {
     band: &'a KindRules,
     policy: CountPolicy,
     ground: Option<&'a crate::plan::partition::cells::Ground<'a>>,
+    /// The check's noise for the leaf (m²): gaps and overlaps below it are rounding.
+    tol_m2: f64,
 }
 
 /// Partitions one leaf into grid geometries. With ground layers the cells engine draws the leaf;
@@ -844,6 +851,7 @@ fn partition_leaf(leaf: &LeafInput) -> (Vec<MultiPolygon>, LeafPlan, Vec<Buildin
         band,
         policy,
         ground,
+        tol_m2,
     } = *leaf;
     let (atoms, splits) = atoms(points, members, code, band);
     let households: u64 = atoms.iter().map(|a| a.households).sum();
@@ -928,6 +936,8 @@ fn partition_leaf(leaf: &LeafInput) -> (Vec<MultiPolygon>, LeafPlan, Vec<Buildin
             straight
         }
     };
+    // Whatever drew them, the grids tile the land and hold every household before they go further.
+    let (pieces, coverage_repairs) = repair::coverage(land, pieces, points, members, tol_m2);
     let mut splits = splits;
     if !splits.is_empty() {
         let index = crate::spatial::index::PolygonIndex::new(pieces.iter().collect());
@@ -953,6 +963,7 @@ fn partition_leaf(leaf: &LeafInput) -> (Vec<MultiPolygon>, LeafPlan, Vec<Buildin
         dedicated: 0,
         note: None,
         whole_cells_cannot_meet,
+        coverage_repairs,
     };
     (pieces, plan, splits)
 }
@@ -1261,6 +1272,7 @@ fn draw_leaf(
         band,
         policy: rules.partition.count_policy,
         ground: drawing.ground,
+        tol_m2: tol,
     };
     let (pieces, mut plan, splits) = if geometry::area_m2(&land) > tol {
         let start = std::time::Instant::now();
@@ -1289,6 +1301,7 @@ fn draw_leaf(
             dedicated: 0,
             note: Some("the dedicated grids cover the whole leaf".to_string()),
             whole_cells_cannot_meet: false,
+            coverage_repairs: repair::Repairs::default(),
         };
         (Vec::new(), plan, Vec::new())
     };

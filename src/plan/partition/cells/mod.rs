@@ -11,6 +11,8 @@
 
 #[allow(clippy::module_inception)]
 pub mod cells;
+pub mod compounds;
+pub mod faces;
 pub mod graph;
 pub mod grow;
 
@@ -59,7 +61,16 @@ pub fn prepare(
     ground: Option<&Ground>,
 ) -> Prepared {
     let max = band.max_households as u64;
-    let blocks = ground.map(|g| g.blocks_near(leaf)).unwrap_or_default();
+    let near = ground.map(|g| g.blocks_near(leaf)).unwrap_or_default();
+    // Street lines cut the leaf (or its blocks) into the faces they make, which are then the blocks.
+    let faces = ground
+        .map(|g| faces::street_faces(leaf, g, &near))
+        .unwrap_or_default();
+    let blocks: Vec<(usize, &MultiPolygon, String)> = if faces.is_empty() {
+        near
+    } else {
+        faces.iter().map(|(i, f, l)| (*i, f, l.clone())).collect()
+    };
     let mut cells = cells::build(leaf, atoms, households, &blocks, max);
     let barriers = ground.map(|g| &g.barriers);
     let graph = graph::build(&mut cells, barriers);
@@ -123,32 +134,17 @@ fn assemble(
                     polys[part].push(cells.sites[s].clone());
                 }
             }
-            _ => {
-                use geo::Area;
-                let snapped = snap_mm(&piece.polygon);
-                if snapped.exterior().0.len() >= 4 && snapped.unsigned_area() > 0.0 {
-                    polys[part].extend(geometry::normalized(MultiPolygon(vec![snapped])).0);
-                }
-            }
+            _ => polys[part].extend(snapped_piece(&piece.polygon)),
         }
     }
     // The union of one part's pieces, each snapped to the millimetre (neighbours then meet exactly).
     let snapped_union = |part: usize| {
-        use geo::Area;
         let pieces: Vec<geo::Polygon> = cells
             .pieces
             .iter()
             .enumerate()
             .filter(|&(i, _)| solution.part[cells.cell_of[i]] == part)
-            .flat_map(|(_, piece)| {
-                let snapped = snap_mm(&piece.polygon);
-                let ok = snapped.exterior().0.len() >= 4 && snapped.unsigned_area() > 0.0;
-                if ok {
-                    geometry::normalized(MultiPolygon(vec![snapped])).0
-                } else {
-                    Vec::new()
-                }
-            })
+            .flat_map(|(_, piece)| snapped_piece(&piece.polygon))
             .collect();
         clean(geometry::normalized(geo::unary_union(pieces.iter())))
     };
@@ -239,6 +235,19 @@ pub fn band_violation(
             .sum(),
         parts_holding.iter().filter(|s| s.len() > 1).count(),
     )
+}
+
+/// A piece snapped to the millimetre ([`snap_mm`]) and made valid there: rounding can twist a ring
+/// by a hair where a neighbour's vertex was put into its side (a loop of 40 µm at a divided block's
+/// piece), and the union of a grid's pieces then lost the whole piece, leaving a gap with households
+/// in it. Empty when nothing of the piece is left.
+fn snapped_piece(piece: &geo::Polygon) -> Vec<geo::Polygon> {
+    use geo::Area;
+    let snapped = snap_mm(piece);
+    if snapped.exterior().0.len() < 4 || snapped.unsigned_area() <= 0.0 {
+        return Vec::new();
+    }
+    geometry::valid_on_lattice(geometry::normalized(MultiPolygon(vec![snapped])), 3).0
 }
 
 /// The polygon with its vertices on a millimetre lattice (neighbouring pieces then meet exactly).
@@ -453,6 +462,23 @@ pub fn draw_counts(
     }))
     .ok()?;
     let g = &prepared.graph;
+    // A leaf of large compounds: each compound that fits whole grids gets its own, where that meets the
+    // band.
+    let wanted: Vec<usize> = std::iter::once(k).chain(others.iter().copied()).collect();
+    let by_compound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        compounds::partition(&prepared.cells, g, &wanted, min, max, SEED)
+    }))
+    .ok()
+    .flatten();
+    let by_compound = match by_compound {
+        Some((count, solution)) if solution.violation == 0 => {
+            return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                assemble(prepared, solution, count, leaf, atoms, households, band)
+            }))
+            .ok();
+        }
+        other => other,
+    };
     let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         grow::partition_by(g, k, min, max, SEED, Search::Moves)
     }))
@@ -514,6 +540,11 @@ pub fn draw_counts(
             }
         }
     }
+    // Compound by compound, where that misses the band no more than the whole leaf's search.
+    let best = match by_compound {
+        Some(c) if c.1.violation <= best.1.violation => c,
+        _ => best,
+    };
     let (count, solution) = best;
     // Whether whole cells could meet the band with any of the counts tried (not only the one kept),
     // decided exactly where that is cheap.
