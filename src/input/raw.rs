@@ -5,6 +5,7 @@
 //! struct `P` (unknown properties are skipped without allocation), coordinates into a `serde_json::Value`
 //! so that bad coordinates are reported by the validator, naming the feature, rather than by the parser.
 
+use crate::lang::messages::msg;
 use crate::problem::Problem;
 use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -98,17 +99,12 @@ where
         Ok(header) => {
             if header.kind.as_deref() != Some("FeatureCollection") {
                 let found = header.kind.as_deref().unwrap_or("no `type` member");
-                return Err(Problem::error(
-                    file,
-                    format!("not a GeoJSON FeatureCollection (type: {found})"),
-                )
-                .field("type"));
+                return Err(
+                    Problem::error(file, msg!(NotFeatureCollection, found = found)).field("type"),
+                );
             }
             if !header.has_features {
-                return Err(
-                    Problem::error(file, "FeatureCollection has no `features` array")
-                        .field("features"),
-                );
+                return Err(Problem::error(file, msg!(NoFeaturesArray)).field("features"));
             }
             Ok(header)
         }

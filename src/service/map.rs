@@ -197,6 +197,12 @@ const SCRIPT_ZH: &str = r#"{
   not_assigned: "未分配", cadre: " — ⚑ 由村干部兼任 (cadre_responsible)", area: "面积", compactness: "紧凑度",
   bounds: "四至", grids_layer: "网格", barriers_layer: "道路、河流", blocks_layer: "街区、小区",
   st: { ok: "达标", under: "偏少", over: "偏多" },
+  kinds: { basic: "基础网格", dedicated: "专属网格", urban: "城市社区", rural: "农村" },
+  policies: { one_full_time_per_grid: "每格一名专职", by_hours: "按工时配置" },
+  rules: { band_under: "户数不足", band_over: "户数超标", population_alert: "人口提示", population_band: "人口不符",
+    gap: "空隙未覆盖", overlap: "网格重叠", crosses_leaf: "跨越社区边界", outside_leaves: "超出辖区", multi_part: "网格不连片",
+    split_building: "楼栋被分割", empty_grid: "空网格", leaf_without_grid: "社区无网格", households_outside_grids: "住户不在网格内",
+    split_block: "街区被分割", malformed_grid_code: "网格编码格式错误", duplicate_code: "网格编码重复" },
   summary: (g, c, ok, under, over) => `${c} 个社区共 ${g} 个网格 — 达标 ${ok}，偏少 ${under}，偏多 ${over}`,
   load_failed: "无法加载网格：",
   need_token: "请先输入规划人员令牌", no_assignment: "尚无网格员分配",
@@ -217,6 +223,7 @@ const SCRIPT_EN: &str = r#"{
   not_assigned: "not assigned", cadre: " — ⚑ held by a village cadre (cadre_responsible)", area: "area", compactness: "compactness",
   bounds: "four sides (四至)", grids_layer: "grids", barriers_layer: "roads and rivers", blocks_layer: "street blocks",
   st: { ok: "ok", under: "under", over: "over" },
+  kinds: {}, policies: {}, rules: {},
   summary: (g, c, ok, under, over) => `${g} grids in ${c} communities — ok ${ok}, under ${under}, over ${over}`,
   load_failed: "could not load the grids: ",
   need_token: "enter a planner token first", no_assignment: "no assignment yet",
@@ -302,12 +309,20 @@ async function all(url) {
 
 function esc(v) { return String(v).replace(/[&<>"]/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c])); }
 
+// Communities and towns by name where the boundaries give one (code → name), filled once loaded.
+const NAMES = {};
+const named = code => (code && NAMES[code]) || code || "";
+// A code of the data (a grid kind, a staffing policy) in the page's words, else as it is.
+const word = (table, code) => (code && table[code]) || code || "";
+// A violation or a problem in the page's language (reports carry the Chinese beside the English).
+const said = v => (T.lang === "zh" && v.message_zh) || v.message;
+
 function describe(p) {
-  const rows = [[T.grid, p.id], [T.name, p.name ?? ""], [T.community, p.community],
-    [T.kind, (p.kind ?? "") + (p.community_kind ? " (" + p.community_kind + ")" : "")], [T.households, p.counts_withheld ? T.withheld : p.households],
+  const rows = [[T.grid, p.id], [T.name, p.name ?? ""], [T.community, named(p.community)],
+    [T.kind, word(T.kinds, p.kind) + (p.community_kind ? (T.lang === "zh" ? "（" + word(T.kinds, p.community_kind) + "）" : " (" + p.community_kind + ")") : "")], [T.households, p.counts_withheld ? T.withheld : p.households],
     [T.population, p.counts_withheld ? T.withheld : (p.population ?? T.unknown)], [T.band, p.min + "–" + p.max], [T.status, (T.st[p.status] || p.status)],
     [T.buildings, p.counts_withheld ? T.withheld : p.buildings], [T.workers, (p.workers || []).join(", ") || T.none],
-    [T.staffing, (p.staffing_policy || T.not_assigned) + (p.cadre_responsible ? T.cadre : "")],
+    [T.staffing, (word(T.policies, p.staffing_policy) || T.not_assigned) + (p.cadre_responsible ? T.cadre : "")],
     [T.area, Math.round(p.area_m2 / 1000) / 1000 + " km²"], [T.compactness, p.compactness]];
   if (p.bounds_description) rows.splice(2, 0, [T.bounds, p.bounds_description]);
   return "<table>" + rows.map(([k, v]) => `<tr><td>${esc(k)}</td><td><b>${esc(v)}</b></td></tr>`).join("") + "</table>";
@@ -316,6 +331,7 @@ function describe(p) {
 (async () => {
   try {
     const [communities, grids] = await Promise.all([all("/collections/communities/items?limit=1000"), all("/collections/grids/items?limit=1000")]);
+    for (const c of communities.features) { const p = c.properties || {}; if (p.code && p.name) NAMES[p.code] = p.name; }
     const gridLayer = L.geoJSON(grids, {
       className: "grid",
       style: f => ({ color: f.properties.cadre_responsible ? "#6a1b9a" : "#444", weight: f.properties.cadre_responsible ? 3 : 1,
@@ -420,12 +436,12 @@ document.getElementById("upload").addEventListener("change", async ev => {
   if (!token) { out.textContent = T.need_token_check; ev.target.value = ""; return; }
   const r = await fetch("/api/check", { method: "POST", body: await file.arrayBuffer(), headers: { "Content-Type": "application/geo+json", "Authorization": "Bearer " + token } });
   const report = await r.json();
-  if (!r.ok) { out.textContent = report.error + "\n" + (report.problems || []).map(p => p.message).join("\n"); return; }
+  if (!r.ok) { out.textContent = report.error + "\n" + (report.problems || []).map(said).join("\n"); return; }
   const s = report.summary;
   out.textContent = `${s.compliant ? T.compliant : T.not_compliant}: ${T.violations(s.violations)}\n` +
     T.grids_line(s.grids, s.ok, s.under, s.over) + "\n" +
     T.gaps(s.gap_area_m2.toFixed(1), s.overlap_area_m2.toFixed(1)) + "\n" +
-    report.violations.slice(0, 20).map(v => `${v.grid || v.leaf}: ${v.message}`).join("\n");
+    report.violations.slice(0, 20).map(v => `${v.grid || named(v.leaf)}${T.lang === "zh" ? "：" + word(T.rules, v.rule) + "：" : ": "}${said(v)}`).join("\n");
 });
 </script>
 </body>
