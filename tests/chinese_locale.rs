@@ -64,18 +64,24 @@ fn zh(args: &[&str]) -> Output {
 }
 
 /// The English words of `line`: runs of ASCII letters, leaving out what is not prose: `code` in
-/// backticks, paths and file names (with `/` or `.`), flags (`--previous`), ids and codes (with a digit
+/// backticks, values quoted from the data (“…”), paths and file names (with `/` or `.`), flags (`--previous`), ids and codes (with a digit
 /// or `_`), and the allowed words.
 fn english_words(line: &str) -> Vec<String> {
+    // `code` and “values quoted from the data” are not prose.
     let mut prose = String::new();
-    let mut in_code = false;
+    let (mut in_code, mut in_quote) = (false, false);
     for c in line.chars() {
-        if c == '`' {
-            in_code = !in_code;
-            prose.push(' ');
-        } else if !in_code {
-            prose.push(c);
+        match c {
+            '`' => in_code = !in_code,
+            '“' => in_quote = true,
+            '”' => in_quote = false,
+            _ if !in_code && !in_quote => {
+                prose.push(c);
+                continue;
+            }
+            _ => {}
         }
+        prose.push(' ');
     }
     let mut words = Vec::new();
     // Tokens: split on whitespace and Chinese punctuation / ideographs.
@@ -134,6 +140,7 @@ fn the_detector_finds_english_and_lets_codes_pass() {
     assert!(english_words("gridplan partition --previous：已写入 /tmp/x/grids.geojson").is_empty());
     assert!(english_words("警告：a.geojson：字段 `geometry`：3 个住户点").is_empty());
     assert_eq!(english_words("warning: x"), ["warning", "x"]);
+    assert!(english_words("字段 `households`：“many”是文字").is_empty());
 }
 
 #[test]
@@ -353,6 +360,15 @@ fn refusals_are_said_in_chinese() {
         &check(&old, &zero, &[]),
         "0 户：每个点至少 1 户",
     );
+    let words = d.join("words.geojson");
+    std::fs::write(
+        &words,
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"households":"many","population":-1},"geometry":{"type":"Point","coordinates":[118.8,32.3]}}]}"#,
+    )
+    .unwrap();
+    let out = check(&old, &words, &[]);
+    refused("counts in words", &out, "“many”是文字，不是整数");
+    refused("a negative count", &out, "-1 是负数");
     let not_json = d.join("notes.geojson");
     std::fs::write(&not_json, "households: many\n").unwrap();
     refused(

@@ -178,6 +178,15 @@ catalogue! {
         "几何类型为 {found}：住户须为点（Point）";
     /// A point without coordinates.
     PointNoCoordinates: "Point has no coordinates", "点（Point）缺少坐标";
+    /// A count that is negative.
+    Negative: "{value} is negative", "{value} 是负数";
+    /// A count that is not a whole number.
+    NotWholeNumber: "{value} is not a whole number", "{value} 不是整数";
+    /// A count written as a string.
+    StringNotWholeNumber: "\"{value}\" is a string, not a whole number",
+        "“{value}”是文字，不是整数";
+    /// A count too large.
+    TooLargeCount: "{value} is too large", "{value} 太大";
     /// A point carrying no household.
     ZeroHouseholds: "0 households; a point must carry at least 1", "0 户：每个点至少 1 户";
     /// A boundary without geometry.
