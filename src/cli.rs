@@ -345,9 +345,11 @@ pub struct ServeArgs {
     /// planner token; with none, every write is refused.
     #[arg(long)]
     pub tokens: Option<PathBuf>,
-    /// Base-map tile URL template for the map page, e.g. https://tile.example/{z}/{x}/{y}.png
-    /// (optional: the page works without one, and without internet).
-    #[arg(long)]
+    /// Base-map tile URL template for the map page (`--basemap` is the same flag), e.g. the office's
+    /// tile server https://tiles.example/{z}/{x}/{y}.png, or 天地图 with its key:
+    /// `http://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY`
+    /// (`{s}` runs over t0–t7). None by default: the page works without one, and without internet.
+    #[arg(long, visible_alias = "basemap")]
     pub tiles: Option<String>,
     /// Largest request body accepted, in MiB (a district's households file is tens of MB; raise
     /// it for a county's).

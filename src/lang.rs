@@ -2,6 +2,8 @@
 //! `zh_TW`, `zh`…), English otherwise. Only the words for people change; rule names and codes in
 //! JSON, and every file written, stay the same whatever the language.
 
+pub mod messages;
+
 /// A language the terminal output is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {

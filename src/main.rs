@@ -62,7 +62,7 @@ fn main() -> ExitCode {
             // The library's errors name their cause themselves; anything else prints its chain.
             let ours = e.downcast_ref::<Error>();
             match ours {
-                Some(err) => eprintln!("gridplan: {err}"),
+                Some(err) => eprintln!("gridplan: {}", err.render(lang())),
                 None => eprintln!("gridplan: {e:#}"),
             }
             ExitCode::from(if ours.is_some_and(Error::is_bad_input) {
@@ -220,7 +220,20 @@ fn assign(a: &AssignArgs, files: StaffFiles) -> anyhow::Result<u8> {
     if let Some(path) = &a.report {
         output::write_json(path, &result.staffing)?;
     }
-    say(&text::assign(lang(), &staffed, &a.out, a.report.as_deref()));
+    // Towns by name where the boundaries give them.
+    let names: std::collections::BTreeMap<String, String> = inputs
+        .tree
+        .iter()
+        .flat_map(|t| t.areas.iter())
+        .filter_map(|a| Some((a.code.clone(), a.name.clone()?)))
+        .collect();
+    say(&text::assign(
+        lang(),
+        &staffed,
+        &names,
+        &a.out,
+        a.report.as_deref(),
+    ));
     Ok(0)
 }
 

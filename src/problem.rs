@@ -4,6 +4,8 @@
 //! the file, the feature (index and id, when known) and the field. Errors stop the work (exit status 2);
 //! warnings are counted and reported but let the work go on.
 
+use crate::lang::Lang;
+use crate::lang::messages::Msg;
 use serde::Serialize;
 use std::fmt;
 
@@ -42,21 +44,62 @@ pub struct Problem {
     pub feature: Option<Box<FeatureRef>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// What is wrong, in English (scripts read it).
     pub message: String,
+    /// What is wrong, in Chinese, for messages of the catalogue ([`crate::lang::messages`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_zh: Option<String>,
+}
+
+/// A problem's message: a sentence of the catalogue (said in both languages) or, for the few not yet
+/// in it, English text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Said {
+    en: String,
+    zh: Option<String>,
+}
+
+impl From<Msg> for Said {
+    fn from(m: Msg) -> Said {
+        Said {
+            en: m.text(Lang::En),
+            zh: Some(m.text(Lang::Zh)),
+        }
+    }
+}
+
+impl From<String> for Said {
+    fn from(en: String) -> Said {
+        Said { en, zh: None }
+    }
+}
+
+impl From<&str> for Said {
+    fn from(en: &str) -> Said {
+        Said::from(en.to_string())
+    }
+}
+
+impl From<&String> for Said {
+    fn from(en: &String) -> Said {
+        Said::from(en.clone())
+    }
 }
 
 impl Problem {
-    pub fn error(file: &str, message: impl Into<String>) -> Self {
+    pub fn error(file: &str, message: impl Into<Said>) -> Self {
+        let said = message.into();
         Problem {
             severity: Severity::Error,
             file: file.to_string(),
             feature: None,
             field: None,
-            message: message.into(),
+            message: said.en,
+            message_zh: said.zh,
         }
     }
 
-    pub fn warning(file: &str, message: impl Into<String>) -> Self {
+    pub fn warning(file: &str, message: impl Into<Said>) -> Self {
         Problem {
             severity: Severity::Warning,
             ..Problem::error(file, message)
@@ -124,33 +167,67 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let label = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
+        f.write_str(&self.render(Lang::En))
+    }
+}
+
+impl Problem {
+    /// The message in `lang` (the English where the catalogue has no Chinese for it).
+    pub fn message_in(&self, lang: Lang) -> &str {
+        match (lang, &self.message_zh) {
+            (Lang::Zh, Some(zh)) => zh,
+            _ => &self.message,
+        }
+    }
+
+    /// The problem as one line in `lang`: severity, file, sheet, feature or row, id, field, message.
+    pub fn render(&self, lang: Lang) -> String {
+        use std::fmt::Write as _;
+        let zh = lang == Lang::Zh;
+        let mut f = String::new();
+        let label = match (self.severity, zh) {
+            (Severity::Error, false) => "error",
+            (Severity::Warning, false) => "warning",
+            (Severity::Error, true) => "错误",
+            (Severity::Warning, true) => "警告",
         };
-        write!(f, "{label}: {}", self.file)?;
+        let sep = if zh { "：" } else { ": " };
+        let _ = write!(f, "{label}{sep}{}", self.file);
         if let Some(sheet) = self.feature.as_ref().and_then(|r| r.sheet.as_deref()) {
-            write!(f, ": sheet {sheet}")?;
+            let _ = match zh {
+                false => write!(f, ": sheet {sheet}"),
+                true => write!(f, "：工作表 {sheet}"),
+            };
         }
         let row = self.feature.as_ref().and_then(|r| r.row);
         if let Some(feature) = &self.feature {
-            match row {
-                Some(r) => write!(f, ": row {r}")?,
-                None => write!(f, ": feature {}", feature.index)?,
-            }
+            let _ = match (row, zh) {
+                (Some(r), false) => write!(f, ": row {r}"),
+                (None, false) => write!(f, ": feature {}", feature.index),
+                (Some(r), true) => write!(f, "：第 {r} 行"),
+                (None, true) => write!(f, "：要素 {}", feature.index),
+            };
             if let Some(id) = &feature.id {
-                write!(f, " (id {id})")?;
+                let _ = match zh {
+                    false => write!(f, " (id {id})"),
+                    true => write!(f, "（id {id}）"),
+                };
             }
         }
         let column = self.feature.as_ref().and_then(|r| r.column.as_deref());
-        match (&self.field, column) {
-            (Some(field), Some(letter)) => write!(f, ": column {letter} `{field}`")?,
-            (Some(field), None) if row.is_some() => write!(f, ": column `{field}`")?,
-            (Some(field), None) => write!(f, ": field `{field}`")?,
-            (None, Some(letter)) => write!(f, ": column {letter}")?,
-            (None, None) => {}
-        }
-        write!(f, ": {}", self.message)
+        let _ = match (&self.field, column, zh) {
+            (Some(field), Some(letter), false) => write!(f, ": column {letter} `{field}`"),
+            (Some(field), None, false) if row.is_some() => write!(f, ": column `{field}`"),
+            (Some(field), None, false) => write!(f, ": field `{field}`"),
+            (None, Some(letter), false) => write!(f, ": column {letter}"),
+            (Some(field), Some(letter), true) => write!(f, "：{letter} 列 `{field}`"),
+            (Some(field), None, true) if row.is_some() => write!(f, "：列 `{field}`"),
+            (Some(field), None, true) => write!(f, "：字段 `{field}`"),
+            (None, Some(letter), true) => write!(f, "：{letter} 列"),
+            (None, None, _) => Ok(()),
+        };
+        let _ = write!(f, "{sep}{}", self.message_in(lang));
+        f
     }
 }
 
@@ -186,14 +263,14 @@ pub fn render_warnings(warnings: &[Problem], shown: usize) -> String {
     render_warnings_in(crate::lang::Lang::En, warnings, shown)
 }
 
-/// [`render_warnings`] with its headings in `lang` (the warnings themselves stay as written).
+/// [`render_warnings`] in `lang`.
 pub fn render_warnings_in(lang: crate::lang::Lang, warnings: &[Problem], shown: usize) -> String {
     if warnings.is_empty() {
         return String::new();
     }
     let mut out = format!("\n  {}\n", lang.warnings_heading(warnings.len()));
     for w in warnings.iter().take(shown) {
-        out.push_str(&format!("    {w}\n"));
+        out.push_str(&format!("    {}\n", w.render(lang)));
     }
     if warnings.len() > shown {
         out.push_str(&format!(
@@ -202,4 +279,33 @@ pub fn render_warnings_in(lang: crate::lang::Lang, warnings: &[Problem], shown: 
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lang::messages::msg;
+
+    /// A problem of the catalogue reads in Chinese, place and all; one not in it keeps its English
+    /// message inside the Chinese frame; the English line is as it always was.
+    #[test]
+    fn a_problem_is_said_in_the_readers_language() {
+        let p = Problem::error("h.geojson", msg!(ZeroHouseholds))
+            .at(4, Some("H5"))
+            .field("households");
+        assert_eq!(
+            p.to_string(),
+            "error: h.geojson: feature 4 (id H5): field `households`: 0 households; a point must carry at least 1"
+        );
+        assert_eq!(
+            p.render(Lang::Zh),
+            "错误：h.geojson：要素 4（id H5）：字段 `households`：0 户：每个点至少 1 户"
+        );
+        let w = Problem::warning("台账.xlsx", "something new").at_row(3, None);
+        assert_eq!(
+            w.render(Lang::Zh),
+            "警告：台账.xlsx：第 3 行：something new"
+        );
+        assert_eq!(w.message_zh, None);
+    }
 }

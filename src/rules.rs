@@ -3,6 +3,7 @@
 //! 200–300, a population alert above 2,000 people); a TOML file overrides any number,
 //! per kind, and may add kinds. Every number has a name and a documented meaning; none is hidden in code.
 
+use crate::lang::messages::{Msg, msg};
 use crate::model::{IdStyle, WorkerType};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -128,24 +129,33 @@ impl KindRules {
 
     /// Why `households` fits no whole number of grids of this band, or `None` when some number does.
     pub fn infeasibility(&self, households: u64) -> Option<String> {
+        self.infeasibility_msg(households)
+            .map(|m| m.text(crate::lang::Lang::En))
+    }
+
+    /// [`infeasibility`](Self::infeasibility) as a message of the catalogue (said in either language).
+    pub fn infeasibility_msg(&self, households: u64) -> Option<Msg> {
         if households == 0 {
-            return Some("no households: the leaf still needs one grid to be covered".to_string());
+            return Some(msg!(LeafNoHouseholds));
         }
         if !self.feasible_counts(households).is_empty() {
             return None;
         }
         let (min, max) = (self.min_households as u64, self.max_households as u64);
         if households < min {
-            return Some(format!(
-                "{households} households are fewer than one grid's minimum of {min}"
-            ));
+            return Some(msg!(FewerThanOneGrid, households = households, min = min));
         }
         let fewer = households / max.max(1);
         let more = fewer + 1;
-        Some(format!(
-            "{households} households fit no whole number of grids in {min}–{max}: {fewer} grid(s) would hold {:.0} each (over {max}), {more} would hold {:.0} each (under {min})",
-            households as f64 / fewer.max(1) as f64,
-            households as f64 / more as f64
+        Some(msg!(
+            NoWholeNumber,
+            households = households,
+            min = min,
+            max = max,
+            fewer = fewer,
+            more = more,
+            each_fewer = format!("{:.0}", households as f64 / fewer.max(1) as f64),
+            each_more = format!("{:.0}", households as f64 / more as f64),
         ))
     }
 }

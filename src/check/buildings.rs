@@ -4,6 +4,7 @@
 use super::Ctx;
 use super::report::{OversizeSplit, Rule, Violation};
 use super::tally::{BuildingTally, LeafBuilding};
+use crate::lang::messages::msg;
 use crate::model::BuildingKey;
 
 /// Every building split across grids: a violation pushed onto `violations`, or, for a building larger
@@ -21,10 +22,6 @@ pub(super) fn judge(cx: &Ctx, violations: &mut Vec<Violation>) -> Vec<OversizeSp
     let mut oversize = Vec::new();
     for (key, building) in split {
         let leaf = key.leaf;
-        let what = match key.key {
-            BuildingKey::Named(b) => format!("building \"{b}\""),
-            BuildingKey::At(..) => "a building (points at one position)".to_string(),
-        };
         let names: Vec<&str> = building
             .grids
             .iter()
@@ -47,16 +44,19 @@ pub(super) fn judge(cx: &Ctx, violations: &mut Vec<Violation>) -> Vec<OversizeSp
             });
             continue;
         }
-        violations.push(Violation {
-            rule: Rule::SplitBuilding,
-            grid: Some(names.join(",")),
-            leaf: leaf.map(|l| tree.areas[l].code.clone()),
-            message: format!(
-                "{what} ({size} households) is split across grids {}",
-                names.join(", ")
-            ),
-            value: Some(building.grids.len() as f64),
-        });
+        let message = match key.key {
+            BuildingKey::Named(b) => msg!(SplitBuilding, building = b),
+            BuildingKey::At(..) => msg!(SplitBuildingAt),
+        }
+        .arg("households", size)
+        .arg_in("grids", names.join(", "), names.join("、"));
+        violations.push(Violation::new(
+            Rule::SplitBuilding,
+            Some(names.join(",")),
+            leaf.map(|l| tree.areas[l].code.clone()),
+            &message,
+            Some(building.grids.len() as f64),
+        ));
     }
     oversize
 }

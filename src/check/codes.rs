@@ -7,6 +7,7 @@
 
 use super::Ctx;
 use super::report::{Rule, Violation};
+use crate::lang::messages::msg;
 use crate::model::grid_code;
 use std::collections::BTreeMap;
 
@@ -25,16 +26,19 @@ pub(super) fn judge(cx: &Ctx, violations: &mut Vec<Violation>) {
         if ids.len() < 2 {
             continue;
         }
-        violations.push(Violation {
-            rule: Rule::DuplicateCode,
-            grid: Some(ids.join(",")),
-            leaf: Some(community.to_string()),
-            message: format!(
-                "number {number} of community {community} is used by {} grids: {}",
-                ids.len(),
-                ids.join(", ")
-            ),
-            value: Some(ids.len() as f64),
-        });
+        let message = msg!(
+            DuplicateCode,
+            number = number,
+            community = community,
+            count = ids.len()
+        )
+        .arg_in("grids", ids.join(", "), ids.join("、"));
+        violations.push(Violation::new(
+            Rule::DuplicateCode,
+            Some(ids.join(",")),
+            Some(community.to_string()),
+            &message,
+            Some(ids.len() as f64),
+        ));
     }
 }

@@ -3,6 +3,7 @@
 
 use super::Ctx;
 use super::report::{GridRow, Rule, Violation};
+use crate::lang::messages::{Msg, msg};
 use crate::model::GridKind;
 use crate::rules::{BandStatus, KindRules, Measure};
 use crate::spatial::geometry;
@@ -37,12 +38,14 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
         .map(|b| judge_band(b, hh, people));
     let status = judged.and_then(|j| j.status);
     let alert = band.is_some_and(|b| counted.population > b.population_alert as u64);
-    let v = |rule, message: String, value: f64| Violation {
-        rule,
-        grid: Some(grid.id.clone()),
-        leaf: leaf_code.clone(),
-        message,
-        value: Some(value),
+    let v = |rule, message: Msg, value: f64| {
+        Violation::new(
+            rule,
+            Some(grid.id.clone()),
+            leaf_code.clone(),
+            &message,
+            Some(value),
+        )
     };
     if let (Some(j), Some(b)) = (judged, band) {
         if let Some(s) = j.households_breach
@@ -57,7 +60,7 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
         }
     }
     if hh == 0 && !dedicated {
-        violations.push(v(Rule::EmptyGrid, "no households".to_string(), 0.0));
+        violations.push(v(Rule::EmptyGrid, msg!(EmptyGrid), 0.0));
     }
     if let Some(message) = code_problem(&grid.id, leaf_code.as_deref()) {
         violations.push(v(Rule::MalformedGridCode, message, grid.id.len() as f64));
@@ -65,29 +68,26 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
     if let (true, Some(b)) = (alert, band) {
         violations.push(v(
             Rule::PopulationAlert,
-            format!(
-                "{} residents, above the alert of {}",
-                counted.population, b.population_alert
+            msg!(
+                PopulationAlert,
+                population = counted.population,
+                alert = b.population_alert
             ),
             counted.population as f64,
         ));
     }
     match home {
-        None => violations.push(v(
-            Rule::OutsideLeaves,
-            "the grid lies outside every leaf".to_string(),
-            area,
-        )),
+        None => violations.push(v(Rule::OutsideLeaves, msg!(OutsideLeaves), area)),
         Some(p) if outside > tol => {
             let into = where_outside(cx, g, p, outside, tol);
             violations.push(v(
                 Rule::CrossesLeaf,
-                format!(
-                    "reaches {:.1} m² outside its leaf {}, into {}",
-                    outside,
-                    leaf_code.as_deref().unwrap_or("?"),
-                    into.join(", ")
-                ),
+                msg!(
+                    CrossesLeaf,
+                    area = format!("{outside:.1}"),
+                    leaf = leaf_code.as_deref().unwrap_or("?")
+                )
+                .arg_list("into", &into),
                 outside,
             ));
         }
@@ -107,7 +107,7 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
     {
         violations.push(v(
             Rule::MultiPart,
-            format!("the grid has {part_count} separate parts"),
+            msg!(MultiPart, parts = part_count),
             part_count as f64,
         ));
     }
@@ -137,18 +137,19 @@ pub(super) fn judge(cx: &Ctx, g: usize, violations: &mut Vec<Violation>) -> Grid
 /// What is wrong with grid id `id` read as a standard code (community code + 3 digits), when it is
 /// written as one (12 digits or more, digits only): its length, a sequence of 000, or a community code other than that of
 /// the leaf it lies in. Ids of another form (`<leaf>-G<nn>`, names given by hand) are not judged here.
-fn code_problem(id: &str, leaf: Option<&str>) -> Option<String> {
+fn code_problem(id: &str, leaf: Option<&str>) -> Option<Msg> {
     if id.len() < 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let Some((community, _)) = crate::model::parse_standard_grid_id(id) else {
-        return Some(format!(
-            "grid code {id} is not a standard code: 12- or 15-digit community code followed by a 3-digit number from 001"
-        ));
+        return Some(msg!(CodeNotStandard, id = id));
     };
     match leaf {
-        Some(l) if l != community && l.bytes().all(|b| b.is_ascii_digit()) => Some(format!(
-            "grid code {id} names community {community}, but the grid lies in {l}"
+        Some(l) if l != community && l.bytes().all(|b| b.is_ascii_digit()) => Some(msg!(
+            CodeOtherCommunity,
+            id = id,
+            community = community,
+            leaf = l
         )),
         _ => None,
     }
@@ -210,15 +211,17 @@ fn population_breach(
     households: u64,
     population: u64,
     b: &KindRules,
-) -> Option<String> {
+) -> Option<Msg> {
     match status {
-        BandStatus::Under if households > 0 => Some(format!(
-            "{population} residents, under the population minimum of {}",
-            b.min_population
+        BandStatus::Under if households > 0 => Some(msg!(
+            PopulationUnder,
+            population = population,
+            min = b.min_population
         )),
-        BandStatus::Over => Some(format!(
-            "{population} residents, over the population maximum of {}",
-            b.max_population
+        BandStatus::Over => Some(msg!(
+            PopulationOver,
+            population = population,
+            max = b.max_population
         )),
         _ => None,
     }
@@ -226,21 +229,15 @@ fn population_breach(
 
 /// The band rule a grid of `households` breaks, with its message; an empty grid is judged as empty,
 /// not as under the band.
-fn band_breach(status: BandStatus, households: u64, b: &KindRules) -> Option<(Rule, String)> {
+fn band_breach(status: BandStatus, households: u64, b: &KindRules) -> Option<(Rule, Msg)> {
     match status {
         BandStatus::Under if households > 0 => Some((
             Rule::BandUnder,
-            format!(
-                "{households} households, under the minimum of {}",
-                b.min_households
-            ),
+            msg!(BandUnder, households = households, min = b.min_households),
         )),
         BandStatus::Over => Some((
             Rule::BandOver,
-            format!(
-                "{households} households, over the maximum of {}",
-                b.max_households
-            ),
+            msg!(BandOver, households = households, max = b.max_households),
         )),
         _ => None,
     }
@@ -248,18 +245,18 @@ fn band_breach(status: BandStatus, households: u64, b: &KindRules) -> Option<(Ru
 
 /// Where the land of grid `g` outside its home leaf `home` lies: the other leaves (with m²) and land
 /// in no leaf.
-fn where_outside(cx: &Ctx, g: usize, home: usize, outside: f64, tol: f64) -> Vec<String> {
+fn where_outside(cx: &Ctx, g: usize, home: usize, outside: f64, tol: f64) -> Vec<Msg> {
     let others = || cx.layout.in_leaf[g].iter().filter(|x| x.leaf != home);
-    let mut into: Vec<String> = others()
+    let mut into: Vec<Msg> = others()
         .filter(|x| x.area_m2 > tol)
         .map(|x| {
             let code = &cx.data.tree.areas[cx.layout.leaf(x.leaf)].code;
-            format!("{code} ({:.1} m²)", x.area_m2)
+            msg!(AreaOf, what = code, area = format!("{:.1}", x.area_m2))
         })
         .collect();
     let beyond: f64 = outside - others().map(|x| x.area_m2).sum::<f64>();
     if beyond > tol {
-        into.push(format!("no leaf ({beyond:.1} m²)"));
+        into.push(msg!(NoLeafArea, area = format!("{beyond:.1}")));
     }
     into
 }
@@ -329,7 +326,9 @@ mod tests {
         assert!(code_problem("32011600100307", Some("320116001003")).is_some());
         assert!(code_problem("320116001003", Some("320116001003")).is_some());
         assert!(code_problem("320116001003000", Some("320116001003")).is_some());
-        let wrong = code_problem("320116001004007", Some("320116001003")).expect("wrong community");
+        let wrong = code_problem("320116001004007", Some("320116001003"))
+            .expect("wrong community")
+            .text(crate::lang::Lang::En);
         assert!(wrong.contains("320116001004") && wrong.contains("lies in 320116001003"));
     }
 

@@ -4,6 +4,7 @@
 
 use super::{CheckReport, Rule, Violation};
 use crate::input::dataset::Dataset;
+use crate::lang::messages::{Msg, msg};
 use crate::model::{GridShape, Layers};
 use crate::spatial::barriers::BarrierIndex;
 use crate::spatial::geometry;
@@ -316,23 +317,20 @@ pub fn check_blocks(
             report.empty_blocks_cut.push(s);
             continue;
         }
-        let names: Vec<String> = s
+        let pieces: Vec<Msg> = s
             .grids
             .iter()
-            .map(|(g, a)| format!("{g} ({a:.0} m²)"))
+            .map(|(g, a)| msg!(AreaOf, what = g, area = format!("{a:.0}")))
             .collect();
-        report.violations.push(Violation {
-            rule: Rule::SplitBlock,
-            grid: s.grids.first().map(|g| g.0.clone()),
-            leaf: None,
-            message: format!(
-                "block {} ({} households) is cut between {}",
-                s.block,
-                s.households,
-                names.join(", ")
-            ),
-            value: Some(s.grids.len() as f64),
-        });
+        let message = msg!(SplitBlock, block = &s.block, households = s.households)
+            .arg_list("grids", &pieces);
+        report.violations.push(Violation::new(
+            Rule::SplitBlock,
+            s.grids.first().map(|g| g.0.clone()),
+            None,
+            &message,
+            Some(s.grids.len() as f64),
+        ));
         report.summary.compliant = false;
         report.summary.violations += 1;
     }

@@ -3,6 +3,8 @@
 
 use super::Ctx;
 use super::report::{InfeasibleLeaf, LeafRow, Rule, Violation};
+use crate::lang::Lang;
+use crate::lang::messages::{Msg, msg};
 use crate::model::GridKind;
 use crate::spatial::geometry;
 
@@ -43,51 +45,38 @@ pub(super) fn judge(
         let why = kind
             .as_deref()
             .and_then(|k| cx.rules.kind(k))
-            .and_then(|k| k.infeasibility(basic));
+            .and_then(|k| k.infeasibility_msg(basic));
         if let Some(why) = &why {
             infeasible.push(InfeasibleLeaf {
                 leaf: area.code.clone(),
                 households: basic,
-                why: why.clone(),
+                why: why.text(Lang::En),
+                why_zh: why.text(Lang::Zh),
             });
         }
-        let v = |rule, message: String, value: f64| Violation {
-            rule,
-            grid: None,
-            leaf: Some(area.code.clone()),
-            message,
-            value: Some(value),
+        let v = |rule, message: Msg, value: f64| {
+            Violation::new(rule, None, Some(area.code.clone()), &message, Some(value))
         };
         if cover.pieces.is_empty() {
-            violations.push(v(
-                Rule::LeafWithoutGrid,
-                "no grid covers this leaf".to_string(),
-                leaf_area,
-            ));
+            violations.push(v(Rule::LeafWithoutGrid, msg!(LeafWithoutGrid), leaf_area));
         } else if gap > tol {
-            violations.push(v(
-                Rule::Gap,
-                format!(
-                    "{gap:.1} m² of the leaf ({:.3} %) lie in no grid",
-                    100.0 * gap / leaf_area.max(f64::MIN_POSITIVE)
-                ),
-                gap,
-            ));
+            let share = 100.0 * gap / leaf_area.max(f64::MIN_POSITIVE);
+            let m = msg!(
+                Gap,
+                area = format!("{gap:.1}"),
+                share = format!("{share:.3}")
+            );
+            violations.push(v(Rule::Gap, m, gap));
         }
         if overlap > tol {
-            violations.push(v(
-                Rule::Overlap,
-                format!("{overlap:.1} m² of the leaf lie in two or more grids"),
-                overlap,
-            ));
+            let m = msg!(Overlap, area = format!("{overlap:.1}"));
+            violations.push(v(Rule::Overlap, m, overlap));
         }
         if counted.outside_grids > 0 {
+            let m = msg!(HouseholdsOutsideGrids, households = counted.outside_grids);
             violations.push(v(
                 Rule::HouseholdsOutsideGrids,
-                format!(
-                    "{} household(s) of this leaf lie in no grid",
-                    counted.outside_grids
-                ),
+                m,
                 counted.outside_grids as f64,
             ));
         }
@@ -101,7 +90,8 @@ pub(super) fn judge(
             gap_area_m2: gap,
             overlap_area_m2: overlap,
             households_outside_grids: counted.outside_grids,
-            infeasible: why,
+            infeasible: why.as_ref().map(|m| m.text(Lang::En)),
+            infeasible_zh: why.as_ref().map(|m| m.text(Lang::Zh)),
         });
     }
     (rows, infeasible)

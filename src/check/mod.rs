@@ -28,6 +28,7 @@ pub use report::{
 };
 
 use crate::input::dataset::Dataset;
+use crate::lang::messages::msg;
 use crate::model::GridShape;
 use crate::problem::Problem;
 use crate::rules::{BandStatus, Rules};
@@ -256,13 +257,7 @@ fn population_unknown(data: &Dataset) -> Problem {
 }
 
 fn population_unknown_warning(missing: usize) -> Problem {
-    Problem::warning(
-        "households",
-        format!(
-            "{missing} household point(s) have no `population`: population rules cannot be fully checked, and grids holding them report population as unknown"
-        ),
-    )
-    .field("population")
+    Problem::warning("households", msg!(PopulationUnknown, points = missing)).field("population")
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! every grid and leaf, and the summary. Aggregates only: no household ids, no sensitive counts.
 
 use crate::input::dataset::Outside;
+use crate::lang::Lang;
+use crate::lang::messages::Msg;
 use crate::model::GridKind;
 use crate::problem::Problem;
 use crate::rules::{BandStatus, Measure};
@@ -55,10 +57,41 @@ pub struct Violation {
     pub grid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leaf: Option<String>,
+    /// What is wrong, in English (scripts read it).
     pub message: String,
+    /// What is wrong, in Chinese (the same message of the catalogue).
+    pub message_zh: String,
     /// The measured quantity (households, people, m², count), when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
+}
+
+impl Violation {
+    /// A violation of `rule` about `grid` and/or `leaf`, saying `message` in both languages.
+    pub fn new(
+        rule: Rule,
+        grid: Option<String>,
+        leaf: Option<String>,
+        message: &Msg,
+        value: Option<f64>,
+    ) -> Violation {
+        Violation {
+            rule,
+            grid,
+            leaf,
+            message: message.text(Lang::En),
+            message_zh: message.text(Lang::Zh),
+            value,
+        }
+    }
+
+    /// The message in `lang`.
+    pub fn message_in(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::En => &self.message,
+            Lang::Zh => &self.message_zh,
+        }
+    }
 }
 
 /// A grid's figures. Aggregates only: no household ids, no sensitive counts.
@@ -107,6 +140,9 @@ pub struct LeafRow {
     /// Why no whole number of grids fits the band, when none does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub infeasible: Option<String>,
+    /// [`infeasible`](Self::infeasible) in Chinese.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub infeasible_zh: Option<String>,
 }
 
 /// The report's summary.
@@ -152,6 +188,8 @@ pub struct InfeasibleLeaf {
     pub leaf: String,
     pub households: u64,
     pub why: String,
+    /// [`why`](Self::why) in Chinese.
+    pub why_zh: String,
 }
 
 /// A building larger than a grid's maximum, divided between grids (by entrance): required, so reported

@@ -28,18 +28,14 @@ pub fn rule_zh(rule: Rule) -> &'static str {
 }
 
 impl CheckReport {
-    /// A band violation said in Chinese from its grid's row; `None` for the other rules, whose
-    /// messages stay as written.
-    fn message_zh(&self, v: &super::Violation) -> Option<String> {
-        let row = self.grids.iter().find(|g| Some(&g.id) == v.grid.as_ref())?;
-        if row.measure != Some(crate::rules::Measure::Households) {
-            return None;
-        }
-        match v.rule {
-            Rule::BandUnder => Some(format!("{} 户，低于下限 {}", row.households, row.min?)),
-            Rule::BandOver => Some(format!("{} 户，超过上限 {}", row.households, row.max?)),
-            _ => None,
-        }
+    /// The name of leaf `code` as the boundaries give it, else the code.
+    pub fn leaf_name<'a>(&'a self, code: &'a str) -> &'a str {
+        self.leaves
+            .iter()
+            .find(|l| l.code == code)
+            .and_then(|l| l.name.as_deref())
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or(code)
     }
 
     /// A short table for the terminal.
@@ -171,13 +167,19 @@ impl CheckReport {
             const SHOWN: usize = 15;
             out.push_str(t("\n  first violations:\n", "\n  前几项违规：\n"));
             for v in self.violations.iter().take(SHOWN) {
-                let at = v.grid.as_deref().or(v.leaf.as_deref()).unwrap_or("-");
+                // A grid by its code, a leaf by its name.
+                let at = match (&v.grid, &v.leaf) {
+                    (Some(g), _) => g.as_str(),
+                    (None, Some(l)) => self.leaf_name(l),
+                    (None, None) => "-",
+                };
+                let at = pad(at, 24);
                 match lang {
-                    Lang::En => out.push_str(&format!("    {at:<24} {}\n", v.message)),
+                    Lang::En => out.push_str(&format!("    {at} {}\n", v.message)),
                     Lang::Zh => out.push_str(&format!(
-                        "    {at:<24} {}：{}\n",
+                        "    {at} {}：{}\n",
                         rule_zh(v.rule),
-                        self.message_zh(v).unwrap_or_else(|| v.message.clone())
+                        v.message_in(lang)
                     )),
                 }
             }
@@ -201,9 +203,10 @@ impl CheckReport {
             }
         }
         for l in &s.leaves_infeasible {
+            let name = self.leaf_name(&l.leaf);
             match lang {
-                Lang::En => out.push_str(&format!("\n  note: leaf {}: {}", l.leaf, l.why)),
-                Lang::Zh => out.push_str(&format!("\n  注：社区 {}：{}", l.leaf, l.why)),
+                Lang::En => out.push_str(&format!("\n  note: {name}: {}", l.why)),
+                Lang::Zh => out.push_str(&format!("\n  注：{name}：{}", l.why_zh)),
             }
         }
         if !s.leaves_infeasible.is_empty() {

@@ -274,13 +274,11 @@ pub fn write(path: &Path, format: GisFormat, crs: u32, layers: &[Layer]) -> Resu
 /// is written for WGS84, CGCS2000 and its Gauss–Krüger zones only.
 pub fn check_target(path: &Path, crs: u32) -> Result<()> {
     if gis_format(path) == Some(GisFormat::Shapefile) && prj::esri_wkt(crs).is_none() {
+        let m = crate::lang::messages::msg!(ShapefileCrs, crs = crs);
         return Err(Error::OutputName {
             path: path.to_path_buf(),
-            message: format!(
-                "gridplan writes a Shapefile's .prj for WGS84 (EPSG:4326), CGCS2000 (EPSG:4490) and its \
-                 Gauss–Krüger zones (EPSG:4491–4554), not EPSG:{crs}; write this CRS as .gpkg, .fgb or \
-                 .geojson"
-            ),
+            message: m.text(crate::lang::Lang::En),
+            message_zh: m.text(crate::lang::Lang::Zh),
         });
     }
     Ok(())
@@ -309,7 +307,7 @@ pub(crate) fn collection_head(crs: Option<u32>) -> String {
 }
 
 /// An error naming `file` (and nothing deeper).
-pub(crate) fn invalid(file: &str, message: impl Into<String>) -> Error {
+pub(crate) fn invalid(file: &str, message: impl Into<crate::problem::Said>) -> Error {
     Error::Invalid(vec![Problem::error(file, message)])
 }
 

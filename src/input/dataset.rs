@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::input;
+use crate::lang::messages::msg;
 use crate::model::Household;
 use crate::problem::{Problem, Problems};
 use crate::rules::Rules;
@@ -214,9 +215,10 @@ impl Placement {
             warnings.push(
                 Problem::warning(
                     file,
-                    format!(
-                        "{} household point(s) holding {} household(s) lie outside every leaf; they are counted, not planned",
-                        outside.points, outside.households
+                    msg!(
+                        OutsideEveryLeaf,
+                        points = outside.points,
+                        households = outside.households
                     ),
                 )
                 .field("geometry"),
@@ -224,25 +226,14 @@ impl Placement {
         }
         if self.overlaps > 0 {
             warnings.push(
-                Problem::warning(
-                    file,
-                    format!(
-                        "{} household point(s) lie inside two or more overlapping leaves; each went to the leaf with the lowest code",
-                        self.overlaps
-                    ),
-                )
-                .field("geometry"),
+                Problem::warning(file, msg!(InOverlappingLeaves, points = self.overlaps))
+                    .field("geometry"),
             );
         }
         for (code, n) in &self.bad_codes {
             warnings.push(
-                Problem::warning(
-                    file,
-                    format!(
-                        "{n} household point(s) name community \"{code}\", which is not a leaf of the boundaries; they were placed by location"
-                    ),
-                )
-                .field("community"),
+                Problem::warning(file, msg!(UnknownCommunity, points = n, code = code))
+                    .field("community"),
             );
         }
     }

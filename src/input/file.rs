@@ -3,6 +3,7 @@
 //! once, never gigabytes of memory.
 
 use crate::error::{Error, Result};
+use crate::lang::messages::msg;
 use crate::problem::Problem;
 use std::io::Read;
 use std::path::Path;
@@ -111,7 +112,7 @@ fn judge_start(file: &str, bytes: &[u8], expect: Expect) -> Result<bool> {
         Expect::Text => match bytes.iter().take(FIRST_CHUNK).position(|&b| b == 0) {
             Some(at) => Err(Error::Invalid(vec![Problem::error(
                 file,
-                format!("not a text file: byte {at} is a NUL (0x00)"),
+                msg!(NotText, at = at),
             )])),
             None => Ok(bytes.len() >= FIRST_CHUNK),
         },
@@ -119,8 +120,7 @@ fn judge_start(file: &str, bytes: &[u8], expect: Expect) -> Result<bool> {
         Expect::Spreadsheet if is_workbook(bytes) => Ok(true),
         Expect::Spreadsheet => Err(Error::Invalid(vec![Problem::error(
             file,
-            "not a spreadsheet: an XLSX or ODS workbook is a ZIP archive (it starts with PK), an XLS \
-             one an OLE file; save the sheet as XLSX, or as CSV named .csv",
+            msg!(NotSpreadsheet),
         )])),
     }
 }
@@ -148,9 +148,7 @@ pub fn check_json_start(file: &str, bytes: &[u8]) -> Result<bool, Problem> {
             };
             Err(Problem::error(
                 file,
-                format!(
-                    "not a GeoJSON file (not valid JSON): byte {offset} is {shown}, where a FeatureCollection starts with `{{`"
-                ),
+                msg!(NotJson, offset = offset, shown = shown),
             ))
         }
     }
@@ -164,9 +162,7 @@ fn over_cap(file: &str, len: Option<u64>, cap: u64) -> Error {
     let cap_mb = cap / MIB;
     Error::Invalid(vec![Problem::error(
         file,
-        format!(
-            "{size}, past the input cap of {cap_mb} MiB (--max-input-mb {cap_mb}); pass a larger --max-input-mb to read it"
-        ),
+        msg!(TooLarge, size = size, cap = cap_mb),
     )])
 }
 

@@ -16,6 +16,7 @@ pub mod stream;
 pub mod workers;
 
 use crate::error::{Error, Result};
+use crate::lang::messages::msg;
 use crate::model::{Area, Date, GridKind, GridRecord, GridShape, Household, Sensitive};
 use crate::problem::{Problem, Problems};
 use crate::rules::Rules;
@@ -106,12 +107,12 @@ pub(crate) fn check_feature_type(
     match kind {
         Some("Feature") => None,
         Some(other) => Some(
-            Problem::error(file, format!("type is \"{other}\"; expected \"Feature\""))
+            Problem::error(file, msg!(NotAFeature, found = other))
                 .at(index, id)
                 .field("type"),
         ),
         None => Some(
-            Problem::error(file, "has no `type`; expected \"Feature\"")
+            Problem::error(file, msg!(NoFeatureType))
                 .at(index, id)
                 .field("type"),
         ),
@@ -211,7 +212,7 @@ pub(crate) fn parse_households_geojson(
                 && let Some(first) = ids.insert(id.clone(), index)
             {
                 problems.push(
-                    Problem::error(&file, format!("duplicate id (also feature {first})"))
+                    Problem::error(&file, msg!(DuplicateId, first = first))
                         .at(index, Some(id))
                         .field("id"),
                 );
@@ -223,7 +224,7 @@ pub(crate) fn parse_households_geojson(
     drop(ids);
     drop(bytes);
     if header.feature_count == 0 {
-        problems.push(Problem::error(&file, "the collection holds no features").field("features"));
+        problems.push(Problem::error(&file, msg!(NoFeatures)).field("features"));
     }
     let crs =
         resolve_crs(&file, header.crs.as_ref(), crs_flag).map_err(|p| Error::Invalid(vec![p]))?;
@@ -307,7 +308,7 @@ pub(crate) fn household(
     let pos = match &f.geometry {
         None => {
             problems.push(
-                Problem::error(file, "has no geometry; a household needs a Point")
+                Problem::error(file, msg!(HouseholdNoGeometry))
                     .at(index, idr)
                     .field("geometry"),
             );
@@ -317,9 +318,9 @@ pub(crate) fn household(
             problems.push(
                 Problem::error(
                     file,
-                    format!(
-                        "geometry type is {}; a household is a Point",
-                        g.kind.as_deref().unwrap_or("missing")
+                    msg!(
+                        HouseholdNotPoint,
+                        found = g.kind.as_deref().unwrap_or("missing")
                     ),
                 )
                 .at(index, idr)
@@ -339,7 +340,7 @@ pub(crate) fn household(
             }
             None => {
                 problems.push(
-                    Problem::error(file, "Point has no coordinates")
+                    Problem::error(file, msg!(PointNoCoordinates))
                         .at(index, idr)
                         .field("geometry.coordinates"),
                 );
@@ -366,7 +367,7 @@ pub(crate) fn household(
     };
     if households == Some(0) {
         problems.push(
-            Problem::error(file, "0 households; a point must carry at least 1")
+            Problem::error(file, msg!(ZeroHouseholds))
                 .at(index, idr)
                 .field("households"),
         );
@@ -452,7 +453,7 @@ pub(crate) fn read_areal(
     };
     drop(bytes);
     if header.feature_count == 0 {
-        problems.push(Problem::error(&file, "the collection holds no features").field("features"));
+        problems.push(Problem::error(&file, msg!(NoFeatures)).field("features"));
     }
     let crs =
         resolve_crs(&file, header.crs.as_ref(), crs_flag).map_err(|p| Error::Invalid(vec![p]))?;
@@ -580,7 +581,7 @@ fn area_feature(
     }
     let Some(g) = f.geometry else {
         problems.push(
-            Problem::error(file, "has no geometry; expected a Polygon or MultiPolygon")
+            Problem::error(file, msg!(BoundaryNoGeometry))
                 .at(index, idr)
                 .field("geometry"),
         );
@@ -685,7 +686,7 @@ pub fn parse_boundaries(
         let kind = prop_text(&file, &f, "kind", &mut problems);
         let Some(code) = code.filter(|c| !c.is_empty()) else {
             problems.push(
-                Problem::error(&file, "every boundary needs a `code`")
+                Problem::error(&file, msg!(BoundaryNoCode))
                     .at(f.index, None)
                     .field("code"),
             );
@@ -743,20 +744,16 @@ pub fn parse_grids(
             Some(id) => id.clone(),
             None => {
                 problems.push(
-                    Problem::error(
-                        &file,
-                        "grid has no usable `id`: every grid needs one, a string or a number, as the \
-                         feature's `id` member or an `id` property (an object, array, boolean or null is not one)",
-                    )
-                    .at(f.index, None)
-                    .field("id"),
+                    Problem::error(&file, msg!(GridNoId))
+                        .at(f.index, None)
+                        .field("id"),
                 );
                 continue;
             }
         };
         if let Some(first) = seen.insert(id.clone(), f.index) {
             problems.push(
-                Problem::error(&file, format!("duplicate id (also feature {first})"))
+                Problem::error(&file, msg!(DuplicateId, first = first))
                     .at(f.index, Some(&id))
                     .field("id"),
             );

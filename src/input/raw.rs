@@ -5,6 +5,7 @@
 //! struct `P` (unknown properties are skipped without allocation), coordinates into a `serde_json::Value`
 //! so that bad coordinates are reported by the validator, naming the feature, rather than by the parser.
 
+use crate::lang::messages::{Msg, msg};
 use crate::problem::Problem;
 use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -102,17 +103,12 @@ where
         Ok(header) => {
             if header.kind.as_deref() != Some("FeatureCollection") {
                 let found = header.kind.as_deref().unwrap_or("no `type` member");
-                return Err(Problem::error(
-                    file,
-                    format!("not a GeoJSON FeatureCollection (type: {found})"),
-                )
-                .field("type"));
+                return Err(
+                    Problem::error(file, msg!(NotFeatureCollection, found = found)).field("type"),
+                );
             }
             if !header.has_features {
-                return Err(
-                    Problem::error(file, "FeatureCollection has no `features` array")
-                        .field("features"),
-                );
+                return Err(Problem::error(file, msg!(NoFeaturesArray)).field("features"));
             }
             Ok(header)
         }
@@ -523,27 +519,27 @@ pub fn number(value: &Value) -> Result<f64, String> {
     }
 }
 
-/// Reads a non-negative integer property; `name` is used in the message.
-pub fn count(value: &Value) -> Result<u32, String> {
+/// Reads a non-negative integer property, or says (in both languages) what it is instead.
+pub fn count(value: &Value) -> Result<u32, Msg> {
     match value {
         Value::Number(n) => {
             if let Some(v) = n.as_u64() {
-                u32::try_from(v).map_err(|_| format!("{v} is too large"))
+                u32::try_from(v).map_err(|_| msg!(TooLargeCount, value = v))
             } else if let Some(v) = n.as_i64() {
-                Err(format!("{v} is negative"))
+                Err(msg!(Negative, value = v))
             } else {
                 let f = n.as_f64().unwrap_or(f64::NAN);
                 if f.fract() == 0.0 && f >= 0.0 && f <= u32::MAX as f64 {
                     Ok(f as u32)
                 } else if f < 0.0 {
-                    Err(format!("{n} is negative"))
+                    Err(msg!(Negative, value = n))
                 } else {
-                    Err(format!("{n} is not a whole number"))
+                    Err(msg!(NotWholeNumber, value = n))
                 }
             }
         }
-        Value::String(s) => Err(format!("\"{s}\" is a string, not a whole number")),
-        other => Err(format!("{other} is not a whole number")),
+        Value::String(s) => Err(msg!(StringNotWholeNumber, value = s)),
+        other => Err(msg!(NotWholeNumber, value = other)),
     }
 }
 

@@ -10,6 +10,8 @@ pub mod text;
 
 use crate::error::{Error, Result};
 use crate::input::geom::for_each_ring_mut;
+use crate::lang::Lang;
+use crate::lang::messages::msg;
 use crate::spatial::crs::{Crs, Transform, WGS84};
 use geo::{Coord, MultiPolygon, Polygon};
 use rayon::prelude::*;
@@ -53,12 +55,18 @@ pub fn layer_format(path: &Path) -> Result<LayerFormat> {
         "fgb" => Ok(LayerFormat::FlatGeobuf),
         "gpkg" => Ok(LayerFormat::GeoPackage),
         "shp" => Ok(LayerFormat::Shapefile),
-        _ => Err(Error::OutputName {
-            path: path.to_path_buf(),
-            message: format!(
-                "gridplan does not write .{ext} files; name the layer {LAYER_EXTENSIONS}"
-            ),
-        }),
+        _ => {
+            let m = msg!(LayerExtension, ext = ext).arg_in(
+                "names",
+                LAYER_EXTENSIONS,
+                ".geojson、.json（GeoJSON）、.fgb（FlatGeobuf）、.gpkg（GeoPackage）或 .shp（Shapefile）",
+            );
+            Err(Error::OutputName {
+                path: path.to_path_buf(),
+                message: m.text(Lang::En),
+                message_zh: m.text(Lang::Zh),
+            })
+        }
     }
 }
 
@@ -76,13 +84,14 @@ pub fn check_report_name(path: &Path) -> Result<()> {
     match path.extension() {
         None => Ok(()),
         Some(ext) if ext.eq_ignore_ascii_case("json") => Ok(()),
-        Some(ext) => Err(Error::OutputName {
-            path: path.to_path_buf(),
-            message: format!(
-                "reports are written as JSON; name the file .json (not .{})",
-                ext.to_string_lossy()
-            ),
-        }),
+        Some(ext) => {
+            let m = msg!(ReportExtension, ext = ext.to_string_lossy());
+            Err(Error::OutputName {
+                path: path.to_path_buf(),
+                message: m.text(Lang::En),
+                message_zh: m.text(Lang::Zh),
+            })
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use crate::plan::replan::Change;
 use crate::problem::render_warnings_in;
 use crate::staff::assign::SolveStatus;
 use crate::staff::visits::{Level, Month, VisitPlan};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -69,12 +70,13 @@ pub fn partition(lang: Lang, outcome: &PlanOutcome, out: &Path, report: Option<&
                     removed_leaves.len()
                 ),
             }
+            let name = |code: &str| pad(p.check.leaf_name(code), 14);
             for l in changes.iter().filter(|l| l.change != Change::Unchanged) {
+                let leaf = name(&l.leaf);
                 match lang {
                     Lang::En => line!(
                         s,
-                        "    {:<14} {:?}: kept {}, redrawn {}, removed {}",
-                        l.leaf,
+                        "    {leaf} {:?}: kept {}, redrawn {}, removed {}",
                         l.change,
                         l.grids_kept.len(),
                         l.grids_redrawn.len(),
@@ -82,8 +84,7 @@ pub fn partition(lang: Lang, outcome: &PlanOutcome, out: &Path, report: Option<&
                     ),
                     Lang::Zh => line!(
                         s,
-                        "    {:<14} {}：保留 {}，重划 {}，撤销 {}",
-                        l.leaf,
+                        "    {leaf} {}：保留 {}，重划 {}，撤销 {}",
                         change_zh(l.change),
                         l.grids_kept.len(),
                         l.grids_redrawn.len(),
@@ -92,7 +93,7 @@ pub fn partition(lang: Lang, outcome: &PlanOutcome, out: &Path, report: Option<&
                 }
             }
             for code in removed_leaves {
-                line!(s, "    {code:<14} {}", t("removed", "已撤销"));
+                line!(s, "    {} {}", name(code), t("removed", "已撤销"));
             }
             match lang {
                 Lang::En => line!(
@@ -168,22 +169,21 @@ pub fn partition(lang: Lang, outcome: &PlanOutcome, out: &Path, report: Option<&
         }
     }
     for b in &p.splits {
+        let leaf = p.check.leaf_name(&b.leaf);
         if lang == Lang::Zh {
             if b.separated {
                 line!(
                     s,
-                    "  注：{} 的楼栋 {}（{} 户）按{}分入 {:?}",
-                    b.leaf,
+                    "  注：{leaf}的楼栋 {}（{} 户）按{}分入 {}",
                     b.building,
                     b.households,
                     by_zh(b.by),
-                    b.pieces
+                    pieces_zh(&b.pieces)
                 );
             } else {
                 line!(
                     s,
-                    "  注：{} 的楼栋 {}（{} 户）超过一个网格的上限，但其各{}位置相同，无法再分",
-                    b.leaf,
+                    "  注：{leaf}的楼栋 {}（{} 户）超过一个网格的上限，但其各{}位置相同，无法再分",
                     b.building,
                     b.households,
                     by_zh(b.by)
@@ -192,9 +192,8 @@ pub fn partition(lang: Lang, outcome: &PlanOutcome, out: &Path, report: Option<&
         } else if b.separated {
             line!(
                 s,
-                "  note: building {} of {} ({} households) split by {} into {:?}",
+                "  note: building {} of {leaf} ({} households) split by {} into {:?}",
                 b.building,
-                b.leaf,
                 b.households,
                 b.by,
                 b.pieces
@@ -202,9 +201,8 @@ pub fn partition(lang: Lang, outcome: &PlanOutcome, out: &Path, report: Option<&
         } else {
             line!(
                 s,
-                "  note: building {} of {} ({} households) is larger than a grid, but its {}s share one location and could not be divided",
+                "  note: building {} of {leaf} ({} households) is larger than a grid, but its {}s share one location and could not be divided",
                 b.building,
-                b.leaf,
                 b.households,
                 b.by
             );
@@ -235,6 +233,12 @@ fn by_zh(by: &str) -> &str {
         "count" => "户数",
         other => other,
     }
+}
+
+/// The households of each piece of a divided building, in Chinese: "320 户、320 户".
+fn pieces_zh(pieces: &[u64]) -> String {
+    let each: Vec<String> = pieces.iter().map(|n| format!("{n} 户")).collect();
+    each.join("、")
 }
 
 /// What happened to a leaf on a re-draw, in Chinese.
@@ -371,7 +375,14 @@ pub fn partition_by_county(
 }
 
 /// `gridplan assign`: the staffing per town, the shortfall, towns left unsolved, warnings.
-pub fn assign(lang: Lang, staffed: &Staffed, out: &Path, report: Option<&Path>) -> String {
+/// Town names (`names`: code → name, from the boundaries when given) stand for their codes.
+pub fn assign(
+    lang: Lang,
+    staffed: &Staffed,
+    names: &BTreeMap<String, String>,
+    out: &Path,
+    report: Option<&Path>,
+) -> String {
     let t = |en, zh| lang.pick(en, zh);
     let st = &staffed.assignment.staffing;
     let time_limit_s = staffed.time_limit_s;
@@ -426,10 +437,11 @@ pub fn assign(lang: Lang, staffed: &Staffed, out: &Path, report: Option<&Path>) 
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
+        let code = t.town.to_string();
+        let town = pad(names.get(&code).unwrap_or(&code), 14);
         line!(
             s,
-            "  {:<14} {:>5} {:>8.0} {:>9} {:>5} {:>9} {:>10}  {}",
-            t.town,
+            "  {town} {:>5} {:>8.0} {:>9} {:>5} {:>9} {:>10}  {}",
             t.grids,
             t.workload_hours,
             t.workers_available,
@@ -511,7 +523,10 @@ pub fn visits(lang: Lang, plan: &VisitPlan, month: Month, out: &Path) -> String 
         ),
     }
     for (category, n) in &plan.residents {
-        line!(s, "  {} {category:<14} {n}", t("residents", "走访对象"));
+        match lang {
+            Lang::En => line!(s, "  residents {category:<14} {n}"),
+            Lang::Zh => line!(s, "  走访对象：{} {n}", pad(category_zh(category), 12)),
+        }
     }
     if let Some(overdue) = &plan.overdue {
         let errors = overdue.iter().filter(|o| o.level == Level::Error).count();
@@ -528,11 +543,17 @@ pub fn visits(lang: Lang, plan: &VisitPlan, month: Month, out: &Path) -> String 
             ),
         }
         for o in overdue.iter().take(10) {
+            let level = match (o.level, lang) {
+                (Level::Error, Lang::Zh) => "严重",
+                (Level::Warning, Lang::Zh) => "提醒",
+                (Level::Error, Lang::En) => "Error",
+                (Level::Warning, Lang::En) => "Warning",
+            };
             line!(
                 s,
-                "    {:?} {} in {} ({}): {}",
-                o.level,
+                "    {level} {} {} {} ({}): {}",
                 o.resident,
+                t("in", "所在网格"),
                 o.grid,
                 o.worker.as_deref().unwrap_or(t("no worker", "无网格员")),
                 match (o.days_overdue, lang) {
@@ -562,6 +583,17 @@ pub fn visits(lang: Lang, plan: &VisitPlan, month: Month, out: &Path) -> String 
         Lang::Zh => line!(s, "  已写入 {}（仅限规划人员：含居民姓名）", out.display()),
     }
     s
+}
+
+/// A category of residents to visit, in Chinese (`elderly_alone` → 独居老人).
+pub fn category_zh(category: &str) -> &str {
+    match category {
+        "elderly_alone" => "独居老人",
+        "key_persons" => "重点人员",
+        "vulnerable" => "困难群体",
+        "others" => "其他住户",
+        other => other,
+    }
 }
 
 /// `gridplan diff`: households kept, grids kept, reshaped, created and removed, the largest moves.

@@ -5,6 +5,8 @@
 //! it writes is a field below, rows are typed field by field, and a member a later report gains
 //! reaches no open route until it is added here.
 
+use crate::lang::Lang;
+use crate::lang::messages::{Key, Msg};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -110,6 +112,8 @@ pub struct PublicLeaf {
     households_outside_grids: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     infeasible: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    infeasible_zh: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     counts_withheld: bool,
 }
@@ -240,14 +244,22 @@ pub struct PublicViolation {
     leaf: Option<String>,
     message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    message_zh: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     value: Option<f64>,
 }
 
 impl PublicViolation {
     fn public(mut self) -> Self {
         if self.rule == "split_building" {
-            let grids = self.grid.as_deref().unwrap_or_default().replace(',', ", ");
-            self.message = format!("a building is split across grids {grids}");
+            let grids = self.grid.as_deref().unwrap_or_default();
+            let m = Msg::new(Key::SplitBuildingPublic).arg_in(
+                "grids",
+                grids.replace(',', ", "),
+                grids.replace(',', "、"),
+            );
+            self.message = m.text(Lang::En);
+            self.message_zh = Some(m.text(Lang::Zh));
         }
         self
     }
@@ -308,13 +320,14 @@ impl PublicReport {
             }
         }
         let leaf_withheld = |code: &str| withheld.community(code);
-        let reason =
-            "the counts of fewer than the smallest published number of households are withheld";
+        let reason = Key::Withheld.template(Lang::En);
+        let reason_zh = Key::Withheld.template(Lang::Zh);
         for l in self.leaves.iter_mut().flatten() {
             if leaf_withheld(&l.code) {
                 l.households = None;
                 l.households_outside_grids = None;
                 l.infeasible = l.infeasible.as_ref().map(|_| reason.to_string());
+                l.infeasible_zh = l.infeasible.as_ref().map(|_| reason_zh.to_string());
                 l.counts_withheld = true;
             } else if small(l.households_outside_grids) {
                 l.households_outside_grids = None;
@@ -365,6 +378,7 @@ impl PublicReport {
                 && v.value.is_some_and(|n| n > 0.0 && !publishable(n as u64));
             if (about_withheld || small_count) && v.rule != "split_building" {
                 v.message = format!("{}: {reason}", v.rule);
+                v.message_zh = Some(format!("{}：{reason_zh}", v.rule));
                 v.value = None;
             }
         }
@@ -411,6 +425,7 @@ impl PublicReport {
                     {
                         o.insert("households".into(), Value::Null);
                         o.insert("why".into(), reason.into());
+                        o.insert("why_zh".into(), reason_zh.into());
                     }
                 }
             }

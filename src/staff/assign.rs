@@ -26,6 +26,7 @@
 //! first-fit-decreasing into full-time hours). A grid whose responsible worker is a village cadre is
 //! flagged (`cadre_responsible`).
 
+use crate::lang::messages::msg;
 use crate::model::TownCode;
 use crate::model::{GridShape, Household, Sensitive};
 use crate::model::{Worker, WorkerType};
@@ -60,14 +61,9 @@ pub fn grid_towns(
             Some(t) => out.push(t),
             None => {
                 problems.push(
-                    Problem::error(
-                        file,
-                        format!(
-                            "cannot tell which town manages this grid from its community \"{community}\"; give 12-digit community codes or pass --boundaries"
-                        ),
-                    )
-                    .at(g.feature, Some(&g.id))
-                    .field("community"),
+                    Problem::error(file, msg!(UnknownTown, community = community))
+                        .at(g.feature, Some(&g.id))
+                        .field("community"),
                 );
                 out.push(TownCode::default());
             }

@@ -42,16 +42,21 @@ pub fn report_format(path: &Path) -> Result<ReportFormat> {
     match ext.as_deref() {
         Some("xlsx") => Ok(ReportFormat::Ledger),
         Some("pdf") => Ok(ReportFormat::Atlas),
-        other => Err(Error::OutputName {
-            path: path.to_path_buf(),
-            message: format!(
-                "gridplan report writes the grid ledger as .xlsx or the atlas as .pdf; name the file so (not {})",
-                other.map_or_else(
-                    || "a name with no extension".to_string(),
-                    |e| format!(".{e}")
-                )
-            ),
-        }),
+        other => {
+            let (en, zh) = match other {
+                Some(e) => (format!(".{e}"), format!(" .{e}")),
+                None => (
+                    "a name with no extension".to_string(),
+                    "无扩展名的文件名".to_string(),
+                ),
+            };
+            let m = crate::lang::messages::msg!(HandoverExtension).arg_in("ext", en, zh);
+            Err(Error::OutputName {
+                path: path.to_path_buf(),
+                message: m.text(crate::lang::Lang::En),
+                message_zh: m.text(crate::lang::Lang::Zh),
+            })
+        }
     }
 }
 
