@@ -27,7 +27,7 @@ use std::io::Read;
 use std::path::Path;
 
 /// The layer of retired grids beside a grids layer.
-pub const RETIRED_LAYER: &str = crate::output::RETIRED_MEMBER;
+pub const RETIRED_LAYER: &str = "retired_grids";
 
 /// The first bytes of every SQLite database.
 const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";

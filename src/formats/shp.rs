@@ -657,7 +657,7 @@ pub fn write(path: &Path, crs: u32, features: &[Value], encoding: TextEncoding) 
                 (_, other) => {
                     let text = text_of(other).unwrap_or_default();
                     let text = fit_text(&text, encoding).map_err(|ch| {
-                        let id = props.get("id").and_then(crate::input::raw::id_text);
+                        let id = props.get("id").and_then(text_of);
                         Error::Invalid(vec![
                             Problem::error(
                                 &file,
