@@ -156,7 +156,8 @@ fn sql_message(e: &rusqlite::Error) -> String {
 fn check_is_table(file: &str, db: &Connection, table: &str) -> Result<()> {
     let row: Option<(String, Option<String>)> = db
         .query_row(
-            "SELECT type, sql FROM sqlite_master WHERE name = ?1 COLLATE NOCASE",
+            "SELECT type, sql FROM sqlite_master WHERE name = ?1 COLLATE NOCASE \
+             AND type IN ('table', 'view')",
             [table],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
