@@ -72,13 +72,13 @@ pub fn read(path: &Path, cap: u64) -> Result<Vec<u8>> {
     read_db(&file, path, &db, cap)
 }
 
-/// Reads a GeoPackage held in memory (an upload), through a temporary file.
-pub fn read_bytes(file: &str, bytes: &[u8]) -> std::result::Result<Vec<u8>, Problem> {
+/// Reads a GeoPackage held in memory (an upload), through a temporary file; `cap` is the most bytes of
+/// GeoJSON it may become (the input cap).
+pub fn read_bytes(file: &str, bytes: &[u8], cap: u64) -> std::result::Result<Vec<u8>, Problem> {
     let problem = |e: Error| match e {
         Error::Invalid(mut p) if !p.is_empty() => p.remove(0),
         other => Problem::error(file, other.to_string()),
     };
-    let cap = crate::input::file::max_input_bytes();
     let tmp = tempfile::Builder::new()
         .suffix(".gpkg")
         .tempfile()
@@ -929,7 +929,7 @@ mod tests {
         assert!(e.contains("is a view, not a table"), "{e}");
         // Also as an upload.
         let bytes = std::fs::read(&path).unwrap();
-        let p = read_bytes("up.gpkg", &bytes).unwrap_err();
+        let p = read_bytes("up.gpkg", &bytes, 512 << 20).unwrap_err();
         assert!(format!("{p:?}").contains("is a view"), "{p:?}");
     }
 
