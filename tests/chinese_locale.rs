@@ -479,7 +479,7 @@ fn refusals_are_said_in_chinese() {
     refused(
         "a CSV row with a word for a coordinate",
         &assign(&csv_workers),
-        "（CSV 第 1 行）lon 值“east”不是有限的数",
+        "（CSV 第 1 行）`lon` 值“east”不是有限的数",
     );
 
     let report_txt = d.join("report.txt");

@@ -313,7 +313,7 @@ catalogue! {
     /// A problem of one CSV row.
     CsvRow: "(CSV row {index}) {why}", "（CSV 第 {index} 行）{why}";
     /// A CSV coordinate that is not a number.
-    CsvCoordinate: "{name} \"{value}\" is not a finite number", "{name} 值“{value}”不是有限的数";
+    CsvCoordinate: "{name} \"{value}\" is not a finite number", "`{name}` 值“{value}”不是有限的数";
 
     /// A boundary without geometry.
     BoundaryNoGeometry: "has no geometry; expected a Polygon or MultiPolygon",
