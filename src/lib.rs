@@ -20,6 +20,7 @@
 //! | [`rules`] | household bands per kind, alerts, workload weights; TOML overrides |
 //! | [`rng`] | the small seeded random number generator (SplitMix64) |
 //! | [`spatial`] | [`crs`](spatial::crs) (PROJ → metres), [`webmap`](spatial::webmap) (GCJ-02, BD-09), [`geometry`](spatial::geometry), [`index`](spatial::index) (R-trees), [`tree`](spatial::tree) (the boundary tree) |
+//! | [`formats`] | GeoPackage and Shapefile layers read as the GeoJSON they hold, and written from it |
 //! | [`input`] | streaming readers: households, boundaries, grids, workers, blocks and barriers, ledgers; the [`dataset`](input::dataset) |
 //! | [`plan`] | [`partition`](plan::partition) (atoms, counts, bisection, cells) and [`replan`](plan::replan) |
 //! | [`check`](mod@check) | compliance of existing grids: every violation as data |

@@ -495,7 +495,7 @@ fn refusals_are_said_in_chinese() {
         "--boundaries",
         p(&b),
         "--out",
-        p(&d.join("grids.gpkg")),
+        p(&d.join("grids.kml")),
     ]);
-    refused("a layer named .gpkg", &out, "gridplan 不写 .gpkg 文件");
+    refused("a layer named .kml", &out, "gridplan 不写 .kml 文件");
 }

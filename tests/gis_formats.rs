@@ -611,3 +611,74 @@ fn assignments_join_their_workers_in_a_shapefile() {
         }
     }
 }
+
+/// Hostile layers are refused by name (exit status 2) before any work: a GeoPackage whose layer is a
+/// view (whose query the file chooses and which may never end), a Shapefile whose `.shx` points at one
+/// record again and again (which would repeat it without end), a `.dbf` with records marked deleted.
+#[test]
+fn hostile_layers_are_refused_by_name() {
+    let d = tempfile::tempdir().unwrap();
+    let check_boundaries = |path: &Path| {
+        let o = run(&[
+            "check",
+            "--households",
+            DEMO_H,
+            "--boundaries",
+            s(path),
+            "--grids",
+            "data/grids.geojson",
+        ]);
+        (o.status.code(), stderr(&o))
+    };
+    // A view named as the layer.
+    let gpkg = d.path().join("boundaries.gpkg");
+    gdal("ogr2ogr", &[s(&gpkg), DEMO_B]);
+    let db = rusqlite::Connection::open(&gpkg).unwrap();
+    db.execute_batch(
+        "ALTER TABLE boundaries RENAME TO seed;
+         CREATE VIEW boundaries AS SELECT s.* FROM seed s, (SELECT 1 UNION ALL SELECT 2);",
+    )
+    .unwrap();
+    drop(db);
+    let (code, e) = check_boundaries(&gpkg);
+    assert_eq!(code, Some(2), "{e}");
+    assert!(
+        e.contains("boundaries.gpkg") && e.contains("is a view"),
+        "{e}"
+    );
+    // No -wal or -shm file is left beside it.
+    let left: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with("-wal") || n.ends_with("-shm"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+
+    // A .shx whose every entry points at the first record.
+    let shp = gbk_boundaries(d.path());
+    let shx = shp.with_extension("shx");
+    let good_shx = std::fs::read(&shx).unwrap();
+    let mut bytes = good_shx.clone();
+    let first: [u8; 8] = bytes[100..108].try_into().unwrap();
+    for at in (108..bytes.len()).step_by(8) {
+        bytes[at..at + 8].copy_from_slice(&first);
+    }
+    std::fs::write(&shx, &bytes).unwrap();
+    let (code, e) = check_boundaries(&shp);
+    assert_eq!(code, Some(2), "{e}");
+    assert!(e.contains("boundaries.shx") && e.contains("entry 1"), "{e}");
+    std::fs::write(&shx, &good_shx).unwrap();
+
+    // A record marked deleted is refused with the count, not skipped unseen.
+    let dbf = shp.with_extension("dbf");
+    let mut bytes = std::fs::read(&dbf).unwrap();
+    let header_len = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+    bytes[header_len] = b'*';
+    std::fs::write(&dbf, &bytes).unwrap();
+    let (code, e) = check_boundaries(&shp);
+    assert_eq!(code, Some(2), "{e}");
+    assert!(
+        e.contains("boundaries.dbf") && e.contains("1 record marked deleted"),
+        "{e}"
+    );
+}

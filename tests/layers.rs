@@ -19,6 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["model"],
     &["rules"],
     &["spatial"],
+    &["formats"],
     &["input"],
     &["plan", "check", "staff", "diff"],
     &["ops"],

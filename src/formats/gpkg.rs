@@ -27,7 +27,7 @@ use std::io::Read;
 use std::path::Path;
 
 /// The layer of retired grids beside a grids layer.
-pub const RETIRED_LAYER: &str = crate::output::RETIRED_MEMBER;
+pub const RETIRED_LAYER: &str = "retired_grids";
 
 /// The first bytes of every SQLite database.
 const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
@@ -67,16 +67,14 @@ pub fn read(path: &Path, cap: u64) -> Result<Vec<u8>> {
         ));
     }
     drop(f);
-    let db = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| invalid(&file, format!("not a readable GeoPackage: {e}")))?;
-    read_db(&file, path, &db)
+    let db = open_untrusted(path, len, cap)
+        .map_err(|e| invalid(&file, format!("not a readable GeoPackage: {e}")))?;
+    read_db(&file, path, &db, cap)
 }
 
-/// Reads a GeoPackage held in memory (an upload), through a temporary file.
-pub fn read_bytes(file: &str, bytes: &[u8]) -> std::result::Result<Vec<u8>, Problem> {
+/// Reads a GeoPackage held in memory (an upload), through a temporary file; `cap` is the most bytes of
+/// GeoJSON it may become (the input cap).
+pub fn read_bytes(file: &str, bytes: &[u8], cap: u64) -> std::result::Result<Vec<u8>, Problem> {
     let problem = |e: Error| match e {
         Error::Invalid(mut p) if !p.is_empty() => p.remove(0),
         other => Problem::error(file, other.to_string()),
@@ -87,16 +85,112 @@ pub fn read_bytes(file: &str, bytes: &[u8]) -> std::result::Result<Vec<u8>, Prob
         .map_err(|e| Problem::error(file, format!("cannot hold the GeoPackage to read it: {e}")))?;
     std::fs::write(tmp.path(), bytes)
         .map_err(|e| Problem::error(file, format!("cannot hold the GeoPackage to read it: {e}")))?;
-    let db = Connection::open_with_flags(
-        tmp.path(),
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| Problem::error(file, format!("not a readable GeoPackage: {e}")))?;
-    read_db(file, Path::new(file), &db).map_err(problem)
+    let db = open_untrusted(tmp.path(), bytes.len() as u64, cap)
+        .map_err(|e| Problem::error(file, format!("not a readable GeoPackage: {e}")))?;
+    read_db(file, Path::new(file), &db, cap).map_err(problem)
 }
 
-fn read_db(file: &str, path: &Path, db: &Connection) -> Result<Vec<u8>> {
-    let sql_err = |e: rusqlite::Error| invalid(file, format!("not a readable GeoPackage: {e}"));
+/// The SQLite virtual-machine steps a GeoPackage's reading may take: a fixed allowance and more per
+/// byte of the file, far past what reading a table in order takes, short of a view that never ends.
+fn step_budget(len: u64) -> u64 {
+    50_000_000u64.saturating_add(len.saturating_mul(2_000))
+}
+
+/// How often (in SQLite virtual-machine steps) the step budget is checked.
+const STEP_CHECK: i32 = 10_000;
+
+/// Opens an untrusted GeoPackage of `len` bytes for reading only: `immutable=1` (no `-wal` or `-shm`
+/// file is made, and none is read), the schema untrusted (no function with side effects from a view or
+/// trigger), defensive mode, scratch space in memory, no string or blob longer than the input cap, and a
+/// step budget ([`step_budget`]) that stops a query running away.
+fn open_untrusted(path: &Path, len: u64, cap: u64) -> rusqlite::Result<Connection> {
+    use rusqlite::config::DbConfig;
+    use rusqlite::limits::Limit;
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut uri = String::from("file:");
+    for c in abs.to_string_lossy().chars() {
+        match c {
+            '?' => uri.push_str("%3f"),
+            '#' => uri.push_str("%23"),
+            '%' => uri.push_str("%25"),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?immutable=1");
+    let mut db = Connection::open_with_flags(
+        &uri,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    db.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+    db.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
+    db.execute_batch("PRAGMA trusted_schema = OFF; PRAGMA temp_store = MEMORY;")?;
+    let longest = i32::try_from(cap.max(1 << 20)).unwrap_or(i32::MAX);
+    db.set_limit(Limit::SQLITE_LIMIT_LENGTH, longest)?;
+    let budget = step_budget(len) / STEP_CHECK as u64;
+    let mut checks = 0u64;
+    db.progress_handler(
+        STEP_CHECK,
+        Some(move || {
+            checks += 1;
+            checks > budget
+        }),
+    )?;
+    Ok(db)
+}
+
+/// The message of an SQLite error while reading: a query stopped by the step budget says so.
+fn sql_message(e: &rusqlite::Error) -> String {
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) {
+        "reading it was stopped: it ran past gridplan's budget for reading a GeoPackage (a view or \
+         trigger that does not end?); gridplan reads a layer from a table"
+            .to_string()
+    } else {
+        e.to_string()
+    }
+}
+
+/// Refuses a layer that is not a table of its own: a view (whose query the file chooses, and which can
+/// run without end) or a virtual table.
+fn check_is_table(file: &str, db: &Connection, table: &str) -> Result<()> {
+    let row: Option<(String, Option<String>)> = db
+        .query_row(
+            "SELECT type, sql FROM sqlite_master WHERE name = ?1 COLLATE NOCASE \
+             AND type IN ('table', 'view')",
+            [table],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .ok();
+    let what = match &row {
+        None => "names no table of the file".to_string(),
+        Some((kind, _)) if kind != "table" => format!("is a {kind}, not a table"),
+        Some((_, Some(sql)))
+            if sql
+                .trim_start()
+                .to_ascii_uppercase()
+                .starts_with("CREATE VIRTUAL") =>
+        {
+            "is a virtual table".to_string()
+        }
+        Some(_) => return Ok(()),
+    };
+    Err(invalid(
+        file,
+        format!(
+            "layer \"{table}\" {what}: gridplan reads a GeoPackage's layers from tables only; write the \
+             layer to a table (ogr2ogr -f GPKG out.gpkg in.gpkg)"
+        ),
+    ))
+}
+
+fn read_db(file: &str, path: &Path, db: &Connection, cap: u64) -> Result<Vec<u8>> {
+    let sql_err = |e: rusqlite::Error| {
+        invalid(
+            file,
+            format!("not a readable GeoPackage: {}", sql_message(&e)),
+        )
+    };
     let mut layers: Vec<LayerInfo> = Vec::new();
     {
         let mut stmt = db
@@ -161,14 +255,16 @@ fn read_db(file: &str, path: &Path, db: &Connection) -> Result<Vec<u8>> {
                 )
             })?,
     };
+    check_is_table(file, db, &main.table)?;
     let crs = srs(file, db, main)?;
     let mut out = collection_head(crs).into_bytes();
-    features(file, db, main, &mut out)?;
+    features(file, db, main, &mut out, cap)?;
     out.extend_from_slice(b"\n]");
     if let Some(retired) = layers
         .iter()
         .find(|l| l.table == RETIRED_LAYER && l.table != main.table)
     {
+        check_is_table(file, db, &retired.table)?;
         let rcrs = srs(file, db, retired)?;
         let mut member = collection_head(rcrs).into_bytes();
         features(
@@ -176,6 +272,7 @@ fn read_db(file: &str, path: &Path, db: &Connection) -> Result<Vec<u8>> {
             db,
             retired,
             &mut member,
+            cap.saturating_sub(out.len() as u64),
         )?;
         member.extend_from_slice(b"\n]}");
         out.extend_from_slice(format!(",\"{RETIRED_LAYER}\":").as_bytes());
@@ -221,11 +318,21 @@ fn srs(file: &str, db: &Connection, layer: &LayerInfo) -> Result<Option<u32>> {
 }
 
 /// Appends the features of `layer` (GeoJSON, comma-separated) to `out`.
-fn features(file: &str, db: &Connection, layer: &LayerInfo, out: &mut Vec<u8>) -> Result<()> {
+fn features(
+    file: &str,
+    db: &Connection,
+    layer: &LayerInfo,
+    out: &mut Vec<u8>,
+    cap: u64,
+) -> Result<()> {
     let sql_err = |e: rusqlite::Error| {
         invalid(
             file,
-            format!("layer \"{}\" cannot be read: {e}", layer.table),
+            format!(
+                "layer \"{}\" cannot be read: {}",
+                layer.table,
+                sql_message(&e)
+            ),
         )
     };
     // The columns: the primary key (the feature id, not a property) and the geometry aside.
@@ -244,11 +351,20 @@ fn features(file: &str, db: &Connection, layer: &LayerInfo, out: &mut Vec<u8>) -
                 ))
             })
             .map_err(sql_err)?;
+        let mut all = Vec::new();
         for row in rows {
-            let (name, kind, is_pk) = row.map_err(sql_err)?;
-            if is_pk > 0 && pk.is_none() {
-                pk = Some(name);
-            } else if !name.eq_ignore_ascii_case(&layer.geometry) {
+            all.push(row.map_err(sql_err)?);
+        }
+        // The feature id is a single INTEGER PRIMARY KEY (the table's rowid); any other key (a TEXT
+        // `id`, a key of several columns) is data, read as properties.
+        let keys: Vec<&(String, String, i64)> = all.iter().filter(|c| c.2 > 0).collect();
+        if let [only] = keys.as_slice()
+            && only.1.eq_ignore_ascii_case("INTEGER")
+        {
+            pk = Some(only.0.clone());
+        }
+        for (name, kind, _) in all {
+            if pk.as_deref() != Some(name.as_str()) && !name.eq_ignore_ascii_case(&layer.geometry) {
                 columns.push((name, kind.to_ascii_uppercase()));
             }
         }
@@ -262,7 +378,18 @@ fn features(file: &str, db: &Connection, layer: &LayerInfo, out: &mut Vec<u8>) -
         select.join(", "),
         ident(&layer.table)
     );
-    let mut stmt = db.prepare(&sql).map_err(sql_err)?;
+    // A table WITHOUT ROWID has no rowid: it is read in its key's order.
+    let mut stmt = match db.prepare(&sql) {
+        Ok(stmt) => stmt,
+        Err(_) if pk.is_none() => db
+            .prepare(&format!(
+                "SELECT {} FROM {}",
+                select.join(", "),
+                ident(&layer.table)
+            ))
+            .map_err(sql_err)?,
+        Err(e) => return Err(sql_err(e)),
+    };
     let mut rows = stmt.query([]).map_err(sql_err)?;
     let mut index = 0usize;
     while let Some(row) = rows.next().map_err(sql_err)? {
@@ -306,6 +433,17 @@ fn features(file: &str, db: &Connection, layer: &LayerInfo, out: &mut Vec<u8>) -
         let feature = json!({"type": "Feature", "geometry": geometry, "properties": props});
         out.extend_from_slice(feature.to_string().as_bytes());
         index += 1;
+        if out.len() as u64 > cap {
+            let cap_mb = cap / (1024 * 1024);
+            return Err(invalid(
+                file,
+                format!(
+                    "layer \"{}\" holds more than the input cap of {cap_mb} MiB as GeoJSON (at feature \
+                     {index}); pass a larger --max-input-mb to read it (--max-input-mb {cap_mb})",
+                    layer.table
+                ),
+            ));
+        }
     }
     Ok(())
 }
@@ -750,6 +888,135 @@ fn write_layer(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A GeoPackage of one layer `grids` (one square with `id` "G1"), then `ddl` run on it.
+    fn gpkg_then(dir: &Path, ddl: &str) -> std::path::PathBuf {
+        let path = dir.join("grids.gpkg");
+        let square = json!({"type": "Feature", "properties": {"id": "G1"}, "geometry":
+            {"type": "Polygon", "coordinates": [[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]]}});
+        write(
+            &path,
+            4326,
+            &[Layer {
+                name: "grids",
+                features: &[square],
+            }],
+        )
+        .unwrap();
+        let db = Connection::open(&path).unwrap();
+        db.execute_batch(ddl).unwrap();
+        db.close().unwrap();
+        path
+    }
+
+    fn read_err(path: &Path, cap: u64) -> String {
+        match read(path, cap) {
+            Ok(out) => panic!("read: {}", String::from_utf8_lossy(&out)),
+            Err(e) => format!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn a_view_named_as_the_layer_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let path = gpkg_then(
+            d.path(),
+            "ALTER TABLE grids RENAME TO seed;
+             CREATE VIEW grids AS SELECT a.fid * 100 + b.fid AS rowid, a.geom AS geom, a.id AS id
+               FROM seed a, seed b;",
+        );
+        let e = read_err(&path, 1 << 30);
+        assert!(e.contains("is a view, not a table"), "{e}");
+        // Also as an upload.
+        let bytes = std::fs::read(&path).unwrap();
+        let p = read_bytes("up.gpkg", &bytes, 512 << 20).unwrap_err();
+        assert!(format!("{p:?}").contains("is a view"), "{p:?}");
+    }
+
+    #[test]
+    fn a_runaway_query_is_stopped_by_the_step_budget() {
+        let d = tempfile::tempdir().unwrap();
+        let path = gpkg_then(d.path(), "");
+        let db = open_untrusted(&path, 1000, 1 << 30).unwrap();
+        let e = db
+            .query_row(
+                "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) \
+                 SELECT count(*) FROM c",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap_err();
+        assert!(sql_message(&e).contains("budget"), "{e}");
+        // A string longer than the cap cannot be made.
+        let db = open_untrusted(&path, 1000, 1 << 20).unwrap();
+        assert!(
+            db.query_row("SELECT length(zeroblob(4000000))", [], |r| r
+                .get::<_, i64>(0))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn reading_stops_once_the_geojson_passes_the_cap() {
+        let d = tempfile::tempdir().unwrap();
+        // A long column name, stored once, is written into every feature's properties.
+        let long = "n".repeat(2000);
+        let path = gpkg_then(
+            d.path(),
+            &format!(
+                "ALTER TABLE grids ADD COLUMN {long} TEXT;
+                 WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 500)
+                 INSERT INTO grids (geom, id) SELECT (SELECT geom FROM grids), 'G' || n FROM c;"
+            ),
+        );
+        let len = std::fs::metadata(&path).unwrap().len();
+        assert!(len < 200_000, "{len}");
+        let e = read_err(&path, 200_000);
+        assert!(e.contains("input cap"), "{e}");
+        assert!(read(&path, 10 << 20).is_ok());
+    }
+
+    #[test]
+    fn a_text_primary_key_is_a_property() {
+        let d = tempfile::tempdir().unwrap();
+        let path = gpkg_then(
+            d.path(),
+            "CREATE TABLE t2 (id TEXT PRIMARY KEY, geom MULTIPOLYGON, name TEXT);
+             INSERT INTO t2 SELECT 'G7', geom, 'x' FROM grids;
+             DROP TABLE grids; ALTER TABLE t2 RENAME TO grids;",
+        );
+        let out: Value = serde_json::from_slice(&read(&path, 1 << 30).unwrap()).unwrap();
+        assert_eq!(out["features"][0]["properties"]["id"], "G7", "{out}");
+        assert_eq!(out["features"][0]["properties"]["name"], "x");
+        // A single INTEGER PRIMARY KEY stays the feature id.
+        let d = tempfile::tempdir().unwrap();
+        let path = gpkg_then(d.path(), "");
+        let out: Value = serde_json::from_slice(&read(&path, 1 << 30).unwrap()).unwrap();
+        assert!(
+            out["features"][0]["properties"].get("fid").is_none(),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_wal_geopackage_is_read_without_leaving_files() {
+        let d = tempfile::tempdir().unwrap();
+        let path = gpkg_then(d.path(), "PRAGMA journal_mode = WAL;");
+        let mode: String = Connection::open(&path)
+            .unwrap()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        for s in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{s}", path.display()));
+        }
+        read(&path, 1 << 30).unwrap();
+        let left: Vec<_> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, ["grids.gpkg"]);
+    }
 
     #[test]
     fn blobs_decode_into_geojson_and_collections_are_named() {

@@ -259,15 +259,50 @@ pub struct Layer<'a> {
 }
 
 /// Writes `layers` (the first is the layer proper; a GeoPackage also holds the others, such as the
-/// retired grids, a Shapefile only the first) to `path`, in `crs` (an EPSG code).
+/// retired grids, as tables of their own) to `path`, in `crs` (an EPSG code). A Shapefile holds one
+/// layer, so each other layer is written beside it as a Shapefile of its own
+/// ([`companion_shapefile`]: `grids.shp` → `grids_retired.shp`).
 pub fn write(path: &Path, format: GisFormat, crs: u32, layers: &[Layer]) -> Result<()> {
     match format {
         GisFormat::GeoPackage => gpkg::write(path, crs, layers),
-        GisFormat::Shapefile => match layers.first() {
-            Some(layer) => shp::write(path, crs, layer.features, shapefile_encoding()),
-            None => shp::write(path, crs, &[], shapefile_encoding()),
-        },
+        GisFormat::Shapefile => {
+            let encoding = shapefile_encoding();
+            match layers.split_first() {
+                Some((layer, others)) => {
+                    shp::write(path, crs, layer.features, encoding)?;
+                    for other in others {
+                        shp::write(
+                            &companion_shapefile(path, other.name),
+                            crs,
+                            other.features,
+                            encoding,
+                        )?;
+                    }
+                    Ok(())
+                }
+                None => shp::write(path, crs, &[], encoding),
+            }
+        }
     }
+}
+
+/// The Shapefile beside `path` that holds its layer `name`: `<stem>_retired.shp` for the retired
+/// grids, `<stem>_<name>.shp` for any other.
+pub fn companion_shapefile(path: &Path, name: &str) -> std::path::PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let suffix = if name == gpkg::RETIRED_LAYER {
+        "retired"
+    } else {
+        name
+    };
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "shp".into());
+    path.with_file_name(format!("{stem}_{suffix}.{ext}"))
 }
 
 /// Refuses, before any work, a layer that cannot be written to `path` in `crs`: a Shapefile's `.prj`
@@ -331,6 +366,42 @@ pub(crate) fn check_size(file: &str, bytes: u64, cap: u64) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retired_grids_are_written_beside_a_shapefile() {
+        let d = tempfile::tempdir().unwrap();
+        let square = |id: &str| {
+            serde_json::json!({"type": "Feature", "properties": {"id": id}, "geometry":
+                {"type": "Polygon", "coordinates": [[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]]}})
+        };
+        let (grids, retired) = ([square("G1")], [square("G0"), square("G00")]);
+        let path = d.path().join("grids.shp");
+        write(
+            &path,
+            GisFormat::Shapefile,
+            4326,
+            &[
+                Layer {
+                    name: "grids",
+                    features: &grids,
+                },
+                Layer {
+                    name: gpkg::RETIRED_LAYER,
+                    features: &retired,
+                },
+            ],
+        )
+        .unwrap();
+        let beside = d.path().join("grids_retired.shp");
+        assert_eq!(companion_shapefile(&path, gpkg::RETIRED_LAYER), beside);
+        let read = |p: &Path| -> Value {
+            serde_json::from_slice(&shp::read(p, 1 << 30).unwrap()).unwrap()
+        };
+        assert_eq!(read(&path)["features"].as_array().unwrap().len(), 1);
+        let r = read(&beside);
+        assert_eq!(r["features"].as_array().unwrap().len(), 2);
+        assert_eq!(r["features"][1]["properties"]["id"], "G00");
+    }
 
     #[test]
     fn every_short_name_fits_and_reads_back() {

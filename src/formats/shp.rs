@@ -7,7 +7,9 @@
 //! not valid in its encoding is an error naming the feature and the field, never replacement characters.
 //! Polygon rings are told apart by their direction (outer rings clockwise): each hole goes to the
 //! smallest outer ring holding it, and a hole inside none is read as an outer ring (as GDAL does).
-//! Records the `.dbf` marks deleted are skipped with their shapes.
+//! A `.dbf` with records marked deleted is refused, with their count (none is dropped unseen); so is one
+//! whose header's record length disagrees with its fields' widths, and a `.shx` whose entries do not
+//! follow one another through the `.shp`.
 //!
 //! Writing: outer rings clockwise and holes counter-clockwise (the `shapefile` crate orders them); field
 //! names within 10 characters ([`super::SHORT_NAMES`]); integers, reals, booleans and text typed; a list
@@ -98,8 +100,9 @@ fn encoding_of(path: &Path, dbf: &Path) -> Result<(TextEncoding, bool)> {
     ))
 }
 
-/// Which records of the `.dbf` are marked deleted (its first byte `*`), in file order.
-fn deleted_records(dbf: &Path) -> Result<Vec<bool>> {
+/// Which records of the `.dbf` are marked deleted (its first byte `*`), in file order, with the record
+/// length its header says.
+fn deleted_records(dbf: &Path) -> Result<(Vec<bool>, u64)> {
     let read_err = |source| Error::Read {
         path: dbf.to_path_buf(),
         source,
@@ -128,7 +131,60 @@ fn deleted_records(dbf: &Path) -> Result<Vec<bool>> {
         f.read_exact(&mut flag).map_err(read_err)?;
         out.push(flag[0] == b'*');
     }
-    Ok(out)
+    Ok((out, record_len))
+}
+
+/// Refuses a `.shx` whose entries do not follow one another through the `.shp` (of `shp_len` bytes):
+/// each record after the one before it, none overlapping, all inside the file. An index whose entries
+/// point at one record again and again would otherwise repeat it without end.
+fn check_index(shx: &Path, shp_len: u64) -> Result<()> {
+    let bytes = std::fs::read(shx).map_err(|source| Error::Read {
+        path: shx.to_path_buf(),
+        source,
+    })?;
+    let name = display(shx);
+    let damaged = |m: String| {
+        invalid(
+            &name,
+            format!(
+                "not a readable .shx: {m}; the index is damaged: remove the .shx (gridplan then reads the \
+                 .shp in order) or rebuild it (ogr2ogr out.shp in.shp)"
+            ),
+        )
+    };
+    if bytes.len() < 100 {
+        return Err(damaged("shorter than its 100-byte header".into()));
+    }
+    let be =
+        |at: usize| i32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    // The entries the header counts (as the `shapefile` crate reads them), within the file.
+    let said = u64::try_from(be(24)).unwrap_or(0).saturating_mul(2);
+    let body = said.min(bytes.len() as u64).saturating_sub(100);
+    let mut end = 100u64;
+    for n in 0..(body / 8) as usize {
+        let at = 100 + n * 8;
+        let (offset, size) = (be(at), be(at + 4));
+        let (Ok(offset), Ok(size)) = (u64::try_from(offset), u64::try_from(size)) else {
+            return Err(damaged(format!(
+                "entry {n} has a negative offset or length"
+            )));
+        };
+        let start = offset * 2;
+        let next = start + 8 + size * 2;
+        if start < end {
+            return Err(damaged(format!(
+                "entry {n} points at byte {start} of the .shp, inside or before the record before it \
+                 (each entry must point past the one before)"
+            )));
+        }
+        if next > shp_len {
+            return Err(damaged(format!(
+                "entry {n} points past the end of the .shp (byte {next} of {shp_len})"
+            )));
+        }
+        end = next;
+    }
+    Ok(())
 }
 
 /// Reads a Shapefile as the GeoJSON FeatureCollection it holds.
@@ -150,7 +206,20 @@ pub fn read(path: &Path, cap: u64) -> Result<Vec<u8>> {
         )
     })?;
     let dbf_len = std::fs::metadata(&dbf).map(|m| m.len()).unwrap_or(0);
-    check_size(&file, shp_len.saturating_add(dbf_len), cap)?;
+    // The `.shx` the `shapefile` crate reads (beside the `.shp`, lower case).
+    let shx = Some(path.with_extension("shx")).filter(|p| p.is_file());
+    let shx_len = shx
+        .as_ref()
+        .and_then(|p| std::fs::metadata(p).ok())
+        .map_or(0, |m| m.len());
+    check_size(
+        &file,
+        shp_len.saturating_add(dbf_len).saturating_add(shx_len),
+        cap,
+    )?;
+    if let Some(shx) = &shx {
+        check_index(shx, shp_len)?;
+    }
     let (encoding, from_cpg) = encoding_of(path, &dbf)?;
     let crs = match sibling(path, "prj") {
         None => None,
@@ -165,7 +234,8 @@ pub fn read(path: &Path, cap: u64) -> Result<Vec<u8>> {
             Some(super::prj::identify(&text).map_err(|e| invalid(&display(&prj), e))?)
         }
     };
-    let deleted = deleted_records(&dbf)?;
+    let (deleted, record_len) = deleted_records(&dbf)?;
+    let deleted = deleted.iter().filter(|d| **d).count();
 
     let broken = |m: String| invalid(&file, format!("not a readable Shapefile: {m}"));
     let mut shapes = shapefile::ShapeReader::from_path(path).map_err(|e| broken(e.to_string()))?;
@@ -182,6 +252,30 @@ pub fn read(path: &Path, cap: u64) -> Result<Vec<u8>> {
     let mut records = builder
         .build(dbf_source)
         .map_err(|e| invalid(&display(&dbf), format!("not a readable .dbf: {e}")))?;
+    // The deletion flags are read at the header's record length, the records (by the `dbase` crate) at
+    // their fields' widths: where the two disagree, shapes would pair with the wrong attributes.
+    let widths: u64 = records.fields().iter().map(|f| u64::from(f.length())).sum();
+    if record_len != widths + 1 {
+        return Err(invalid(
+            &display(&dbf),
+            format!(
+                "not a readable .dbf: its header says a record is {record_len} bytes, but its fields \
+                 take {} (their widths and the deletion flag); the file is damaged",
+                widths + 1
+            ),
+        ));
+    }
+    // Records marked deleted are refused, not skipped unseen: each would drop a shape from the layer.
+    if deleted > 0 {
+        return Err(invalid(
+            &display(&dbf),
+            format!(
+                "{deleted} {} marked deleted: gridplan reads every record of a layer and drops none \
+                 unseen; write the layer without them (ogr2ogr out.shp in.shp leaves deleted records out)",
+                if deleted == 1 { "record" } else { "records" }
+            ),
+        ));
+    }
     let fields: Vec<String> = records
         .fields()
         .iter()
@@ -211,7 +305,7 @@ pub fn read(path: &Path, cap: u64) -> Result<Vec<u8>> {
     let mut out = collection_head(crs).into_bytes();
     let mut record_iter = records.iter_records();
     let mut index = 0usize;
-    for (i, shape) in shapes.iter_shapes().enumerate() {
+    for shape in shapes.iter_shapes() {
         let shape = shape.map_err(|e| {
             invalid_at(
                 &file,
@@ -220,9 +314,6 @@ pub fn read(path: &Path, cap: u64) -> Result<Vec<u8>> {
                 format!("not a readable Shapefile record: {e}"),
             )
         })?;
-        if deleted.get(i).copied().unwrap_or(false) {
-            continue;
-        }
         let record = match record_iter.next() {
             Some(Ok(r)) => r,
             Some(Err(e)) => {
@@ -266,6 +357,16 @@ pub fn read(path: &Path, cap: u64) -> Result<Vec<u8>> {
         let feature = json!({"type": "Feature", "geometry": geometry, "properties": props});
         out.extend_from_slice(feature.to_string().as_bytes());
         index += 1;
+        if out.len() as u64 > cap {
+            let cap_mb = cap / (1024 * 1024);
+            return Err(invalid(
+                &file,
+                format!(
+                    "holds more than the input cap of {cap_mb} MiB as GeoJSON (at feature {index}); \
+                     pass a larger --max-input-mb to read it (--max-input-mb {cap_mb})"
+                ),
+            ));
+        }
     }
     if record_iter.next().is_some() {
         return Err(broken(format!(
@@ -657,7 +758,7 @@ pub fn write(path: &Path, crs: u32, features: &[Value], encoding: TextEncoding) 
                 (_, other) => {
                     let text = text_of(other).unwrap_or_default();
                     let text = fit_text(&text, encoding).map_err(|ch| {
-                        let id = props.get("id").and_then(crate::input::raw::id_text);
+                        let id = props.get("id").and_then(text_of);
                         Error::Invalid(vec![
                             Problem::error(
                                 &file,
@@ -719,9 +820,14 @@ pub fn write(path: &Path, crs: u32, features: &[Value], encoding: TextEncoding) 
         }
     }
     let dbf_path = sibling_name(path, "dbf");
-    let mut shapes =
-        shapefile::ShapeWriter::with_shx(create(path)?, create(&sibling_name(path, "shx"))?);
-    let mut table = builder.build_with_dest(create(&dbf_path)?);
+    // Every file is written under a temporary name and renamed into place once all are written: a
+    // failed write leaves no part-written layer (nor spoils one there before).
+    let mut staged = Staged::default();
+    let shp_tmp = staged.name(path);
+    let shx_tmp = staged.name(&sibling_name(path, "shx"));
+    let dbf_tmp = staged.name(&dbf_path);
+    let mut shapes = shapefile::ShapeWriter::with_shx(create(&shp_tmp)?, create(&shx_tmp)?);
+    let mut table = builder.build_with_dest(create(&dbf_tmp)?);
     let shape_err = |e: shapefile::Error| fail(e.to_string());
     for (g, row) in geometries.iter().zip(rows) {
         match g {
@@ -755,13 +861,55 @@ pub fn write(path: &Path, crs: u32, features: &[Value], encoding: TextEncoding) 
         .map_err(|e| fail(format!("{}: {e}", display(&dbf_path))))?;
     drop(shapes);
     drop(table);
-    let write_text = |ext: &str, text: &str| {
-        let p = sibling_name(path, ext);
+    let mut write_text = |ext: &str, text: &str| {
+        let p = staged.name(&sibling_name(path, ext));
         std::fs::write(&p, text).map_err(|source| Error::Write { path: p, source })
     };
     write_text("prj", &prj)?;
     write_text("cpg", encoding.cpg_name())?;
-    Ok(())
+    staged.commit()
+}
+
+/// Files written under temporary names beside their own, renamed to them by [`Staged::commit`];
+/// removed if it never comes.
+#[derive(Default)]
+struct Staged {
+    files: Vec<(PathBuf, PathBuf)>,
+    done: bool,
+}
+
+impl Staged {
+    /// The temporary name to write `target` under.
+    fn name(&mut self, target: &Path) -> PathBuf {
+        let base = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = target.with_file_name(format!(".{base}.{}.partial", std::process::id()));
+        self.files.push((tmp.clone(), target.to_path_buf()));
+        tmp
+    }
+
+    fn commit(mut self) -> Result<()> {
+        for (tmp, target) in &self.files {
+            std::fs::rename(tmp, target).map_err(|source| Error::Write {
+                path: target.clone(),
+                source,
+            })?;
+        }
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.done {
+            for (tmp, _) in &self.files {
+                let _ = std::fs::remove_file(tmp);
+            }
+        }
+    }
 }
 
 fn geometry_name(g: &geo::Geometry) -> &'static str {
@@ -798,6 +946,124 @@ fn polygon_shape(polygons: &[Polygon]) -> std::result::Result<shapefile::Polygon
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A Shapefile `grids.shp` of `n` unit squares (property `id` G0, G1…) in `dir`.
+    fn squares(dir: &Path, n: usize) -> PathBuf {
+        let features: Vec<Value> = (0..n)
+            .map(|i| {
+                // Coordinates of many digits, whose GeoJSON text is longer than their 8 bytes.
+                let (x, y) = (i as f64 + 0.123_456_789_1, 0.987_654_321_1);
+                json!({"type": "Feature", "properties": {"id": format!("G{i}")}, "geometry":
+                    {"type": "Polygon", "coordinates":
+                        [[[x, y], [x + 0.5, y], [x + 0.5, y + 0.5], [x, y + 0.5], [x, y]]]}})
+            })
+            .collect();
+        let path = dir.join("grids.shp");
+        write(&path, 4326, &features, TextEncoding::Utf8).unwrap();
+        path
+    }
+
+    fn read_err(path: &Path, cap: u64) -> String {
+        match read(path, cap) {
+            Ok(out) => panic!("read: {}", String::from_utf8_lossy(&out)),
+            Err(e) => format!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn an_index_pointing_at_one_record_again_and_again_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let path = squares(d.path(), 50);
+        let shx = path.with_extension("shx");
+        let mut bytes = std::fs::read(&shx).unwrap();
+        let first: [u8; 8] = bytes[100..108].try_into().unwrap();
+        for at in (108..bytes.len()).step_by(8) {
+            bytes[at..at + 8].copy_from_slice(&first);
+        }
+        std::fs::write(&shx, &bytes).unwrap();
+        let e = read_err(&path, 1 << 30);
+        assert!(
+            e.contains("grids.shx") && e.contains("entry 1 points at byte 100"),
+            "{e}"
+        );
+        // Without the .shx, the .shp is read in order.
+        std::fs::remove_file(&shx).unwrap();
+        let out: Value = serde_json::from_slice(&read(&path, 1 << 30).unwrap()).unwrap();
+        assert_eq!(out["features"][49]["properties"]["id"], "G49");
+    }
+
+    #[test]
+    fn the_index_counts_toward_the_cap_and_reading_stops_past_it() {
+        let d = tempfile::tempdir().unwrap();
+        let path = squares(d.path(), 200);
+        let len = |ext: &str| std::fs::metadata(path.with_extension(ext)).unwrap().len();
+        let (shp, dbf, shx) = (len("shp"), len("dbf"), len("shx"));
+        let e = read_err(&path, shp + dbf + shx - 1);
+        assert!(e.contains("input cap"), "{e}");
+        // The GeoJSON of 200 squares is larger than the files: reading stops once it passes the cap.
+        let all = read(&path, 1 << 30).unwrap().len() as u64;
+        assert!(all > shp + dbf + shx, "{all}");
+        let e = read_err(&path, shp + dbf + shx);
+        assert!(e.contains("as GeoJSON"), "{e}");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_layer_there_before_and_no_part_written_files() {
+        let d = tempfile::tempdir().unwrap();
+        let path = squares(d.path(), 2);
+        let before = std::fs::read(&path).unwrap();
+        let good = json!({"type": "Feature", "properties": {"id": "A"}, "geometry":
+            {"type": "Polygon", "coordinates": [[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]]}});
+        // A ring of three points cannot be written, and is found after the first feature is.
+        let bad = json!({"type": "Feature", "properties": {"id": "B"}, "geometry":
+            {"type": "Polygon", "coordinates": [[[0.0, 0.0], [1.0, 0.0], [0.0, 0.0]]]}});
+        assert!(write(&path, 4326, &[good, bad], TextEncoding::Utf8).is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        let mut names: Vec<String> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "grids.cpg",
+                "grids.dbf",
+                "grids.prj",
+                "grids.shp",
+                "grids.shx"
+            ]
+        );
+    }
+
+    #[test]
+    fn records_marked_deleted_are_refused_with_their_count() {
+        let d = tempfile::tempdir().unwrap();
+        let path = squares(d.path(), 3);
+        let dbf = path.with_extension("dbf");
+        let mut bytes = std::fs::read(&dbf).unwrap();
+        let header_len = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+        bytes[header_len] = b'*';
+        std::fs::write(&dbf, &bytes).unwrap();
+        let e = read_err(&path, 1 << 30);
+        assert!(
+            e.contains("grids.dbf") && e.contains("1 record marked deleted"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_dbf_whose_record_length_disagrees_with_its_fields_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let path = squares(d.path(), 3);
+        let dbf = path.with_extension("dbf");
+        let mut bytes = std::fs::read(&dbf).unwrap();
+        let len = u16::from_le_bytes([bytes[10], bytes[11]]);
+        bytes[10..12].copy_from_slice(&(len + 1).to_le_bytes());
+        std::fs::write(&dbf, &bytes).unwrap();
+        let e = read_err(&path, 1 << 30);
+        assert!(e.contains("grids.dbf") && e.contains("record is"), "{e}");
+    }
 
     fn square(x0: f64, y0: f64, s: f64, clockwise: bool) -> Vec<(f64, f64)> {
         let mut r = vec![

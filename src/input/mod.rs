@@ -880,7 +880,8 @@ pub fn parse_grid_layer(
 ) -> Result<(GridLayer, Crs, Problems)> {
     // A GeoPackage (an upload) as the collection it holds, with its `retired_grids` layer as the member.
     let bytes = if crate::formats::gpkg::is_sqlite(&bytes) {
-        crate::formats::gpkg::read_bytes(file, &bytes).map_err(|p| Error::Invalid(vec![p]))?
+        crate::formats::gpkg::read_bytes(file, &bytes, file::max_input_bytes())
+            .map_err(|p| Error::Invalid(vec![p]))?
     } else {
         bytes
     };

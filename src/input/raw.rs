@@ -84,7 +84,7 @@ where
         &converted[..]
     } else if crate::formats::gpkg::is_sqlite(bytes) {
         // A GeoPackage given as bytes (an upload) is read as the collection it holds.
-        converted = crate::formats::gpkg::read_bytes(file, bytes)?;
+        converted = crate::formats::gpkg::read_bytes(file, bytes, super::file::max_input_bytes())?;
         &converted[..]
     } else {
         bytes

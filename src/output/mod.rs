@@ -59,7 +59,7 @@ pub fn layer_format(path: &Path) -> Result<LayerFormat> {
             let m = msg!(LayerExtension, ext = ext).arg_in(
                 "names",
                 LAYER_EXTENSIONS,
-                ".geojson、.json（GeoJSON）、.fgb（FlatGeobuf）、.gpkg（GeoPackage）或 .shp（Shapefile）",
+                ".geojson、.json、.fgb、.gpkg 或 .shp",
             );
             Err(Error::OutputName {
                 path: path.to_path_buf(),
@@ -566,7 +566,7 @@ pub fn grid_layer_geojson(
 }
 
 /// The foreign member of a grids file that records the grids out of force.
-pub const RETIRED_MEMBER: &str = "retired_grids";
+pub const RETIRED_MEMBER: &str = crate::formats::gpkg::RETIRED_LAYER;
 
 /// The retired grids as a FeatureCollection's text, or `None` when there are none.
 fn retired_member(
