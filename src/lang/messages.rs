@@ -203,7 +203,7 @@ catalogue! {
     /// A position with one number or none.
     PositionTooShort: "position {value} has fewer than 2 numbers", "坐标 {value} 不足 2 个数";
     /// One number of a position is wrong (`axis` is x, y or z).
-    PositionAxis: "{axis}: {why}", "{axis}：{why}";
+    PositionAxis: "{axis}: {why}", "{axis}有误：{why}";
     /// A ring of a Polygon, named in other messages.
     RingOf: "ring {ring}", "环 {ring}";
     /// A ring of one polygon of a MultiPolygon, named in other messages.
