@@ -429,7 +429,7 @@ fn refusals_are_said_in_chinese() {
     refused(
         "a position holding a word",
         &check(&short, &h, &[]),
-        "环 0的第 1 个坐标：纵坐标：“x”是文字，不是数字",
+        "环 0的第 1 个坐标：纵坐标有误：“x”是文字，不是数字",
     );
     let projected = polygons(
         "projected.geojson",
