@@ -26,6 +26,8 @@ const ALLOWED: &[&str] = &[
     "Point",
     "Polygon",
     "MultiPolygon",
+    "LineString",
+    "MultiLineString",
     "JSON",
     "CSV",
     "XLSX",
@@ -383,6 +385,103 @@ fn refusals_are_said_in_chinese() {
         &check(&old, &empty, &[]),
         "文件中没有任何要素",
     );
+    // Bad polygons: a ring left open, a ring crossing itself, a hole outside its shell.
+    let polygons = |name: &str, rings: &str| {
+        let path = d.join(name);
+        std::fs::write(
+            &path,
+            format!(
+                r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{"id":"320116001001001"}},"geometry":{{"type":"Polygon","coordinates":{rings}}}}}]}}"#
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let open = polygons(
+        "open.geojson",
+        "[[[118.8,32.3],[118.81,32.3],[118.81,32.31],[118.8,32.31]]]",
+    );
+    refused(
+        "a ring left open",
+        &check(&open, &h, &[]),
+        "环 0没有闭合：起点为 (118.8, 32.3)",
+    );
+    let bow_tie = polygons(
+        "bow_tie.geojson",
+        "[[[118.8,32.3],[118.81,32.31],[118.81,32.3],[118.8,32.31],[118.8,32.3]]]",
+    );
+    refused(
+        "a ring crossing itself",
+        &check(&bow_tie, &h, &[]),
+        "多边形无效：环 0 自相交或自接触",
+    );
+    let hole_out = polygons(
+        "hole_outside.geojson",
+        "[[[118.8,32.3],[118.81,32.3],[118.81,32.31],[118.8,32.31],[118.8,32.3]],\
+         [[118.82,32.3],[118.83,32.3],[118.83,32.31],[118.82,32.31],[118.82,32.3]]]",
+    );
+    refused(
+        "a hole outside its shell",
+        &check(&hole_out, &h, &[]),
+        "环 1（内洞）位于外环 0 之外",
+    );
+    let short = polygons("short.geojson", r#"[[[118.8,32.3],[118.81,"x"]]]"#);
+    refused(
+        "a position holding a word",
+        &check(&short, &h, &[]),
+        "环 0的第 1 个坐标：纵坐标有误：“x”是文字，不是数字",
+    );
+    let projected = polygons(
+        "projected.geojson",
+        "[[[500000,3500000],[501000,3500000],[501000,3501000],[500000,3500000]]]",
+    );
+    refused(
+        "projected coordinates said to be degrees",
+        &check(&projected, &h, &[]),
+        "不是 EPSG:4326 的经纬度",
+    );
+
+    // A workers file with wrong fields, GeoJSON and CSV.
+    let assign = |workers: &Path| {
+        zh(&[
+            "assign",
+            "--grids",
+            p(&old),
+            "--households",
+            p(&h),
+            "--workers",
+            p(workers),
+            "--boundaries",
+            p(&b),
+            "--out",
+            p(&d.join("assignment.geojson")),
+        ])
+    };
+    let bad_workers = d.join("bad_workers.geojson");
+    std::fs::write(
+        &bad_workers,
+        r#"{"type":"FeatureCollection","features":[
+{"type":"Feature","properties":{"id":"W1","town":"320116001000","type":"boss","hours":-3,"status":"gone"},"geometry":{"type":"Point","coordinates":[118.8,32.3]}},
+{"type":"Feature","properties":{"id":"W1","town":"999999999000"},"geometry":{"type":"LineString","coordinates":[[118.8,32.3],[118.9,32.3]]}},
+{"type":"Feature","properties":{"town":"320116001000"},"geometry":null}]}"#,
+    )
+    .unwrap();
+    let out = assign(&bad_workers);
+    refused("an unknown worker type", &out, "未知类型“boss”");
+    refused("negative hours", &out, "工时 -3 是负数");
+    refused("an unknown status", &out, "未知状态“gone”");
+    refused("a worker id twice", &out, "id 重复（与要素 0 相同）");
+    refused("an unknown town", &out, "街镇“999999999000”不管理任何网格");
+    refused("a worker on a line", &out, "网格员驻点须为点（Point）");
+    refused("a worker without id", &out, "每个网格员都须有 `id`");
+    let csv_workers = d.join("workers.csv");
+    std::fs::write(&csv_workers, "id,town,lon,lat\nW1,320116001000,east,32.3\n").unwrap();
+    refused(
+        "a CSV row with a word for a coordinate",
+        &assign(&csv_workers),
+        "（CSV 第 1 行）`lon` 值“east”不是有限的数",
+    );
+
     let report_txt = d.join("report.txt");
     refused(
         "a report named .txt",

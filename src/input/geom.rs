@@ -1,60 +1,72 @@
 //! GeoJSON coordinates to `geo` geometries, with every problem named (ring, position, what is wrong).
 
 use crate::input::raw::number;
+use crate::lang::messages::{Msg, msg};
 use geo::{Coord, LineString, MultiPolygon, Polygon};
 use serde_json::Value;
 
 /// Reads a position `[x, y]` or `[x, y, z]` (z is dropped).
-pub fn position(v: &Value) -> Result<Coord, String> {
+pub fn position(v: &Value) -> Result<Coord, Msg> {
     let arr = v
         .as_array()
-        .ok_or_else(|| format!("position {v} is not an array of numbers"))?;
+        .ok_or_else(|| msg!(PositionNotArray, value = v))?;
     if arr.len() < 2 {
-        return Err(format!("position {v} has fewer than 2 numbers"));
+        return Err(msg!(PositionTooShort, value = v));
     }
-    let x = number(&arr[0]).map_err(|e| format!("x: {e}"))?;
-    let y = number(&arr[1]).map_err(|e| format!("y: {e}"))?;
+    // The axis in Chinese by its name: 横坐标 (x), 纵坐标 (y), 高程 (z).
+    let axis = |en: &'static str, zh: &'static str| {
+        move |e: Msg| {
+            Msg::new(crate::lang::messages::Key::PositionAxis)
+                .arg_in("axis", en, zh)
+                .arg_msg("why", &e)
+        }
+    };
+    let x = number(&arr[0]).map_err(axis("x", "横坐标"))?;
+    let y = number(&arr[1]).map_err(axis("y", "纵坐标"))?;
     if let Some(z) = arr.get(2) {
-        number(z).map_err(|e| format!("z: {e}"))?;
+        number(z).map_err(axis("z", "高程"))?;
     }
     Ok(Coord { x, y })
 }
 
-fn ring(v: &Value, polygon: usize, index: usize) -> Result<LineString, String> {
+fn ring(v: &Value, polygon: usize, index: usize) -> Result<LineString, Msg> {
     let where_ = if polygon == usize::MAX {
-        format!("ring {index}")
+        msg!(RingOf, ring = index)
     } else {
-        format!("polygon {polygon}, ring {index}")
+        msg!(RingOfPolygon, polygon = polygon, ring = index)
     };
     let arr = v
         .as_array()
-        .ok_or_else(|| format!("{where_} is not an array of positions"))?;
+        .ok_or_else(|| msg!(RingNotArray).arg_msg("ring", &where_))?;
     let mut coords = Vec::with_capacity(arr.len());
     for (i, p) in arr.iter().enumerate() {
-        coords.push(position(p).map_err(|e| format!("{where_}, position {i}: {e}"))?);
+        coords.push(position(p).map_err(|e| {
+            msg!(RingPosition, index = i)
+                .arg_msg("ring", &where_)
+                .arg_msg("why", &e)
+        })?);
     }
     if coords.len() < 4 {
-        return Err(format!(
-            "{where_} has {} positions; a closed ring needs at least 4",
-            coords.len()
-        ));
+        return Err(msg!(RingTooShort, count = coords.len()).arg_msg("ring", &where_));
     }
     let (first, last) = (coords[0], coords[coords.len() - 1]);
     if first != last {
-        return Err(format!(
-            "{where_} is not closed: it starts at ({}, {}) and ends at ({}, {})",
-            first.x, first.y, last.x, last.y
-        ));
+        return Err(msg!(
+            RingNotClosed,
+            x0 = first.x,
+            y0 = first.y,
+            x1 = last.x,
+            y1 = last.y
+        )
+        .arg_msg("ring", &where_));
     }
     Ok(LineString(coords))
 }
 
-fn polygon(v: &Value, index: usize) -> Result<Polygon, String> {
-    let rings = v
-        .as_array()
-        .ok_or_else(|| "polygon coordinates are not an array of rings".to_string())?;
+fn polygon(v: &Value, index: usize) -> Result<Polygon, Msg> {
+    let rings = v.as_array().ok_or_else(|| msg!(PolygonNotArray))?;
     if rings.is_empty() {
-        return Err("polygon has no rings".to_string());
+        return Err(msg!(PolygonNoRings));
     }
     let mut out = Vec::with_capacity(rings.len());
     for (r, v) in rings.iter().enumerate() {
@@ -65,15 +77,15 @@ fn polygon(v: &Value, index: usize) -> Result<Polygon, String> {
 }
 
 /// Reads a `Polygon` or `MultiPolygon` geometry's coordinates.
-pub fn areal(kind: &str, coordinates: &Value) -> Result<MultiPolygon, String> {
+pub fn areal(kind: &str, coordinates: &Value) -> Result<MultiPolygon, Msg> {
     match kind {
         "Polygon" => Ok(MultiPolygon(vec![polygon(coordinates, usize::MAX)?])),
         "MultiPolygon" => {
-            let parts = coordinates.as_array().ok_or_else(|| {
-                "MultiPolygon coordinates are not an array of polygons".to_string()
-            })?;
+            let parts = coordinates
+                .as_array()
+                .ok_or_else(|| msg!(MultiPolygonNotArray))?;
             if parts.is_empty() {
-                return Err("MultiPolygon has no polygons".to_string());
+                return Err(msg!(MultiPolygonEmpty));
             }
             parts
                 .iter()
@@ -82,9 +94,7 @@ pub fn areal(kind: &str, coordinates: &Value) -> Result<MultiPolygon, String> {
                 .collect::<Result<Vec<_>, _>>()
                 .map(MultiPolygon)
         }
-        other => Err(format!(
-            "geometry type is {other}; expected Polygon or MultiPolygon"
-        )),
+        other => Err(msg!(NotAreal, found = other)),
     }
 }
 

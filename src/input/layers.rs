@@ -9,6 +9,7 @@ use super::{
     resolve_crs,
 };
 use crate::error::{Error, Result};
+use crate::lang::messages::{Msg, msg};
 use crate::model::{Barrier, Block, Dedicated, Layers};
 use crate::problem::{Problem, Problems};
 use crate::spatial::crs::{Crs, Transform};
@@ -373,33 +374,34 @@ pub fn default_rank(class: Option<&str>) -> u32 {
     }
 }
 
-fn line(v: &Value, part: Option<usize>) -> std::result::Result<LineString, String> {
-    let where_ = part.map(|p| format!("line {p}: ")).unwrap_or_default();
-    let arr = v
-        .as_array()
-        .ok_or_else(|| format!("{where_}coordinates are not an array of positions"))?;
+fn line(v: &Value, part: Option<usize>) -> std::result::Result<LineString, Msg> {
+    let in_part = |m: Msg| match part {
+        Some(p) => msg!(LinePart, line = p).arg_msg("why", &m),
+        None => m,
+    };
+    let arr = v.as_array().ok_or_else(|| in_part(msg!(LineNotArray)))?;
     let mut coords: Vec<Coord> = Vec::with_capacity(arr.len());
     for (i, p) in arr.iter().enumerate() {
-        coords.push(geom::position(p).map_err(|e| format!("{where_}position {i}: {e}"))?);
+        coords.push(
+            geom::position(p)
+                .map_err(|e| in_part(msg!(LinePosition, index = i).arg_msg("why", &e)))?,
+        );
     }
     if coords.len() < 2 {
-        return Err(format!(
-            "{where_}a line needs at least 2 positions, it has {}",
-            coords.len()
-        ));
+        return Err(in_part(msg!(LineTooShort, count = coords.len())));
     }
     Ok(LineString(coords))
 }
 
-fn lineal(kind: &str, coordinates: &Value) -> std::result::Result<MultiLineString, String> {
+fn lineal(kind: &str, coordinates: &Value) -> std::result::Result<MultiLineString, Msg> {
     match kind {
         "LineString" => Ok(MultiLineString(vec![line(coordinates, None)?])),
         "MultiLineString" => {
-            let parts = coordinates.as_array().ok_or_else(|| {
-                "MultiLineString coordinates are not an array of lines".to_string()
-            })?;
+            let parts = coordinates
+                .as_array()
+                .ok_or_else(|| msg!(MultiLineNotArray))?;
             if parts.is_empty() {
-                return Err("MultiLineString has no lines".to_string());
+                return Err(msg!(MultiLineEmpty));
             }
             parts
                 .iter()
@@ -408,9 +410,7 @@ fn lineal(kind: &str, coordinates: &Value) -> std::result::Result<MultiLineStrin
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map(MultiLineString)
         }
-        other => Err(format!(
-            "geometry type is {other}; expected LineString or MultiLineString"
-        )),
+        other => Err(msg!(NotLineal, found = other)),
     }
 }
 
@@ -435,24 +435,22 @@ pub fn parse_barriers(
         }
         let Some(g) = f.geometry else {
             problems.push(
-                Problem::error(
-                    file,
-                    "has no geometry; expected a LineString or MultiLineString",
-                )
-                .at(index, idr)
-                .field("geometry"),
+                Problem::error(file, msg!(BarrierNoGeometry))
+                    .at(index, idr)
+                    .field("geometry"),
             );
             return;
         };
         let kind = g.kind.as_deref().unwrap_or("missing");
         let geometry = match g.coordinates.as_ref() {
-            None => Err(format!("{kind} has no coordinates")),
+            None => Err(msg!(ArealNoCoordinates, found = kind)),
             Some(c) => lineal(kind, c),
         };
         let geometry = match geometry {
-            Ok(g) if g.0.len() > MAX_FEATURE_PARTS => Err(format!(
-                "{} lines, past the {MAX_FEATURE_PARTS} a barrier may have",
-                g.0.len()
+            Ok(g) if g.0.len() > MAX_FEATURE_PARTS => Err(msg!(
+                TooManyLines,
+                count = g.0.len(),
+                max = MAX_FEATURE_PARTS
             )),
             other => other,
         };

@@ -477,19 +477,16 @@ pub(crate) fn read_areal(
             let mut found = Vec::new();
             for (pi, polygon) in f.geometry.0.iter().enumerate() {
                 if let Some(c) = geometry::polygon_problem(polygon) {
-                    let part = if f.geometry.0.len() > 1 {
-                        format!("polygon {pi}, ")
+                    let what = if f.geometry.0.len() > 1 {
+                        msg!(PolygonPart, part = pi).arg_msg("what", &c.what)
                     } else {
-                        String::new()
+                        c.what
                     };
-                    let what = format!("{part}{}", c.what);
                     found.push(
                         Problem::error(
                             &file,
-                            format!(
-                                "invalid polygon: {what} at ({}, {}) in {crs}",
-                                c.at.x, c.at.y
-                            ),
+                            msg!(InvalidPolygon, x = c.at.x, y = c.at.y, crs = crs)
+                                .arg_msg("what", &what),
                         )
                         .at(f.index, f.id.as_deref())
                         .field("geometry"),
@@ -590,9 +587,9 @@ fn area_feature(
     let kind = g.kind.as_deref().unwrap_or("missing");
     let Some(coordinates) = g.coordinates.as_ref() else {
         let message = if kind == "Polygon" || kind == "MultiPolygon" {
-            format!("{kind} has no coordinates")
+            msg!(ArealNoCoordinates, found = kind)
         } else {
-            format!("geometry type is {kind}; expected Polygon or MultiPolygon")
+            msg!(NotAreal, found = kind)
         };
         problems.push(
             Problem::error(file, message)

@@ -507,15 +507,15 @@ pub fn id_text(value: &Value) -> Option<String> {
 }
 
 /// Reads a JSON number as an `f64`, or says what it is instead.
-pub fn number(value: &Value) -> Result<f64, String> {
+pub fn number(value: &Value) -> Result<f64, Msg> {
     match value {
         Value::Number(n) => n
             .as_f64()
             .filter(|v| v.is_finite())
-            .ok_or_else(|| format!("{n} is not a finite number")),
-        Value::String(s) => Err(format!("\"{s}\" is a string, not a number")),
-        Value::Null => Err("null is not a number".to_string()),
-        other => Err(format!("{other} is not a number")),
+            .ok_or_else(|| msg!(NotFinite, value = n)),
+        Value::String(s) => Err(msg!(NumberIsString, value = s)),
+        Value::Null => Err(msg!(NumberIsNull)),
+        other => Err(msg!(NotANumber, value = other)),
     }
 }
 
@@ -544,6 +544,6 @@ pub fn count(value: &Value) -> Result<u32, Msg> {
 }
 
 /// Reads a string-like property (strings and numbers are both accepted, as codes often arrive as numbers).
-pub fn text(value: &Value) -> Result<String, String> {
-    id_text(value).ok_or_else(|| format!("{value} is not a string"))
+pub fn text(value: &Value) -> Result<String, Msg> {
+    id_text(value).ok_or_else(|| msg!(NotAString, value = value))
 }

@@ -2,6 +2,8 @@
 
 use crate::error::{Error, Result};
 use crate::input::raw::{RawFeature, id_text, read_collection, text};
+use crate::lang::Lang;
+use crate::lang::messages::{Msg, msg};
 use crate::model::{Contact, TownCode, Worker, WorkerType};
 use crate::problem::{Problem, Problems};
 use crate::rules::WorkerHours;
@@ -23,7 +25,7 @@ struct RawWorker {
     /// Personal data (the worker's name and phone), for the planner's ledger and atlas only.
     name: Option<String>,
     phone: Option<String>,
-    at: Result<Coord, String>,
+    at: Result<Coord, Msg>,
 }
 
 /// Reads workers from GeoJSON (`.geojson`, `.json`) or CSV (anything else, with `lon,lat` columns).
@@ -61,19 +63,25 @@ pub fn parse_workers(
     let mut problems = Problems::default();
     let (raw, crs, what) = if is_json {
         let (raw, crs) = read_geojson(&file, bytes, crs_flag, &mut problems)?;
-        (raw, crs, "feature")
+        (raw, crs, ("feature", "要素"))
     } else {
         (
             read_csv(&file, bytes, &mut problems)?,
             crs_flag.unwrap_or(WGS84),
-            "row",
+            ("row", "CSV 行"),
         )
     };
     let at = |p: Problem, index: usize, id: Option<&str>| {
         let p = p.at(index, id);
-        if what == "row" {
+        if what.0 == "row" {
+            let row = msg!(CsvRow, index = index).arg_in(
+                "why",
+                p.message.clone(),
+                p.message_zh.clone().unwrap_or_else(|| p.message.clone()),
+            );
             Problem {
-                message: format!("(CSV row {index}) {}", p.message),
+                message: row.text(Lang::En),
+                message_zh: p.message_zh.is_some().then(|| row.text(Lang::Zh)),
                 ..p
             }
         } else {
@@ -88,7 +96,7 @@ pub fn parse_workers(
             Some(id) => id.to_string(),
             None => {
                 problems.push(at(
-                    Problem::error(&file, "every worker needs an `id`").field("id"),
+                    Problem::error(&file, msg!(WorkerNoId)).field("id"),
                     r.index,
                     None,
                 ));
@@ -98,7 +106,11 @@ pub fn parse_workers(
         let idr = Some(id.as_str());
         if let Some(first) = seen.insert(id.clone(), r.index) {
             problems.push(at(
-                Problem::error(&file, format!("duplicate id (also {what} {first})")).field("id"),
+                Problem::error(
+                    &file,
+                    msg!(WorkerDuplicateId, first = first).arg_in("what", what.0, what.1),
+                )
+                .field("id"),
                 r.index,
                 idr,
             ));
@@ -109,11 +121,7 @@ pub fn parse_workers(
                 Some(t) => t,
                 None => {
                     problems.push(at(
-                        Problem::error(
-                            &file,
-                            format!("unknown type \"{k}\"; use full_time, part_time or cadre"),
-                        )
-                        .field("type"),
+                        Problem::error(&file, msg!(UnknownWorkerType, found = k)).field("type"),
                         r.index,
                         idr,
                     ));
@@ -127,7 +135,7 @@ pub fn parse_workers(
                 Ok(h) if h >= 0.0 => h,
                 Ok(h) => {
                     problems.push(at(
-                        Problem::error(&file, format!("{h} hours is negative")).field("hours"),
+                        Problem::error(&file, msg!(NegativeHours, hours = h)).field("hours"),
                         r.index,
                         idr,
                     ));
@@ -145,9 +153,10 @@ pub fn parse_workers(
                 problems.push(at(
                     Problem::error(
                         &file,
-                        format!(
-                            "town \"{t}\" manages none of the grids (known towns: {})",
-                            towns
+                        msg!(
+                            UnknownWorkerTown,
+                            town = t,
+                            known = towns
                                 .iter()
                                 .map(TownCode::as_str)
                                 .collect::<Vec<_>>()
@@ -162,8 +171,7 @@ pub fn parse_workers(
             }
             None => {
                 problems.push(at(
-                    Problem::error(&file, "every worker needs the `town` that manages them")
-                        .field("town"),
+                    Problem::error(&file, msg!(WorkerNoTown)).field("town"),
                     r.index,
                     idr,
                 ));
@@ -176,11 +184,7 @@ pub fn parse_workers(
             Some(s) if s == "exited" => false,
             Some(s) => {
                 problems.push(at(
-                    Problem::error(
-                        &file,
-                        format!("unknown status \"{s}\"; use active or exited"),
-                    )
-                    .field("status"),
+                    Problem::error(&file, msg!(UnknownWorkerStatus, found = s)).field("status"),
                     r.index,
                     idr,
                 ));
@@ -217,7 +221,7 @@ pub fn parse_workers(
         }
     }
     if workers.is_empty() && !problems.has_errors() {
-        problems.push(Problem::error(&file, "the file holds no workers"));
+        problems.push(Problem::error(&file, msg!(NoWorkers)));
     }
     if problems.has_errors() {
         return Err(Error::Invalid(problems.0));
@@ -308,13 +312,13 @@ fn read_geojson(
                 Some(g) if g.kind.as_deref() == Some("Point") => g
                     .coordinates
                     .as_ref()
-                    .ok_or_else(|| "Point has no coordinates".to_string())
+                    .ok_or_else(|| msg!(PointNoCoordinates))
                     .and_then(crate::input::geom::position),
-                Some(g) => Err(format!(
-                    "geometry type is {}; a worker's base is a Point",
-                    g.kind.as_deref().unwrap_or("missing")
+                Some(g) => Err(msg!(
+                    WorkerNotPoint,
+                    found = g.kind.as_deref().unwrap_or("missing")
                 )),
-                None => Err("has no geometry; a worker's base is a Point".to_string()),
+                None => Err(msg!(WorkerNoGeometry)),
             };
             out.push(RawWorker {
                 index,
@@ -344,14 +348,14 @@ fn read_csv(file: &str, bytes: &[u8], problems: &mut Problems) -> Result<Vec<Raw
         .from_reader(bytes);
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|e| Error::Invalid(vec![Problem::error(file, format!("not a CSV file: {e}"))]))?
+        .map_err(|e| Error::Invalid(vec![Problem::error(file, msg!(NotCsv, why = e))]))?
         .iter()
         .map(|h| h.to_ascii_lowercase())
         .collect();
     let col = |name: &str| headers.iter().position(|h| h == name);
     let (Some(lon), Some(lat)) = (col("lon").or(col("x")), col("lat").or(col("y"))) else {
         return Err(Error::Invalid(vec![
-            Problem::error(file, "a workers CSV needs `lon` and `lat` columns").field("lon"),
+            Problem::error(file, msg!(CsvNoLonLat)).field("lon"),
         ]));
     };
     let mut out = Vec::new();
@@ -361,7 +365,7 @@ fn read_csv(file: &str, bytes: &[u8], problems: &mut Problems) -> Result<Vec<Raw
             Ok(r) => r,
             Err(e) => {
                 problems.push(
-                    Problem::error(file, format!("(CSV row {index}) cannot be read: {e}"))
+                    Problem::error(file, msg!(CsvRowUnreadable, index = index, why = e))
                         .at(index, None),
                 );
                 continue;
@@ -373,12 +377,12 @@ fn read_csv(file: &str, bytes: &[u8], problems: &mut Problems) -> Result<Vec<Raw
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
         };
-        let coord = |i: usize, name: &str| -> Result<f64, String> {
+        let coord = |i: usize, name: &str| -> Result<f64, Msg> {
             let s = record.get(i).unwrap_or("");
             s.parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite())
-                .ok_or_else(|| format!("{name} \"{s}\" is not a finite number"))
+                .ok_or_else(|| msg!(CsvCoordinate, name = name, value = s))
         };
         let at = coord(lon, "lon").and_then(|x| coord(lat, "lat").map(|y| Coord { x, y }));
         let hours = get("hours").map(|h| match h.parse::<f64>() {

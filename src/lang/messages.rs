@@ -189,6 +189,132 @@ catalogue! {
     TooLargeCount: "{value} is too large", "{value} 太大";
     /// A point carrying no household.
     ZeroHouseholds: "0 households; a point must carry at least 1", "0 户：每个点至少 1 户";
+    // ── Coordinates and polygons ───────────────────────────────────────────────────────────────
+    /// A number written as a string.
+    NumberIsString: "\"{value}\" is a string, not a number", "“{value}”是文字，不是数字";
+    /// A null where a number was expected.
+    NumberIsNull: "null is not a number", "null 不是数字";
+    /// Something else where a number was expected.
+    NotANumber: "{value} is not a number", "{value} 不是数字";
+    /// A number too large to be finite.
+    NotFinite: "{value} is not a finite number", "{value} 不是有限的数";
+    /// A position that is not an array.
+    PositionNotArray: "position {value} is not an array of numbers", "坐标 {value} 不是数字数组";
+    /// A position with one number or none.
+    PositionTooShort: "position {value} has fewer than 2 numbers", "坐标 {value} 不足 2 个数";
+    /// One number of a position is wrong (`axis` is x, y or z).
+    PositionAxis: "{axis}: {why}", "{axis}有误：{why}";
+    /// A ring of a Polygon, named in other messages.
+    RingOf: "ring {ring}", "环 {ring}";
+    /// A ring of one polygon of a MultiPolygon, named in other messages.
+    RingOfPolygon: "polygon {polygon}, ring {ring}", "第 {polygon} 个多边形的环 {ring}";
+    /// A ring that is not an array.
+    RingNotArray: "{ring} is not an array of positions", "{ring}不是坐标数组";
+    /// A wrong position of a ring.
+    RingPosition: "{ring}, position {index}: {why}", "{ring}的第 {index} 个坐标：{why}";
+    /// A ring too short to close.
+    RingTooShort: "{ring} has {count} positions; a closed ring needs at least 4",
+        "{ring}只有 {count} 个坐标：闭合的环至少需要 4 个";
+    /// A ring whose ends differ.
+    RingNotClosed: "{ring} is not closed: it starts at ({x0}, {y0}) and ends at ({x1}, {y1})",
+        "{ring}没有闭合：起点为 ({x0}, {y0})，终点为 ({x1}, {y1})";
+    /// Polygon coordinates that are not an array.
+    PolygonNotArray: "polygon coordinates are not an array of rings", "多边形坐标不是环的数组";
+    /// A polygon without rings.
+    PolygonNoRings: "polygon has no rings", "多边形没有任何环";
+    /// MultiPolygon coordinates that are not an array.
+    MultiPolygonNotArray: "MultiPolygon coordinates are not an array of polygons",
+        "MultiPolygon 坐标不是多边形的数组";
+    /// A MultiPolygon without polygons.
+    MultiPolygonEmpty: "MultiPolygon has no polygons", "MultiPolygon 没有任何多边形";
+    /// An areal geometry of another type.
+    NotAreal: "geometry type is {found}; expected Polygon or MultiPolygon",
+        "几何类型为 {found}：应为面（Polygon 或 MultiPolygon）";
+    /// A Polygon or MultiPolygon without coordinates.
+    ArealNoCoordinates: "{found} has no coordinates", "{found} 缺少坐标";
+    /// A polygon that is not valid: what is wrong, where, in which CRS.
+    InvalidPolygon: "invalid polygon: {what} at ({x}, {y}) in {crs}",
+        "多边形无效：{what}，位于 ({x}, {y})（{crs}）";
+    /// A problem of one polygon of a MultiPolygon.
+    PolygonPart: "polygon {part}, {what}", "第 {part} 个多边形：{what}";
+    /// A ring crossing or touching itself.
+    RingSelfCrossing: "ring {ring} crosses or touches itself", "环 {ring} 自相交或自接触";
+    /// Two rings crossing.
+    RingsCross: "rings {a} and {b} cross", "环 {a} 与环 {b} 相交";
+    /// A hole outside its shell.
+    HoleOutside: "ring {ring} (a hole) lies outside the exterior ring 0",
+        "环 {ring}（内洞）位于外环 0 之外";
+    /// A hole inside another hole.
+    HoleInHole: "rings {a} and {b} overlap (a hole inside a hole)", "环 {a} 与环 {b} 重叠（内洞套内洞）";
+    /// Line coordinates that are not an array.
+    LineNotArray: "coordinates are not an array of positions", "坐标不是由坐标点组成的数组";
+    /// A wrong position of a line.
+    LinePosition: "position {index}: {why}", "第 {index} 个坐标：{why}";
+    /// A line of fewer than 2 positions.
+    LineTooShort: "a line needs at least 2 positions, it has {count}",
+        "一条线至少需要 2 个坐标，这里只有 {count} 个";
+    /// A problem of one line of a MultiLineString.
+    LinePart: "line {line}: {why}", "第 {line} 条线：{why}";
+    /// MultiLineString coordinates that are not an array.
+    MultiLineNotArray: "MultiLineString coordinates are not an array of lines",
+        "MultiLineString 坐标不是线的数组";
+    /// A MultiLineString without lines.
+    MultiLineEmpty: "MultiLineString has no lines", "MultiLineString 没有任何线";
+    /// A barrier of another geometry type.
+    NotLineal: "geometry type is {found}; expected LineString or MultiLineString",
+        "几何类型为 {found}：应为线（LineString 或 MultiLineString）";
+    /// A barrier without geometry.
+    BarrierNoGeometry: "has no geometry; expected a LineString or MultiLineString",
+        "缺少几何：应为线（LineString 或 MultiLineString）";
+    /// A barrier of too many lines.
+    TooManyLines: "{count} lines, past the {max} a barrier may have", "共 {count} 条线，超过障碍线上限 {max} 条";
+    /// Projected coordinates in a geographic CRS.
+    NotLonLat: "({x}, {y}) is not a longitude/latitude in {crs}, but the file declares (or defaults to) {crs}; the coordinates look projected: name their CRS with --crs EPSG:NNNN (for example EPSG:4549) or a `crs` member",
+        "({x}, {y}) 不是 {crs} 的经纬度，但文件声明（或默认）为 {crs}：坐标像是投影坐标，请用 `--crs EPSG:NNNN`（例如 EPSG:4549）或 `crs` 成员写明其坐标系";
+    /// Longitude/latitude in a projected CRS.
+    LooksLonLat: "({x}, {y}) looks like a longitude/latitude, but {crs} is a projected CRS in metres; check the `crs` member or --crs",
+        "({x}, {y}) 像是经纬度，但 {crs} 是以米为单位的投影坐标系：请检查 `crs` 成员或 --crs";
+
+    /// A value that is not text.
+    NotAString: "{value} is not a string", "{value} 不是字符串";
+
+    // ── The workers file ───────────────────────────────────────────────────────────────────────
+    /// A worker without an id.
+    WorkerNoId: "every worker needs an `id`", "每个网格员都须有 `id`";
+    /// Two workers with one id (`what` is a feature or a row).
+    WorkerDuplicateId: "duplicate id (also {what} {first})", "id 重复（与{what} {first} 相同）";
+    /// A worker type gridplan does not know.
+    UnknownWorkerType: "unknown type \"{found}\"; use full_time, part_time or cadre",
+        "未知类型“{found}”：请填 full_time（专职）、part_time（兼职）或 `cadre`（干部）";
+    /// Negative hours.
+    NegativeHours: "{hours} hours is negative", "工时 {hours} 是负数";
+    /// A worker of a town managing no grid.
+    UnknownWorkerTown: "town \"{town}\" manages none of the grids (known towns: {known})",
+        "街镇“{town}”不管理任何网格（已知街镇：{known}）";
+    /// A worker without a town.
+    WorkerNoTown: "every worker needs the `town` that manages them",
+        "每个网格员都须填写管理其的街镇 `town`";
+    /// A worker status gridplan does not know.
+    UnknownWorkerStatus: "unknown status \"{found}\"; use active or exited",
+        "未知状态“{found}”：请填 `active`（在岗）或 `exited`（已离岗）";
+    /// A workers file without workers.
+    NoWorkers: "the file holds no workers", "文件中没有任何网格员";
+    /// A worker whose base is not a point.
+    WorkerNotPoint: "geometry type is {found}; a worker's base is a Point",
+        "几何类型为 {found}：网格员驻点须为点（Point）";
+    /// A worker without a base.
+    WorkerNoGeometry: "has no geometry; a worker's base is a Point", "缺少几何：网格员驻点须为点（Point）";
+    /// A file that is not CSV.
+    NotCsv: "not a CSV file: {why}", "不是 CSV 文件：{why}";
+    /// A workers CSV without coordinates.
+    CsvNoLonLat: "a workers CSV needs `lon` and `lat` columns", "网格员 CSV 须有 `lon` 和 `lat` 列";
+    /// A CSV row that cannot be read.
+    CsvRowUnreadable: "(CSV row {index}) cannot be read: {why}", "（CSV 第 {index} 行）无法读取：{why}";
+    /// A problem of one CSV row.
+    CsvRow: "(CSV row {index}) {why}", "（CSV 第 {index} 行）{why}";
+    /// A CSV coordinate that is not a number.
+    CsvCoordinate: "{name} \"{value}\" is not a finite number", "`{name}` 值“{value}”不是有限的数";
+
     /// A boundary without geometry.
     BoundaryNoGeometry: "has no geometry; expected a Polygon or MultiPolygon",
         "缺少几何：应为面（Polygon 或 MultiPolygon）";
@@ -265,6 +391,11 @@ impl Msg {
             },
         ));
         self
+    }
+
+    /// Adds argument `name`: a message, said in each language.
+    pub fn arg_msg(self, name: &'static str, m: &Msg) -> Msg {
+        self.arg_in(name, m.text(Lang::En), m.text(Lang::Zh))
     }
 
     /// Adds argument `name`: a list of messages, joined as each language joins a list.

@@ -449,7 +449,7 @@ impl Reprojection {
 
     /// One `Polygon` or `MultiPolygon` geometry (a JSON value) in the target CRS, as JSON text.
     pub fn geometry_text(&self, geometry: &Value) -> Result<String> {
-        let bad = |why: String| {
+        let bad = |why: crate::problem::Said| {
             Error::Invalid(vec![crate::problem::Problem::error("(stored plan)", why)])
         };
         let kind = geometry
@@ -459,10 +459,10 @@ impl Reprojection {
         let coordinates = geometry
             .get("coordinates")
             .ok_or_else(|| bad("a geometry without coordinates".into()))?;
-        let mut mp = crate::input::geom::areal(kind, coordinates).map_err(bad)?;
+        let mut mp = crate::input::geom::areal(kind, coordinates).map_err(|m| bad(m.into()))?;
         for_each_ring_mut(&mut mp, |ring| self.transform.apply(ring))?;
         let (kind, coordinates) = areal_geometry_text(mp, self.decimals, self.north_first)
-            .map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| bad(e.to_string().into()))?;
         Ok(format!(
             "{{\"type\":\"{kind}\",\"coordinates\":{coordinates}}}"
         ))

@@ -163,22 +163,14 @@ impl Crs {
 
     /// Plausible coordinate ranges: degrees for geographic CRSs, metres for projected ones.
     /// Returns a message when `c` does not look like a coordinate of this CRS.
-    pub fn implausible(self, c: Coord) -> Option<String> {
+    pub fn implausible(self, c: Coord) -> Option<crate::lang::messages::Msg> {
+        use crate::lang::messages::msg;
         if self.is_geographic() {
             if c.x.abs() > 180.0 || c.y.abs() > 90.0 {
-                return Some(format!(
-                    "({}, {}) is not a longitude/latitude in {self}, but the file declares (or defaults to) {self}; \
-                     the coordinates look projected: name their CRS with --crs EPSG:NNNN (for example EPSG:4549) \
-                     or a `crs` member",
-                    c.x, c.y
-                ));
+                return Some(msg!(NotLonLat, x = c.x, y = c.y, crs = self));
             }
         } else if c.x.abs() <= 180.0 && c.y.abs() <= 90.0 {
-            return Some(format!(
-                "({}, {}) looks like a longitude/latitude, but {self} is a projected CRS in metres; \
-                 check the `crs` member or --crs",
-                c.x, c.y
-            ));
+            return Some(msg!(LooksLonLat, x = c.x, y = c.y, crs = self));
         }
         None
     }

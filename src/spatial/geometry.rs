@@ -881,7 +881,7 @@ pub fn find_ring_crossing(polygon: &Polygon) -> Option<RingCrossing> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolygonProblem {
     /// What is wrong, naming the rings (0 is the exterior, 1.. the holes).
-    pub what: String,
+    pub what: crate::lang::messages::Msg,
     /// Where, in the polygon's CRS.
     pub at: Coord,
 }
@@ -890,14 +890,15 @@ pub struct PolygonProblem {
 /// features): rings that cross or touch themselves, rings that cross or share a segment, a hole
 /// outside the exterior ring, a hole inside another hole. `None` when it is valid.
 pub fn polygon_problem(polygon: &Polygon) -> Option<PolygonProblem> {
+    use crate::lang::messages::msg;
     if let Some(c) = find_ring_crossing(polygon) {
         let what = if c.ring_a == c.ring_b {
-            format!("ring {} crosses or touches itself", c.ring_a)
+            msg!(RingSelfCrossing, ring = c.ring_a)
         } else {
-            format!(
-                "rings {} and {} cross",
-                c.ring_a.min(c.ring_b),
-                c.ring_a.max(c.ring_b)
+            msg!(
+                RingsCross,
+                a = c.ring_a.min(c.ring_b),
+                b = c.ring_a.max(c.ring_b)
             )
         };
         return Some(PolygonProblem { what, at: c.at });
@@ -910,7 +911,7 @@ pub fn polygon_problem(polygon: &Polygon) -> Option<PolygonProblem> {
     for (i, hole) in holes.iter().enumerate() {
         if let Some(at) = inside_point_of(hole, exterior, false) {
             return Some(PolygonProblem {
-                what: format!("ring {} (a hole) lies outside the exterior ring 0", i + 1),
+                what: msg!(HoleOutside, ring = i + 1),
                 at,
             });
         }
@@ -929,11 +930,7 @@ pub fn polygon_problem(polygon: &Polygon) -> Option<PolygonProblem> {
             };
             if within && let Some(at) = inside_point_of(hole, other, true) {
                 return Some(PolygonProblem {
-                    what: format!(
-                        "rings {} and {} overlap (a hole inside a hole)",
-                        i + 1,
-                        j + 1
-                    ),
+                    what: msg!(HoleInHole, a = i + 1, b = j + 1),
                     at,
                 });
             }
